@@ -1,0 +1,296 @@
+//! The syntax tree of `kc` blocks. Every node that a diagnostic can point at carries a
+//! [`Span`] in bytes of the whole Markdown file, so errors show the file's own line numbers.
+
+use crate::Span;
+use jiff::civil::Date;
+use kc_money::{Dec, RateUnit};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+/// A Chinese label and an optional English one.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Label {
+    pub zh: String,
+    pub en: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item {
+    Document(DocumentDecl),
+    Funding(FundingDecl),
+    Parameter(ParameterDecl),
+    Measure(MeasureDecl),
+    Enum(EnumDecl),
+    Record(RecordDecl),
+    Event(RecordDecl),
+    Figure(FigureDecl),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocumentDecl {
+    pub number: String,
+    pub span: Span,
+    pub title: Option<String>,
+    pub issuer: Option<String>,
+    pub issued: Option<Date>,
+    pub published: Option<Date>,
+    pub valid: Option<(Date, Date, Span)>,
+    pub region: Option<Ident>,
+    pub funding: Option<Ident>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Central,
+    Province,
+    City,
+    District,
+}
+
+impl Level {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Level::Central => "central",
+            Level::Province => "province",
+            Level::City => "city",
+            Level::District => "district",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Level::Central => "中央",
+            Level::Province => "省级",
+            Level::City => "市级",
+            Level::District => "区县级",
+        }
+    }
+    pub fn from_keyword(s: &str) -> Option<Level> {
+        Some(match s {
+            "central" => Level::Central,
+            "province" => Level::Province,
+            "city" => Level::City,
+            "district" => Level::District,
+            _ => return None,
+        })
+    }
+    pub const ALL: [Level; 4] = [Level::Central, Level::Province, Level::City, Level::District];
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Share {
+    pub level: Level,
+    /// The share as an exact fraction.
+    pub fraction: Dec,
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shares {
+    pub shares: Vec<Share>,
+    pub remainder: Option<(Level, Span)>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FundingDecl {
+    pub name: Ident,
+    pub label: Label,
+    pub shares: Shares,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParameterDecl {
+    pub name: Ident,
+    pub label: Label,
+    pub values: Vec<(Expr, Date, Span)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumDecl {
+    pub name: Ident,
+    pub label: Label,
+    pub members: Vec<EnumMember>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnumMember {
+    pub name: Ident,
+    pub label: Label,
+    pub children: Vec<EnumMember>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordDecl {
+    pub name: Ident,
+    pub label: Label,
+    pub fields: Vec<FieldDecl>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldDecl {
+    pub name: Ident,
+    pub ty: Ident,
+    pub label: Label,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FigureDecl {
+    pub name: Ident,
+    pub ty: Ident,
+    pub label: Label,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasureDecl {
+    pub name: Ident,
+    pub label: Label,
+    pub span: Span,
+    pub clause: Option<(String, Span)>,
+    pub form: Option<Ident>,
+    pub on: Option<Ident>,
+    pub valid: Option<(Date, Date, Span)>,
+    pub lets: Vec<(Ident, Expr)>,
+    pub conditions: Vec<Condition>,
+    pub grant: Option<Grant>,
+    pub funded: Option<Funded>,
+    pub caps: Vec<RecipientCap>,
+    pub once: Vec<Once>,
+    pub consecutive: Option<(u32, Span)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    pub expr: Expr,
+    pub words: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Grant {
+    Fixed(Expr),
+    UpTo(Expr),
+    Review { range: Option<(Expr, Expr)>, span: Span },
+    Parts(Vec<(Level, Expr, Span)>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Funded {
+    Named(Ident),
+    Inline(Shares),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapPeriod {
+    Year,
+    Cumulative,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecipientCap {
+    pub amount: Expr,
+    pub period: CapPeriod,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Once {
+    PerApplicant(Span),
+    PerKey(Expr),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "×",
+            BinOp::Div => "/",
+            BinOp::Eq => "=",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+    pub fn from_symbol(s: &str) -> Option<BinOp> {
+        Some(match s {
+            "+" => BinOp::Add,
+            "-" => BinOp::Sub,
+            "×" | "*" => BinOp::Mul,
+            "/" => BinOp::Div,
+            "=" => BinOp::Eq,
+            "!=" => BinOp::Ne,
+            "<" => BinOp::Lt,
+            "<=" => BinOp::Le,
+            ">" => BinOp::Gt,
+            ">=" => BinOp::Ge,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// Exact amount in yuan (`2万元` is already 20000 here); the text keeps how it was written.
+    Money(Dec, String),
+    Rate(Dec, RateUnit),
+    Int(i64),
+    /// A plain number with decimals, only meaningful as a parameter value.
+    Decimal(Dec),
+    Bool(bool),
+    Date(Date),
+    Text(String),
+    Name(Ident),
+    Field(Box<Expr>, Ident),
+    Call(Ident, Vec<Expr>),
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    In(Box<Expr>, Vec<Expr>),
+    Within(Box<Expr>, Box<Expr>),
+    Tier(Box<Expr>, Vec<Arm>),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arm {
+    pub pattern: Pattern,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Pattern {
+    Wildcard(Span),
+    Members(Vec<Ident>),
+    Threshold(BinOp, Expr),
+}
