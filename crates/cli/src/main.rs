@@ -1,1 +1,197 @@
-fn main() {}
+//! `kechuang`: the command-line tool. Glue only — load and check a library, read input,
+//! evaluate, print. Errors are `anyhow` here and nowhere below.
+
+mod report;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use jiff::civil::Date;
+use kc_check::{Checked, Library, SourceFile};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "kechuang", version, about = "科创 — S&T innovation policy as code")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check a policy library; print diagnostics (检查政策库)
+    Check {
+        /// The library directory (default: the shipped `policies/`)
+        dir: Option<PathBuf>,
+    },
+    /// Evaluate one applicant against the library (政策计算)
+    Eval {
+        /// Input file, `kechuang/eval-input/v1` JSON (`-` for standard input)
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        /// As-of date YYYY-MM-DD (overrides the input's `as_of`)
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// List every measure with its document, clause and amount rule (措施清单)
+    List {
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Show a measure's quoted clause and its rule (条款与规则)
+    Explain {
+        measure: String,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Measure evaluation speed: one applicant against the whole library, N times
+    Bench {
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        #[arg(long, default_value_t = 20_000)]
+        iterations: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误 error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The shipped library: `./policies` when run from a checkout, else the one this binary was
+/// built from.
+fn default_policies() -> PathBuf {
+    let here = Path::new("policies");
+    if here.join("vocabulary.md").is_file() {
+        here.to_path_buf()
+    } else {
+        kc_library::default_dir()
+    }
+}
+
+fn load(dir: Option<PathBuf>) -> Result<(Vec<SourceFile>, Checked)> {
+    let dir = dir.unwrap_or_else(default_policies);
+    kc_library::load(&dir).with_context(|| format!("cannot read policy library {}", dir.display()))
+}
+
+fn load_checked(dir: Option<PathBuf>) -> Result<Library> {
+    let (files, checked) = load(dir)?;
+    if checked.has_errors() {
+        eprint!("{}", checked.render(&files));
+        bail!("the policy library has errors; run `kechuang check` for details");
+    }
+    Ok(checked.library.expect("no errors means a library"))
+}
+
+fn parse_date_arg(s: &str) -> Result<Date> {
+    match s.parse::<Date>() {
+        Ok(d) if s.len() == 10 => Ok(d),
+        _ => bail!("--date “{s}” is not a valid date (YYYY-MM-DD)"),
+    }
+}
+
+fn read_input(path: &Path) -> Result<String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Check { dir } => {
+            let (files, checked) = load(dir)?;
+            print!("{}", checked.render(&files));
+            let errors = checked.diagnostics.iter().filter(|d| d.diagnostic.is_error()).count();
+            match &checked.library {
+                Some(lib) if errors == 0 => {
+                    println!(
+                        "通过 ok: {} 个文件 files, {} 份文件 documents, {} 项措施 measures, {} 个参数 parameters",
+                        files.len(),
+                        lib.documents.len(),
+                        lib.measures.len(),
+                        lib.parameters.len()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                _ => {
+                    println!("失败 failed: {errors} 个错误 errors");
+                    Ok(ExitCode::from(1))
+                }
+            }
+        }
+        Command::Eval { input, policies, date, format } => {
+            let lib = load_checked(policies)?;
+            let as_of = date.as_deref().map(parse_date_arg).transpose()?;
+            let text = read_input(&input)?;
+            let input_data = kc_wire::parse_input(&lib, &text, as_of)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+            let ev = kc_eval::evaluate(&lib, &input_data);
+            match format {
+                Format::Json => {
+                    let j = kc_wire::to_json(&lib, &input_data, &ev);
+                    println!("{}", serde_json::to_string_pretty(&j)?);
+                }
+                Format::Text => print!("{}", report::evaluation(&lib, &input_data, &ev)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List { policies, format } => {
+            let lib = load_checked(policies)?;
+            match format {
+                Format::Text => print!("{}", report::list(&lib)),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&report::list_json(&lib))?),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { measure, policies } => {
+            let lib = load_checked(policies)?;
+            match lib.measure(&measure) {
+                Some(m) => {
+                    print!("{}", report::explain(&lib, m));
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => {
+                    let close: Vec<&str> = lib
+                        .measures
+                        .iter()
+                        .map(|m| m.id.as_str())
+                        .filter(|id| id.contains(&measure) || measure.contains(id))
+                        .collect();
+                    let hint = if close.is_empty() { String::new() } else { format!("; did you mean {}?", close.join(", ")) };
+                    bail!("no measure “{measure}” in the library (see `kechuang list`){hint}")
+                }
+            }
+        }
+        Command::Bench { input, policies, iterations } => {
+            let lib = load_checked(policies)?;
+            let text = read_input(&input)?;
+            let input_data = kc_wire::parse_input(&lib, &text, None).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+            print!("{}", report::bench(&lib, &input_data, iterations.max(100)));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,883 @@
+//! The engine: a checked [`Library`], one applicant's facts, its events, its history of earlier
+//! awards and an as-of date → for every measure, an award with its trace, or the conditions
+//! that are not met or not known.
+//!
+//! Decisions that shape everything here:
+//! - **Three-valued logic.** A fact the input does not give is `Unknown`, never `false`: a
+//!   measure whose only open conditions are unknown is *possible*, which is what an
+//!   eligibility checker must say ("possible, if …"), and not a refusal.
+//! - **Exact money, one rounding.** Formulas run on exact decimals; the award is rounded down
+//!   to the fen once, after caps, and the split gives the remainder to a named level
+//!   (see `kc_money::allocate`). Each rounding that changes a value shows in the trace.
+//! - **History is data.** Once-only rules, per-year and cumulative caps and increments read the
+//!   prior awards passed in, plus the awards made earlier in the same evaluation (events are
+//!   processed in date order), so two events in one input cannot both use the same headroom.
+//! - **No IO, no clock.** The as-of date is an argument; the engine never reads the time.
+//!
+//! Every evaluation walks pre-resolved slots: no name lookup, no parsing.
+
+mod render;
+
+use jiff::civil::Date;
+use kc_check::ir::*;
+use kc_money::{Money, Rate};
+use kc_syntax::ast::{BinOp, CapPeriod, Level};
+use std::collections::BTreeSet;
+
+pub use render::describe_value;
+
+/// The applicant: its record fields by vocabulary slot, certifications and yearly figures.
+#[derive(Clone, Debug)]
+pub struct Applicant {
+    pub id: String,
+    pub name: String,
+    /// One value per field of the vocabulary's `applicant` record; `Unknown` where not given.
+    pub fields: Vec<Value>,
+    pub certifications: Vec<(MemberId, Date)>,
+    /// (figure, year) → value.
+    pub figures: Vec<(FigureId, i64, Value)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub id: String,
+    pub kind: EventTypeId,
+    pub date: Date,
+    /// One value per field of the event's declaration; `Unknown` where not given.
+    pub fields: Vec<Value>,
+}
+
+/// An award the applicant already received (from the ledger, or passed in).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriorAward {
+    pub measure: String,
+    pub date: Date,
+    pub amount: Money,
+    /// The key of a `once per …` rule, e.g. the technology-transfer activity.
+    pub activity: Option<String>,
+    /// The item of an `increment(…)`, e.g. the transferred technology.
+    pub item: Option<String>,
+    /// The full amount the increment was computed on (e.g. the transfer price).
+    pub base: Option<Money>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Input {
+    pub as_of: Date,
+    pub applicant: Applicant,
+    pub events: Vec<Event>,
+    pub history: Vec<PriorAward>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Every condition is met: an award.
+    Awarded,
+    /// At least one condition is not met.
+    NotMet,
+    /// No condition fails, but some facts are not given.
+    Possible,
+    /// No event of the measure's kind yet: what the applicant could get if one happened.
+    Potential,
+}
+
+impl Status {
+    pub fn code(self) -> &'static str {
+        match self {
+            Status::Awarded => "awarded",
+            Status::NotMet => "not_met",
+            Status::Possible => "possible",
+            Status::Potential => "potential",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Status::Awarded => "符合",
+            Status::NotMet => "不符合",
+            Status::Possible => "可能符合",
+            Status::Potential => "可争取",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tri {
+    Met,
+    NotMet,
+    Unknown,
+}
+
+impl Tri {
+    pub fn code(self) -> &'static str {
+        match self {
+            Tri::Met => "met",
+            Tri::NotMet => "not_met",
+            Tri::Unknown => "unknown",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Tri::Met => "满足",
+            Tri::NotMet => "不满足",
+            Tri::Unknown => "未知",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConditionResult {
+    /// The condition in words (the rule's `as "…"`, or the rule as written).
+    pub text: String,
+    pub status: Tri,
+    /// The facts it read, with their values: `applicant.kind = 高等学校 (university)`.
+    pub facts: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmountKind {
+    /// The amount is determined (给予2万元; an exact formula).
+    Fixed,
+    /// A maximum; the reviewed amount may be lower (最高…).
+    Cap,
+    /// Set by review (按要求给予配套, 根据实际情况确定, a range).
+    Review,
+}
+
+impl AmountKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            AmountKind::Fixed => "fixed",
+            AmountKind::Cap => "cap",
+            AmountKind::Review => "review",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            AmountKind::Fixed => "定额",
+            AmountKind::Cap => "最高",
+            AmountKind::Review => "评审确定",
+        }
+    }
+}
+
+/// One step of a computation, tied to the clause it applies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    pub kind: StepKind,
+    pub text: String,
+    pub clause: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepKind {
+    Parameter,
+    Let,
+    Formula,
+    RecipientCap,
+    Rounding,
+    Split,
+    Note,
+}
+
+impl StepKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            StepKind::Parameter => "parameter",
+            StepKind::Let => "let",
+            StepKind::Formula => "formula",
+            StepKind::RecipientCap => "recipient_cap",
+            StepKind::Rounding => "rounding",
+            StepKind::Split => "split",
+            StepKind::Note => "note",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Award {
+    pub kind: AmountKind,
+    /// `None` when set by review.
+    pub amount: Option<Money>,
+    /// The review range, where the clause gives one.
+    pub range: Option<(Money, Money)>,
+    /// Each level's part; sums to `amount` exactly. Empty when set by review.
+    pub split: Vec<(Level, Money)>,
+    pub trace: Vec<Step>,
+    /// Keys recorded with the award so later evaluations apply once-only and increments.
+    pub activity: Option<String>,
+    pub item: Option<String>,
+    pub base: Option<Money>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub measure: usize,
+    /// Index into `Input::events`; `None` for a potential outcome.
+    pub event: Option<usize>,
+    pub status: Status,
+    pub conditions: Vec<ConditionResult>,
+    /// For `Awarded`; for `Potential`/`Possible` where the amount can already be computed.
+    pub award: Option<Award>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Evaluation {
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Evaluation {
+    pub fn awarded(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes.iter().filter(|o| o.status == Status::Awarded)
+    }
+}
+
+/// Evaluates every measure of the library for one applicant.
+pub fn evaluate(lib: &Library, input: &Input) -> Evaluation {
+    let mut order: Vec<usize> = (0..input.events.len()).collect();
+    order.sort_by(|a, b| {
+        let (ea, eb) = (&input.events[*a], &input.events[*b]);
+        (ea.date, &ea.id).cmp(&(eb.date, &eb.id))
+    });
+    let mut outcomes = Vec::new();
+    for (mi, m) in lib.measures.iter().enumerate() {
+        evaluate_measure(lib, input, mi, m, &order, &mut outcomes);
+    }
+    Evaluation { outcomes }
+}
+
+fn evaluate_measure(
+    lib: &Library,
+    input: &Input,
+    mi: usize,
+    m: &Measure,
+    order: &[usize],
+    outcomes: &mut Vec<Outcome>,
+) {
+    // Prior awards under this measure, then those made in this evaluation.
+    let mut running: Vec<PriorAward> = input
+        .history
+        .iter()
+        .filter(|h| h.measure == m.id && h.date <= input.as_of)
+        .cloned()
+        .collect();
+    let mut any_event = false;
+    for &ei in order {
+        let ev = &input.events[ei];
+        if ev.kind != m.event {
+            continue;
+        }
+        any_event = true;
+        let out = evaluate_event(lib, input, mi, m, Some(ei), &running);
+        if let (Status::Awarded, Some(a)) = (out.status, &out.award) {
+            running.push(PriorAward {
+                measure: m.id.clone(),
+                date: ev.date,
+                amount: a.amount.unwrap_or(Money::ZERO),
+                activity: a.activity.clone(),
+                item: a.item.clone(),
+                base: a.base,
+            });
+        }
+        outcomes.push(out);
+    }
+    if !any_event {
+        outcomes.push(evaluate_event(lib, input, mi, m, None, &running));
+    }
+}
+
+struct Env<'a> {
+    lib: &'a Library,
+    input: &'a Input,
+    measure: &'a Measure,
+    event: Option<&'a Event>,
+    date: Date,
+    lets: Vec<Value>,
+    prior: &'a [PriorAward],
+    /// Parameters read while evaluating, for the trace.
+    params_used: BTreeSet<ParamId>,
+    /// Increment computations, for the trace: (item, amount, prior base).
+    increments: Vec<(String, Money, Money)>,
+}
+
+fn tri(v: &Value) -> Tri {
+    match v {
+        Value::Bool(true) => Tri::Met,
+        Value::Bool(false) => Tri::NotMet,
+        _ => Tri::Unknown,
+    }
+}
+
+fn evaluate_event(
+    lib: &Library,
+    input: &Input,
+    mi: usize,
+    m: &Measure,
+    ei: Option<usize>,
+    prior: &[PriorAward],
+) -> Outcome {
+    let event = ei.map(|i| &input.events[i]);
+    let date = event.map(|e| e.date).unwrap_or(input.as_of);
+    let mut env = Env {
+        lib,
+        input,
+        measure: m,
+        event,
+        date,
+        lets: Vec::with_capacity(m.lets.len()),
+        prior,
+        params_used: BTreeSet::new(),
+        increments: Vec::new(),
+    };
+    let mut conditions = Vec::with_capacity(m.conditions.len() + 3);
+    let clause = &m.clause.id;
+
+    // The trigger and the validity window come first: they are the clause's scope.
+    let ev_def = &lib.vocab.events[m.event];
+    match event {
+        Some(e) => {
+            let (from, to) = m.valid;
+            let inside = e.date >= from && e.date <= to;
+            conditions.push(ConditionResult {
+                text: format!("事件日期在政策有效期内({from} 至 {to})"),
+                status: if inside { Tri::Met } else { Tri::NotMet },
+                facts: format!("{}日期 = {}", ev_def.label.zh, e.date),
+            });
+            if e.date > input.as_of {
+                conditions.push(ConditionResult {
+                    text: format!("事件不晚于评估日期 {}", input.as_of),
+                    status: Tri::NotMet,
+                    facts: format!("{}日期 = {}", ev_def.label.zh, e.date),
+                });
+            }
+        }
+        None => conditions.push(ConditionResult {
+            text: format!("须发生“{}”事件", ev_def.label.zh),
+            status: Tri::NotMet,
+            facts: "输入中没有此类事件".to_string(),
+        }),
+    }
+    for (_, node) in &m.lets {
+        let v = eval(&mut env, node);
+        env.lets.push(v);
+    }
+    for c in &m.conditions {
+        let (status, facts) = if event.is_none() && c.needs_event {
+            (Tri::Unknown, "取决于事件".to_string())
+        } else {
+            let v = eval(&mut env, &c.expr);
+            (tri(&v), render::facts(&mut env_view(&mut env), &c.expr))
+        };
+        conditions.push(ConditionResult {
+            text: c.words.clone().unwrap_or_else(|| c.expr.text.clone()),
+            status,
+            facts,
+        });
+    }
+    // Once-only and consecutive-year rules read the history.
+    let year = date.year() as i64;
+    if m.once.iter().any(|o| matches!(o, OnceRule::PerApplicant)) {
+        let prev = prior.iter().find(|p| p.measure == m.id);
+        conditions.push(ConditionResult {
+            text: "每个申报主体仅支持一次".to_string(),
+            status: if prev.is_some() { Tri::NotMet } else { Tri::Met },
+            facts: match prev {
+                Some(p) => format!("已于 {} 获得 {}", p.date, p.amount),
+                None => "此前未获本项支持".to_string(),
+            },
+        });
+    }
+    let mut activity = None;
+    for o in &m.once {
+        if let OnceRule::PerKey(node) = o {
+            if event.is_none() {
+                continue;
+            }
+            let v = eval(&mut env, node);
+            let key = render::key_of(lib, &v);
+            let prev = key
+                .as_ref()
+                .and_then(|k| prior.iter().find(|p| p.activity.as_deref() == Some(k.as_str())));
+            conditions.push(ConditionResult {
+                text: format!("同一 {} 仅支持一次", node.text),
+                status: match (&key, prev) {
+                    (None, _) => Tri::Unknown,
+                    (Some(_), Some(_)) => Tri::NotMet,
+                    (Some(_), None) => Tri::Met,
+                },
+                facts: match (&key, prev) {
+                    (None, _) => format!("{} 未提供", node.text),
+                    (Some(k), Some(p)) => format!("{} = {k},已于 {} 获得 {}", node.text, p.date, p.amount),
+                    (Some(k), None) => format!("{} = {k},此前未获支持", node.text),
+                },
+            });
+            activity = key;
+        }
+    }
+    if let Some(n) = m.consecutive {
+        let years: BTreeSet<i64> = prior.iter().map(|p| p.date.year() as i64).collect();
+        let first = years.first().copied();
+        let (status, facts) = match first {
+            None => (Tri::Met, "此前未获本项支持,为第1年".to_string()),
+            Some(_) if years.contains(&year) => (Tri::NotMet, format!("{year}年已获本项支持")),
+            Some(f) if year >= f + n as i64 => (Tri::NotMet, format!("自{f}年起已连续支持{n}年")),
+            Some(f) => (Tri::Met, format!("自{f}年起第{}年", year - f + 1)),
+        };
+        conditions.push(ConditionResult {
+            text: format!("连续支持不超过{n}年,每年一次"),
+            status,
+            facts,
+        });
+    }
+
+    let any_not = conditions.iter().any(|c| c.status == Tri::NotMet);
+    let any_unknown = conditions.iter().any(|c| c.status == Tri::Unknown);
+    let mut status = if event.is_none() {
+        // Only the missing event may fail for a measure to be potential.
+        let others_fail = conditions.iter().skip(1).any(|c| c.status == Tri::NotMet);
+        if others_fail { Status::NotMet } else { Status::Potential }
+    } else if any_not {
+        Status::NotMet
+    } else if any_unknown {
+        Status::Possible
+    } else {
+        Status::Awarded
+    };
+    if status == Status::NotMet {
+        return Outcome {
+            measure: mi,
+            event: ei,
+            status,
+            conditions,
+            award: None,
+        };
+    }
+    let award = compute_award(&mut env, clause, activity, year, &mut conditions);
+    if status == Status::Awarded && award.is_none() {
+        // Caps exhausted (recorded as a condition) or an amount the input leaves unknown.
+        status = if conditions.iter().any(|c| c.status == Tri::NotMet) {
+            Status::NotMet
+        } else {
+            Status::Possible
+        };
+    }
+    Outcome {
+        measure: mi,
+        event: ei,
+        status,
+        conditions,
+        award,
+    }
+}
+
+/// A reborrow helper so rendering can read the environment the evaluation filled in.
+fn env_view<'e, 'a>(env: &'e mut Env<'a>) -> &'e mut Env<'a> {
+    env
+}
+
+fn compute_award(
+    env: &mut Env,
+    clause: &str,
+    activity: Option<String>,
+    year: i64,
+    conditions: &mut Vec<ConditionResult>,
+) -> Option<Award> {
+    let m = env.measure;
+    let mut trace = Vec::new();
+    let step = |kind: StepKind, text: String| Step {
+        kind,
+        text,
+        clause: clause.to_string(),
+    };
+    for (i, (name, node)) in m.lets.iter().enumerate() {
+        let v = env.lets[i].clone();
+        trace.push(step(
+            StepKind::Let,
+            format!("{name} = {} = {}", render::show(env, node), describe_value(env.lib, &v)),
+        ));
+    }
+    let (kind, exact, range) = match &m.grant {
+        GrantRule::Fixed(n) | GrantRule::UpTo(n) => {
+            let v = eval(env, n);
+            let kind = if matches!(m.grant, GrantRule::Fixed(_)) { AmountKind::Fixed } else { AmountKind::Cap };
+            let Value::Money(x) = v else {
+                if let Some(why) = render::tier_miss(env, n) {
+                    conditions.push(ConditionResult {
+                        text: "金额档次适用".to_string(),
+                        status: Tri::NotMet,
+                        facts: why,
+                    });
+                }
+                return None;
+            };
+            let shown = render::show(env, n);
+            let plain = n.text.clone();
+            let prefix = if kind == AmountKind::Cap { "最高 " } else { "" };
+            if shown == Money::from_decimal(x.decimal()).grouped() || shown == plain && matches!(n.kind, NodeKind::Const(_)) {
+                trace.push(step(StepKind::Formula, format!("{prefix}{}", x)));
+            } else {
+                trace.push(step(StepKind::Formula, format!("{prefix}{shown} = {x}")));
+            }
+            (kind, Some(x), None)
+        }
+        GrantRule::Review(r) => {
+            let range = match r {
+                Some((a, b)) => match (eval(env, a), eval(env, b)) {
+                    (Value::Money(a), Value::Money(b)) => Some((a, b)),
+                    _ => None,
+                },
+                None => None,
+            };
+            trace.push(step(
+                StepKind::Formula,
+                match range {
+                    Some((a, b)) => format!("金额由评审确定,范围 {} 至 {}", a, b),
+                    None => "金额由评审确定(条款未规定具体数额)".to_string(),
+                },
+            ));
+            (AmountKind::Review, None, range)
+        }
+        GrantRule::Parts(parts) => {
+            let mut split = Vec::new();
+            let mut texts = Vec::new();
+            for (level, n) in parts {
+                let Value::Money(x) = eval(env, n) else {
+                    return None;
+                };
+                let r = x.round_down_to_fen();
+                texts.push(format!("{} {} = {}", level.zh(), render::show(env, n), r));
+                split.push((*level, r));
+            }
+            let total: Money = split.iter().map(|(_, x)| *x).sum();
+            trace.push(step(StepKind::Formula, format!("分级承担:{};合计 {}", texts.join(";"), total)));
+            add_param_steps(env, &mut trace, clause);
+            return Some(Award {
+                kind: AmountKind::Fixed,
+                amount: Some(total),
+                range: None,
+                split,
+                trace,
+                activity,
+                item: env.increments.first().map(|i| i.0.clone()),
+                base: env.increments.first().map(|i| i.1),
+            });
+        }
+    };
+    add_param_steps(env, &mut trace, clause);
+    for (item, amount, prev) in env.increments.clone() {
+        trace.push(step(
+            StepKind::Note,
+            format!("同一项目“{item}”多次转让,仅就增值部分补助:{} − 已补助基数 {} = {}", amount, prev, (amount - prev).max(Money::ZERO)),
+        ));
+    }
+    let mut amount = exact;
+    for cap in &m.caps {
+        let Value::Money(limit) = eval(env, &cap.amount) else {
+            continue;
+        };
+        let (used, what): (Money, String) = match cap.period {
+            CapPeriod::Cumulative => (env.prior.iter().map(|p| p.amount).sum(), "累计".to_string()),
+            CapPeriod::Year => (
+                env.prior.iter().filter(|p| p.date.year() as i64 == year).map(|p| p.amount).sum(),
+                format!("{year}年度"),
+            ),
+        };
+        let headroom = (limit - used).max(Money::ZERO);
+        let met = headroom > Money::ZERO;
+        conditions.push(ConditionResult {
+            text: format!("每个申报主体{what}不超过 {limit}"),
+            status: if met { Tri::Met } else { Tri::NotMet },
+            facts: format!("已获 {used},剩余额度 {headroom}"),
+        });
+        if !met {
+            return None;
+        }
+        let mut t = format!("{what}上限 {limit};已获 {used} → 剩余额度 {headroom}");
+        if let Some(a) = amount {
+            let capped = a.min(headroom);
+            t.push_str(&format!(";金额 = min({}, {}) = {}", a.grouped(), headroom.grouped(), capped));
+            amount = Some(capped);
+        }
+        trace.push(step(StepKind::RecipientCap, t));
+    }
+    let amount = amount.map(|a| {
+        let r = a.round_down_to_fen();
+        if r != a {
+            trace.push(step(StepKind::Rounding, format!("向下取整到分:{} → {}", a.grouped(), r)));
+        }
+        r
+    });
+    let mut split = Vec::new();
+    let shares: Vec<Rate> = m.split.shares.iter().map(|s| s.1).collect();
+    let who = m.split.label.clone().map(|l| format!("{l}:")).unwrap_or_default();
+    match amount {
+        Some(a) => {
+            let parts = kc_money::allocate(a, &shares, m.split.remainder)?;
+            let texts: Vec<String> = m.split.shares.iter().zip(&parts).map(|((l, _, _), p)| format!("{} {}", l.zh(), p)).collect();
+            split = m.split.shares.iter().map(|s| s.0).zip(parts).collect();
+            let rem = if m.split.shares.len() > 1 {
+                format!("(余数归{})", m.split.shares[m.split.remainder].0.zh())
+            } else {
+                String::new()
+            };
+            trace.push(step(StepKind::Split, format!("资金分担 {who}{}{rem}", texts.join(","))));
+        }
+        None => {
+            let texts: Vec<String> = m.split.shares.iter().map(|(l, _, t)| format!("{} {t}", l.zh())).collect();
+            trace.push(step(StepKind::Split, format!("资金分担 {who}{}", texts.join(","))));
+        }
+    }
+    Some(Award {
+        kind,
+        amount,
+        range,
+        split,
+        trace,
+        activity,
+        item: env.increments.first().map(|i| i.0.clone()),
+        base: env.increments.first().map(|i| i.1),
+    })
+}
+
+fn add_param_steps(env: &Env, trace: &mut Vec<Step>, clause: &str) {
+    for &p in &env.params_used {
+        let param = &env.lib.parameters[p];
+        if let Some((from, v)) = param.value_on(env.date) {
+            trace.push(Step {
+                kind: StepKind::Parameter,
+                text: format!("参数 {}({})= {},自 {from} 起施行", param.name, param.label.zh, describe_value(env.lib, v)),
+                clause: clause.to_string(),
+            });
+        }
+    }
+}
+
+fn cmp_values(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
+    Some(match (a, b) {
+        (Value::Money(x), Value::Money(y)) => x.cmp(y),
+        (Value::Rate(x, _), Value::Rate(y, _)) => x.cmp(y),
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Decimal(x), Value::Decimal(y)) => x.cmp(y),
+        (Value::Date(x), Value::Date(y)) => x.cmp(y),
+        (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Enum(e1, x), Value::Enum(e2, y)) if e1 == e2 => x.cmp(y),
+        _ => return None,
+    })
+}
+
+fn eval(env: &mut Env, n: &Node) -> Value {
+    use Value as V;
+    match &n.kind {
+        NodeKind::Const(v) => v.clone(),
+        NodeKind::Param(p) => {
+            env.params_used.insert(*p);
+            env.lib.parameters[*p]
+                .value_on(env.date)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(V::Unknown)
+        }
+        NodeKind::EventField(i) => env.event.map(|e| e.fields[*i].clone()).unwrap_or(V::Unknown),
+        NodeKind::EventDate => env.event.map(|e| V::Date(e.date)).unwrap_or(V::Unknown),
+        NodeKind::EventId => env.event.map(|e| V::Text(e.id.clone())).unwrap_or(V::Unknown),
+        NodeKind::ApplicantField(i) => env.input.applicant.fields[*i].clone(),
+        NodeKind::Let(i) => env.lets.get(*i).cloned().unwrap_or(V::Unknown),
+        NodeKind::Neg(a) => match eval(env, a) {
+            V::Money(x) => V::Money(-x),
+            V::Int(x) => x.checked_neg().map(V::Int).unwrap_or(V::Unknown),
+            V::Rate(x, u) => V::Rate(Rate::ZERO.sub(x), u),
+            V::Decimal(x) => V::Decimal(-x),
+            _ => V::Unknown,
+        },
+        NodeKind::Not(a) => match eval(env, a) {
+            V::Bool(b) => V::Bool(!b),
+            _ => V::Unknown,
+        },
+        NodeKind::Binary(op, a, b) => {
+            match op {
+                BinOp::And => {
+                    let x = eval(env, a);
+                    if x == V::Bool(false) {
+                        return x;
+                    }
+                    let y = eval(env, b);
+                    match (x, y) {
+                        (_, V::Bool(false)) => V::Bool(false),
+                        (V::Bool(true), V::Bool(true)) => V::Bool(true),
+                        _ => V::Unknown,
+                    }
+                }
+                BinOp::Or => {
+                    let x = eval(env, a);
+                    if x == V::Bool(true) {
+                        return x;
+                    }
+                    let y = eval(env, b);
+                    match (x, y) {
+                        (_, V::Bool(true)) => V::Bool(true),
+                        (V::Bool(false), V::Bool(false)) => V::Bool(false),
+                        _ => V::Unknown,
+                    }
+                }
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    let x = eval(env, a);
+                    let y = eval(env, b);
+                    let Some(o) = cmp_values(&x, &y) else {
+                        return V::Unknown;
+                    };
+                    use std::cmp::Ordering::*;
+                    V::Bool(match op {
+                        BinOp::Eq => o == Equal,
+                        BinOp::Ne => o != Equal,
+                        BinOp::Lt => o == Less,
+                        BinOp::Le => o != Greater,
+                        BinOp::Gt => o == Greater,
+                        _ => o != Less,
+                    })
+                }
+                _ => {
+                    let x = eval(env, a);
+                    let y = eval(env, b);
+                    arith(*op, x, y)
+                }
+            }
+        }
+        NodeKind::In(a, items) => {
+            let x = eval(env, a);
+            if x == V::Unknown {
+                return V::Unknown;
+            }
+            let mut unknown = false;
+            for it in items {
+                let y = eval(env, it);
+                if y == V::Unknown {
+                    unknown = true;
+                } else if x == y {
+                    return V::Bool(true);
+                }
+            }
+            if unknown { V::Unknown } else { V::Bool(false) }
+        }
+        NodeKind::Within(a, b) => match (eval(env, a), eval(env, b)) {
+            (V::Enum(e, x), V::Enum(_, y)) => V::Bool(env.lib.vocab.enums[e].within(x, y)),
+            _ => V::Unknown,
+        },
+        NodeKind::Min(xs) | NodeKind::Max(xs) => {
+            let is_min = matches!(n.kind, NodeKind::Min(_));
+            let mut best: Option<Value> = None;
+            for x in xs {
+                let v = eval(env, x);
+                if v == V::Unknown {
+                    return V::Unknown;
+                }
+                best = Some(match best {
+                    None => v,
+                    Some(b) => {
+                        let o = cmp_values(&v, &b);
+                        let better = if is_min { o == Some(std::cmp::Ordering::Less) } else { o == Some(std::cmp::Ordering::Greater) };
+                        if better { v } else { b }
+                    }
+                });
+            }
+            best.unwrap_or(V::Unknown)
+        }
+        NodeKind::Year(a) => match eval(env, a) {
+            V::Date(d) => V::Int(d.year() as i64),
+            _ => V::Unknown,
+        },
+        NodeKind::Holds(c, d) => {
+            let cert = eval(env, c);
+            let at = match d {
+                Some(d) => eval(env, d),
+                None => V::Date(env.date),
+            };
+            match (cert, at) {
+                (V::Enum(_, m), V::Date(at)) => V::Bool(
+                    env.input.applicant.certifications.iter().any(|(c, d)| *c == m && *d <= at),
+                ),
+                _ => V::Unknown,
+            }
+        }
+        NodeKind::Figure(f, y) => match eval(env, y) {
+            V::Int(y) => env
+                .input
+                .applicant
+                .figures
+                .iter()
+                .find(|(fid, yy, _)| fid == f && *yy == y)
+                .map(|(_, _, v)| v.clone())
+                .unwrap_or(V::Unknown),
+            _ => V::Unknown,
+        },
+        NodeKind::Increment(a, k) => {
+            let (V::Money(amount), key) = (eval(env, a), eval(env, k)) else {
+                return V::Unknown;
+            };
+            let Some(key) = render::key_of(env.lib, &key) else {
+                return V::Unknown;
+            };
+            let prev = env
+                .prior
+                .iter()
+                .filter(|p| p.item.as_deref() == Some(key.as_str()))
+                .filter_map(|p| p.base)
+                .max()
+                .unwrap_or(Money::ZERO);
+            if !env.increments.iter().any(|i| i.0 == key) {
+                env.increments.push((key, amount, prev));
+            }
+            V::Money((amount - prev).max(Money::ZERO))
+        }
+        NodeKind::Tier(s, arms) => {
+            let x = eval(env, s);
+            if x == V::Unknown {
+                return V::Unknown;
+            }
+            for arm in arms {
+                let hit = arm_matches(&arm.pattern, &x);
+                if hit {
+                    return eval(env, &arm.value);
+                }
+            }
+            // No tier applies: nothing is granted under this measure for this value.
+            V::Unknown
+        }
+    }
+}
+
+pub(crate) fn arm_matches(p: &TierPattern, v: &Value) -> bool {
+    match p {
+        TierPattern::Any => true,
+        TierPattern::Members(ms) => matches!(v, Value::Enum(_, m) if ms.contains(m)),
+        TierPattern::Threshold(op, bound) => match cmp_values(v, bound) {
+            Some(o) => match op {
+                BinOp::Gt => o == std::cmp::Ordering::Greater,
+                _ => o != std::cmp::Ordering::Less,
+            },
+            None => false,
+        },
+    }
+}
+
+fn arith(op: BinOp, x: Value, y: Value) -> Value {
+    use Value as V;
+    // Checked everywhere: an overflow on absurd input is "not computable", never a panic.
+    let out = match (op, x, y) {
+        (BinOp::Add, V::Money(a), V::Money(b)) => a.checked_add(b).map(V::Money),
+        (BinOp::Sub, V::Money(a), V::Money(b)) => a.checked_sub(b).map(V::Money),
+        (BinOp::Add, V::Rate(a, u), V::Rate(b, _)) => Some(V::Rate(a.add(b), u)),
+        (BinOp::Sub, V::Rate(a, u), V::Rate(b, _)) => Some(V::Rate(a.sub(b), u)),
+        (BinOp::Add, V::Int(a), V::Int(b)) => a.checked_add(b).map(V::Int),
+        (BinOp::Sub, V::Int(a), V::Int(b)) => a.checked_sub(b).map(V::Int),
+        (BinOp::Mul, V::Int(a), V::Int(b)) => a.checked_mul(b).map(V::Int),
+        (BinOp::Mul, V::Rate(r, _), V::Money(m)) | (BinOp::Mul, V::Money(m), V::Rate(r, _)) => {
+            m.checked_scale_by(r).map(V::Money)
+        }
+        (BinOp::Mul, V::Rate(a, u), V::Rate(b, _)) => a.fraction().checked_mul(b.fraction()).map(|d| V::Rate(Rate::from_fraction(d), u)),
+        (BinOp::Mul, V::Money(m), V::Int(i)) | (BinOp::Mul, V::Int(i), V::Money(m)) => {
+            m.decimal().checked_mul(i.into()).map(|d| V::Money(Money::from_decimal(d)))
+        }
+        (BinOp::Div, V::Money(m), V::Int(i)) => m.div_int(i).map(V::Money),
+        _ => None,
+    };
+    out.unwrap_or(V::Unknown)
+}

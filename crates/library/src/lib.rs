@@ -1,0 +1,74 @@
+//! Loads a policy library from a directory: every `*.md` file under it (sorted, so results
+//! and diagnostics are deterministic), checked together by `kc-check`. This is the only crate
+//! below the CLI that touches the file system.
+
+use kc_check::{Checked, SourceFile};
+use std::path::{Path, PathBuf};
+
+/// Why a library directory could not be read.
+#[derive(Debug)]
+pub enum LoadError {
+    NotADirectory(PathBuf),
+    Io(PathBuf, std::io::Error),
+    NoFiles(PathBuf),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::NotADirectory(p) => write!(f, "{}: not a directory", p.display()),
+            LoadError::Io(p, e) => write!(f, "{}: {e}", p.display()),
+            LoadError::NoFiles(p) => write!(f, "{}: no policy files (*.md) found", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Reads every Markdown file under `dir`, recursively, in path order.
+pub fn read_dir(dir: &Path) -> Result<Vec<SourceFile>, LoadError> {
+    if !dir.is_dir() {
+        return Err(LoadError::NotADirectory(dir.to_path_buf()));
+    }
+    let mut paths = Vec::new();
+    collect(dir, &mut paths)?;
+    paths.sort();
+    if paths.is_empty() {
+        return Err(LoadError::NoFiles(dir.to_path_buf()));
+    }
+    let mut files = Vec::new();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).map_err(|e| LoadError::Io(p.clone(), e))?;
+        files.push(SourceFile {
+            path: p.display().to_string(),
+            text,
+        });
+    }
+    Ok(files)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError::Io(dir.to_path_buf(), e))?;
+    for e in entries {
+        let e = e.map_err(|e| LoadError::Io(dir.to_path_buf(), e))?;
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "md") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Reads and checks the library in `dir`.
+pub fn load(dir: &Path) -> Result<(Vec<SourceFile>, Checked), LoadError> {
+    let files = read_dir(dir)?;
+    let checked = kc_check::check_library(&files);
+    Ok((files, checked))
+}
+
+/// The library shipped in this repository (`policies/` at the workspace root).
+pub fn default_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies")
+}

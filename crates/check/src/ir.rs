@@ -1,0 +1,339 @@
+//! The checked, compiled form of a library: what the engine runs. Names are resolved to
+//! slots (field indices, parameter ids, enum member ids); no string is looked up during
+//! evaluation. Every node keeps its source text so a trace can show the rule as written.
+
+use jiff::civil::Date;
+use kc_money::{Money, Rate, RateUnit};
+use kc_syntax::ast::{BinOp, CapPeriod, Label, Level};
+use kc_syntax::literate::ClauseText;
+use std::collections::BTreeMap;
+
+pub type EnumId = usize;
+pub type MemberId = u32;
+pub type EventTypeId = usize;
+pub type ParamId = usize;
+pub type DocId = usize;
+pub type FigureId = usize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Type {
+    Money,
+    Rate,
+    Int,
+    Decimal,
+    Bool,
+    Date,
+    Text,
+    Enum(EnumId),
+}
+
+/// A runtime value. `Unknown` is a fact the input does not give: three-valued logic.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Money(Money),
+    Rate(Rate, RateUnit),
+    Int(i64),
+    Decimal(kc_money::Dec),
+    Bool(bool),
+    Date(Date),
+    Text(String),
+    Enum(EnumId, MemberId),
+    Unknown,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumMemberDef {
+    pub name: String,
+    pub label: Label,
+    pub parent: Option<MemberId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnumDef {
+    pub name: String,
+    pub label: Label,
+    pub members: Vec<EnumMemberDef>,
+}
+
+impl EnumDef {
+    pub fn member(&self, name: &str) -> Option<MemberId> {
+        self.members
+            .iter()
+            .position(|m| m.name == name)
+            .map(|i| i as MemberId)
+    }
+    /// True if `m` is `ancestor` or lies under it.
+    pub fn within(&self, mut m: MemberId, ancestor: MemberId) -> bool {
+        loop {
+            if m == ancestor {
+                return true;
+            }
+            match self.members.get(m as usize).and_then(|x| x.parent) {
+                Some(p) => m = p,
+                None => return false,
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldDef {
+    pub name: String,
+    pub label: Label,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug)]
+pub struct EventDef {
+    pub name: String,
+    pub label: Label,
+    pub fields: Vec<FieldDef>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FigureDef {
+    pub name: String,
+    pub label: Label,
+    pub ty: Type,
+}
+
+/// The vocabulary: the types every rule and every input is checked against.
+#[derive(Clone, Debug, Default)]
+pub struct Vocabulary {
+    pub enums: Vec<EnumDef>,
+    pub applicant: Vec<FieldDef>,
+    pub applicant_label: Label,
+    pub events: Vec<EventDef>,
+    pub figures: Vec<FigureDef>,
+    pub applicant_kind: EnumId,
+    pub region: EnumId,
+    pub certification: EnumId,
+    /// Slots of the required applicant fields.
+    pub kind_slot: usize,
+    pub region_slot: usize,
+}
+
+impl Vocabulary {
+    pub fn enum_by_name(&self, name: &str) -> Option<EnumId> {
+        self.enums.iter().position(|e| e.name == name)
+    }
+    pub fn event_by_name(&self, name: &str) -> Option<EventTypeId> {
+        self.events.iter().position(|e| e.name == name)
+    }
+    pub fn figure_by_name(&self, name: &str) -> Option<FigureId> {
+        self.figures.iter().position(|e| e.name == name)
+    }
+    pub fn type_name(&self, t: Type) -> String {
+        match t {
+            Type::Money => "Money".into(),
+            Type::Rate => "Rate".into(),
+            Type::Int => "Int".into(),
+            Type::Decimal => "Decimal".into(),
+            Type::Bool => "Bool".into(),
+            Type::Date => "Date".into(),
+            Type::Text => "Text".into(),
+            Type::Enum(e) => self.enums[e].name.clone(),
+        }
+    }
+    /// Chinese label of an enum member.
+    pub fn member_zh(&self, e: EnumId, m: MemberId) -> &str {
+        &self.enums[e].members[m as usize].label.zh
+    }
+    pub fn member_name(&self, e: EnumId, m: MemberId) -> &str {
+        &self.enums[e].members[m as usize].name
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub ty: Type,
+    /// The expression as written in the policy file.
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum NodeKind {
+    Const(Value),
+    Param(ParamId),
+    EventField(usize),
+    EventDate,
+    EventId,
+    ApplicantField(usize),
+    Let(usize),
+    Neg(Box<Node>),
+    Not(Box<Node>),
+    Binary(BinOp, Box<Node>, Box<Node>),
+    In(Box<Node>, Vec<Node>),
+    Within(Box<Node>, Box<Node>),
+    Min(Vec<Node>),
+    Max(Vec<Node>),
+    Year(Box<Node>),
+    Holds(Box<Node>, Option<Box<Node>>),
+    Figure(FigureId, Box<Node>),
+    Increment(Box<Node>, Box<Node>),
+    Tier(Box<Node>, Vec<TierArm>),
+}
+
+#[derive(Clone, Debug)]
+pub struct TierArm {
+    pub pattern: TierPattern,
+    pub value: Node,
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum TierPattern {
+    Any,
+    Members(Vec<MemberId>),
+    Threshold(BinOp, Value),
+}
+
+#[derive(Clone, Debug)]
+pub struct Parameter {
+    pub name: String,
+    pub label: Label,
+    pub ty: Type,
+    /// Values by the date they take effect, ascending.
+    pub values: Vec<(Date, Value)>,
+}
+
+impl Parameter {
+    /// The value in force on `date`, if any.
+    pub fn value_on(&self, date: Date) -> Option<(&Date, &Value)> {
+        let i = self.values.partition_point(|(d, _)| *d <= date);
+        if i == 0 {
+            None
+        } else {
+            let (d, v) = &self.values[i - 1];
+            Some((d, v))
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Split {
+    pub name: Option<String>,
+    pub label: Option<String>,
+    pub shares: Vec<(Level, Rate, String)>,
+    pub remainder: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentForm {
+    PreFunding,
+    PostSubsidy,
+    Reward,
+    Matching,
+    Subsidy,
+}
+
+impl PaymentForm {
+    pub fn from_name(s: &str) -> Option<PaymentForm> {
+        Some(match s {
+            "前资助" => PaymentForm::PreFunding,
+            "后补助" => PaymentForm::PostSubsidy,
+            "奖励" => PaymentForm::Reward,
+            "配套" => PaymentForm::Matching,
+            "补助" | "资助" => PaymentForm::Subsidy,
+            _ => return None,
+        })
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            PaymentForm::PreFunding => "前资助",
+            PaymentForm::PostSubsidy => "后补助",
+            PaymentForm::Reward => "奖励",
+            PaymentForm::Matching => "配套",
+            PaymentForm::Subsidy => "补助",
+        }
+    }
+    pub fn code(self) -> &'static str {
+        match self {
+            PaymentForm::PreFunding => "pre_funding",
+            PaymentForm::PostSubsidy => "post_subsidy",
+            PaymentForm::Reward => "reward",
+            PaymentForm::Matching => "matching",
+            PaymentForm::Subsidy => "subsidy",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum GrantRule {
+    Fixed(Node),
+    UpTo(Node),
+    Review(Option<(Node, Node)>),
+    Parts(Vec<(Level, Node)>),
+}
+
+#[derive(Clone, Debug)]
+pub struct ConditionRule {
+    pub expr: Node,
+    pub words: Option<String>,
+    /// True if the condition reads `event.*`: it cannot be judged without an event.
+    pub needs_event: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct CapRule {
+    pub amount: Node,
+    pub period: CapPeriod,
+}
+
+#[derive(Clone, Debug)]
+pub enum OnceRule {
+    PerApplicant,
+    PerKey(Node),
+}
+
+#[derive(Clone, Debug)]
+pub struct Measure {
+    pub id: String,
+    pub label: Label,
+    pub doc: DocId,
+    pub clause: ClauseText,
+    pub form: Option<PaymentForm>,
+    pub event: EventTypeId,
+    pub valid: (Date, Date),
+    pub lets: Vec<(String, Node)>,
+    pub conditions: Vec<ConditionRule>,
+    pub grant: GrantRule,
+    pub split: Split,
+    pub caps: Vec<CapRule>,
+    pub once: Vec<OnceRule>,
+    pub consecutive: Option<u32>,
+    /// The `kc` source of the measure, for `explain`.
+    pub source: String,
+    /// File and 1-based line of the declaration.
+    pub location: (String, usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub number: String,
+    pub title: String,
+    pub issuer: Option<String>,
+    pub issued: Option<Date>,
+    pub published: Option<Date>,
+    pub valid: (Date, Date),
+    pub region: Option<MemberId>,
+    pub path: String,
+    pub clauses: Vec<ClauseText>,
+}
+
+/// A checked library, ready to evaluate many times.
+#[derive(Clone, Debug)]
+pub struct Library {
+    pub vocab: Vocabulary,
+    pub documents: Vec<Document>,
+    pub parameters: Vec<Parameter>,
+    pub measures: Vec<Measure>,
+    pub measure_index: BTreeMap<String, usize>,
+}
+
+impl Library {
+    pub fn measure(&self, id: &str) -> Option<&Measure> {
+        self.measure_index.get(id).map(|i| &self.measures[*i])
+    }
+}

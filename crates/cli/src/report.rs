@@ -1,0 +1,200 @@
+//! Text a bureau clerk reads: Chinese labels first, amounts as 1,234,567.89 元.
+
+use kc_check::ir::*;
+use kc_eval::{Evaluation, Input, Status};
+use serde_json::json;
+use std::fmt::Write;
+
+fn amount_rule(m: &Measure) -> String {
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match &m.grant {
+        GrantRule::Fixed(n) => format!("定额 {}", one_line(&n.text)),
+        GrantRule::UpTo(n) => format!("最高 {}", one_line(&n.text)),
+        GrantRule::Review(None) => "评审确定".to_string(),
+        GrantRule::Review(Some((a, b))) => format!("评审确定 {} – {}", a.text, b.text),
+        GrantRule::Parts(ps) => ps
+            .iter()
+            .map(|(l, n)| format!("{} {}", l.zh(), one_line(&n.text)))
+            .collect::<Vec<_>>()
+            .join(" + "),
+    }
+}
+
+pub fn list(lib: &Library) -> String {
+    let mut out = String::new();
+    for d in &lib.documents {
+        let _ = writeln!(out, "{}  {}  (有效期 {} 至 {})", d.number, d.title, d.valid.0, d.valid.1);
+        for m in lib.measures.iter().filter(|m| lib.documents[m.doc].number == d.number) {
+            let _ = writeln!(
+                out,
+                "  {:<34} {:<8} {:<6} {}  — {}",
+                m.id,
+                m.clause.id,
+                m.form.map(|f| f.zh()).unwrap_or("-"),
+                amount_rule(m),
+                m.label.zh
+            );
+        }
+    }
+    let _ = writeln!(out, "共 {} 项措施 measures", lib.measures.len());
+    out
+}
+
+pub fn list_json(lib: &Library) -> serde_json::Value {
+    json!(lib.measures.iter().map(|m| json!({
+        "measure": m.id,
+        "title": m.label.zh,
+        "title_en": m.label.en,
+        "document": lib.documents[m.doc].number,
+        "clause": m.clause.id,
+        "form": m.form.map(|f| f.zh()),
+        "event": lib.vocab.events[m.event].name,
+        "amount_rule": amount_rule(m),
+    })).collect::<Vec<_>>())
+}
+
+pub fn explain(lib: &Library, m: &Measure) -> String {
+    let d = &lib.documents[m.doc];
+    let mut out = String::new();
+    let _ = writeln!(out, "{}  {}", m.id, m.label.zh);
+    if let Some(en) = &m.label.en {
+        let _ = writeln!(out, "{en}");
+    }
+    let _ = writeln!(out, "\n文件 document: {} {}", d.number, d.title);
+    let _ = writeln!(out, "条款 clause:   {}", m.clause.heading);
+    let _ = writeln!(out, "有效期 valid:  {} 至 {}", m.valid.0, m.valid.1);
+    let _ = writeln!(out, "触发事件 event: {} ({})", lib.vocab.events[m.event].label.zh, lib.vocab.events[m.event].name);
+    let _ = writeln!(out, "金额 amount:   {}", amount_rule(m));
+    let shares: Vec<String> = m.split.shares.iter().map(|(l, _, t)| format!("{} {t}", l.zh())).collect();
+    let _ = writeln!(out, "资金分担 split: {}", shares.join(", "));
+    let _ = writeln!(out, "\n原文 source text «{}»:", m.clause.id);
+    for line in m.clause.quote.lines() {
+        let _ = writeln!(out, "  > {line}");
+    }
+    let _ = writeln!(out, "\n规则 rule ({}:{}):", m.location.0, m.location.1);
+    for line in m.source.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    out
+}
+
+pub fn evaluation(lib: &Library, input: &Input, ev: &Evaluation) -> String {
+    let mut out = String::new();
+    let a = &input.applicant;
+    let kind = &a.fields[lib.vocab.kind_slot];
+    let region = &a.fields[lib.vocab.region_slot];
+    let _ = writeln!(
+        out,
+        "申报主体 applicant: {} {}  类型 {}  地区 {}",
+        a.name,
+        a.id,
+        kc_eval::describe_value(lib, kind),
+        kc_eval::describe_value(lib, region)
+    );
+    let _ = writeln!(out, "评估日期 as of: {}\n", input.as_of);
+    for (status, title) in [
+        (Status::Awarded, "符合条件 awarded"),
+        (Status::Possible, "可能符合(待补充信息) possible, if"),
+        (Status::Potential, "可争取(尚无触发事件) potential"),
+        (Status::NotMet, "不符合 not met"),
+    ] {
+        let group: Vec<_> = ev.outcomes.iter().filter(|o| o.status == status).collect();
+        if group.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "== {title} ({}) ==", group.len());
+        for o in group {
+            let m = &lib.measures[o.measure];
+            let d = &lib.documents[m.doc];
+            let amount = match &o.award {
+                Some(aw) => match aw.amount {
+                    Some(x) => format!("{} {}", aw.kind.zh(), x),
+                    None => match aw.range {
+                        Some((lo, hi)) => format!("评审确定 {} 至 {}", lo, hi),
+                        None => "评审确定".to_string(),
+                    },
+                },
+                None => String::new(),
+            };
+            let event = o.event.map(|i| format!(" [事件 {}]", input.events[i].id)).unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{}  {}  {} {}  {}  {}{}",
+                m.label.zh,
+                m.id,
+                d.number,
+                m.clause.id,
+                m.form.map(|f| f.zh()).unwrap_or(""),
+                amount,
+                event
+            );
+            match status {
+                Status::Awarded => {
+                    if let Some(aw) = &o.award {
+                        for s in &aw.trace {
+                            let _ = writeln!(out, "    {}", s.text);
+                        }
+                    }
+                    let _ = writeln!(out, "    «{}»", excerpt(&m.clause.quote));
+                }
+                _ => {
+                    for c in &o.conditions {
+                        if status != Status::NotMet || c.status != kc_eval::Tri::Met {
+                            let _ = writeln!(out, "    [{}] {} — {}", c.status.zh(), c.text, c.facts);
+                        }
+                    }
+                }
+            }
+        }
+        let _ = writeln!(out);
+    }
+    out
+}
+
+/// The sentence of the clause that names an amount, for the trace footer.
+fn excerpt(quote: &str) -> String {
+    let sentences: Vec<&str> = quote.split_inclusive(['。', ';']).collect();
+    let hit = sentences
+        .iter()
+        .find(|s| s.contains("万元") || s.contains('%') || s.contains('‰'))
+        .or(sentences.first())
+        .copied()
+        .unwrap_or("");
+    let t = hit.trim();
+    if t.chars().count() > 120 {
+        format!("……{}", t.chars().skip(t.chars().count() - 120).collect::<String>())
+    } else {
+        t.to_string()
+    }
+}
+
+pub fn bench(lib: &Library, input: &Input, iterations: usize) -> String {
+    use std::time::Instant;
+    // Warm up caches and the allocator before timing.
+    for _ in 0..iterations / 10 {
+        std::hint::black_box(kc_eval::evaluate(lib, input));
+    }
+    let mut samples = Vec::with_capacity(iterations);
+    let start = Instant::now();
+    for _ in 0..iterations {
+        let t = Instant::now();
+        std::hint::black_box(kc_eval::evaluate(lib, input));
+        samples.push(t.elapsed());
+    }
+    let total = start.elapsed();
+    samples.sort();
+    let pct = |p: f64| samples[((samples.len() as f64 - 1.0) * p) as usize];
+    let outcomes = kc_eval::evaluate(lib, input).outcomes.len();
+    format!(
+        "evaluate: {} measures, {} events, {} outcomes with traces; {iterations} iterations\n  mean {:?}  p50 {:?}  p90 {:?}  p99 {:?}  max {:?}\n  throughput {:.0} evaluations/s (one thread)\n",
+        lib.measures.len(),
+        input.events.len(),
+        outcomes,
+        total / iterations as u32,
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        samples[samples.len() - 1],
+        iterations as f64 / total.as_secs_f64()
+    )
+}

@@ -1,0 +1,314 @@
+//! `kechuang/eval-input/v1` → [`kc_eval::Input`].
+
+use jiff::civil::Date;
+use kc_check::ir::*;
+use kc_eval::{Applicant, Event, Input, PriorAward};
+use kc_money::{Money, Rate, RateUnit};
+use serde_json::{Map, Value as J};
+use std::fmt;
+use std::str::FromStr;
+
+pub const INPUT_SCHEMA: &str = "kechuang/eval-input/v1";
+
+/// Largest amount accepted in input: 10^15 yuan. Far above any real figure, and low enough
+/// that no formula of the library can overflow exact decimal arithmetic.
+const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+/// A problem with the input, at a JSON path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputError {
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn err<T>(path: &str, message: impl Into<String>) -> Result<T, InputError> {
+    Err(InputError {
+        path: path.to_string(),
+        message: message.into(),
+    })
+}
+
+fn kind_of(v: &J) -> &'static str {
+    match v {
+        J::Null => "null",
+        J::Bool(_) => "a boolean",
+        J::Number(_) => "a number",
+        J::String(_) => "a string",
+        J::Array(_) => "an array",
+        J::Object(_) => "an object",
+    }
+}
+
+fn object<'a>(v: &'a J, path: &str) -> Result<&'a Map<String, J>, InputError> {
+    v.as_object()
+        .map_or_else(|| err(path, format!("expected an object, found {}", kind_of(v))), Ok)
+}
+
+fn string<'a>(v: &'a J, path: &str) -> Result<&'a str, InputError> {
+    v.as_str()
+        .map_or_else(|| err(path, format!("expected a string, found {}", kind_of(v))), Ok)
+}
+
+pub fn parse_date(v: &J, path: &str) -> Result<Date, InputError> {
+    let s = string(v, path)?;
+    match Date::from_str(s) {
+        Ok(d) if s.len() == 10 => Ok(d),
+        _ => err(path, format!("“{s}” is not a valid date (YYYY-MM-DD)")),
+    }
+}
+
+fn money(v: &J, path: &str) -> Result<Money, InputError> {
+    let text = match v {
+        J::String(s) => s.clone(),
+        J::Number(n) => n.to_string(),
+        other => return err(path, format!("expected an amount such as \"1234567.89\", found {}", kind_of(other))),
+    };
+    let m = Money::parse_amount(&text).or_else(|e| err(path, e.to_string()))?;
+    if m.is_negative() {
+        return err(path, format!("amount {text} is negative; amounts in input are never below zero"));
+    }
+    if m > Money::yuan(MAX_AMOUNT) {
+        return err(path, format!("amount {text} is beyond 10^15 元; check the unit (元, not 分)"));
+    }
+    Ok(m)
+}
+
+/// Reads one value of a vocabulary type. JSON `null` is an explicitly unknown fact.
+fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError> {
+    if v.is_null() {
+        return Ok(Value::Unknown);
+    }
+    Ok(match ty {
+        Type::Money => Value::Money(money(v, path)?),
+        Type::Bool => match v {
+            J::Bool(b) => Value::Bool(*b),
+            other => return err(path, format!("expected true or false, found {}", kind_of(other))),
+        },
+        Type::Int => match v.as_i64() {
+            Some(i) if i.abs() <= 1_000_000_000 => Value::Int(i),
+            _ => return err(path, format!("expected a whole number (|n| ≤ 10^9), found {v}")),
+        },
+        Type::Decimal => {
+            let t = match v {
+                J::Number(n) => n.to_string(),
+                J::String(s) => s.clone(),
+                other => return err(path, format!("expected a number, found {}", kind_of(other))),
+            };
+            match kc_money::Dec::from_str(&t) {
+                Ok(d) => Value::Decimal(d),
+                Err(_) => return err(path, format!("“{t}” is not a decimal number")),
+            }
+        }
+        Type::Rate => {
+            let s = string(v, path)?;
+            let r = Rate::parse(s).or_else(|e| err(path, e.to_string()))?;
+            let unit = if s.trim_end().ends_with('‰') { RateUnit::PerMille } else { RateUnit::Percent };
+            Value::Rate(r, unit)
+        }
+        Type::Date => Value::Date(parse_date(v, path)?),
+        Type::Text => Value::Text(string(v, path)?.to_string()),
+        Type::Enum(e) => {
+            let s = string(v, path)?;
+            let def = &lib.vocab.enums[e];
+            match def.members.iter().position(|m| m.name == s || m.label.zh == s) {
+                Some(m) => Value::Enum(e, m as MemberId),
+                None => {
+                    let names: Vec<&str> = def.members.iter().map(|m| m.name.as_str()).take(20).collect();
+                    return err(path, format!("“{s}” is not a {} ({}); one of: {}", def.name, def.label.zh, names.join(", ")));
+                }
+            }
+        }
+    })
+}
+
+fn check_keys(map: &Map<String, J>, path: &str, allowed: &[&str]) -> Result<(), InputError> {
+    for k in map.keys() {
+        if !allowed.contains(&k.as_str()) {
+            return err(&format!("{path}.{k}"), format!("unknown field `{k}`; expected one of: {}", allowed.join(", ")));
+        }
+    }
+    Ok(())
+}
+
+/// Parses an input document. `as_of` from the command line overrides the document's.
+pub fn parse_input(lib: &Library, text: &str, as_of: Option<Date>) -> Result<Input, InputError> {
+    let root: J = serde_json::from_str(text).or_else(|e| {
+        err(&format!("$ (line {}, column {})", e.line(), e.column()), format!("not valid JSON: {e}"))
+    })?;
+    let top = object(&root, "$")?;
+    check_keys(top, "$", &["schema", "as_of", "applicant", "events", "history"])?;
+    match top.get("schema") {
+        Some(J::String(s)) if s == INPUT_SCHEMA => {}
+        Some(J::String(s)) => return err("$.schema", format!("unsupported schema “{s}”; this version reads “{INPUT_SCHEMA}”")),
+        Some(other) => return err("$.schema", format!("expected a string, found {}", kind_of(other))),
+        None => return err("$.schema", format!("missing; write \"schema\": \"{INPUT_SCHEMA}\"")),
+    }
+    let as_of = match (as_of, top.get("as_of")) {
+        (Some(d), _) => d,
+        (None, Some(v)) => parse_date(v, "$.as_of")?,
+        (None, None) => return err("$.as_of", "missing: give the evaluation date here or with --date"),
+    };
+    let applicant = parse_applicant(lib, top.get("applicant").unwrap_or(&J::Null))?;
+    let mut events = Vec::new();
+    if let Some(v) = top.get("events") {
+        let arr = v.as_array().map_or_else(|| err("$.events", format!("expected an array, found {}", kind_of(v))), Ok)?;
+        let mut ids = std::collections::HashSet::new();
+        for (i, e) in arr.iter().enumerate() {
+            let ev = parse_event(lib, e, &format!("$.events[{i}]"))?;
+            if !ids.insert(ev.id.clone()) {
+                return err(&format!("$.events[{i}].id"), format!("event id “{}” is used twice", ev.id));
+            }
+            events.push(ev);
+        }
+    }
+    let mut history = Vec::new();
+    if let Some(v) = top.get("history") {
+        let arr = v.as_array().map_or_else(|| err("$.history", format!("expected an array, found {}", kind_of(v))), Ok)?;
+        for (i, h) in arr.iter().enumerate() {
+            history.push(parse_prior(lib, h, &format!("$.history[{i}]"))?);
+        }
+    }
+    Ok(Input {
+        as_of,
+        applicant,
+        events,
+        history,
+    })
+}
+
+fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
+    let path = "$.applicant";
+    if v.is_null() {
+        return err(path, "missing: the applicant is required");
+    }
+    let map = object(v, path)?;
+    let vocab = &lib.vocab;
+    let mut allowed: Vec<&str> = vec!["id", "name", "certifications", "figures"];
+    allowed.extend(vocab.applicant.iter().map(|f| f.name.as_str()));
+    check_keys(map, path, &allowed)?;
+    let id = match map.get("id") {
+        Some(v) => string(v, "$.applicant.id")?.to_string(),
+        None => String::new(),
+    };
+    let name = match map.get("name") {
+        Some(v) => string(v, "$.applicant.name")?.to_string(),
+        None => String::new(),
+    };
+    let mut fields = Vec::with_capacity(vocab.applicant.len());
+    for f in &vocab.applicant {
+        if f.name == "name" {
+            fields.push(if name.is_empty() { Value::Unknown } else { Value::Text(name.clone()) });
+            continue;
+        }
+        let fp = format!("{path}.{}", f.name);
+        fields.push(match map.get(&f.name) {
+            Some(v) => typed(lib, f.ty, v, &fp)?,
+            None => Value::Unknown,
+        });
+    }
+    let mut certifications = Vec::new();
+    if let Some(v) = map.get("certifications") {
+        let arr = v.as_array().map_or_else(|| err("$.applicant.certifications", format!("expected an array, found {}", kind_of(v))), Ok)?;
+        for (i, c) in arr.iter().enumerate() {
+            let cp = format!("$.applicant.certifications[{i}]");
+            let cm = object(c, &cp)?;
+            check_keys(cm, &cp, &["cert", "date"])?;
+            let cert = typed(lib, Type::Enum(vocab.certification), cm.get("cert").unwrap_or(&J::Null), &format!("{cp}.cert"))?;
+            let Value::Enum(_, m) = cert else {
+                return err(&format!("{cp}.cert"), "missing: which certification");
+            };
+            let date = parse_date(cm.get("date").unwrap_or(&J::Null), &format!("{cp}.date"))?;
+            certifications.push((m, date));
+        }
+    }
+    let mut figures = Vec::new();
+    if let Some(v) = map.get("figures") {
+        let years = object(v, "$.applicant.figures")?;
+        for (y, vals) in years {
+            let yp = format!("$.applicant.figures.{y}");
+            let year: i64 = match y.parse() {
+                Ok(n) if (1900..=2200).contains(&n) => n,
+                _ => return err(&yp, format!("“{y}” is not a year")),
+            };
+            for (k, val) in object(vals, &yp)? {
+                let fp = format!("{yp}.{k}");
+                let Some(fid) = vocab.figure_by_name(k) else {
+                    let names: Vec<&str> = vocab.figures.iter().map(|f| f.name.as_str()).collect();
+                    return err(&fp, format!("unknown figure `{k}`; figures: {}", names.join(", ")));
+                };
+                let value = typed(lib, vocab.figures[fid].ty, val, &fp)?;
+                figures.push((fid, year, value));
+            }
+        }
+    }
+    Ok(Applicant {
+        id,
+        name,
+        fields,
+        certifications,
+        figures,
+    })
+}
+
+fn parse_event(lib: &Library, v: &J, path: &str) -> Result<Event, InputError> {
+    let map = object(v, path)?;
+    let kind_name = string(map.get("kind").unwrap_or(&J::Null), &format!("{path}.kind"))
+        .or_else(|_| err(&format!("{path}.kind"), "missing: the event kind"))?;
+    let Some(kind) = lib.vocab.event_by_name(kind_name) else {
+        let names: Vec<&str> = lib.vocab.events.iter().map(|e| e.name.as_str()).collect();
+        return err(&format!("{path}.kind"), format!("unknown event kind “{kind_name}”; one of: {}", names.join(", ")));
+    };
+    let def = &lib.vocab.events[kind];
+    let mut allowed: Vec<&str> = vec!["id", "kind", "date"];
+    allowed.extend(def.fields.iter().map(|f| f.name.as_str()));
+    check_keys(map, path, &allowed)?;
+    let id = string(map.get("id").unwrap_or(&J::Null), &format!("{path}.id"))
+        .or_else(|_| err(&format!("{path}.id"), "missing: every event needs an id"))?
+        .to_string();
+    let date = parse_date(map.get("date").unwrap_or(&J::Null), &format!("{path}.date"))?;
+    let mut fields = Vec::with_capacity(def.fields.len());
+    for f in &def.fields {
+        fields.push(match map.get(&f.name) {
+            Some(v) => typed(lib, f.ty, v, &format!("{path}.{}", f.name))?,
+            None => Value::Unknown,
+        });
+    }
+    Ok(Event { id, kind, date, fields })
+}
+
+fn parse_prior(lib: &Library, v: &J, path: &str) -> Result<PriorAward, InputError> {
+    let map = object(v, path)?;
+    check_keys(map, path, &["measure", "date", "amount", "activity", "item", "base"])?;
+    let measure = string(map.get("measure").unwrap_or(&J::Null), &format!("{path}.measure"))?.to_string();
+    if lib.measure(&measure).is_none() {
+        return err(&format!("{path}.measure"), format!("unknown measure “{measure}”"));
+    }
+    let date = parse_date(map.get("date").unwrap_or(&J::Null), &format!("{path}.date"))?;
+    let amount = money(map.get("amount").unwrap_or(&J::Null), &format!("{path}.amount"))?;
+    let opt_text = |k: &str| -> Result<Option<String>, InputError> {
+        match map.get(k) {
+            None | Some(J::Null) => Ok(None),
+            Some(v) => Ok(Some(string(v, &format!("{path}.{k}"))?.to_string())),
+        }
+    };
+    let base = match map.get("base") {
+        None | Some(J::Null) => None,
+        Some(v) => Some(money(v, &format!("{path}.base"))?),
+    };
+    Ok(PriorAward {
+        measure,
+        date,
+        amount,
+        activity: opt_text("activity")?,
+        item: opt_text("item")?,
+        base,
+    })
+}
