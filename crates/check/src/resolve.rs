@@ -333,7 +333,8 @@ fn check_document_file(
         .iter()
         .any(|(_, i)| matches!(i, Item::Measure(_) | Item::Parameter(_) | Item::Funding(_)));
     let Some(doc) = docs.first() else {
-        if has_rules {
+        // After a syntax error the document block may be the one lost: do not pile on.
+        if has_rules && p.diagnostics.is_empty() {
             let span = p
                 .items
                 .iter()

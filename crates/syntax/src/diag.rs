@@ -84,8 +84,8 @@ pub fn render(diag: &Diagnostic, path: &str, source: &str) -> String {
     if end == start && end < source.len() {
         end = start + source[start..].chars().next().map(|c| c.len_utf8()).unwrap_or(0);
     }
-    let (line, col) = line_col(source, start);
-    let origin = format!("{path}:{line}:{col}");
+    // annotate-snippets appends `:line:col` to the origin itself.
+    let origin = path.to_string();
     let level = match diag.severity {
         Severity::Error => Level::Error,
         Severity::Warning => Level::Warning,
