@@ -44,7 +44,10 @@ impl Ctx<'_> {
 /// Checks a whole library. Files with a `document` declaration are policy documents; the
 /// vocabulary may be declared in any file (by convention `vocabulary.md`).
 pub fn check_library(files: &[SourceFile]) -> Checked {
-    let parsed: Vec<ParsedFile> = files.iter().map(|f| kc_syntax::parse_file(&f.text)).collect();
+    let parsed: Vec<ParsedFile> = files
+        .iter()
+        .map(|f| kc_syntax::parse_file(&f.text))
+        .collect();
     let mut cx = Ctx {
         files,
         file: 0,
@@ -106,7 +109,11 @@ fn build_vocabulary(cx: &mut Ctx, parsed: &[ParsedFile]) -> Option<Vocabulary> {
         for (_, item) in &p.items {
             if let Item::Enum(e) = item {
                 if v.enum_by_name(&e.name.name).is_some() {
-                    cx.err(e.name.span, format!("enum `{}` is declared twice", e.name.name), "second declaration");
+                    cx.err(
+                        e.name.span,
+                        format!("enum `{}` is declared twice", e.name.name),
+                        "second declaration",
+                    );
                     continue;
                 }
                 let mut def = EnumDef {
@@ -143,11 +150,19 @@ fn build_vocabulary(cx: &mut Ctx, parsed: &[ParsedFile]) -> Option<Vocabulary> {
                 Item::Record(r) => {
                     first_vocab_file.get_or_insert(fi);
                     if r.name.name != "applicant" {
-                        cx.err(r.name.span, format!("unknown record `{}`", r.name.name), "the only record is `applicant`");
+                        cx.err(
+                            r.name.span,
+                            format!("unknown record `{}`", r.name.name),
+                            "the only record is `applicant`",
+                        );
                         continue;
                     }
                     if have_applicant {
-                        cx.err(r.name.span, "record `applicant` is declared twice", "second declaration");
+                        cx.err(
+                            r.name.span,
+                            "record `applicant` is declared twice",
+                            "second declaration",
+                        );
                         continue;
                     }
                     have_applicant = true;
@@ -157,13 +172,21 @@ fn build_vocabulary(cx: &mut Ctx, parsed: &[ParsedFile]) -> Option<Vocabulary> {
                 Item::Event(r) => {
                     first_vocab_file.get_or_insert(fi);
                     if v.event_by_name(&r.name.name).is_some() {
-                        cx.err(r.name.span, format!("event `{}` is declared twice", r.name.name), "second declaration");
+                        cx.err(
+                            r.name.span,
+                            format!("event `{}` is declared twice", r.name.name),
+                            "second declaration",
+                        );
                         continue;
                     }
                     let fs = fields(cx, &v, &r.fields, &resolve_ty);
                     for (f, decl) in fs.iter().zip(&r.fields) {
                         if f.name == "date" || f.name == "id" || f.name == "kind" {
-                            cx.err(decl.name.span, format!("`{}` is implicit on every event", f.name), "reserved field name");
+                            cx.err(
+                                decl.name.span,
+                                format!("`{}` is implicit on every event", f.name),
+                                "reserved field name",
+                            );
                         }
                     }
                     v.events.push(EventDef {
@@ -174,7 +197,11 @@ fn build_vocabulary(cx: &mut Ctx, parsed: &[ParsedFile]) -> Option<Vocabulary> {
                 }
                 Item::Figure(f) => {
                     if v.figure_by_name(&f.name.name).is_some() {
-                        cx.err(f.name.span, format!("figure `{}` is declared twice", f.name.name), "second declaration");
+                        cx.err(
+                            f.name.span,
+                            format!("figure `{}` is declared twice", f.name.name),
+                            "second declaration",
+                        );
                         continue;
                     }
                     if let Some(ty) = resolve_ty(cx, &v, &f.ty) {
@@ -224,7 +251,10 @@ fn build_vocabulary(cx: &mut Ctx, parsed: &[ParsedFile]) -> Option<Vocabulary> {
     if !missing.is_empty() {
         cx.err(
             Span::new(0, 0),
-            format!("the vocabulary is incomplete: missing {}", missing.join(", ")),
+            format!(
+                "the vocabulary is incomplete: missing {}",
+                missing.join(", ")
+            ),
             "declare these in the vocabulary file",
         );
         return None;
@@ -232,10 +262,19 @@ fn build_vocabulary(cx: &mut Ctx, parsed: &[ParsedFile]) -> Option<Vocabulary> {
     Some(v)
 }
 
-fn add_members(cx: &mut Ctx, def: &mut EnumDef, members: &[ast::EnumMember], parent: Option<MemberId>) {
+fn add_members(
+    cx: &mut Ctx,
+    def: &mut EnumDef,
+    members: &[ast::EnumMember],
+    parent: Option<MemberId>,
+) {
     for m in members {
         if def.member(&m.name.name).is_some() {
-            cx.err(m.name.span, format!("`{}` is already a member of `{}`", m.name.name, def.name), "repeated member");
+            cx.err(
+                m.name.span,
+                format!("`{}` is already a member of `{}`", m.name.name, def.name),
+                "repeated member",
+            );
             continue;
         }
         def.members.push(EnumMemberDef {
@@ -257,7 +296,11 @@ fn fields(
     let mut out: Vec<FieldDef> = Vec::new();
     for f in decls {
         if out.iter().any(|x| x.name == f.name.name) {
-            cx.err(f.name.span, format!("field `{}` is declared twice", f.name.name), "repeated field");
+            cx.err(
+                f.name.span,
+                format!("field `{}` is declared twice", f.name.name),
+                "repeated field",
+            );
             continue;
         }
         if let Some(ty) = resolve_ty(cx, v, &f.ty) {
@@ -271,12 +314,21 @@ fn fields(
     out
 }
 
-fn split_from(cx: &mut Ctx, shares: &ast::Shares, name: Option<&str>, label: Option<&str>) -> Option<Split> {
+fn split_from(
+    cx: &mut Ctx,
+    shares: &ast::Shares,
+    name: Option<&str>,
+    label: Option<&str>,
+) -> Option<Split> {
     let mut seen: Vec<Level> = Vec::new();
     let mut ok = true;
     for s in &shares.shares {
         if seen.contains(&s.level) {
-            cx.err(s.span, format!("level `{}` appears twice in this split", s.level.keyword()), "repeated level");
+            cx.err(
+                s.span,
+                format!("level `{}` appears twice in this split", s.level.keyword()),
+                "repeated level",
+            );
             ok = false;
         }
         seen.push(s.level);
@@ -298,7 +350,14 @@ fn split_from(cx: &mut Ctx, shares: &ast::Shares, name: Option<&str>, label: Opt
         Some((l, span)) => match shares.shares.iter().position(|s| s.level == l) {
             Some(i) => i,
             None => {
-                cx.err(span, format!("the remainder level `{}` has no share in this split", l.keyword()), "not a party of the split");
+                cx.err(
+                    span,
+                    format!(
+                        "the remainder level `{}` has no share in this split",
+                        l.keyword()
+                    ),
+                    "not a party of the split",
+                );
                 ok = false;
                 0
             }
@@ -326,7 +385,13 @@ fn check_document_file(
     let docs: Vec<&ast::DocumentDecl> = p
         .items
         .iter()
-        .filter_map(|(_, i)| if let Item::Document(d) = i { Some(d) } else { None })
+        .filter_map(|(_, i)| {
+            if let Item::Document(d) = i {
+                Some(d)
+            } else {
+                None
+            }
+        })
         .collect();
     let has_rules = p
         .items
@@ -345,32 +410,56 @@ fn check_document_file(
                     _ => None,
                 })
                 .unwrap_or_default();
-            cx.err(span, "rules outside a document: this file has no `document` declaration", "this rule belongs to no document");
+            cx.err(
+                span,
+                "rules outside a document: this file has no `document` declaration",
+                "this rule belongs to no document",
+            );
         }
         return;
     };
     for extra in docs.iter().skip(1) {
-        cx.err(extra.span, "a file holds one document", "second `document` declaration");
+        cx.err(
+            extra.span,
+            "a file holds one document",
+            "second `document` declaration",
+        );
     }
     let path = cx.files[cx.file].path.clone();
     let Some((vfrom, vto, vspan)) = doc.valid else {
-        cx.err(doc.span, format!("document {} has no validity window", doc.number), "add `valid FROM .. TO`");
+        cx.err(
+            doc.span,
+            format!("document {} has no validity window", doc.number),
+            "add `valid FROM .. TO`",
+        );
         return;
     };
     if vto < vfrom {
-        cx.err(vspan, "the validity window ends before it starts", "FROM must not be after TO");
+        cx.err(
+            vspan,
+            "the validity window ends before it starts",
+            "FROM must not be after TO",
+        );
     }
     let region = doc.region.as_ref().and_then(|r| {
         let m = lib.vocab.enums[lib.vocab.region].member(&r.name);
         if m.is_none() {
-            cx.err(r.span, format!("unknown region `{}`", r.name), "not a member of enum Region");
+            cx.err(
+                r.span,
+                format!("unknown region `{}`", r.name),
+                "not a member of enum Region",
+            );
         }
         m
     });
     let doc_id = lib.documents.len();
     lib.documents.push(Document {
         number: doc.number.clone(),
-        title: doc.title.clone().or_else(|| p.literate.title.clone()).unwrap_or_default(),
+        title: doc
+            .title
+            .clone()
+            .or_else(|| p.literate.title.clone())
+            .unwrap_or_default(),
         issuer: doc.issuer.clone(),
         issued: doc.issued,
         published: doc.published,
@@ -383,7 +472,11 @@ fn check_document_file(
     let mut clause_ids: HashMap<&str, Span> = HashMap::new();
     for c in &p.literate.clauses {
         if let Some(_prev) = clause_ids.insert(c.id.as_str(), c.span) {
-            cx.err(c.span, format!("clause `{}` appears twice in this file", c.id), "repeated clause heading");
+            cx.err(
+                c.span,
+                format!("clause `{}` appears twice in this file", c.id),
+                "repeated clause heading",
+            );
         }
     }
 
@@ -394,7 +487,11 @@ fn check_document_file(
         match item {
             Item::Funding(f) => {
                 if fundings.contains_key(&f.name.name) {
-                    cx.err(f.name.span, format!("funding `{}` is declared twice", f.name.name), "repeated");
+                    cx.err(
+                        f.name.span,
+                        format!("funding `{}` is declared twice", f.name.name),
+                        "repeated",
+                    );
                     continue;
                 }
                 if let Some(s) = split_from(cx, &f.shares, Some(&f.name.name), Some(&f.label.zh)) {
@@ -403,20 +500,36 @@ fn check_document_file(
             }
             Item::Parameter(pd) => {
                 if params.contains_key(&pd.name.name) {
-                    cx.err(pd.name.span, format!("parameter `{}` is declared twice", pd.name.name), "repeated");
+                    cx.err(
+                        pd.name.span,
+                        format!("parameter `{}` is declared twice", pd.name.name),
+                        "repeated",
+                    );
                     continue;
                 }
                 let mut values: Vec<(Date, Value)> = Vec::new();
                 let mut ty = None;
                 for (e, from, span) in &pd.values {
                     let Some((val, t)) = literal_value(e) else {
-                        cx.err(e.span, "a parameter value must be a literal", "not a literal");
+                        cx.err(
+                            e.span,
+                            "a parameter value must be a literal",
+                            "not a literal",
+                        );
                         continue;
                     };
                     match ty {
                         None => ty = Some(t),
                         Some(t0) if t0 != t => {
-                            cx.err(e.span, format!("this value is {}, the parameter's first value is {}", lib.vocab.type_name(t), lib.vocab.type_name(t0)), "type mismatch");
+                            cx.err(
+                                e.span,
+                                format!(
+                                    "this value is {}, the parameter's first value is {}",
+                                    lib.vocab.type_name(t),
+                                    lib.vocab.type_name(t0)
+                                ),
+                                "type mismatch",
+                            );
                         }
                         _ => {}
                     }
@@ -444,7 +557,11 @@ fn check_document_file(
         Some(f) => match fundings.get(&f.name) {
             Some(s) => Some(s.clone()),
             None => {
-                cx.err(f.span, format!("unknown funding `{}`", f.name), "declare it with `funding NAME \"…\" = …`");
+                cx.err(
+                    f.span,
+                    format!("unknown funding `{}`", f.name),
+                    "declare it with `funding NAME \"…\" = …`",
+                );
                 None
             }
         },
@@ -454,13 +571,30 @@ fn check_document_file(
     for (block, item) in &p.items {
         let Item::Measure(m) = item else { continue };
         if let Some((_, _prev)) = measure_spans.get(&m.name.name) {
-            cx.err(m.name.span, format!("measure `{}` is declared twice in the library", m.name.name), "measure ids are unique across the library");
+            cx.err(
+                m.name.span,
+                format!("measure `{}` is declared twice in the library", m.name.name),
+                "measure ids are unique across the library",
+            );
             continue;
         }
         measure_spans.insert(m.name.name.clone(), (cx.file, m.name.span));
-        let block_clause = p.literate.blocks[*block].clause.map(|i| &p.literate.clauses[i]);
-        if let Some(measure) = check_measure(cx, lib, m, doc_id, &params, &fundings, default_split.as_ref(), block_clause, &p.literate.clauses) {
-            lib.measure_index.insert(measure.id.clone(), lib.measures.len());
+        let block_clause = p.literate.blocks[*block]
+            .clause
+            .map(|i| &p.literate.clauses[i]);
+        if let Some(measure) = check_measure(
+            cx,
+            lib,
+            m,
+            doc_id,
+            &params,
+            &fundings,
+            default_split.as_ref(),
+            block_clause,
+            &p.literate.clauses,
+        ) {
+            lib.measure_index
+                .insert(measure.id.clone(), lib.measures.len());
             lib.measures.push(measure);
         }
     }
@@ -495,8 +629,17 @@ fn check_measure(
     let name = &m.name.name;
     let clause = match &m.clause {
         None => {
-            let hint = block_clause.map(|c| format!("this block sits under clause `{}`: add `clause \"{}\"`", c.id, c.id));
-            let mut d = Diagnostic::error(m.name.span, format!("measure `{name}` cites no clause"), "every measure must cite the clause it encodes");
+            let hint = block_clause.map(|c| {
+                format!(
+                    "this block sits under clause `{}`: add `clause \"{}\"`",
+                    c.id, c.id
+                )
+            });
+            let mut d = Diagnostic::error(
+                m.name.span,
+                format!("measure `{name}` cites no clause"),
+                "every measure must cite the clause it encodes",
+            );
             if let Some(h) = hint {
                 d = d.with_note(h);
             }
@@ -508,8 +651,12 @@ fn check_measure(
             None => {
                 let known: Vec<&str> = clauses.iter().map(|c| c.id.as_str()).take(12).collect();
                 cx.push(
-                    Diagnostic::error(*span, format!("clause `{id}` is not a heading of this file"), "no such clause")
-                        .with_note(format!("clauses here: {}", known.join(" "))),
+                    Diagnostic::error(
+                        *span,
+                        format!("clause `{id}` is not a heading of this file"),
+                        "no such clause",
+                    )
+                    .with_note(format!("clauses here: {}", known.join(" "))),
                 );
                 None
             }
@@ -518,13 +665,21 @@ fn check_measure(
     let form = m.form.as_ref().and_then(|f| {
         let pf = PaymentForm::from_name(&f.name);
         if pf.is_none() {
-            cx.err(f.span, format!("unknown payment form `{}`", f.name), "one of 前资助, 后补助, 奖励, 配套, 补助");
+            cx.err(
+                f.span,
+                format!("unknown payment form `{}`", f.name),
+                "one of 前资助, 后补助, 奖励, 配套, 补助",
+            );
         }
         pf
     });
     let event = match &m.on {
         None => {
-            cx.err(m.name.span, format!("measure `{name}` has no triggering event"), "add `on EVENT`");
+            cx.err(
+                m.name.span,
+                format!("measure `{name}` has no triggering event"),
+                "add `on EVENT`",
+            );
             None
         }
         Some(e) => {
@@ -532,8 +687,12 @@ fn check_measure(
             if id.is_none() {
                 let known: Vec<&str> = lib.vocab.events.iter().map(|e| e.name.as_str()).collect();
                 cx.push(
-                    Diagnostic::error(e.span, format!("unknown event `{}`", e.name), "not declared in the vocabulary")
-                        .with_note(format!("events: {}", known.join(", "))),
+                    Diagnostic::error(
+                        e.span,
+                        format!("unknown event `{}`", e.name),
+                        "not declared in the vocabulary",
+                    )
+                    .with_note(format!("events: {}", known.join(", "))),
                 );
             }
             id
@@ -543,10 +702,21 @@ fn check_measure(
     let valid = match m.valid {
         Some((a, b, span)) => {
             if b < a {
-                cx.err(span, "the validity window ends before it starts", "FROM must not be after TO");
+                cx.err(
+                    span,
+                    "the validity window ends before it starts",
+                    "FROM must not be after TO",
+                );
             }
             if a < doc.valid.0 || b > doc.valid.1 {
-                cx.err(span, format!("a measure cannot be valid outside its document ({} .. {})", doc.valid.0, doc.valid.1), "outside the document's window");
+                cx.err(
+                    span,
+                    format!(
+                        "a measure cannot be valid outside its document ({} .. {})",
+                        doc.valid.0, doc.valid.1
+                    ),
+                    "outside the document's window",
+                );
             }
             (a, b)
         }
@@ -561,7 +731,11 @@ fn check_measure(
     let mut lets = Vec::new();
     for (n, e) in &m.lets {
         if sc.lets.iter().any(|(x, _)| x == &n.name) {
-            cx.err(n.span, format!("`{}` is already bound", n.name), "repeated let");
+            cx.err(
+                n.span,
+                format!("`{}` is already bound", n.name),
+                "repeated let",
+            );
         }
         let node = sc.expr(cx, e, None);
         if let Some(node) = node {
@@ -582,11 +756,19 @@ fn check_measure(
     }
     let grant = match &m.grant {
         None => {
-            cx.err(m.name.span, format!("measure `{name}` grants nothing"), "add a `grant` clause");
+            cx.err(
+                m.name.span,
+                format!("measure `{name}` grants nothing"),
+                "add a `grant` clause",
+            );
             None
         }
-        Some(ast::Grant::Fixed(e)) => sc.expect(cx, e, Type::Money, "a grant").map(GrantRule::Fixed),
-        Some(ast::Grant::UpTo(e)) => sc.expect(cx, e, Type::Money, "a grant").map(GrantRule::UpTo),
+        Some(ast::Grant::Fixed(e)) => sc
+            .expect(cx, e, Type::Money, "a grant")
+            .map(GrantRule::Fixed),
+        Some(ast::Grant::UpTo(e)) => sc
+            .expect(cx, e, Type::Money, "a grant")
+            .map(GrantRule::UpTo),
         Some(ast::Grant::Review { range, .. }) => match range {
             None => Some(GrantRule::Review(None)),
             Some((a, b)) => {
@@ -599,7 +781,11 @@ fn check_measure(
             let mut out = Vec::new();
             for (level, e, span) in parts {
                 if out.iter().any(|(l, _)| l == level) {
-                    cx.err(*span, format!("level `{}` has two parts", level.keyword()), "repeated level");
+                    cx.err(
+                        *span,
+                        format!("level `{}` has two parts", level.keyword()),
+                        "repeated level",
+                    );
                 }
                 if let Some(n) = sc.expect(cx, e, Type::Money, "a part of a grant") {
                     out.push((*level, n));
@@ -610,19 +796,30 @@ fn check_measure(
     };
     let split = match (&m.funded, &m.grant) {
         (Some(_), Some(ast::Grant::Parts(parts))) => {
-            cx.err(parts.first().map(|p| p.2).unwrap_or(m.name.span), "a grant in parts already says who pays: drop `funded by`", "parts and funded by together");
+            cx.err(
+                parts.first().map(|p| p.2).unwrap_or(m.name.span),
+                "a grant in parts already says who pays: drop `funded by`",
+                "parts and funded by together",
+            );
             None
         }
         (_, Some(ast::Grant::Parts(parts))) => Some(Split {
             name: None,
             label: None,
-            shares: parts.iter().map(|(l, _, _)| (*l, Rate::ZERO, String::new())).collect(),
+            shares: parts
+                .iter()
+                .map(|(l, _, _)| (*l, Rate::ZERO, String::new()))
+                .collect(),
             remainder: 0,
         }),
         (Some(ast::Funded::Named(n)), _) => match fundings.get(&n.name) {
             Some(s) => Some(s.clone()),
             None => {
-                cx.err(n.span, format!("unknown funding `{}`", n.name), "declare it in this document with `funding`");
+                cx.err(
+                    n.span,
+                    format!("unknown funding `{}`", n.name),
+                    "declare it in this document with `funding`",
+                );
                 None
             }
         },
@@ -630,7 +827,11 @@ fn check_measure(
         (None, _) => match default_split {
             Some(s) => Some(s.clone()),
             None => {
-                cx.err(m.name.span, format!("measure `{name}` says nothing of who pays"), "add `funded by …` or a document default `funding`");
+                cx.err(
+                    m.name.span,
+                    format!("measure `{name}` says nothing of who pays"),
+                    "add `funded by …` or a document default `funding`",
+                );
                 None
             }
         },
@@ -651,7 +852,14 @@ fn check_measure(
             ast::Once::PerKey(e) => {
                 if let Some(n) = sc.expr(cx, e, None) {
                     if !matches!(n.ty, Type::Text | Type::Int | Type::Enum(_)) {
-                        cx.err(e.span, format!("`once per` needs a key (Text, Int or an enum), found {}", lib.vocab.type_name(n.ty)), "not a key");
+                        cx.err(
+                            e.span,
+                            format!(
+                                "`once per` needs a key (Text, Int or an enum), found {}",
+                                lib.vocab.type_name(n.ty)
+                            ),
+                            "not a key",
+                        );
                     }
                     once.push(OnceRule::PerKey(n));
                 }
@@ -660,7 +868,11 @@ fn check_measure(
     }
     if let Some((n, span)) = m.consecutive {
         if n == 0 {
-            cx.err(span, "`consecutive 0 years` allows nothing", "must be at least 1");
+            cx.err(
+                span,
+                "`consecutive 0 years` allows nothing",
+                "must be at least 1",
+            );
         }
     }
     if cx.diags.len() > errors_before {
@@ -691,7 +903,11 @@ fn check_measure(
 fn mentions_event(n: &Node, lets: &[(String, Node)]) -> bool {
     let mut found = false;
     visit(n, &mut |x| {
-        if let NodeKind::EventField(_) | NodeKind::EventDate | NodeKind::EventId | NodeKind::Increment(..) = x.kind {
+        if let NodeKind::EventField(_)
+        | NodeKind::EventDate
+        | NodeKind::EventId
+        | NodeKind::Increment(..) = x.kind
+        {
             found = true;
         }
         if let NodeKind::Let(i) = x.kind {
@@ -706,7 +922,9 @@ fn mentions_event(n: &Node, lets: &[(String, Node)]) -> bool {
 fn visit(n: &Node, f: &mut dyn FnMut(&Node)) {
     f(n);
     match &n.kind {
-        NodeKind::Neg(a) | NodeKind::Not(a) | NodeKind::Year(a) | NodeKind::Figure(_, a) => visit(a, f),
+        NodeKind::Neg(a) | NodeKind::Not(a) | NodeKind::Year(a) | NodeKind::Figure(_, a) => {
+            visit(a, f)
+        }
         NodeKind::Binary(_, a, b) | NodeKind::Within(a, b) | NodeKind::Increment(a, b) => {
             visit(a, f);
             visit(b, f);
@@ -747,11 +965,17 @@ impl Scope<'_> {
         if n.ty != want {
             let mut d = Diagnostic::error(
                 e.span,
-                format!("type mismatch: {what} needs {}, found {}", self.tn(want), self.tn(n.ty)),
+                format!(
+                    "type mismatch: {what} needs {}, found {}",
+                    self.tn(want),
+                    self.tn(n.ty)
+                ),
                 format!("this is {}", self.tn(n.ty)),
             );
             if want == Type::Money && n.ty == Type::Rate {
-                d = d.with_note("a rate becomes an amount only when multiplied by an amount (rate × Money)");
+                d = d.with_note(
+                    "a rate becomes an amount only when multiplied by an amount (rate × Money)",
+                );
             }
             cx.push(d);
             return None;
@@ -780,7 +1004,11 @@ impl Scope<'_> {
                 let (v, t) = literal_value(e)?;
                 if let Value::Money(m) = &v {
                     if m.is_negative() {
-                        cx.err(span, "amounts in rules are never negative", "negative amount");
+                        cx.err(
+                            span,
+                            "amounts in rules are never negative",
+                            "negative amount",
+                        );
                     }
                 }
                 self.node(cx, NodeKind::Const(v), t, span)
@@ -790,7 +1018,11 @@ impl Scope<'_> {
             ExprKind::Neg(a) => {
                 let a = self.expr(cx, a, expected)?;
                 if !matches!(a.ty, Type::Money | Type::Rate | Type::Int | Type::Decimal) {
-                    cx.err(span, format!("cannot negate {}", self.tn(a.ty)), "not a number");
+                    cx.err(
+                        span,
+                        format!("cannot negate {}", self.tn(a.ty)),
+                        "not a number",
+                    );
                     return None;
                 }
                 let ty = a.ty;
@@ -807,7 +1039,15 @@ impl Scope<'_> {
                 for it in items {
                     let n = self.expr(cx, it, Some(a.ty))?;
                     if n.ty != a.ty {
-                        cx.err(it.span, format!("type mismatch: the list holds {}, this is {}", self.tn(a.ty), self.tn(n.ty)), "wrong type in list");
+                        cx.err(
+                            it.span,
+                            format!(
+                                "type mismatch: the list holds {}, this is {}",
+                                self.tn(a.ty),
+                                self.tn(n.ty)
+                            ),
+                            "wrong type in list",
+                        );
                         return None;
                     }
                     out.push(n);
@@ -817,15 +1057,28 @@ impl Scope<'_> {
             ExprKind::Within(a, b) => {
                 let a = self.expr(cx, a, None)?;
                 let Type::Enum(en) = a.ty else {
-                    cx.err(span, format!("`within` needs an enum value, found {}", self.tn(a.ty)), "not an enum");
+                    cx.err(
+                        span,
+                        format!("`within` needs an enum value, found {}", self.tn(a.ty)),
+                        "not an enum",
+                    );
                     return None;
                 };
                 let b = self.expr(cx, b, Some(Type::Enum(en)))?;
                 if b.ty != a.ty {
-                    cx.err(span, format!("type mismatch: {} within {}", self.tn(a.ty), self.tn(b.ty)), "different enums");
+                    cx.err(
+                        span,
+                        format!("type mismatch: {} within {}", self.tn(a.ty), self.tn(b.ty)),
+                        "different enums",
+                    );
                     return None;
                 }
-                self.node(cx, NodeKind::Within(Box::new(a), Box::new(b)), Type::Bool, span)
+                self.node(
+                    cx,
+                    NodeKind::Within(Box::new(a), Box::new(b)),
+                    Type::Bool,
+                    span,
+                )
             }
             ExprKind::Call(f, args) => self.call(cx, f, args, span, expected),
             ExprKind::Tier(scrut, arms) => self.tier(cx, scrut, arms, span, expected),
@@ -841,18 +1094,42 @@ impl Scope<'_> {
             return self.node(cx, NodeKind::Param(*p), self.lib.parameters[*p].ty, span);
         }
         if id.name == "applicant" || id.name == "event" {
-            cx.err(span, format!("`{}` is a record: name one of its fields (`{}.…`)", id.name, id.name), "a record, not a value");
+            cx.err(
+                span,
+                format!(
+                    "`{}` is a record: name one of its fields (`{}.…`)",
+                    id.name, id.name
+                ),
+                "a record, not a value",
+            );
             return None;
         }
         let vocab = &self.lib.vocab;
         if let Some(Type::Enum(en)) = expected {
             if let Some(m) = vocab.enums[en].member(&id.name) {
-                return self.node(cx, NodeKind::Const(Value::Enum(en, m)), Type::Enum(en), span);
+                return self.node(
+                    cx,
+                    NodeKind::Const(Value::Enum(en, m)),
+                    Type::Enum(en),
+                    span,
+                );
             }
-            let members: Vec<&str> = vocab.enums[en].members.iter().map(|m| m.name.as_str()).take(16).collect();
+            let members: Vec<&str> = vocab.enums[en]
+                .members
+                .iter()
+                .map(|m| m.name.as_str())
+                .take(16)
+                .collect();
             cx.push(
-                Diagnostic::error(span, format!("unknown name `{}`: not a member of {}", id.name, vocab.enums[en].name), "unknown member")
-                    .with_note(format!("members: {}", members.join(", "))),
+                Diagnostic::error(
+                    span,
+                    format!(
+                        "unknown name `{}`: not a member of {}",
+                        id.name, vocab.enums[en].name
+                    ),
+                    "unknown member",
+                )
+                .with_note(format!("members: {}", members.join(", "))),
             );
             return None;
         }
@@ -863,22 +1140,52 @@ impl Scope<'_> {
             .filter_map(|(i, e)| e.member(&id.name).map(|m| (i, m)))
             .collect();
         match hits.as_slice() {
-            [(en, m)] => self.node(cx, NodeKind::Const(Value::Enum(*en, *m)), Type::Enum(*en), span),
+            [(en, m)] => self.node(
+                cx,
+                NodeKind::Const(Value::Enum(*en, *m)),
+                Type::Enum(*en),
+                span,
+            ),
             [] => {
-                cx.err(span, format!("unknown name `{}`", id.name), "not a let binding, parameter of this document, or enum member");
+                cx.err(
+                    span,
+                    format!("unknown name `{}`", id.name),
+                    "not a let binding, parameter of this document, or enum member",
+                );
                 None
             }
             many => {
-                let names: Vec<&str> = many.iter().map(|(e, _)| vocab.enums[*e].name.as_str()).collect();
-                cx.err(span, format!("`{}` is ambiguous: a member of {}", id.name, names.join(" and ")), "compare it with a typed value");
+                let names: Vec<&str> = many
+                    .iter()
+                    .map(|(e, _)| vocab.enums[*e].name.as_str())
+                    .collect();
+                cx.err(
+                    span,
+                    format!(
+                        "`{}` is ambiguous: a member of {}",
+                        id.name,
+                        names.join(" and ")
+                    ),
+                    "compare it with a typed value",
+                );
                 None
             }
         }
     }
 
-    fn field(&self, cx: &mut Ctx, base: &ast::Expr, field: &ast::Ident, span: Span) -> Option<Node> {
+    fn field(
+        &self,
+        cx: &mut Ctx,
+        base: &ast::Expr,
+        field: &ast::Ident,
+        span: Span,
+    ) -> Option<Node> {
         let ExprKind::Name(root) = &base.kind else {
-            cx.err(span, "only `applicant.FIELD` and `event.FIELD` have fields", "no such record");
+            cx.err(
+                span,
+                "only `applicant.FIELD` and `event.FIELD` have fields",
+                "no such record",
+            );
             return None;
         };
         let vocab = &self.lib.vocab;
@@ -886,17 +1193,26 @@ impl Scope<'_> {
             "applicant" => match vocab.applicant.iter().position(|f| f.name == field.name) {
                 Some(i) => self.node(cx, NodeKind::ApplicantField(i), vocab.applicant[i].ty, span),
                 None => {
-                    let names: Vec<&str> = vocab.applicant.iter().map(|f| f.name.as_str()).collect();
+                    let names: Vec<&str> =
+                        vocab.applicant.iter().map(|f| f.name.as_str()).collect();
                     cx.push(
-                        Diagnostic::error(field.span, format!("unknown name `applicant.{}`", field.name), "no such applicant field")
-                            .with_note(format!("applicant fields: {}", names.join(", "))),
+                        Diagnostic::error(
+                            field.span,
+                            format!("unknown name `applicant.{}`", field.name),
+                            "no such applicant field",
+                        )
+                        .with_note(format!("applicant fields: {}", names.join(", "))),
                     );
                     None
                 }
             },
             "event" => {
                 let Some(ev) = self.event else {
-                    cx.err(span, "`event` is used but the measure has no `on EVENT`", "no event in scope");
+                    cx.err(
+                        span,
+                        "`event` is used but the measure has no `on EVENT`",
+                        "no event in scope",
+                    );
                     return None;
                 };
                 if field.name == "date" {
@@ -909,46 +1225,91 @@ impl Scope<'_> {
                 match def.fields.iter().position(|f| f.name == field.name) {
                     Some(i) => self.node(cx, NodeKind::EventField(i), def.fields[i].ty, span),
                     None => {
-                        let mut names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+                        let mut names: Vec<&str> =
+                            def.fields.iter().map(|f| f.name.as_str()).collect();
                         names.push("date");
                         names.push("id");
                         cx.push(
-                            Diagnostic::error(field.span, format!("unknown name `event.{}`: event `{}` has no such field", field.name, def.name), "no such field")
-                                .with_note(format!("fields of {}: {}", def.name, names.join(", "))),
+                            Diagnostic::error(
+                                field.span,
+                                format!(
+                                    "unknown name `event.{}`: event `{}` has no such field",
+                                    field.name, def.name
+                                ),
+                                "no such field",
+                            )
+                            .with_note(format!(
+                                "fields of {}: {}",
+                                def.name,
+                                names.join(", ")
+                            )),
                         );
                         None
                     }
                 }
             }
             other => {
-                cx.err(root.span, format!("`{other}` has no fields"), "only applicant and event are records");
+                cx.err(
+                    root.span,
+                    format!("`{other}` has no fields"),
+                    "only applicant and event are records",
+                );
                 None
             }
         }
     }
 
-    fn binary(&self, cx: &mut Ctx, op: BinOp, a: &ast::Expr, b: &ast::Expr, span: Span) -> Option<Node> {
+    fn binary(
+        &self,
+        cx: &mut Ctx,
+        op: BinOp,
+        a: &ast::Expr,
+        b: &ast::Expr,
+        span: Span,
+    ) -> Option<Node> {
         use Type::*;
         match op {
             BinOp::And | BinOp::Or => {
                 let a = self.expect(cx, a, Bool, &format!("`{}`", op.symbol()))?;
                 let b = self.expect(cx, b, Bool, &format!("`{}`", op.symbol()))?;
-                self.node(cx, NodeKind::Binary(op, Box::new(a), Box::new(b)), Bool, span)
+                self.node(
+                    cx,
+                    NodeKind::Binary(op, Box::new(a), Box::new(b)),
+                    Bool,
+                    span,
+                )
             }
             BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
                 let an = self.expr(cx, a, None)?;
                 let bn = self.expr(cx, b, Some(an.ty))?;
                 if an.ty != bn.ty {
-                    cx.err(span, format!("type mismatch: cannot compare {} with {}", self.tn(an.ty), self.tn(bn.ty)), "different types");
+                    cx.err(
+                        span,
+                        format!(
+                            "type mismatch: cannot compare {} with {}",
+                            self.tn(an.ty),
+                            self.tn(bn.ty)
+                        ),
+                        "different types",
+                    );
                     return None;
                 }
                 if matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
                     && !matches!(an.ty, Money | Rate | Int | Decimal | Date)
                 {
-                    cx.err(span, format!("{} values have no order", self.tn(an.ty)), "cannot order");
+                    cx.err(
+                        span,
+                        format!("{} values have no order", self.tn(an.ty)),
+                        "cannot order",
+                    );
                     return None;
                 }
-                self.node(cx, NodeKind::Binary(op, Box::new(an), Box::new(bn)), Bool, span)
+                self.node(
+                    cx,
+                    NodeKind::Binary(op, Box::new(an), Box::new(bn)),
+                    Bool,
+                    span,
+                )
             }
             BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => {
                 let an = self.expr(cx, a, None)?;
@@ -966,25 +1327,54 @@ impl Scope<'_> {
                 let Some(ty) = ty else {
                     let mut d = Diagnostic::error(
                         span,
-                        format!("type mismatch: {} {} {} has no meaning", self.tn(an.ty), op.symbol(), self.tn(bn.ty)),
+                        format!(
+                            "type mismatch: {} {} {} has no meaning",
+                            self.tn(an.ty),
+                            op.symbol(),
+                            self.tn(bn.ty)
+                        ),
                         "incompatible operands",
                     );
                     if an.ty == Money && bn.ty == Money && op == BinOp::Mul {
-                        d = d.with_note("multiply an amount by a rate (10% × amount), not by another amount");
+                        d = d.with_note(
+                            "multiply an amount by a rate (10% × amount), not by another amount",
+                        );
                     }
                     cx.push(d);
                     return None;
                 };
-                self.node(cx, NodeKind::Binary(op, Box::new(an), Box::new(bn)), ty, span)
+                self.node(
+                    cx,
+                    NodeKind::Binary(op, Box::new(an), Box::new(bn)),
+                    ty,
+                    span,
+                )
             }
         }
     }
 
-    fn call(&self, cx: &mut Ctx, f: &ast::Ident, args: &[ast::Expr], span: Span, expected: Option<Type>) -> Option<Node> {
+    fn call(
+        &self,
+        cx: &mut Ctx,
+        f: &ast::Ident,
+        args: &[ast::Expr],
+        span: Span,
+        expected: Option<Type>,
+    ) -> Option<Node> {
         let arity = |cx: &mut Ctx, lo: usize, hi: usize| -> bool {
             if args.len() < lo || args.len() > hi {
-                let want = if lo == hi { format!("{lo}") } else if hi == usize::MAX { format!("at least {lo}") } else { format!("{lo} or {hi}") };
-                cx.err(span, format!("`{}` takes {want} arguments, found {}", f.name, args.len()), "wrong number of arguments");
+                let want = if lo == hi {
+                    format!("{lo}")
+                } else if hi == usize::MAX {
+                    format!("at least {lo}")
+                } else {
+                    format!("{lo} or {hi}")
+                };
+                cx.err(
+                    span,
+                    format!("`{}` takes {want} arguments, found {}", f.name, args.len()),
+                    "wrong number of arguments",
+                );
                 false
             } else {
                 true
@@ -1000,17 +1390,37 @@ impl Scope<'_> {
                     nodes.push(self.expr(cx, a, expected)?);
                 }
                 let ty = nodes[0].ty;
-                if !matches!(ty, Type::Money | Type::Rate | Type::Int | Type::Decimal | Type::Date) {
-                    cx.err(args[0].span, format!("`{}` needs numbers, found {}", f.name, self.tn(ty)), "not a number");
+                if !matches!(
+                    ty,
+                    Type::Money | Type::Rate | Type::Int | Type::Decimal | Type::Date
+                ) {
+                    cx.err(
+                        args[0].span,
+                        format!("`{}` needs numbers, found {}", f.name, self.tn(ty)),
+                        "not a number",
+                    );
                     return None;
                 }
                 for (n, a) in nodes.iter().zip(args) {
                     if n.ty != ty {
-                        cx.err(a.span, format!("type mismatch: `{}` of {} and {}", f.name, self.tn(ty), self.tn(n.ty)), "all arguments must have one type");
+                        cx.err(
+                            a.span,
+                            format!(
+                                "type mismatch: `{}` of {} and {}",
+                                f.name,
+                                self.tn(ty),
+                                self.tn(n.ty)
+                            ),
+                            "all arguments must have one type",
+                        );
                         return None;
                     }
                 }
-                let kind = if f.name == "min" { NodeKind::Min(nodes) } else { NodeKind::Max(nodes) };
+                let kind = if f.name == "min" {
+                    NodeKind::Min(nodes)
+                } else {
+                    NodeKind::Max(nodes)
+                };
                 self.node(cx, kind, ty, span)
             }
             "year" => {
@@ -1037,19 +1447,38 @@ impl Scope<'_> {
                     return None;
                 }
                 let ExprKind::Name(n) = &args[0].kind else {
-                    cx.err(args[0].span, "the first argument of `figure` is a figure's name", "not a name");
+                    cx.err(
+                        args[0].span,
+                        "the first argument of `figure` is a figure's name",
+                        "not a name",
+                    );
                     return None;
                 };
                 let Some(fid) = self.lib.vocab.figure_by_name(&n.name) else {
-                    let names: Vec<&str> = self.lib.vocab.figures.iter().map(|f| f.name.as_str()).collect();
+                    let names: Vec<&str> = self
+                        .lib
+                        .vocab
+                        .figures
+                        .iter()
+                        .map(|f| f.name.as_str())
+                        .collect();
                     cx.push(
-                        Diagnostic::error(n.span, format!("unknown figure `{}`", n.name), "not declared with `figure`")
-                            .with_note(format!("figures: {}", names.join(", "))),
+                        Diagnostic::error(
+                            n.span,
+                            format!("unknown figure `{}`", n.name),
+                            "not declared with `figure`",
+                        )
+                        .with_note(format!("figures: {}", names.join(", "))),
                     );
                     return None;
                 };
                 let y = self.expect(cx, &args[1], Type::Int, "the year of `figure`")?;
-                self.node(cx, NodeKind::Figure(fid, Box::new(y)), self.lib.vocab.figures[fid].ty, span)
+                self.node(
+                    cx,
+                    NodeKind::Figure(fid, Box::new(y)),
+                    self.lib.vocab.figures[fid].ty,
+                    span,
+                )
             }
             "increment" => {
                 if !arity(cx, 2, 2) {
@@ -1061,16 +1490,32 @@ impl Scope<'_> {
                 }
                 let a = self.expect(cx, &args[0], Type::Money, "`increment`")?;
                 let k = self.expr(cx, &args[1], None)?;
-                self.node(cx, NodeKind::Increment(Box::new(a), Box::new(k)), Type::Money, span)
+                self.node(
+                    cx,
+                    NodeKind::Increment(Box::new(a), Box::new(k)),
+                    Type::Money,
+                    span,
+                )
             }
             other => {
-                cx.err(f.span, format!("unknown function `{other}`"), "functions: min, max, year, holds, figure, increment");
+                cx.err(
+                    f.span,
+                    format!("unknown function `{other}`"),
+                    "functions: min, max, year, holds, figure, increment",
+                );
                 None
             }
         }
     }
 
-    fn tier(&self, cx: &mut Ctx, scrut: &ast::Expr, arms: &[ast::Arm], span: Span, expected: Option<Type>) -> Option<Node> {
+    fn tier(
+        &self,
+        cx: &mut Ctx,
+        scrut: &ast::Expr,
+        arms: &[ast::Arm],
+        span: Span,
+        expected: Option<Type>,
+    ) -> Option<Node> {
         let s = self.expr(cx, scrut, None)?;
         let mut out = Vec::new();
         let mut seen_members: Vec<MemberId> = Vec::new();
@@ -1080,8 +1525,12 @@ impl Scope<'_> {
         for arm in arms {
             if after_wildcard {
                 cx.push(
-                    Diagnostic::error(arm.span, "unreachable tier: an earlier `_` arm already matches everything", "this arm can never apply")
-                        .with_note("put specific arms before `_`"),
+                    Diagnostic::error(
+                        arm.span,
+                        "unreachable tier: an earlier `_` arm already matches everything",
+                        "this arm can never apply",
+                    )
+                    .with_note("put specific arms before `_`"),
                 );
                 continue;
             }
@@ -1092,7 +1541,14 @@ impl Scope<'_> {
                 }
                 Pattern::Members(ms) => {
                     let Type::Enum(en) = s.ty else {
-                        cx.err(arm.span, format!("a member pattern needs an enum, the tier is on {}", self.tn(s.ty)), "use `>= value` arms for numbers");
+                        cx.err(
+                            arm.span,
+                            format!(
+                                "a member pattern needs an enum, the tier is on {}",
+                                self.tn(s.ty)
+                            ),
+                            "use `>= value` arms for numbers",
+                        );
                         return None;
                     };
                     let mut ids = Vec::new();
@@ -1106,7 +1562,14 @@ impl Scope<'_> {
                                 ids.push(id);
                             }
                             None => {
-                                cx.err(m.span, format!("unknown name `{}`: not a member of {}", m.name, self.lib.vocab.enums[en].name), "unknown member");
+                                cx.err(
+                                    m.span,
+                                    format!(
+                                        "unknown name `{}`: not a member of {}",
+                                        m.name, self.lib.vocab.enums[en].name
+                                    ),
+                                    "unknown member",
+                                );
                             }
                         }
                     }
@@ -1114,8 +1577,18 @@ impl Scope<'_> {
                 }
                 Pattern::Threshold(op, bound) => {
                     let b = self.expr(cx, bound, Some(s.ty))?;
-                    if b.ty != s.ty || !matches!(s.ty, Type::Money | Type::Int | Type::Rate | Type::Decimal) {
-                        cx.err(bound.span, format!("type mismatch: a threshold on {} must be {}", self.tn(s.ty), self.tn(s.ty)), "wrong threshold type");
+                    if b.ty != s.ty
+                        || !matches!(s.ty, Type::Money | Type::Int | Type::Rate | Type::Decimal)
+                    {
+                        cx.err(
+                            bound.span,
+                            format!(
+                                "type mismatch: a threshold on {} must be {}",
+                                self.tn(s.ty),
+                                self.tn(s.ty)
+                            ),
+                            "wrong threshold type",
+                        );
                         return None;
                     }
                     let NodeKind::Const(v) = b.kind else {
@@ -1123,13 +1596,19 @@ impl Scope<'_> {
                         return None;
                     };
                     if !matches!(op, BinOp::Ge | BinOp::Gt) {
-                        cx.err(bound.span, "tier thresholds are written from the top down with `>=` or `>`", "use >= or >");
+                        cx.err(
+                            bound.span,
+                            "tier thresholds are written from the top down with `>=` or `>`",
+                            "use >= or >",
+                        );
                         return None;
                     }
                     // A lower threshold earlier already catches every value this one would.
                     for (pop, pv) in &thresholds {
                         let covered = match (pop, op) {
-                            (BinOp::Ge, BinOp::Ge) | (BinOp::Ge, BinOp::Gt) | (BinOp::Gt, BinOp::Gt) => value_le(pv, &v),
+                            (BinOp::Ge, BinOp::Ge)
+                            | (BinOp::Ge, BinOp::Gt)
+                            | (BinOp::Gt, BinOp::Gt) => value_le(pv, &v),
                             (BinOp::Gt, BinOp::Ge) => value_lt(pv, &v),
                             _ => false,
                         };
@@ -1148,7 +1627,15 @@ impl Scope<'_> {
             match ty {
                 None => ty = Some(value.ty),
                 Some(t) if t != value.ty => {
-                    cx.err(arm.value.span, format!("type mismatch: this arm gives {}, the first gives {}", self.tn(value.ty), self.tn(t)), "arms must agree");
+                    cx.err(
+                        arm.value.span,
+                        format!(
+                            "type mismatch: this arm gives {}, the first gives {}",
+                            self.tn(value.ty),
+                            self.tn(t)
+                        ),
+                        "arms must agree",
+                    );
                     return None;
                 }
                 _ => {}

@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "kechuang", version, about = "科创 — S&T innovation policy as code")]
+#[command(
+    name = "kechuang",
+    version,
+    about = "科创 — S&T innovation policy as code"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -125,7 +129,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check { dir } => {
             let (files, checked) = load(dir)?;
             print!("{}", checked.render(&files));
-            let errors = checked.diagnostics.iter().filter(|d| d.diagnostic.is_error()).count();
+            let errors = checked
+                .diagnostics
+                .iter()
+                .filter(|d| d.diagnostic.is_error())
+                .count();
             match &checked.library {
                 Some(lib) if errors == 0 => {
                     println!(
@@ -143,7 +151,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
-        Command::Eval { input, policies, date, format } => {
+        Command::Eval {
+            input,
+            policies,
+            date,
+            format,
+        } => {
             let lib = load_checked(policies)?;
             let as_of = date.as_deref().map(parse_date_arg).transpose()?;
             let text = read_input(&input)?;
@@ -163,7 +176,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let lib = load_checked(policies)?;
             match format {
                 Format::Text => print!("{}", report::list(&lib)),
-                Format::Json => println!("{}", serde_json::to_string_pretty(&report::list_json(&lib))?),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::list_json(&lib))?
+                ),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -181,15 +197,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .map(|m| m.id.as_str())
                         .filter(|id| id.contains(&measure) || measure.contains(id))
                         .collect();
-                    let hint = if close.is_empty() { String::new() } else { format!("; did you mean {}?", close.join(", ")) };
+                    let hint = if close.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; did you mean {}?", close.join(", "))
+                    };
                     bail!("no measure “{measure}” in the library (see `kechuang list`){hint}")
                 }
             }
         }
-        Command::Bench { input, policies, iterations } => {
+        Command::Bench {
+            input,
+            policies,
+            iterations,
+        } => {
             let lib = load_checked(policies)?;
             let text = read_input(&input)?;
-            let input_data = kc_wire::parse_input(&lib, &text, None).map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+            let input_data = kc_wire::parse_input(&lib, &text, None)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
             print!("{}", report::bench(&lib, &input_data, iterations.max(100)));
             Ok(ExitCode::SUCCESS)
         }

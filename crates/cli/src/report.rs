@@ -23,8 +23,16 @@ fn amount_rule(m: &Measure) -> String {
 pub fn list(lib: &Library) -> String {
     let mut out = String::new();
     for d in &lib.documents {
-        let _ = writeln!(out, "{}  {}  (有效期 {} 至 {})", d.number, d.title, d.valid.0, d.valid.1);
-        for m in lib.measures.iter().filter(|m| lib.documents[m.doc].number == d.number) {
+        let _ = writeln!(
+            out,
+            "{}  {}  (有效期 {} 至 {})",
+            d.number, d.title, d.valid.0, d.valid.1
+        );
+        for m in lib
+            .measures
+            .iter()
+            .filter(|m| lib.documents[m.doc].number == d.number)
+        {
             let _ = writeln!(
                 out,
                 "  {:<34} {:<8} {:<6} {}  — {}",
@@ -41,16 +49,21 @@ pub fn list(lib: &Library) -> String {
 }
 
 pub fn list_json(lib: &Library) -> serde_json::Value {
-    json!(lib.measures.iter().map(|m| json!({
-        "measure": m.id,
-        "title": m.label.zh,
-        "title_en": m.label.en,
-        "document": lib.documents[m.doc].number,
-        "clause": m.clause.id,
-        "form": m.form.map(|f| f.zh()),
-        "event": lib.vocab.events[m.event].name,
-        "amount_rule": amount_rule(m),
-    })).collect::<Vec<_>>())
+    json!(
+        lib.measures
+            .iter()
+            .map(|m| json!({
+                "measure": m.id,
+                "title": m.label.zh,
+                "title_en": m.label.en,
+                "document": lib.documents[m.doc].number,
+                "clause": m.clause.id,
+                "form": m.form.map(|f| f.zh()),
+                "event": lib.vocab.events[m.event].name,
+                "amount_rule": amount_rule(m),
+            }))
+            .collect::<Vec<_>>()
+    )
 }
 
 pub fn explain(lib: &Library, m: &Measure) -> String {
@@ -63,9 +76,18 @@ pub fn explain(lib: &Library, m: &Measure) -> String {
     let _ = writeln!(out, "\n文件 document: {} {}", d.number, d.title);
     let _ = writeln!(out, "条款 clause:   {}", m.clause.heading);
     let _ = writeln!(out, "有效期 valid:  {} 至 {}", m.valid.0, m.valid.1);
-    let _ = writeln!(out, "触发事件 event: {} ({})", lib.vocab.events[m.event].label.zh, lib.vocab.events[m.event].name);
+    let _ = writeln!(
+        out,
+        "触发事件 event: {} ({})",
+        lib.vocab.events[m.event].label.zh, lib.vocab.events[m.event].name
+    );
     let _ = writeln!(out, "金额 amount:   {}", amount_rule(m));
-    let shares: Vec<String> = m.split.shares.iter().map(|(l, _, t)| format!("{} {t}", l.zh())).collect();
+    let shares: Vec<String> = m
+        .split
+        .shares
+        .iter()
+        .map(|(l, _, t)| format!("{} {t}", l.zh()))
+        .collect();
     let _ = writeln!(out, "资金分担 split: {}", shares.join(", "));
     let _ = writeln!(out, "\n原文 source text «{}»:", m.clause.id);
     for line in m.clause.quote.lines() {
@@ -116,7 +138,10 @@ pub fn evaluation(lib: &Library, input: &Input, ev: &Evaluation) -> String {
                 },
                 None => String::new(),
             };
-            let event = o.event.map(|i| format!(" [事件 {}]", input.events[i].id)).unwrap_or_default();
+            let event = o
+                .event
+                .map(|i| format!(" [事件 {}]", input.events[i].id))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
                 "{}  {}  {} {}  {}  {}{}",
@@ -140,7 +165,8 @@ pub fn evaluation(lib: &Library, input: &Input, ev: &Evaluation) -> String {
                 _ => {
                     for c in &o.conditions {
                         if status != Status::NotMet || c.status != kc_eval::Tri::Met {
-                            let _ = writeln!(out, "    [{}] {} — {}", c.status.zh(), c.text, c.facts);
+                            let _ =
+                                writeln!(out, "    [{}] {} — {}", c.status.zh(), c.text, c.facts);
                         }
                     }
                 }
@@ -162,7 +188,10 @@ fn excerpt(quote: &str) -> String {
         .unwrap_or("");
     let t = hit.trim();
     if t.chars().count() > 120 {
-        format!("……{}", t.chars().skip(t.chars().count() - 120).collect::<String>())
+        format!(
+            "……{}",
+            t.chars().skip(t.chars().count() - 120).collect::<String>()
+        )
     } else {
         t.to_string()
     }

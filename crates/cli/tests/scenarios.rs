@@ -28,7 +28,10 @@ fn diff(expected: &J, actual: &J) -> Vec<String> {
             "split" => {
                 let mut m = serde_json::Map::new();
                 for s in actual["split"].as_array().into_iter().flatten() {
-                    m.insert(s["level"].as_str().unwrap().to_string(), s["amount"].clone());
+                    m.insert(
+                        s["level"].as_str().unwrap().to_string(),
+                        s["amount"].clone(),
+                    );
                 }
                 J::Object(m)
             }
@@ -52,7 +55,11 @@ fn every_scenario_matches_its_hand_worked_expectation() {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 30, "expected the scenario library, found {} files", files.len());
+    assert!(
+        files.len() >= 30,
+        "expected the scenario library, found {} files",
+        files.len()
+    );
     let mut failures = Vec::new();
     let mut measures_seen = std::collections::BTreeMap::<String, (usize, usize)>::new();
     for f in &files {
@@ -70,8 +77,13 @@ fn every_scenario_matches_its_hand_worked_expectation() {
         let ev = kc_eval::evaluate(&lib, &input);
         let out = kc_wire::to_json(&lib, &input, &ev);
         let outcomes = out["outcomes"].as_array().unwrap();
-        let expects = sc["expect"].as_array().unwrap_or_else(|| panic!("{name}: no expect list"));
-        assert!(!expects.is_empty(), "{name}: empty expect list asserts nothing");
+        let expects = sc["expect"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no expect list"));
+        assert!(
+            !expects.is_empty(),
+            "{name}: empty expect list asserts nothing"
+        );
         let mut problems = Vec::new();
         for e in expects {
             let measure = e["measure"].as_str().unwrap();
@@ -83,7 +95,10 @@ fn every_scenario_matches_its_hand_worked_expectation() {
             }
             let found: Vec<&J> = outcomes
                 .iter()
-                .filter(|o| o["measure"] == measure && (e.get("event").is_none() || o["event"] == e["event"]))
+                .filter(|o| {
+                    o["measure"] == measure
+                        && (e.get("event").is_none() || o["event"] == e["event"])
+                })
                 .collect();
             match found.as_slice() {
                 [one] => {
@@ -99,29 +114,49 @@ fn every_scenario_matches_its_hand_worked_expectation() {
                     }
                 }
                 [] => problems.push(format!(" {measure}: no outcome for {e}")),
-                many => problems.push(format!(" {measure}: {} outcomes match {e}; name the event", many.len())),
+                many => problems.push(format!(
+                    " {measure}: {} outcomes match {e}; name the event",
+                    many.len()
+                )),
             }
         }
         // Every award the evaluation makes must be expected: nothing is paid by surprise.
         for o in outcomes.iter().filter(|o| o["status"] == "awarded") {
             let listed = expects.iter().any(|e| {
-                e["measure"] == o["measure"] && (e.get("event").is_none() || e["event"] == o["event"]) && e["status"] == "awarded"
+                e["measure"] == o["measure"]
+                    && (e.get("event").is_none() || e["event"] == o["event"])
+                    && e["status"] == "awarded"
             });
             if !listed {
-                problems.push(format!(" unexpected award: {} {} {}", o["measure"], o["event"], o["amount"]));
+                problems.push(format!(
+                    " unexpected award: {} {} {}",
+                    o["measure"], o["event"], o["amount"]
+                ));
             }
         }
         if !problems.is_empty() {
-            failures.push(format!("{name} ({}):\n{}", sc["name"].as_str().unwrap_or(""), problems.join("\n")));
+            failures.push(format!(
+                "{name} ({}):\n{}",
+                sc["name"].as_str().unwrap_or(""),
+                problems.join("\n")
+            ));
         }
     }
     // Every measure of the library has a qualifying and a non-qualifying scenario.
     for m in &lib.measures {
         match measures_seen.get(&m.id) {
             Some((yes, no)) if *yes > 0 && *no > 0 => {}
-            other => failures.push(format!("measure {} lacks scenarios (awarded, other) = {other:?}", m.id)),
+            other => failures.push(format!(
+                "measure {} lacks scenarios (awarded, other) = {other:?}",
+                m.id
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} scenario failures:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} scenario failures:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     println!("{} scenarios passed", files.len());
 }

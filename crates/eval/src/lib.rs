@@ -379,7 +379,11 @@ fn evaluate_event(
         let prev = prior.iter().find(|p| p.measure == m.id);
         conditions.push(ConditionResult {
             text: "每个申报主体仅支持一次".to_string(),
-            status: if prev.is_some() { Tri::NotMet } else { Tri::Met },
+            status: if prev.is_some() {
+                Tri::NotMet
+            } else {
+                Tri::Met
+            },
             facts: match prev {
                 Some(p) => format!("已于 {} 获得 {}", p.date, p.amount),
                 None => "此前未获本项支持".to_string(),
@@ -394,9 +398,11 @@ fn evaluate_event(
             }
             let v = eval(&mut env, node);
             let key = render::key_of(lib, &v);
-            let prev = key
-                .as_ref()
-                .and_then(|k| prior.iter().find(|p| p.activity.as_deref() == Some(k.as_str())));
+            let prev = key.as_ref().and_then(|k| {
+                prior
+                    .iter()
+                    .find(|p| p.activity.as_deref() == Some(k.as_str()))
+            });
             conditions.push(ConditionResult {
                 text: format!("同一 {} 仅支持一次", node.text),
                 status: match (&key, prev) {
@@ -406,7 +412,9 @@ fn evaluate_event(
                 },
                 facts: match (&key, prev) {
                     (None, _) => format!("{} 未提供", node.text),
-                    (Some(k), Some(p)) => format!("{} = {k},已于 {} 获得 {}", node.text, p.date, p.amount),
+                    (Some(k), Some(p)) => {
+                        format!("{} = {k},已于 {} 获得 {}", node.text, p.date, p.amount)
+                    }
                     (Some(k), None) => format!("{} = {k},此前未获支持", node.text),
                 },
             });
@@ -434,7 +442,11 @@ fn evaluate_event(
     let mut status = if event.is_none() {
         // Only the missing event may fail for a measure to be potential.
         let others_fail = conditions.iter().skip(1).any(|c| c.status == Tri::NotMet);
-        if others_fail { Status::NotMet } else { Status::Potential }
+        if others_fail {
+            Status::NotMet
+        } else {
+            Status::Potential
+        }
     } else if any_not {
         Status::NotMet
     } else if any_unknown {
@@ -492,13 +504,21 @@ fn compute_award(
         let v = env.lets[i].clone();
         trace.push(step(
             StepKind::Let,
-            format!("{name} = {} = {}", render::show(env, node), describe_value(env.lib, &v)),
+            format!(
+                "{name} = {} = {}",
+                render::show(env, node),
+                describe_value(env.lib, &v)
+            ),
         ));
     }
     let (kind, exact, range) = match &m.grant {
         GrantRule::Fixed(n) | GrantRule::UpTo(n) => {
             let v = eval(env, n);
-            let kind = if matches!(m.grant, GrantRule::Fixed(_)) { AmountKind::Fixed } else { AmountKind::Cap };
+            let kind = if matches!(m.grant, GrantRule::Fixed(_)) {
+                AmountKind::Fixed
+            } else {
+                AmountKind::Cap
+            };
             let Value::Money(x) = v else {
                 if let Some(why) = render::tier_miss(env, n) {
                     conditions.push(ConditionResult {
@@ -511,8 +531,14 @@ fn compute_award(
             };
             let shown = render::show(env, n);
             let plain = n.text.clone();
-            let prefix = if kind == AmountKind::Cap { "最高 " } else { "" };
-            if shown == Money::from_decimal(x.decimal()).grouped() || shown == plain && matches!(n.kind, NodeKind::Const(_)) {
+            let prefix = if kind == AmountKind::Cap {
+                "最高 "
+            } else {
+                ""
+            };
+            if shown == Money::from_decimal(x.decimal()).grouped()
+                || shown == plain && matches!(n.kind, NodeKind::Const(_))
+            {
                 trace.push(step(StepKind::Formula, format!("{prefix}{}", x)));
             } else {
                 trace.push(step(StepKind::Formula, format!("{prefix}{shown} = {x}")));
@@ -548,7 +574,10 @@ fn compute_award(
                 split.push((*level, r));
             }
             let total: Money = split.iter().map(|(_, x)| *x).sum();
-            trace.push(step(StepKind::Formula, format!("分级承担:{};合计 {}", texts.join(";"), total)));
+            trace.push(step(
+                StepKind::Formula,
+                format!("分级承担:{};合计 {}", texts.join(";"), total),
+            ));
             add_param_steps(env, &mut trace, clause);
             return Some(Award {
                 kind: AmountKind::Fixed,
@@ -566,7 +595,12 @@ fn compute_award(
     for (item, amount, prev) in env.increments.clone() {
         trace.push(step(
             StepKind::Note,
-            format!("同一项目“{item}”多次转让,仅就增值部分补助:{} − 已补助基数 {} = {}", amount, prev, (amount - prev).max(Money::ZERO)),
+            format!(
+                "同一项目“{item}”多次转让,仅就增值部分补助:{} − 已补助基数 {} = {}",
+                amount,
+                prev,
+                (amount - prev).max(Money::ZERO)
+            ),
         ));
     }
     let mut amount = exact;
@@ -577,7 +611,11 @@ fn compute_award(
         let (used, what): (Money, String) = match cap.period {
             CapPeriod::Cumulative => (env.prior.iter().map(|p| p.amount).sum(), "累计".to_string()),
             CapPeriod::Year => (
-                env.prior.iter().filter(|p| p.date.year() as i64 == year).map(|p| p.amount).sum(),
+                env.prior
+                    .iter()
+                    .filter(|p| p.date.year() as i64 == year)
+                    .map(|p| p.amount)
+                    .sum(),
                 format!("{year}年度"),
             ),
         };
@@ -594,7 +632,12 @@ fn compute_award(
         let mut t = format!("{what}上限 {limit};已获 {used} → 剩余额度 {headroom}");
         if let Some(a) = amount {
             let capped = a.min(headroom);
-            t.push_str(&format!(";金额 = min({}, {}) = {}", a.grouped(), headroom.grouped(), capped));
+            t.push_str(&format!(
+                ";金额 = min({}, {}) = {}",
+                a.grouped(),
+                headroom.grouped(),
+                capped
+            ));
             amount = Some(capped);
         }
         trace.push(step(StepKind::RecipientCap, t));
@@ -602,28 +645,62 @@ fn compute_award(
     let amount = amount.map(|a| {
         let r = a.round_down_to_fen();
         if r != a {
-            trace.push(step(StepKind::Rounding, format!("向下取整到分:{} → {}", a.grouped(), r)));
+            trace.push(step(
+                StepKind::Rounding,
+                format!("向下取整到分:{} → {}", a.grouped(), r),
+            ));
         }
         r
     });
+    if amount == Some(Money::ZERO) {
+        // Nothing to pay is not an award: say why instead of listing a 0.00 元 grant.
+        conditions.push(ConditionResult {
+            text: "计算金额大于零".to_string(),
+            status: Tri::NotMet,
+            facts: "按条款计算的金额为 0.00 元".to_string(),
+        });
+        return None;
+    }
     let mut split = Vec::new();
     let shares: Vec<Rate> = m.split.shares.iter().map(|s| s.1).collect();
-    let who = m.split.label.clone().map(|l| format!("{l}:")).unwrap_or_default();
+    let who = m
+        .split
+        .label
+        .clone()
+        .map(|l| format!("{l}:"))
+        .unwrap_or_default();
     match amount {
         Some(a) => {
             let parts = kc_money::allocate(a, &shares, m.split.remainder)?;
-            let texts: Vec<String> = m.split.shares.iter().zip(&parts).map(|((l, _, _), p)| format!("{} {}", l.zh(), p)).collect();
+            let texts: Vec<String> = m
+                .split
+                .shares
+                .iter()
+                .zip(&parts)
+                .map(|((l, _, _), p)| format!("{} {}", l.zh(), p))
+                .collect();
             split = m.split.shares.iter().map(|s| s.0).zip(parts).collect();
             let rem = if m.split.shares.len() > 1 {
                 format!("(余数归{})", m.split.shares[m.split.remainder].0.zh())
             } else {
                 String::new()
             };
-            trace.push(step(StepKind::Split, format!("资金分担 {who}{}{rem}", texts.join(","))));
+            trace.push(step(
+                StepKind::Split,
+                format!("资金分担 {who}{}{rem}", texts.join(",")),
+            ));
         }
         None => {
-            let texts: Vec<String> = m.split.shares.iter().map(|(l, _, t)| format!("{} {t}", l.zh())).collect();
-            trace.push(step(StepKind::Split, format!("资金分担 {who}{}", texts.join(","))));
+            let texts: Vec<String> = m
+                .split
+                .shares
+                .iter()
+                .map(|(l, _, t)| format!("{} {t}", l.zh()))
+                .collect();
+            trace.push(step(
+                StepKind::Split,
+                format!("资金分担 {who}{}", texts.join(",")),
+            ));
         }
     }
     Some(Award {
@@ -644,7 +721,12 @@ fn add_param_steps(env: &Env, trace: &mut Vec<Step>, clause: &str) {
         if let Some((from, v)) = param.value_on(env.date) {
             trace.push(Step {
                 kind: StepKind::Parameter,
-                text: format!("参数 {}({})= {},自 {from} 起施行", param.name, param.label.zh, describe_value(env.lib, v)),
+                text: format!(
+                    "参数 {}({})= {},自 {from} 起施行",
+                    param.name,
+                    param.label.zh,
+                    describe_value(env.lib, v)
+                ),
                 clause: clause.to_string(),
             });
         }
@@ -676,9 +758,15 @@ fn eval(env: &mut Env, n: &Node) -> Value {
                 .map(|(_, v)| v.clone())
                 .unwrap_or(V::Unknown)
         }
-        NodeKind::EventField(i) => env.event.map(|e| e.fields[*i].clone()).unwrap_or(V::Unknown),
+        NodeKind::EventField(i) => env
+            .event
+            .map(|e| e.fields[*i].clone())
+            .unwrap_or(V::Unknown),
         NodeKind::EventDate => env.event.map(|e| V::Date(e.date)).unwrap_or(V::Unknown),
-        NodeKind::EventId => env.event.map(|e| V::Text(e.id.clone())).unwrap_or(V::Unknown),
+        NodeKind::EventId => env
+            .event
+            .map(|e| V::Text(e.id.clone()))
+            .unwrap_or(V::Unknown),
         NodeKind::ApplicantField(i) => env.input.applicant.fields[*i].clone(),
         NodeKind::Let(i) => env.lets.get(*i).cloned().unwrap_or(V::Unknown),
         NodeKind::Neg(a) => match eval(env, a) {
@@ -692,55 +780,53 @@ fn eval(env: &mut Env, n: &Node) -> Value {
             V::Bool(b) => V::Bool(!b),
             _ => V::Unknown,
         },
-        NodeKind::Binary(op, a, b) => {
-            match op {
-                BinOp::And => {
-                    let x = eval(env, a);
-                    if x == V::Bool(false) {
-                        return x;
-                    }
-                    let y = eval(env, b);
-                    match (x, y) {
-                        (_, V::Bool(false)) => V::Bool(false),
-                        (V::Bool(true), V::Bool(true)) => V::Bool(true),
-                        _ => V::Unknown,
-                    }
+        NodeKind::Binary(op, a, b) => match op {
+            BinOp::And => {
+                let x = eval(env, a);
+                if x == V::Bool(false) {
+                    return x;
                 }
-                BinOp::Or => {
-                    let x = eval(env, a);
-                    if x == V::Bool(true) {
-                        return x;
-                    }
-                    let y = eval(env, b);
-                    match (x, y) {
-                        (_, V::Bool(true)) => V::Bool(true),
-                        (V::Bool(false), V::Bool(false)) => V::Bool(false),
-                        _ => V::Unknown,
-                    }
-                }
-                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                    let x = eval(env, a);
-                    let y = eval(env, b);
-                    let Some(o) = cmp_values(&x, &y) else {
-                        return V::Unknown;
-                    };
-                    use std::cmp::Ordering::*;
-                    V::Bool(match op {
-                        BinOp::Eq => o == Equal,
-                        BinOp::Ne => o != Equal,
-                        BinOp::Lt => o == Less,
-                        BinOp::Le => o != Greater,
-                        BinOp::Gt => o == Greater,
-                        _ => o != Less,
-                    })
-                }
-                _ => {
-                    let x = eval(env, a);
-                    let y = eval(env, b);
-                    arith(*op, x, y)
+                let y = eval(env, b);
+                match (x, y) {
+                    (_, V::Bool(false)) => V::Bool(false),
+                    (V::Bool(true), V::Bool(true)) => V::Bool(true),
+                    _ => V::Unknown,
                 }
             }
-        }
+            BinOp::Or => {
+                let x = eval(env, a);
+                if x == V::Bool(true) {
+                    return x;
+                }
+                let y = eval(env, b);
+                match (x, y) {
+                    (_, V::Bool(true)) => V::Bool(true),
+                    (V::Bool(false), V::Bool(false)) => V::Bool(false),
+                    _ => V::Unknown,
+                }
+            }
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let x = eval(env, a);
+                let y = eval(env, b);
+                let Some(o) = cmp_values(&x, &y) else {
+                    return V::Unknown;
+                };
+                use std::cmp::Ordering::*;
+                V::Bool(match op {
+                    BinOp::Eq => o == Equal,
+                    BinOp::Ne => o != Equal,
+                    BinOp::Lt => o == Less,
+                    BinOp::Le => o != Greater,
+                    BinOp::Gt => o == Greater,
+                    _ => o != Less,
+                })
+            }
+            _ => {
+                let x = eval(env, a);
+                let y = eval(env, b);
+                arith(*op, x, y)
+            }
+        },
         NodeKind::In(a, items) => {
             let x = eval(env, a);
             if x == V::Unknown {
@@ -773,7 +859,11 @@ fn eval(env: &mut Env, n: &Node) -> Value {
                     None => v,
                     Some(b) => {
                         let o = cmp_values(&v, &b);
-                        let better = if is_min { o == Some(std::cmp::Ordering::Less) } else { o == Some(std::cmp::Ordering::Greater) };
+                        let better = if is_min {
+                            o == Some(std::cmp::Ordering::Less)
+                        } else {
+                            o == Some(std::cmp::Ordering::Greater)
+                        };
                         if better { v } else { b }
                     }
                 });
@@ -792,7 +882,11 @@ fn eval(env: &mut Env, n: &Node) -> Value {
             };
             match (cert, at) {
                 (V::Enum(_, m), V::Date(at)) => V::Bool(
-                    env.input.applicant.certifications.iter().any(|(c, d)| *c == m && *d <= at),
+                    env.input
+                        .applicant
+                        .certifications
+                        .iter()
+                        .any(|(c, d)| *c == m && *d <= at),
                 ),
                 _ => V::Unknown,
             }
@@ -872,10 +966,14 @@ fn arith(op: BinOp, x: Value, y: Value) -> Value {
         (BinOp::Mul, V::Rate(r, _), V::Money(m)) | (BinOp::Mul, V::Money(m), V::Rate(r, _)) => {
             m.checked_scale_by(r).map(V::Money)
         }
-        (BinOp::Mul, V::Rate(a, u), V::Rate(b, _)) => a.fraction().checked_mul(b.fraction()).map(|d| V::Rate(Rate::from_fraction(d), u)),
-        (BinOp::Mul, V::Money(m), V::Int(i)) | (BinOp::Mul, V::Int(i), V::Money(m)) => {
-            m.decimal().checked_mul(i.into()).map(|d| V::Money(Money::from_decimal(d)))
-        }
+        (BinOp::Mul, V::Rate(a, u), V::Rate(b, _)) => a
+            .fraction()
+            .checked_mul(b.fraction())
+            .map(|d| V::Rate(Rate::from_fraction(d), u)),
+        (BinOp::Mul, V::Money(m), V::Int(i)) | (BinOp::Mul, V::Int(i), V::Money(m)) => m
+            .decimal()
+            .checked_mul(i.into())
+            .map(|d| V::Money(Money::from_decimal(d))),
         (BinOp::Div, V::Money(m), V::Int(i)) => m.div_int(i).map(V::Money),
         _ => None,
     };

@@ -15,7 +15,11 @@ pub fn describe_value(lib: &Library, v: &Value) -> String {
         Value::Bool(false) => "否".into(),
         Value::Date(d) => d.to_string(),
         Value::Text(t) => format!("“{t}”"),
-        Value::Enum(e, m) => format!("{} ({})", lib.vocab.member_zh(*e, *m), lib.vocab.member_name(*e, *m)),
+        Value::Enum(e, m) => format!(
+            "{} ({})",
+            lib.vocab.member_zh(*e, *m),
+            lib.vocab.member_name(*e, *m)
+        ),
         Value::Unknown => "未提供".into(),
     }
 }
@@ -79,7 +83,11 @@ pub(crate) fn show(env: &mut Env, n: &Node) -> String {
             let l = show(env, a);
             let r = show(env, b);
             let l = if prec(a) < p { format!("({l})") } else { l };
-            let r = if prec(b) <= p && prec(b) < 9 { format!("({r})") } else { r };
+            let r = if prec(b) <= p && prec(b) < 9 {
+                format!("({r})")
+            } else {
+                r
+            };
             format!("{l} {} {r}", op.symbol())
         }
         NodeKind::In(a, xs) => {
@@ -89,7 +97,11 @@ pub(crate) fn show(env: &mut Env, n: &Node) -> String {
         }
         NodeKind::Within(a, b) => format!("{} within {}", show(env, a), show(env, b)),
         NodeKind::Min(xs) | NodeKind::Max(xs) => {
-            let f = if matches!(n.kind, NodeKind::Min(_)) { "min" } else { "max" };
+            let f = if matches!(n.kind, NodeKind::Min(_)) {
+                "min"
+            } else {
+                "max"
+            };
             let xs: Vec<String> = xs.iter().map(|x| show(env, x)).collect();
             format!("{f}({})", xs.join(", "))
         }
@@ -161,8 +173,16 @@ pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<String> {
             if hit {
                 arms.iter().find_map(|a| tier_miss(env, &a.value))
             } else {
-                let arms: Vec<&str> = arms.iter().map(|a| a.text.split("=>").next().unwrap_or("").trim()).collect();
-                Some(format!("{} = {},不在给付档次({})内", s.text, describe_value(env.lib, &v), arms.join("、")))
+                let arms: Vec<&str> = arms
+                    .iter()
+                    .map(|a| a.text.split("=>").next().unwrap_or("").trim())
+                    .collect();
+                Some(format!(
+                    "{} = {},不在给付档次({})内",
+                    s.text,
+                    describe_value(env.lib, &v),
+                    arms.join("、")
+                ))
             }
         }
         NodeKind::Min(xs) | NodeKind::Max(xs) => xs.iter().find_map(|x| tier_miss(env, x)),

@@ -23,8 +23,14 @@ fn check_one(name: &str) -> String {
     let files = vec![vocab, broken];
     let checked = kc_check::check_library(&files);
     assert!(checked.has_errors(), "{name} should not check cleanly");
-    assert!(checked.library.is_none(), "{name}: a library with errors must not be produced");
-    assert!(checked.diagnostics.iter().all(|d| d.file == 1), "{name}: errors must point into the broken file");
+    assert!(
+        checked.library.is_none(),
+        "{name}: a library with errors must not be produced"
+    );
+    assert!(
+        checked.diagnostics.iter().all(|d| d.file == 1),
+        "{name}: errors must point into the broken file"
+    );
     checked.render(&files)
 }
 
@@ -51,6 +57,11 @@ fn the_shipped_library_checks_cleanly() {
     assert_eq!(lib.documents.len(), 2);
     // Every measure cites a clause whose quote is present in the file.
     for m in &lib.measures {
-        assert!(!m.clause.quote.is_empty(), "{}: clause {} has no quoted text", m.id, m.clause.id);
+        assert!(
+            !m.clause.quote.is_empty(),
+            "{}: clause {} has no quoted text",
+            m.id,
+            m.clause.id
+        );
     }
 }

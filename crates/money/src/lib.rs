@@ -38,7 +38,10 @@ impl fmt::Display for ParseError {
         match self {
             ParseError::NotANumber(s) => write!(f, "“{s}” is not a decimal number"),
             ParseError::TooPrecise(s) => {
-                write!(f, "“{s}” has more than two decimals (amounts are exact to the fen)")
+                write!(
+                    f,
+                    "“{s}” has more than two decimals (amounts are exact to the fen)"
+                )
             }
         }
     }
@@ -49,7 +52,11 @@ impl std::error::Error for ParseError {}
 fn parse_decimal(text: &str) -> Result<Decimal, ParseError> {
     let cleaned: String = text.chars().filter(|c| *c != '_' && *c != ',').collect();
     // Only plain decimal notation: "1.2e3" is a typo in a money column, not a number.
-    if !cleaned.trim().chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-') {
+    if !cleaned
+        .trim()
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+    {
         return Err(ParseError::NotANumber(text.to_string()));
     }
     Decimal::from_str(cleaned.trim()).map_err(|_| ParseError::NotANumber(text.to_string()))
@@ -235,7 +242,9 @@ impl Rate {
         if denominator == 0 {
             return None;
         }
-        Decimal::from(numerator).checked_div(Decimal::from(denominator)).map(Rate)
+        Decimal::from(numerator)
+            .checked_div(Decimal::from(denominator))
+            .map(Rate)
     }
 
     /// Parses `10%`, `0.2‰` or a plain fraction `0.5`.
@@ -272,7 +281,11 @@ impl Rate {
             RateUnit::Percent => self.0 * Decimal::ONE_HUNDRED,
             RateUnit::PerMille => self.0 * Decimal::ONE_THOUSAND,
         };
-        let sym = if unit == RateUnit::Percent { "%" } else { "‰" };
+        let sym = if unit == RateUnit::Percent {
+            "%"
+        } else {
+            "‰"
+        };
         format!("{}{}", v.normalize(), sym)
     }
 }

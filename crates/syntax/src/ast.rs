@@ -77,7 +77,12 @@ impl Level {
             _ => return None,
         })
     }
-    pub const ALL: [Level; 4] = [Level::Central, Level::Province, Level::City, Level::District];
+    pub const ALL: [Level; 4] = [
+        Level::Central,
+        Level::Province,
+        Level::City,
+        Level::District,
+    ];
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -174,7 +179,10 @@ pub struct Condition {
 pub enum Grant {
     Fixed(Expr),
     UpTo(Expr),
-    Review { range: Option<(Expr, Expr)>, span: Span },
+    Review {
+        range: Option<(Expr, Expr)>,
+        span: Span,
+    },
     Parts(Vec<(Level, Expr, Span)>),
 }
 

@@ -65,7 +65,12 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(source.len());
     let before = &source[..floor_char_boundary(source, offset)];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
@@ -82,7 +87,12 @@ pub fn render(diag: &Diagnostic, path: &str, source: &str) -> String {
     let start = floor_char_boundary(source, diag.span.start.min(source.len()));
     let mut end = floor_char_boundary(source, diag.span.end.min(source.len())).max(start);
     if end == start && end < source.len() {
-        end = start + source[start..].chars().next().map(|c| c.len_utf8()).unwrap_or(0);
+        end = start
+            + source[start..]
+                .chars()
+                .next()
+                .map(|c| c.len_utf8())
+                .unwrap_or(0);
     }
     // annotate-snippets appends `:line:col` to the origin itself.
     let origin = path.to_string();

@@ -50,8 +50,14 @@ fn rule_name(r: &Rule) -> &'static str {
         Rule::date => "a date (YYYY-MM-DD)",
         Rule::money => "an amount (e.g. 20_000 元)",
         Rule::rate => "a rate (e.g. 10%)",
-        Rule::expr | Rule::and_expr | Rule::not_expr | Rule::cmp_expr | Rule::sum_expr
-        | Rule::prod_expr | Rule::unary | Rule::postfix => "an expression",
+        Rule::expr
+        | Rule::and_expr
+        | Rule::not_expr
+        | Rule::cmp_expr
+        | Rule::sum_expr
+        | Rule::prod_expr
+        | Rule::unary
+        | Rule::postfix => "an expression",
         Rule::item | Rule::measure | Rule::document | Rule::funding | Rule::parameter => {
             "a declaration (document, measure, parameter, funding, …)"
         }
@@ -168,7 +174,10 @@ impl Builder {
                 let span = self.span(p);
                 self.diags.push(Diagnostic::error(
                     span,
-                    format!("`{}` is too large or precise for an exact decimal", p.as_str()),
+                    format!(
+                        "`{}` is too large or precise for an exact decimal",
+                        p.as_str()
+                    ),
                     "number out of range",
                 ));
                 Dec::ZERO
@@ -456,12 +465,12 @@ impl Builder {
                     let gspan = self.span(&g);
                     let grant = match g.as_rule() {
                         Rule::grant_fixed => Grant::Fixed(self.expr(g.into_inner().next()?)),
-                        Rule::grant_up_to => {
-                            Grant::UpTo(self.expr(g.into_inner().nth(2)?))
-                        }
+                        Rule::grant_up_to => Grant::UpTo(self.expr(g.into_inner().nth(2)?)),
                         Rule::grant_review => {
-                            let exprs: Vec<P> =
-                                g.into_inner().filter(|x| x.as_rule() == Rule::expr).collect();
+                            let exprs: Vec<P> = g
+                                .into_inner()
+                                .filter(|x| x.as_rule() == Rule::expr)
+                                .collect();
                             let mut ex = exprs.into_iter();
                             let range = match (ex.next(), ex.next()) {
                                 (Some(a), Some(b)) => Some((self.expr(a), self.expr(b))),
@@ -548,9 +557,9 @@ impl Builder {
                 } else {
                     BinOp::And
                 };
-                let mut it = p.into_inner().filter(|x| {
-                    !matches!(x.as_rule(), Rule::k_or | Rule::k_and)
-                });
+                let mut it = p
+                    .into_inner()
+                    .filter(|x| !matches!(x.as_rule(), Rule::k_or | Rule::k_and));
                 let first = it.next().map(|x| self.expr(x));
                 let mut acc = first.unwrap_or(Expr {
                     kind: ExprKind::Bool(false),
@@ -777,19 +786,29 @@ measure m "测试" "Test"
 "#;
         let (items, diags) = parse_block(src, 0);
         assert!(diags.is_empty(), "{diags:?}");
-        let Item::Measure(m) = &items[0] else { panic!() };
+        let Item::Measure(m) = &items[0] else {
+            panic!()
+        };
         assert_eq!(m.clause.as_ref().unwrap().0, "(五)");
         assert_eq!(m.conditions.len(), 2);
         assert_eq!(m.conditions[0].words.as_deref(), Some("须为企业或高校"));
         assert_eq!(m.caps.len(), 2);
         assert_eq!(m.once.len(), 2);
         assert_eq!(m.consecutive.map(|c| c.0), Some(3));
-        let Some(Grant::UpTo(e)) = &m.grant else { panic!() };
-        let ExprKind::Call(f, args) = &e.kind else { panic!() };
+        let Some(Grant::UpTo(e)) = &m.grant else {
+            panic!()
+        };
+        let ExprKind::Call(f, args) = &e.kind else {
+            panic!()
+        };
         assert_eq!(f.name, "min");
-        let ExprKind::Money(v, _) = &args[1].kind else { panic!() };
+        let ExprKind::Money(v, _) = &args[1].kind else {
+            panic!()
+        };
         assert_eq!(*v, Dec::from(3_000_000));
-        let Some(Funded::Inline(s)) = &m.funded else { panic!() };
+        let Some(Funded::Inline(s)) = &m.funded else {
+            panic!()
+        };
         assert_eq!(s.shares[0].fraction, Dec::new(5, 1));
         assert_eq!(s.shares[1].fraction, Dec::new(5, 1));
     }
@@ -800,7 +819,11 @@ measure m "测试" "Test"
         let (_, diags) = parse_block(src, 100);
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].span.start, 100 + src.rfind("× 3").unwrap());
-        assert!(diags[0].message.starts_with("expected"), "{}", diags[0].message);
+        assert!(
+            diags[0].message.starts_with("expected"),
+            "{}",
+            diags[0].message
+        );
     }
 
     #[test]
@@ -815,9 +838,15 @@ measure m "测试" "Test"
         let src = "measure m \"x\" grant up to tier event.grade { excellent => 100万元, good | fair => 0.2‰ × event.v, _ => 0 元 }";
         let (items, diags) = parse_block(src, 0);
         assert!(diags.is_empty(), "{diags:?}");
-        let Item::Measure(m) = &items[0] else { panic!() };
-        let Some(Grant::UpTo(e)) = &m.grant else { panic!() };
-        let ExprKind::Tier(_, arms) = &e.kind else { panic!() };
+        let Item::Measure(m) = &items[0] else {
+            panic!()
+        };
+        let Some(Grant::UpTo(e)) = &m.grant else {
+            panic!()
+        };
+        let ExprKind::Tier(_, arms) = &e.kind else {
+            panic!()
+        };
         assert_eq!(arms.len(), 3);
         assert!(matches!(arms[2].pattern, Pattern::Wildcard(_)));
     }

@@ -48,13 +48,17 @@ fn kind_of(v: &J) -> &'static str {
 }
 
 fn object<'a>(v: &'a J, path: &str) -> Result<&'a Map<String, J>, InputError> {
-    v.as_object()
-        .map_or_else(|| err(path, format!("expected an object, found {}", kind_of(v))), Ok)
+    v.as_object().map_or_else(
+        || err(path, format!("expected an object, found {}", kind_of(v))),
+        Ok,
+    )
 }
 
 fn string<'a>(v: &'a J, path: &str) -> Result<&'a str, InputError> {
-    v.as_str()
-        .map_or_else(|| err(path, format!("expected a string, found {}", kind_of(v))), Ok)
+    v.as_str().map_or_else(
+        || err(path, format!("expected a string, found {}", kind_of(v))),
+        Ok,
+    )
 }
 
 pub fn parse_date(v: &J, path: &str) -> Result<Date, InputError> {
@@ -69,14 +73,28 @@ fn money(v: &J, path: &str) -> Result<Money, InputError> {
     let text = match v {
         J::String(s) => s.clone(),
         J::Number(n) => n.to_string(),
-        other => return err(path, format!("expected an amount such as \"1234567.89\", found {}", kind_of(other))),
+        other => {
+            return err(
+                path,
+                format!(
+                    "expected an amount such as \"1234567.89\", found {}",
+                    kind_of(other)
+                ),
+            );
+        }
     };
     let m = Money::parse_amount(&text).or_else(|e| err(path, e.to_string()))?;
     if m.is_negative() {
-        return err(path, format!("amount {text} is negative; amounts in input are never below zero"));
+        return err(
+            path,
+            format!("amount {text} is negative; amounts in input are never below zero"),
+        );
     }
     if m > Money::yuan(MAX_AMOUNT) {
-        return err(path, format!("amount {text} is beyond 10^15 元; check the unit (元, not 分)"));
+        return err(
+            path,
+            format!("amount {text} is beyond 10^15 元; check the unit (元, not 分)"),
+        );
     }
     Ok(m)
 }
@@ -90,11 +108,21 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
         Type::Money => Value::Money(money(v, path)?),
         Type::Bool => match v {
             J::Bool(b) => Value::Bool(*b),
-            other => return err(path, format!("expected true or false, found {}", kind_of(other))),
+            other => {
+                return err(
+                    path,
+                    format!("expected true or false, found {}", kind_of(other)),
+                );
+            }
         },
         Type::Int => match v.as_i64() {
             Some(i) if i.abs() <= 1_000_000_000 => Value::Int(i),
-            _ => return err(path, format!("expected a whole number (|n| ≤ 10^9), found {v}")),
+            _ => {
+                return err(
+                    path,
+                    format!("expected a whole number (|n| ≤ 10^9), found {v}"),
+                );
+            }
         },
         Type::Decimal => {
             let t = match v {
@@ -110,7 +138,11 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
         Type::Rate => {
             let s = string(v, path)?;
             let r = Rate::parse(s).or_else(|e| err(path, e.to_string()))?;
-            let unit = if s.trim_end().ends_with('‰') { RateUnit::PerMille } else { RateUnit::Percent };
+            let unit = if s.trim_end().ends_with('‰') {
+                RateUnit::PerMille
+            } else {
+                RateUnit::Percent
+            };
             Value::Rate(r, unit)
         }
         Type::Date => Value::Date(parse_date(v, path)?),
@@ -118,11 +150,28 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
         Type::Enum(e) => {
             let s = string(v, path)?;
             let def = &lib.vocab.enums[e];
-            match def.members.iter().position(|m| m.name == s || m.label.zh == s) {
+            match def
+                .members
+                .iter()
+                .position(|m| m.name == s || m.label.zh == s)
+            {
                 Some(m) => Value::Enum(e, m as MemberId),
                 None => {
-                    let names: Vec<&str> = def.members.iter().map(|m| m.name.as_str()).take(20).collect();
-                    return err(path, format!("“{s}” is not a {} ({}); one of: {}", def.name, def.label.zh, names.join(", ")));
+                    let names: Vec<&str> = def
+                        .members
+                        .iter()
+                        .map(|m| m.name.as_str())
+                        .take(20)
+                        .collect();
+                    return err(
+                        path,
+                        format!(
+                            "“{s}” is not a {} ({}); one of: {}",
+                            def.name,
+                            def.label.zh,
+                            names.join(", ")
+                        ),
+                    );
                 }
             }
         }
@@ -132,7 +181,13 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
 fn check_keys(map: &Map<String, J>, path: &str, allowed: &[&str]) -> Result<(), InputError> {
     for k in map.keys() {
         if !allowed.contains(&k.as_str()) {
-            return err(&format!("{path}.{k}"), format!("unknown field `{k}`; expected one of: {}", allowed.join(", ")));
+            return err(
+                &format!("{path}.{k}"),
+                format!(
+                    "unknown field `{k}`; expected one of: {}",
+                    allowed.join(", ")
+                ),
+            );
         }
     }
     Ok(())
@@ -141,37 +196,83 @@ fn check_keys(map: &Map<String, J>, path: &str, allowed: &[&str]) -> Result<(), 
 /// Parses an input document. `as_of` from the command line overrides the document's.
 pub fn parse_input(lib: &Library, text: &str, as_of: Option<Date>) -> Result<Input, InputError> {
     let root: J = serde_json::from_str(text).or_else(|e| {
-        err(&format!("$ (line {}, column {})", e.line(), e.column()), format!("not valid JSON: {e}"))
+        err(
+            &format!("$ (line {}, column {})", e.line(), e.column()),
+            format!("not valid JSON: {e}"),
+        )
     })?;
     let top = object(&root, "$")?;
-    check_keys(top, "$", &["schema", "as_of", "applicant", "events", "history"])?;
+    check_keys(
+        top,
+        "$",
+        &["schema", "as_of", "applicant", "events", "history"],
+    )?;
     match top.get("schema") {
         Some(J::String(s)) if s == INPUT_SCHEMA => {}
-        Some(J::String(s)) => return err("$.schema", format!("unsupported schema “{s}”; this version reads “{INPUT_SCHEMA}”")),
-        Some(other) => return err("$.schema", format!("expected a string, found {}", kind_of(other))),
-        None => return err("$.schema", format!("missing; write \"schema\": \"{INPUT_SCHEMA}\"")),
+        Some(J::String(s)) => {
+            return err(
+                "$.schema",
+                format!("unsupported schema “{s}”; this version reads “{INPUT_SCHEMA}”"),
+            );
+        }
+        Some(other) => {
+            return err(
+                "$.schema",
+                format!("expected a string, found {}", kind_of(other)),
+            );
+        }
+        None => {
+            return err(
+                "$.schema",
+                format!("missing; write \"schema\": \"{INPUT_SCHEMA}\""),
+            );
+        }
     }
     let as_of = match (as_of, top.get("as_of")) {
         (Some(d), _) => d,
         (None, Some(v)) => parse_date(v, "$.as_of")?,
-        (None, None) => return err("$.as_of", "missing: give the evaluation date here or with --date"),
+        (None, None) => {
+            return err(
+                "$.as_of",
+                "missing: give the evaluation date here or with --date",
+            );
+        }
     };
     let applicant = parse_applicant(lib, top.get("applicant").unwrap_or(&J::Null))?;
     let mut events = Vec::new();
     if let Some(v) = top.get("events") {
-        let arr = v.as_array().map_or_else(|| err("$.events", format!("expected an array, found {}", kind_of(v))), Ok)?;
+        let arr = v.as_array().map_or_else(
+            || {
+                err(
+                    "$.events",
+                    format!("expected an array, found {}", kind_of(v)),
+                )
+            },
+            Ok,
+        )?;
         let mut ids = std::collections::HashSet::new();
         for (i, e) in arr.iter().enumerate() {
             let ev = parse_event(lib, e, &format!("$.events[{i}]"))?;
             if !ids.insert(ev.id.clone()) {
-                return err(&format!("$.events[{i}].id"), format!("event id “{}” is used twice", ev.id));
+                return err(
+                    &format!("$.events[{i}].id"),
+                    format!("event id “{}” is used twice", ev.id),
+                );
             }
             events.push(ev);
         }
     }
     let mut history = Vec::new();
     if let Some(v) = top.get("history") {
-        let arr = v.as_array().map_or_else(|| err("$.history", format!("expected an array, found {}", kind_of(v))), Ok)?;
+        let arr = v.as_array().map_or_else(
+            || {
+                err(
+                    "$.history",
+                    format!("expected an array, found {}", kind_of(v)),
+                )
+            },
+            Ok,
+        )?;
         for (i, h) in arr.iter().enumerate() {
             history.push(parse_prior(lib, h, &format!("$.history[{i}]"))?);
         }
@@ -205,7 +306,11 @@ fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
     let mut fields = Vec::with_capacity(vocab.applicant.len());
     for f in &vocab.applicant {
         if f.name == "name" {
-            fields.push(if name.is_empty() { Value::Unknown } else { Value::Text(name.clone()) });
+            fields.push(if name.is_empty() {
+                Value::Unknown
+            } else {
+                Value::Text(name.clone())
+            });
             continue;
         }
         let fp = format!("{path}.{}", f.name);
@@ -216,12 +321,25 @@ fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
     }
     let mut certifications = Vec::new();
     if let Some(v) = map.get("certifications") {
-        let arr = v.as_array().map_or_else(|| err("$.applicant.certifications", format!("expected an array, found {}", kind_of(v))), Ok)?;
+        let arr = v.as_array().map_or_else(
+            || {
+                err(
+                    "$.applicant.certifications",
+                    format!("expected an array, found {}", kind_of(v)),
+                )
+            },
+            Ok,
+        )?;
         for (i, c) in arr.iter().enumerate() {
             let cp = format!("$.applicant.certifications[{i}]");
             let cm = object(c, &cp)?;
             check_keys(cm, &cp, &["cert", "date"])?;
-            let cert = typed(lib, Type::Enum(vocab.certification), cm.get("cert").unwrap_or(&J::Null), &format!("{cp}.cert"))?;
+            let cert = typed(
+                lib,
+                Type::Enum(vocab.certification),
+                cm.get("cert").unwrap_or(&J::Null),
+                &format!("{cp}.cert"),
+            )?;
             let Value::Enum(_, m) = cert else {
                 return err(&format!("{cp}.cert"), "missing: which certification");
             };
@@ -242,7 +360,10 @@ fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
                 let fp = format!("{yp}.{k}");
                 let Some(fid) = vocab.figure_by_name(k) else {
                     let names: Vec<&str> = vocab.figures.iter().map(|f| f.name.as_str()).collect();
-                    return err(&fp, format!("unknown figure `{k}`; figures: {}", names.join(", ")));
+                    return err(
+                        &fp,
+                        format!("unknown figure `{k}`; figures: {}", names.join(", ")),
+                    );
                 };
                 let value = typed(lib, vocab.figures[fid].ty, val, &fp)?;
                 figures.push((fid, year, value));
@@ -264,7 +385,13 @@ fn parse_event(lib: &Library, v: &J, path: &str) -> Result<Event, InputError> {
         .or_else(|_| err(&format!("{path}.kind"), "missing: the event kind"))?;
     let Some(kind) = lib.vocab.event_by_name(kind_name) else {
         let names: Vec<&str> = lib.vocab.events.iter().map(|e| e.name.as_str()).collect();
-        return err(&format!("{path}.kind"), format!("unknown event kind “{kind_name}”; one of: {}", names.join(", ")));
+        return err(
+            &format!("{path}.kind"),
+            format!(
+                "unknown event kind “{kind_name}”; one of: {}",
+                names.join(", ")
+            ),
+        );
     };
     let def = &lib.vocab.events[kind];
     let mut allowed: Vec<&str> = vec!["id", "kind", "date"];
@@ -281,18 +408,37 @@ fn parse_event(lib: &Library, v: &J, path: &str) -> Result<Event, InputError> {
             None => Value::Unknown,
         });
     }
-    Ok(Event { id, kind, date, fields })
+    Ok(Event {
+        id,
+        kind,
+        date,
+        fields,
+    })
 }
 
 fn parse_prior(lib: &Library, v: &J, path: &str) -> Result<PriorAward, InputError> {
     let map = object(v, path)?;
-    check_keys(map, path, &["measure", "date", "amount", "activity", "item", "base"])?;
-    let measure = string(map.get("measure").unwrap_or(&J::Null), &format!("{path}.measure"))?.to_string();
+    check_keys(
+        map,
+        path,
+        &["measure", "date", "amount", "activity", "item", "base"],
+    )?;
+    let measure = string(
+        map.get("measure").unwrap_or(&J::Null),
+        &format!("{path}.measure"),
+    )?
+    .to_string();
     if lib.measure(&measure).is_none() {
-        return err(&format!("{path}.measure"), format!("unknown measure “{measure}”"));
+        return err(
+            &format!("{path}.measure"),
+            format!("unknown measure “{measure}”"),
+        );
     }
     let date = parse_date(map.get("date").unwrap_or(&J::Null), &format!("{path}.date"))?;
-    let amount = money(map.get("amount").unwrap_or(&J::Null), &format!("{path}.amount"))?;
+    let amount = money(
+        map.get("amount").unwrap_or(&J::Null),
+        &format!("{path}.amount"),
+    )?;
     let opt_text = |k: &str| -> Result<Option<String>, InputError> {
         match map.get(k) {
             None | Some(J::Null) => Ok(None),

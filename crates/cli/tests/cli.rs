@@ -1,0 +1,126 @@
+//! The `kechuang` binary end to end: exit codes, and errors that name the file and place.
+
+use std::path::Path;
+use std::process::Command;
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn kechuang(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kechuang"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run kechuang");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_passes_on_the_shipped_library() {
+    let (code, out, _) = kechuang(&["check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("通过 ok"), "{out}");
+}
+
+#[test]
+fn check_fails_with_a_located_diagnostic_on_a_broken_library() {
+    let dir = std::env::temp_dir().join(format!("kc-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        root().join("policies/vocabulary.md"),
+        dir.join("vocabulary.md"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("tests/diagnostics/split-not-one.md"),
+        dir.join("doc.md"),
+    )
+    .unwrap();
+    let (code, out, _) = kechuang(&["check", dir.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("doc.md:20:13"), "{out}");
+    assert!(out.contains("sum to"), "{out}");
+}
+
+#[test]
+fn eval_json_prints_awards_with_clause_amount_split_and_trace() {
+    let (code, out, err) = kechuang(&[
+        "eval",
+        "--input",
+        "examples/hunnan-enterprise.json",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["schema"], "kechuang/eval-output/v1");
+    let hitech = j["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["measure"] == "hitech_first" && o["status"] == "awarded")
+        .unwrap();
+    assert_eq!(hitech["clause"], "(五)");
+    assert_eq!(hitech["document"], "沈政发〔2021〕11号");
+    assert_eq!(hitech["amount"], "200000.00");
+    assert_eq!(hitech["split"][0]["amount"], "100000.00");
+    assert!(!hitech["trace"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn eval_text_is_readable_by_a_clerk() {
+    let (code, out, err) = kechuang(&["eval", "--input", "examples/hunnan-enterprise.json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("符合条件 awarded"), "{out}");
+    assert!(out.contains("200,000.00 元"), "{out}");
+}
+
+#[test]
+fn eval_rejects_bad_input_naming_file_and_path() {
+    let dir = std::env::temp_dir().join(format!("kc-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("bad.json");
+    std::fs::write(&f, r#"{"schema":"kechuang/eval-input/v1","as_of":"2023-01-01","applicant":{"kind":"enterprise","region":"hunnan"},"events":[{"id":"e","kind":"rd_project_invested","date":"2023-01-01","rd_investment":"-1"}]}"#).unwrap();
+    let (code, _, err) = kechuang(&["eval", "--input", f.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.json")
+            && err.contains("$.events[0].rd_investment")
+            && err.contains("negative"),
+        "{err}"
+    );
+    let (code, _, err) = kechuang(&[
+        "eval",
+        "--input",
+        "examples/hunnan-enterprise.json",
+        "--date",
+        "2023-13-01",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("2023-13-01"), "{err}");
+}
+
+#[test]
+fn list_and_explain_cover_every_measure() {
+    let (code, out, _) = kechuang(&["list", "--format", "json"]);
+    assert_eq!(code, 0);
+    let measures: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert!(measures.len() >= 16);
+    for m in &measures {
+        let id = m["measure"].as_str().unwrap();
+        let (code, text, err) = kechuang(&["explain", id]);
+        assert_eq!(code, 0, "{id}: {err}");
+        assert!(text.contains(m["clause"].as_str().unwrap()), "{id}");
+        assert!(text.contains("原文 source text"), "{id}");
+    }
+    let (code, _, err) = kechuang(&["explain", "no_such_measure"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no_such_measure"));
+}
