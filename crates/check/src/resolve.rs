@@ -533,10 +533,10 @@ fn check_document_file(
                         }
                         _ => {}
                     }
-                    if let Some((last, _)) = values.last() {
-                        if *from <= *last {
-                            cx.err(*span, format!("dated values must be in increasing date order: {from} is not after {last}"), "out of order");
-                        }
+                    if let Some((last, _)) = values.last()
+                        && *from <= *last
+                    {
+                        cx.err(*span, format!("dated values must be in increasing date order: {from} is not after {last}"), "out of order");
                     }
                     values.push((*from, val));
                 }
@@ -866,14 +866,14 @@ fn check_measure(
             }
         }
     }
-    if let Some((n, span)) = m.consecutive {
-        if n == 0 {
-            cx.err(
-                span,
-                "`consecutive 0 years` allows nothing",
-                "must be at least 1",
-            );
-        }
+    if let Some((n, span)) = m.consecutive
+        && n == 0
+    {
+        cx.err(
+            span,
+            "`consecutive 0 years` allows nothing",
+            "must be at least 1",
+        );
     }
     if cx.diags.len() > errors_before {
         return None;
@@ -910,10 +910,10 @@ fn mentions_event(n: &Node, lets: &[(String, Node)]) -> bool {
         {
             found = true;
         }
-        if let NodeKind::Let(i) = x.kind {
-            if mentions_event(&lets[i].1, lets) {
-                found = true;
-            }
+        if let NodeKind::Let(i) = x.kind
+            && mentions_event(&lets[i].1, lets)
+        {
+            found = true;
         }
     });
     found
@@ -1002,14 +1002,14 @@ impl Scope<'_> {
             | ExprKind::Date(_)
             | ExprKind::Text(_) => {
                 let (v, t) = literal_value(e)?;
-                if let Value::Money(m) = &v {
-                    if m.is_negative() {
-                        cx.err(
-                            span,
-                            "amounts in rules are never negative",
-                            "negative amount",
-                        );
-                    }
+                if let Value::Money(m) = &v
+                    && m.is_negative()
+                {
+                    cx.err(
+                        span,
+                        "amounts in rules are never negative",
+                        "negative amount",
+                    );
                 }
                 self.node(cx, NodeKind::Const(v), t, span)
             }

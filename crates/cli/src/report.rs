@@ -165,8 +165,8 @@ pub fn evaluation(lib: &Library, input: &Input, ev: &Evaluation) -> String {
                 _ => {
                     for c in &o.conditions {
                         if status != Status::NotMet || c.status != kc_eval::Tri::Met {
-                            let _ =
-                                writeln!(out, "    [{}] {} — {}", c.status.zh(), c.text, c.facts);
+                            let (text, facts) = c.describe(lib, m);
+                            let _ = writeln!(out, "    [{}] {} — {}", c.status.zh(), text, facts);
                         }
                     }
                 }

@@ -124,13 +124,169 @@ impl Tri {
     }
 }
 
+/// One checked condition: what was checked and the facts it read, kept as data. Words are
+/// made only when someone reads them ([`ConditionResult::describe`]), so an evaluation of
+/// the whole library allocates almost nothing for the measures an applicant does not meet.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConditionResult {
-    /// The condition in words (the rule's `as "…"`, or the rule as written).
-    pub text: String,
+    pub check: Check,
     pub status: Tri,
-    /// The facts it read, with their values: `applicant.kind = 高等学校 (university)`.
-    pub facts: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Check {
+    /// The event falls inside the measure's validity window.
+    Validity {
+        from: Date,
+        to: Date,
+        date: Date,
+    },
+    /// The event is not after the as-of date.
+    NotAfterAsOf {
+        as_of: Date,
+        date: Date,
+    },
+    /// No event of the measure's kind in the input.
+    EventMissing,
+    /// The measure's `when` number `index`, with the values of the facts it read (empty when
+    /// it could not be judged without an event).
+    Rule {
+        index: usize,
+        facts: Vec<Value>,
+    },
+    OncePerApplicant {
+        prior: Option<(Date, Money)>,
+    },
+    /// `once per KEY`, the `index`-th once rule of the measure.
+    OncePerKey {
+        index: usize,
+        key: Option<String>,
+        prior: Option<(Date, Money)>,
+    },
+    Consecutive {
+        years: u32,
+        first: Option<i64>,
+        year: i64,
+        already_this_year: bool,
+    },
+    RecipientCap {
+        period: CapPeriod,
+        year: i64,
+        limit: Money,
+        used: Money,
+    },
+    /// A tier's value is known but no arm matches it (`text` says which).
+    TierMiss {
+        text: String,
+    },
+    /// The computed amount rounds to zero.
+    NonZero,
+}
+
+impl ConditionResult {
+    /// The condition in words and the facts it read, in words.
+    pub fn describe(&self, lib: &Library, m: &Measure) -> (String, String) {
+        describe_check(lib, m, &self.check)
+    }
+}
+
+fn describe_check(lib: &Library, m: &Measure, c: &Check) -> (String, String) {
+    let ev_label = &lib.vocab.events[m.event].label.zh;
+    match c {
+        Check::Validity { from, to, date } => (
+            format!("事件日期在政策有效期内({from} 至 {to})"),
+            format!("{ev_label}日期 = {date}"),
+        ),
+        Check::NotAfterAsOf { as_of, date } => (
+            format!("事件不晚于评估日期 {as_of}"),
+            format!("{ev_label}日期 = {date}"),
+        ),
+        Check::EventMissing => (
+            format!("须发生“{ev_label}”事件"),
+            "输入中没有此类事件".to_string(),
+        ),
+        Check::Rule { index, facts } => {
+            let rule = &m.conditions[*index];
+            let text = rule.words.clone().unwrap_or_else(|| rule.expr.text.clone());
+            if facts.is_empty() {
+                return (text, "取决于事件".to_string());
+            }
+            let mut leaves = Vec::new();
+            render::collect_leaves(&rule.expr, &mut leaves);
+            let mut out: Vec<String> = Vec::new();
+            for (l, v) in leaves.iter().zip(facts) {
+                let s = format!("{} = {}", l.text, describe_value(lib, v));
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+            (text, out.join(";"))
+        }
+        Check::OncePerApplicant { prior } => (
+            "每个申报主体仅支持一次".to_string(),
+            match prior {
+                Some((d, a)) => format!("已于 {d} 获得 {a}"),
+                None => "此前未获本项支持".to_string(),
+            },
+        ),
+        Check::OncePerKey { index, key, prior } => {
+            let node_text = m
+                .once
+                .iter()
+                .filter_map(|o| {
+                    if let OnceRule::PerKey(n) = o {
+                        Some(n.text.as_str())
+                    } else {
+                        None
+                    }
+                })
+                .nth(*index)
+                .unwrap_or("");
+            (
+                format!("同一 {node_text} 仅支持一次"),
+                match (key, prior) {
+                    (None, _) => format!("{node_text} 未提供"),
+                    (Some(k), Some((d, a))) => format!("{node_text} = {k},已于 {d} 获得 {a}"),
+                    (Some(k), None) => format!("{node_text} = {k},此前未获支持"),
+                },
+            )
+        }
+        Check::Consecutive {
+            years,
+            first,
+            year,
+            already_this_year,
+        } => (
+            format!("连续支持不超过{years}年,每年一次"),
+            match first {
+                None => "此前未获本项支持,为第1年".to_string(),
+                Some(_) if *already_this_year => format!("{year}年已获本项支持"),
+                Some(f) if *year >= f + *years as i64 => format!("自{f}年起已连续支持{years}年"),
+                Some(f) => format!("自{f}年起第{}年", year - f + 1),
+            },
+        ),
+        Check::RecipientCap {
+            period,
+            year,
+            limit,
+            used,
+        } => {
+            let what = match period {
+                CapPeriod::Cumulative => "累计".to_string(),
+                CapPeriod::Year => format!("{year}年度"),
+            };
+            let headroom = (*limit - *used).max(Money::ZERO);
+            (
+                format!("每个申报主体{what}不超过 {limit}"),
+                format!("已获 {used},剩余额度 {headroom}"),
+            )
+        }
+        Check::TierMiss { text } => ("金额档次适用".to_string(), text.clone()),
+        Check::NonZero => (
+            "计算金额大于零".to_string(),
+            "按条款计算的金额为 0.00 元".to_string(),
+        ),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -332,45 +488,47 @@ fn evaluate_event(
     let clause = &m.clause.id;
 
     // The trigger and the validity window come first: they are the clause's scope.
-    let ev_def = &lib.vocab.events[m.event];
     match event {
         Some(e) => {
             let (from, to) = m.valid;
             let inside = e.date >= from && e.date <= to;
             conditions.push(ConditionResult {
-                text: format!("事件日期在政策有效期内({from} 至 {to})"),
+                check: Check::Validity {
+                    from,
+                    to,
+                    date: e.date,
+                },
                 status: if inside { Tri::Met } else { Tri::NotMet },
-                facts: format!("{}日期 = {}", ev_def.label.zh, e.date),
             });
             if e.date > input.as_of {
                 conditions.push(ConditionResult {
-                    text: format!("事件不晚于评估日期 {}", input.as_of),
+                    check: Check::NotAfterAsOf {
+                        as_of: input.as_of,
+                        date: e.date,
+                    },
                     status: Tri::NotMet,
-                    facts: format!("{}日期 = {}", ev_def.label.zh, e.date),
                 });
             }
         }
         None => conditions.push(ConditionResult {
-            text: format!("须发生“{}”事件", ev_def.label.zh),
+            check: Check::EventMissing,
             status: Tri::NotMet,
-            facts: "输入中没有此类事件".to_string(),
         }),
     }
     for (_, node) in &m.lets {
         let v = eval(&mut env, node);
         env.lets.push(v);
     }
-    for c in &m.conditions {
+    for (index, c) in m.conditions.iter().enumerate() {
         let (status, facts) = if event.is_none() && c.needs_event {
-            (Tri::Unknown, "取决于事件".to_string())
+            (Tri::Unknown, Vec::new())
         } else {
             let v = eval(&mut env, &c.expr);
-            (tri(&v), render::facts(&mut env_view(&mut env), &c.expr))
+            (tri(&v), render::leaf_values(&mut env, &c.expr))
         };
         conditions.push(ConditionResult {
-            text: c.words.clone().unwrap_or_else(|| c.expr.text.clone()),
+            check: Check::Rule { index, facts },
             status,
-            facts,
         });
     }
     // Once-only and consecutive-year rules read the history.
@@ -378,21 +536,22 @@ fn evaluate_event(
     if m.once.iter().any(|o| matches!(o, OnceRule::PerApplicant)) {
         let prev = prior.iter().find(|p| p.measure == m.id);
         conditions.push(ConditionResult {
-            text: "每个申报主体仅支持一次".to_string(),
+            check: Check::OncePerApplicant {
+                prior: prev.map(|p| (p.date, p.amount)),
+            },
             status: if prev.is_some() {
                 Tri::NotMet
             } else {
                 Tri::Met
             },
-            facts: match prev {
-                Some(p) => format!("已于 {} 获得 {}", p.date, p.amount),
-                None => "此前未获本项支持".to_string(),
-            },
         });
     }
     let mut activity = None;
+    let mut key_index = 0;
     for o in &m.once {
         if let OnceRule::PerKey(node) = o {
+            let index = key_index;
+            key_index += 1;
             if event.is_none() {
                 continue;
             }
@@ -403,37 +562,39 @@ fn evaluate_event(
                     .iter()
                     .find(|p| p.activity.as_deref() == Some(k.as_str()))
             });
+            let status = match (&key, prev) {
+                (None, _) => Tri::Unknown,
+                (Some(_), Some(_)) => Tri::NotMet,
+                (Some(_), None) => Tri::Met,
+            };
             conditions.push(ConditionResult {
-                text: format!("同一 {} 仅支持一次", node.text),
-                status: match (&key, prev) {
-                    (None, _) => Tri::Unknown,
-                    (Some(_), Some(_)) => Tri::NotMet,
-                    (Some(_), None) => Tri::Met,
+                check: Check::OncePerKey {
+                    index,
+                    key: key.clone(),
+                    prior: prev.map(|p| (p.date, p.amount)),
                 },
-                facts: match (&key, prev) {
-                    (None, _) => format!("{} 未提供", node.text),
-                    (Some(k), Some(p)) => {
-                        format!("{} = {k},已于 {} 获得 {}", node.text, p.date, p.amount)
-                    }
-                    (Some(k), None) => format!("{} = {k},此前未获支持", node.text),
-                },
+                status,
             });
             activity = key;
         }
     }
     if let Some(n) = m.consecutive {
-        let years: BTreeSet<i64> = prior.iter().map(|p| p.date.year() as i64).collect();
-        let first = years.first().copied();
-        let (status, facts) = match first {
-            None => (Tri::Met, "此前未获本项支持,为第1年".to_string()),
-            Some(_) if years.contains(&year) => (Tri::NotMet, format!("{year}年已获本项支持")),
-            Some(f) if year >= f + n as i64 => (Tri::NotMet, format!("自{f}年起已连续支持{n}年")),
-            Some(f) => (Tri::Met, format!("自{f}年起第{}年", year - f + 1)),
+        let first = prior.iter().map(|p| p.date.year() as i64).min();
+        let already_this_year = prior.iter().any(|p| p.date.year() as i64 == year);
+        let status = match first {
+            None => Tri::Met,
+            Some(_) if already_this_year => Tri::NotMet,
+            Some(f) if year >= f + n as i64 => Tri::NotMet,
+            Some(_) => Tri::Met,
         };
         conditions.push(ConditionResult {
-            text: format!("连续支持不超过{n}年,每年一次"),
+            check: Check::Consecutive {
+                years: n,
+                first,
+                year,
+                already_this_year,
+            },
             status,
-            facts,
         });
     }
 
@@ -481,11 +642,6 @@ fn evaluate_event(
     }
 }
 
-/// A reborrow helper so rendering can read the environment the evaluation filled in.
-fn env_view<'e, 'a>(env: &'e mut Env<'a>) -> &'e mut Env<'a> {
-    env
-}
-
 fn compute_award(
     env: &mut Env,
     clause: &str,
@@ -522,9 +678,8 @@ fn compute_award(
             let Value::Money(x) = v else {
                 if let Some(why) = render::tier_miss(env, n) {
                     conditions.push(ConditionResult {
-                        text: "金额档次适用".to_string(),
+                        check: Check::TierMiss { text: why },
                         status: Tri::NotMet,
-                        facts: why,
                     });
                 }
                 return None;
@@ -622,9 +777,13 @@ fn compute_award(
         let headroom = (limit - used).max(Money::ZERO);
         let met = headroom > Money::ZERO;
         conditions.push(ConditionResult {
-            text: format!("每个申报主体{what}不超过 {limit}"),
+            check: Check::RecipientCap {
+                period: cap.period,
+                year,
+                limit,
+                used,
+            },
             status: if met { Tri::Met } else { Tri::NotMet },
-            facts: format!("已获 {used},剩余额度 {headroom}"),
         });
         if !met {
             return None;
@@ -655,9 +814,8 @@ fn compute_award(
     if amount == Some(Money::ZERO) {
         // Nothing to pay is not an award: say why instead of listing a 0.00 元 grant.
         conditions.push(ConditionResult {
-            text: "计算金额大于零".to_string(),
+            check: Check::NonZero,
             status: Tri::NotMet,
-            facts: "按条款计算的金额为 0.00 元".to_string(),
         });
         return None;
     }
@@ -772,7 +930,7 @@ fn eval(env: &mut Env, n: &Node) -> Value {
         NodeKind::Neg(a) => match eval(env, a) {
             V::Money(x) => V::Money(-x),
             V::Int(x) => x.checked_neg().map(V::Int).unwrap_or(V::Unknown),
-            V::Rate(x, u) => V::Rate(Rate::ZERO.sub(x), u),
+            V::Rate(x, u) => V::Rate(Rate::ZERO.minus(x), u),
             V::Decimal(x) => V::Decimal(-x),
             _ => V::Unknown,
         },
@@ -958,8 +1116,8 @@ fn arith(op: BinOp, x: Value, y: Value) -> Value {
     let out = match (op, x, y) {
         (BinOp::Add, V::Money(a), V::Money(b)) => a.checked_add(b).map(V::Money),
         (BinOp::Sub, V::Money(a), V::Money(b)) => a.checked_sub(b).map(V::Money),
-        (BinOp::Add, V::Rate(a, u), V::Rate(b, _)) => Some(V::Rate(a.add(b), u)),
-        (BinOp::Sub, V::Rate(a, u), V::Rate(b, _)) => Some(V::Rate(a.sub(b), u)),
+        (BinOp::Add, V::Rate(a, u), V::Rate(b, _)) => Some(V::Rate(a.plus(b), u)),
+        (BinOp::Sub, V::Rate(a, u), V::Rate(b, _)) => Some(V::Rate(a.minus(b), u)),
         (BinOp::Add, V::Int(a), V::Int(b)) => a.checked_add(b).map(V::Int),
         (BinOp::Sub, V::Int(a), V::Int(b)) => a.checked_sub(b).map(V::Int),
         (BinOp::Mul, V::Int(a), V::Int(b)) => a.checked_mul(b).map(V::Int),

@@ -120,22 +120,14 @@ pub(crate) fn show(env: &mut Env, n: &Node) -> String {
     }
 }
 
-/// The facts a condition read, with their values: `applicant.kind = 高等学校 (university)`.
-pub(crate) fn facts(env: &mut Env, n: &Node) -> String {
+/// The values of the facts a condition reads, in `collect_leaves` order.
+pub(crate) fn leaf_values(env: &mut Env, n: &Node) -> Vec<Value> {
     let mut leaves: Vec<&Node> = Vec::new();
     collect_leaves(n, &mut leaves);
-    let mut out: Vec<String> = Vec::new();
-    for l in leaves {
-        let v = eval(env, l);
-        let s = format!("{} = {}", l.text, describe_value(env.lib, &v));
-        if !out.contains(&s) {
-            out.push(s);
-        }
-    }
-    out.join(";")
+    leaves.into_iter().map(|l| eval(env, l)).collect()
 }
 
-fn collect_leaves<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
+pub(crate) fn collect_leaves<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
     match &n.kind {
         NodeKind::Const(_) => {}
         NodeKind::Param(_)

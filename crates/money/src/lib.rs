@@ -159,7 +159,7 @@ impl Money {
         }
         let digits: Vec<char> = int.chars().collect();
         for (i, c) in digits.iter().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(*c);
@@ -263,15 +263,15 @@ impl Rate {
         self.0
     }
 
-    pub fn mul(self, other: Rate) -> Rate {
+    pub fn times(self, other: Rate) -> Rate {
         Rate(self.0 * other.0)
     }
 
-    pub fn add(self, other: Rate) -> Rate {
+    pub fn plus(self, other: Rate) -> Rate {
         Rate(self.0 + other.0)
     }
 
-    pub fn sub(self, other: Rate) -> Rate {
+    pub fn minus(self, other: Rate) -> Rate {
         Rate(self.0 - other.0)
     }
 

@@ -18,6 +18,8 @@ pub struct Label {
     pub en: Option<String>,
 }
 
+// Items are built once per file and never copied in a hot loop: boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Document(DocumentDecl),

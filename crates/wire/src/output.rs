@@ -31,9 +31,10 @@ fn outcome(lib: &Library, input: &Input, o: &Outcome) -> J {
         "trace": award.map(|a| a.trace.iter().map(|s| json!({
             "kind": s.kind.code(), "text": s.text, "clause": s.clause
         })).collect::<Vec<_>>()).unwrap_or_default(),
-        "conditions": o.conditions.iter().map(|c| json!({
-            "text": c.text, "status": c.status.code(), "facts": c.facts
-        })).collect::<Vec<_>>(),
+        "conditions": o.conditions.iter().map(|c| {
+            let (text, facts) = c.describe(lib, m);
+            json!({"text": text, "status": c.status.code(), "facts": facts})
+        }).collect::<Vec<_>>(),
         "record": award.filter(|_| o.status == kc_eval::Status::Awarded).map(|a| json!({
             "activity": a.activity, "item": a.item, "base": a.base.map(|b| b.plain())
         })),
