@@ -71,11 +71,11 @@ pub(crate) fn show(env: &mut Env, n: &Node) -> String {
         | NodeKind::Let(_)
         | NodeKind::Figure(..)
         | NodeKind::Holds(..)
-        | NodeKind::Increment(..)
         | NodeKind::Year(_) => {
             let v = eval(env, n);
             short(env.lib, &v)
         }
+        NodeKind::Increment(a, k) => format!("increment({}, {})", show(env, a), show(env, k)),
         NodeKind::Neg(a) => format!("-{}", show(env, a)),
         NodeKind::Not(a) => format!("not {}", show(env, a)),
         NodeKind::Binary(op, a, b) => {

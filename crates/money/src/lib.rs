@@ -151,18 +151,19 @@ impl Money {
         if d.scale() < 2 {
             d.rescale(2);
         }
+        // Digits are ASCII: group by bytes, no per-char allocation (this runs in every trace).
         let s = d.abs().to_string();
         let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-        let mut out = String::new();
+        let mut out = String::with_capacity(s.len() + int.len() / 3 + 2);
         if d.is_sign_negative() && !d.is_zero() {
             out.push('-');
         }
-        let digits: Vec<char> = int.chars().collect();
-        for (i, c) in digits.iter().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+        let n = int.len();
+        for (i, b) in int.bytes().enumerate() {
+            if i > 0 && (n - i).is_multiple_of(3) {
                 out.push(',');
             }
-            out.push(*c);
+            out.push(b as char);
         }
         if !frac.is_empty() {
             out.push('.');
