@@ -837,6 +837,13 @@ fn check_measure(
         },
     };
     let mut caps = Vec::new();
+    if let (Some(ast::Grant::Parts(_)), Some(c)) = (&m.grant, m.caps.first()) {
+        cx.err(
+            c.span,
+            "a grant in parts cannot carry a per-recipient cap",
+            "cap the parts' formulas instead",
+        );
+    }
     for c in &m.caps {
         if let Some(n) = sc.expect(cx, &c.amount, Type::Money, "a cap") {
             caps.push(CapRule {

@@ -156,8 +156,8 @@ pub fn evaluation(lib: &Library, input: &Input, ev: &Evaluation) -> String {
             match status {
                 Status::Awarded => {
                     if let Some(aw) = &o.award {
-                        for s in &aw.trace {
-                            let _ = writeln!(out, "    {}", s.text);
+                        for (_, text) in aw.describe_trace(lib, m) {
+                            let _ = writeln!(out, "    {text}");
                         }
                     }
                     let _ = writeln!(out, "    «{}»", excerpt(&m.clause.quote));

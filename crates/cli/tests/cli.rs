@@ -124,3 +124,28 @@ fn list_and_explain_cover_every_measure() {
     assert_eq!(code, 2);
     assert!(err.contains("no_such_measure"));
 }
+
+#[test]
+fn trace_shows_formula_values_cap_headroom_split_and_clause() {
+    // The worked case of docs: 170,000 already received; 80,000 + 5,000 + 3,000 now.
+    let dir = std::env::temp_dir().join(format!("kc-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("pledge.json");
+    std::fs::write(&f, r#"{"schema":"kechuang/eval-input/v1","as_of":"2023-12-31",
+      "applicant":{"id":"91210112MA0XK8R34Y","kind":"enterprise","region":"hunnan"},
+      "events":[{"id":"e1","kind":"ip_pledge_loan_costs_paid","date":"2023-06-01","interest":"80000","appraisal_fee":"5000","guarantee_fee":"3000"}],
+      "history":[{"measure":"ip_pledge_loan","date":"2022-05-01","amount":"170000.00"}]}"#).unwrap();
+    let (code, out, err) = kechuang(&["eval", "--input", f.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(code, 0, "{err}");
+    for line in [
+        "ip_pledge_loan  沈政发〔2021〕11号 (二十三)  后补助  定额 30,000.00 元",
+        "= 80,000.00 + 5,000.00 + 3,000.00 = 88,000.00 元",
+        "50% × 88,000.00 = 44,000.00 元",
+        "累计上限 200,000.00 元;已获 170,000.00 元 → 剩余额度 30,000.00 元;金额 = min(44,000.00, 30,000.00) = 30,000.00 元",
+        "资金分担 涉企补助:市级 15,000.00 元,区县级 15,000.00 元",
+        "«鼓励创新主体通过专利",
+    ] {
+        assert!(out.contains(line), "missing «{line}» in:\n{out}");
+    }
+}

@@ -316,12 +316,61 @@ impl AmountKind {
     }
 }
 
-/// One step of a computation, tied to the clause it applies.
+/// One step of a computation, as data: the values used, recorded during evaluation. Its
+/// words are made on demand by [`Award::describe_trace`] — the rule as written with every
+/// fact replaced by its value — so evaluating costs no string formatting. Every step applies
+/// the measure's clause.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Step {
-    pub kind: StepKind,
-    pub text: String,
-    pub clause: String,
+pub enum Step {
+    /// A `let` binding: its index, the values its expression read, and its value.
+    Let {
+        index: usize,
+        values: Vec<Value>,
+        result: Value,
+    },
+    /// The grant formula with the values it read, and its exact result.
+    Formula {
+        values: Vec<Value>,
+        result: Money,
+    },
+    /// One level's part of a `grant parts`, rounded down to the fen.
+    Part {
+        index: usize,
+        values: Vec<Value>,
+        exact: Money,
+        rounded: Money,
+    },
+    /// The amount is set by review.
+    Review {
+        range: Option<(Money, Money)>,
+    },
+    /// A parameter's value in force on the event date.
+    Parameter {
+        param: ParamId,
+        from: Date,
+        value: Value,
+    },
+    /// 仅就增值部分: the amount, the largest base already subsidised for the item.
+    Increment {
+        item: String,
+        amount: Money,
+        prior: Money,
+    },
+    /// A per-recipient cap, what was already received, and the amount before and after it.
+    RecipientCap {
+        period: CapPeriod,
+        year: i64,
+        limit: Money,
+        used: Money,
+        before: Option<Money>,
+        after: Option<Money>,
+    },
+    Rounding {
+        exact: Money,
+        rounded: Money,
+    },
+    /// The split between levels (the parts are in [`Award::split`]).
+    Split,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -349,6 +398,20 @@ impl StepKind {
     }
 }
 
+impl Step {
+    pub fn kind(&self) -> StepKind {
+        match self {
+            Step::Let { .. } => StepKind::Let,
+            Step::Formula { .. } | Step::Part { .. } | Step::Review { .. } => StepKind::Formula,
+            Step::Parameter { .. } => StepKind::Parameter,
+            Step::Increment { .. } => StepKind::Note,
+            Step::RecipientCap { .. } => StepKind::RecipientCap,
+            Step::Rounding { .. } => StepKind::Rounding,
+            Step::Split => StepKind::Split,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Award {
     pub kind: AmountKind,
@@ -359,6 +422,8 @@ pub struct Award {
     /// Each level's part; sums to `amount` exactly. Empty when set by review.
     pub split: Vec<(Level, Money)>,
     pub trace: Vec<Step>,
+    /// The date the amount was computed for (the event's), which picks parameter values.
+    pub date: Date,
     /// Keys recorded with the award so later evaluations apply once-only and increments.
     pub activity: Option<String>,
     pub item: Option<String>,
@@ -485,7 +550,6 @@ fn evaluate_event(
         increments: Vec::new(),
     };
     let mut conditions = Vec::with_capacity(m.conditions.len() + 3);
-    let clause = &m.clause.id;
 
     // The trigger and the validity window come first: they are the clause's scope.
     match event {
@@ -624,7 +688,7 @@ fn evaluate_event(
             award: None,
         };
     }
-    let award = compute_award(&mut env, clause, activity, year, &mut conditions);
+    let award = compute_award(&mut env, activity, year, &mut conditions);
     if status == Status::Awarded && award.is_none() {
         // Caps exhausted (recorded as a condition) or an amount the input leaves unknown.
         status = if conditions.iter().any(|c| c.status == Tri::NotMet) {
@@ -644,28 +708,19 @@ fn evaluate_event(
 
 fn compute_award(
     env: &mut Env,
-    clause: &str,
     activity: Option<String>,
     year: i64,
     conditions: &mut Vec<ConditionResult>,
 ) -> Option<Award> {
     let m = env.measure;
     let mut trace = Vec::new();
-    let step = |kind: StepKind, text: String| Step {
-        kind,
-        text,
-        clause: clause.to_string(),
-    };
-    for (i, (name, node)) in m.lets.iter().enumerate() {
-        let v = env.lets[i].clone();
-        trace.push(step(
-            StepKind::Let,
-            format!(
-                "{name} = {} = {}",
-                render::show(env, node),
-                describe_value(env.lib, &v)
-            ),
-        ));
+    for (index, (_, node)) in m.lets.iter().enumerate() {
+        let values = render::record(env, node);
+        trace.push(Step::Let {
+            index,
+            values,
+            result: env.lets[index].clone(),
+        });
     }
     let (kind, exact, range) = match &m.grant {
         GrantRule::Fixed(n) | GrantRule::UpTo(n) => {
@@ -684,20 +739,8 @@ fn compute_award(
                 }
                 return None;
             };
-            let shown = render::show(env, n);
-            let plain = n.text.clone();
-            let prefix = if kind == AmountKind::Cap {
-                "最高 "
-            } else {
-                ""
-            };
-            if shown == Money::from_decimal(x.decimal()).grouped()
-                || shown == plain && matches!(n.kind, NodeKind::Const(_))
-            {
-                trace.push(step(StepKind::Formula, format!("{prefix}{}", x)));
-            } else {
-                trace.push(step(StepKind::Formula, format!("{prefix}{shown} = {x}")));
-            }
+            let values = render::record(env, n);
+            trace.push(Step::Formula { values, result: x });
             (kind, Some(x), None)
         }
         GrantRule::Review(r) => {
@@ -708,71 +751,68 @@ fn compute_award(
                 },
                 None => None,
             };
-            trace.push(step(
-                StepKind::Formula,
-                match range {
-                    Some((a, b)) => format!("金额由评审确定,范围 {} 至 {}", a, b),
-                    None => "金额由评审确定(条款未规定具体数额)".to_string(),
-                },
-            ));
+            trace.push(Step::Review { range });
             (AmountKind::Review, None, range)
         }
         GrantRule::Parts(parts) => {
-            let mut split = Vec::new();
-            let mut texts = Vec::new();
-            for (level, n) in parts {
+            let mut split = Vec::with_capacity(parts.len());
+            for (index, (level, n)) in parts.iter().enumerate() {
                 let Value::Money(x) = eval(env, n) else {
                     return None;
                 };
-                let r = x.round_down_to_fen();
-                texts.push(format!("{} {} = {}", level.zh(), render::show(env, n), r));
-                split.push((*level, r));
+                let rounded = x.round_down_to_fen();
+                let values = render::record(env, n);
+                trace.push(Step::Part {
+                    index,
+                    values,
+                    exact: x,
+                    rounded,
+                });
+                split.push((*level, rounded));
             }
             let total: Money = split.iter().map(|(_, x)| *x).sum();
-            trace.push(step(
-                StepKind::Formula,
-                format!("分级承担:{};合计 {}", texts.join(";"), total),
-            ));
-            add_param_steps(env, &mut trace, clause);
+            if total == Money::ZERO {
+                conditions.push(ConditionResult {
+                    check: Check::NonZero,
+                    status: Tri::NotMet,
+                });
+                return None;
+            }
+            add_param_steps(env, &mut trace);
             return Some(Award {
                 kind: AmountKind::Fixed,
                 amount: Some(total),
                 range: None,
                 split,
                 trace,
+                date: env.date,
                 activity,
                 item: env.increments.first().map(|i| i.0.clone()),
                 base: env.increments.first().map(|i| i.1),
             });
         }
     };
-    add_param_steps(env, &mut trace, clause);
-    for (item, amount, prev) in env.increments.clone() {
-        trace.push(step(
-            StepKind::Note,
-            format!(
-                "同一项目“{item}”多次转让,仅就增值部分补助:{} − 已补助基数 {} = {}",
-                amount,
-                prev,
-                (amount - prev).max(Money::ZERO)
-            ),
-        ));
+    add_param_steps(env, &mut trace);
+    for (item, amount, prior) in env.increments.iter().cloned() {
+        trace.push(Step::Increment {
+            item,
+            amount,
+            prior,
+        });
     }
     let mut amount = exact;
     for cap in &m.caps {
         let Value::Money(limit) = eval(env, &cap.amount) else {
             continue;
         };
-        let (used, what): (Money, String) = match cap.period {
-            CapPeriod::Cumulative => (env.prior.iter().map(|p| p.amount).sum(), "累计".to_string()),
-            CapPeriod::Year => (
-                env.prior
-                    .iter()
-                    .filter(|p| p.date.year() as i64 == year)
-                    .map(|p| p.amount)
-                    .sum(),
-                format!("{year}年度"),
-            ),
+        let used: Money = match cap.period {
+            CapPeriod::Cumulative => env.prior.iter().map(|p| p.amount).sum(),
+            CapPeriod::Year => env
+                .prior
+                .iter()
+                .filter(|p| p.date.year() as i64 == year)
+                .map(|p| p.amount)
+                .sum(),
         };
         let headroom = (limit - used).max(Money::ZERO);
         let met = headroom > Money::ZERO;
@@ -788,26 +828,24 @@ fn compute_award(
         if !met {
             return None;
         }
-        let mut t = format!("{what}上限 {limit};已获 {used} → 剩余额度 {headroom}");
-        if let Some(a) = amount {
-            let capped = a.min(headroom);
-            t.push_str(&format!(
-                ";金额 = min({}, {}) = {}",
-                a.grouped(),
-                headroom.grouped(),
-                capped
-            ));
-            amount = Some(capped);
-        }
-        trace.push(step(StepKind::RecipientCap, t));
+        let before = amount;
+        amount = amount.map(|a| a.min(headroom));
+        trace.push(Step::RecipientCap {
+            period: cap.period,
+            year,
+            limit,
+            used,
+            before,
+            after: amount,
+        });
     }
     let amount = amount.map(|a| {
         let r = a.round_down_to_fen();
         if r != a {
-            trace.push(step(
-                StepKind::Rounding,
-                format!("向下取整到分:{} → {}", a.grouped(), r),
-            ));
+            trace.push(Step::Rounding {
+                exact: a,
+                rounded: r,
+            });
         }
         r
     });
@@ -820,73 +858,173 @@ fn compute_award(
         return None;
     }
     let mut split = Vec::new();
-    let shares: Vec<Rate> = m.split.shares.iter().map(|s| s.1).collect();
-    let who = m
-        .split
-        .label
-        .clone()
-        .map(|l| format!("{l}:"))
-        .unwrap_or_default();
-    match amount {
-        Some(a) => {
-            let parts = kc_money::allocate(a, &shares, m.split.remainder)?;
-            let texts: Vec<String> = m
-                .split
-                .shares
-                .iter()
-                .zip(&parts)
-                .map(|((l, _, _), p)| format!("{} {}", l.zh(), p))
-                .collect();
-            split = m.split.shares.iter().map(|s| s.0).zip(parts).collect();
-            let rem = if m.split.shares.len() > 1 {
-                format!("(余数归{})", m.split.shares[m.split.remainder].0.zh())
-            } else {
-                String::new()
-            };
-            trace.push(step(
-                StepKind::Split,
-                format!("资金分担 {who}{}{rem}", texts.join(",")),
-            ));
-        }
-        None => {
-            let texts: Vec<String> = m
-                .split
-                .shares
-                .iter()
-                .map(|(l, _, t)| format!("{} {t}", l.zh()))
-                .collect();
-            trace.push(step(
-                StepKind::Split,
-                format!("资金分担 {who}{}", texts.join(",")),
-            ));
-        }
+    if let Some(a) = amount {
+        let shares: Vec<Rate> = m.split.shares.iter().map(|s| s.1).collect();
+        let parts = kc_money::allocate(a, &shares, m.split.remainder)?;
+        split = m.split.shares.iter().map(|s| s.0).zip(parts).collect();
     }
+    trace.push(Step::Split);
     Some(Award {
         kind,
         amount,
         range,
         split,
         trace,
+        date: env.date,
         activity,
         item: env.increments.first().map(|i| i.0.clone()),
         base: env.increments.first().map(|i| i.1),
     })
 }
 
-fn add_param_steps(env: &Env, trace: &mut Vec<Step>, clause: &str) {
+fn add_param_steps(env: &Env, trace: &mut Vec<Step>) {
     for &p in &env.params_used {
-        let param = &env.lib.parameters[p];
-        if let Some((from, v)) = param.value_on(env.date) {
-            trace.push(Step {
-                kind: StepKind::Parameter,
-                text: format!(
-                    "参数 {}({})= {},自 {from} 起施行",
-                    param.name,
-                    param.label.zh,
-                    describe_value(env.lib, v)
-                ),
-                clause: clause.to_string(),
+        if let Some((from, value)) = env.lib.parameters[p].value_on(env.date) {
+            trace.push(Step::Parameter {
+                param: p,
+                from: *from,
+                value: value.clone(),
             });
+        }
+    }
+}
+
+impl Award {
+    /// The trace in words, one line per step: the rule as written with the values it used.
+    pub fn describe_trace(&self, lib: &Library, m: &Measure) -> Vec<(StepKind, String)> {
+        self.trace
+            .iter()
+            .map(|s| (s.kind(), self.describe_step(lib, m, s)))
+            .collect()
+    }
+
+    fn describe_step(&self, lib: &Library, m: &Measure, step: &Step) -> String {
+        match step {
+            Step::Let {
+                index,
+                values,
+                result,
+            } => {
+                let (name, node) = &m.lets[*index];
+                format!(
+                    "{name} = {} = {}",
+                    render::replay(lib, node, values),
+                    describe_value(lib, result)
+                )
+            }
+            Step::Formula { values, result } => {
+                let node = match &m.grant {
+                    GrantRule::Fixed(n) | GrantRule::UpTo(n) => n,
+                    _ => return String::new(),
+                };
+                let prefix = if self.kind == AmountKind::Cap {
+                    "最高 "
+                } else {
+                    ""
+                };
+                if matches!(node.kind, NodeKind::Const(_)) {
+                    format!("{prefix}{result}")
+                } else {
+                    format!("{prefix}{} = {result}", render::replay(lib, node, values))
+                }
+            }
+            Step::Part {
+                index,
+                values,
+                exact,
+                rounded,
+            } => {
+                let GrantRule::Parts(parts) = &m.grant else {
+                    return String::new();
+                };
+                let (level, node) = &parts[*index];
+                let r = if exact != rounded {
+                    format!(",向下取整到分 {rounded}")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{}承担 {} = {exact}{r}",
+                    level.zh(),
+                    render::replay(lib, node, values)
+                )
+            }
+            Step::Review { range } => match range {
+                Some((a, b)) => format!("金额由评审确定,范围 {a} 至 {b}"),
+                None => "金额由评审确定(条款未规定具体数额)".to_string(),
+            },
+            Step::Parameter { param, from, value } => {
+                let p = &lib.parameters[*param];
+                format!(
+                    "参数 {}({})= {},自 {from} 起施行",
+                    p.name,
+                    p.label.zh,
+                    describe_value(lib, value)
+                )
+            }
+            Step::Increment {
+                item,
+                amount,
+                prior,
+            } => format!(
+                "同一项目“{item}”多次转让,仅就增值部分补助:{amount} − 已补助基数 {prior} = {}",
+                (*amount - *prior).max(Money::ZERO)
+            ),
+            Step::RecipientCap {
+                period,
+                year,
+                limit,
+                used,
+                before,
+                after,
+            } => {
+                let what = match period {
+                    CapPeriod::Cumulative => "累计".to_string(),
+                    CapPeriod::Year => format!("{year}年度"),
+                };
+                let headroom = (*limit - *used).max(Money::ZERO);
+                let mut t = format!("{what}上限 {limit};已获 {used} → 剩余额度 {headroom}");
+                if let (Some(b), Some(a)) = (before, after) {
+                    t.push_str(&format!(
+                        ";金额 = min({}, {}) = {a}",
+                        b.grouped(),
+                        headroom.grouped()
+                    ));
+                }
+                t
+            }
+            Step::Rounding { exact, rounded } => {
+                format!("向下取整到分:{} → {rounded}", exact.grouped())
+            }
+            Step::Split => {
+                let who = m
+                    .split
+                    .label
+                    .as_deref()
+                    .map(|l| format!("{l}:"))
+                    .unwrap_or_default();
+                if self.split.is_empty() {
+                    let texts: Vec<String> = m
+                        .split
+                        .shares
+                        .iter()
+                        .map(|(l, _, t)| format!("{} {t}", l.zh()))
+                        .collect();
+                    format!("资金分担 {who}{}", texts.join(","))
+                } else {
+                    let texts: Vec<String> = self
+                        .split
+                        .iter()
+                        .map(|(l, p)| format!("{} {p}", l.zh()))
+                        .collect();
+                    let rem = if m.split.shares.len() > 1 {
+                        format!("(余数归{})", m.split.shares[m.split.remainder].0.zh())
+                    } else {
+                        String::new()
+                    };
+                    format!("资金分担 {who}{}{rem}", texts.join(","))
+                }
+            }
         }
     }
 }

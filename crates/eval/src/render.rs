@@ -43,80 +43,161 @@ fn short(lib: &Library, v: &Value) -> String {
 }
 
 fn prec(n: &Node) -> u8 {
+    use kc_syntax::ast::BinOp;
     match &n.kind {
         NodeKind::Binary(op, ..) => match op {
-            kc_syntax::ast::BinOp::Or => 1,
-            kc_syntax::ast::BinOp::And => 2,
-            kc_syntax::ast::BinOp::Add | kc_syntax::ast::BinOp::Sub => 4,
-            kc_syntax::ast::BinOp::Mul | kc_syntax::ast::BinOp::Div => 5,
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Add | BinOp::Sub => 4,
+            BinOp::Mul | BinOp::Div => 5,
             _ => 3,
         },
         _ => 9,
     }
 }
 
-/// The expression with every fact, parameter and binding replaced by its value.
-pub(crate) fn show(env: &mut Env, n: &Node) -> String {
-    match &n.kind {
-        NodeKind::Const(v) => match v {
-            Value::Money(m) => m.grouped(),
-            Value::Rate(..) => n.text.clone(),
-            _ => n.text.clone(),
-        },
+/// Nodes whose value a trace shows in place of the node.
+fn is_value_leaf(n: &Node) -> bool {
+    matches!(
+        n.kind,
         NodeKind::Param(_)
-        | NodeKind::EventField(_)
-        | NodeKind::EventDate
-        | NodeKind::EventId
-        | NodeKind::ApplicantField(_)
-        | NodeKind::Let(_)
-        | NodeKind::Figure(..)
-        | NodeKind::Holds(..)
-        | NodeKind::Year(_) => {
-            let v = eval(env, n);
-            short(env.lib, &v)
+            | NodeKind::EventField(_)
+            | NodeKind::EventDate
+            | NodeKind::EventId
+            | NodeKind::ApplicantField(_)
+            | NodeKind::Let(_)
+            | NodeKind::Figure(..)
+            | NodeKind::Holds(..)
+            | NodeKind::Year(_)
+    )
+}
+
+/// Records, during evaluation, the values [`replay`] will need to show `n` — in exactly the
+/// order `replay` visits them. The two functions mirror each other.
+pub(crate) fn record(env: &mut Env, n: &Node) -> Vec<Value> {
+    let mut out = Vec::new();
+    record_into(env, n, &mut out);
+    out
+}
+
+fn record_into(env: &mut Env, n: &Node, out: &mut Vec<Value>) {
+    if is_value_leaf(n) {
+        out.push(eval(env, n));
+        return;
+    }
+    match &n.kind {
+        NodeKind::Increment(a, b) | NodeKind::Binary(_, a, b) | NodeKind::Within(a, b) => {
+            record_into(env, a, out);
+            record_into(env, b, out);
         }
-        NodeKind::Increment(a, k) => format!("increment({}, {})", show(env, a), show(env, k)),
-        NodeKind::Neg(a) => format!("-{}", show(env, a)),
-        NodeKind::Not(a) => format!("not {}", show(env, a)),
-        NodeKind::Binary(op, a, b) => {
-            let p = prec(n);
-            let l = show(env, a);
-            let r = show(env, b);
-            let l = if prec(a) < p { format!("({l})") } else { l };
-            let r = if prec(b) <= p && prec(b) < 9 {
-                format!("({r})")
-            } else {
-                r
-            };
-            format!("{l} {} {r}", op.symbol())
-        }
+        NodeKind::Neg(a) | NodeKind::Not(a) => record_into(env, a, out),
         NodeKind::In(a, xs) => {
-            let a = show(env, a);
-            let xs: Vec<String> = xs.iter().map(|x| show(env, x)).collect();
-            format!("{a} in [{}]", xs.join(", "))
+            record_into(env, a, out);
+            xs.iter().for_each(|x| record_into(env, x, out));
         }
-        NodeKind::Within(a, b) => format!("{} within {}", show(env, a), show(env, b)),
-        NodeKind::Min(xs) | NodeKind::Max(xs) => {
-            let f = if matches!(n.kind, NodeKind::Min(_)) {
-                "min"
-            } else {
-                "max"
-            };
-            let xs: Vec<String> = xs.iter().map(|x| show(env, x)).collect();
-            format!("{f}({})", xs.join(", "))
-        }
+        NodeKind::Min(xs) | NodeKind::Max(xs) => xs.iter().for_each(|x| record_into(env, x, out)),
         NodeKind::Tier(s, arms) => {
             let v = eval(env, s);
-            let sv = short(env.lib, &v);
-            let hit = arms.iter().find(|a| crate::arm_matches(&a.pattern, &v));
-            match hit {
-                Some(a) => {
-                    let inner = show(env, &a.value);
-                    format!("{inner}(按档次 {} = {sv})", s.text)
-                }
-                None => format!("tier {} = {sv}", s.text),
+            out.push(v.clone());
+            if let Some(arm) = arms.iter().find(|a| crate::arm_matches(&a.pattern, &v)) {
+                record_into(env, &arm.value, out);
             }
         }
+        _ => {}
+    }
+}
+
+/// The expression with every fact, parameter and binding replaced by the recorded value:
+/// `min(10% × 40,000,000.00, 3,000,000.00)`.
+pub(crate) fn replay(lib: &Library, n: &Node, values: &[Value]) -> String {
+    let mut it = values.iter();
+    let mut out = String::with_capacity(n.text.len() + 16);
+    replay_into(lib, n, &mut it, &mut out);
+    out
+}
+
+fn replay_into(lib: &Library, n: &Node, it: &mut std::slice::Iter<Value>, out: &mut String) {
+    if is_value_leaf(n) {
+        out.push_str(&short(lib, it.next().unwrap_or(&Value::Unknown)));
+        return;
+    }
+    let child = |c: &Node, it: &mut std::slice::Iter<Value>, out: &mut String, paren: bool| {
+        if paren {
+            out.push('(');
+        }
+        replay_into(lib, c, it, out);
+        if paren {
+            out.push(')');
+        }
+    };
+    match &n.kind {
+        NodeKind::Const(Value::Money(m)) => out.push_str(&m.grouped()),
+        NodeKind::Const(_) => out.push_str(&n.text),
+        NodeKind::Increment(a, k) => {
+            out.push_str("increment(");
+            child(a, it, out, false);
+            out.push_str(", ");
+            child(k, it, out, false);
+            out.push(')');
+        }
+        NodeKind::Neg(a) => {
+            out.push('-');
+            child(a, it, out, prec(a) < 9);
+        }
+        NodeKind::Not(a) => {
+            out.push_str("not ");
+            child(a, it, out, false);
+        }
+        NodeKind::Binary(op, a, b) => {
+            let p = prec(n);
+            child(a, it, out, prec(a) < p);
+            out.push(' ');
+            out.push_str(op.symbol());
+            out.push(' ');
+            child(b, it, out, prec(b) <= p && prec(b) < 9);
+        }
+        NodeKind::In(a, xs) => {
+            child(a, it, out, false);
+            out.push_str(" in [");
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                child(x, it, out, false);
+            }
+            out.push(']');
+        }
+        NodeKind::Within(a, b) => {
+            child(a, it, out, false);
+            out.push_str(" within ");
+            child(b, it, out, false);
+        }
+        NodeKind::Min(xs) | NodeKind::Max(xs) => {
+            out.push_str(if matches!(n.kind, NodeKind::Min(_)) {
+                "min("
+            } else {
+                "max("
+            });
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                child(x, it, out, false);
+            }
+            out.push(')');
+        }
+        NodeKind::Tier(s, arms) => {
+            let v = it.next().cloned().unwrap_or(Value::Unknown);
+            let sv = short(lib, &v);
+            match arms.iter().find(|a| crate::arm_matches(&a.pattern, &v)) {
+                Some(arm) => {
+                    child(&arm.value, it, out, false);
+                    out.push_str(&format!("(按档次 {} = {sv})", s.text));
+                }
+                None => out.push_str(&format!("tier {} = {sv}", s.text)),
+            }
+        }
+        _ => out.push_str(&n.text),
     }
 }
 

@@ -293,7 +293,13 @@ fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
     let map = object(v, path)?;
     let vocab = &lib.vocab;
     let mut allowed: Vec<&str> = vec!["id", "name", "certifications", "figures"];
-    allowed.extend(vocab.applicant.iter().map(|f| f.name.as_str()));
+    allowed.extend(
+        vocab
+            .applicant
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|n| *n != "name"),
+    );
     check_keys(map, path, &allowed)?;
     let id = match map.get("id") {
         Some(v) => string(v, "$.applicant.id")?.to_string(),

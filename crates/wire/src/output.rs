@@ -28,8 +28,8 @@ fn outcome(lib: &Library, input: &Input, o: &Outcome) -> J {
         "split": award.map(|a| a.split.iter().map(|(l, x)| json!({
             "level": l.keyword(), "level_zh": l.zh(), "amount": x.plain()
         })).collect::<Vec<_>>()).unwrap_or_default(),
-        "trace": award.map(|a| a.trace.iter().map(|s| json!({
-            "kind": s.kind.code(), "text": s.text, "clause": s.clause
+        "trace": award.map(|a| a.describe_trace(lib, m).into_iter().map(|(kind, text)| json!({
+            "kind": kind.code(), "text": text, "clause": m.clause.id
         })).collect::<Vec<_>>()).unwrap_or_default(),
         "conditions": o.conditions.iter().map(|c| {
             let (text, facts) = c.describe(lib, m);
