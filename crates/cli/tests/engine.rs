@@ -75,6 +75,14 @@ measure scale_tiers "按规模分档"
   on rd_project_invested
   when applicant.size in [small, micro] or holds(tech_sme)
   grant tier event.rd_investment { >= 1000万元 => 30万元, >= 100万元 => 10万元 }
+
+measure prior_year_rd "上年研发投入达标"
+  clause "(三)"
+  form 奖励
+  on rd_project_invested
+  when figure(rd_investment, year(event.date) - 1) >= 500万元 as "上年度研发投入不低于500万元"
+  when holds(high_tech, event.date)
+  grant 5万元
 ```
 "#;
 
@@ -392,4 +400,58 @@ fn a_zero_amount_is_not_an_award() {
     let o = outcome(&out, "ip_pledge_loan", "e");
     assert_eq!(o["status"], "not_met");
     assert!(o["conditions"].to_string().contains("计算金额大于零"));
+}
+
+#[test]
+fn yearly_figures_and_dated_certifications_are_conditions() {
+    let input = |figures: J, certs: J| {
+        let mut a = applicant("small");
+        a["figures"] = figures;
+        a["certifications"] = certs;
+        json!({"schema": "kechuang/eval-input/v1", "as_of": "2023-12-31", "applicant": a,
+               "events": [{"id": "x", "kind": "rd_project_invested", "date": "2023-05-01", "field": "smart_line", "rd_investment": "100"}]})
+    };
+    let hitech = json!([{"cert": "high_tech", "date": "2023-04-30"}]);
+    // 2022 figure 5,000,000 ≥ 500万元 and high-tech since the day before: awarded 50,000.
+    let out = run(
+        fixture(),
+        input(
+            json!({"2022": {"rd_investment": "5000000"}}),
+            hitech.clone(),
+        ),
+    );
+    assert_eq!(outcome(&out, "prior_year_rd", "x")["amount"], "50000.00");
+    // The 2023 figure does not count; 2022 is 4,999,999.99: not met, naming the figure.
+    let out = run(
+        fixture(),
+        input(
+            json!({"2022": {"rd_investment": "4999999.99"}, "2023": {"rd_investment": "9000000"}}),
+            hitech,
+        ),
+    );
+    let o = outcome(&out, "prior_year_rd", "x");
+    assert_eq!(o["status"], "not_met");
+    assert!(
+        o["conditions"].to_string().contains("4,999,999.99"),
+        "{}",
+        o["conditions"]
+    );
+    // Certified after the event: not held on the event date.
+    let out = run(
+        fixture(),
+        input(
+            json!({"2022": {"rd_investment": "6000000"}}),
+            json!([{"cert": "high_tech", "date": "2023-05-02"}]),
+        ),
+    );
+    assert_eq!(outcome(&out, "prior_year_rd", "x")["status"], "not_met");
+    // No 2022 figure given: possible, not refused.
+    let out = run(
+        fixture(),
+        input(
+            json!({}),
+            json!([{"cert": "high_tech", "date": "2020-01-01"}]),
+        ),
+    );
+    assert_eq!(outcome(&out, "prior_year_rd", "x")["status"], "possible");
 }
