@@ -226,6 +226,10 @@ pub enum PaymentForm {
     Reward,
     Matching,
     Subsidy,
+    /// A deduction from taxable income (001 item 5), not a cash payment.
+    Deduction,
+    /// A share of income the applicant's institution must pass on (004 item 44).
+    IncomeShare,
 }
 
 impl PaymentForm {
@@ -236,6 +240,8 @@ impl PaymentForm {
             "奖励" => PaymentForm::Reward,
             "配套" => PaymentForm::Matching,
             "补助" | "资助" => PaymentForm::Subsidy,
+            "抵扣" => PaymentForm::Deduction,
+            "收益分配" => PaymentForm::IncomeShare,
             _ => return None,
         })
     }
@@ -246,6 +252,8 @@ impl PaymentForm {
             PaymentForm::Reward => "奖励",
             PaymentForm::Matching => "配套",
             PaymentForm::Subsidy => "补助",
+            PaymentForm::Deduction => "抵扣",
+            PaymentForm::IncomeShare => "收益分配",
         }
     }
     pub fn code(self) -> &'static str {
@@ -255,6 +263,8 @@ impl PaymentForm {
             PaymentForm::Reward => "reward",
             PaymentForm::Matching => "matching",
             PaymentForm::Subsidy => "subsidy",
+            PaymentForm::Deduction => "deduction",
+            PaymentForm::IncomeShare => "income_share",
         }
     }
 }
@@ -320,6 +330,8 @@ pub struct Document {
     pub region: Option<MemberId>,
     pub path: String,
     pub clauses: Vec<ClauseText>,
+    /// `unpaid` declarations: clause id → why it holds no payment rule.
+    pub unpaid: Vec<(String, String)>,
 }
 
 /// A checked library, ready to evaluate many times.

@@ -8,6 +8,7 @@
 //! each with a span; a library with any error is not produced, so the engine never runs an
 //! unchecked rule. No IO: files come in as text.
 
+pub mod coverage;
 pub mod ir;
 mod resolve;
 

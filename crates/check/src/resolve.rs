@@ -467,6 +467,7 @@ fn check_document_file(
         region,
         path: path.clone(),
         clauses: p.literate.clauses.clone(),
+        unpaid: Vec::new(),
     });
     // Clause ids must be unique, or a citation would be ambiguous.
     let mut clause_ids: HashMap<&str, Span> = HashMap::new();
@@ -480,6 +481,36 @@ fn check_document_file(
         }
     }
 
+    for (_, item) in &p.items {
+        let Item::Unpaid(u) = item else { continue };
+        if !p.literate.clauses.iter().any(|c| c.id == u.clause) {
+            cx.err(
+                u.span,
+                format!("clause `{}` is not a heading of this file", u.clause),
+                "no such clause",
+            );
+        } else if u.reason.trim().is_empty() {
+            cx.err(
+                u.span,
+                "say why the clause holds no payment rule",
+                "empty reason",
+            );
+        } else if lib.documents[doc_id]
+            .unpaid
+            .iter()
+            .any(|(c, _)| c == &u.clause)
+        {
+            cx.err(
+                u.span,
+                format!("clause `{}` is already explained", u.clause),
+                "repeated `unpaid`",
+            );
+        } else {
+            lib.documents[doc_id]
+                .unpaid
+                .push((u.clause.clone(), u.reason.clone()));
+        }
+    }
     // Fundings and parameters are scoped to the document.
     let mut fundings: HashMap<String, Split> = HashMap::new();
     let mut params: HashMap<String, ParamId> = HashMap::new();
@@ -668,7 +699,7 @@ fn check_measure(
             cx.err(
                 f.span,
                 format!("unknown payment form `{}`", f.name),
-                "one of 前资助, 后补助, 奖励, 配套, 补助",
+                "one of 前资助, 后补助, 奖励, 配套, 补助, 抵扣, 收益分配",
             );
         }
         pf

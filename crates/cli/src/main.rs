@@ -27,6 +27,12 @@ enum Format {
     Json,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum VocabFormat {
+    Markdown,
+    JsonSchema,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Parse and type-check a policy library; print diagnostics (检查政策库)
@@ -59,6 +65,27 @@ enum Command {
         measure: String,
         #[arg(long)]
         policies: Option<PathBuf>,
+    },
+    /// Run policy scenario files and report differences (运行政策测试用例)
+    Test {
+        /// Scenario files or directories (default: tests/scenarios)
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Which measures encode each clause, or why it pays nothing; fails on gaps (条款覆盖)
+    Coverage {
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// The vocabulary as reference documentation, or the JSON Schema of eval input (词汇表)
+    Vocab {
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: VocabFormat,
     },
     /// Measure evaluation speed: one applicant against the whole library, N times
     Bench {
@@ -205,6 +232,85 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     bail!("no measure “{measure}” in the library (see `kechuang list`){hint}")
                 }
             }
+        }
+        Command::Test { paths, policies } => {
+            let lib = load_checked(policies)?;
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from("tests/scenarios")]
+            } else {
+                paths
+            };
+            let mut files = Vec::new();
+            for p in &paths {
+                if p.is_dir() {
+                    files.extend(
+                        kc_scenario::files_in(p)
+                            .with_context(|| format!("cannot read {}", p.display()))?,
+                    );
+                } else {
+                    files.push(p.clone());
+                }
+            }
+            let results: Vec<_> = files
+                .iter()
+                .map(|f| kc_scenario::run_file(&lib, f))
+                .collect();
+            let failed: Vec<_> = results.iter().filter(|r| !r.passed()).collect();
+            for r in &failed {
+                println!(
+                    "失败 FAIL {} ({})\n{}\n",
+                    r.file,
+                    r.name,
+                    r.problems.join("\n")
+                );
+            }
+            // Completeness is judged on the whole scenario library only.
+            let lacking = if paths == [PathBuf::from("tests/scenarios")] {
+                kc_scenario::measures_lacking_scenarios(&lib, &results)
+            } else {
+                Vec::new()
+            };
+            for l in &lacking {
+                println!("缺少用例 missing scenario: {l}");
+            }
+            println!(
+                "{} passed, {} failed",
+                results.len() - failed.len(),
+                failed.len()
+            );
+            Ok(if failed.is_empty() && lacking.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Coverage { policies, format } => {
+            let lib = load_checked(policies)?;
+            let cov = kc_check::coverage::coverage(&lib);
+            let gaps: usize = cov.iter().map(|d| d.gaps()).sum();
+            match format {
+                Format::Text => print!("{}", report::coverage(&lib, &cov)),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report::coverage_json(&lib, &cov))?
+                ),
+            }
+            Ok(if gaps == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Vocab { policies, format } => {
+            let lib = load_checked(policies)?;
+            match format {
+                VocabFormat::Markdown => print!("{}", report::vocabulary(&lib)),
+                VocabFormat::JsonSchema => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&kc_wire::input_schema(&lib))?
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench {
             input,

@@ -11,11 +11,14 @@ pub struct Ident {
     pub span: Span,
 }
 
-/// A Chinese label and an optional English one.
+/// A Chinese label, an optional English one, and for vocabulary terms a unit and a one-line
+/// help text (the calculator's forms are built from these).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct Label {
     pub zh: String,
     pub en: Option<String>,
+    pub unit: Option<String>,
+    pub help: Option<String>,
 }
 
 // Items are built once per file and never copied in a hot loop: boxing buys nothing.
@@ -30,6 +33,15 @@ pub enum Item {
     Record(RecordDecl),
     Event(RecordDecl),
     Figure(FigureDecl),
+    Unpaid(UnpaidDecl),
+}
+
+/// `unpaid "CLAUSE" "REASON"`: the clause holds no payment rule, for the stated reason.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnpaidDecl {
+    pub clause: String,
+    pub reason: String,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,6 +63,9 @@ pub enum Level {
     Province,
     City,
     District,
+    /// The applicant's own institution (e.g. a university sharing transfer income with its
+    /// team, 004 item 44): an obligation the policy sets, not a government payment.
+    Institution,
 }
 
 impl Level {
@@ -60,6 +75,7 @@ impl Level {
             Level::Province => "province",
             Level::City => "city",
             Level::District => "district",
+            Level::Institution => "institution",
         }
     }
     pub fn zh(self) -> &'static str {
@@ -68,6 +84,7 @@ impl Level {
             Level::Province => "省级",
             Level::City => "市级",
             Level::District => "区县级",
+            Level::Institution => "单位",
         }
     }
     pub fn from_keyword(s: &str) -> Option<Level> {
@@ -76,6 +93,7 @@ impl Level {
             "province" => Level::Province,
             "city" => Level::City,
             "district" => Level::District,
+            "institution" => Level::Institution,
             _ => return None,
         })
     }

@@ -144,10 +144,32 @@ impl Builder {
     }
 
     fn label(&self, p: P) -> Label {
-        let mut it = p.into_inner();
-        let zh = it.next().map(|s| unquote(s.as_str())).unwrap_or_default();
-        let en = it.next().map(|s| unquote(s.as_str()));
-        Label { zh, en }
+        let mut label = Label::default();
+        let mut strings = 0;
+        for part in p.into_inner() {
+            match part.as_rule() {
+                Rule::string => {
+                    let text = unquote(part.as_str());
+                    if strings == 0 {
+                        label.zh = text;
+                    } else {
+                        label.en = Some(text);
+                    }
+                    strings += 1;
+                }
+                Rule::label_unit | Rule::label_help => {
+                    let is_unit = part.as_rule() == Rule::label_unit;
+                    let text = part.into_inner().nth(1).map(|s| unquote(s.as_str()));
+                    if is_unit {
+                        label.unit = text;
+                    } else {
+                        label.help = text;
+                    }
+                }
+                _ => {}
+            }
+        }
+        label
     }
 
     fn date(&mut self, p: P) -> Date {
@@ -221,6 +243,18 @@ impl Builder {
                 })
             }
             Rule::measure => Item::Measure(self.measure(p)?),
+            Rule::unpaid => {
+                let span = self.span(&p);
+                let mut it = p.into_inner();
+                it.next();
+                let clause = unquote(it.next()?.as_str());
+                let reason = unquote(it.next()?.as_str());
+                Item::Unpaid(UnpaidDecl {
+                    clause,
+                    reason,
+                    span,
+                })
+            }
             Rule::enum_decl => {
                 let mut it = p.into_inner();
                 it.next();

@@ -9,6 +9,8 @@
 
 mod input;
 mod output;
+mod schema;
 
 pub use input::{INPUT_SCHEMA, InputError, parse_input};
 pub use output::{OUTPUT_SCHEMA, to_json};
+pub use schema::input_schema;
