@@ -148,6 +148,11 @@ pub enum Check {
     },
     /// No event of the measure's kind in the input.
     EventMissing,
+    /// The measure's window closed before the as-of date (reported when there is no event).
+    Expired {
+        to: Date,
+        as_of: Date,
+    },
     /// The measure's `when` number `index`, with the values of the facts it read (empty when
     /// it could not be judged without an event).
     Rule {
@@ -204,6 +209,10 @@ fn describe_check(lib: &Library, m: &Measure, c: &Check) -> (String, String) {
         Check::EventMissing => (
             format!("须发生“{ev_label}”事件"),
             "输入中没有此类事件".to_string(),
+        ),
+        Check::Expired { to, as_of } => (
+            format!("政策在有效期内(至 {to})"),
+            format!("评估日期 {as_of} 已过有效期"),
         ),
         Check::Rule { index, facts } => {
             let rule = &m.conditions[*index];
@@ -574,10 +583,22 @@ fn evaluate_event(
                 });
             }
         }
-        None => conditions.push(ConditionResult {
-            check: Check::EventMissing,
-            status: Tri::NotMet,
-        }),
+        None => {
+            conditions.push(ConditionResult {
+                check: Check::EventMissing,
+                status: Tri::NotMet,
+            });
+            // A measure whose window has closed is no longer something one could still get.
+            if input.as_of > m.valid.1 {
+                conditions.push(ConditionResult {
+                    check: Check::Expired {
+                        to: m.valid.1,
+                        as_of: input.as_of,
+                    },
+                    status: Tri::NotMet,
+                });
+            }
+        }
     }
     for (_, node) in &m.lets {
         let v = eval(&mut env, node);
