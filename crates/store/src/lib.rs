@@ -1,0 +1,562 @@
+//! Persistence: applicants, events, applications, the append-only ledger, budgets, users and
+//! the audit log — on an embedded SQLite file by default, or PostgreSQL for a `postgres://`
+//! URL, through one code path (sqlx's `Any` driver; money as integer fen and dates as ISO
+//! text so both schemas stay alike; one migration set per backend, append-only).
+//!
+//! The key decision is where the no-overpayment rule lives: **in one write transaction with
+//! the ledger write**. Approving re-evaluates the measure with the engine against the history
+//! read from the ledger *inside* that transaction, checks the reviewer's amount against the
+//! engine's cap, the budget per level, then appends the commitment rows. Writers are
+//! serialised where it matters — `BEGIN IMMEDIATE` on SQLite, transaction-scoped advisory
+//! locks per applicant and per budget on PostgreSQL — so two reviewers approving at the same
+//! moment see each other's commitments and can never both use the same headroom.
+//! The ledger and the audit log refuse UPDATE and DELETE in the database itself (triggers).
+
+pub mod migrate;
+mod workflow;
+
+pub use workflow::{ActArgs, ApplicationView};
+
+use jiff::civil::Date;
+use kc_check::Library;
+use kc_domain::{Role, TransitionError};
+use serde_json::{Value as J, json};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::fmt;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Why a store operation failed. `Refused` carries a stable code for the API.
+#[derive(Debug)]
+pub enum StoreError {
+    Db(sqlx::Error),
+    /// Bad data from a caller: names what and where.
+    Invalid(String),
+    NotFound(String),
+    Transition(TransitionError),
+    /// A business rule refused the step: `code` is stable, `message` is for people.
+    Refused {
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::Db(e) => write!(f, "database error: {e}"),
+            StoreError::Invalid(m) => f.write_str(m),
+            StoreError::NotFound(m) => write!(f, "not found: {m}"),
+            StoreError::Transition(e) => write!(f, "{e}"),
+            StoreError::Refused { code, message } => write!(f, "{message} [{code}]"),
+        }
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        StoreError::Db(e)
+    }
+}
+
+impl From<TransitionError> for StoreError {
+    fn from(e: TransitionError) -> StoreError {
+        StoreError::Transition(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Who is acting: a user id and role, and for applicants the organisation they act for.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub id: String,
+    pub role: Role,
+    pub applicant: Option<String>,
+}
+
+impl Actor {
+    pub fn new(id: &str, role: Role) -> Actor {
+        Actor {
+            id: id.to_string(),
+            role,
+            applicant: None,
+        }
+    }
+    pub fn applicant(id: &str, applicant: &str) -> Actor {
+        Actor {
+            id: id.to_string(),
+            role: Role::Applicant,
+            applicant: Some(applicant.to_string()),
+        }
+    }
+    pub fn system() -> Actor {
+        Actor::new("system", Role::System)
+    }
+}
+
+type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
+
+/// The store: a connection pool, the policy library the engine runs, and a clock.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    lib: Arc<Library>,
+    clock: Clock,
+    /// A pause inside the approval transaction, between reading the ledger and writing it:
+    /// widens the race window so concurrency and crash tests are not left to luck.
+    pause: Option<std::time::Duration>,
+}
+
+/// The platform's local time: China Standard Time, UTC+8, no daylight saving.
+fn cst(ts: jiff::Timestamp) -> jiff::ZonedDateTime {
+    ts.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+}
+
+impl Store {
+    /// Opens (and creates, for SQLite) the database at `url` and applies pending migrations.
+    /// `url`: `postgres://…`, `sqlite://path`, or a plain file path (SQLite).
+    pub async fn open(url: &str, lib: Arc<Library>) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
+        };
+        let mut opts = AnyPoolOptions::new();
+        if backend == Backend::Sqlite {
+            // WAL lets readers run beside the one writer; the busy timeout makes a writer wait
+            // for the lock instead of failing; foreign keys are off by default in SQLite.
+            opts = opts.max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 30000")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA foreign_keys = ON")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            });
+        } else {
+            opts = opts.max_connections(20);
+        }
+        let pool = opts.connect(&url).await?;
+        let store = Store {
+            pool,
+            backend,
+            lib,
+            clock: Arc::new(jiff::Timestamp::now),
+            pause: None,
+        };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// Replaces the clock (tests, simulations).
+    pub fn with_clock(
+        mut self,
+        clock: impl Fn() -> jiff::Timestamp + Send + Sync + 'static,
+    ) -> Store {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Sleeps this long inside every approval transaction (tests only: see `pause`).
+    pub fn with_pause_in_approval(mut self, pause: std::time::Duration) -> Store {
+        self.pause = Some(pause);
+        self
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn library(&self) -> &Library {
+        &self.lib
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(crate) fn now(&self) -> String {
+        cst((self.clock)())
+            .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+            .to_string()
+    }
+
+    pub(crate) fn today(&self) -> Date {
+        cst((self.clock)()).date()
+    }
+
+    /// Adds or replaces an applicant. `profile` is the applicant object of
+    /// `kechuang/eval-input/v1`; it is validated against the vocabulary and its `id` must be a
+    /// valid 统一社会信用代码.
+    pub async fn upsert_applicant(&self, actor: &Actor, profile: &J) -> Result<String> {
+        let mut tx = self.pool.begin().await?;
+        let id = self.upsert_applicant_in(&mut tx, actor, profile).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(crate) fn validate_applicant(
+        &self,
+        profile: &J,
+    ) -> Result<(String, String, String, String)> {
+        let id = profile["id"].as_str().unwrap_or("");
+        let uscc = kc_domain::Uscc::parse(id)
+            .map_err(|e| StoreError::Invalid(format!("$.applicant.id: “{id}”: {e}")))?;
+        let doc =
+            json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01", "applicant": profile});
+        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let v = &self.lib.vocab;
+        let name = input.applicant.name.clone();
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "$.applicant.name: missing: every applicant has a name".into(),
+            ));
+        }
+        let kind = match &input.applicant.fields[v.kind_slot] {
+            kc_check::Value::Enum(e, m) => v.member_name(*e, *m).to_string(),
+            _ => return Err(StoreError::Invalid("$.applicant.kind: missing".into())),
+        };
+        let region = match &input.applicant.fields[v.region_slot] {
+            kc_check::Value::Enum(e, m) => v.member_name(*e, *m).to_string(),
+            _ => return Err(StoreError::Invalid("$.applicant.region: missing".into())),
+        };
+        Ok((uscc.to_string(), name, kind, region))
+    }
+
+    pub(crate) async fn upsert_applicant_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        actor: &Actor,
+        profile: &J,
+    ) -> Result<String> {
+        let (id, name, kind, region) = self.validate_applicant(profile)?;
+        let mut profile = profile.clone();
+        profile["id"] = json!(id);
+        let before: Option<String> = sqlx::query("SELECT profile FROM applicants WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r: AnyRow| r.get::<String, _>(0));
+        let now = self.now();
+        if before.is_some() {
+            sqlx::query("UPDATE applicants SET name = $1, kind = $2, region = $3, profile = $4, updated_at = $5 WHERE id = $6")
+                .bind(&name)
+                .bind(&kind)
+                .bind(&region)
+                .bind(profile.to_string())
+                .bind(&now)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+        } else {
+            sqlx::query("INSERT INTO applicants (id, name, kind, region, profile, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(&id)
+                .bind(&name)
+                .bind(&kind)
+                .bind(&region)
+                .bind(profile.to_string())
+                .bind(&now)
+                .bind(&now)
+                .execute(&mut **tx)
+                .await?;
+        }
+        self.audit_in(
+            tx,
+            actor,
+            if before.is_some() { "update" } else { "create" },
+            "applicant",
+            &id,
+            before.as_deref(),
+            Some(&profile.to_string()),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// Records an event of an applicant. `event` is an event object of eval-input v1.
+    pub async fn add_event(&self, actor: &Actor, applicant_id: &str, event: &J) -> Result<String> {
+        let mut tx = self.pool.begin().await?;
+        let id = self
+            .add_event_in(&mut tx, actor, applicant_id, event)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub(crate) async fn add_event_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        actor: &Actor,
+        applicant_id: &str,
+        event: &J,
+    ) -> Result<String> {
+        let profile = self.profile_in(tx, applicant_id).await?;
+        let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01", "applicant": profile, "events": [event]});
+        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let ev = &input.events[0];
+        let kind = self.lib.vocab.events[ev.kind].name.clone();
+        let exists: Option<AnyRow> = sqlx::query("SELECT id FROM events WHERE id = $1")
+            .bind(&ev.id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if exists.is_some() {
+            return Err(StoreError::Refused {
+                code: "duplicate_event",
+                message: format!(
+                    "事件编号 {} 已存在 (event id {} already exists)",
+                    ev.id, ev.id
+                ),
+            });
+        }
+        sqlx::query("INSERT INTO events (id, applicant_id, kind, date, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&ev.id)
+            .bind(applicant_id)
+            .bind(&kind)
+            .bind(ev.date.to_string())
+            .bind(event.to_string())
+            .bind(self.now())
+            .execute(&mut **tx)
+            .await?;
+        self.audit_in(
+            tx,
+            actor,
+            "create",
+            "event",
+            &ev.id,
+            None,
+            Some(&event.to_string()),
+        )
+        .await?;
+        Ok(ev.id.clone())
+    }
+
+    pub(crate) async fn profile_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        applicant_id: &str,
+    ) -> Result<J> {
+        let row: Option<AnyRow> = sqlx::query("SELECT profile FROM applicants WHERE id = $1")
+            .bind(applicant_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let row = row.ok_or_else(|| StoreError::NotFound(format!("applicant {applicant_id}")))?;
+        serde_json::from_str(&row.get::<String, _>(0))
+            .map_err(|e| StoreError::Invalid(format!("stored profile of {applicant_id}: {e}")))
+    }
+
+    /// Sets the budget of a measure for a year and level (replacing the previous figure).
+    pub async fn set_budget(
+        &self,
+        actor: &Actor,
+        measure: &str,
+        year: i32,
+        level: &str,
+        amount: kc_money::Money,
+    ) -> Result<()> {
+        if !matches!(actor.role, Role::Admin | Role::Finance | Role::System) {
+            return Err(StoreError::Refused {
+                code: "forbidden",
+                message: format!("角色 {} 无权设置预算", actor.role.code()),
+            });
+        }
+        if self.lib.measure(measure).is_none() {
+            return Err(StoreError::Invalid(format!("unknown measure “{measure}”")));
+        }
+        if kc_syntax_level(level).is_none() {
+            return Err(StoreError::Invalid(format!(
+                "unknown level “{level}” (central, province, city, district, institution)"
+            )));
+        }
+        let fen = kc_domain::to_fen(amount)
+            .filter(|f| *f >= 0)
+            .ok_or_else(|| {
+                StoreError::Invalid(format!(
+                    "budget {amount} must be a non-negative amount in whole fen"
+                ))
+            })?;
+        let mut tx = self.pool.begin().await?;
+        let before: Option<i64> = sqlx::query(
+            "SELECT amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2 AND level = $3",
+        )
+        .bind(measure)
+        .bind(year as i64)
+        .bind(level)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r: AnyRow| r.get::<i64, _>(0));
+        if before.is_some() {
+            sqlx::query("UPDATE budgets SET amount_fen = $1 WHERE measure = $2 AND budget_year = $3 AND level = $4")
+                .bind(fen)
+                .bind(measure)
+                .bind(year as i64)
+                .bind(level)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            sqlx::query("INSERT INTO budgets (measure, budget_year, level, amount_fen) VALUES ($1, $2, $3, $4)")
+                .bind(measure)
+                .bind(year as i64)
+                .bind(level)
+                .bind(fen)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let key = format!("{measure}/{year}/{level}");
+        self.audit_in(
+            &mut tx,
+            actor,
+            "set_budget",
+            "budget",
+            &key,
+            before.map(|b| b.to_string()).as_deref(),
+            Some(&fen.to_string()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn audit_in(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        actor: &Actor,
+        action: &str,
+        entity: &str,
+        entity_id: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(self.now())
+            .bind(format!("{}:{}", actor.role.code(), actor.id))
+            .bind(action)
+            .bind(entity)
+            .bind(entity_id)
+            .bind(before.map(str::to_string))
+            .bind(after.map(str::to_string))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit_log(&self, limit: i64) -> Result<Vec<J>> {
+        let rows = sqlx::query("SELECT seq, at, actor, action, entity, entity_id, before, after FROM audit ORDER BY seq DESC LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "seq": r.get::<i64, _>(0), "at": r.get::<String, _>(1), "actor": r.get::<String, _>(2),
+                    "action": r.get::<String, _>(3), "entity": r.get::<String, _>(4), "entity_id": r.get::<String, _>(5),
+                    "before": r.get::<Option<String>, _>(6), "after": r.get::<Option<String>, _>(7),
+                })
+            })
+            .collect())
+    }
+
+    /// Net committed fen per level of a measure and budget year, and the budget where one is set.
+    pub async fn budget_status(&self, measure: &str, year: i32) -> Result<Vec<BudgetLine>> {
+        let rows = sqlx::query(
+            "SELECT level, \
+                    CAST(SUM(CASE WHEN entry IN ('commitment', 'reversal') THEN amount_fen ELSE 0 END) AS BIGINT), \
+                    CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT) \
+             FROM ledger WHERE measure = $1 AND budget_year = $2 GROUP BY level ORDER BY level",
+        )
+        .bind(measure)
+        .bind(year as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let budgets = sqlx::query(
+            "SELECT level, amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2",
+        )
+        .bind(measure)
+        .bind(year as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<BudgetLine> = Vec::new();
+        for r in &rows {
+            out.push(BudgetLine {
+                level: r.get::<String, _>(0),
+                committed_fen: r.get::<i64, _>(1),
+                paid_fen: r.get::<i64, _>(2),
+                budget_fen: None,
+            });
+        }
+        for b in &budgets {
+            let level: String = b.get(0);
+            let amount: i64 = b.get(1);
+            match out.iter_mut().find(|l| l.level == level) {
+                Some(l) => l.budget_fen = Some(amount),
+                None => out.push(BudgetLine {
+                    level,
+                    committed_fen: 0,
+                    paid_fen: 0,
+                    budget_fen: Some(amount),
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sum of every ledger row by kind, for invariant checks: (committed net, paid).
+    pub async fn ledger_totals(&self) -> Result<(i64, i64)> {
+        let r = sqlx::query(
+            "SELECT COALESCE(CAST(SUM(CASE WHEN entry IN ('commitment', 'reversal') THEN amount_fen ELSE 0 END) AS BIGINT), 0), \
+                    COALESCE(CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT), 0) FROM ledger",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((r.get::<i64, _>(0), r.get::<i64, _>(1)))
+    }
+}
+
+/// A budget line: one measure, year and level.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BudgetLine {
+    pub level: String,
+    pub committed_fen: i64,
+    pub paid_fen: i64,
+    pub budget_fen: Option<i64>,
+}
+
+impl BudgetLine {
+    pub fn warning(&self) -> Option<&'static str> {
+        self.budget_fen
+            .and_then(|b| kc_domain::budget_warning(self.committed_fen, b))
+    }
+}
+
+fn kc_syntax_level(s: &str) -> Option<()> {
+    matches!(
+        s,
+        "central" | "province" | "city" | "district" | "institution"
+    )
+    .then_some(())
+}

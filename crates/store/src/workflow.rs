@@ -1,0 +1,982 @@
+//! Applications through their workflow, and the one place money is committed: `commit_award`,
+//! run inside a serialised write transaction together with the ledger write.
+
+use crate::{Actor, Backend, Result, Store, StoreError};
+use kc_domain::{Action, AppState, EntryKind, Role, from_fen, to_fen, transition};
+use kc_eval::{AmountKind, Status};
+use kc_money::Money;
+use serde_json::{Value as J, json};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+type Tx = Transaction<'static, Any>;
+
+/// What a step may carry.
+#[derive(Clone, Debug, Default)]
+pub struct ActArgs {
+    /// Approve: the amount (default: the engine's amount; required when set by review).
+    pub amount: Option<Money>,
+    /// Approve below the engine's amount, reject, object: why.
+    pub reason: Option<String>,
+    /// Request material: everything missing, listed at once (一次性告知).
+    pub missing: Vec<String>,
+    /// Publish notice: the 公示 period in days (default 7).
+    pub notice_days: Option<i64>,
+}
+
+/// An application as stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApplicationView {
+    pub id: String,
+    pub applicant_id: String,
+    pub measure: String,
+    pub event_id: String,
+    pub origin: String,
+    pub state: AppState,
+    pub computed: Option<Money>,
+    pub amount_kind: Option<String>,
+    pub approved: Option<Money>,
+    pub reason: Option<String>,
+    pub missing: Option<String>,
+    pub notice_until: Option<String>,
+}
+
+const APP_COLUMNS: &str = "id, applicant_id, measure, event_id, origin, state, computed_fen, amount_kind, approved_fen, reason, missing, notice_until";
+
+fn app_from_row(r: &AnyRow) -> Result<ApplicationView> {
+    let state: String = r.get(5);
+    Ok(ApplicationView {
+        id: r.get(0),
+        applicant_id: r.get(1),
+        measure: r.get(2),
+        event_id: r.get(3),
+        origin: r.get(4),
+        state: AppState::parse(&state)
+            .ok_or_else(|| StoreError::Invalid(format!("stored state “{state}”")))?,
+        computed: r.get::<Option<i64>, _>(6).map(from_fen),
+        amount_kind: r.get(7),
+        approved: r.get::<Option<i64>, _>(8).map(from_fen),
+        reason: r.get(9),
+        missing: r.get(10),
+        notice_until: r.get(11),
+    })
+}
+
+fn app_json(a: &ApplicationView) -> String {
+    json!({
+        "state": a.state.code(), "approved": a.approved.map(|m| m.plain()), "reason": a.reason,
+        "missing": a.missing, "notice_until": a.notice_until,
+    })
+    .to_string()
+}
+
+/// A stable 63-bit key for a PostgreSQL advisory lock (FNV-1a).
+fn lock_key(s: &str) -> i64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    (h >> 1) as i64
+}
+
+fn refused(code: &'static str, message: impl Into<String>) -> StoreError {
+    StoreError::Refused {
+        code,
+        message: message.into(),
+    }
+}
+
+impl Store {
+    /// A write transaction that serialises with every other writer touching the same
+    /// applicant or measure budget: `BEGIN IMMEDIATE` on SQLite (one writer at a time),
+    /// advisory locks taken in a fixed order on PostgreSQL.
+    pub(crate) async fn begin_write(&self, locks: &[String]) -> Result<Tx> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                let mut keys: Vec<i64> = locks.iter().map(|l| lock_key(l)).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                for k in keys {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(k)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(tx)
+            }
+        }
+    }
+
+    async fn app_in(&self, tx: &mut Tx, id: &str) -> Result<ApplicationView> {
+        let sql = format!("SELECT {APP_COLUMNS} FROM applications WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        app_from_row(&row.ok_or_else(|| StoreError::NotFound(format!("application {id}")))?)
+    }
+
+    pub async fn application(&self, actor: &Actor, id: &str) -> Result<ApplicationView> {
+        let mut tx = self.pool.begin().await?;
+        let app = self.app_in(&mut tx, id).await?;
+        tx.commit().await?;
+        self.may_see(actor, &app.applicant_id)?;
+        Ok(app)
+    }
+
+    /// Applications, of one applicant or all; an applicant actor sees only its own.
+    pub async fn applications(
+        &self,
+        actor: &Actor,
+        applicant: Option<&str>,
+    ) -> Result<Vec<ApplicationView>> {
+        let applicant = match (&actor.role, &actor.applicant) {
+            (Role::Applicant, Some(own)) => Some(own.as_str()),
+            (Role::Applicant, None) => return Err(refused("forbidden", "申报账号未关联申报主体")),
+            _ => applicant,
+        };
+        let rows = match applicant {
+            Some(a) => {
+                let sql = format!(
+                    "SELECT {APP_COLUMNS} FROM applications WHERE applicant_id = $1 ORDER BY created_at, id"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(a)
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            None => {
+                let sql = format!("SELECT {APP_COLUMNS} FROM applications ORDER BY created_at, id");
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter().map(app_from_row).collect()
+    }
+
+    fn may_see(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
+        if actor.role == Role::Applicant && actor.applicant.as_deref() != Some(applicant_id) {
+            return Err(refused(
+                "forbidden",
+                "只能查看和办理本单位的申请 (an applicant acts only for its own organisation)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The applicant's awards as the engine's history: net commitment per application.
+    pub(crate) async fn history_in(
+        &self,
+        tx: &mut Tx,
+        applicant_id: &str,
+        except: Option<&str>,
+    ) -> Result<Vec<J>> {
+        let rows = sqlx::query(
+            "SELECT application_id, measure, MIN(event_date), CAST(SUM(amount_fen) AS BIGINT), MAX(activity), MAX(item), MAX(base_fen) \
+             FROM ledger WHERE applicant_id = $1 AND entry IN ('commitment', 'reversal') \
+             GROUP BY application_id, measure ORDER BY MIN(seq)",
+        )
+        .bind(applicant_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let app: String = r.get(0);
+            let net: i64 = r.get(3);
+            if Some(app.as_str()) == except || net <= 0 {
+                continue;
+            }
+            if self.lib.measure(&r.get::<String, _>(1)).is_none() {
+                continue; // a measure no longer in the library cannot limit today's rules
+            }
+            out.push(json!({
+                "measure": r.get::<String, _>(1), "date": r.get::<String, _>(2), "amount": from_fen(net).plain(),
+                "activity": r.get::<Option<String>, _>(4), "item": r.get::<Option<String>, _>(5),
+                "base": r.get::<Option<i64>, _>(6).map(|b| from_fen(b).plain()),
+            }));
+        }
+        Ok(out)
+    }
+
+    /// The applicant's history as the engine reads it (for `kechuang eval` against the ledger).
+    pub async fn history(&self, applicant_id: &str) -> Result<Vec<J>> {
+        let mut tx = self.pool.begin().await?;
+        let h = self.history_in(&mut tx, applicant_id, None).await?;
+        tx.commit().await?;
+        Ok(h)
+    }
+
+    /// Evaluates one application's measure on its event, with the ledger history read in `tx`.
+    async fn evaluate_in(
+        &self,
+        tx: &mut Tx,
+        app: &ApplicationView,
+    ) -> Result<(kc_eval::Input, kc_eval::Outcome)> {
+        let profile = self.profile_in(tx, &app.applicant_id).await?;
+        let row = sqlx::query("SELECT body FROM events WHERE id = $1")
+            .bind(&app.event_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let event: J = serde_json::from_str(&row.get::<String, _>(0))
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let history = self
+            .history_in(tx, &app.applicant_id, Some(&app.id))
+            .await?;
+        let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(),
+                         "applicant": profile, "events": [event], "history": history});
+        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mi = *self
+            .lib
+            .measure_index
+            .get(&app.measure)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown measure {}", app.measure)))?;
+        let ev = kc_eval::evaluate(&self.lib, &input);
+        let outcome = ev
+            .outcomes
+            .into_iter()
+            .find(|o| o.measure == mi && o.event == Some(0))
+            .ok_or_else(|| {
+                refused(
+                    "not_applicable",
+                    format!("事件 {} 不能触发措施 {}", app.event_id, app.measure),
+                )
+            })?;
+        Ok((input, outcome))
+    }
+
+    /// Starts an application (draft) for an event of the applicant under a measure.
+    pub async fn apply(
+        &self,
+        actor: &Actor,
+        applicant_id: &str,
+        measure: &str,
+        event_id: &str,
+    ) -> Result<String> {
+        self.may_see(actor, applicant_id)?;
+        if actor.role != Role::Applicant {
+            return Err(refused(
+                "forbidden",
+                "只有申报主体可以提出申请 (only an applicant applies)",
+            ));
+        }
+        let m = self
+            .lib
+            .measure(measure)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown measure “{measure}”")))?;
+        let mut tx = self
+            .begin_write(&[format!("applicant:{applicant_id}")])
+            .await?;
+        let ev = sqlx::query("SELECT applicant_id, kind FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let ev = ev.ok_or_else(|| StoreError::NotFound(format!("event {event_id}")))?;
+        if ev.get::<String, _>(0) != applicant_id {
+            return Err(refused(
+                "forbidden",
+                format!("事件 {event_id} 不属于申报主体 {applicant_id}"),
+            ));
+        }
+        let kind: String = ev.get(1);
+        if self.lib.vocab.events[m.event].name != kind {
+            return Err(refused(
+                "wrong_event",
+                format!(
+                    "措施 {measure} 由“{}”事件触发,事件 {event_id} 是“{kind}”",
+                    self.lib.vocab.events[m.event].label.zh
+                ),
+            ));
+        }
+        let id = self
+            .insert_application(
+                &mut tx,
+                actor,
+                applicant_id,
+                measure,
+                event_id,
+                "application",
+                AppState::Draft,
+                None,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_application(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        applicant_id: &str,
+        measure: &str,
+        event_id: &str,
+        origin: &str,
+        state: AppState,
+        computed: Option<(Money, AmountKind)>,
+    ) -> Result<String> {
+        let live = sqlx::query(
+            "SELECT id, state FROM applications WHERE applicant_id = $1 AND measure = $2 AND activity = $3 AND state NOT IN ('withdrawn', 'rejected')",
+        )
+        .bind(applicant_id)
+        .bind(measure)
+        .bind(event_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(r) = live {
+            return Err(refused(
+                "duplicate",
+                format!(
+                    "已有同一申报主体、措施和事件的申请 {}({}) (a live application for the same applicant, measure and activity exists)",
+                    r.get::<String, _>(0),
+                    r.get::<String, _>(1)
+                ),
+            ));
+        }
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM applications")
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0);
+        let id = format!("A{}-{:06}", self.today().year(), n + 1);
+        let now = self.now();
+        sqlx::query(
+            "INSERT INTO applications (id, applicant_id, measure, event_id, activity, origin, state, computed_fen, amount_kind, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&id)
+        .bind(applicant_id)
+        .bind(measure)
+        .bind(event_id)
+        .bind(event_id)
+        .bind(origin)
+        .bind(state.code())
+        .bind(computed.and_then(|(m, _)| to_fen(m)))
+        .bind(computed.map(|(_, k)| k.code().to_string()))
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
+        self.audit_in(tx, actor, "create", "application", &id, None, Some(&json!({"state": state.code(), "measure": measure, "event": event_id, "origin": origin}).to_string()))
+            .await?;
+        Ok(id)
+    }
+
+    /// Takes one workflow step. Approval and offer confirmation commit money (see
+    /// `commit_award`); an objection during notice reverses it.
+    pub async fn act(
+        &self,
+        actor: &Actor,
+        app_id: &str,
+        action: Action,
+        args: ActArgs,
+    ) -> Result<ApplicationView> {
+        // Read the applicant and measure first to know which locks to take.
+        let (applicant_id, measure) = {
+            let r = sqlx::query("SELECT applicant_id, measure FROM applications WHERE id = $1")
+                .bind(app_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?;
+            (r.get::<String, _>(0), r.get::<String, _>(1))
+        };
+        self.may_see(actor, &applicant_id)?;
+        let mut tx = self
+            .begin_write(&[
+                format!("applicant:{applicant_id}"),
+                format!("budget:{measure}"),
+            ])
+            .await?;
+        let app = self.app_in(&mut tx, app_id).await?;
+        let to = transition(app.state, action, actor.role)?;
+        let before = app_json(&app);
+        let now = self.now();
+        match action {
+            Action::Approve | Action::ConfirmOffer => {
+                let amount = if action == Action::ConfirmOffer {
+                    None
+                } else {
+                    args.amount
+                };
+                self.commit_award(&mut tx, actor, &app, amount, args.reason.as_deref())
+                    .await?;
+            }
+            Action::Object => {
+                let reason = args
+                    .reason
+                    .clone()
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or_else(|| {
+                        refused(
+                            "reason_required",
+                            "公示异议须说明理由 (an objection needs a reason)",
+                        )
+                    })?;
+                self.reverse_commitment(&mut tx, actor, &app).await?;
+                sqlx::query(
+                    "UPDATE applications SET approved_fen = NULL, reason = $1 WHERE id = $2",
+                )
+                .bind(format!("公示异议:{reason}"))
+                .bind(app_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Action::Reject => {
+                let reason = args
+                    .reason
+                    .clone()
+                    .filter(|r| !r.trim().is_empty())
+                    .ok_or_else(|| {
+                        refused(
+                            "reason_required",
+                            "不予通过须说明理由 (a rejection needs a reason)",
+                        )
+                    })?;
+                sqlx::query("UPDATE applications SET reason = $1 WHERE id = $2")
+                    .bind(reason)
+                    .bind(app_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Action::RequestMaterial => {
+                if args.missing.is_empty() {
+                    return Err(refused(
+                        "missing_required",
+                        "一次性告知须列明全部所缺材料 (list every missing item at once)",
+                    ));
+                }
+                sqlx::query("UPDATE applications SET missing = $1 WHERE id = $2")
+                    .bind(args.missing.join(";"))
+                    .bind(app_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Action::PublishNotice => {
+                let days = args.notice_days.unwrap_or(7);
+                if !(0..=90).contains(&days) {
+                    return Err(StoreError::Invalid(format!(
+                        "notice period {days} days: between 0 and 90"
+                    )));
+                }
+                let until = self.today().saturating_add(jiff::Span::new().days(days));
+                sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
+                    .bind(until.to_string())
+                    .bind(app_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Action::Submit => {
+                // Evaluate at submission so the reviewer sees the engine's amount at once.
+                let (_, outcome) = self.evaluate_in(&mut tx, &app).await?;
+                let computed = outcome
+                    .award
+                    .as_ref()
+                    .and_then(|a| a.amount.map(|m| (m, a.kind)));
+                sqlx::query("UPDATE applications SET computed_fen = $1, amount_kind = $2, missing = NULL WHERE id = $3")
+                    .bind(computed.and_then(|(m, _)| to_fen(m)))
+                    .bind(outcome.award.as_ref().map(|a| a.kind.code().to_string()))
+                    .bind(app_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Action::Disburse => {
+                return Err(refused(
+                    "use_payment",
+                    "拨付通过逐级记录付款完成 (record payments per level)",
+                ));
+            }
+            Action::StartReview | Action::Withdraw | Action::DeclineOffer => {}
+        }
+        // A confirmed offer skips review and goes straight to notice: give it its period.
+        if action == Action::ConfirmOffer {
+            let until = self
+                .today()
+                .saturating_add(jiff::Span::new().days(args.notice_days.unwrap_or(7)));
+            sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
+                .bind(until.to_string())
+                .bind(app_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3")
+            .bind(to.code())
+            .bind(&now)
+            .bind(app_id)
+            .execute(&mut *tx)
+            .await?;
+        let after = self.app_in(&mut tx, app_id).await?;
+        self.audit_in(
+            &mut tx,
+            actor,
+            action.code(),
+            "application",
+            app_id,
+            Some(&before),
+            Some(&app_json(&after)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Approval's core, in the caller's serialised transaction: re-evaluate with the ledger's
+    /// history, check the amount against the engine and the budget, append the commitment.
+    async fn commit_award(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        app: &ApplicationView,
+        amount: Option<Money>,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let (_, outcome) = self.evaluate_in(tx, app).await?;
+        if outcome.status != Status::Awarded {
+            let m = &self.lib.measures[outcome.measure];
+            let open: Vec<String> = outcome
+                .conditions
+                .iter()
+                .filter(|c| c.status != kc_eval::Tri::Met)
+                .map(|c| {
+                    let (t, f) = c.describe(&self.lib, m);
+                    format!("{t}({f})")
+                })
+                .collect();
+            return Err(refused(
+                "not_awarded",
+                format!(
+                    "按现有信息不符合本措施:{} (the measure is not met with today's facts and ledger)",
+                    open.join(";")
+                ),
+            ));
+        }
+        let award = outcome
+            .award
+            .as_ref()
+            .ok_or_else(|| refused("not_awarded", "no award"))?;
+        let engine = award.amount;
+        let approved = match (award.kind, amount, engine) {
+            (AmountKind::Review, None, _) => {
+                return Err(refused(
+                    "amount_required",
+                    "金额由评审确定,请填写批准金额 (the amount is set by review: give it)",
+                ));
+            }
+            (AmountKind::Review, Some(a), _) => {
+                if let Some((lo, hi)) = award.range
+                    && (a < lo || a > hi)
+                {
+                    return Err(refused(
+                        "out_of_range",
+                        format!("批准金额 {a} 不在条款规定的范围 {lo} 至 {hi} 内"),
+                    ));
+                }
+                a
+            }
+            (_, None, Some(e)) => e,
+            (_, Some(a), Some(e)) => {
+                if a > e {
+                    return Err(refused(
+                        "cap_exceeded",
+                        format!(
+                            "批准金额 {a} 超过按条款和已获支持计算的上限 {e} (above the engine's amount)"
+                        ),
+                    ));
+                }
+                if a < e && reason.is_none_or(|r| r.trim().is_empty()) {
+                    return Err(refused(
+                        "reason_required",
+                        format!(
+                            "批准金额 {a} 低于计算金额 {e},须说明理由 (a reason is required below the computed amount)"
+                        ),
+                    ));
+                }
+                a
+            }
+            (_, _, None) => return Err(refused("not_awarded", "no amount computed")),
+        };
+        if approved <= Money::ZERO || !approved.is_whole_fen() {
+            return Err(StoreError::Invalid(format!(
+                "批准金额 {approved} 须为正数且精确到分 (a positive amount in whole fen)"
+            )));
+        }
+        let m = &self.lib.measures[outcome.measure];
+        let shares: Vec<kc_money::Rate> = if let kc_check::GrantRule::Parts(_) = m.grant {
+            // Parts pay their own formulas: keep the engine's proportions for a lower amount.
+            let total = engine.unwrap_or(approved);
+            award
+                .split
+                .iter()
+                .map(|(_, p)| kc_money::Rate::from_fraction(p.decimal() / total.decimal()))
+                .collect()
+        } else {
+            m.split.shares.iter().map(|s| s.1).collect()
+        };
+        let levels: Vec<&str> = if let kc_check::GrantRule::Parts(_) = m.grant {
+            award.split.iter().map(|(l, _)| l.keyword()).collect()
+        } else {
+            m.split.shares.iter().map(|s| s.0.keyword()).collect()
+        };
+        let parts = if approved == engine.unwrap_or(Money::ZERO) && !award.split.is_empty() {
+            award.split.iter().map(|(_, p)| *p).collect()
+        } else {
+            kc_money::allocate(
+                approved,
+                &shares,
+                m.split.remainder.min(shares.len().saturating_sub(1)),
+            )
+            .or_else(|| {
+                // Proportions from parts may not sum to exactly 1 in decimal: give the rest
+                // to the first level.
+                let mut ps: Vec<Money> = shares
+                    .iter()
+                    .map(|s| approved.scale_by(*s).round_down_to_fen())
+                    .collect();
+                let given: Money = ps.iter().copied().sum();
+                if let Some(first) = ps.first_mut() {
+                    *first = *first + (approved - given);
+                }
+                Some(ps)
+            })
+            .unwrap_or_default()
+        };
+        let year = self.today().year() as i64;
+        for (level, part) in levels.iter().zip(&parts) {
+            let budget = sqlx::query("SELECT amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2 AND level = $3")
+                .bind(&app.measure)
+                .bind(year)
+                .bind(*level)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if let Some(b) = budget {
+                let budget_fen: i64 = b.get(0);
+                let committed: i64 = sqlx::query(
+                    "SELECT COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) FROM ledger WHERE measure = $1 AND budget_year = $2 AND level = $3 AND entry IN ('commitment', 'reversal')",
+                )
+                .bind(&app.measure)
+                .bind(year)
+                .bind(*level)
+                .fetch_one(&mut **tx)
+                .await?
+                .get(0);
+                let need = to_fen(*part).unwrap_or(i64::MAX);
+                if committed.saturating_add(need) > budget_fen {
+                    return Err(refused(
+                        "budget",
+                        format!(
+                            "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
+                            year,
+                            level,
+                            from_fen(budget_fen),
+                            from_fen(committed),
+                            part
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(p) = self.pause {
+            tokio::time::sleep(p).await;
+        }
+        let event_date: String = sqlx::query("SELECT date FROM events WHERE id = $1")
+            .bind(&app.event_id)
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0);
+        let now = self.now();
+        for (level, part) in levels.iter().zip(&parts) {
+            if part.is_negative() || *part == Money::ZERO {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(&app.id)
+            .bind(&app.applicant_id)
+            .bind(&app.measure)
+            .bind(EntryKind::Commitment.code())
+            .bind(*level)
+            .bind(year)
+            .bind(to_fen(*part).unwrap_or(0))
+            .bind(&event_date)
+            .bind(award.activity.clone())
+            .bind(award.item.clone())
+            .bind(award.base.and_then(to_fen))
+            .bind(format!("{}:{}", actor.role.code(), actor.id))
+            .bind(&now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        sqlx::query("UPDATE applications SET approved_fen = $1, computed_fen = $2, amount_kind = $3, reason = COALESCE($4, reason) WHERE id = $5")
+            .bind(to_fen(approved))
+            .bind(engine.and_then(to_fen))
+            .bind(award.kind.code())
+            .bind(reason.map(str::to_string))
+            .bind(&app.id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn reverse_commitment(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        app: &ApplicationView,
+    ) -> Result<()> {
+        let rows = sqlx::query(
+            "SELECT level, budget_year, CAST(SUM(amount_fen) AS BIGINT), MIN(event_date), MAX(activity), MAX(item), MAX(base_fen) FROM ledger \
+             WHERE application_id = $1 AND entry IN ('commitment', 'reversal') GROUP BY level, budget_year",
+        )
+        .bind(&app.id)
+        .fetch_all(&mut **tx)
+        .await?;
+        let paid: i64 = sqlx::query("SELECT COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) FROM ledger WHERE application_id = $1 AND entry = 'payment'")
+            .bind(&app.id)
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0);
+        if paid > 0 {
+            return Err(refused(
+                "already_paid",
+                "已有拨付记录,不能冲销承诺 (payments exist)",
+            ));
+        }
+        let now = self.now();
+        for r in rows {
+            let net: i64 = r.get(2);
+            if net == 0 {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(&app.id)
+            .bind(&app.applicant_id)
+            .bind(&app.measure)
+            .bind(EntryKind::Reversal.code())
+            .bind(r.get::<String, _>(0))
+            .bind(r.get::<i64, _>(1))
+            .bind(-net)
+            .bind(r.get::<String, _>(3))
+            .bind(r.get::<Option<String>, _>(4))
+            .bind(r.get::<Option<String>, _>(5))
+            .bind(r.get::<Option<i64>, _>(6))
+            .bind(format!("{}:{}", actor.role.code(), actor.id))
+            .bind(&now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Records a payment of one level's part. The last payment of the committed amount moves
+    /// the application to disbursed. Never more than committed for that level.
+    pub async fn pay(
+        &self,
+        actor: &Actor,
+        app_id: &str,
+        level: &str,
+        amount: Money,
+    ) -> Result<ApplicationView> {
+        if !matches!(actor.role, Role::Finance | Role::Admin) {
+            return Err(StoreError::Transition(
+                kc_domain::TransitionError::Forbidden {
+                    role: actor.role,
+                    action: Action::Disburse,
+                },
+            ));
+        }
+        let fen = to_fen(amount).filter(|f| *f > 0).ok_or_else(|| {
+            StoreError::Invalid(format!("payment {amount}: a positive amount in whole fen"))
+        })?;
+        let applicant_id: String =
+            sqlx::query("SELECT applicant_id FROM applications WHERE id = $1")
+                .bind(app_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?
+                .get(0);
+        let mut tx = self
+            .begin_write(&[format!("applicant:{applicant_id}")])
+            .await?;
+        let app = self.app_in(&mut tx, app_id).await?;
+        if app.state != AppState::PublicNotice {
+            return Err(StoreError::Transition(
+                kc_domain::TransitionError::Illegal {
+                    from: app.state,
+                    action: Action::Disburse,
+                },
+            ));
+        }
+        // `notice_until` is the day the 公示 period is over: payment from that day on.
+        if let Some(until) = &app.notice_until
+            && self.today().to_string() < *until
+        {
+            return Err(refused(
+                "notice_not_over",
+                format!("公示期满日为 {until},期满后方可拨付 (the notice period has not ended)"),
+            ));
+        }
+        let sums = sqlx::query(
+            "SELECT COALESCE(CAST(SUM(CASE WHEN entry IN ('commitment', 'reversal') THEN amount_fen ELSE 0 END) AS BIGINT), 0), \
+                    COALESCE(CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT), 0), MAX(budget_year), MIN(event_date) \
+             FROM ledger WHERE application_id = $1 AND level = $2",
+        )
+        .bind(app_id)
+        .bind(level)
+        .fetch_one(&mut *tx)
+        .await?;
+        let committed: i64 = sums.get(0);
+        let paid: i64 = sums.get(1);
+        if committed <= 0 {
+            return Err(refused(
+                "no_commitment",
+                format!("{level} 级没有承诺金额 (nothing committed at this level)"),
+            ));
+        }
+        if paid + fen > committed {
+            return Err(refused(
+                "overpayment",
+                format!(
+                    "{level} 级已承诺 {},已拨付 {},本次 {} 将超付 (would pay more than committed)",
+                    from_fen(committed),
+                    from_fen(paid),
+                    amount
+                ),
+            ));
+        }
+        let year: i64 = sums.get(2);
+        let event_date: String = sums.get(3);
+        sqlx::query(
+            "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, actor, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(app_id)
+        .bind(&app.applicant_id)
+        .bind(&app.measure)
+        .bind(EntryKind::Payment.code())
+        .bind(level)
+        .bind(year)
+        .bind(fen)
+        .bind(&event_date)
+        .bind(format!("{}:{}", actor.role.code(), actor.id))
+        .bind(self.now())
+        .execute(&mut *tx)
+        .await?;
+        let totals = sqlx::query(
+            "SELECT COALESCE(CAST(SUM(CASE WHEN entry IN ('commitment', 'reversal') THEN amount_fen ELSE 0 END) AS BIGINT), 0), \
+                    COALESCE(CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT), 0) FROM ledger WHERE application_id = $1",
+        )
+        .bind(app_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let (all_committed, all_paid): (i64, i64) = (totals.get(0), totals.get(1));
+        let before = app_json(&app);
+        if all_paid == all_committed {
+            let to = transition(app.state, Action::Disburse, actor.role)?;
+            sqlx::query("UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3")
+                .bind(to.code())
+                .bind(self.now())
+                .bind(app_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let after = self.app_in(&mut tx, app_id).await?;
+        self.audit_in(
+            &mut tx,
+            actor,
+            "pay",
+            "application",
+            app_id,
+            Some(&before),
+            Some(
+                &json!({"level": level, "amount": amount.plain(), "state": after.state.code()})
+                    .to_string(),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// 免申即享: for an imported event, an offer for every fixed-amount measure it triggers,
+    /// once (the live-application rule makes a second import a no-op). Returns the offer ids.
+    pub(crate) async fn offers_for_event_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        applicant_id: &str,
+        event_id: &str,
+    ) -> Result<Vec<String>> {
+        let profile = self.profile_in(tx, applicant_id).await?;
+        let row = sqlx::query("SELECT body FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let event: J = serde_json::from_str(&row.get::<String, _>(0))
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let history = self.history_in(tx, applicant_id, None).await?;
+        let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(), "applicant": profile, "events": [event], "history": history});
+        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let ev = kc_eval::evaluate(&self.lib, &input);
+        let mut offers = Vec::new();
+        for o in ev
+            .outcomes
+            .iter()
+            .filter(|o| o.status == Status::Awarded && o.event == Some(0))
+        {
+            let Some(a) = &o.award else { continue };
+            let (AmountKind::Fixed, Some(amount)) = (a.kind, a.amount) else {
+                continue;
+            };
+            let measure = &self.lib.measures[o.measure].id;
+            match self
+                .insert_application(
+                    tx,
+                    actor,
+                    applicant_id,
+                    measure,
+                    event_id,
+                    "offer",
+                    AppState::Offered,
+                    Some((amount, a.kind)),
+                )
+                .await
+            {
+                Ok(id) => offers.push(id),
+                Err(StoreError::Refused {
+                    code: "duplicate", ..
+                }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(offers)
+    }
+
+    /// Records an event and makes its 免申即享 offers, in one transaction.
+    pub async fn add_event_with_offers(
+        &self,
+        actor: &Actor,
+        applicant_id: &str,
+        event: &J,
+    ) -> Result<(String, Vec<String>)> {
+        let mut tx = self
+            .begin_write(&[format!("applicant:{applicant_id}")])
+            .await?;
+        let id = self
+            .add_event_in(&mut tx, actor, applicant_id, event)
+            .await?;
+        let offers = self
+            .offers_for_event_in(&mut tx, actor, applicant_id, &id)
+            .await?;
+        tx.commit().await?;
+        Ok((id, offers))
+    }
+}

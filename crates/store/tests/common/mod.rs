@@ -1,0 +1,146 @@
+//! Test databases: a fresh SQLite file per test, and a fresh PostgreSQL database per test
+//! when `KECHUANG_TEST_PG_URL` names a server (scripts/test.sh sets it). Without it the
+//! PostgreSQL half is skipped — loudly — unless `KECHUANG_REQUIRE_PG=1`, which makes it fail.
+
+#![allow(dead_code)]
+
+use kc_check::Library;
+use kc_store::{Actor, Store};
+use serde_json::{Value as J, json};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+pub fn library() -> Arc<Library> {
+    static LIB: OnceLock<Arc<Library>> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+        let (files, checked) = kc_library::load(&dir).expect("policies load");
+        assert!(!checked.has_errors(), "{}", checked.render(&files));
+        Arc::new(checked.library.unwrap())
+    })
+    .clone()
+}
+
+/// 2023-06-30 noon in China: inside every Shenyang and Liaocheng validity window.
+pub fn fixed_clock() -> jiff::Timestamp {
+    "2023-06-30T04:00:00Z".parse().unwrap()
+}
+
+pub struct TestDb {
+    pub url: String,
+    pub label: &'static str,
+    _dir: Option<tempdir::Dir>,
+}
+
+mod tempdir {
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn unique(name: &str) -> String {
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    format!("kc_{}_{}_{}", name, std::process::id(), n)
+}
+
+pub async fn sqlite(name: &str) -> TestDb {
+    let dir = std::env::temp_dir().join(unique(name));
+    std::fs::create_dir_all(&dir).unwrap();
+    TestDb {
+        url: dir.join("kechuang.db").display().to_string(),
+        label: "sqlite",
+        _dir: Some(tempdir::Dir(dir)),
+    }
+}
+
+/// A fresh PostgreSQL database, or `None` (with a loud notice) when no server is configured.
+pub async fn postgres(name: &str) -> Option<TestDb> {
+    let Ok(admin) = std::env::var("KECHUANG_TEST_PG_URL") else {
+        if std::env::var("KECHUANG_REQUIRE_PG").is_ok_and(|v| v == "1") {
+            panic!("KECHUANG_REQUIRE_PG=1 but KECHUANG_TEST_PG_URL is not set");
+        }
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: the PostgreSQL half of `{name}` — set KECHUANG_TEST_PG_URL \
+             (e.g. postgres://postgres@127.0.0.1:5432/postgres) or run scripts/test.sh !!!!!!!!\n"
+        );
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let db = unique(name);
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    // Databases left by earlier runs of this test (other processes) are dropped first.
+    let old = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE $1")
+        .bind(format!("kc\\_{name}\\_%"))
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+    for row in old {
+        let dat: String = sqlx::Row::get(&row, 0);
+        if !dat.starts_with(&format!("kc_{name}_{}_", std::process::id())) {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {dat}"
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let base = match admin.rfind('/') {
+        Some(i) if admin[..i].contains("//") && i > admin.find("//").unwrap() + 1 => &admin[..i],
+        _ => admin.as_str(),
+    };
+    Some(TestDb {
+        url: format!("{base}/{db}"),
+        label: "postgres",
+        _dir: None,
+    })
+}
+
+/// Both backends that are available, SQLite first.
+pub async fn backends(name: &str) -> Vec<TestDb> {
+    let mut v = vec![sqlite(name).await];
+    if let Some(pg) = postgres(name).await {
+        v.push(pg);
+    }
+    v
+}
+
+pub async fn open(db: &TestDb) -> Store {
+    Store::open(&db.url, library())
+        .await
+        .unwrap_or_else(|e| panic!("{}: open: {e}", db.label))
+        .with_clock(fixed_clock)
+}
+
+pub fn admin() -> Actor {
+    Actor::new("admin1", kc_domain::Role::Admin)
+}
+pub fn reviewer(n: usize) -> Actor {
+    Actor::new(&format!("reviewer{n}"), kc_domain::Role::Reviewer)
+}
+pub fn finance() -> Actor {
+    Actor::new("finance1", kc_domain::Role::Finance)
+}
+
+/// A Shenyang enterprise (Hunnan) with a valid 统一社会信用代码.
+pub const HUNNAN: &str = "91210112MA0XK8R34Y";
+/// A Liaocheng service institution (Gaotang).
+pub const GAOTANG: &str = "91371526MA3Y4PJ126";
+
+pub fn hunnan_enterprise() -> J {
+    json!({"id": HUNNAN, "name": "沈阳浑南示例智能制造科技有限公司", "kind": "enterprise", "region": "hunnan", "size": "small"})
+}
+
+pub fn gaotang_institution() -> J {
+    json!({"id": GAOTANG, "name": "高唐示例检验检测服务有限公司", "kind": "service_institution", "region": "gaotang"})
+}
