@@ -2,10 +2,13 @@
 # The whole test suite, as the README's test command and `.ci/run` call it.
 # Installs what the tests need where it is missing, then runs: format check, clippy with
 # warnings as errors, and every test of every crate (unit, property, scenario, diagnostics
-# snapshot and CLI tests).
+# snapshot, CLI, and the ledger tests on SQLite *and* PostgreSQL).
 #
-# Today the suite needs only the Rust toolchain. The ledger (PostgreSQL) and web platform
-# (headless Chromium) issues will add their installers here; nothing is skipped silently.
+# PostgreSQL: uses the server at 127.0.0.1:5432 when one answers; otherwise starts the local
+# cluster, or installs Debian's postgresql package and starts it. The ledger tests then run
+# against it with KECHUANG_REQUIRE_PG=1, so a missing server fails the run instead of being
+# skipped. (Plain `cargo test` without KECHUANG_TEST_PG_URL skips the PostgreSQL half and
+# prints a loud SKIPPED banner.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,9 +23,45 @@ for component in rustfmt clippy; do
   fi
 done
 
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+pg_up() { pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; }
+
+ensure_postgres() {
+  if ! command -v pg_isready >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    echo "== installing PostgreSQL (Debian package postgresql)" >&2
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql postgresql-client >/dev/null
+  fi
+  if ! pg_up; then
+    echo "== starting PostgreSQL" >&2
+    for v in $(ls /etc/postgresql 2>/dev/null); do
+      as_root pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
+    done
+    for _ in $(seq 1 30); do pg_up && break; sleep 1; done
+  fi
+  if ! pg_up; then
+    echo "error: PostgreSQL is not answering on 127.0.0.1:5432" >&2
+    exit 1
+  fi
+  # Trust authentication (this machine kind) or a password we set on a fresh install.
+  if psql -h 127.0.0.1 -U postgres -d postgres -c 'select 1' >/dev/null 2>&1; then
+    export KECHUANG_TEST_PG_URL="postgres://postgres@127.0.0.1:5432/postgres"
+  else
+    as_root su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'kechuang-test'\"" >/dev/null
+    export KECHUANG_TEST_PG_URL="postgres://postgres:kechuang-test@127.0.0.1:5432/postgres"
+  fi
+  export KECHUANG_REQUIRE_PG=1
+  echo "== PostgreSQL ready: ${KECHUANG_TEST_PG_URL}" >&2
+}
+
+ensure_postgres
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
+echo "== cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked

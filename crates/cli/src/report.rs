@@ -160,7 +160,7 @@ pub fn evaluation(lib: &Library, input: &Input, ev: &Evaluation) -> String {
                             let _ = writeln!(out, "    {text}");
                         }
                     }
-                    let _ = writeln!(out, "    «{}»", excerpt(&m.clause.quote));
+                    let _ = writeln!(out, "    «{}»", excerpt(m));
                 }
                 _ => {
                     for c in &o.conditions {
@@ -177,14 +177,75 @@ pub fn evaluation(lib: &Library, input: &Input, ev: &Evaluation) -> String {
     out
 }
 
-/// The sentence of the clause that names an amount, for the trace footer.
-fn excerpt(quote: &str) -> String {
-    let sentences: Vec<&str> = quote.split_inclusive(['。', ';']).collect();
-    let hit = sentences
-        .iter()
-        .find(|s| s.contains("万元") || s.contains('%') || s.contains('‰'))
-        .or(sentences.first())
-        .copied()
+/// The amounts a measure's rule writes (`20万元`, `1.5%`), in the forms a clause writes them.
+fn amounts_in_rule(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let chars: Vec<char> = source.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit()
+            && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '_'))
+        {
+            let mut j = i;
+            let mut num = String::new();
+            while j < chars.len()
+                && (chars[j].is_ascii_digit() || chars[j] == '_' || chars[j] == '.')
+            {
+                if chars[j] != '_' {
+                    num.push(chars[j]);
+                }
+                j += 1;
+            }
+            let mut k = j;
+            while k < chars.len() && chars[k] == ' ' {
+                k += 1;
+            }
+            let rest: String = chars[k..chars.len().min(k + 2)].iter().collect();
+            if rest.starts_with("万元") {
+                out.push(format!("{num}万元"));
+            } else if rest.starts_with('元') {
+                // 200000 元 is written 20万元 in the clauses.
+                match num.parse::<u64>() {
+                    Ok(n) if n >= 10_000 && n % 10_000 == 0 => {
+                        out.push(format!("{}万元", n / 10_000))
+                    }
+                    _ => out.push(format!("{num}元")),
+                }
+            } else if rest.starts_with('%') || rest.starts_with('‰') {
+                out.push(format!(
+                    "{num}{}",
+                    &rest[..rest.chars().next().map(|c| c.len_utf8()).unwrap_or(1)]
+                ));
+            }
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The sentence of the clause this measure encodes: the one naming most of the rule's
+/// amounts, else the first naming any amount.
+fn excerpt(m: &Measure) -> String {
+    let quote = &m.clause.quote;
+    let sentences: Vec<&str> = quote.split_inclusive(['。', ';', ';']).collect();
+    let amounts = amounts_in_rule(&m.source);
+    let score = |s: &str| amounts.iter().filter(|a| s.contains(a.as_str())).count();
+    let mut best: Option<&str> = None;
+    for s in &sentences {
+        if score(s) > best.map(score).unwrap_or(0) {
+            best = Some(s);
+        }
+    }
+    let hit = best
+        .or_else(|| {
+            sentences
+                .iter()
+                .copied()
+                .find(|s| s.contains("万元") || s.contains('%') || s.contains('‰'))
+        })
+        .or(sentences.first().copied())
         .unwrap_or("");
     let t = hit.trim();
     if t.chars().count() > 120 {
