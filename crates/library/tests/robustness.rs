@@ -92,13 +92,13 @@ fn mutated_policy_files_never_panic_the_checker() {
     for src in &sources {
         // Truncations at char boundaries spread over the file.
         let bounds: Vec<usize> = src.char_indices().map(|(i, _)| i).collect();
-        for k in 0..40 {
-            let cut = bounds[bounds.len() * k / 40];
+        for k in 0..16 {
+            let cut = bounds[bounds.len() * k / 16];
             check_text(&vocab, &src[..cut]);
             variants += 1;
         }
         // Token insertions, deletions and swaps inside the code.
-        for _ in 0..60 {
+        for _ in 0..24 {
             let mut s = src.clone();
             for _ in 0..(1 + rng.next() % 4) {
                 let b: Vec<usize> = s.char_indices().map(|(i, _)| i).collect();
@@ -134,5 +134,5 @@ fn mutated_policy_files_never_panic_the_checker() {
         check_text(&vocab[..cut], &sources[0]);
         variants += 1;
     }
-    assert!(variants > 500, "only {variants} variants");
+    assert!(variants > 300, "only {variants} variants");
 }
