@@ -22,7 +22,6 @@ use jiff::civil::Date;
 use kc_check::ir::*;
 use kc_money::{Money, Rate};
 use kc_syntax::ast::{BinOp, CapPeriod, Level};
-use std::collections::BTreeSet;
 
 pub use render::describe_value;
 
@@ -124,6 +123,9 @@ impl Tri {
     }
 }
 
+/// The values of the facts a condition read; inline for the usual one or two.
+pub type Facts = smallvec::SmallVec<[Value; 2]>;
+
 /// One checked condition: what was checked and the facts it read, kept as data. Words are
 /// made only when someone reads them ([`ConditionResult::describe`]), so an evaluation of
 /// the whole library allocates almost nothing for the measures an applicant does not meet.
@@ -157,7 +159,7 @@ pub enum Check {
     /// it could not be judged without an event).
     Rule {
         index: usize,
-        facts: Vec<Value>,
+        facts: Facts,
     },
     OncePerApplicant {
         prior: Option<(Date, Money)>,
@@ -468,7 +470,7 @@ pub fn evaluate(lib: &Library, input: &Input) -> Evaluation {
         let (ea, eb) = (&input.events[*a], &input.events[*b]);
         (ea.date, &ea.id).cmp(&(eb.date, &eb.id))
     });
-    let mut outcomes = Vec::new();
+    let mut outcomes = Vec::with_capacity(lib.measures.len() + input.events.len());
     for (mi, m) in lib.measures.iter().enumerate() {
         evaluate_measure(lib, input, mi, m, &order, &mut outcomes);
     }
@@ -524,7 +526,7 @@ struct Env<'a> {
     lets: Vec<Value>,
     prior: &'a [PriorAward],
     /// Parameters read while evaluating, for the trace.
-    params_used: BTreeSet<ParamId>,
+    params_used: Vec<ParamId>,
     /// Increment computations, for the trace: (item, amount, prior base).
     increments: Vec<(String, Money, Money)>,
 }
@@ -555,7 +557,7 @@ fn evaluate_event(
         date,
         lets: Vec::with_capacity(m.lets.len()),
         prior,
-        params_used: BTreeSet::new(),
+        params_used: Vec::new(),
         increments: Vec::new(),
     };
     let mut conditions = Vec::with_capacity(m.conditions.len() + 3);
@@ -606,7 +608,7 @@ fn evaluate_event(
     }
     for (index, c) in m.conditions.iter().enumerate() {
         let (status, facts) = if event.is_none() && c.needs_event {
-            (Tri::Unknown, Vec::new())
+            (Tri::Unknown, Facts::new())
         } else {
             let v = eval(&mut env, &c.expr);
             (tri(&v), render::leaf_values(&mut env, &c.expr))
@@ -880,7 +882,7 @@ fn compute_award(
     }
     let mut split = Vec::new();
     if let Some(a) = amount {
-        let shares: Vec<Rate> = m.split.shares.iter().map(|s| s.1).collect();
+        let shares: smallvec::SmallVec<[Rate; 4]> = m.split.shares.iter().map(|s| s.1).collect();
         let parts = kc_money::allocate(a, &shares, m.split.remainder)?;
         split = m.split.shares.iter().map(|s| s.0).zip(parts).collect();
     }
@@ -1069,7 +1071,9 @@ fn eval(env: &mut Env, n: &Node) -> Value {
     match &n.kind {
         NodeKind::Const(v) => v.clone(),
         NodeKind::Param(p) => {
-            env.params_used.insert(*p);
+            if !env.params_used.contains(p) {
+                env.params_used.push(*p);
+            }
             env.lib.parameters[*p]
                 .value_on(env.date)
                 .map(|(_, v)| v.clone())

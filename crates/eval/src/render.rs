@@ -202,10 +202,39 @@ fn replay_into(lib: &Library, n: &Node, it: &mut std::slice::Iter<Value>, out: &
 }
 
 /// The values of the facts a condition reads, in `collect_leaves` order.
-pub(crate) fn leaf_values(env: &mut Env, n: &Node) -> Vec<Value> {
-    let mut leaves: Vec<&Node> = Vec::new();
-    collect_leaves(n, &mut leaves);
-    leaves.into_iter().map(|l| eval(env, l)).collect()
+pub(crate) fn leaf_values(env: &mut Env, n: &Node) -> crate::Facts {
+    let mut out = crate::Facts::new();
+    push_leaf_values(env, n, &mut out);
+    out
+}
+
+/// `collect_leaves`, evaluating as it goes: no intermediate list on the hot path.
+fn push_leaf_values(env: &mut Env, n: &Node, out: &mut crate::Facts) {
+    match &n.kind {
+        NodeKind::Const(_) => {}
+        NodeKind::Param(_)
+        | NodeKind::EventField(_)
+        | NodeKind::EventDate
+        | NodeKind::EventId
+        | NodeKind::ApplicantField(_)
+        | NodeKind::Let(_)
+        | NodeKind::Figure(..)
+        | NodeKind::Holds(..)
+        | NodeKind::Increment(..) => out.push(eval(env, n)),
+        NodeKind::Neg(a) | NodeKind::Not(a) | NodeKind::Year(a) => push_leaf_values(env, a, out),
+        NodeKind::Binary(_, a, b) | NodeKind::Within(a, b) => {
+            push_leaf_values(env, a, out);
+            push_leaf_values(env, b, out);
+        }
+        NodeKind::In(a, xs) => {
+            push_leaf_values(env, a, out);
+            xs.iter().for_each(|x| push_leaf_values(env, x, out));
+        }
+        NodeKind::Min(xs) | NodeKind::Max(xs) => {
+            xs.iter().for_each(|x| push_leaf_values(env, x, out))
+        }
+        NodeKind::Tier(s, _) => push_leaf_values(env, s, out),
+    }
 }
 
 pub(crate) fn collect_leaves<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
