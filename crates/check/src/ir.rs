@@ -173,6 +173,8 @@ pub enum NodeKind {
     Figure(FigureId, Box<Node>),
     Increment(Box<Node>, Box<Node>),
     Tier(Box<Node>, Vec<TierArm>),
+    /// A composite key of `once per a, b`: the parts' keys joined; unknown if any part is.
+    Key(Vec<Node>),
 }
 
 #[derive(Clone, Debug)]

@@ -887,19 +887,36 @@ fn check_measure(
     for o in &m.once {
         match o {
             ast::Once::PerApplicant(_) => once.push(OnceRule::PerApplicant),
-            ast::Once::PerKey(e) => {
-                if let Some(n) = sc.expr(cx, e, None) {
-                    if !matches!(n.ty, Type::Text | Type::Int | Type::Enum(_)) {
-                        cx.err(
-                            e.span,
-                            format!(
-                                "`once per` needs a key (Text, Int or an enum), found {}",
-                                lib.vocab.type_name(n.ty)
-                            ),
-                            "not a key",
-                        );
+            ast::Once::PerKey(keys) => {
+                let mut parts = Vec::new();
+                for e in keys {
+                    if let Some(n) = sc.expr(cx, e, None) {
+                        if !matches!(n.ty, Type::Text | Type::Int | Type::Enum(_) | Type::Date) {
+                            cx.err(
+                                e.span,
+                                format!(
+                                    "`once per` needs a key (Text, Int, Date or an enum), found {}",
+                                    lib.vocab.type_name(n.ty)
+                                ),
+                                "not a key",
+                            );
+                        }
+                        parts.push(n);
                     }
-                    once.push(OnceRule::PerKey(n));
+                }
+                if parts.len() == 1 {
+                    once.push(OnceRule::PerKey(parts.remove(0)));
+                } else if parts.len() > 1 {
+                    let text = parts
+                        .iter()
+                        .map(|p| p.text.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    once.push(OnceRule::PerKey(Node {
+                        kind: NodeKind::Key(parts),
+                        ty: Type::Text,
+                        text,
+                    }));
                 }
             }
         }
@@ -977,7 +994,9 @@ fn visit(n: &Node, f: &mut dyn FnMut(&Node)) {
             visit(a, f);
             xs.iter().for_each(|x| visit(x, f));
         }
-        NodeKind::Min(xs) | NodeKind::Max(xs) => xs.iter().for_each(|x| visit(x, f)),
+        NodeKind::Min(xs) | NodeKind::Max(xs) | NodeKind::Key(xs) => {
+            xs.iter().for_each(|x| visit(x, f))
+        }
         NodeKind::Tier(a, arms) => {
             visit(a, f);
             arms.iter().for_each(|x| visit(&x.value, f));

@@ -1242,6 +1242,20 @@ fn eval(env: &mut Env, n: &Node) -> Value {
             }
             V::Money((amount - prev).max(Money::ZERO))
         }
+        NodeKind::Key(parts) => {
+            let mut key = String::new();
+            for (i, p) in parts.iter().enumerate() {
+                let v = eval(env, p);
+                let Some(k) = render::key_of(env.lib, &v) else {
+                    return V::Unknown;
+                };
+                if i > 0 {
+                    key.push('|');
+                }
+                key.push_str(&k);
+            }
+            V::Text(key)
+        }
         NodeKind::Tier(s, arms) => {
             let x = eval(env, s);
             if x == V::Unknown {

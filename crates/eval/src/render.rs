@@ -230,7 +230,7 @@ fn push_leaf_values(env: &mut Env, n: &Node, out: &mut crate::Facts) {
             push_leaf_values(env, a, out);
             xs.iter().for_each(|x| push_leaf_values(env, x, out));
         }
-        NodeKind::Min(xs) | NodeKind::Max(xs) => {
+        NodeKind::Min(xs) | NodeKind::Max(xs) | NodeKind::Key(xs) => {
             xs.iter().for_each(|x| push_leaf_values(env, x, out))
         }
         NodeKind::Tier(s, _) => push_leaf_values(env, s, out),
@@ -258,7 +258,9 @@ pub(crate) fn collect_leaves<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
             collect_leaves(a, out);
             xs.iter().for_each(|x| collect_leaves(x, out));
         }
-        NodeKind::Min(xs) | NodeKind::Max(xs) => xs.iter().for_each(|x| collect_leaves(x, out)),
+        NodeKind::Min(xs) | NodeKind::Max(xs) | NodeKind::Key(xs) => {
+            xs.iter().for_each(|x| collect_leaves(x, out))
+        }
         NodeKind::Tier(s, _) => collect_leaves(s, out),
     }
 }

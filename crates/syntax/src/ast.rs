@@ -228,7 +228,8 @@ pub struct RecipientCap {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Once {
     PerApplicant(Span),
-    PerKey(Expr),
+    /// One key, or several forming a composite key (`once per event.platform, event.year`).
+    PerKey(Vec<Expr>),
 }
 
 #[derive(Clone, Debug, PartialEq)]

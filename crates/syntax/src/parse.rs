@@ -556,7 +556,9 @@ impl Builder {
                     m.once.push(if v.as_rule() == Rule::applicant_whole {
                         Once::PerApplicant(cspan)
                     } else {
-                        Once::PerKey(self.expr(v))
+                        let mut keys = vec![self.expr(v)];
+                        keys.extend(ci.map(|k| self.expr(k)));
+                        Once::PerKey(keys)
                     });
                 }
                 Rule::m_consecutive => {
