@@ -112,3 +112,20 @@ fn vocab_markdown_lists_every_event_and_enum_with_labels() {
     }
     assert!(md.contains("| `rd_investment` | Money | 研发投入"), "{md}");
 }
+
+#[test]
+fn the_committed_vocabulary_reference_is_current() {
+    // docs/vocabulary.md is `kechuang vocab` output; regenerate it when the vocabulary changes:
+    //   cargo run -p kc-cli -- vocab > docs/vocabulary.md
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kechuang"))
+        .arg("vocab")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let fresh = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(root().join("docs/vocabulary.md")).unwrap();
+    assert!(
+        fresh == committed,
+        "docs/vocabulary.md is stale: run `cargo run -p kc-cli -- vocab > docs/vocabulary.md`"
+    );
+}
