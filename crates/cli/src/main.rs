@@ -1,6 +1,7 @@
 //! `kechuang`: the command-line tool. Glue only — load and check a library, read input,
 //! evaluate, print. Errors are `anyhow` here and nowhere below.
 
+mod db;
 mod report;
 
 use anyhow::{Context, Result, bail};
@@ -43,8 +44,15 @@ enum Command {
     /// Evaluate one applicant against the library (政策计算)
     Eval {
         /// Input file, `kechuang/eval-input/v1` JSON (`-` for standard input)
-        #[arg(long)]
-        input: PathBuf,
+        #[arg(long, required_unless_present = "applicant")]
+        input: Option<PathBuf>,
+        /// Instead of a file: a stored applicant (统一社会信用代码), with its events and its
+        /// history from the ledger of `--database`
+        #[arg(long, conflicts_with = "input")]
+        applicant: Option<String>,
+        /// Database for `--applicant` (default kechuang.db)
+        #[arg(long, default_value = "kechuang.db")]
+        database: String,
         #[arg(long)]
         policies: Option<PathBuf>,
         /// As-of date YYYY-MM-DD (overrides the input's `as_of`)
@@ -64,6 +72,56 @@ enum Command {
     Explain {
         measure: String,
         #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Database administration: init, migrate, status, backup, restore (数据库)
+    Db {
+        #[command(subcommand)]
+        cmd: db::DbCommand,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long, global = true)]
+        policies: Option<PathBuf>,
+    },
+    /// Import applicants and events from CSV or xlsx, all or nothing (导入)
+    Import {
+        #[arg(long)]
+        applicants: Option<PathBuf>,
+        #[arg(long)]
+        events: Option<PathBuf>,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+    },
+    /// Export applications or the ledger to .xlsx or .csv (导出)
+    Export {
+        #[command(subcommand)]
+        what: db::ExportWhat,
+        /// Output file, .xlsx or .csv
+        #[arg(long, global = true)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long, global = true)]
+        policies: Option<PathBuf>,
+    },
+    /// Applications and their workflow (申报与审核)
+    App {
+        #[command(subcommand)]
+        cmd: db::AppCommand,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long, global = true)]
+        policies: Option<PathBuf>,
+    },
+    /// Budgets per measure, year and level (预算)
+    Budget {
+        #[command(subcommand)]
+        cmd: db::BudgetCommand,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long, global = true)]
         policies: Option<PathBuf>,
     },
     /// Run policy scenario files and report differences (运行政策测试用例)
@@ -180,15 +238,32 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Eval {
             input,
+            applicant,
+            database,
             policies,
             date,
             format,
         } => {
             let lib = load_checked(policies)?;
             let as_of = date.as_deref().map(parse_date_arg).transpose()?;
-            let text = read_input(&input)?;
+            let (text, source) = match (&input, &applicant) {
+                (Some(path), _) => (read_input(path)?, path.display().to_string()),
+                (None, Some(id)) => {
+                    let day = as_of.ok_or_else(|| {
+                        anyhow::anyhow!("--applicant needs --date (the as-of date)")
+                    })?;
+                    let opt = db::DbOpt {
+                        database: database.clone(),
+                    };
+                    (
+                        db::stored_input(id, day, &opt, std::sync::Arc::new(lib.clone()))?,
+                        format!("{database} applicant {id}"),
+                    )
+                }
+                (None, None) => bail!("give --input FILE or --applicant ID"),
+            };
             let input_data = kc_wire::parse_input(&lib, &text, as_of)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+                .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
             let ev = kc_eval::evaluate(&lib, &input_data);
             match format {
                 Format::Json => {
@@ -232,6 +307,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     bail!("no measure “{measure}” in the library (see `kechuang list`){hint}")
                 }
             }
+        }
+        Command::Db { cmd, opt, policies } => {
+            db::db(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            applicants,
+            events,
+            opt,
+            policies,
+        } => {
+            db::import(
+                applicants,
+                events,
+                opt,
+                std::sync::Arc::new(load_checked(policies)?),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            what,
+            out,
+            opt,
+            policies,
+        } => {
+            let out = out.ok_or_else(|| anyhow::anyhow!("--out FILE is required"))?;
+            db::export(what, out, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::App { cmd, opt, policies } => {
+            db::app(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Budget { cmd, opt, policies } => {
+            db::budget(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Test { paths, policies } => {
             let lib = load_checked(policies)?;
@@ -324,5 +435,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
             print!("{}", report::bench(&lib, &input_data, iterations.max(100)));
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

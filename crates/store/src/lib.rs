@@ -13,8 +13,10 @@
 //! The ledger and the audit log refuse UPDATE and DELETE in the database itself (triggers).
 
 pub mod migrate;
+mod transfer;
 mod workflow;
 
+pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
 pub use workflow::{ActArgs, ApplicationView};
 
 use jiff::civil::Date;

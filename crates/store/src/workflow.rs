@@ -678,9 +678,7 @@ impl Store {
                 }
             }
         }
-        if let Some(p) = self.pause {
-            tokio::time::sleep(p).await;
-        }
+        self.pause_point().await;
         let event_date: String = sqlx::query("SELECT date FROM events WHERE id = $1")
             .bind(&app.event_id)
             .fetch_one(&mut **tx)
@@ -936,7 +934,14 @@ impl Store {
             let (AmountKind::Fixed, Some(amount)) = (a.kind, a.amount) else {
                 continue;
             };
-            let measure = &self.lib.measures[o.measure].id;
+            // Only a fixed sum written in the clause (给予2万元) is offered without review; an
+            // amount computed from declared figures (50% of loan costs) needs a reviewer.
+            let m = &self.lib.measures[o.measure];
+            if !matches!(&m.grant, kc_check::GrantRule::Fixed(n) if matches!(n.kind, kc_check::NodeKind::Const(_)))
+            {
+                continue;
+            }
+            let measure = &m.id;
             match self
                 .insert_application(
                     tx,
@@ -978,5 +983,30 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok((id, offers))
+    }
+}
+
+impl Store {
+    /// An eval-input document for a stored applicant: its profile, every event, and its
+    /// history from the ledger — what `kechuang eval --database` evaluates.
+    pub async fn eval_input(&self, applicant_id: &str, as_of: jiff::civil::Date) -> Result<J> {
+        let mut tx = self.pool.begin().await?;
+        let profile = self.profile_in(&mut tx, applicant_id).await?;
+        let rows = sqlx::query("SELECT body FROM events WHERE applicant_id = $1 ORDER BY date, id")
+            .bind(applicant_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut events = Vec::new();
+        for r in rows {
+            events.push(
+                serde_json::from_str::<J>(&r.get::<String, _>(0))
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            );
+        }
+        let history = self.history_in(&mut tx, applicant_id, None).await?;
+        tx.commit().await?;
+        Ok(
+            json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": as_of.to_string(), "applicant": profile, "events": events, "history": history}),
+        )
     }
 }

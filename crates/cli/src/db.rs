@@ -1,0 +1,465 @@
+//! The commands that touch the database: `db`, `import`, `export`, `app`, `budget`, and
+//! `eval --database`. Glue over kc-store; every one takes `--database URL` (default: the
+//! SQLite file `kechuang.db` in the working directory; `postgres://…` selects PostgreSQL).
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use kc_domain::{Action, Role};
+use kc_money::Money;
+use kc_store::{ActArgs, Actor, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args, Clone)]
+pub struct DbOpt {
+    /// Database URL: a SQLite file path (default kechuang.db) or postgres://…
+    #[arg(long, default_value = "kechuang.db", global = true)]
+    pub database: String,
+}
+
+#[derive(Subcommand)]
+pub enum DbCommand {
+    /// Create the database (if needed) and apply every migration
+    Init,
+    /// Apply pending migrations
+    Migrate,
+    /// Migrations applied, row counts and consistency checks
+    Status,
+    /// Write every table to a portable JSON-lines file (same format for SQLite and PostgreSQL)
+    Backup { file: PathBuf },
+    /// Load a backup into an empty database, all or nothing
+    Restore { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+pub enum ExportWhat {
+    /// Every application with measure, clause, state and amounts
+    Applications,
+    /// Every ledger row (commitments, payments, reversals per level)
+    Ledger,
+}
+
+#[derive(Subcommand)]
+pub enum AppCommand {
+    /// List applications (of one applicant)
+    List {
+        #[arg(long)]
+        applicant: Option<String>,
+    },
+    /// Start an application (as the applicant)
+    Apply {
+        #[arg(long)]
+        applicant: String,
+        #[arg(long)]
+        measure: String,
+        #[arg(long)]
+        event: String,
+    },
+    /// Take a workflow step: submit, start_review, request_material, approve, reject,
+    /// withdraw, publish_notice, object, confirm_offer, decline_offer
+    Act {
+        id: String,
+        action: String,
+        /// Who acts: applicant:USCC, reviewer:NAME, finance:NAME, admin:NAME
+        #[arg(long = "as")]
+        actor: String,
+        #[arg(long)]
+        amount: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Missing material, one per flag (一次性告知)
+        #[arg(long)]
+        missing: Vec<String>,
+        #[arg(long)]
+        notice_days: Option<i64>,
+    },
+    /// Record a payment of one level's part (finance)
+    Pay {
+        id: String,
+        #[arg(long)]
+        level: String,
+        #[arg(long)]
+        amount: String,
+        #[arg(long = "as", default_value = "finance:cli")]
+        actor: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BudgetCommand {
+    /// Set the budget of a measure for a year and level
+    Set {
+        measure: String,
+        year: i32,
+        level: String,
+        amount: String,
+    },
+    /// Budget, committed and paid per level, with warnings at 70% and 90%
+    Show { measure: String, year: i32 },
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+pub async fn open(url: &str, lib: Arc<kc_check::Library>) -> Result<Store> {
+    let store = Store::open(url, lib)
+        .await
+        .map_err(|e| anyhow!("{url}: {e}"))?;
+    // Crash tests widen the window inside approvals and imports.
+    Ok(
+        match std::env::var("KECHUANG_TEST_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            Some(ms) => store.with_pause_in_approval(std::time::Duration::from_millis(ms)),
+            None => store,
+        },
+    )
+}
+
+fn parse_actor(s: &str) -> Result<Actor> {
+    let (role, who) = s.split_once(':').unwrap_or((s, "cli"));
+    let role = Role::parse(role)
+        .ok_or_else(|| anyhow!("--as “{s}”: role must be applicant, reviewer, finance or admin"))?;
+    Ok(if role == Role::Applicant {
+        Actor::applicant(who, who)
+    } else {
+        Actor::new(who, role)
+    })
+}
+
+fn parse_action(s: &str) -> Result<Action> {
+    use Action::*;
+    [
+        Submit,
+        StartReview,
+        RequestMaterial,
+        Approve,
+        Reject,
+        Withdraw,
+        PublishNotice,
+        Object,
+        ConfirmOffer,
+        DeclineOffer,
+    ]
+    .into_iter()
+    .find(|a| a.code() == s)
+    .ok_or_else(|| anyhow!("unknown action “{s}”"))
+}
+
+fn money(s: &str, what: &str) -> Result<Money> {
+    let m = Money::parse_amount(s).map_err(|e| anyhow!("{what}: {e}"))?;
+    if m.is_negative() {
+        bail!("{what}: {s} is negative");
+    }
+    Ok(m)
+}
+
+fn bar(total: usize, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(total as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+pub fn db(cmd: DbCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<()> {
+    runtime()?.block_on(async move {
+        let store = open(&opt.database, lib).await?;
+        match cmd {
+            DbCommand::Init | DbCommand::Migrate => {
+                let applied = kc_store::migrate::applied(&store).await?;
+                println!(
+                    "数据库就绪 database ready: {} ({:?}), migrations {:?}",
+                    opt.database,
+                    store.backend(),
+                    applied
+                );
+            }
+            DbCommand::Status => {
+                let applied = kc_store::migrate::applied(&store).await?;
+                println!(
+                    "database {} ({:?}); migrations applied {:?}",
+                    opt.database,
+                    store.backend(),
+                    applied
+                );
+                let (committed, paid) = store.ledger_totals().await?;
+                println!(
+                    "ledger: committed {} , paid {}",
+                    kc_domain::from_fen(committed),
+                    kc_domain::from_fen(paid)
+                );
+                let problems = store.check_consistency().await?;
+                if problems.is_empty() {
+                    println!("一致性检查通过 consistency: ok");
+                } else {
+                    for p in &problems {
+                        println!("!! {p}");
+                    }
+                    bail!("{} consistency problems", problems.len());
+                }
+            }
+            DbCommand::Backup { file } => {
+                let lines = store.backup_lines().await?;
+                std::fs::write(&file, lines.join("\n") + "\n")
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+                println!(
+                    "备份完成 backup: {} rows → {}",
+                    lines.len() - 1,
+                    file.display()
+                );
+            }
+            DbCommand::Restore { file } => {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let lines: Vec<String> = text
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let pb = bar(lines.len().saturating_sub(1), "restore");
+                let n = store
+                    .restore_lines(&lines, &|d, _| pb.set_position(d as u64))
+                    .await
+                    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+                pb.finish_and_clear();
+                println!("恢复完成 restored {n} rows from {}", file.display());
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn import(
+    applicants: Option<PathBuf>,
+    events: Option<PathBuf>,
+    opt: DbOpt,
+    lib: Arc<kc_check::Library>,
+) -> Result<()> {
+    if applicants.is_none() && events.is_none() {
+        bail!("give --applicants FILE and/or --events FILE (.csv or .xlsx)");
+    }
+    let read = |p: &Option<PathBuf>| -> Result<Option<(String, kc_tabular::Table)>> {
+        match p {
+            Some(p) => Ok(Some((
+                p.display().to_string(),
+                kc_tabular::read(p).map_err(|e| anyhow!("{e}"))?,
+            ))),
+            None => Ok(None),
+        }
+    };
+    let a = read(&applicants)?;
+    let e = read(&events)?;
+    runtime()?.block_on(async move {
+        let store = open(&opt.database, lib).await?;
+        let validated = store.validate_import(
+            a.as_ref().map(|(f, t)| {
+                (
+                    f.as_str(),
+                    kc_store::Rows {
+                        headers: &t.headers,
+                        rows: &t.rows,
+                    },
+                )
+            }),
+            e.as_ref().map(|(f, t)| {
+                (
+                    f.as_str(),
+                    kc_store::Rows {
+                        headers: &t.headers,
+                        rows: &t.rows,
+                    },
+                )
+            }),
+        );
+        let (profiles, evs) = match validated {
+            Ok(v) => v,
+            Err(errors) => {
+                for err in &errors {
+                    eprintln!("{err}");
+                }
+                bail!(
+                    "导入未执行 nothing imported: {} problem(s) found (showing up to 50)",
+                    errors.len()
+                );
+            }
+        };
+        let pb = bar(profiles.len() + evs.len(), "import");
+        let report = store
+            .import(
+                &Actor::new("import", Role::Admin),
+                &profiles,
+                &evs,
+                &|d, _| pb.set_position(d as u64),
+            )
+            .await
+            .map_err(|e| anyhow!("导入未执行 nothing imported: {e}"))?;
+        pb.finish_and_clear();
+        println!(
+            "导入完成 imported: {} applicants, {} events, {} 免申即享 offers",
+            report.applicants, report.events, report.offers
+        );
+        Ok(())
+    })
+}
+
+pub fn export(
+    what: ExportWhat,
+    out: PathBuf,
+    opt: DbOpt,
+    lib: Arc<kc_check::Library>,
+) -> Result<()> {
+    runtime()?.block_on(async move {
+        let store = open(&opt.database, lib).await?;
+        let (sheet, (headers, rows)) = match what {
+            ExportWhat::Applications => ("申请 applications", store.applications_table().await?),
+            ExportWhat::Ledger => ("台账 ledger", store.ledger_table().await?),
+        };
+        kc_tabular::write(&out, sheet, &headers, &rows).map_err(|e| anyhow!("{e}"))?;
+        println!("导出完成 exported {} rows → {}", rows.len(), out.display());
+        Ok(())
+    })
+}
+
+pub fn app(cmd: AppCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<()> {
+    runtime()?.block_on(async move {
+        let store = open(&opt.database, lib).await?;
+        match cmd {
+            AppCommand::List { applicant } => {
+                for a in store
+                    .applications(&Actor::new("cli", Role::Admin), applicant.as_deref())
+                    .await?
+                {
+                    println!(
+                        "{}  {}  {}  {}  {}  computed {}  approved {}",
+                        a.id,
+                        a.applicant_id,
+                        a.measure,
+                        a.event_id,
+                        a.state.zh(),
+                        a.computed.map(|m| m.to_string()).unwrap_or_default(),
+                        a.approved.map(|m| m.to_string()).unwrap_or_default()
+                    );
+                }
+            }
+            AppCommand::Apply {
+                applicant,
+                measure,
+                event,
+            } => {
+                let id = store
+                    .apply(
+                        &Actor::applicant(&applicant, &applicant),
+                        &applicant,
+                        &measure,
+                        &event,
+                    )
+                    .await?;
+                println!("{id}");
+            }
+            AppCommand::Act {
+                id,
+                action,
+                actor,
+                amount,
+                reason,
+                missing,
+                notice_days,
+            } => {
+                let args = ActArgs {
+                    amount: amount
+                        .as_deref()
+                        .map(|a| money(a, "--amount"))
+                        .transpose()?,
+                    reason,
+                    missing,
+                    notice_days,
+                };
+                let a = store
+                    .act(&parse_actor(&actor)?, &id, parse_action(&action)?, args)
+                    .await?;
+                println!("{} → {} {}", a.id, a.state.code(), a.state.zh());
+            }
+            AppCommand::Pay {
+                id,
+                level,
+                amount,
+                actor,
+            } => {
+                let a = store
+                    .pay(
+                        &parse_actor(&actor)?,
+                        &id,
+                        &level,
+                        money(&amount, "--amount")?,
+                    )
+                    .await?;
+                println!("{} → {} {}", a.id, a.state.code(), a.state.zh());
+            }
+        }
+        Ok(())
+    })
+}
+
+pub fn budget(cmd: BudgetCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<()> {
+    runtime()?.block_on(async move {
+        let store = open(&opt.database, lib).await?;
+        match cmd {
+            BudgetCommand::Set {
+                measure,
+                year,
+                level,
+                amount,
+            } => {
+                store
+                    .set_budget(
+                        &Actor::new("cli", Role::Admin),
+                        &measure,
+                        year,
+                        &level,
+                        money(&amount, "amount")?,
+                    )
+                    .await?;
+                println!("ok");
+            }
+            BudgetCommand::Show { measure, year } => {
+                for l in store.budget_status(&measure, year).await? {
+                    println!(
+                        "{measure} {year} {:<9} budget {:>18}  committed {:>18}  paid {:>18}  {}",
+                        l.level,
+                        l.budget_fen
+                            .map(|b| kc_domain::from_fen(b).to_string())
+                            .unwrap_or_else(|| "-".into()),
+                        kc_domain::from_fen(l.committed_fen).to_string(),
+                        kc_domain::from_fen(l.paid_fen).to_string(),
+                        l.warning().unwrap_or("")
+                    );
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The eval-input document of a stored applicant, with its ledger history.
+pub fn stored_input(
+    applicant: &str,
+    as_of: jiff::civil::Date,
+    opt: &DbOpt,
+    lib: Arc<kc_check::Library>,
+) -> Result<String> {
+    let url = opt.database.clone();
+    let applicant = applicant.to_string();
+    runtime()?.block_on(async move {
+        let store = open(&url, lib).await?;
+        Ok(store.eval_input(&applicant, as_of).await?.to_string())
+    })
+}

@@ -1,0 +1,713 @@
+//! Data in and out: import of applicants and events from tables (CSV/xlsx rows), all or
+//! nothing; export of applications and the ledger as tables; a portable backup (JSON lines,
+//! the same on both databases) and its restore into an empty database.
+//!
+//! Import validates every row before it writes anything, and then writes every row in one
+//! transaction: a bad row means nothing is imported, and the error names the row and column;
+//! a process killed mid-import leaves the database as it was.
+
+use crate::{Actor, Backend, Result, Store, StoreError};
+use kc_check::ir::{FieldDef, Type};
+use kc_domain::from_fen;
+use serde_json::{Map, Value as J, json};
+use sqlx::Row;
+
+/// A table as read from a file: headers and (row number, cells).
+pub struct Rows<'a> {
+    pub headers: &'a [String],
+    pub rows: &'a [(usize, Vec<String>)],
+}
+
+/// One problem found in an import file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowError {
+    pub file: String,
+    pub row: usize,
+    pub column: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: 第{}行 row {}, 列 column “{}”: {}",
+            self.file, self.row, self.row, self.column, self.message
+        )
+    }
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub applicants: usize,
+    pub events: usize,
+    /// 免申即享 offers created by the imported events.
+    pub offers: usize,
+}
+
+const MAX_REPORTED: usize = 50;
+
+fn cell_json(ty: Type, cell: &str) -> std::result::Result<J, String> {
+    Ok(match ty {
+        Type::Int => json!(
+            cell.parse::<i64>()
+                .map_err(|_| format!("“{cell}” is not a whole number"))?
+        ),
+        Type::Bool => match cell.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "是" | "y" => json!(true),
+            "false" | "0" | "no" | "否" | "n" => json!(false),
+            _ => return Err(format!("“{cell}” is not yes/no (是/否, true/false, 1/0)")),
+        },
+        _ => json!(cell),
+    })
+}
+
+/// The column a JSON path of kc-wire points at, in our table layout.
+fn column_of(path: &str) -> String {
+    let p = path.trim_start_matches("$.");
+    let p = p.strip_prefix("applicant.").unwrap_or(p);
+    let p = match p.strip_prefix("events[") {
+        Some(rest) => rest.split_once("].").map(|(_, f)| f).unwrap_or(rest),
+        None => p,
+    };
+    if p.starts_with("certifications") {
+        return "certifications".into();
+    }
+    p.to_string()
+}
+
+impl Store {
+    fn applicant_row(
+        &self,
+        headers: &[String],
+        cells: &[String],
+    ) -> std::result::Result<J, (String, String)> {
+        let v = &self.lib.vocab;
+        let mut obj = Map::new();
+        let mut figures: Map<String, J> = Map::new();
+        for (h, c) in headers.iter().zip(cells) {
+            if c.is_empty() {
+                continue;
+            }
+            if h == "id" || h == "name" {
+                obj.insert(h.clone(), json!(c));
+            } else if h == "certifications" {
+                let mut list = Vec::new();
+                for part in c.split([';', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+                    let (cert, date) = part.split_once('@').ok_or_else(|| {
+                        (
+                            h.clone(),
+                            format!(
+                                "“{part}”: write certifications as kind@YYYY-MM-DD; kind@YYYY-MM-DD"
+                            ),
+                        )
+                    })?;
+                    list.push(json!({"cert": cert.trim(), "date": date.trim()}));
+                }
+                obj.insert("certifications".into(), J::Array(list));
+            } else if let Some(rest) = h.strip_prefix("figures.") {
+                let (year, name) = rest.split_once('.').ok_or_else(|| {
+                    (
+                        h.clone(),
+                        "figure columns are named figures.YEAR.NAME".to_string(),
+                    )
+                })?;
+                let ty = v
+                    .figure_by_name(name)
+                    .map(|f| v.figures[f].ty)
+                    .unwrap_or(Type::Text);
+                let val = cell_json(ty, c).map_err(|m| (h.clone(), m))?;
+                figures.entry(year.to_string()).or_insert_with(|| json!({}))[name] = val;
+            } else {
+                let f: &FieldDef = v.applicant.iter().find(|f| &f.name == h).ok_or_else(|| {
+                    let names: Vec<&str> = v.applicant.iter().map(|f| f.name.as_str()).collect();
+                    (h.clone(), format!("unknown column; applicant columns are id, name, {}, certifications, figures.YEAR.NAME", names.join(", ")))
+                })?;
+                obj.insert(h.clone(), cell_json(f.ty, c).map_err(|m| (h.clone(), m))?);
+            }
+        }
+        if !figures.is_empty() {
+            obj.insert("figures".into(), J::Object(figures));
+        }
+        Ok(J::Object(obj))
+    }
+
+    fn event_row(
+        &self,
+        headers: &[String],
+        cells: &[String],
+    ) -> std::result::Result<(String, J), (String, String)> {
+        let v = &self.lib.vocab;
+        let get = |name: &str| {
+            headers
+                .iter()
+                .position(|h| h == name)
+                .and_then(|i| cells.get(i))
+                .filter(|c| !c.is_empty())
+        };
+        let applicant = get("applicant_id").ok_or_else(|| {
+            (
+                "applicant_id".to_string(),
+                "missing: whose event it is".to_string(),
+            )
+        })?;
+        let kind = get("kind")
+            .ok_or_else(|| ("kind".to_string(), "missing: the event kind".to_string()))?;
+        let def = v.events.iter().find(|e| &e.name == kind).ok_or_else(|| {
+            let names: Vec<&str> = v.events.iter().map(|e| e.name.as_str()).collect();
+            (
+                "kind".to_string(),
+                format!("unknown event kind “{kind}”; one of: {}", names.join(", ")),
+            )
+        })?;
+        let mut obj = Map::new();
+        for (h, c) in headers.iter().zip(cells) {
+            if c.is_empty() || h == "applicant_id" {
+                continue;
+            }
+            if h == "id" || h == "kind" || h == "date" {
+                obj.insert(h.clone(), json!(c));
+                continue;
+            }
+            let f = def.fields.iter().find(|f| &f.name == h).ok_or_else(|| {
+                let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+                (
+                    h.clone(),
+                    format!(
+                        "not a field of event kind {kind} (fields: {})",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            obj.insert(h.clone(), cell_json(f.ty, c).map_err(|m| (h.clone(), m))?);
+        }
+        Ok((applicant.clone(), J::Object(obj)))
+    }
+
+    /// Validates every row of both tables; returns the JSON objects or every problem found
+    /// (the first `MAX_REPORTED`), each naming its file, row and column.
+    #[allow(clippy::type_complexity)]
+    pub fn validate_import(
+        &self,
+        applicants: Option<(&str, Rows)>,
+        events: Option<(&str, Rows)>,
+    ) -> std::result::Result<(Vec<J>, Vec<(String, J)>), Vec<RowError>> {
+        let mut errors = Vec::new();
+        let mut profiles = Vec::new();
+        let mut seen_ids = std::collections::HashSet::new();
+        if let Some((file, t)) = applicants {
+            for (row, cells) in t.rows {
+                match self.applicant_row(t.headers, cells) {
+                    Ok(p) => match self.validate_applicant(&p) {
+                        Ok((id, ..)) => {
+                            if !seen_ids.insert(id.clone()) {
+                                errors.push(RowError {
+                                    file: file.into(),
+                                    row: *row,
+                                    column: "id".into(),
+                                    message: format!("applicant {id} appears twice in this file"),
+                                });
+                            }
+                            profiles.push(p);
+                        }
+                        Err(e) => {
+                            let text = e.to_string();
+                            let (path, msg) = text.split_once(": ").unwrap_or(("$", &text));
+                            errors.push(RowError {
+                                file: file.into(),
+                                row: *row,
+                                column: column_of(path),
+                                message: msg.to_string(),
+                            });
+                        }
+                    },
+                    Err((column, message)) => errors.push(RowError {
+                        file: file.into(),
+                        row: *row,
+                        column,
+                        message,
+                    }),
+                }
+                if errors.len() >= MAX_REPORTED {
+                    return Err(errors);
+                }
+            }
+        }
+        let mut evs = Vec::new();
+        if let Some((file, t)) = events {
+            let placeholder = {
+                let v = &self.lib.vocab;
+                json!({"kind": v.enums[v.applicant_kind].members[0].name, "region": v.enums[v.region].members[0].name})
+            };
+            let mut seen = std::collections::HashSet::new();
+            for (row, cells) in t.rows {
+                match self.event_row(t.headers, cells) {
+                    Ok((applicant, ev)) => {
+                        let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01", "applicant": placeholder, "events": [ev]});
+                        match kc_wire::parse_input(&self.lib, &doc.to_string(), None) {
+                            Ok(_) => {
+                                let id = ev["id"].as_str().unwrap_or("").to_string();
+                                if !seen.insert(id.clone()) {
+                                    errors.push(RowError {
+                                        file: file.into(),
+                                        row: *row,
+                                        column: "id".into(),
+                                        message: format!(
+                                            "event id {id} appears twice in this file"
+                                        ),
+                                    });
+                                }
+                                evs.push((applicant, ev));
+                            }
+                            Err(e) => errors.push(RowError {
+                                file: file.into(),
+                                row: *row,
+                                column: column_of(&e.path),
+                                message: e.message,
+                            }),
+                        }
+                    }
+                    Err((column, message)) => errors.push(RowError {
+                        file: file.into(),
+                        row: *row,
+                        column,
+                        message,
+                    }),
+                }
+                if errors.len() >= MAX_REPORTED {
+                    return Err(errors);
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok((profiles, evs))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Writes validated rows in one transaction: applicants first, then events (with their
+    /// 免申即享 offers). `progress(done, total)` is called after each row.
+    pub async fn import(
+        &self,
+        actor: &Actor,
+        profiles: &[J],
+        events: &[(String, J)],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ImportReport> {
+        let total = profiles.len() + events.len();
+        let mut tx = self.begin_write(&["import".to_string()]).await?;
+        let mut report = ImportReport::default();
+        let mut done = 0;
+        for p in profiles {
+            self.upsert_applicant_in(&mut tx, actor, p).await?;
+            report.applicants += 1;
+            done += 1;
+            progress(done, total);
+            self.pause_point().await;
+        }
+        for (applicant, ev) in events {
+            let id = self
+                .add_event_in(&mut tx, actor, applicant, ev)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound(m) => StoreError::Invalid(format!(
+                        "event {}: {m} (import the applicant first)",
+                        ev["id"]
+                    )),
+                    other => other,
+                })?;
+            report.offers += self
+                .offers_for_event_in(&mut tx, actor, applicant, &id)
+                .await?
+                .len();
+            report.events += 1;
+            done += 1;
+            progress(done, total);
+            self.pause_point().await;
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    pub(crate) async fn pause_point(&self) {
+        if let Some(p) = self.pause {
+            tokio::time::sleep(p).await;
+        }
+    }
+
+    /// Applications as a table for export.
+    pub async fn applications_table(&self) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.applicant_id, p.name, a.measure, a.event_id, a.origin, a.state, a.computed_fen, a.amount_kind, a.approved_fen, \
+                    a.reason, a.missing, a.notice_until, a.created_at, a.updated_at \
+             FROM applications a JOIN applicants p ON p.id = a.applicant_id ORDER BY a.created_at, a.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let headers = vec![
+            "申请编号 id",
+            "统一社会信用代码 applicant",
+            "名称 name",
+            "措施 measure",
+            "措施名称 title",
+            "文件 document",
+            "条款 clause",
+            "事件 event",
+            "来源 origin",
+            "状态 state",
+            "计算金额 computed",
+            "金额类型 kind",
+            "批准金额 approved",
+            "理由 reason",
+            "补正材料 missing",
+            "公示期满 notice_until",
+            "创建 created",
+            "更新 updated",
+        ];
+        let fen = |v: Option<i64>| v.map(|f| from_fen(f).plain()).unwrap_or_default();
+        let out = rows
+            .iter()
+            .map(|r| {
+                let measure: String = r.get(3);
+                let (title, doc, clause) = match self.lib.measure(&measure) {
+                    Some(m) => (
+                        m.label.zh.clone(),
+                        self.lib.documents[m.doc].number.clone(),
+                        m.clause.id.clone(),
+                    ),
+                    None => Default::default(),
+                };
+                let state: String = r.get(6);
+                let state_zh = kc_domain::AppState::parse(&state)
+                    .map(|s| format!("{} {state}", s.zh()))
+                    .unwrap_or(state);
+                vec![
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    measure,
+                    title,
+                    doc,
+                    clause,
+                    r.get(4),
+                    r.get(5),
+                    state_zh,
+                    fen(r.get(7)),
+                    r.get::<Option<String>, _>(8).unwrap_or_default(),
+                    fen(r.get(9)),
+                    r.get::<Option<String>, _>(10).unwrap_or_default(),
+                    r.get::<Option<String>, _>(11).unwrap_or_default(),
+                    r.get::<Option<String>, _>(12).unwrap_or_default(),
+                    r.get(13),
+                    r.get(14),
+                ]
+            })
+            .collect();
+        Ok((headers, out))
+    }
+
+    /// The ledger as a table for export (every row, in order).
+    pub async fn ledger_table(&self) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
+        let rows = sqlx::query(
+            "SELECT seq, application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at \
+             FROM ledger ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let headers = vec![
+            "序号 seq",
+            "申请 application",
+            "申报主体 applicant",
+            "措施 measure",
+            "类型 entry",
+            "承担级次 level",
+            "预算年度 year",
+            "金额(元) amount",
+            "事件日期 event_date",
+            "活动 activity",
+            "项目 item",
+            "基数 base",
+            "操作人 actor",
+            "时间 at",
+        ];
+        let out = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.get::<i64, _>(0).to_string(),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get::<i64, _>(6).to_string(),
+                    from_fen(r.get(7)).plain(),
+                    r.get(8),
+                    r.get::<Option<String>, _>(9).unwrap_or_default(),
+                    r.get::<Option<String>, _>(10).unwrap_or_default(),
+                    r.get::<Option<i64>, _>(11)
+                        .map(|b| from_fen(b).plain())
+                        .unwrap_or_default(),
+                    r.get(12),
+                    r.get(13),
+                ]
+            })
+            .collect();
+        Ok((headers, out))
+    }
+}
+
+/// Tables in a backup, in an order that respects foreign keys; `true` marks integer columns.
+const TABLES: &[(&str, &[(&str, bool)])] = &[
+    (
+        "applicants",
+        &[
+            ("id", false),
+            ("name", false),
+            ("kind", false),
+            ("region", false),
+            ("profile", false),
+            ("created_at", false),
+            ("updated_at", false),
+        ],
+    ),
+    (
+        "events",
+        &[
+            ("id", false),
+            ("applicant_id", false),
+            ("kind", false),
+            ("date", false),
+            ("body", false),
+            ("created_at", false),
+        ],
+    ),
+    (
+        "applications",
+        &[
+            ("id", false),
+            ("applicant_id", false),
+            ("measure", false),
+            ("event_id", false),
+            ("activity", false),
+            ("origin", false),
+            ("state", false),
+            ("computed_fen", true),
+            ("amount_kind", false),
+            ("approved_fen", true),
+            ("reason", false),
+            ("missing", false),
+            ("notice_until", false),
+            ("created_at", false),
+            ("updated_at", false),
+        ],
+    ),
+    (
+        "ledger",
+        &[
+            ("seq", true),
+            ("application_id", false),
+            ("applicant_id", false),
+            ("measure", false),
+            ("entry", false),
+            ("level", false),
+            ("budget_year", true),
+            ("amount_fen", true),
+            ("event_date", false),
+            ("activity", false),
+            ("item", false),
+            ("base_fen", true),
+            ("actor", false),
+            ("at", false),
+        ],
+    ),
+    (
+        "budgets",
+        &[
+            ("measure", false),
+            ("budget_year", true),
+            ("level", false),
+            ("amount_fen", true),
+        ],
+    ),
+    (
+        "users",
+        &[
+            ("id", false),
+            ("name", false),
+            ("role", false),
+            ("applicant_id", false),
+            ("password_hash", false),
+            ("created_at", false),
+        ],
+    ),
+    (
+        "audit",
+        &[
+            ("seq", true),
+            ("at", false),
+            ("actor", false),
+            ("action", false),
+            ("entity", false),
+            ("entity_id", false),
+            ("before", false),
+            ("after", false),
+        ],
+    ),
+];
+
+pub const BACKUP_FORMAT: &str = "kechuang/backup/v1";
+
+impl Store {
+    /// Every row of every table as JSON lines: a header line, then `{"table": …, "row": […]}`.
+    pub async fn backup_lines(&self) -> Result<Vec<String>> {
+        let mut out = vec![json!({"format": BACKUP_FORMAT, "at": self.now()}).to_string()];
+        for (table, cols) in TABLES {
+            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+            let order = if names.contains(&"seq") {
+                "seq"
+            } else {
+                names[0]
+            };
+            let sql = format!("SELECT {} FROM {table} ORDER BY {order}", names.join(", "));
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&self.pool)
+                .await?;
+            for r in rows {
+                let vals: Vec<J> = cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, int))| {
+                        if *int {
+                            json!(r.get::<Option<i64>, _>(i))
+                        } else {
+                            json!(r.get::<Option<String>, _>(i))
+                        }
+                    })
+                    .collect();
+                out.push(json!({"table": table, "row": vals}).to_string());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Restores a backup into this database, which must hold no applicants yet; all or nothing.
+    pub async fn restore_lines(
+        &self,
+        lines: &[String],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<usize> {
+        let header: J = lines
+            .first()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or(J::Null);
+        if header["format"] != BACKUP_FORMAT {
+            return Err(StoreError::Invalid(format!(
+                "line 1: not a {BACKUP_FORMAT} file"
+            )));
+        }
+        let mut tx = self.begin_write(&["import".to_string()]).await?;
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM applicants")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        let m: i64 = sqlx::query("SELECT COUNT(*) FROM ledger")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        if n > 0 || m > 0 {
+            return Err(StoreError::Refused {
+                code: "not_empty",
+                message: "恢复只能写入空数据库 (restore needs an empty database)".into(),
+            });
+        }
+        let total = lines.len() - 1;
+        for (i, line) in lines.iter().enumerate().skip(1) {
+            let v: J = serde_json::from_str(line)
+                .map_err(|e| StoreError::Invalid(format!("line {}: {e}", i + 1)))?;
+            let table = v["table"].as_str().unwrap_or("");
+            let (name, cols) = TABLES.iter().find(|(t, _)| *t == table).ok_or_else(|| {
+                StoreError::Invalid(format!("line {}: unknown table “{table}”", i + 1))
+            })?;
+            let row = v["row"]
+                .as_array()
+                .filter(|r| r.len() == cols.len())
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "line {}: a {table} row has {} values",
+                        i + 1,
+                        cols.len()
+                    ))
+                })?;
+            let placeholders: Vec<String> = (1..=cols.len()).map(|k| format!("${k}")).collect();
+            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+            let sql = format!(
+                "INSERT INTO {name} ({}) VALUES ({})",
+                names.join(", "),
+                placeholders.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for ((_, int), val) in cols.iter().zip(row) {
+                q = if *int {
+                    q.bind(val.as_i64())
+                } else {
+                    q.bind(val.as_str().map(str::to_string))
+                };
+            }
+            q.execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::Invalid(format!("line {}: {e}", i + 1)))?;
+            progress(i, total);
+            self.pause_point().await;
+        }
+        if self.backend == Backend::Postgres {
+            for t in ["ledger", "audit"] {
+                let sql = format!(
+                    "SELECT setval(pg_get_serial_sequence('{t}', 'seq'), COALESCE((SELECT MAX(seq) FROM {t}), 0) + 1, false)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(total)
+    }
+
+    /// Consistency checks a crash must never break: every application holding a commitment
+    /// has a positive net commitment equal to its approved amount, nothing is paid beyond its
+    /// commitment, and no application outside those states holds money.
+    pub async fn check_consistency(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        let rows = sqlx::query(
+            "SELECT a.id, a.state, a.approved_fen, \
+                    CAST(COALESCE(SUM(CASE WHEN l.entry IN ('commitment', 'reversal') THEN l.amount_fen ELSE 0 END), 0) AS BIGINT), \
+                    CAST(COALESCE(SUM(CASE WHEN l.entry = 'payment' THEN l.amount_fen ELSE 0 END), 0) AS BIGINT) \
+             FROM applications a LEFT JOIN ledger l ON l.application_id = a.id GROUP BY a.id, a.state, a.approved_fen",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            let id: String = r.get(0);
+            let state = kc_domain::AppState::parse(&r.get::<String, _>(1));
+            let approved: Option<i64> = r.get(2);
+            let net: i64 = r.get(3);
+            let paid: i64 = r.get(4);
+            let holds = state.is_some_and(|s| s.holds_commitment());
+            if holds && Some(net) != approved {
+                problems.push(format!(
+                    "{id}: approved {approved:?} but net commitment {net}"
+                ));
+            }
+            if !holds && net != 0 {
+                problems.push(format!("{id}: state {:?} but net commitment {net}", state));
+            }
+            if paid > net {
+                problems.push(format!("{id}: paid {paid} > committed {net}"));
+            }
+        }
+        Ok(problems)
+    }
+}
