@@ -463,3 +463,91 @@ pub fn stored_input(
         Ok(store.eval_input(&applicant, as_of).await?.to_string())
     })
 }
+
+/// `bench-approvals`: approval latency (engine re-evaluation, constraints and the ledger
+/// write, in one serialised transaction) under concurrent reviewers.
+pub fn bench_approvals(
+    opt: DbOpt,
+    lib: Arc<kc_check::Library>,
+    reviewers: usize,
+    per_reviewer: usize,
+    think_ms: u64,
+) -> Result<()> {
+    use std::time::{Duration, Instant};
+    runtime()?.block_on(async move {
+        let store = open(&opt.database, lib).await?;
+        let admin = Actor::new("bench", Role::Admin);
+        let reviewer = Actor::new("bench-reviewer", Role::Reviewer);
+        // One Liaocheng service institution per reviewer, each with its own deliveries:
+        // 五(三) 5% × 10,000.00 = 500.00 per approval, far below the 50万元 yearly cap.
+        let mut queues: Vec<Vec<String>> = Vec::new();
+        let setup = Instant::now();
+        for r in 0..reviewers {
+            let id = kc_domain::Uscc::complete(&format!("9137152600BENCH{r:02}"))
+                .ok_or_else(|| anyhow!("cannot make a bench applicant id"))?
+                .to_string();
+            let profile = serde_json::json!({"id": id, "name": format!("基准测试服务机构{r:02}"), "kind": "service_institution", "region": "gaotang"});
+            store.upsert_applicant(&admin, &profile).await?;
+            let me = Actor::applicant("bench", &id);
+            let mut q = Vec::new();
+            for i in 0..per_reviewer {
+                let ev = format!("bench-{r:02}-{i:04}");
+                let event = serde_json::json!({"id": ev, "kind": "voucher_service_delivered", "date": "2023-05-10", "contract_amount": "10000"});
+                store.add_event(&admin, &id, &event).await?;
+                let app = store.apply(&me, &id, "voucher_institution", &ev).await?;
+                store.act(&me, &app, Action::Submit, ActArgs::default()).await?;
+                store.act(&reviewer, &app, Action::StartReview, ActArgs::default()).await?;
+                q.push(app);
+            }
+            queues.push(q);
+        }
+        println!(
+            "setup: {} applications for {reviewers} reviewers in {:.1} s ({:?})",
+            reviewers * per_reviewer,
+            setup.elapsed().as_secs_f64(),
+            store.backend()
+        );
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for (r, q) in queues.into_iter().enumerate() {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let me = Actor::new(&format!("reviewer{r}"), Role::Reviewer);
+                let mut lat = Vec::new();
+                // Stagger the reviewers so they do not all click at the same instant.
+                tokio::time::sleep(Duration::from_millis((r as u64 * think_ms) / 50)).await;
+                for app in q {
+                    let t = Instant::now();
+                    let res = store.act(&me, &app, Action::Approve, ActArgs::default()).await;
+                    lat.push(t.elapsed());
+                    res.map_err(|e| anyhow!("{app}: {e}"))?;
+                    if think_ms > 0 {
+                        tokio::time::sleep(Duration::from_millis(think_ms)).await;
+                    }
+                }
+                Ok::<_, anyhow::Error>(lat)
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await??);
+        }
+        let wall = start.elapsed();
+        all.sort();
+        let pct = |p: f64| all[((all.len() as f64 - 1.0) * p) as usize];
+        println!(
+            "approvals: {} by {reviewers} concurrent reviewers, think time {think_ms} ms\n  latency p50 {:?}  p90 {:?}  p99 {:?}  max {:?}\n  throughput {:.0} approvals/s",
+            all.len(),
+            pct(0.5),
+            pct(0.9),
+            pct(0.99),
+            all[all.len() - 1],
+            all.len() as f64 / wall.as_secs_f64()
+        );
+        let problems = store.check_consistency().await?;
+        if !problems.is_empty() {
+            bail!("ledger inconsistent after the benchmark: {problems:?}");
+        }
+        Ok(())
+    })
+}

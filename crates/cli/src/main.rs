@@ -124,6 +124,20 @@ enum Command {
         #[arg(long, global = true)]
         policies: Option<PathBuf>,
     },
+    /// Benchmark approval latency under concurrent reviewers, on a scratch database
+    BenchApprovals {
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        #[arg(long, default_value_t = 50)]
+        reviewers: usize,
+        #[arg(long, default_value_t = 20)]
+        per_reviewer: usize,
+        /// Pause between one reviewer's approvals (a person reading the next case)
+        #[arg(long, default_value_t = 100)]
+        think_ms: u64,
+    },
     /// Run policy scenario files and report differences (运行政策测试用例)
     Test {
         /// Scenario files or directories (default: tests/scenarios)
@@ -342,6 +356,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Budget { cmd, opt, policies } => {
             db::budget(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BenchApprovals {
+            opt,
+            policies,
+            reviewers,
+            per_reviewer,
+            think_ms,
+        } => {
+            db::bench_approvals(
+                opt,
+                std::sync::Arc::new(load_checked(policies)?),
+                reviewers.max(1),
+                per_reviewer.max(1),
+                think_ms,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Test { paths, policies } => {

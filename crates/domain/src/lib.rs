@@ -88,6 +88,21 @@ impl Uscc {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Completes 17 characters with their check character (for generated test and demo data).
+    pub fn complete(first17: &str) -> Option<Uscc> {
+        let chars: Vec<char> = first17.chars().collect();
+        if chars.len() != 17 || !chars.iter().all(|c| USCC_CHARS.contains(*c)) {
+            return None;
+        }
+        let sum: u32 = chars
+            .iter()
+            .zip(USCC_WEIGHTS)
+            .map(|(c, w)| USCC_CHARS.find(*c).unwrap_or(0) as u32 * w)
+            .sum();
+        let check = USCC_CHARS.chars().nth(((31 - sum % 31) % 31) as usize)?;
+        Uscc::parse(&format!("{first17}{check}")).ok()
+    }
 }
 
 impl fmt::Display for Uscc {
@@ -416,6 +431,10 @@ mod tests {
             })
         );
         assert_eq!(Uscc::parse("9135"), Err(UsccError::Length(4)));
+        assert_eq!(
+            Uscc::complete("91350100M000100Y4").unwrap().as_str(),
+            "91350100M000100Y43"
+        );
         assert!(matches!(
             Uscc::parse("91350100M000100I43"),
             Err(UsccError::Character('I', 15))

@@ -463,6 +463,20 @@ impl Evaluation {
     }
 }
 
+/// Evaluates one measure (by index) for one applicant: what an approval re-checks.
+pub fn evaluate_measure(lib: &Library, input: &Input, measure: usize) -> Evaluation {
+    let mut order: Vec<usize> = (0..input.events.len()).collect();
+    order.sort_by(|a, b| {
+        let (ea, eb) = (&input.events[*a], &input.events[*b]);
+        (ea.date, &ea.id).cmp(&(eb.date, &eb.id))
+    });
+    let mut outcomes = Vec::new();
+    if let Some(m) = lib.measures.get(measure) {
+        evaluate_measure_into(lib, input, measure, m, &order, &mut outcomes);
+    }
+    Evaluation { outcomes }
+}
+
 /// Evaluates every measure of the library for one applicant.
 pub fn evaluate(lib: &Library, input: &Input) -> Evaluation {
     let mut order: Vec<usize> = (0..input.events.len()).collect();
@@ -472,12 +486,12 @@ pub fn evaluate(lib: &Library, input: &Input) -> Evaluation {
     });
     let mut outcomes = Vec::with_capacity(lib.measures.len() + input.events.len());
     for (mi, m) in lib.measures.iter().enumerate() {
-        evaluate_measure(lib, input, mi, m, &order, &mut outcomes);
+        evaluate_measure_into(lib, input, mi, m, &order, &mut outcomes);
     }
     Evaluation { outcomes }
 }
 
-fn evaluate_measure(
+fn evaluate_measure_into(
     lib: &Library,
     input: &Input,
     mi: usize,

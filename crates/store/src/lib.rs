@@ -117,6 +117,8 @@ pub struct Store {
     /// A pause inside the approval transaction, between reading the ledger and writing it:
     /// widens the race window so concurrency and crash tests are not left to luck.
     pause: Option<std::time::Duration>,
+    /// Serialises this process's SQLite writers (see `begin_write`).
+    write_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The platform's local time: China Standard Time, UTC+8, no daylight saving.
@@ -166,6 +168,7 @@ impl Store {
             lib,
             clock: Arc::new(jiff::Timestamp::now),
             pause: None,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
         migrate::run(&store).await?;
         Ok(store)

@@ -610,11 +610,11 @@ impl Store {
         }
         let mut tx = self.begin_write(&["import".to_string()]).await?;
         let n: i64 = sqlx::query("SELECT COUNT(*) FROM applicants")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?
             .get(0);
         let m: i64 = sqlx::query("SELECT COUNT(*) FROM ledger")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?
             .get(0);
         if n > 0 || m > 0 {
@@ -656,7 +656,7 @@ impl Store {
                     q.bind(val.as_str().map(str::to_string))
                 };
             }
-            q.execute(&mut *tx)
+            q.execute(&mut **tx)
                 .await
                 .map_err(|e| StoreError::Invalid(format!("line {}: {e}", i + 1)))?;
             progress(i, total);
@@ -668,7 +668,7 @@ impl Store {
                     "SELECT setval(pg_get_serial_sequence('{t}', 'seq'), COALESCE((SELECT MAX(seq) FROM {t}), 0) + 1, false)"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
         }

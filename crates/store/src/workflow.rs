@@ -11,6 +11,33 @@ use sqlx::{Any, Row, Transaction};
 
 type Tx = Transaction<'static, Any>;
 
+/// A serialised write transaction: the transaction and, on SQLite, this process's writer lock,
+/// released after the transaction ends.
+pub(crate) struct WriteTx {
+    tx: Tx,
+    _guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Tx;
+    fn deref(&self) -> &Tx {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
 /// What a step may carry.
 #[derive(Clone, Debug, Default)]
 pub struct ActArgs {
@@ -91,9 +118,19 @@ impl Store {
     /// A write transaction that serialises with every other writer touching the same
     /// applicant or measure budget: `BEGIN IMMEDIATE` on SQLite (one writer at a time),
     /// advisory locks taken in a fixed order on PostgreSQL.
-    pub(crate) async fn begin_write(&self, locks: &[String]) -> Result<Tx> {
+    pub(crate) async fn begin_write(&self, locks: &[String]) -> Result<WriteTx> {
         match self.backend {
-            Backend::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Backend::Sqlite => {
+                // Writers of this process queue on a mutex (woken in order the moment it is
+                // free) rather than on SQLite's busy handler, which sleeps in growing steps of
+                // up to 100 ms; BEGIN IMMEDIATE still guards against other processes.
+                let guard = self.write_lock.clone().lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx {
+                    tx,
+                    _guard: Some(guard),
+                })
+            }
             Backend::Postgres => {
                 let mut tx = self.pool.begin().await?;
                 let mut keys: Vec<i64> = locks.iter().map(|l| lock_key(l)).collect();
@@ -105,7 +142,7 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                Ok(tx)
+                Ok(WriteTx { tx, _guard: None })
             }
         }
     }
@@ -235,7 +272,7 @@ impl Store {
             .measure_index
             .get(&app.measure)
             .ok_or_else(|| StoreError::Invalid(format!("unknown measure {}", app.measure)))?;
-        let ev = kc_eval::evaluate(&self.lib, &input);
+        let ev = kc_eval::evaluate_measure(&self.lib, &input, mi);
         let outcome = ev
             .outcomes
             .into_iter()
@@ -273,7 +310,7 @@ impl Store {
             .await?;
         let ev = sqlx::query("SELECT applicant_id, kind FROM events WHERE id = $1")
             .bind(event_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
         let ev = ev.ok_or_else(|| StoreError::NotFound(format!("event {event_id}")))?;
         if ev.get::<String, _>(0) != applicant_id {
@@ -422,7 +459,7 @@ impl Store {
                 )
                 .bind(format!("公示异议:{reason}"))
                 .bind(app_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
             Action::Reject => {
@@ -439,7 +476,7 @@ impl Store {
                 sqlx::query("UPDATE applications SET reason = $1 WHERE id = $2")
                     .bind(reason)
                     .bind(app_id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
             Action::RequestMaterial => {
@@ -452,7 +489,7 @@ impl Store {
                 sqlx::query("UPDATE applications SET missing = $1 WHERE id = $2")
                     .bind(args.missing.join(";"))
                     .bind(app_id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
             Action::PublishNotice => {
@@ -466,7 +503,7 @@ impl Store {
                 sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
                     .bind(until.to_string())
                     .bind(app_id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
             Action::Submit => {
@@ -480,7 +517,7 @@ impl Store {
                     .bind(computed.and_then(|(m, _)| to_fen(m)))
                     .bind(outcome.award.as_ref().map(|a| a.kind.code().to_string()))
                     .bind(app_id)
-                    .execute(&mut *tx)
+                    .execute(&mut **tx)
                     .await?;
             }
             Action::Disburse => {
@@ -499,14 +536,14 @@ impl Store {
             sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
                 .bind(until.to_string())
                 .bind(app_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         sqlx::query("UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3")
             .bind(to.code())
             .bind(&now)
             .bind(app_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         let after = self.app_in(&mut tx, app_id).await?;
         self.audit_in(
@@ -828,7 +865,7 @@ impl Store {
         )
         .bind(app_id)
         .bind(level)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let committed: i64 = sums.get(0);
         let paid: i64 = sums.get(1);
@@ -865,14 +902,14 @@ impl Store {
         .bind(&event_date)
         .bind(format!("{}:{}", actor.role.code(), actor.id))
         .bind(self.now())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let totals = sqlx::query(
             "SELECT COALESCE(CAST(SUM(CASE WHEN entry IN ('commitment', 'reversal') THEN amount_fen ELSE 0 END) AS BIGINT), 0), \
                     COALESCE(CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT), 0) FROM ledger WHERE application_id = $1",
         )
         .bind(app_id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         let (all_committed, all_paid): (i64, i64) = (totals.get(0), totals.get(1));
         let before = app_json(&app);
@@ -882,7 +919,7 @@ impl Store {
                 .bind(to.code())
                 .bind(self.now())
                 .bind(app_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         let after = self.app_in(&mut tx, app_id).await?;
