@@ -478,3 +478,60 @@ async fn an_imported_first_filing_becomes_an_offer_once_and_needs_no_review() {
         assert!(e.to_string().contains("校验码"), "{e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
+    for db in backends("increment").await {
+        let s = open(&db).await;
+        let uni = "12371500MB2835925X";
+        let uni = kc_domain::Uscc::complete(&uni[..17]).unwrap().to_string();
+        s.upsert_applicant(&admin(), &json!({"id": uni, "name": "聊城示例大学", "kind": "university", "region": "dongchangfu"})).await.unwrap();
+        let me = Actor::applicant("u-uni", &uni);
+        let contract = |id: &str, activity: &str, amount: &str| {
+            json!({"id": id, "kind": "contract_registered", "date": "2023-04-01", "contract_type": "tech_transfer",
+                   "amount": amount, "activity": activity, "item": "耐高温薄膜制备技术"})
+        };
+        let mut approve = async |ev: &str| {
+            let id = s
+                .apply(&me, &uni, "contract_dev_transfer", ev)
+                .await
+                .unwrap();
+            s.act(&me, &id, Action::Submit, ActArgs::default())
+                .await
+                .unwrap();
+            s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
+                .await
+                .unwrap();
+            s.act(&reviewer(1), &id, Action::Approve, ActArgs::default())
+                .await
+        };
+        // 四(一) 1.5% of 1,000,000 = 15,000.00.
+        s.add_event(&admin(), &uni, &contract("t1", "HT-1", "1000000"))
+            .await
+            .unwrap();
+        assert_eq!(
+            approve("t1").await.unwrap().approved,
+            Some(m("15000")),
+            "{}",
+            db.label
+        );
+        // The same item transferred again for 1,600,000: only the increment, 600,000 × 1.5% = 9,000.00.
+        s.add_event(&admin(), &uni, &contract("t2", "HT-2", "1600000"))
+            .await
+            .unwrap();
+        assert_eq!(
+            approve("t2").await.unwrap().approved,
+            Some(m("9000")),
+            "{}",
+            db.label
+        );
+        // The same transfer activity registered again: 同一项技术转移活动仅补助一次.
+        s.add_event(&admin(), &uni, &contract("t3", "HT-2", "2000000"))
+            .await
+            .unwrap();
+        let e = approve("t3").await.unwrap_err();
+        assert_eq!(code(&e), "not_awarded", "{}: {e}", db.label);
+        assert!(e.to_string().contains("仅支持一次"), "{e}");
+        assert_eq!(s.ledger_totals().await.unwrap().0, 2_400_000);
+    }
+}
