@@ -491,7 +491,7 @@ async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
             json!({"id": id, "kind": "contract_registered", "date": "2023-04-01", "contract_type": "tech_transfer",
                    "amount": amount, "activity": activity, "item": "耐高温薄膜制备技术"})
         };
-        let mut approve = async |ev: &str| {
+        let approve = async |ev: &str| {
             let id = s
                 .apply(&me, &uni, "contract_dev_transfer", ev)
                 .await
