@@ -73,6 +73,8 @@ pub enum AppCommand {
         #[arg(long)]
         notice_days: Option<i64>,
     },
+    /// The 公示 list: applications in public notice with applicant, measure, clause and amount
+    Notices,
     /// Record a payment of one level's part (finance)
     Pay {
         id: String,
@@ -347,6 +349,23 @@ pub fn app(cmd: AppCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<(
                         a.state.zh(),
                         a.computed.map(|m| m.to_string()).unwrap_or_default(),
                         a.approved.map(|m| m.to_string()).unwrap_or_default()
+                    );
+                }
+            }
+            AppCommand::Notices => {
+                println!("公示名单 public notice");
+                for n in store.public_notices().await? {
+                    let (title, doc, clause) = match store.library().measure(&n.measure) {
+                        Some(m) => (
+                            m.label.zh.clone(),
+                            store.library().documents[m.doc].number.clone(),
+                            m.clause.id.clone(),
+                        ),
+                        None => (n.measure.clone(), String::new(), String::new()),
+                    };
+                    println!(
+                        "{}  {} {}  {title}  {doc} {clause}  {}  公示期满 {}",
+                        n.application, n.applicant_name, n.applicant_id, n.amount, n.until
                     );
                 }
             }

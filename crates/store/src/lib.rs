@@ -17,7 +17,7 @@ mod transfer;
 mod workflow;
 
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
-pub use workflow::{ActArgs, ApplicationView};
+pub use workflow::{ActArgs, ApplicationView, NoticeLine};
 
 use jiff::civil::Date;
 use kc_check::Library;

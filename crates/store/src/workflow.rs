@@ -1047,3 +1047,38 @@ impl Store {
         )
     }
 }
+
+/// One line of the 公示 list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoticeLine {
+    pub application: String,
+    pub applicant_id: String,
+    pub applicant_name: String,
+    pub measure: String,
+    pub amount: Money,
+    pub until: String,
+}
+
+impl Store {
+    /// The 公示 list: every application in public notice with applicant, measure and amount
+    /// (the caller adds document and clause from the library).
+    pub async fn public_notices(&self) -> Result<Vec<NoticeLine>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.applicant_id, p.name, a.measure, a.approved_fen, a.notice_until FROM applications a \
+             JOIN applicants p ON p.id = a.applicant_id WHERE a.state = 'public_notice' ORDER BY a.notice_until, a.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| NoticeLine {
+                application: r.get(0),
+                applicant_id: r.get(1),
+                applicant_name: r.get(2),
+                measure: r.get(3),
+                amount: from_fen(r.get::<Option<i64>, _>(4).unwrap_or(0)),
+                until: r.get::<Option<String>, _>(5).unwrap_or_default(),
+            })
+            .collect())
+    }
+}

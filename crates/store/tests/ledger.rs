@@ -114,6 +114,16 @@ async fn an_application_goes_from_draft_to_disbursed_with_exact_ledger_rows() {
         )
         .await
         .unwrap();
+        let notices = s.public_notices().await.unwrap();
+        assert_eq!(notices.len(), 1);
+        assert_eq!(
+            (
+                notices[0].applicant_id.as_str(),
+                notices[0].measure.as_str(),
+                notices[0].amount
+            ),
+            (HUNNAN, "hitech_first", m("150000"))
+        );
         assert_eq!(
             code(
                 &s.pay(&finance(), &id, "city", m("75000.01"))
