@@ -126,6 +126,7 @@ pub async fn open(url: &str, lib: Arc<kc_check::Library>) -> Result<Store> {
 fn parse_actor(s: &str) -> Result<Actor> {
     let (role, who) = s.split_once(':').unwrap_or((s, "cli"));
     let role = Role::parse(role)
+        .filter(|r| *r != Role::System)
         .ok_or_else(|| anyhow!("--as “{s}”: role must be applicant, reviewer, finance or admin"))?;
     Ok(if role == Role::Applicant {
         Actor::applicant(who, who)

@@ -74,6 +74,20 @@ enum Command {
         #[arg(long)]
         policies: Option<PathBuf>,
     },
+    /// Start the platform: web UI and JSON API (启动平台). First start on an empty database
+    /// creates the admin account and, unless --no-demo, loads the demo data and accounts.
+    Serve {
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        /// An empty production instance: no demo data, no demo accounts
+        #[arg(long)]
+        no_demo: bool,
+    },
     /// Database administration: init, migrate, status, backup, restore (数据库)
     Db {
         #[command(subcommand)]
@@ -189,6 +203,16 @@ fn default_policies() -> PathBuf {
         here.to_path_buf()
     } else {
         kc_library::default_dir()
+    }
+}
+
+/// The shipped demo data: `./data/demo` in a checkout, else the one this binary was built from.
+fn default_demo_dir() -> PathBuf {
+    let here = Path::new("data/demo");
+    if here.is_dir() {
+        here.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo")
     }
 }
 
@@ -321,6 +345,31 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     bail!("no measure “{measure}” in the library (see `kechuang list`){hint}")
                 }
             }
+        }
+        Command::Serve {
+            addr,
+            opt,
+            policies,
+            no_demo,
+        } => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                )
+                .try_init();
+            let lib = std::sync::Arc::new(load_checked(policies)?);
+            let demo_dir = default_demo_dir();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async move {
+                let store = db::open(&opt.database, lib.clone()).await?;
+                kc_server::serve(&addr, store, lib, !no_demo, Some(demo_dir))
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))
+            })?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Db { cmd, opt, policies } => {
             db::db(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;

@@ -12,10 +12,12 @@
 //! moment see each other's commitments and can never both use the same headroom.
 //! The ledger and the audit log refuse UPDATE and DELETE in the database itself (triggers).
 
+mod accounts;
 pub mod migrate;
 mod transfer;
 mod workflow;
 
+pub use accounts::User;
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
 pub use workflow::{ActArgs, ApplicationView, NoticeLine};
 
@@ -122,7 +124,7 @@ pub struct Store {
 }
 
 /// The platform's local time: China Standard Time, UTC+8, no daylight saving.
-fn cst(ts: jiff::Timestamp) -> jiff::ZonedDateTime {
+pub(crate) fn cst(ts: jiff::Timestamp) -> jiff::ZonedDateTime {
     ts.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
 }
 
@@ -215,7 +217,8 @@ impl Store {
     /// `kechuang/eval-input/v1`; it is validated against the vocabulary and its `id` must be a
     /// valid 统一社会信用代码.
     pub async fn upsert_applicant(&self, actor: &Actor, profile: &J) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
+        let key = format!("applicant:{}", profile["id"].as_str().unwrap_or(""));
+        let mut tx = self.begin_write(&[key]).await?;
         let id = self.upsert_applicant_in(&mut tx, actor, profile).await?;
         tx.commit().await?;
         Ok(id)
@@ -302,7 +305,9 @@ impl Store {
 
     /// Records an event of an applicant. `event` is an event object of eval-input v1.
     pub async fn add_event(&self, actor: &Actor, applicant_id: &str, event: &J) -> Result<String> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self
+            .begin_write(&[format!("applicant:{applicant_id}")])
+            .await?;
         let id = self
             .add_event_in(&mut tx, actor, applicant_id, event)
             .await?;
@@ -402,14 +407,14 @@ impl Store {
                     "budget {amount} must be a non-negative amount in whole fen"
                 ))
             })?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write(&[format!("budget:{measure}")]).await?;
         let before: Option<i64> = sqlx::query(
             "SELECT amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2 AND level = $3",
         )
         .bind(measure)
         .bind(year as i64)
         .bind(level)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .map(|r: AnyRow| r.get::<i64, _>(0));
         if before.is_some() {
@@ -418,7 +423,7 @@ impl Store {
                 .bind(measure)
                 .bind(year as i64)
                 .bind(level)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         } else {
             sqlx::query("INSERT INTO budgets (measure, budget_year, level, amount_fen) VALUES ($1, $2, $3, $4)")
@@ -426,7 +431,7 @@ impl Store {
                 .bind(year as i64)
                 .bind(level)
                 .bind(fen)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
         let key = format!("{measure}/{year}/{level}");

@@ -564,6 +564,13 @@ impl Store {
     /// Every row of every table as JSON lines: a header line, then `{"table": …, "row": […]}`.
     pub async fn backup_lines(&self) -> Result<Vec<String>> {
         let mut out = vec![json!({"format": BACKUP_FORMAT, "at": self.now()}).to_string()];
+        // One snapshot for every table, so a backup taken while reviewers work is consistent.
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
         for (table, cols) in TABLES {
             let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
             let order = if names.contains(&"seq") {
@@ -573,7 +580,7 @@ impl Store {
             };
             let sql = format!("SELECT {} FROM {table} ORDER BY {order}", names.join(", "));
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *tx)
                 .await?;
             for r in rows {
                 let vals: Vec<J> = cols
@@ -590,6 +597,7 @@ impl Store {
                 out.push(json!({"table": table, "row": vals}).to_string());
             }
         }
+        tx.commit().await?;
         Ok(out)
     }
 

@@ -375,11 +375,19 @@ impl Store {
                 ),
             ));
         }
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM applications")
-            .fetch_one(&mut **tx)
-            .await?
-            .get(0);
-        let id = format!("A{}-{:06}", self.today().year(), n + 1);
+        // Readable and collision-free without a shared counter (PostgreSQL writers for
+        // different applicants run in parallel): year, then 8 random hex digits.
+        let id = loop {
+            let r: u32 = rand_u32();
+            let id = format!("A{}-{r:08X}", self.today().year());
+            let taken = sqlx::query("SELECT id FROM applications WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if taken.is_none() {
+                break id;
+            }
+        };
         let now = self.now();
         sqlx::query(
             "INSERT INTO applications (id, applicant_id, measure, event_id, activity, origin, state, computed_fen, amount_kind, created_at, updated_at) \
@@ -455,7 +463,7 @@ impl Store {
                     })?;
                 self.reverse_commitment(&mut tx, actor, &app).await?;
                 sqlx::query(
-                    "UPDATE applications SET approved_fen = NULL, reason = $1 WHERE id = $2",
+                    "UPDATE applications SET approved_fen = NULL, notice_until = NULL, reason = $1 WHERE id = $2",
                 )
                 .bind(format!("公示异议:{reason}"))
                 .bind(app_id)
@@ -530,6 +538,12 @@ impl Store {
         }
         // A confirmed offer skips review and goes straight to notice: give it its period.
         if action == Action::ConfirmOffer {
+            if !(0..=90).contains(&args.notice_days.unwrap_or(7)) {
+                return Err(StoreError::Invalid(format!(
+                    "notice period {} days: between 0 and 90",
+                    args.notice_days.unwrap_or(7)
+                )));
+            }
             let until = self
                 .today()
                 .saturating_add(jiff::Span::new().days(args.notice_days.unwrap_or(7)));
@@ -1081,4 +1095,17 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// A random u32 from the OS-seeded hasher state: ids need uniqueness, not cryptography.
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish() as u32
 }

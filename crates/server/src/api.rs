@@ -1,0 +1,399 @@
+//! The JSON API under `/api`. Every error is `{code, message}` with a stable code; writes need
+//! the session's CSRF token in the `X-CSRF-Token` header. The OpenAPI document is generated
+//! from these handlers' annotations (`/api/openapi.json`).
+
+use crate::auth::{self, CurrentSession, MaybeSession};
+use crate::{AppError, AppState};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kc_domain::{Action, Role};
+use kc_money::Money;
+use kc_store::{ActArgs, Actor};
+use serde::Deserialize;
+use serde_json::{Value as J, json};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+
+/// An API error: rendered as JSON.
+pub struct ApiError(AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> ApiError {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.json()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, AppError> {
+    serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest {
+        code: "bad_json",
+        message: format!("请求体无效 (invalid JSON body): {e}"),
+    })
+}
+
+fn csrf(s: &auth::Session, headers: &HeaderMap) -> Result<(), AppError> {
+    s.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
+}
+
+fn money(s: &str, field: &str) -> Result<Money, AppError> {
+    let m = Money::parse_amount(s).map_err(|e| AppError::BadRequest {
+        code: "invalid_amount",
+        message: format!("{field}: {e}"),
+    })?;
+    if m.is_negative() {
+        return Err(AppError::BadRequest {
+            code: "invalid_amount",
+            message: format!("{field}: {s} is negative"),
+        });
+    }
+    Ok(m)
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/library/measures", get(measures))
+        .route("/eligibility", post(eligibility))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/applicants/{id}", get(applicant))
+        .route("/applications", get(applications).post(create_application))
+        .route("/applications/{id}", get(application))
+        .route("/applications/{id}/actions", post(act))
+        .route("/applications/{id}/payments", post(pay))
+        .route("/budgets", get(budgets))
+        .route("/audit", get(audit))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kechuang 科创 API",
+        description = "S&T innovation policy as code: library, eligibility, applications, review, payments, budgets, audit."
+    ),
+    paths(
+        measures,
+        eligibility,
+        login,
+        logout,
+        applicant,
+        applications,
+        create_application,
+        application,
+        act,
+        pay,
+        budgets,
+        audit
+    ),
+    components(schemas(LoginRequest, NewApplication, ActRequest, PayRequest, ErrorBody))
+)]
+struct ApiDoc;
+
+/// Every error of the API.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ErrorBody {
+    /// Stable code: unauthorized, forbidden, not_found, invalid, bad_json, csrf, duplicate,
+    /// cap_exceeded, budget, not_awarded, illegal_transition, too_many_requests, internal, …
+    code: String,
+    /// In Chinese, with English.
+    message: String,
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// The measures of the library with document, clause and amount rule.
+#[utoipa::path(get, path = "/api/library/measures", responses((status = 200, description = "measures", body = Object)))]
+async fn measures(State(st): State<AppState>) -> Json<J> {
+    let lib = &st.lib;
+    Json(json!(lib.measures.iter().map(|m| json!({
+        "measure": m.id, "title": m.label.zh, "title_en": m.label.en,
+        "document": lib.documents[m.doc].number, "clause": m.clause.id, "clause_heading": m.clause.heading,
+        "form": m.form.map(|f| f.zh()), "event": lib.vocab.events[m.event].name,
+        "valid": [m.valid.0.to_string(), m.valid.1.to_string()],
+    })).collect::<Vec<_>>()))
+}
+
+/// Evaluates an applicant (kechuang/eval-input/v1) against the whole library: the 政策计算器.
+/// Public: it reads no stored data.
+#[utoipa::path(post, path = "/api/eligibility", request_body(content = Object, description = "kechuang/eval-input/v1 (docs/json.md)"),
+    responses((status = 200, description = "kechuang/eval-output/v1", body = Object), (status = 400, body = ErrorBody)))]
+async fn eligibility(State(st): State<AppState>, bytes: Bytes) -> ApiResult<Json<J>> {
+    let text = std::str::from_utf8(&bytes).map_err(|_| AppError::BadRequest {
+        code: "bad_json",
+        message: "body is not UTF-8".into(),
+    })?;
+    let input = kc_wire::parse_input(&st.lib, text, None).map_err(|e| AppError::BadRequest {
+        code: "invalid",
+        message: e.to_string(),
+    })?;
+    let ev = kc_eval::evaluate(&st.lib, &input);
+    Ok(Json(kc_wire::to_json(&st.lib, &input, &ev)))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct LoginRequest {
+    user: String,
+    password: String,
+}
+
+/// Opens a session: sets the HttpOnly session cookie and returns the CSRF token for writes.
+#[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
+    responses((status = 200, description = "logged in", body = Object), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn login(State(st): State<AppState>, bytes: Bytes) -> ApiResult<Response> {
+    let req: LoginRequest = body(&bytes)?;
+    let s = auth::login(&st, &req.user, &req.password).await?;
+    let cookie = auth::session_cookie(&st, &s.id);
+    let out = Json(
+        json!({"user": s.user.id, "name": s.user.name, "role": s.user.role.code(), "applicant": s.user.applicant_id, "csrf": s.csrf}),
+    );
+    Ok(([(header::SET_COOKIE, cookie)], out).into_response())
+}
+
+/// Closes the session.
+#[utoipa::path(post, path = "/api/logout", responses((status = 200, description = "logged out")))]
+async fn logout(
+    State(st): State<AppState>,
+    MaybeSession(s): MaybeSession,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    if let Some(s) = s {
+        csrf(&s, &headers)?;
+        st.store.delete_session(&s.id).await?;
+    }
+    Ok((
+        [(header::SET_COOKIE, auth::clear_cookie())],
+        Json(json!({"ok": true})),
+    )
+        .into_response())
+}
+
+/// 一企一档: an applicant's profile, events, applications and ledger rows.
+#[utoipa::path(get, path = "/api/applicants/{id}", params(("id" = String, Path, description = "统一社会信用代码")),
+    responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn applicant(
+    State(st): State<AppState>,
+    CurrentSession(s): CurrentSession,
+    Path(id): Path<String>,
+) -> ApiResult<Json<J>> {
+    s.may_see(&id)?;
+    let profile = st.store.profile(&id).await?;
+    let events = st.store.events_of(&id).await?;
+    let apps = st.store.applications(&s.user.actor(), Some(&id)).await?;
+    let ledger = st.store.ledger_of(&id).await?;
+    Ok(Json(json!({
+        "profile": profile, "events": events,
+        "applications": apps.iter().map(app_json).collect::<Vec<_>>(),
+        "ledger": ledger.iter().map(|(a, m, e, l, x, at)| json!({"application": a, "measure": m, "entry": e, "level": l, "amount": x.plain(), "at": at})).collect::<Vec<_>>(),
+    })))
+}
+
+fn app_json(a: &kc_store::ApplicationView) -> J {
+    json!({
+        "id": a.id, "applicant": a.applicant_id, "measure": a.measure, "event": a.event_id, "origin": a.origin,
+        "state": a.state.code(), "state_zh": a.state.zh(), "computed": a.computed.map(|m| m.plain()),
+        "amount_kind": a.amount_kind, "approved": a.approved.map(|m| m.plain()), "reason": a.reason,
+        "missing": a.missing, "notice_until": a.notice_until,
+    })
+}
+
+#[derive(Deserialize, IntoParams)]
+struct ApplicantFilter {
+    /// Only this applicant's (staff); applicants always see only their own.
+    applicant: Option<String>,
+}
+
+/// Applications: an applicant's own, or (staff) all or one applicant's.
+#[utoipa::path(get, path = "/api/applications", params(ApplicantFilter), responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
+async fn applications(
+    State(st): State<AppState>,
+    CurrentSession(s): CurrentSession,
+    Query(f): Query<ApplicantFilter>,
+) -> ApiResult<Json<J>> {
+    let apps = st
+        .store
+        .applications(&s.user.actor(), f.applicant.as_deref())
+        .await?;
+    Ok(Json(json!(apps.iter().map(app_json).collect::<Vec<_>>())))
+}
+
+/// One application.
+#[utoipa::path(get, path = "/api/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn application(
+    State(st): State<AppState>,
+    CurrentSession(s): CurrentSession,
+    Path(id): Path<String>,
+) -> ApiResult<Json<J>> {
+    Ok(Json(app_json(
+        &st.store.application(&s.user.actor(), &id).await?,
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct NewApplication {
+    applicant: String,
+    measure: String,
+    event: String,
+}
+
+/// Starts an application (applicants, for their own organisation).
+#[utoipa::path(post, path = "/api/applications", request_body = NewApplication,
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_application(
+    State(st): State<AppState>,
+    CurrentSession(s): CurrentSession,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<J>> {
+    csrf(&s, &headers)?;
+    let req: NewApplication = body(&bytes)?;
+    let id = st
+        .store
+        .apply(&s.user.actor(), &req.applicant, &req.measure, &req.event)
+        .await?;
+    Ok(Json(app_json(
+        &st.store.application(&s.user.actor(), &id).await?,
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct ActRequest {
+    /// submit, start_review, request_material, approve, reject, withdraw, publish_notice,
+    /// object, confirm_offer, decline_offer
+    action: String,
+    amount: Option<String>,
+    reason: Option<String>,
+    #[serde(default)]
+    missing: Vec<String>,
+    notice_days: Option<i64>,
+}
+
+pub(crate) fn parse_action(s: &str) -> Result<Action, AppError> {
+    use Action::*;
+    [
+        Submit,
+        StartReview,
+        RequestMaterial,
+        Approve,
+        Reject,
+        Withdraw,
+        PublishNotice,
+        Object,
+        ConfirmOffer,
+        DeclineOffer,
+    ]
+    .into_iter()
+    .find(|a| a.code() == s)
+    .ok_or_else(|| AppError::BadRequest {
+        code: "invalid",
+        message: format!("action: unknown “{s}”"),
+    })
+}
+
+/// Takes a workflow step; approval checks the engine's cap, once-only rules, caps and budgets.
+#[utoipa::path(post, path = "/api/applications/{id}/actions", params(("id" = String, Path)), request_body = ActRequest,
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn act(
+    State(st): State<AppState>,
+    CurrentSession(s): CurrentSession,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<J>> {
+    csrf(&s, &headers)?;
+    let req: ActRequest = body(&bytes)?;
+    let args = ActArgs {
+        amount: req
+            .amount
+            .as_deref()
+            .map(|a| money(a, "amount"))
+            .transpose()?,
+        reason: req.reason,
+        missing: req.missing,
+        notice_days: req.notice_days,
+    };
+    let a = st
+        .store
+        .act(&s.user.actor(), &id, parse_action(&req.action)?, args)
+        .await?;
+    Ok(Json(app_json(&a)))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct PayRequest {
+    /// central, province, city, district, institution
+    level: String,
+    amount: String,
+}
+
+/// Records a payment of one level's part (finance).
+#[utoipa::path(post, path = "/api/applications/{id}/payments", params(("id" = String, Path)), request_body = PayRequest,
+    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn pay(
+    State(st): State<AppState>,
+    CurrentSession(s): CurrentSession,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<J>> {
+    csrf(&s, &headers)?;
+    let req: PayRequest = body(&bytes)?;
+    let a = st
+        .store
+        .pay(
+            &s.user.actor(),
+            &id,
+            &req.level,
+            money(&req.amount, "amount")?,
+        )
+        .await?;
+    Ok(Json(app_json(&a)))
+}
+
+/// Budgets: per measure and year, per level, budget / committed / paid and warnings.
+#[utoipa::path(get, path = "/api/budgets", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+async fn budgets(
+    State(st): State<AppState>,
+    CurrentSession(s): CurrentSession,
+) -> ApiResult<Json<J>> {
+    s.require(&[Role::Reviewer, Role::Finance, Role::Admin])?;
+    let mut out = Vec::new();
+    for (measure, year) in st.store.budget_keys().await? {
+        for l in st.store.budget_status(&measure, year as i32).await? {
+            out.push(json!({
+                "measure": measure, "year": year, "level": l.level,
+                "budget": l.budget_fen.map(|b| kc_domain::from_fen(b).plain()),
+                "committed": kc_domain::from_fen(l.committed_fen).plain(), "paid": kc_domain::from_fen(l.paid_fen).plain(),
+                "warning": l.warning(),
+            }));
+        }
+    }
+    Ok(Json(json!(out)))
+}
+
+/// The audit log, newest first (admins).
+#[utoipa::path(get, path = "/api/audit", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+async fn audit(
+    State(st): State<AppState>,
+    CurrentSession(s): CurrentSession,
+) -> ApiResult<Json<J>> {
+    s.require(&[Role::Admin])?;
+    Ok(Json(json!(st.store.audit_log(500).await?)))
+}
+
+#[allow(dead_code)]
+fn _actor_is_used(a: Actor) -> Actor {
+    a
+}

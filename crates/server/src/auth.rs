@@ -1,0 +1,204 @@
+//! Accounts: argon2 password hashes, sessions in the database behind an HttpOnly SameSite
+//! cookie, a CSRF token per session echoed by every form and API write, and login rate
+//! limiting (5 failures per account in 10 minutes) counted in the database.
+
+use crate::{AppError, AppState};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use kc_domain::Role;
+use kc_store::User;
+
+pub const SESSION_COOKIE: &str = "kc_session";
+pub const LANG_COOKIE: &str = "kc_lang";
+const SESSION_HOURS: i64 = 12;
+const MAX_FAILURES: i64 = 5;
+const FAILURE_WINDOW_MIN: i64 = 10;
+
+pub fn hash_password(password: &str) -> String {
+    let salt_bytes: [u8; 16] = rand::random();
+    let salt = SaltString::encode_b64(&salt_bytes).expect("16 bytes make a valid salt");
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing with default parameters")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+pub fn random_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A logged-in user and their session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: String,
+    pub user: User,
+    pub csrf: String,
+}
+
+impl Session {
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "角色 {} 无权访问 (role {} may not do this)",
+                self.user.role.code(),
+                self.user.role.code()
+            )))
+        }
+    }
+    /// Applicants see only their own organisation.
+    pub fn may_see(&self, applicant_id: &str) -> Result<(), AppError> {
+        if self.user.role == Role::Applicant
+            && self.user.applicant_id.as_deref() != Some(applicant_id)
+        {
+            return Err(AppError::Forbidden(
+                "只能查看本单位的信息 (an applicant sees only its own organisation)".into(),
+            ));
+        }
+        Ok(())
+    }
+    pub fn check_csrf(&self, token: Option<&str>) -> Result<(), AppError> {
+        match token {
+            Some(t) if constant_eq(t.as_bytes(), self.csrf.as_bytes()) => Ok(()),
+            _ => Err(AppError::Csrf),
+        }
+    }
+}
+
+fn constant_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The session, if the request carries a live one.
+pub struct MaybeSession(pub Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeSession {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Some(id) = cookie(parts, SESSION_COOKIE) else {
+            return Ok(MaybeSession(None));
+        };
+        let id = id.to_string();
+        Ok(MaybeSession(
+            state
+                .store
+                .session(&id)
+                .await?
+                .map(|(user, csrf)| Session { id, user, csrf }),
+        ))
+    }
+}
+
+/// A live session, or 401.
+pub struct CurrentSession(pub Session);
+
+impl FromRequestParts<AppState> for CurrentSession {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        match MaybeSession::from_request_parts(parts, state).await?.0 {
+            Some(s) => Ok(CurrentSession(s)),
+            None => Err(AppError::Unauthorized),
+        }
+    }
+}
+
+/// Chinese or English, from the `kc_lang` cookie (Chinese by default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Lang(pub bool);
+
+impl Lang {
+    pub fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        if self.0 { en } else { zh }
+    }
+}
+
+impl FromRequestParts<AppState> for Lang {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+        Ok(Lang(cookie(parts, LANG_COOKIE) == Some("en")))
+    }
+}
+
+/// Checks a password and opens a session; counts failures per account.
+pub async fn login(state: &AppState, user_id: &str, password: &str) -> Result<Session, AppError> {
+    let store = &state.store;
+    if store
+        .recent_login_failures(user_id, FAILURE_WINDOW_MIN)
+        .await?
+        >= MAX_FAILURES
+    {
+        return Err(AppError::TooManyRequests);
+    }
+    let user = store.user(user_id).await?;
+    let ok = match &user {
+        Some(u) => u
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| verify_password(password, h)),
+        None => {
+            // Same work for unknown accounts, so timing does not reveal which exist.
+            let _ = verify_password(
+                password,
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$8Bq6qkJLYBd0PK9eGf4c+T0AXcXGcYrFvg3Bx4Yw8mM",
+            );
+            false
+        }
+    };
+    let (true, Some(user)) = (ok, user) else {
+        store.record_login_failure(user_id).await?;
+        return Err(AppError::BadRequest {
+            code: "bad_login",
+            message: "用户名或密码错误 (wrong user or password)".into(),
+        });
+    };
+    store.clear_login_failures(user_id).await?;
+    let id = random_token();
+    let csrf = random_token();
+    let expires = jiff::Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_hours(SESSION_HOURS))
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+        .to_string();
+    store.create_session(&id, &user.id, &csrf, &expires).await?;
+    Ok(Session { id, user, csrf })
+}
+
+pub fn session_cookie(state: &AppState, id: &str) -> String {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    format!(
+        "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        SESSION_HOURS * 3600
+    )
+}
+
+pub fn clear_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}

@@ -1,0 +1,248 @@
+//! Accounts and sessions as stored: users with their role (and, for applicants, the
+//! organisation they act for), sessions with their CSRF token, failed logins for rate
+//! limiting. Password hashing is the server's job; this module stores what it is given.
+
+use crate::{Actor, Result, Store, StoreError};
+use kc_domain::Role;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub applicant_id: Option<String>,
+    pub password_hash: Option<String>,
+}
+
+impl User {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.id.clone(),
+            role: self.role,
+            applicant: self.applicant_id.clone(),
+        }
+    }
+}
+
+fn user_from(r: &AnyRow) -> Result<User> {
+    let role: String = r.get(2);
+    Ok(User {
+        id: r.get(0),
+        name: r.get(1),
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Invalid(format!("stored role “{role}”")))?,
+        applicant_id: r.get(3),
+        password_hash: r.get(4),
+    })
+}
+
+impl Store {
+    pub async fn count_users(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0))
+    }
+
+    /// Creates a user (audited). Ids are unique; an applicant account names its organisation.
+    pub async fn create_user(&self, actor: &Actor, user: &User) -> Result<()> {
+        if user.role == Role::Applicant && user.applicant_id.is_none() {
+            return Err(StoreError::Invalid(
+                "an applicant account needs its organisation (统一社会信用代码)".into(),
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        let exists = sqlx::query("SELECT id FROM users WHERE id = $1")
+            .bind(&user.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            return Err(StoreError::Refused {
+                code: "duplicate",
+                message: format!("用户 {} 已存在", user.id),
+            });
+        }
+        sqlx::query("INSERT INTO users (id, name, role, applicant_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&user.id)
+            .bind(&user.name)
+            .bind(user.role.code())
+            .bind(user.applicant_id.clone())
+            .bind(user.password_hash.clone())
+            .bind(self.now())
+            .execute(&mut *tx)
+            .await?;
+        let after = serde_json::json!({"id": user.id, "role": user.role.code(), "applicant": user.applicant_id}).to_string();
+        self.audit_in(
+            &mut tx,
+            actor,
+            "create",
+            "user",
+            &user.id,
+            None,
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn user(&self, id: &str) -> Result<Option<User>> {
+        let r = sqlx::query(
+            "SELECT id, name, role, applicant_id, password_hash FROM users WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.as_ref().map(user_from).transpose()
+    }
+
+    pub async fn create_session(
+        &self,
+        id: &str,
+        user_id: &str,
+        csrf: &str,
+        expires_at: &str,
+    ) -> Result<()> {
+        sqlx::query("INSERT INTO sessions (id, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(user_id)
+            .bind(csrf)
+            .bind(self.now())
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The user and CSRF token of a live session.
+    pub async fn session(&self, id: &str) -> Result<Option<(User, String)>> {
+        let r = sqlx::query(
+            "SELECT u.id, u.name, u.role, u.applicant_id, u.password_hash, s.csrf, s.expires_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = r else { return Ok(None) };
+        let expires: String = r.get(6);
+        if expires < self.now() {
+            self.delete_session(id).await?;
+            return Ok(None);
+        }
+        Ok(Some((user_from(&r)?, r.get(5))))
+    }
+
+    pub async fn delete_session(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn record_login_failure(&self, key: &str) -> Result<()> {
+        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
+            .bind(key)
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Failed logins for `key` in the last `minutes`.
+    pub async fn recent_login_failures(&self, key: &str, minutes: i64) -> Result<i64> {
+        let since = (self.clock)()
+            .checked_sub(jiff::SignedDuration::from_mins(minutes))
+            .map(|t| {
+                crate::cst(t)
+                    .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
+                    .to_string()
+            })
+            .unwrap_or_default();
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
+                .bind(key)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await?
+                .get(0),
+        )
+    }
+
+    pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Every applicant (id, name, kind, region), for staff lists.
+    pub async fn applicants(&self) -> Result<Vec<(String, String, String, String)>> {
+        let rows = sqlx::query("SELECT id, name, kind, region FROM applicants ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
+    }
+
+    /// An applicant's stored events as JSON objects, by date.
+    pub async fn events_of(&self, applicant_id: &str) -> Result<Vec<serde_json::Value>> {
+        let rows = sqlx::query("SELECT body FROM events WHERE applicant_id = $1 ORDER BY date, id")
+            .bind(applicant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                serde_json::from_str(&r.get::<String, _>(0))
+                    .map_err(|e| StoreError::Invalid(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// The stored profile of an applicant.
+    pub async fn profile(&self, applicant_id: &str) -> Result<serde_json::Value> {
+        let mut tx = self.pool.begin().await?;
+        let p = self.profile_in(&mut tx, applicant_id).await?;
+        tx.commit().await?;
+        Ok(p)
+    }
+
+    /// Ledger rows of an applicant: (application, measure, entry, level, amount, at).
+    pub async fn ledger_of(
+        &self,
+        applicant_id: &str,
+    ) -> Result<Vec<(String, String, String, String, kc_money::Money, String)>> {
+        let rows = sqlx::query("SELECT application_id, measure, entry, level, amount_fen, at FROM ledger WHERE applicant_id = $1 ORDER BY seq")
+            .bind(applicant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    kc_domain::from_fen(r.get(4)),
+                    r.get(5),
+                )
+            })
+            .collect())
+    }
+
+    /// Every (measure, year) with a budget or a ledger row.
+    pub async fn budget_keys(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT measure, budget_year FROM budgets UNION SELECT measure, budget_year FROM ledger ORDER BY 2 DESC, 1",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
