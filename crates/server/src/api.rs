@@ -5,7 +5,7 @@
 use crate::auth::{self, CurrentSession, MaybeSession};
 use crate::{AppError, AppState};
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -33,6 +33,21 @@ impl IntoResponse for ApiError {
 }
 
 type ApiResult<T> = Result<T, ApiError>;
+
+/// A live session for the API: a missing one is a JSON 401, not a page.
+pub struct ApiSession(pub auth::Session);
+
+impl axum::extract::FromRequestParts<AppState> for ApiSession {
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, ApiError> {
+        Ok(ApiSession(
+            CurrentSession::from_request_parts(parts, state).await?.0,
+        ))
+    }
+}
 
 fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, AppError> {
     serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest {
@@ -185,7 +200,7 @@ async fn logout(
     responses((status = 200, body = Object), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn applicant(
     State(st): State<AppState>,
-    CurrentSession(s): CurrentSession,
+    ApiSession(s): ApiSession,
     Path(id): Path<String>,
 ) -> ApiResult<Json<J>> {
     s.may_see(&id)?;
@@ -219,7 +234,7 @@ struct ApplicantFilter {
 #[utoipa::path(get, path = "/api/applications", params(ApplicantFilter), responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
 async fn applications(
     State(st): State<AppState>,
-    CurrentSession(s): CurrentSession,
+    ApiSession(s): ApiSession,
     Query(f): Query<ApplicantFilter>,
 ) -> ApiResult<Json<J>> {
     let apps = st
@@ -233,7 +248,7 @@ async fn applications(
 #[utoipa::path(get, path = "/api/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn application(
     State(st): State<AppState>,
-    CurrentSession(s): CurrentSession,
+    ApiSession(s): ApiSession,
     Path(id): Path<String>,
 ) -> ApiResult<Json<J>> {
     Ok(Json(app_json(
@@ -253,7 +268,7 @@ struct NewApplication {
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_application(
     State(st): State<AppState>,
-    CurrentSession(s): CurrentSession,
+    ApiSession(s): ApiSession,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> ApiResult<Json<J>> {
@@ -307,7 +322,7 @@ pub(crate) fn parse_action(s: &str) -> Result<Action, AppError> {
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn act(
     State(st): State<AppState>,
-    CurrentSession(s): CurrentSession,
+    ApiSession(s): ApiSession,
     Path(id): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
@@ -343,7 +358,7 @@ struct PayRequest {
     responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn pay(
     State(st): State<AppState>,
-    CurrentSession(s): CurrentSession,
+    ApiSession(s): ApiSession,
     Path(id): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
@@ -364,10 +379,7 @@ async fn pay(
 
 /// Budgets: per measure and year, per level, budget / committed / paid and warnings.
 #[utoipa::path(get, path = "/api/budgets", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
-async fn budgets(
-    State(st): State<AppState>,
-    CurrentSession(s): CurrentSession,
-) -> ApiResult<Json<J>> {
+async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
     s.require(&[Role::Reviewer, Role::Finance, Role::Admin])?;
     let mut out = Vec::new();
     for (measure, year) in st.store.budget_keys().await? {
@@ -385,10 +397,7 @@ async fn budgets(
 
 /// The audit log, newest first (admins).
 #[utoipa::path(get, path = "/api/audit", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
-async fn audit(
-    State(st): State<AppState>,
-    CurrentSession(s): CurrentSession,
-) -> ApiResult<Json<J>> {
+async fn audit(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
     s.require(&[Role::Admin])?;
     Ok(Json(json!(st.store.audit_log(500).await?)))
 }

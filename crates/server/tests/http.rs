@@ -1,0 +1,577 @@
+//! The platform over real HTTP: the app is started on port 0 with a fresh database and called
+//! with a cookie-keeping client. Authorization is tried on every endpoint; two instances on one
+//! PostgreSQL share sessions and never overpay together.
+
+use kc_domain::Role;
+use kc_server::{AppState, hash_password};
+use kc_store::{Actor, Store, User};
+use serde_json::{Value as J, json};
+use std::path::Path;
+use std::sync::Arc;
+
+fn library() -> Arc<kc_check::Library> {
+    let (files, checked) =
+        kc_library::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies")).unwrap();
+    assert!(!checked.has_errors(), "{}", checked.render(&files));
+    Arc::new(checked.library.unwrap())
+}
+
+const PW: &str = "correct horse battery";
+const HUNNAN: &str = "91210112MA0XK8R34Y";
+const GAOTANG: &str = "91371526MA3Y4PJ126";
+
+/// Seeds two applicants with accounts, a reviewer, finance and an admin.
+async fn seed(store: &Store) {
+    let sys = Actor::system();
+    store.upsert_applicant(&sys, &json!({"id": HUNNAN, "name": "浑南示例", "kind": "enterprise", "region": "hunnan", "size": "small"})).await.unwrap();
+    store.upsert_applicant(&sys, &json!({"id": GAOTANG, "name": "高唐示例", "kind": "service_institution", "region": "gaotang"})).await.unwrap();
+    store.add_event(&sys, HUNNAN, &json!({"id": "hn-c1", "kind": "certified", "date": "2023-03-01", "cert": "high_tech", "first": true})).await.unwrap();
+    for i in 0..8 {
+        store
+            .add_event(&sys, GAOTANG, &json!({"id": format!("gt-v{i}"), "kind": "voucher_service_delivered", "date": "2023-05-10", "contract_amount": "2000000"}))
+            .await
+            .unwrap();
+    }
+    let hash = hash_password(PW);
+    for (id, role, applicant) in [
+        ("hn", Role::Applicant, Some(HUNNAN)),
+        ("gt", Role::Applicant, Some(GAOTANG)),
+        ("rev", Role::Reviewer, None),
+        ("fin", Role::Finance, None),
+        ("adm", Role::Admin, None),
+    ] {
+        store
+            .create_user(
+                &sys,
+                &User {
+                    id: id.into(),
+                    name: id.into(),
+                    role,
+                    applicant_id: applicant.map(String::from),
+                    password_hash: Some(hash.clone()),
+                },
+            )
+            .await
+            .unwrap();
+    }
+}
+
+fn clock() -> jiff::Timestamp {
+    "2023-06-30T04:00:00Z".parse().unwrap()
+}
+
+async fn start(url: &str) -> (String, Store) {
+    let store = Store::open(url, library()).await.unwrap().with_clock(clock);
+    let state = AppState {
+        store: store.clone(),
+        lib: library(),
+        secure_cookies: false,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, kc_server::router(state))
+            .await
+            .unwrap()
+    });
+    (format!("http://{addr}"), store)
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+impl Client {
+    async fn login(base: &str, user: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = http
+            .post(format!("{base}/api/login"))
+            .json(&json!({"user": user, "password": PW}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "login {user}");
+        let set_cookie = r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Strict"),
+            "{set_cookie}"
+        );
+        let j: J = r.json().await.unwrap();
+        Client {
+            http,
+            base: base.into(),
+            csrf: j["csrf"].as_str().unwrap().into(),
+        }
+    }
+    async fn get(&self, path: &str) -> (u16, J) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(J::Null))
+    }
+    async fn post(&self, path: &str, body: J) -> (u16, J) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(J::Null))
+    }
+    async fn page(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+async fn sqlite_url(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("kc-http-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("kc.db").display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_api_answers_with_json_errors_and_an_openapi_document() {
+    let (base, store) = start(&sqlite_url("basics").await).await;
+    seed(&store).await;
+    let anon = reqwest::Client::new();
+    // OpenAPI generated from the handlers.
+    let doc: J = anon
+        .get(format!("{base}/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for p in [
+        "/api/eligibility",
+        "/api/applications",
+        "/api/applications/{id}/actions",
+        "/api/budgets",
+        "/api/audit",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p} missing from OpenAPI");
+    }
+    // The calculator endpoint is public and exact.
+    let input = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hunnan-enterprise.json"),
+    )
+    .unwrap();
+    let out: J = anon
+        .post(format!("{base}/api/eligibility"))
+        .body(input)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hitech = out["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["measure"] == "hitech_first" && o["status"] == "awarded")
+        .unwrap();
+    assert_eq!(hitech["amount"], "200000.00");
+    // Errors are JSON with stable codes; no stack traces.
+    let r = anon
+        .post(format!("{base}/api/eligibility"))
+        .body("{\"schema\": 1}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let e: J = r.json().await.unwrap();
+    assert_eq!(e["code"], "invalid");
+    assert!(e["message"].as_str().unwrap().contains("$.schema"), "{e}");
+    let r = anon
+        .get(format!("{base}/api/applications"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.json::<J>().await.unwrap()["code"], "unauthorized");
+    // Login rate limiting: five failures lock the account for ten minutes.
+    for _ in 0..5 {
+        let r = anon
+            .post(format!("{base}/api/login"))
+            .json(&json!({"user": "hn", "password": "wrong"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+    }
+    let r = anon
+        .post(format!("{base}/api/login"))
+        .json(&json!({"user": "hn", "password": PW}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        429,
+        "even the right password is refused while locked"
+    );
+    // Pages: Chinese first, English on request; a bad form value names the field in Chinese.
+    let rev = Client::login(&base, "rev").await;
+    let (s, html) = rev.page("/library").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("政策库") && html.contains("沈政发〔2021〕11号"));
+    let r = rev
+        .http
+        .get(format!("{base}/library"))
+        .header("cookie", "kc_lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("Policy library"));
+    let r = rev
+        .http
+        .post(format!("{base}/budget"))
+        .form(&[
+            ("csrf", rev.csrf.as_str()),
+            ("measure", "hitech_first"),
+            ("year", "二〇二三"),
+            ("level", "city"),
+            ("amount", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("年度 year"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nobody_reads_or_changes_what_is_not_theirs() {
+    let (base, store) = start(&sqlite_url("authz").await).await;
+    seed(&store).await;
+    let hn = Client::login(&base, "hn").await;
+    let gt = Client::login(&base, "gt").await;
+    let rev = Client::login(&base, "rev").await;
+    let fin = Client::login(&base, "fin").await;
+    // Hunnan applies for its high-tech subsidy.
+    let (s, app) = hn
+        .post(
+            "/api/applications",
+            json!({"applicant": HUNNAN, "measure": "hitech_first", "event": "hn-c1"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{app}");
+    let id = app["id"].as_str().unwrap().to_string();
+    // Gaotang's applicant tries every endpoint against Hunnan's data.
+    assert_eq!(gt.get(&format!("/api/applicants/{HUNNAN}")).await.0, 403);
+    assert_eq!(gt.get(&format!("/api/applications/{id}")).await.0, 403);
+    let (_, list) = gt
+        .get(&format!("/api/applications?applicant={HUNNAN}"))
+        .await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["applicant"] == GAOTANG),
+        "{list}"
+    );
+    assert_eq!(
+        gt.post(
+            "/api/applications",
+            json!({"applicant": HUNNAN, "measure": "hitech_first", "event": "hn-c1"})
+        )
+        .await
+        .0,
+        403
+    );
+    for action in ["submit", "withdraw", "confirm_offer"] {
+        assert_eq!(
+            gt.post(
+                &format!("/api/applications/{id}/actions"),
+                json!({"action": action})
+            )
+            .await
+            .0,
+            403,
+            "{action}"
+        );
+    }
+    assert_eq!(
+        gt.post(
+            &format!("/api/applications/{id}/payments"),
+            json!({"level": "city", "amount": "1"})
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(gt.get("/api/budgets").await.0, 403);
+    assert_eq!(gt.get("/api/audit").await.0, 403);
+    assert_eq!(gt.page(&format!("/applicants/{HUNNAN}")).await.0, 403);
+    assert_eq!(gt.page(&format!("/applications/{id}")).await.0, 403);
+    assert_eq!(
+        gt.page(&format!("/calculator?applicant={HUNNAN}")).await.0,
+        403
+    );
+    assert_eq!(gt.page("/review").await.0, 403);
+    assert_eq!(gt.page("/audit").await.0, 403);
+    // Writes without the CSRF token are refused, even for the owner.
+    let r = hn
+        .http
+        .post(format!("{base}/api/applications/{id}/actions"))
+        .json(&json!({"action": "submit"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<J>().await.unwrap()["code"], "csrf");
+    let r = hn
+        .http
+        .post(format!("{base}/applications/{id}/act"))
+        .form(&[("action", "submit")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // The owner submits; a reviewer cannot act as admin, nor pay; finance cannot approve.
+    assert_eq!(
+        hn.post(
+            &format!("/api/applications/{id}/actions"),
+            json!({"action": "submit"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(rev.get("/api/audit").await.0, 403);
+    assert_eq!(rev.page("/audit").await.0, 403);
+    assert_eq!(
+        rev.post(
+            &format!("/api/applications/{id}/actions"),
+            json!({"action": "start_review"})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        fin.post(
+            &format!("/api/applications/{id}/actions"),
+            json!({"action": "approve"})
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        hn.post(
+            &format!("/api/applications/{id}/actions"),
+            json!({"action": "approve"})
+        )
+        .await
+        .0,
+        403
+    );
+    let (s, a) = rev
+        .post(
+            &format!("/api/applications/{id}/actions"),
+            json!({"action": "approve", "amount": "250000"}),
+        )
+        .await;
+    assert_eq!((s, a["code"].as_str()), (409, Some("cap_exceeded")), "{a}");
+    let (s, a) = rev
+        .post(
+            &format!("/api/applications/{id}/actions"),
+            json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!((s, a["approved"].as_str()), (200, Some("200000.00")), "{a}");
+    assert_eq!(
+        rev.post(
+            &format!("/api/applications/{id}/payments"),
+            json!({"level": "city", "amount": "1"})
+        )
+        .await
+        .0,
+        403
+    );
+    // Admin sees the audit log with the approval in it.
+    let adm = Client::login(&base, "adm").await;
+    let (s, log) = adm.get("/api/audit").await;
+    assert_eq!(s, 200);
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "approve" && e["entity_id"] == id.as_str())
+    );
+    // Logging out ends the session.
+    assert_eq!(hn.post("/api/logout", json!({})).await.0, 200);
+    assert_eq!(hn.get("/api/applications").await.0, 401);
+}
+
+/// Two platform instances on one PostgreSQL: a session opened on one is valid on the other,
+/// and approvals sent to both never overpay together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn two_instances_share_sessions_and_never_overpay_together() {
+    let Ok(admin) = std::env::var("KECHUANG_TEST_PG_URL") else {
+        assert!(
+            std::env::var("KECHUANG_REQUIRE_PG").as_deref() != Ok("1"),
+            "KECHUANG_REQUIRE_PG=1 without KECHUANG_TEST_PG_URL"
+        );
+        eprintln!(
+            "\n!!!!!!!! SKIPPED: the two-instance PostgreSQL test — set KECHUANG_TEST_PG_URL or run scripts/test.sh !!!!!!!!\n"
+        );
+        return;
+    };
+    sqlx::any::install_default_drivers();
+    let db = format!("kc_http_scale_{}", std::process::id());
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+        .await
+        .unwrap();
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+        .execute(&mut conn)
+        .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let url = format!("{}/{db}", &admin[..admin.rfind('/').unwrap()]);
+    let (a, store) = start(&url).await;
+    let (b, _) = start(&url).await;
+    seed(&store).await;
+    // The session cookie from instance A works on instance B.
+    let gt_a = Client::login(&a, "gt").await;
+    // reqwest's cookie store is per host:port, so carry the cookie over by hand, as a browser
+    // behind a load balancer in front of both would.
+    let cookie = {
+        let r = reqwest::Client::new()
+            .post(format!("{a}/api/login"))
+            .json(&json!({"user": "gt", "password": PW}))
+            .send()
+            .await
+            .unwrap();
+        let c = r
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        let csrf = r.json::<J>().await.unwrap()["csrf"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (c, csrf)
+    };
+    let on_b = reqwest::Client::new()
+        .get(format!("{b}/api/applications"))
+        .header("cookie", &cookie.0)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(on_b.status(), 200, "a session opened on A is valid on B");
+    // Eight applications; each 5% × 2,000,000 = 100,000 under 五(三), capped at 500,000 a year.
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let (s, app) = gt_a.post("/api/applications", json!({"applicant": GAOTANG, "measure": "voucher_institution", "event": format!("gt-v{i}")})).await;
+        assert_eq!(s, 200, "{app}");
+        let id = app["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            gt_a.post(
+                &format!("/api/applications/{id}/actions"),
+                json!({"action": "submit"})
+            )
+            .await
+            .0,
+            200
+        );
+        ids.push(id);
+    }
+    let rev_a = Client::login(&a, "rev").await;
+    let rev_b = Client::login(&b, "rev").await;
+    for id in &ids {
+        assert_eq!(
+            rev_a
+                .post(
+                    &format!("/api/applications/{id}/actions"),
+                    json!({"action": "start_review"})
+                )
+                .await
+                .0,
+            200
+        );
+    }
+    // Approve all eight at once, alternating instances.
+    let mut tasks = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let c = if i % 2 == 0 {
+            Client {
+                http: rev_a.http.clone(),
+                base: a.clone(),
+                csrf: rev_a.csrf.clone(),
+            }
+        } else {
+            Client {
+                http: rev_b.http.clone(),
+                base: b.clone(),
+                csrf: rev_b.csrf.clone(),
+            }
+        };
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            c.post(
+                &format!("/api/applications/{id}/actions"),
+                json!({"action": "approve"}),
+            )
+            .await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let (s, body) = t.await.unwrap();
+        match s {
+            200 => ok += 1,
+            409 => assert_eq!(body["code"], "not_awarded", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(ok, 5);
+    assert_eq!(store.ledger_totals().await.unwrap().0, 50_000_000);
+    // And the CSRF token of that session is honoured by B too.
+    let r = reqwest::Client::new()
+        .post(format!("{b}/api/logout"))
+        .header("cookie", &cookie.0)
+        .header("x-csrf-token", &cookie.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
