@@ -5,7 +5,7 @@
 use crate::auth::{self, CurrentSession, MaybeSession};
 use crate::{AppError, AppState};
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
