@@ -141,11 +141,22 @@ async fn measures(State(st): State<AppState>) -> Json<J> {
     })).collect::<Vec<_>>()))
 }
 
+#[derive(Deserialize, IntoParams)]
+struct Detail {
+    /// `summary` (default): awards, possible and within-reach outcomes in full, the rest
+    /// counted; `full`: every outcome with every condition (kechuang/eval-output/v1).
+    detail: Option<String>,
+}
+
 /// Evaluates an applicant (kechuang/eval-input/v1) against the whole library: the 政策计算器.
 /// Public: it reads no stored data.
-#[utoipa::path(post, path = "/api/eligibility", request_body(content = Object, description = "kechuang/eval-input/v1 (docs/json.md)"),
+#[utoipa::path(post, path = "/api/eligibility", params(Detail), request_body(content = Object, description = "kechuang/eval-input/v1 (docs/json.md)"),
     responses((status = 200, description = "kechuang/eval-output/v1", body = Object), (status = 400, body = ErrorBody)))]
-async fn eligibility(State(st): State<AppState>, bytes: Bytes) -> ApiResult<Json<J>> {
+async fn eligibility(
+    State(st): State<AppState>,
+    Query(d): Query<Detail>,
+    bytes: Bytes,
+) -> ApiResult<Json<J>> {
     let text = std::str::from_utf8(&bytes).map_err(|_| AppError::BadRequest {
         code: "bad_json",
         message: "body is not UTF-8".into(),
@@ -155,7 +166,17 @@ async fn eligibility(State(st): State<AppState>, bytes: Bytes) -> ApiResult<Json
         message: e.to_string(),
     })?;
     let ev = kc_eval::evaluate(&st.lib, &input);
-    Ok(Json(kc_wire::to_json(&st.lib, &input, &ev)))
+    Ok(Json(match d.detail.as_deref() {
+        Some("full") => kc_wire::to_json(&st.lib, &input, &ev),
+        None | Some("summary") => kc_wire::to_json_summary(&st.lib, &input, &ev),
+        Some(other) => {
+            return Err(AppError::BadRequest {
+                code: "invalid",
+                message: format!("detail: “{other}” (summary or full)"),
+            }
+            .into());
+        }
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -12,5 +12,5 @@ mod output;
 mod schema;
 
 pub use input::{INPUT_SCHEMA, InputError, parse_input};
-pub use output::{OUTPUT_SCHEMA, to_json};
+pub use output::{OUTPUT_SCHEMA, to_json, to_json_summary};
 pub use schema::input_schema;

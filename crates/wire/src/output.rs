@@ -68,3 +68,20 @@ pub fn to_json(lib: &Library, input: &Input, ev: &Evaluation) -> J {
         "outcomes": ev.outcomes.iter().map(|o| outcome(lib, input, o)).collect::<Vec<_>>(),
     })
 }
+
+/// The calculator's view: every award, every "possible, if …" and "within reach" outcome in
+/// full, and the measures not met only counted. A fraction of the full document's size, which
+/// is what an eligibility check over HTTP needs (the full view stays one query parameter away).
+pub fn to_json_summary(lib: &Library, input: &Input, ev: &Evaluation) -> J {
+    let mut full = to_json(lib, input, ev);
+    let outcomes = full["outcomes"]
+        .as_array_mut()
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let (kept, not_met): (Vec<J>, Vec<J>) =
+        outcomes.into_iter().partition(|o| o["status"] != "not_met");
+    full["outcomes"] = J::Array(kept);
+    full["not_met"] = json!(not_met.len());
+    full["detail"] = json!("summary");
+    full
+}
