@@ -2,7 +2,9 @@
 # The whole test suite, as the README's test command and `.ci/run` call it.
 # Installs what the tests need where it is missing, then runs: format check, clippy with
 # warnings as errors, and every test of every crate (unit, property, scenario, diagnostics
-# snapshot, CLI, and the ledger tests on SQLite *and* PostgreSQL).
+# snapshot, CLI, the ledger tests on SQLite *and* PostgreSQL, the platform's HTTP tests), then
+# the end-to-end browser tests in headless Chromium (scripts/e2e.sh installs Chromium, a CJK
+# font and the npm packages of e2e/ where missing).
 #
 # PostgreSQL: uses the server at 127.0.0.1:5432 when one answers; otherwise starts the local
 # cluster, or installs Debian's postgresql package and starts it. The ledger tests then run
@@ -65,3 +67,8 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked
+echo "== browser tests (headless Chromium)"
+cargo build --locked -p kc-cli
+# Screenshots go to a scratch directory here; `E2E_SCREENSHOTS=docs/screenshots` refreshes the
+# committed ones.
+E2E_SCREENSHOTS="${E2E_SCREENSHOTS:-$(mktemp -d)}" bash scripts/e2e.sh

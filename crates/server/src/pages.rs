@@ -53,7 +53,8 @@ table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0}th,td{b
 th{background:#eef2f7}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .card{background:#fff;border:1px solid #d9e2ec;border-radius:6px;padding:.8rem 1rem;margin:.7rem 0}
 .quote{border-left:4px solid #b71c1c;background:#fff8f6;padding:.5rem .8rem;margin:.5rem 0;white-space:pre-wrap}
-pre{background:#0b1021;color:#e6e6e6;padding:.6rem;border-radius:4px;overflow-x:auto;font-size:.85rem}
+pre{background:#0b1021;color:#e6e6e6;padding:.6rem;border-radius:4px;overflow-x:auto;font-size:.85rem;white-space:pre-wrap;word-break:break-word}
+.col{flex:1 1 380px;min-width:0}td.wrap{word-break:break-all;max-width:28rem}
 .ok{color:#1b7f3b}.no{color:#b71c1c}.unk{color:#9a6700}.muted{color:#627d98;font-size:.88rem}
 .tag{display:inline-block;border-radius:3px;padding:0 .4rem;font-size:.8rem;background:#eef2f7}
 form.inline{display:inline-block;margin:.2rem .3rem .2rem 0}input,select,textarea{font:inherit;padding:.25rem .4rem;max-width:100%}
@@ -61,7 +62,7 @@ button{font:inherit;background:#b71c1c;color:#fff;border:0;border-radius:4px;pad
 label{display:block;margin:.3rem 0}.bar{background:#eef2f7;height:14px;border-radius:3px;position:relative;min-width:120px}
 .bar span{position:absolute;left:0;top:0;bottom:0;background:#b71c1c;border-radius:3px}.bar span.paid{background:#1b7f3b}
 .error{background:#fff1f0;border:1px solid #b71c1c;padding:.8rem;border-radius:6px}
-@media (max-width:640px){th,td{font-size:.82rem;padding:.25rem}header{gap:.5rem}main{padding:.5rem}}
+@media (max-width:640px){th,td{font-size:.82rem;padding:.25rem}header{gap:.5rem}main{padding:.5rem}table{display:block;overflow-x:auto}}
 "#;
 
 fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Markup {
@@ -90,7 +91,7 @@ fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Markup 
                         a href="/lang/zh" { "中" } "/" a href="/lang/en" { "EN" }
                         @match s {
                             Some(s) => {
-                                span.muted style="color:#ffe" { (s.user.name) " · " (s.user.role.code()) }
+                                span.muted style="color:#ffe" { (s.user.name) " · " (if lang.0 { s.user.role.code() } else { role_zh(s.user.role) }) }
                                 form.inline method="post" action="/logout" { input type="hidden" name="csrf" value=(s.csrf); button.secondary type="submit" { (lang.t("退出", "Log out")) } }
                             }
                             None => { a href="/login" { (lang.t("登录", "Log in")) } }
@@ -134,6 +135,71 @@ fn csrf_field(s: &Session) -> Markup {
 
 fn yuan(m: Money) -> String {
     m.to_string()
+}
+
+/// A government level's Chinese name for a stored keyword.
+fn level_zh(l: &str) -> &str {
+    kc_syntax_level(l).unwrap_or(l)
+}
+
+fn kc_syntax_level(l: &str) -> Option<&'static str> {
+    Some(match l {
+        "central" => "中央",
+        "province" => "省级",
+        "city" => "市级",
+        "district" => "区县级",
+        "institution" => "单位",
+        _ => return None,
+    })
+}
+
+fn entry_zh(e: &str) -> &str {
+    match e {
+        "commitment" => "承诺",
+        "payment" => "拨付",
+        "reversal" => "冲销",
+        other => other,
+    }
+}
+
+fn kind_zh(k: &str) -> &str {
+    match k {
+        "fixed" => "定额",
+        "cap" => "最高",
+        "review" => "评审确定",
+        other => other,
+    }
+}
+
+fn role_zh(r: Role) -> &'static str {
+    match r {
+        Role::Applicant => "申报主体",
+        Role::Reviewer => "审核员",
+        Role::Finance => "财务",
+        Role::Admin => "管理员",
+        Role::System => "系统",
+    }
+}
+
+/// The Chinese label of an enum member stored by name, e.g. a region or kind.
+fn member_zh(st: &AppState, enum_name: &str, member: &str) -> String {
+    let v = &st.lib.vocab;
+    v.enum_by_name(enum_name)
+        .and_then(|e| {
+            v.enums[e]
+                .member(member)
+                .map(|m| v.member_zh(e, m).to_string())
+        })
+        .unwrap_or_else(|| member.to_string())
+}
+
+/// A document's number and title, once when they are the same (documents without a number).
+fn doc_name(d: &kc_check::Document) -> String {
+    if d.number == d.title {
+        d.number.clone()
+    } else {
+        format!("{} {}", d.number, d.title)
+    }
 }
 
 async fn home(MaybeSession(s): MaybeSession, lang: Lang, State(st): State<AppState>) -> PageResult {
@@ -263,7 +329,7 @@ async fn library(
     let body = html! {
         @for (di, d) in lib.documents.iter().enumerate() {
             div.card {
-                h2 { (d.number) " " (d.title) }
+                h2 { (doc_name(d)) }
                 p.muted { (d.issuer.clone().unwrap_or_default()) " · " (lang.t("有效期", "valid")) " " (d.valid.0) " – " (d.valid.1) }
                 table {
                     tr { th { (lang.t("条款", "Clause")) } th { (lang.t("措施", "Measure")) } th { (lang.t("方式", "Form")) } th { (lang.t("金额规则", "Amount rule")) } }
@@ -294,10 +360,10 @@ async fn measure_page(
         .ok_or_else(|| AppError::NotFound(format!("measure {id}")))?;
     let d = &lib.documents[m.doc];
     let body = html! {
-        p.muted { (d.number) " " (d.title) " · " (m.clause.heading) }
+        p.muted { (doc_name(d)) " · " (m.clause.heading) }
         div style="display:flex;flex-wrap:wrap;gap:1rem" {
-            div style="flex:1 1 380px" { h2 { (lang.t("原文", "Source text")) } div.quote { (m.clause.quote) } }
-            div style="flex:1 1 380px" {
+            div.col { h2 { (lang.t("原文", "Source text")) } div.quote { (m.clause.quote) } }
+            div.col {
                 h2 { (lang.t("规则", "Rule")) }
                 pre { (m.source) }
                 table {
@@ -329,6 +395,7 @@ fn evaluation_view(
     input: &kc_eval::Input,
     ev: &kc_eval::Evaluation,
     apply_as: Option<&Session>,
+    existing: &[kc_store::ApplicationView],
 ) -> Markup {
     let lib = &st.lib;
     let by = |status: Status| ev.outcomes.iter().filter(move |o| o.status == status);
@@ -342,7 +409,9 @@ fn evaluation_view(
                     p { (a.kind.zh()) " " strong.amount { (a.amount.map(yuan).unwrap_or_else(|| "评审确定".into())) } }
                     ul { @for (_, line) in a.describe_trace(lib, m) { li { (line) } } }
                     @if let (Some(sess), Some(ei)) = (apply_as, o.event) {
-                        @if sess.role() == Role::Applicant {
+                        @if let Some(app) = existing.iter().find(|a| a.measure == m.id && a.event_id == input.events[ei].id && !matches!(a.state, St::Withdrawn | St::Rejected)) {
+                            p { (lang.t("已申报:", "Applied: ")) a href={"/applications/" (app.id)} { (app.id) } " " span.tag { (app.state.zh()) } }
+                        } @else if sess.role() == Role::Applicant {
                             form.inline method="post" action="/applications" {
                                 (csrf_field(sess))
                                 input type="hidden" name="measure" value=(m.id);
@@ -375,7 +444,7 @@ fn evaluation_view(
                 }
             }
         }
-        p.muted { (lang.t("不符合的措施:", "Measures not met: ")) (by(Status::NotMet).count()) }
+        p.muted { (lang.t("不符合的措施与事件:", "Measure–event pairs not met: ")) (by(Status::NotMet).count()) }
     }
 }
 
@@ -482,13 +551,19 @@ async fn calculator(
         match kc_wire::parse_input(&st.lib, &doc.to_string(), None) {
             Ok(input) => {
                 let ev = kc_eval::evaluate(&st.lib, &input);
+                let existing = match (&record, &s) {
+                    (Some(id), Some(sess)) => {
+                        st.store.applications(&sess.user.actor(), Some(id)).await?
+                    }
+                    _ => Vec::new(),
+                };
                 let who = record
                     .as_ref()
                     .map(|_| input.applicant.name.clone())
                     .unwrap_or_default();
                 body = html! {
                     @if !who.is_empty() { p { (lang.t("按本单位登记的信息和已获支持计算:", "Computed from the stored record and its ledger: ")) strong { (who) } } }
-                    (evaluation_view(lang, &st, &input, &ev, if record.is_some() { s.as_ref() } else { None }))
+                    (evaluation_view(lang, &st, &input, &ev, if record.is_some() { s.as_ref() } else { None }, &existing))
                 };
             }
             Err(e) => {
@@ -593,6 +668,10 @@ async fn application(
     .filter(|act| kc_domain::transition(a.state, *act, role).is_ok())
     .collect();
     let levels: Vec<&str> = m.split.shares.iter().map(|x| x.0.keyword()).collect();
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date()
+        .to_string();
     let body = html! {
         div.card {
             p { strong { (m.label.zh) } " · " (d.number) " " (m.clause.id) " · " a href={"/library/" (m.id)} { (lang.t("条款与规则", "clause and rule")) } }
@@ -601,7 +680,7 @@ async fn application(
                 tr { th { (lang.t("事件", "Event")) } td { (a.event_id) } }
                 tr { th { (lang.t("来源", "Origin")) } td { (if a.origin == "offer" { "免申即享" } else { "申报" }) } }
                 tr { th { (lang.t("状态", "State")) } td.state { (a.state.zh()) " (" (a.state.code()) ")" } }
-                tr { th { (lang.t("计算金额", "Computed")) } td { (a.computed.map(yuan).unwrap_or_default()) " " (a.amount_kind.clone().unwrap_or_default()) } }
+                tr { th { (lang.t("计算金额", "Computed")) } td { (a.computed.map(yuan).unwrap_or_default()) " " (kind_zh(a.amount_kind.as_deref().unwrap_or(""))) } }
                 tr { th { (lang.t("批准金额", "Approved")) } td.approved { (a.approved.map(yuan).unwrap_or_default()) } }
                 @if let Some(r) = &a.reason { tr { th { (lang.t("理由", "Reason")) } td { (r) } } }
                 @if let Some(mm) = &a.missing { tr { th { (lang.t("需补正材料", "Missing")) } td { (mm) } } }
@@ -629,11 +708,11 @@ async fn application(
                 }
             }
         }
-        @if a.state == St::PublicNotice && matches!(role, Role::Finance | Role::Admin) {
+        @if a.state == St::PublicNotice && matches!(role, Role::Finance | Role::Admin) && a.notice_until.as_deref().is_none_or(|u| u <= today.as_str()) {
             h2 { (lang.t("拨付", "Payment")) }
             form.card method="post" action={"/applications/" (a.id) "/pay"} {
                 (csrf_field(&s))
-                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) { (l) } } } }
+                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) { (level_zh(l)) } } } }
                 label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount"; }
                 button type="submit" { (lang.t("记录拨付", "Record payment")) }
             }
@@ -663,7 +742,14 @@ fn form_money(v: &Option<String>, field: &str) -> Result<Option<Money>, AppError
         Some(x) => {
             let m = Money::parse_amount(x).map_err(|e| AppError::BadRequest {
                 code: "invalid",
-                message: format!("{field}:{e}"),
+                message: match e {
+                    kc_money::ParseError::TooPrecise(_) => {
+                        format!("{field}:“{x}”超过两位小数,金额精确到分 ({e})")
+                    }
+                    kc_money::ParseError::NotANumber(_) => {
+                        format!("{field}:“{x}”不是有效金额,请填写如 1234.56 的数字 ({e})")
+                    }
+                },
             })?;
             if m.is_negative() || m == Money::ZERO {
                 return Err(AppError::BadRequest {
@@ -796,7 +882,7 @@ async fn budget(
         h2 { (lang.t("分级承担(市 / 区县)", "By level (city / district)")) }
         table {
             tr { th { (lang.t("级次", "Level")) } th.num { (lang.t("已承诺", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } }
-            @for (l, (c, p)) in &by_level { tr { td { (l) } td.num { (yuan(kc_domain::from_fen(*c))) } td.num { (yuan(kc_domain::from_fen(*p))) } } }
+            @for (l, (c, p)) in &by_level { tr { td { (level_zh(l)) } td.num { (yuan(kc_domain::from_fen(*c))) } td.num { (yuan(kc_domain::from_fen(*p))) } } }
         }
         h2 { (lang.t("措施与年度", "By measure and year")) }
         table id="budgets" {
@@ -804,7 +890,7 @@ async fn budget(
             @for (m, y, l) in &rows {
                 tr {
                     td { (st.lib.measure(m).map(|x| x.label.zh.clone()).unwrap_or(m.clone())) }
-                    td { (y) } td { (l.level) }
+                    td { (y) } td { (level_zh(&l.level)) }
                     td.num { (l.budget_fen.map(|b| yuan(kc_domain::from_fen(b))).unwrap_or_else(|| "—".into())) }
                     td.num.committed { (yuan(kc_domain::from_fen(l.committed_fen))) }
                     td.num.paid { (yuan(kc_domain::from_fen(l.paid_fen))) }
@@ -823,7 +909,7 @@ async fn budget(
                 (csrf_field(&s))
                 label { (lang.t("措施", "Measure")) " " select name="measure" { @for m in &st.lib.measures { option value=(m.id) { (m.label.zh) } } } }
                 label { (lang.t("年度", "Year")) " " input name="year" size="5"; }
-                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) { (l) } } } }
+                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) { (level_zh(l)) } } } }
                 label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount"; }
                 button type="submit" { (lang.t("保存", "Save")) }
             }
@@ -875,7 +961,7 @@ async fn audit(
     let body = html! {
         table {
             tr { th { "#" } th { (lang.t("时间", "When")) } th { (lang.t("操作人", "Who")) } th { (lang.t("操作", "What")) } th { (lang.t("对象", "Entity")) } th { (lang.t("变更后", "After")) } }
-            @for e in &log { tr { td { (e["seq"]) } td { (e["at"].as_str().unwrap_or("")) } td { (e["actor"].as_str().unwrap_or("")) } td { (e["action"].as_str().unwrap_or("")) } td { (e["entity"].as_str().unwrap_or("")) " " (e["entity_id"].as_str().unwrap_or("")) } td.muted { (e["after"].as_str().unwrap_or("").chars().take(160).collect::<String>()) } } }
+            @for e in &log { tr { td { (e["seq"]) } td { (e["at"].as_str().unwrap_or("")) } td { (e["actor"].as_str().unwrap_or("")) } td { (e["action"].as_str().unwrap_or("")) } td { (e["entity"].as_str().unwrap_or("")) " " (e["entity_id"].as_str().unwrap_or("")) } td.muted.wrap { (e["after"].as_str().unwrap_or("").chars().take(160).collect::<String>()) } } }
         }
     };
     page(lang, Some(&s), lang.t("审计日志", "Audit log"), body)
@@ -910,17 +996,17 @@ async fn applicant(
     let ledger = st.store.ledger_of(&id).await?;
     let body = html! {
         div.card {
-            p { strong { (profile["name"].as_str().unwrap_or("")) } " · " (id) " · " (profile["kind"].as_str().unwrap_or("")) " · " (profile["region"].as_str().unwrap_or("")) }
-            @if let Some(c) = profile["certifications"].as_array() { p { (lang.t("资质:", "Certifications: ")) @for x in c { span.tag { (x["cert"].as_str().unwrap_or("")) " " (x["date"].as_str().unwrap_or("")) } " " } } }
+            p { strong { (profile["name"].as_str().unwrap_or("")) } " · " (id) " · " (member_zh(&st, "ApplicantKind", profile["kind"].as_str().unwrap_or(""))) " · " (member_zh(&st, "Region", profile["region"].as_str().unwrap_or(""))) }
+            @if let Some(c) = profile["certifications"].as_array() { p { (lang.t("资质:", "Certifications: ")) @for x in c { span.tag { (member_zh(&st, "Certification", x["cert"].as_str().unwrap_or(""))) " " (x["date"].as_str().unwrap_or("")) } " " } } }
             p { a href={"/calculator?applicant=" (id)} { (lang.t("按本单位信息计算可享政策", "What this applicant can claim")) } }
         }
         h2 { (lang.t("事件", "Events")) }
-        table { tr { th { "id" } th { (lang.t("类型", "Kind")) } th { (lang.t("日期", "Date")) } } @for e in &events { tr { td { (e["id"].as_str().unwrap_or("")) } td { (e["kind"].as_str().unwrap_or("")) } td { (e["date"].as_str().unwrap_or("")) } } } }
+        table { tr { th { "id" } th { (lang.t("类型", "Kind")) } th { (lang.t("日期", "Date")) } } @for e in &events { tr { td { (e["id"].as_str().unwrap_or("")) } td { (st.lib.vocab.event_by_name(e["kind"].as_str().unwrap_or("")).map(|k| st.lib.vocab.events[k].label.zh.clone()).unwrap_or_default()) } td { (e["date"].as_str().unwrap_or("")) } } } }
         h2 { (lang.t("申请与支持", "Applications and awards")) }
         (app_rows(lang, &st, &apps))
         h2 { (lang.t("资金台账", "Ledger")) }
         table { tr { th { (lang.t("申请", "Application")) } th { (lang.t("类型", "Entry")) } th { (lang.t("级次", "Level")) } th.num { (lang.t("金额", "Amount")) } th { (lang.t("时间", "When")) } }
-            @for (a, _, e, l, x, at) in &ledger { tr { td { (a) } td { (e) } td { (l) } td.num { (yuan(*x)) } td { (at) } } } }
+            @for (a, _, e, l, x, at) in &ledger { tr { td { (a) } td { (entry_zh(e)) } td { (level_zh(l)) } td.num { (yuan(*x)) } td { (at) } } } }
     };
     page(lang, Some(&s), lang.t("一企一档", "Applicant file"), body)
 }
@@ -943,7 +1029,11 @@ async fn calendar(
             .filter(|a| a.state == St::Offered || a.state != St::Draft)
             .take(20)
         {
-            notes.push(json!({"id": a.id, "state": a.state.zh(), "measure": a.measure, "offer": a.state == St::Offered}));
+            let title = lib
+                .measure(&a.measure)
+                .map(|m| m.label.zh.clone())
+                .unwrap_or(a.measure.clone());
+            notes.push(json!({"id": a.id, "state": a.state.zh(), "measure": title, "offer": a.state == St::Offered}));
         }
     }
     let body = html! {
@@ -952,13 +1042,13 @@ async fn calendar(
             tr { th { (lang.t("文件", "Document")) } th { (lang.t("有效期", "Valid")) } th { (lang.t("措施数", "Measures")) } th { (lang.t("提示", "Note")) } }
             @for (di, d) in lib.documents.iter().enumerate() {
                 @if today <= d.valid.1 {
-                    tr { td { (d.number) " " (d.title) } td { (d.valid.0) " – " (d.valid.1) } td { (lib.measures.iter().filter(|m| m.doc == di).count()) }
+                    tr { td { (doc_name(d)) } td { (d.valid.0) " – " (d.valid.1) } td { (lib.measures.iter().filter(|m| m.doc == di).count()) }
                         td { @if d.valid.1 <= soon && d.valid.1 >= today { span.no { (lang.t("180天内到期", "expires within 180 days")) } } } }
                 }
             }
         }
         h2 { (lang.t("已失效", "Expired")) }
-        ul { @for d in lib.documents.iter().filter(|d| d.valid.1 < today) { li { (d.number) " " (d.title) " (" (d.valid.1) ")" } } }
+        ul { @for d in lib.documents.iter().filter(|d| d.valid.1 < today) { li { (doc_name(d)) " (" (d.valid.1) ")" } } }
         @if s.is_some() {
             h2 { (lang.t("通知", "Notifications")) }
             ul { @for n in &notes { li { @if n["offer"] == true { strong { (lang.t("免申即享:", "New offer: ")) } } a href={"/applications/" (n["id"].as_str().unwrap_or(""))} { (n["id"].as_str().unwrap_or("")) } " " (n["measure"].as_str().unwrap_or("")) " — " (n["state"].as_str().unwrap_or("")) } } }

@@ -1,0 +1,653 @@
+#!/usr/bin/env node
+// End-to-end browser tests of the kechuang web platform.
+//
+// Starts `kechuang serve` on a fresh temporary SQLite database and a free port, drives Debian's
+// chromium through playwright-core (no downloaded browser), and walks the acceptance scenario:
+// an applicant finds an award in 政策计算器 and applies, the reviewer reviews, approves and
+// publishes it (公示), finance pays each level's part and the budget dashboard follows. On the
+// way it checks error pages, access control and the phone layout, and takes the screenshots of
+// docs/screenshots/.
+//
+// Environment:
+//   KECHUANG_BIN       the server binary (default ../target/debug/kechuang, relative to e2e/)
+//   CHROMIUM           the browser (default /usr/bin/chromium)
+//   E2E_APPLICANT      the demo applicant account of the scenario (default demo01)
+//   E2E_SCREENSHOTS    where screenshots go (default docs/screenshots of the repository;
+//                      "none" to take none)
+//   E2E_HEADFUL=1      show the browser (needs a display)
+//
+// Prints one line per check and, last, `N passed, M failed`; exits non-zero on any failure.
+
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const bin = path.resolve(here, process.env.KECHUANG_BIN || '../target/debug/kechuang');
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+const applicantUser = process.env.E2E_APPLICANT || 'demo01';
+const shotsEnv = process.env.E2E_SCREENSHOTS;
+const shotDir = shotsEnv === 'none' ? null : path.resolve(root, shotsEnv || 'docs/screenshots');
+const DEMO_PASSWORD = 'demo-kechuang';
+const START_TIMEOUT_MS = 120_000;
+const started = Date.now();
+
+// ---------------------------------------------------------------- a small runner
+
+const results = []; // {name, ok, error}
+let skipping = null; // set after a failed scenario step: the rest depend on it
+
+async function check(name, fn) {
+  if (skipping) {
+    results.push({ name, ok: false, skipped: true });
+    console.log(`SKIP ${name} (after: ${skipping})`);
+    return undefined;
+  }
+  const t0 = Date.now();
+  try {
+    const v = await fn();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+    return v;
+  } catch (e) {
+    results.push({ name, ok: false, error: e });
+    console.log(`FAIL ${name}\n     ${String(e && e.stack ? e.stack : e).split('\n').join('\n     ')}`);
+    if (currentPage) {
+      console.log(`     at ${currentPage.url()}`);
+      await saveFailure(name).catch(() => {});
+    }
+    skipping = name;
+    return undefined;
+  }
+}
+
+// A check whose failure does not stop the scenario (side checks: error pages, layout).
+async function sideCheck(name, fn) {
+  const wasSkipping = skipping;
+  const v = await check(name, fn);
+  if (!wasSkipping) skipping = null;
+  return v;
+}
+
+// ---------------------------------------------------------------- the server
+
+let server = null;
+let serverLog = '';
+let tmpDir = null;
+let browser = null;
+let currentPage = null;
+
+function freePort() {
+  const tryPort = (p) =>
+    new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen(p, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+  return (async () => {
+    for (let i = 0; i < 50; i++) {
+      const p = 18000 + Math.floor(Math.random() * 2000);
+      if (await tryPort(p)) return p;
+    }
+    throw new Error('no free port in 18000–19999');
+  })();
+}
+
+async function startServer() {
+  if (!fs.existsSync(bin)) {
+    throw new Error(`server binary ${bin} not found: build it first (cargo build --bin kechuang, or scripts/test.sh), or set KECHUANG_BIN`);
+  }
+  tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kechuang-e2e-'));
+  const port = await freePort();
+  const db = path.join(tmpDir, 'e2e.db');
+  server = spawn(bin, ['serve', '--database', db, '--addr', `127.0.0.1:${port}`], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
+  });
+  server.stdout.on('data', (d) => (serverLog += d));
+  server.stderr.on('data', (d) => (serverLog += d));
+  let exited = null;
+  server.once('exit', (code, sig) => (exited = `exited with ${code ?? sig}`));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    if (exited) throw new Error(`kechuang serve ${exited} before answering:\n${serverLog}`);
+    try {
+      const r = await fetch(`${base}/`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`kechuang serve did not answer GET / within ${START_TIMEOUT_MS / 1000} s:\n${serverLog}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return base;
+}
+
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const gone = once(server, 'exit');
+  server.kill('SIGINT'); // graceful shutdown on Ctrl-C
+  const t = setTimeout(() => server.kill('SIGKILL'), 5000);
+  await gone;
+  clearTimeout(t);
+}
+
+async function cleanup() {
+  if (browser) await browser.close().catch(() => {});
+  browser = null;
+  await stopServer().catch(() => {});
+  if (tmpDir) fs.rmSync(tmpDir, { recursive: true, force: true });
+  tmpDir = null;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    console.log(`\n${sig}: stopping`);
+    await cleanup();
+    process.exit(130);
+  });
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** "52,425.00 元" → 5242500 (fen). */
+function fen(text) {
+  const m = String(text).replace(/[,\s元]/g, '').match(/^(-?\d+)(?:\.(\d{1,2}))?$/);
+  if (!m) throw new Error(`not an amount: “${text}”`);
+  const sign = m[1].startsWith('-') ? -1 : 1;
+  return sign * (Math.abs(Number(m[1])) * 100 + Number((m[2] || '0').padEnd(2, '0')));
+}
+const yuan = (f) => `${Math.trunc(f / 100)}.${String(Math.abs(f) % 100).padStart(2, '0')}`;
+
+async function text(loc) {
+  return (await loc.innerText()).trim();
+}
+
+/** Clicks something that submits a form; returns the final response of the navigation. */
+async function submit(page, locator) {
+  const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
+  return resp;
+}
+
+async function shot(page, name, opts = {}) {
+  if (!shotDir) return;
+  fs.mkdirSync(shotDir, { recursive: true });
+  // Cap very long pages (library, audit) so the PNGs stay small.
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  const width = page.viewportSize().width;
+  const max = opts.maxHeight ?? 3200;
+  await page.screenshot({
+    path: path.join(shotDir, `${name}.png`),
+    fullPage: true,
+    ...(height > max ? { clip: { x: 0, y: 0, width, height: max } } : {}),
+  });
+}
+
+async function saveFailure(name) {
+  const dir = path.join(os.tmpdir(), 'kechuang-e2e-failures');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${name.replace(/[^\w-]+/g, '_').slice(0, 60)}.png`);
+  await currentPage.screenshot({ path: file, fullPage: true, timeout: 5000 });
+  console.log(`     screenshot of the failure: ${file}`);
+}
+
+async function login(page, base, user) {
+  await page.goto(`${base}/login`);
+  await page.fill('input[name="user"]', user);
+  await page.fill('input[name="password"]', DEMO_PASSWORD);
+  const resp = await submit(page, page.locator('main form button[type="submit"]'));
+  assert.equal(resp.status(), 200, `login as ${user}: HTTP ${resp.status()}`);
+  assert.equal(new URL(page.url()).pathname, '/', `login as ${user} should land on /`);
+  const who = await text(page.locator('header .right span.muted'));
+  assert.match(who, new RegExp(`·`), `header should name the logged-in user, got “${who}”`);
+  return who;
+}
+
+async function logout(page) {
+  // Error pages carry no navigation: log out from a regular page.
+  if (!(await page.locator('header form[action="/logout"]').count())) await page.goto(new URL('/', page.url()).href);
+  await submit(page, page.locator('header form[action="/logout"] button'));
+  assert.ok(await page.locator('header a[href="/login"]').count(), 'after logout the header offers 登录');
+}
+
+async function state(page) {
+  return text(page.locator('td.state'));
+}
+
+/** The /budget rows of one measure (by its Chinese label): {level: {committed, paid}} in fen. */
+async function budgetRows(page, base, label) {
+  const resp = await page.goto(`${base}/budget`);
+  assert.equal(resp.status(), 200, `/budget: HTTP ${resp.status()}`);
+  const rows = await page.locator('table#budgets tr').evaluateAll((trs) =>
+    trs
+      .filter((tr) => tr.querySelector('td.committed'))
+      .map((tr) => {
+        const td = tr.querySelectorAll('td');
+        return {
+          measure: td[0].innerText.trim(),
+          year: td[1].innerText.trim(),
+          level: ({ '中央': 'central', '省级': 'province', '市级': 'city', '区县级': 'district', '单位': 'institution' })[td[2].innerText.trim()] ?? td[2].innerText.trim(),
+          committed: tr.querySelector('td.committed').innerText.trim(),
+          paid: tr.querySelector('td.paid').innerText.trim(),
+        };
+      }),
+  );
+  const out = {};
+  for (const r of rows.filter((r) => r.measure === label)) {
+    const e = (out[r.level] ??= { committed: 0, paid: 0 });
+    e.committed += fen(r.committed);
+    e.paid += fen(r.paid);
+  }
+  return out;
+}
+
+async function apiJson(page, url) {
+  const r = await page.request.get(url);
+  assert.equal(r.status(), 200, `GET ${url}: HTTP ${r.status()}`);
+  return r.json();
+}
+
+// ---------------------------------------------------------------- the scenario
+
+async function main() {
+  const base = await check('server starts on a fresh database and answers GET /', startServer);
+  if (!base) return;
+  console.log(`     ${base} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+  browser = await check('chromium launches', () =>
+    chromium.launch({
+      executablePath: chromiumPath,
+      headless: !process.env.E2E_HEADFUL,
+      args: [
+        ...(process.env.E2E_HEADFUL ? [] : ['--headless']),
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
+    }),
+  );
+  if (!browser) return;
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 800 },
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+  });
+  context.setDefaultTimeout(20_000);
+  const page = await context.newPage();
+  currentPage = page;
+  const serverErrors = [];
+  context.on('response', (r) => {
+    if (r.status() >= 500) serverErrors.push(`${r.request().method()} ${r.url()} → ${r.status()}`);
+  });
+
+  // -- public pages
+  await check('home page (anonymous)', async () => {
+    const resp = await page.goto(`${base}/`);
+    assert.equal(resp.status(), 200);
+    assert.equal(await text(page.locator('main h1')), '科技创新政策兑现平台');
+    assert.match(await text(page.locator('main')), /\d+ 份政策文件,\d+ 项措施。/);
+    await shot(page, 'home');
+  });
+  await check('login page', async () => {
+    await page.goto(`${base}/login`);
+    assert.equal(await text(page.locator('main h1')), '登录');
+    assert.ok(await page.locator('input[name="user"]').isVisible());
+    assert.ok(await page.locator('input[name="password"][type="password"]').isVisible());
+    await shot(page, 'login');
+  });
+  await sideCheck('wrong password is refused with a Chinese error page', async () => {
+    await page.goto(`${base}/login`);
+    await page.fill('input[name="user"]', 'reviewer');
+    await page.fill('input[name="password"]', 'not-the-password');
+    const resp = await submit(page, page.locator('main form button[type="submit"]'));
+    assert.ok(resp.status() >= 400 && resp.status() < 500, `HTTP ${resp.status()}`);
+    assert.match(await text(page.locator('div.error')), /出错了/);
+  });
+  const library = await check('policy library lists documents and measures', async () => {
+    await page.goto(`${base}/library`);
+    assert.equal(await text(page.locator('main h1')), '政策库');
+    const docs = await page.locator('main div.card h2').count();
+    const links = page.locator('main div.card a[href^="/library/"]');
+    assert.ok(docs >= 1, 'at least one document');
+    assert.ok((await links.count()) >= 10, 'at least ten measures');
+    await shot(page, 'library', { maxHeight: 2400 });
+    return { docs, first: await links.first().getAttribute('href') };
+  });
+  await check('measure page shows source text and rule', async () => {
+    // The scenario's measure is shown later; here the one the library lists first.
+    await submit(page, page.locator(`main a[href="${library.first}"]`).first());
+    assert.ok(page.url().endsWith(library.first));
+    assert.ok((await text(page.locator('div.quote'))).length > 10, 'clause quote');
+    assert.ok((await text(page.locator('main pre'))).length > 10, 'rule source');
+    await shot(page, 'measure');
+  });
+
+  // -- the applicant: 政策计算器 → 申报 → 提交
+  await check(`log in as applicant ${applicantUser}`, () => login(page, base, applicantUser));
+  const ownId = await check('applicant header links to its own file (一企一档)', async () => {
+    const href = await page.locator('header a', { hasText: '一企一档' }).getAttribute('href');
+    assert.match(href, /^\/applicants\/\w+$/);
+    return href.split('/').pop();
+  });
+  const pick = await check('calculator shows an awarded measure with an amount and 申报', async () => {
+    const existing = await apiJson(page, `${base}/api/applications`);
+    await page.goto(`${base}/calculator`);
+    assert.equal(await text(page.locator('main h1')), '政策计算器');
+    assert.match(await text(page.locator('main h2').first()), /^可获支持 \(\d+\)$/);
+    const cards = page.locator('div.card[data-measure]');
+    const n = await cards.count();
+    assert.ok(n >= 1, 'at least one awarded card');
+    for (let i = 0; i < n; i++) {
+      const card = cards.nth(i);
+      const measure = await card.getAttribute('data-measure');
+      const apply = card.locator('form[action="/applications"] button[type="submit"]');
+      if (!(await apply.count())) continue;
+      const event = await card.locator('input[name="event"]').getAttribute('value');
+      if (existing.some((a) => a.measure === measure && a.event === event)) continue; // already an offer
+      const amount = await text(card.locator('strong.amount'));
+      assert.match(amount, /^[\d,]+\.\d{2} 元$/, `award amount of ${measure}`);
+      assert.equal(await text(apply), '申报');
+      const label = await text(card.locator(':scope > strong').first());
+      const trace = await card.locator('li').allInnerTexts();
+      return { index: i, measure, event, label, amount: fen(amount), trace };
+    }
+    throw new Error(`no awarded card with 申报 that is not already an application/offer (of ${n}); choose another E2E_APPLICANT`);
+  });
+  if (pick) {
+    console.log(`     ${pick.measure} (${pick.label}), event ${pick.event}: ${yuan(pick.amount)} 元`);
+    await sideCheck('award trace explains the amount and its split between levels', async () => {
+      const split = pick.trace.find((l) => l.includes('资金分担'));
+      assert.ok(split, `a 资金分担 line in ${JSON.stringify(pick.trace)}`);
+      const parts = [...split.matchAll(/([\d,]+\.\d{2}) 元/g)].map((m) => fen(m[1]));
+      assert.equal(parts.reduce((a, b) => a + b, 0), pick.amount, `the split ${split} adds up to the award`);
+    });
+    await check('calculator screenshots (desktop and phone)', async () => {
+      await shot(page, 'calculator');
+      const phone = await context.newPage();
+      try {
+        await phone.setViewportSize({ width: 390, height: 844 });
+        await phone.goto(`${base}/calculator`);
+        assert.ok(await phone.locator(`div.card[data-measure="${pick.measure}"]`).first().isVisible());
+        await shot(phone, 'calculator-phone', { maxHeight: 6000 });
+      } finally {
+        await phone.close();
+      }
+    });
+  }
+  const app = await check('申报 opens a draft application; 提交 submits it', async () => {
+    const card = page.locator('div.card[data-measure]').nth(pick.index);
+    await submit(page, card.locator('form[action="/applications"] button[type="submit"]'));
+    const m = new URL(page.url()).pathname.match(/^\/applications\/([\w-]+)$/);
+    assert.ok(m, `landed on an application page, got ${page.url()}`);
+    assert.match(await state(page), /^草稿/);
+    const submitBtn = page.locator('button[name="do"][value="submit"]');
+    assert.equal(await text(submitBtn), '提交');
+    await submit(page, submitBtn);
+    assert.match(await state(page), /^已提交/);
+    const a = await apiJson(page, `${base}/api/applications/${m[1]}`);
+    assert.equal(a.state, 'submitted');
+    assert.equal(a.measure, pick.measure);
+    assert.equal(fen(a.computed), pick.amount, 'computed amount = the calculator’s');
+    return { id: m[1], applicant: a.applicant };
+  });
+  await sideCheck("an applicant cannot open another applicant's file (403)", async () => {
+    const other = otherApplicantId(ownId);
+    const resp = await page.goto(`${base}/applicants/${other}`);
+    assert.equal(resp.status(), 403, `/applicants/${other} as ${applicantUser}`);
+    assert.match(await text(page.locator('div.error h1')), /出错了 \(403\)/);
+    const api = await page.request.get(`${base}/api/applicants/${other}`);
+    assert.equal(api.status(), 403, `/api/applicants/${other}`);
+  });
+  await check('log out (applicant)', () => logout(page));
+
+  // -- the reviewer: 开始审核 → 批准 → 公示
+  await check('log in as reviewer', () => login(page, base, 'reviewer'));
+  await check('review queue lists the application; open it; 开始审核', async () => {
+    await page.goto(`${base}/review`);
+    assert.equal(await text(page.locator('main h1')), '审核');
+    const link = page.locator(`main table a[href="/applications/${app.id}"]`);
+    assert.equal(await link.count(), 1, `${app.id} in the queue`);
+    const row = page.locator('main table tr', { has: page.locator(`a[href="/applications/${app.id}"]`) });
+    assert.match(await text(row), /已提交/);
+    await shot(page, 'review');
+    await submit(page, link);
+    await submit(page, page.locator('button[name="do"][value="start_review"]'));
+    assert.match(await state(page), /^审核中/);
+    await shot(page, 'application');
+  });
+  const before = await check('budget before approval (reviewer)', () => budgetRows(page, base, pick.label));
+  await sideCheck('approve with amount “abc”: Chinese error page naming the field', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
+    await form.locator('input[name="amount"]').fill('abc');
+    const resp = await submit(page, form.locator('button[name="do"][value="approve"]'));
+    assert.equal(resp.status(), 400);
+    const err = await text(page.locator('div.error'));
+    assert.match(err, /出错了 \(400\)/);
+    assert.match(err, /批准金额/, 'names the field 批准金额');
+    assert.match(err, /abc/, 'quotes the bad value');
+    const a = await apiJson(page, `${base}/api/applications/${app.id}`);
+    assert.equal(a.state, 'in_review', 'nothing changed');
+  });
+  await sideCheck('approve above the computed amount is refused', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
+    await form.locator('input[name="amount"]').fill(yuan(pick.amount + 100));
+    const resp = await submit(page, form.locator('button[name="do"][value="approve"]'));
+    assert.ok(resp.status() >= 400 && resp.status() < 500, `HTTP ${resp.status()}`);
+    assert.match(await text(page.locator('div.error')), /出错了/);
+    assert.equal((await apiJson(page, `${base}/api/applications/${app.id}`)).state, 'in_review');
+  });
+  const split = await check('批准 with the default amount commits it to the budget', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
+    const dflt = await form.locator('input[name="amount"]').inputValue();
+    assert.equal(fen(dflt), pick.amount, 'the form proposes the computed amount');
+    await submit(page, form.locator('button[name="do"][value="approve"]'));
+    assert.match(await state(page), /^已批准/);
+    assert.equal(fen(await text(page.locator('td.approved'))), pick.amount);
+    const after = await budgetRows(page, base, pick.label);
+    const delta = {};
+    for (const [level, v] of Object.entries(after)) {
+      const d = v.committed - (before[level]?.committed ?? 0);
+      if (d) delta[level] = d;
+    }
+    const total = Object.values(delta).reduce((a, b) => a + b, 0);
+    assert.equal(total, pick.amount, `committed grew by the approved amount: ${JSON.stringify(delta)}`);
+    return delta;
+  });
+  if (split) console.log(`     split: ${Object.entries(split).map(([l, f]) => `${l} ${yuan(f)}`).join(', ')}`);
+  await check('公示 with notice days 0', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="publish_notice"]') });
+    await form.locator('input[name="notice_days"]').fill('0');
+    await submit(page, form.locator('button[name="do"][value="publish_notice"]'));
+    assert.match(await state(page), /^公示中/);
+    await page.goto(`${base}/review`);
+    assert.match(await text(page.locator('main table').nth(1)), new RegExp(pick.label), '公示名单 lists it');
+  });
+  await check('log out (reviewer)', () => logout(page));
+
+  // -- finance: pay each level's part
+  await check('log in as finance', () => login(page, base, 'finance'));
+  const budget0 = await check('budget dashboard shows the committed figure per level', async () => {
+    const b = await budgetRows(page, base, pick.label);
+    for (const [level, f] of Object.entries(split)) {
+      assert.ok(b[level], `a ${level} row for ${pick.label}`);
+      assert.ok(b[level].committed >= f, `${level} committed ${yuan(b[level].committed)} ≥ ${yuan(f)}`);
+      assert.ok(b[level].committed - b[level].paid >= f, `${level} has ${yuan(f)} left to pay`);
+    }
+    return b;
+  });
+  await sideCheck('paying more than committed: Chinese error page naming the reason', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    const [level, f] = Object.entries(split)[0];
+    const left = budget0[level].committed - budget0[level].paid;
+    await page.selectOption('select[name="level"]', level);
+    await page.fill('form[action$="/pay"] input[name="amount"]', yuan(Math.max(f, left) + 1));
+    const resp = await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
+    assert.equal(resp.status(), 409);
+    const err = await text(page.locator('div.error'));
+    assert.match(err, /出错了 \(409\)/);
+    assert.match(err, /超付/, 'says it would overpay');
+    assert.match(err, /已承诺/, 'names the committed figure');
+  });
+  await sideCheck('payment amount “abc”: Chinese error page naming the field', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    await page.fill('form[action$="/pay"] input[name="amount"]', 'abc');
+    const resp = await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
+    assert.equal(resp.status(), 400);
+    assert.match(await text(page.locator('div.error')), /拨付金额/);
+  });
+  await check('record the payment of every level → 已拨付', async () => {
+    const levels = Object.entries(split);
+    for (const [i, [level, f]] of levels.entries()) {
+      await page.goto(`${base}/applications/${app.id}`);
+      const options = await page.locator('select[name="level"] option').evaluateAll((os) => os.map((o) => o.value));
+      assert.ok(options.includes(level), `level ${level} offered (${options})`);
+      await page.selectOption('select[name="level"]', level);
+      await page.fill('form[action$="/pay"] input[name="amount"]', yuan(f));
+      const resp = await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
+      assert.equal(resp.status(), 200, `paying ${level} ${yuan(f)}: HTTP ${resp.status()}`);
+      const s = await state(page);
+      if (i < levels.length - 1) assert.match(s, /^公示中/, `after ${level} only`);
+      else assert.match(s, /^已拨付/, 'after the last level');
+    }
+    const a = await apiJson(page, `${base}/api/applications/${app.id}`);
+    assert.equal(a.state, 'disbursed');
+    assert.equal(a.state_zh, '已拨付');
+  });
+  await check('budget dashboard: paid grew by exactly the payments', async () => {
+    const b = await budgetRows(page, base, pick.label);
+    for (const [level, f] of Object.entries(split)) {
+      assert.equal(b[level].paid - budget0[level].paid, f, `${level} paid`);
+      assert.equal(b[level].committed, budget0[level].committed, `${level} committed unchanged`);
+    }
+    await shot(page, 'budget');
+  });
+  await check('log out (finance)', () => logout(page));
+
+  // -- the applicant sees the result
+  await check('applicant file shows the disbursed application and its ledger', async () => {
+    await login(page, base, applicantUser);
+    await page.goto(`${base}/applicants/${ownId}`);
+    assert.equal(await text(page.locator('main h1')), '一企一档');
+    const row = page.locator('main table tr', { has: page.locator(`a[href="/applications/${app.id}"]`) });
+    assert.match(await text(row), /已拨付/);
+    const ledger = await text(page.locator('main table').last());
+    assert.ok(ledger.includes(app.id), 'ledger rows name the application');
+    await shot(page, 'applicant');
+  });
+  await check('calendar lists policies in force and the notification', async () => {
+    await page.goto(`${base}/calendar`);
+    assert.equal(await text(page.locator('main h1')), '政策日历');
+    // Every document is either in force (table) or expired (list); with today's date the demo
+    // library may well be all expired.
+    const inForce = (await page.locator('main table').first().locator('tr').count()) - 1;
+    const expired = await page.locator('main h2:has-text("已失效") + ul > li').count();
+    assert.equal(inForce + expired, library.docs, `${inForce} in force + ${expired} expired = ${library.docs} documents`);
+    assert.ok(await page.locator(`main ul a[href="/applications/${app.id}"]`).count(), 'notification of the application');
+    await shot(page, 'calendar');
+  });
+  await check('log out (applicant, again)', () => logout(page));
+
+  // -- the administrator: audit log
+  await check('audit log (demo-admin) records the scenario', async () => {
+    await login(page, base, 'demo-admin');
+    const resp = await page.goto(`${base}/audit`);
+    assert.equal(resp.status(), 200);
+    assert.equal(await text(page.locator('main h1')), '审计日志');
+    const t = await text(page.locator('main table'));
+    for (const who of ['reviewer', 'finance', applicantUser]) assert.ok(t.includes(who), `audit names ${who}`);
+    assert.ok(t.includes(app.id), `audit names ${app.id}`);
+    await shot(page, 'audit', { maxHeight: 1600 });
+  });
+  await sideCheck('layout: the main pages fit a phone (390 px); other overflows are reported', async () => {
+    // Pages the acceptance scenario depends on must not scroll sideways on a phone; the others
+    // are reported (and fail only with E2E_STRICT_LAYOUT=1) until their layout is fixed.
+    const strict = new Set(['/', '/calculator', '/library', '/calendar']);
+    const pages = [
+      ...strict,
+      `/applicants/${ownId}`,
+      `/library/${pick.measure}`,
+      library.first,
+      `/applications/${app.id}`,
+      '/applications',
+      '/review',
+      '/budget',
+      '/applicants',
+      '/audit',
+    ];
+    const problems = [];
+    const probe = await context.newPage();
+    try {
+      for (const width of [1280, 390]) {
+        await probe.setViewportSize({ width, height: 844 });
+        for (const p of pages) {
+          await probe.goto(`${base}${p}`);
+          const w = await probe.evaluate(() => document.documentElement.scrollWidth);
+          if (w > width) problems.push({ p, width, w, strict: width === 390 && strict.has(p) });
+        }
+      }
+    } finally {
+      await probe.close();
+    }
+    for (const x of problems) console.log(`     warn: ${x.p} is ${x.w}px wide in a ${x.width}px window`);
+    const fatal = problems.filter((x) => x.strict || process.env.E2E_STRICT_LAYOUT === '1');
+    assert.deepEqual(fatal.map((x) => `${x.p}@${x.width}: ${x.w}px`), []);
+  });
+  await sideCheck('the audit log is refused to an applicant (403)', async () => {
+    await logout(page);
+    await login(page, base, applicantUser);
+    const resp = await page.goto(`${base}/audit`);
+    assert.equal(resp.status(), 403);
+    assert.match(await text(page.locator('div.error')), /出错了 \(403\)/);
+  });
+
+  skipping = null;
+  await check('no HTTP 5xx during the run', () => {
+    assert.deepEqual(serverErrors, []);
+  });
+}
+
+/** Another demo applicant's id than `own` (from data/demo, the seed's source). */
+function otherApplicantId(own) {
+  const dir = path.join(root, 'data/demo');
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+    const id = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')).applicant.id;
+    if (id && id !== own) return id;
+  }
+  throw new Error('no other demo applicant');
+}
+
+try {
+  await main();
+} catch (e) {
+  results.push({ name: 'runner', ok: false, error: e });
+  console.log(`FAIL runner\n     ${e && e.stack ? e.stack : e}`);
+} finally {
+  await cleanup();
+}
+
+const failed = results.filter((r) => !r.ok);
+if (failed.length) {
+  console.log('\nfailed:');
+  for (const r of failed) console.log(`  - ${r.name}${r.skipped ? ' (skipped)' : ''}`);
+  if (serverLog) console.log(`\nserver output:\n${serverLog.split('\n').slice(-40).join('\n')}`);
+}
+console.log(`\ntook ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
+process.exitCode = failed.length ? 1 : 0;
