@@ -2,7 +2,7 @@
 # Load benchmark of the eligibility endpoint (POST /api/eligibility) on loopback: starts a
 # release `kechuang serve` on a scratch database, drives it with wrk (Debian package, installed
 # if missing) posting examples/hunnan-enterprise.json, and prints throughput and latency.
-# Bounded: 2 threads, 32 connections, 20 seconds, 127.0.0.1 only.
+# Bounded: 2 threads, CONNECTIONS (default 16) connections, 20 seconds, 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v wrk >/dev/null 2>&1; then
@@ -11,7 +11,7 @@ fi
 cargo build --release -p kc-cli >/dev/null
 dir=$(mktemp -d)
 port=$((20000 + RANDOM % 10000))
-./target/release/kechuang serve --database "$dir/bench.db" --addr "127.0.0.1:$port" --no-demo >"$dir/serve.log" 2>&1 &
+RUST_LOG="${RUST_LOG:-warn}" ./target/release/kechuang serve --database "$dir/bench.db" --addr "127.0.0.1:$port" --no-demo >"$dir/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.5; done
@@ -25,4 +25,4 @@ LUA
 # The response must be a real evaluation, not an error page.
 curl -sf -X POST -H 'Content-Type: application/json' --data @examples/hunnan-enterprise.json \
   "http://127.0.0.1:$port/api/eligibility" | grep -q '"status":"awarded"'
-RUST_LOG=warn wrk -t2 -c32 -d20s --latency -s "$dir/post.lua" "http://127.0.0.1:$port/api/eligibility"
+RUST_LOG=warn wrk -t2 -c"${CONNECTIONS:-16}" -d20s --latency -s "$dir/post.lua" "http://127.0.0.1:$port/api/eligibility"

@@ -69,19 +69,54 @@ pub fn to_json(lib: &Library, input: &Input, ev: &Evaluation) -> J {
     })
 }
 
-/// The calculator's view: every award, every "possible, if …" and "within reach" outcome in
-/// full, and the measures not met only counted. A fraction of the full document's size, which
-/// is what an eligibility check over HTTP needs (the full view stays one query parameter away).
+/// The calculator's view, small enough to serve thousands of times a second: every award with
+/// its amount, split and trace; every "possible, if …" outcome with only its open conditions;
+/// every outcome within reach with the event it needs and the amount it would bring; the
+/// measures not met only counted. The full document stays one query parameter away.
 pub fn to_json_summary(lib: &Library, input: &Input, ev: &Evaluation) -> J {
-    let mut full = to_json(lib, input, ev);
-    let outcomes = full["outcomes"]
-        .as_array_mut()
-        .map(std::mem::take)
-        .unwrap_or_default();
-    let (kept, not_met): (Vec<J>, Vec<J>) =
-        outcomes.into_iter().partition(|o| o["status"] != "not_met");
-    full["outcomes"] = J::Array(kept);
-    full["not_met"] = json!(not_met.len());
-    full["detail"] = json!("summary");
-    full
+    use kc_eval::Status;
+    let mut outcomes = Vec::new();
+    let mut not_met = 0;
+    for o in &ev.outcomes {
+        let m = &lib.measures[o.measure];
+        let doc = &lib.documents[m.doc];
+        let award = o.award.as_ref();
+        let head = |extra: J| {
+            let mut base = json!({
+                "measure": m.id, "title": m.label.zh, "document": doc.number, "clause": m.clause.id,
+                "status": o.status.code(), "event": o.event.map(|i| input.events[i].id.clone()),
+                "amount_kind": award.map(|a| a.kind.code()), "amount": award.and_then(|a| a.amount).map(|x| x.plain()),
+            });
+            if let (Some(b), Some(e)) = (base.as_object_mut(), extra.as_object()) {
+                b.extend(e.clone());
+            }
+            base
+        };
+        match o.status {
+            Status::NotMet => not_met += 1,
+            Status::Awarded => outcomes.push(head(json!({
+                "form": m.form.map(|f| f.zh()),
+                "range": award.and_then(|a| a.range).map(|(lo, hi)| json!({"from": lo.plain(), "to": hi.plain()})),
+                "split": award.map(|a| a.split.iter().map(|(l, x)| json!({"level": l.keyword(), "amount": x.plain()})).collect::<Vec<_>>()).unwrap_or_default(),
+                "trace": award.map(|a| a.describe_trace(lib, m).into_iter().map(|(_, t)| t).collect::<Vec<_>>()).unwrap_or_default(),
+            }))),
+            Status::Possible => outcomes.push(head(json!({
+                "open": o.conditions.iter().filter(|c| c.status != kc_eval::Tri::Met).map(|c| {
+                    let (text, facts) = c.describe(lib, m);
+                    json!({"text": text, "status": c.status.code(), "facts": facts})
+                }).collect::<Vec<_>>(),
+            }))),
+            Status::Potential => outcomes.push(head(json!({
+                "needs_event": lib.vocab.events[m.event].name, "needs_event_zh": lib.vocab.events[m.event].label.zh,
+            }))),
+        }
+    }
+    json!({
+        "schema": OUTPUT_SCHEMA,
+        "detail": "summary",
+        "as_of": input.as_of.to_string(),
+        "applicant": {"id": input.applicant.id, "name": input.applicant.name},
+        "outcomes": outcomes,
+        "not_met": not_met,
+    })
 }
