@@ -87,6 +87,9 @@ enum Command {
         /// An empty production instance: no demo data, no demo accounts
         #[arg(long)]
         no_demo: bool,
+        /// Mark cookies `Secure` (serve behind HTTPS)
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Database administration: init, migrate, status, backup, restore (数据库)
     Db {
@@ -351,6 +354,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             opt,
             policies,
             no_demo,
+            secure_cookies,
         } => {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(
@@ -365,7 +369,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .build()?;
             rt.block_on(async move {
                 let store = db::open(&opt.database, lib.clone()).await?;
-                kc_server::serve(&addr, store, lib, !no_demo, Some(demo_dir))
+                kc_server::serve(&addr, store, lib, !no_demo, Some(demo_dir), secure_cookies)
                     .await
                     .map_err(|e| anyhow::anyhow!(e))
             })?;

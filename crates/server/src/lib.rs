@@ -171,6 +171,7 @@ pub async fn serve(
     lib: Arc<Library>,
     demo: bool,
     demo_dir: Option<std::path::PathBuf>,
+    secure_cookies: bool,
 ) -> anyhow_free::Result<()> {
     let report = seed::first_start(&store, demo, demo_dir.as_deref())
         .await
@@ -181,7 +182,7 @@ pub async fn serve(
     let state = AppState {
         store,
         lib,
-        secure_cookies: false,
+        secure_cookies,
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await

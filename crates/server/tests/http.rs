@@ -339,6 +339,46 @@ async fn nobody_reads_or_changes_what_is_not_theirs() {
     );
     assert_eq!(gt.page("/review").await.0, 403);
     assert_eq!(gt.page("/audit").await.0, 403);
+    assert_eq!(gt.page("/budget").await.0, 403);
+    assert_eq!(gt.page("/applicants").await.0, 403);
+    let r = gt
+        .http
+        .post(format!("{base}/budget"))
+        .form(&[
+            ("csrf", gt.csrf.as_str()),
+            ("measure", "hitech_first"),
+            ("year", "2023"),
+            ("level", "city"),
+            ("amount", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "an applicant cannot set budgets");
+    let r = gt
+        .http
+        .post(format!("{base}/applications/{id}/act"))
+        .form(&[("csrf", gt.csrf.as_str()), ("action", "withdraw")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        403,
+        "nor act on another's application through a form"
+    );
+    let r = gt
+        .http
+        .post(format!("{base}/applications/{id}/pay"))
+        .form(&[
+            ("csrf", gt.csrf.as_str()),
+            ("level", "city"),
+            ("amount", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
     // Writes without the CSRF token are refused, even for the owner.
     let r = hn
         .http
