@@ -2,6 +2,7 @@
 //! evaluate, print. Errors are `anyhow` here and nowhere below.
 
 mod db;
+mod plans;
 mod report;
 
 use anyhow::{Context, Result, bail};
@@ -90,6 +91,14 @@ enum Command {
         /// Mark cookies `Secure` (serve behind HTTPS)
         #[arg(long)]
         secure_cookies: bool,
+    },
+    /// Plans and targets: check, status, a unit's report (计划与目标)
+    Plan {
+        #[command(subcommand)]
+        cmd: plans::PlanCommand,
+        /// The plan library directory (default: the shipped plans/)
+        #[arg(long, global = true)]
+        plans: Option<PathBuf>,
     },
     /// Database administration: init, migrate, status, backup, restore (数据库)
     Db {
@@ -375,6 +384,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plan { cmd, plans } => plans::run(cmd, plans),
         Command::Db { cmd, opt, policies } => {
             db::db(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
             Ok(ExitCode::SUCCESS)

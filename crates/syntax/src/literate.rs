@@ -34,7 +34,14 @@ pub struct LiterateFile {
     pub blocks: Vec<CodeBlock>,
 }
 
+/// Splits a policy file: its `kc` blocks.
 pub fn split(source: &str) -> LiterateFile {
+    split_tagged(source, "kc")
+}
+
+/// Splits a literate file, collecting the fenced blocks whose info string starts with `tag`
+/// (`kc` for policies, `plan` for plans).
+pub fn split_tagged(source: &str, tag: &str) -> LiterateFile {
     let mut out = LiterateFile::default();
     let mut heading: Option<(u8, String, Span)> = None;
     let mut quote_depth = 0usize;
@@ -92,7 +99,7 @@ pub fn split(source: &str) -> LiterateFile {
             }
             Event::End(TagEnd::Paragraph) if quote_depth > 0 => quote_buf.push('\n'),
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) => {
-                in_kc = info.split_whitespace().next() == Some("kc");
+                in_kc = info.split_whitespace().next() == Some(tag);
                 code.clear();
                 code_offset = None;
                 block_start = range.start;
