@@ -253,8 +253,8 @@ pub fn names_quantity(text: &str) -> bool {
         while j < chars.len() && (chars[j].is_ascii_digit() || matches!(chars[j], '.' | ',')) {
             j += 1;
         }
-        if let Some(n) = chars.get(j) {
-            if matches!(
+        if let Some(n) = chars.get(j)
+            && matches!(
                 n,
                 '%' | '％'
                     | '‰'
@@ -273,9 +273,9 @@ pub fn names_quantity(text: &str) -> bool {
                     | '座'
                     | '台'
                     | '套'
-            ) {
-                return true;
-            }
+            )
+        {
+            return true;
         }
     }
     false
@@ -413,17 +413,17 @@ fn parse_file(
                 None => None,
             };
             if let (Some(target), Some(deadline)) = (target, deadline) {
-                if let Some((_, bd)) = baseline {
-                    if bd >= deadline {
-                        cx.err(
-                            span,
-                            format!(
-                                "indicator `{}`: the baseline date is not before the deadline",
-                                i.id
-                            ),
-                            "bad dates",
-                        );
-                    }
+                if let Some((_, bd)) = baseline
+                    && bd >= deadline
+                {
+                    cx.err(
+                        span,
+                        format!(
+                            "indicator `{}`: the baseline date is not before the deadline",
+                            i.id
+                        ),
+                        "bad dates",
+                    );
                 }
                 pl.indicators.push(Indicator {
                     id: i.id,
