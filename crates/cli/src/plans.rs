@@ -52,7 +52,10 @@ pub fn default_dir() -> PathBuf {
     }
 }
 
-pub fn load(dir: &Path) -> Result<(Vec<(String, String)>, Result<PlanLibrary, String>)> {
+/// The plan files (path, text) and the checked library, or the rendered diagnostics.
+type Loaded = (Vec<(String, String)>, Result<PlanLibrary, String>);
+
+pub fn load(dir: &Path) -> Result<Loaded> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read plan library {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
