@@ -186,8 +186,8 @@ pub fn run(cmd: PlanCommand, dir: Option<PathBuf>) -> Result<std::process::ExitC
                         println!(
                             "{}  ({} – {})  评估日期 as of {}",
                             p["document"].as_str().unwrap_or(""),
-                            p["period"][0],
-                            p["period"][1],
+                            p["period"][0].as_str().unwrap_or(""),
+                            p["period"][1].as_str().unwrap_or(""),
                             at
                         );
                         if unit.is_none() {
