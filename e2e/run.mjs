@@ -575,6 +575,22 @@ async function main() {
     assert.ok(t.includes(app.id), `audit names ${app.id}`);
     await shot(page, 'audit', { maxHeight: 1600 });
   });
+  // -- the plan office: the plan dashboard with status colours, and a unit's task list
+  await check('plan dashboard (planner) shows indicators with status and the unit task list', async () => {
+    await login(page, base, 'planner');
+    const resp = await page.goto(`${base}/plans?date=2019-06-30`);
+    assert.equal(resp.status(), 200);
+    assert.equal(await text(page.locator('main h1')), '计划与目标');
+    assert.ok((await page.locator('div.plan').count()) >= 4, 'the four plans');
+    const statuses = await page.locator('td.status').allInnerTexts();
+    assert.ok(statuses.length > 50, `indicators listed (${statuses.length})`);
+    assert.ok(statuses.some((s) => /进度正常|存在风险|进度滞后|已完成/.test(s)), 'some indicator has a judged status');
+    assert.ok((await page.locator('svg[role="img"]').count()) > 0, 'charts of actuals against the path');
+    await shot(page, 'plans', { maxHeight: 2400 });
+    await page.goto(`${base}/plans/tasks?unit=${encodeURIComponent('省科技厅')}`);
+    assert.match(await text(page.locator('main')), /牵头/);
+    await shot(page, 'plan-tasks', { maxHeight: 1600 });
+  });
   await sideCheck('layout: the main pages fit a phone (390 px); other overflows are reported', async () => {
     // Pages the acceptance scenario depends on must not scroll sideways on a phone; the others
     // are reported (and fail only with E2E_STRICT_LAYOUT=1) until their layout is fixed.

@@ -373,14 +373,29 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .try_init();
             let lib = std::sync::Arc::new(load_checked(policies)?);
             let demo_dir = default_demo_dir();
+            let plan_lib = match plans::load(&plans::default_dir())?.1 {
+                Ok(l) => l,
+                Err(rendered) => {
+                    eprint!("{rendered}");
+                    bail!("the plan library has errors; run `kechuang plan check`");
+                }
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
             rt.block_on(async move {
                 let store = db::open(&opt.database, lib.clone()).await?;
-                kc_server::serve(&addr, store, lib, !no_demo, Some(demo_dir), secure_cookies)
-                    .await
-                    .map_err(|e| anyhow::anyhow!(e))
+                kc_server::serve(
+                    &addr,
+                    store,
+                    lib,
+                    !no_demo,
+                    Some(demo_dir),
+                    secure_cookies,
+                    plan_lib,
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -128,6 +128,8 @@ pub enum Role {
     /// Finance staff who record payments.
     Finance,
     Admin,
+    /// The 督查考核 plan office: records indicator values and task milestones.
+    PlanOffice,
     /// The system itself (免申即享 offers, notice periods ending).
     System,
 }
@@ -139,6 +141,7 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Finance => "finance",
             Role::Admin => "admin",
+            Role::PlanOffice => "plan_office",
             Role::System => "system",
         }
     }
@@ -148,6 +151,7 @@ impl Role {
             "reviewer" => Role::Reviewer,
             "finance" => Role::Finance,
             "admin" => Role::Admin,
+            "plan_office" => Role::PlanOffice,
             "system" => Role::System,
             _ => return None,
         })

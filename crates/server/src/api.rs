@@ -18,7 +18,7 @@ use serde_json::{Value as J, json};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// An API error: rendered as JSON.
-pub struct ApiError(AppError);
+pub struct ApiError(pub(crate) AppError);
 
 impl<E: Into<AppError>> From<E> for ApiError {
     fn from(e: E) -> ApiError {
@@ -88,6 +88,7 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{id}/payments", post(pay))
         .route("/budgets", get(budgets))
         .route("/audit", get(audit))
+        .merge(crate::plans::api_routes())
 }
 
 #[derive(OpenApi)]

@@ -13,6 +13,7 @@
 mod api;
 mod auth;
 mod pages;
+mod plans;
 pub mod seed;
 
 use axum::Router;
@@ -31,12 +32,15 @@ pub struct AppState {
     pub lib: Arc<Library>,
     /// Set the `Secure` flag on cookies (behind HTTPS).
     pub secure_cookies: bool,
+    /// The plan library (progress recorded in the database is added per request).
+    pub plans: Arc<kc_plans::PlanLibrary>,
 }
 
 /// The router: pages, the JSON API, the OpenAPI document.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(plans::routes())
         .nest("/api", api::routes())
         // Every request logged at info: method, path, status, latency (RUST_LOG filters).
         .layer(
@@ -172,6 +176,7 @@ pub async fn serve(
     demo: bool,
     demo_dir: Option<std::path::PathBuf>,
     secure_cookies: bool,
+    plans: kc_plans::PlanLibrary,
 ) -> anyhow_free::Result<()> {
     let report = seed::first_start(&store, demo, demo_dir.as_deref())
         .await
@@ -183,6 +188,7 @@ pub async fn serve(
         store,
         lib,
         secure_cookies,
+        plans: Arc::new(plans),
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -87,6 +87,7 @@ fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Markup 
                     @if staff { a href="/review" { (lang.t("审核", "Review")) } a href="/budget" { (lang.t("预算", "Budgets")) } a href="/applicants" { (lang.t("申报主体", "Applicants")) } }
                     @if role == Some(Role::Admin) { a href="/audit" { (lang.t("审计", "Audit")) } }
                     a href="/calendar" { (lang.t("政策日历", "Calendar")) }
+                    a href="/plans" { (lang.t("计划", "Plans")) }
                     div.right {
                         a href="/lang/zh" { "中" } "/" a href="/lang/en" { "EN" }
                         @match s {
@@ -123,6 +124,11 @@ pub fn error_page(status: StatusCode, code: &str, message: &str) -> Markup {
             }
         }
     }
+}
+
+/// A page in the common layout (for the other page modules).
+pub(crate) fn render(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Response {
+    layout(lang, s, title, body).into_response()
 }
 
 fn page(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> PageResult {
@@ -177,6 +183,7 @@ fn role_zh(r: Role) -> &'static str {
         Role::Reviewer => "审核员",
         Role::Finance => "财务",
         Role::Admin => "管理员",
+        Role::PlanOffice => "督查考核",
         Role::System => "系统",
     }
 }

@@ -86,6 +86,7 @@ pub async fn first_start(
         ("reviewer", "审核员(演示)", Role::Reviewer),
         ("finance", "财务(演示)", Role::Finance),
         ("demo-admin", "管理员(演示)", Role::Admin),
+        ("planner", "督查考核(演示)", Role::PlanOffice),
     ] {
         store
             .create_user(
@@ -106,7 +107,7 @@ pub async fn first_start(
         dir.display()
     ));
     out.push(format!(
-        "演示账号 demo accounts (password {DEMO_PASSWORD}): reviewer, finance, demo-admin"
+        "演示账号 demo accounts (password {DEMO_PASSWORD}): reviewer, finance, demo-admin, planner"
     ));
     if let Some((u, n)) = first_applicant {
         out.push(format!("  申报主体账号 applicant accounts: demo01 … demo{:02}, one per demo applicant in data/demo order, e.g. {u} = {n}", files.len()));

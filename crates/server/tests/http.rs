@@ -62,10 +62,27 @@ fn clock() -> jiff::Timestamp {
 
 async fn start(url: &str) -> (String, Store) {
     let store = Store::open(url, library()).await.unwrap().with_clock(clock);
+    let plans = {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans");
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "md"))
+            .map(|p| {
+                (
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        kc_plans::check(&files).0.expect("the shipped plans check")
+    };
     let state = AppState {
         store: store.clone(),
         lib: library(),
         secure_cookies: false,
+        plans: Arc::new(plans),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -614,4 +631,100 @@ async fn two_instances_share_sessions_and_never_overpay_together() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_plan_office_records_progress_and_the_status_follows() {
+    let (base, store) = start(&sqlite_url("plans").await).await;
+    seed(&store).await;
+    store
+        .create_user(
+            &Actor::system(),
+            &User {
+                id: "po".into(),
+                name: "督查考核".into(),
+                role: Role::PlanOffice,
+                applicant_id: None,
+                password_hash: Some(hash_password(PW)),
+            },
+        )
+        .await
+        .unwrap();
+    let anon = reqwest::Client::new();
+    // 003: Shenyang high-tech enterprises, 1,230 at the end of 2018 (baseline and actual).
+    let status = |date: &'static str| {
+        let anon = anon.clone();
+        let base = base.clone();
+        async move {
+            let plans: J = anon
+                .get(format!("{base}/api/plans?plan=sy-work-2019&date={date}"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            plans[0]["indicators"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{plans}"))
+                .iter()
+                .find(|i| {
+                    i["actual"]["value"] == "1230"
+                        || i["name"].as_str().unwrap_or("").contains("高新技术企业")
+                })
+                .cloned()
+                .unwrap()
+        }
+    };
+    let before = status("2019-12-31").await;
+    let id = format!("sy-work-2019:{}", before["id"].as_str().unwrap());
+    let target = before["target"].as_str().unwrap().to_string();
+    // An applicant cannot record progress; the plan office can, with CSRF.
+    let gt = Client::login(&base, "gt").await;
+    assert_eq!(
+        gt.post(
+            "/api/plans/actuals",
+            json!({"indicator": id, "value": target, "date": "2019-12-31", "source": "x"})
+        )
+        .await
+        .0,
+        403
+    );
+    let po = Client::login(&base, "po").await;
+    let (s, e) = po
+        .post(
+            "/api/plans/actuals",
+            json!({"indicator": id, "value": "一千", "date": "2019-12-31", "source": "x"}),
+        )
+        .await;
+    assert_eq!((s, e["code"].as_str()), (400, Some("invalid")), "{e}");
+    assert_eq!(
+        po.post(
+            "/api/plans/actuals",
+            json!({"indicator": id, "value": target, "date": "2019-12-31", "source": "市统计局"})
+        )
+        .await
+        .0,
+        200
+    );
+    let after = status("2019-12-31").await;
+    assert_eq!(after["status"], "achieved", "{after}");
+    // The page renders with status words; the audit log has the record.
+    let (s, html) = po.page("/plans?date=2019-12-31").await;
+    assert_eq!(s, 200);
+    assert!(
+        html.contains("已完成") && html.contains("沈阳"),
+        "dashboard"
+    );
+    let (s, html) = po.page("/plans/tasks?unit=%E6%B2%88%E9%98%B3%E5%B8%82%E7%A7%91%E5%AD%A6%E6%8A%80%E6%9C%AF%E5%B1%80").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("牵头"));
+    let adm = Client::login(&base, "adm").await;
+    let (_, log) = adm.get("/api/audit").await;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "record_actual" && e["entity_id"] == id.as_str())
+    );
 }

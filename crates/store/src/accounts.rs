@@ -246,3 +246,108 @@ impl Store {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }
+
+/// A plan record as stored: (key, value or year, date, source).
+pub type PlanRecord = (String, String, String, String);
+
+impl Store {
+    /// Records an indicator's actual value (plan office, admin); audited.
+    pub async fn record_plan_actual(
+        &self,
+        actor: &Actor,
+        indicator: &str,
+        value: &str,
+        date: &str,
+        source: &str,
+    ) -> Result<()> {
+        if !matches!(actor.role, Role::PlanOffice | Role::Admin | Role::System) {
+            return Err(StoreError::Refused {
+                code: "forbidden",
+                message:
+                    "只有督查考核办公室可以填报计划进展 (only the plan office records progress)"
+                        .into(),
+            });
+        }
+        let mut tx = self.begin_write(&["plans".to_string()]).await?;
+        sqlx::query("INSERT INTO plan_actuals (indicator, value, date, source, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(indicator)
+            .bind(value)
+            .bind(date)
+            .bind(source)
+            .bind(format!("{}:{}", actor.role.code(), actor.id))
+            .bind(self.now())
+            .execute(&mut **tx)
+            .await?;
+        let after = serde_json::json!({"value": value, "date": date, "source": source}).to_string();
+        self.audit_in(
+            &mut tx,
+            actor,
+            "record_actual",
+            "indicator",
+            indicator,
+            None,
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Records a task's milestone of `year` done (plan office, admin); audited.
+    pub async fn record_plan_progress(
+        &self,
+        actor: &Actor,
+        task: &str,
+        year: i64,
+        done: &str,
+        source: &str,
+    ) -> Result<()> {
+        if !matches!(actor.role, Role::PlanOffice | Role::Admin | Role::System) {
+            return Err(StoreError::Refused {
+                code: "forbidden",
+                message:
+                    "只有督查考核办公室可以填报计划进展 (only the plan office records progress)"
+                        .into(),
+            });
+        }
+        let mut tx = self.begin_write(&["plans".to_string()]).await?;
+        sqlx::query("INSERT INTO plan_progress (task, year, done, source, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(task)
+            .bind(year)
+            .bind(done)
+            .bind(source)
+            .bind(format!("{}:{}", actor.role.code(), actor.id))
+            .bind(self.now())
+            .execute(&mut **tx)
+            .await?;
+        let after = serde_json::json!({"year": year, "done": done, "source": source}).to_string();
+        self.audit_in(
+            &mut tx,
+            actor,
+            "record_progress",
+            "task",
+            task,
+            None,
+            Some(&after),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Every recorded actual (indicator, value, date, source) and milestone (task, year, done, source).
+    pub async fn plan_records(&self) -> Result<(Vec<PlanRecord>, Vec<PlanRecord>)> {
+        let a = sqlx::query("SELECT indicator, value, date, source FROM plan_actuals ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        let p = sqlx::query("SELECT task, year, done, source FROM plan_progress ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok((
+            a.iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+                .collect(),
+            p.iter()
+                .map(|r| (r.get(0), r.get::<i64, _>(1).to_string(), r.get(2), r.get(3)))
+                .collect(),
+        ))
+    }
+}

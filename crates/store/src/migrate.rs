@@ -16,6 +16,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "sessions",
         include_str!("../migrations/sqlite/0002_sessions.sql"),
     ),
+    (
+        3,
+        "plan_records",
+        include_str!("../migrations/sqlite/0003_plan_records.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -27,6 +32,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "sessions",
         include_str!("../migrations/postgres/0002_sessions.sql"),
+    ),
+    (
+        3,
+        "plan_records",
+        include_str!("../migrations/postgres/0003_plan_records.sql"),
     ),
 ];
 

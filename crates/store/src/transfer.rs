@@ -544,6 +544,30 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
         ],
     ),
     (
+        "plan_actuals",
+        &[
+            ("seq", true),
+            ("indicator", false),
+            ("value", false),
+            ("date", false),
+            ("source", false),
+            ("actor", false),
+            ("at", false),
+        ],
+    ),
+    (
+        "plan_progress",
+        &[
+            ("seq", true),
+            ("task", false),
+            ("year", true),
+            ("done", false),
+            ("source", false),
+            ("actor", false),
+            ("at", false),
+        ],
+    ),
+    (
         "audit",
         &[
             ("seq", true),
@@ -671,7 +695,7 @@ impl Store {
             self.pause_point().await;
         }
         if self.backend == Backend::Postgres {
-            for t in ["ledger", "audit"] {
+            for t in ["ledger", "audit", "plan_actuals", "plan_progress"] {
                 let sql = format!(
                     "SELECT setval(pg_get_serial_sequence('{t}', 'seq'), COALESCE((SELECT MAX(seq) FROM {t}), 0) + 1, false)"
                 );

@@ -1,0 +1,20 @@
+-- Progress of the plans recorded by the plan office (督查考核): indicator values and task
+-- milestones done. Append-only like the ledger: a correction is a new, later record.
+CREATE TABLE plan_actuals (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  indicator TEXT NOT NULL,             -- plan-id:indicator-id
+  value TEXT NOT NULL,                 -- exact decimal as text
+  date TEXT NOT NULL,
+  source TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+CREATE TABLE plan_progress (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  task TEXT NOT NULL,                  -- plan-id:task-number
+  year INTEGER NOT NULL,
+  done TEXT NOT NULL,
+  source TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  at TEXT NOT NULL
+);
