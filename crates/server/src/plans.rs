@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/plans", get(dashboard))
         .route("/plans/tasks", get(tasks))
+        .route("/plans/tasks.xlsx", get(tasks_xlsx))
         .route("/plans/actuals", post(record_actual_form))
         .route("/plans/progress", post(record_progress_form))
 }
@@ -234,6 +235,7 @@ async fn tasks(
             button type="submit" { (lang.t("查看", "Show")) }
         }
         @if !unit.is_empty() {
+            p { a href={"/plans/tasks.xlsx?unit=" (utf8_percent(&unit))} { (lang.t("导出 Excel 督办清单", "Download the report (.xlsx)")) } }
             table id="unit-tasks" {
                 tr { th { (lang.t("计划", "Plan")) } th { (lang.t("任务", "Task")) } th { (lang.t("角色", "Role")) } th { (lang.t("节点", "Milestones")) } }
                 @for p in &lib.plans { @for t in p.tasks.iter().filter(|t| t.lead == unit || t.co.contains(&unit)) {
@@ -439,4 +441,100 @@ async fn api_record_progress(
         .record_plan_progress(&s.user.actor(), &b.task, b.year, &b.done, &b.source)
         .await?;
     Ok(Json(json!({"ok": true})))
+}
+
+fn utf8_percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A unit's 督办清单 as an `.xlsx` download: its tasks (lead or co-operating) and milestones.
+async fn tasks_xlsx(
+    State(st): State<AppState>,
+    Query(q): Query<UnitQuery>,
+) -> Result<Response, AppError> {
+    let lib = effective(&st).await?;
+    let at = q
+        .date
+        .as_deref()
+        .and_then(|d| Date::from_str(d).ok())
+        .unwrap_or_else(today);
+    let unit = q
+        .unit
+        .clone()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| AppError::BadRequest {
+            code: "invalid",
+            message: "单位 unit:必填 (required)".into(),
+        })?;
+    let headers = [
+        "计划 plan",
+        "任务 task",
+        "标题 title",
+        "角色 role",
+        "牵头单位 lead",
+        "配合单位 co",
+        "年度 year",
+        "节点 milestone",
+        "状态 status",
+    ];
+    let mut rows = Vec::new();
+    for p in &lib.plans {
+        for t in p
+            .tasks
+            .iter()
+            .filter(|t| t.lead == unit || t.co.contains(&unit))
+        {
+            let role = if t.lead == unit {
+                "牵头 lead"
+            } else {
+                "配合 co-operate"
+            };
+            let ms: Vec<(i16, String)> = if t.milestones.is_empty() {
+                vec![(p.period.1.year(), String::new())]
+            } else {
+                t.milestones.clone()
+            };
+            for (y, text) in ms {
+                let m = milestone(&lib, &p.id, &t.number, y, at);
+                rows.push(vec![
+                    p.document.clone(),
+                    t.number.clone(),
+                    t.title.clone(),
+                    role.into(),
+                    t.lead.clone(),
+                    t.co.join("、"),
+                    y.to_string(),
+                    text,
+                    m.zh().into(),
+                ]);
+            }
+        }
+    }
+    if rows.is_empty() {
+        return Err(AppError::NotFound(format!("没有单位“{unit}”的任务")));
+    }
+    let bytes = kc_tabular::xlsx_bytes("督办清单", &headers, &rows)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"duban.xlsx\"".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

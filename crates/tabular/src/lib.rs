@@ -181,6 +181,32 @@ pub fn write(
     }
 }
 
+/// An `.xlsx` workbook in memory (for a download), text cells throughout.
+pub fn xlsx_bytes(
+    sheet: &str,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, TableError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet)
+        .map_err(|e| TableError::Format(e.to_string()))?;
+    let bold = Format::new().set_bold();
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(|e| TableError::Format(e.to_string()))?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string((r + 1) as u32, c as u16, v)
+                .map_err(|e| TableError::Format(e.to_string()))?;
+        }
+    }
+    wb.save_to_buffer()
+        .map_err(|e| TableError::Io(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
