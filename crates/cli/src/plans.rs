@@ -245,46 +245,8 @@ pub fn run(cmd: PlanCommand, dir: Option<PathBuf>) -> Result<std::process::ExitC
         }
         PlanCommand::Export { unit, out, date } => {
             let at = parse_date(date.as_deref())?;
-            let headers = [
-                "计划 plan",
-                "任务 task",
-                "标题 title",
-                "角色 role",
-                "牵头单位 lead",
-                "配合单位 co",
-                "年度 year",
-                "节点 milestone",
-                "状态 status",
-            ];
-            let mut rows = Vec::new();
-            for p in &lib.plans {
-                for t in p.tasks.iter().filter(|t| involves(t, &unit)) {
-                    let role = if t.lead.contains(unit.as_str()) {
-                        "牵头 lead"
-                    } else {
-                        "配合 co-operate"
-                    };
-                    let ms: Vec<(i16, String)> = if t.milestones.is_empty() {
-                        vec![(p.period.1.year(), String::new())]
-                    } else {
-                        t.milestones.clone()
-                    };
-                    for (y, text) in ms {
-                        let s = milestone(&lib, &p.id, &t.number, y, at);
-                        rows.push(vec![
-                            p.document.clone(),
-                            t.number.clone(),
-                            t.title.clone(),
-                            role.into(),
-                            t.lead.clone(),
-                            t.co.join("、"),
-                            y.to_string(),
-                            text,
-                            s.zh().into(),
-                        ]);
-                    }
-                }
-            }
+            let headers = kc_plans::UNIT_REPORT_HEADERS;
+            let rows = kc_plans::unit_report(&lib, &unit, at);
             if rows.is_empty() {
                 bail!("no task names the unit “{unit}”");
             }

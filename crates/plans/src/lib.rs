@@ -793,6 +793,71 @@ impl PlanLibrary {
     }
 }
 
+/// The headers of a unit's report (督办清单).
+pub const UNIT_REPORT_HEADERS: [&str; 9] = [
+    "计划 plan",
+    "任务 task",
+    "标题 title",
+    "角色 role",
+    "牵头单位 lead",
+    "配合单位 co",
+    "年度 year",
+    "节点 milestone",
+    "状态 status",
+];
+
+/// A unit's report: one row per milestone of every task the unit leads or co-operates on (a
+/// task without milestones gives one row for its plan's last year). The unit is matched by
+/// its exact name, or — when no task names it exactly — by part of a name.
+pub fn unit_report(lib: &PlanLibrary, unit: &str, as_of: Date) -> Vec<Vec<String>> {
+    let exact = lib.plans.iter().any(|p| {
+        p.tasks
+            .iter()
+            .any(|t| t.lead == unit || t.co.iter().any(|c| c == unit))
+    });
+    let names = |name: &str| {
+        if exact {
+            name == unit
+        } else {
+            name.contains(unit)
+        }
+    };
+    let mut rows = Vec::new();
+    for p in &lib.plans {
+        for t in p
+            .tasks
+            .iter()
+            .filter(|t| names(&t.lead) || t.co.iter().any(|c| names(c)))
+        {
+            let role = if names(&t.lead) {
+                "牵头 lead"
+            } else {
+                "配合 co-operate"
+            };
+            let ms: Vec<(i16, String)> = if t.milestones.is_empty() {
+                vec![(p.period.1.year(), String::new())]
+            } else {
+                t.milestones.clone()
+            };
+            for (y, text) in ms {
+                let s = milestone(lib, &p.id, &t.number, y, as_of);
+                rows.push(vec![
+                    p.document.clone(),
+                    t.number.clone(),
+                    t.title.clone(),
+                    role.into(),
+                    t.lead.clone(),
+                    t.co.join("、"),
+                    y.to_string(),
+                    text,
+                    s.zh().into(),
+                ]);
+            }
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

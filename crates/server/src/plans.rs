@@ -474,50 +474,8 @@ async fn tasks_xlsx(
             code: "invalid",
             message: "单位 unit:必填 (required)".into(),
         })?;
-    let headers = [
-        "计划 plan",
-        "任务 task",
-        "标题 title",
-        "角色 role",
-        "牵头单位 lead",
-        "配合单位 co",
-        "年度 year",
-        "节点 milestone",
-        "状态 status",
-    ];
-    let mut rows = Vec::new();
-    for p in &lib.plans {
-        for t in p
-            .tasks
-            .iter()
-            .filter(|t| t.lead == unit || t.co.contains(&unit))
-        {
-            let role = if t.lead == unit {
-                "牵头 lead"
-            } else {
-                "配合 co-operate"
-            };
-            let ms: Vec<(i16, String)> = if t.milestones.is_empty() {
-                vec![(p.period.1.year(), String::new())]
-            } else {
-                t.milestones.clone()
-            };
-            for (y, text) in ms {
-                let m = milestone(&lib, &p.id, &t.number, y, at);
-                rows.push(vec![
-                    p.document.clone(),
-                    t.number.clone(),
-                    t.title.clone(),
-                    role.into(),
-                    t.lead.clone(),
-                    t.co.join("、"),
-                    y.to_string(),
-                    text,
-                    m.zh().into(),
-                ]);
-            }
-        }
-    }
+    let headers = kc_plans::UNIT_REPORT_HEADERS;
+    let rows = kc_plans::unit_report(&lib, &unit, at);
     if rows.is_empty() {
         return Err(AppError::NotFound(format!("没有单位“{unit}”的任务")));
     }
