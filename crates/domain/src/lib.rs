@@ -369,7 +369,8 @@ pub enum EntryKind {
     Commitment,
     /// Money paid out, per level; never more than committed.
     Payment,
-    /// A negative commitment: an objection, a withdrawal after approval, a correction.
+    /// A negative commitment: today written when an objection during 公示 sends an approved
+    /// application back to review.
     Reversal,
 }
 
@@ -425,7 +426,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn uscc_checks_both_check_characters() {
+    fn uscc_checks_its_check_character_and_alphabet() {
         assert!(Uscc::parse("91350100M000100Y43").is_ok());
         assert_eq!(
             Uscc::parse("91350100M000100Y44"),
