@@ -1028,21 +1028,21 @@ async fn calendar(
         .date();
     let soon = today.saturating_add(jiff::Span::new().days(180));
     let lib = &st.lib;
-    let mut notes: Vec<J> = Vec::new();
-    if let Some(sess) = &s {
-        let apps = st.store.applications(&sess.user.actor(), None).await?;
-        for a in apps
-            .iter()
-            .filter(|a| a.state == St::Offered || a.state != St::Draft)
-            .take(20)
-        {
-            let title = lib
-                .measure(&a.measure)
-                .map(|m| m.label.zh.clone())
-                .unwrap_or(a.measure.clone());
-            notes.push(json!({"id": a.id, "state": a.state.zh(), "measure": title, "offer": a.state == St::Offered}));
+    // Notifications: the latest changes to the user's applications, from the audit log.
+    let notes = match &s {
+        Some(sess) => st.store.notifications(&sess.user.actor(), 30).await?,
+        None => Vec::new(),
+    };
+    let step_zh = |action: &str, origin: &str| -> String {
+        match action {
+            "create" if origin == "offer" => "新的免申即享待确认".to_string(),
+            "create" => "创建申请".to_string(),
+            "pay" => "记录拨付".to_string(),
+            other => crate::api::parse_action(other)
+                .map(|a| a.zh().to_string())
+                .unwrap_or_else(|_| other.to_string()),
         }
-    }
+    };
     let body = html! {
         h2 { (lang.t("正在有效的政策", "In force now")) }
         table {
@@ -1058,7 +1058,18 @@ async fn calendar(
         ul { @for d in lib.documents.iter().filter(|d| d.valid.1 < today) { li { (doc_name(d)) " (" (d.valid.1) ")" } } }
         @if s.is_some() {
             h2 { (lang.t("通知", "Notifications")) }
-            ul { @for n in &notes { li { @if n["offer"] == true { strong { (lang.t("免申即享:", "New offer: ")) } } a href={"/applications/" (n["id"].as_str().unwrap_or(""))} { (n["id"].as_str().unwrap_or("")) } " " (n["measure"].as_str().unwrap_or("")) " — " (n["state"].as_str().unwrap_or("")) } } }
+            table.notifications {
+                tr { th { (lang.t("时间", "When")) } th { (lang.t("申请", "Application")) } th { (lang.t("措施", "Measure")) } th { (lang.t("变化", "Change")) } th { (lang.t("当前状态", "Now")) } }
+                @for n in &notes {
+                    tr {
+                        td { (n.at.get(..16).unwrap_or(&n.at)) }
+                        td { a href={"/applications/" (n.application)} { (n.application) } }
+                        td { (lib.measure(&n.measure).map(|m| m.label.zh.clone()).unwrap_or(n.measure.clone())) }
+                        td { @if n.action == "create" && n.origin == "offer" { strong { (step_zh(&n.action, &n.origin)) } } @else { (step_zh(&n.action, &n.origin)) } }
+                        td { span.tag { (n.state.zh()) } }
+                    }
+                }
+            }
         }
     };
     page(

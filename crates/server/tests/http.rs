@@ -486,6 +486,17 @@ async fn nobody_reads_or_changes_what_is_not_theirs() {
             .iter()
             .any(|e| e["action"] == "approve" && e["entity_id"] == id.as_str())
     );
+    // Notifications: the applicant sees its application's changes, the other applicant does not.
+    let (_, cal) = hn.page("/calendar").await;
+    assert!(
+        cal.contains(&id) && cal.contains("批准") && cal.contains("提交"),
+        "notifications on the calendar page"
+    );
+    let (_, cal) = gt.page("/calendar").await;
+    assert!(
+        !cal.contains(&id),
+        "another applicant's changes are not shown"
+    );
     // Logging out ends the session.
     assert_eq!(hn.post("/api/logout", json!({})).await.0, 200);
     assert_eq!(hn.get("/api/applications").await.0, 401);

@@ -247,6 +247,18 @@ impl Store {
     }
 }
 
+fn require_plan_office(actor: &Actor) -> Result<()> {
+    if matches!(actor.role, Role::PlanOffice | Role::Admin | Role::System) {
+        Ok(())
+    } else {
+        Err(StoreError::Refused {
+            code: "forbidden",
+            message: "只有督查考核办公室可以填报计划进展 (only the plan office records progress)"
+                .into(),
+        })
+    }
+}
+
 /// A plan record as stored: (key, value or year, date, source).
 pub type PlanRecord = (String, String, String, String);
 
@@ -260,14 +272,7 @@ impl Store {
         date: &str,
         source: &str,
     ) -> Result<()> {
-        if !matches!(actor.role, Role::PlanOffice | Role::Admin | Role::System) {
-            return Err(StoreError::Refused {
-                code: "forbidden",
-                message:
-                    "只有督查考核办公室可以填报计划进展 (only the plan office records progress)"
-                        .into(),
-            });
-        }
+        require_plan_office(actor)?;
         let mut tx = self.begin_write(&["plans".to_string()]).await?;
         sqlx::query("INSERT INTO plan_actuals (indicator, value, date, source, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(indicator)
@@ -301,14 +306,7 @@ impl Store {
         done: &str,
         source: &str,
     ) -> Result<()> {
-        if !matches!(actor.role, Role::PlanOffice | Role::Admin | Role::System) {
-            return Err(StoreError::Refused {
-                code: "forbidden",
-                message:
-                    "只有督查考核办公室可以填报计划进展 (only the plan office records progress)"
-                        .into(),
-            });
-        }
+        require_plan_office(actor)?;
         let mut tx = self.begin_write(&["plans".to_string()]).await?;
         sqlx::query("INSERT INTO plan_progress (task, year, done, source, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(task)

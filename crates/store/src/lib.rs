@@ -19,7 +19,7 @@ mod workflow;
 
 pub use accounts::User;
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
-pub use workflow::{ActArgs, ApplicationView, NoticeLine};
+pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification};
 
 use jiff::civil::Date;
 use kc_check::Library;

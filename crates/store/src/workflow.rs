@@ -1109,3 +1109,58 @@ fn rand_u32() -> u32 {
     );
     h.finish() as u32
 }
+
+/// A notification: a state change of an application, from the audit log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notification {
+    pub at: String,
+    pub application: String,
+    pub measure: String,
+    /// The step taken (`submit`, `approve`, `pay`, …; `create` for a new application or offer).
+    pub action: String,
+    pub origin: String,
+    pub state: AppState,
+}
+
+impl Store {
+    /// The latest changes to an actor's applications (an applicant's own; staff: all), newest
+    /// first: what the platform shows as notifications.
+    pub async fn notifications(&self, actor: &Actor, limit: i64) -> Result<Vec<Notification>> {
+        const SQL: &str = "SELECT a.at, a.entity_id, ap.measure, a.action, ap.origin, ap.state FROM audit a \
+             JOIN applications ap ON ap.id = a.entity_id WHERE a.entity = 'application'";
+        let rows = match (&actor.role, &actor.applicant) {
+            (Role::Applicant, Some(own)) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{SQL} AND ap.applicant_id = $1 ORDER BY a.seq DESC LIMIT $2"
+                )))
+                .bind(own)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            (Role::Applicant, None) => return Ok(Vec::new()),
+            _ => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{SQL} ORDER BY a.seq DESC LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                let state: String = r.get(5);
+                Ok(Notification {
+                    at: r.get(0),
+                    application: r.get(1),
+                    measure: r.get(2),
+                    action: r.get(3),
+                    origin: r.get(4),
+                    state: AppState::parse(&state)
+                        .ok_or_else(|| StoreError::Invalid(format!("stored state “{state}”")))?,
+                })
+            })
+            .collect()
+    }
+}
