@@ -559,7 +559,8 @@ async function main() {
     const inForce = (await page.locator('main table').first().locator('tr').count()) - 1;
     const expired = await page.locator('main h2:has-text("已失效") + ul > li').count();
     assert.equal(inForce + expired, library.docs, `${inForce} in force + ${expired} expired = ${library.docs} documents`);
-    assert.ok(await page.locator(`main ul a[href="/applications/${app.id}"]`).count(), 'notification of the application');
+    assert.ok(await page.locator(`main table.notifications a[href="/applications/${app.id}"]`).count(), 'notification of the application');
+    assert.match(await text(page.locator('main table.notifications')), /已拨付/, 'the notification shows the state now');
     await shot(page, 'calendar');
   });
   await check('log out (applicant, again)', () => logout(page));
