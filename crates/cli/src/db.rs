@@ -15,6 +15,27 @@ pub struct DbOpt {
     /// Database URL: a SQLite file path (default kechuang.db) or postgres://…
     #[arg(long, default_value = "kechuang.db", global = true)]
     pub database: String,
+    /// The most an approval may set for an amount decided by review (评审确定) where the
+    /// clause gives no range, in 元 (default 100,000,000.00)
+    #[arg(long, global = true)]
+    pub review_ceiling: Option<String>,
+}
+
+impl DbOpt {
+    /// Opens the database with this option's settings.
+    pub async fn open(&self, lib: Arc<kc_check::Library>) -> Result<Store> {
+        let store = open(&self.database, lib).await?;
+        Ok(match &self.review_ceiling {
+            Some(text) => {
+                let ceiling = money(text, "--review-ceiling")?;
+                if ceiling == Money::ZERO {
+                    bail!("--review-ceiling: must be above zero");
+                }
+                store.with_review_ceiling(ceiling)
+            }
+            None => store,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -175,7 +196,7 @@ fn bar(total: usize, what: &str) -> indicatif::ProgressBar {
 
 pub fn db(cmd: DbCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<()> {
     runtime()?.block_on(async move {
-        let store = open(&opt.database, lib).await?;
+        let store = opt.open(lib).await?;
         match cmd {
             DbCommand::Init | DbCommand::Migrate => {
                 let applied = kc_store::migrate::applied(&store).await?;
@@ -262,7 +283,7 @@ pub fn import(
     let a = read(&applicants)?;
     let e = read(&events)?;
     runtime()?.block_on(async move {
-        let store = open(&opt.database, lib).await?;
+        let store = opt.open(lib).await?;
         let validated = store.validate_import(
             a.as_ref().map(|(f, t)| {
                 (
@@ -321,7 +342,7 @@ pub fn export(
     lib: Arc<kc_check::Library>,
 ) -> Result<()> {
     runtime()?.block_on(async move {
-        let store = open(&opt.database, lib).await?;
+        let store = opt.open(lib).await?;
         let (sheet, (headers, rows)) = match what {
             ExportWhat::Applications => ("申请 applications", store.applications_table().await?),
             ExportWhat::Ledger => ("台账 ledger", store.ledger_table().await?),
@@ -334,7 +355,7 @@ pub fn export(
 
 pub fn app(cmd: AppCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<()> {
     runtime()?.block_on(async move {
-        let store = open(&opt.database, lib).await?;
+        let store = opt.open(lib).await?;
         match cmd {
             AppCommand::List { applicant } => {
                 for a in store
@@ -431,7 +452,7 @@ pub fn app(cmd: AppCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<(
 
 pub fn budget(cmd: BudgetCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<()> {
     runtime()?.block_on(async move {
-        let store = open(&opt.database, lib).await?;
+        let store = opt.open(lib).await?;
         match cmd {
             BudgetCommand::Set {
                 measure,
@@ -495,7 +516,7 @@ pub fn bench_approvals(
 ) -> Result<()> {
     use std::time::{Duration, Instant};
     runtime()?.block_on(async move {
-        let store = open(&opt.database, lib).await?;
+        let store = opt.open(lib).await?;
         let admin = Actor::new("bench", Role::Admin);
         let reviewer = Actor::new("bench-reviewer", Role::Reviewer);
         // One Liaocheng service institution per reviewer, each with its own deliveries:

@@ -304,6 +304,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     })?;
                     let opt = db::DbOpt {
                         database: database.clone(),
+                        review_ceiling: None,
                     };
                     (
                         db::stored_input(id, day, &opt, std::sync::Arc::new(lib.clone()))?,
@@ -384,7 +385,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .enable_all()
                 .build()?;
             rt.block_on(async move {
-                let store = db::open(&opt.database, lib.clone()).await?;
+                let store = opt.open(lib.clone()).await?;
                 kc_server::serve(
                     &addr,
                     store,

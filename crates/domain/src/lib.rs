@@ -393,17 +393,41 @@ impl EntryKind {
 }
 
 /// Money as integer fen for storage: exact, and the same column type in SQLite and PostgreSQL.
-/// `None` if the amount is not a whole number of fen or out of range.
+/// `None` if the amount is not a whole number of fen or beyond [`Money::MAX`]; never panics
+/// (the multiplication is checked, so even a decimal at its own limit gives `None`).
 pub fn to_fen(m: Money) -> Option<i64> {
-    if !m.is_whole_fen() {
+    if !m.is_whole_fen() || m.check_range("").is_err() {
         return None;
     }
-    let d = m.decimal() * kc_money::Dec::ONE_HUNDRED;
+    let d = m.decimal().checked_mul(kc_money::Dec::ONE_HUNDRED)?;
     i64::try_from(d.normalize()).ok()
 }
 
+/// The default ceiling on an amount set by review (评审确定, 按要求给予配套, 根据实际情况确定)
+/// when the clause names no range: 100,000,000.00 元 (1亿元), above the largest sum any clause
+/// of the shipped library names (3000万元) with room for matching a national grant. Operators
+/// change it with `--review-ceiling`; a clause's own range (1000–3000万元) always wins.
+pub const DEFAULT_REVIEW_CEILING: Money = Money::from_fen_const(10_000_000_000);
+
 pub fn from_fen(fen: i64) -> Money {
     Money::from_fen(fen)
+}
+
+/// The years the platform accepts for budgets, plan records and reports: the shipped documents
+/// run from 2016, and nothing is planned beyond 2100. A year outside is a typo (`20223`), not
+/// data.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
+/// `Ok(year)` when it is in [`YEARS`]; otherwise the message that names the range.
+pub fn check_year(year: i64) -> Result<i32, String> {
+    match i32::try_from(year) {
+        Ok(y) if YEARS.contains(&y) => Ok(y),
+        _ => Err(format!(
+            "年份 {year} 不在 {}–{} 之间 (year out of range)",
+            YEARS.start(),
+            YEARS.end()
+        )),
+    }
 }
 
 /// Budget use that deserves a warning: 70% and 90% committed.
@@ -526,6 +550,14 @@ mod tests {
                     .unwrap()
                     .scale_by(kc_money::Rate::parse("0.1%").unwrap())
             ),
+            None
+        );
+        // Issue 9, defect 2: this multiplied unchecked and panicked.
+        let huge = Money::from_decimal(kc_money::Dec::MAX);
+        assert_eq!(to_fen(huge), None);
+        assert_eq!(to_fen(Money::MAX), Some(100_000_000_000_000));
+        assert_eq!(
+            to_fen(Money::MAX + Money::parse_amount("0.01").unwrap()),
             None
         );
         assert_eq!(budget_warning(69, 100), None);

@@ -31,6 +31,11 @@ pub enum ParseError {
     NotANumber(String),
     /// More than two decimals: an amount of money is at most precise to the fen.
     TooPrecise(String),
+    /// Thousands separators in the wrong places (`1,2,3.4`, `1234,56`): a typo or a decimal
+    /// comma, never silently read as some other number.
+    BadGrouping(String),
+    /// Beyond [`Money::MAX`] in absolute value.
+    OutOfRange(String),
 }
 
 impl fmt::Display for ParseError {
@@ -43,14 +48,62 @@ impl fmt::Display for ParseError {
                     "“{s}” has more than two decimals (amounts are exact to the fen)"
                 )
             }
+            ParseError::BadGrouping(s) => write!(
+                f,
+                "“{s}”的千位分隔符位置不对:应为 1,234,567.89 或不分隔 \
+                 (thousands separators only between groups of three digits before the point)"
+            ),
+            ParseError::OutOfRange(s) => write!(
+                f,
+                "“{s}”超出金额上限 {} 元,请检查单位(元,不是分) (beyond the maximum amount; check the unit)",
+                Money::MAX.grouped()
+            ),
         }
     }
 }
 
 impl std::error::Error for ParseError {}
 
+/// Removes thousands separators (`,` or `_`, one kind per number) where they are valid: only in
+/// the integer part, only between groups of exactly three digits, with a first group of one to
+/// three digits. `1,234,567.89` and `1234567.89` pass; `1,2,3.4`, `1234,56` and `1,234.5,6` are
+/// [`ParseError::BadGrouping`].
+fn strip_grouping(text: &str) -> Result<String, ParseError> {
+    let t = text.trim();
+    let sep = match (t.contains(','), t.contains('_')) {
+        (false, false) => return Ok(t.to_string()),
+        (true, false) => ',',
+        (false, true) => '_',
+        (true, true) => return Err(ParseError::BadGrouping(text.to_string())),
+    };
+    let unsigned = t.strip_prefix('-').unwrap_or(t);
+    let (int, frac) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let bad = || ParseError::BadGrouping(text.to_string());
+    if frac.is_some_and(|f| f.contains(sep)) {
+        return Err(bad());
+    }
+    let mut groups = int.split(sep);
+    let first = groups.next().unwrap_or("");
+    if first.is_empty() || first.len() > 3 {
+        return Err(bad());
+    }
+    if groups.any(|g| g.len() != 3) {
+        return Err(bad());
+    }
+    Ok(t.chars().filter(|c| *c != sep).collect())
+}
+
+/// A plain decimal number as people type it in data (`1,234.5`, `-3`): grouping only in valid
+/// positions, no exponent. For amounts use [`Money::parse_amount`].
+pub fn parse_number(text: &str) -> Result<Decimal, ParseError> {
+    parse_decimal(text)
+}
+
 fn parse_decimal(text: &str) -> Result<Decimal, ParseError> {
-    let cleaned: String = text.chars().filter(|c| *c != '_' && *c != ',').collect();
+    let cleaned = strip_grouping(text)?;
     // Only plain decimal notation: "1.2e3" is a typo in a money column, not a number.
     if !cleaned
         .trim()
@@ -64,6 +117,19 @@ fn parse_decimal(text: &str) -> Result<Decimal, ParseError> {
 
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// The largest amount the platform accepts anywhere (input figures, approvals, payments,
+    /// budgets): 1,000,000,000,000.00 元 (一万亿元), far above any figure of an S&T policy and
+    /// far below the integer-fen storage limit, so that sums of many amounts stay exact.
+    /// Every boundary that reads an amount checks it with [`Money::check_range`].
+    pub const MAX: Money = Money(Decimal::from_parts(
+        // 10^14 fen at scale 2: 10^14 = 23,283 × 2^32 + 276,447,232.
+        276_447_232,
+        23_283,
+        0,
+        false,
+        2,
+    ));
 
     pub fn from_decimal(d: Decimal) -> Money {
         Money(d)
@@ -79,6 +145,17 @@ impl Money {
         Money(Decimal::new(fen, 2))
     }
 
+    /// An amount given in fen, in a constant.
+    pub const fn from_fen_const(fen: i64) -> Money {
+        Money(Decimal::from_parts(
+            fen.unsigned_abs() as u32,
+            (fen.unsigned_abs() >> 32) as u32,
+            0,
+            fen < 0,
+            2,
+        ))
+    }
+
     /// Parses an amount as written in input data: `"1234567.89"`, `"1,234,567.89"`. At most two
     /// decimals: input figures are real amounts, already to the fen.
     pub fn parse_amount(text: &str) -> Result<Money, ParseError> {
@@ -86,7 +163,16 @@ impl Money {
         if d.scale() > 2 && d.normalize().scale() > 2 {
             return Err(ParseError::TooPrecise(text.to_string()));
         }
-        Ok(Money(d))
+        Money(d).check_range(text)
+    }
+
+    /// `self` if its absolute value is at most [`Money::MAX`]; `text` names the input.
+    pub fn check_range(self, text: &str) -> Result<Money, ParseError> {
+        if self.0.abs() > Money::MAX.0 {
+            Err(ParseError::OutOfRange(text.to_string()))
+        } else {
+            Ok(self)
+        }
     }
 
     pub fn decimal(self) -> Decimal {
@@ -356,6 +442,58 @@ mod tests {
         assert!(Money::parse_amount("1.2e3").is_err());
         assert!(Money::parse_amount("abc").is_err());
         assert_eq!(m("1.500"), m("1.5"));
+    }
+
+    // Issue 9, defect 6: separators were dropped anywhere ("1,2,3.4" read as 123.40).
+    #[test]
+    fn issue_9_grouping_only_in_valid_positions() {
+        assert_eq!(m("1,234,567.89"), m("1234567.89"));
+        assert_eq!(m("123,456"), m("123456"));
+        assert_eq!(m("200_000"), m("200000"));
+        assert_eq!(m("-1,000.5"), m("-1000.50"));
+        for bad in [
+            "1,2,3.4",
+            "1234,56",
+            "1,234.5,6",
+            ",123",
+            "1,,234",
+            "12345,678",
+            "1,234_567",
+            "1,23",
+            "1.234,56",
+        ] {
+            assert_eq!(
+                Money::parse_amount(bad),
+                Err(ParseError::BadGrouping(bad.into())),
+                "{bad}"
+            );
+        }
+        assert!(
+            ParseError::BadGrouping("1,2".into())
+                .to_string()
+                .contains("千位分隔符")
+        );
+    }
+
+    // Issue 9, defect 2: amounts near the type limits panicked downstream.
+    #[test]
+    fn issue_9_one_maximum_amount() {
+        assert_eq!(Money::MAX, m("1000000000000"));
+        assert_eq!(m("1,000,000,000,000.00"), Money::MAX);
+        assert_eq!(m("-1000000000000"), -Money::MAX);
+        for big in [
+            "1000000000000.01",
+            "79228162514264337593543950335",
+            "-1000000000001",
+        ] {
+            assert_eq!(
+                Money::parse_amount(big),
+                Err(ParseError::OutOfRange(big.into())),
+                "{big}"
+            );
+        }
+        // A number too large for a decimal at all is still an error, never a panic.
+        assert!(Money::parse_amount("792281625142643375935439503351234").is_err());
     }
 
     #[test]

@@ -756,6 +756,9 @@ fn form_money(v: &Option<String>, field: &str) -> Result<Option<Money>, AppError
                     kc_money::ParseError::NotANumber(_) => {
                         format!("{field}:“{x}”不是有效金额,请填写如 1234.56 的数字 ({e})")
                     }
+                    kc_money::ParseError::BadGrouping(_) | kc_money::ParseError::OutOfRange(_) => {
+                        format!("{field}:{e}")
+                    }
                 },
             })?;
             if m.is_negative() || m == Money::ZERO {

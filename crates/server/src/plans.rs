@@ -300,19 +300,12 @@ fn valid_date(s: &str, field: &str) -> Result<(), AppError> {
 }
 
 fn valid_value(s: &str) -> Result<String, AppError> {
-    let t = s.trim().replace(',', "");
-    match Dec::from_str(&t) {
-        Ok(d)
-            if t.chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-') =>
-        {
-            Ok(d.normalize().to_string())
-        }
-        _ => Err(AppError::BadRequest {
+    kc_money::parse_number(s)
+        .map(|d| d.normalize().to_string())
+        .map_err(|e| AppError::BadRequest {
             code: "invalid",
-            message: format!("数值 value:“{s}”不是数字"),
-        }),
-    }
+            message: format!("数值 value:“{s}”不是有效数字 (not a valid number): {e}"),
+        })
 }
 
 #[derive(Deserialize)]

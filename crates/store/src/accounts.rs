@@ -307,6 +307,7 @@ impl Store {
         source: &str,
     ) -> Result<()> {
         require_plan_office(actor)?;
+        kc_domain::check_year(year).map_err(StoreError::Invalid)?;
         let mut tx = self.begin_write(&["plans".to_string()]).await?;
         sqlx::query("INSERT INTO plan_progress (task, year, done, source, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(task)

@@ -24,6 +24,7 @@ pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification};
 use jiff::civil::Date;
 use kc_check::Library;
 use kc_domain::{Role, TransitionError};
+use kc_money::Money;
 use serde_json::{Value as J, json};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
@@ -121,6 +122,9 @@ pub struct Store {
     pause: Option<std::time::Duration>,
     /// Serialises this process's SQLite writers (see `begin_write`).
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The most a reviewer may approve for an amount set by review (评审确定) when the clause
+    /// gives no range of its own (see `kc_domain::DEFAULT_REVIEW_CEILING`).
+    review_ceiling: Money,
 }
 
 /// The platform's local time: China Standard Time, UTC+8, no daylight saving.
@@ -171,6 +175,7 @@ impl Store {
             clock: Arc::new(jiff::Timestamp::now),
             pause: None,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            review_ceiling: kc_domain::DEFAULT_REVIEW_CEILING,
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -189,6 +194,16 @@ impl Store {
     pub fn with_pause_in_approval(mut self, pause: std::time::Duration) -> Store {
         self.pause = Some(pause);
         self
+    }
+
+    /// Sets the ceiling on amounts set by review where the clause gives no range.
+    pub fn with_review_ceiling(mut self, ceiling: Money) -> Store {
+        self.review_ceiling = ceiling;
+        self
+    }
+
+    pub fn review_ceiling(&self) -> Money {
+        self.review_ceiling
     }
 
     pub fn backend(&self) -> Backend {
@@ -395,6 +410,7 @@ impl Store {
         if self.lib.measure(measure).is_none() {
             return Err(StoreError::Invalid(format!("unknown measure “{measure}”")));
         }
+        kc_domain::check_year(year.into()).map_err(StoreError::Invalid)?;
         if kc_syntax_level(level).is_none() {
             return Err(StoreError::Invalid(format!(
                 "unknown level “{level}” (central, province, city, district, institution)"
@@ -404,7 +420,8 @@ impl Store {
             .filter(|f| *f >= 0)
             .ok_or_else(|| {
                 StoreError::Invalid(format!(
-                    "budget {amount} must be a non-negative amount in whole fen"
+                    "预算金额 {amount} 须为不超过 {} 元的非负金额,精确到分 (a non-negative amount in whole fen, at most the maximum)",
+                    kc_money::Money::MAX.grouped()
                 ))
             })?;
         let mut tx = self.begin_write(&[format!("budget:{measure}")]).await?;

@@ -617,12 +617,29 @@ impl Store {
                 ));
             }
             (AmountKind::Review, Some(a), _) => {
-                if let Some((lo, hi)) = award.range
-                    && (a < lo || a > hi)
-                {
+                // The clause's own range where it gives one (1000–3000万元); the configured
+                // ceiling otherwise, so no typo can commit an amount that makes the
+                // applicant's history unreadable (issue 9, defect 3).
+                if let Some((lo, hi)) = award.range {
+                    if a < lo || a > hi {
+                        return Err(refused(
+                            "out_of_range",
+                            format!(
+                                "批准金额 {} 元不在条款规定的范围 {} 至 {} 元内 (outside the clause's range)",
+                                a.grouped(),
+                                lo.grouped(),
+                                hi.grouped()
+                            ),
+                        ));
+                    }
+                } else if a > self.review_ceiling() {
                     return Err(refused(
-                        "out_of_range",
-                        format!("批准金额 {a} 不在条款规定的范围 {lo} 至 {hi} 内"),
+                        "above_ceiling",
+                        format!(
+                            "批准金额 {} 元超过评审确定金额的上限 {} 元;如确需更高金额,请由管理员调整上限 (above the ceiling for amounts set by review)",
+                            a.grouped(),
+                            self.review_ceiling().grouped()
+                        ),
                     ));
                 }
                 a
@@ -889,7 +906,8 @@ impl Store {
                 format!("{level} 级没有承诺金额 (nothing committed at this level)"),
             ));
         }
-        if paid + fen > committed {
+        // Checked: a sum that would leave i64 is an overpayment too, never a wrap or a panic.
+        if paid.checked_add(fen).is_none_or(|total| total > committed) {
             return Err(refused(
                 "overpayment",
                 format!(
