@@ -91,6 +91,15 @@ enum Command {
         /// Mark cookies `Secure` (serve behind HTTPS)
         #[arg(long)]
         secure_cookies: bool,
+        /// Take the client's address from X-Forwarded-For (only behind your own reverse proxy)
+        #[arg(long)]
+        trust_proxy: bool,
+        /// Calculator evaluations per minute per address for callers without a session
+        #[arg(long, default_value_t = 60)]
+        anon_calc_per_minute: u32,
+        /// Other requests per minute per address for callers without a session
+        #[arg(long, default_value_t = 600)]
+        anon_read_per_minute: u32,
     },
     /// Plans and targets: check, status, a unit's report (计划与目标)
     Plan {
@@ -365,6 +374,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             policies,
             no_demo,
             secure_cookies,
+            trust_proxy,
+            anon_calc_per_minute,
+            anon_read_per_minute,
         } => {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(
@@ -392,7 +404,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     lib,
                     !no_demo,
                     Some(demo_dir),
-                    secure_cookies,
+                    kc_server::ServeOptions {
+                        secure_cookies,
+                        trust_proxy,
+                        quota: kc_server::guard::AnonQuota {
+                            calc_per_minute: anon_calc_per_minute,
+                            read_per_minute: anon_read_per_minute,
+                        },
+                    },
                     plan_lib,
                 )
                 .await

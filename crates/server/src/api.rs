@@ -3,6 +3,7 @@
 //! from these handlers' annotations (`/api/openapi.json`).
 
 use crate::auth::{self, CurrentSession, MaybeSession};
+use crate::guard::{self, ClientIp};
 use crate::{AppError, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -78,7 +79,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/library/measures", get(measures))
-        .route("/eligibility", post(eligibility))
+        .route(
+            "/eligibility",
+            post(eligibility).layer(guard::body_limit(guard::MAX_CALC_BODY_BYTES)),
+        )
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/applicants/{id}", get(applicant))
@@ -150,14 +154,34 @@ struct Detail {
 }
 
 /// Evaluates an applicant (kechuang/eval-input/v1) against the whole library: the 政策计算器.
-/// Public: it reads no stored data.
+/// Public: it reads no stored data. Bounded: at most 256 KiB of body, 200 events, 1,000
+/// history entries and 8 MiB of response; callers without a session are rate-limited per
+/// address (429 with `Retry-After`).
 #[utoipa::path(post, path = "/api/eligibility", params(Detail), request_body(content = Object, description = "kechuang/eval-input/v1 (docs/json.md)"),
-    responses((status = 200, description = "kechuang/eval-output/v1", body = Object), (status = 400, body = ErrorBody)))]
+    responses((status = 200, description = "kechuang/eval-output/v1", body = Object), (status = 400, body = ErrorBody),
+        (status = 413, description = "over a limit of the calculator", body = ErrorBody), (status = 429, description = "rate limited", body = ErrorBody),
+        (status = 503, description = "busy", body = ErrorBody)))]
 async fn eligibility(
     State(st): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    ip: ClientIp,
     Query(d): Query<Detail>,
     bytes: Bytes,
-) -> ApiResult<Json<J>> {
+) -> ApiResult<Response> {
+    if session.is_none() {
+        st.guard.anon_calc(ip.0)?;
+    }
+    let full = match d.detail.as_deref() {
+        Some("full") => true,
+        None | Some("summary") => false,
+        Some(other) => {
+            return Err(AppError::BadRequest {
+                code: "invalid",
+                message: format!("detail: “{other}” (summary or full)"),
+            }
+            .into());
+        }
+    };
     let text = std::str::from_utf8(&bytes).map_err(|_| AppError::BadRequest {
         code: "bad_json",
         message: "body is not UTF-8".into(),
@@ -166,18 +190,44 @@ async fn eligibility(
         code: "invalid",
         message: e.to_string(),
     })?;
-    let ev = kc_eval::evaluate(&st.lib, &input);
-    Ok(Json(match d.detail.as_deref() {
-        Some("full") => kc_wire::to_json(&st.lib, &input, &ev),
-        None | Some("summary") => kc_wire::to_json_summary(&st.lib, &input, &ev),
-        Some(other) => {
-            return Err(AppError::BadRequest {
-                code: "invalid",
-                message: format!("detail: “{other}” (summary or full)"),
-            }
-            .into());
-        }
-    }))
+    if input.events.len() > guard::MAX_CALC_EVENTS {
+        return Err(AppError::TooLarge(format!(
+            "$.events:{} 个事件,超过政策计算器每次最多 {} 个 (too many events in one request)",
+            input.events.len(),
+            guard::MAX_CALC_EVENTS
+        ))
+        .into());
+    }
+    if input.history.len() > guard::MAX_CALC_HISTORY {
+        return Err(AppError::TooLarge(format!(
+            "$.history:{} 条已获支持记录,超过每次最多 {} 条 (too many history entries in one request)",
+            input.history.len(),
+            guard::MAX_CALC_HISTORY
+        ))
+        .into());
+    }
+    let lib = st.lib.clone();
+    let body = st
+        .guard
+        .evaluate(move || {
+            let ev = kc_eval::evaluate(&lib, &input);
+            let out = if full {
+                kc_wire::to_json(&lib, &input, &ev)
+            } else {
+                kc_wire::to_json_summary(&lib, &input, &ev)
+            };
+            serde_json::to_vec(&out)
+        })
+        .await?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    if body.len() > guard::MAX_CALC_RESPONSE_BYTES {
+        return Err(AppError::TooLarge(format!(
+            "结果超过 {} 字节,请改用摘要 (?detail=summary) 或减少事件 (the response would exceed the limit)",
+            guard::MAX_CALC_RESPONSE_BYTES
+        ))
+        .into());
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -189,9 +239,9 @@ struct LoginRequest {
 /// Opens a session: sets the HttpOnly session cookie and returns the CSRF token for writes.
 #[utoipa::path(post, path = "/api/login", request_body = LoginRequest,
     responses((status = 200, description = "logged in", body = Object), (status = 400, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn login(State(st): State<AppState>, bytes: Bytes) -> ApiResult<Response> {
+async fn login(State(st): State<AppState>, ip: ClientIp, bytes: Bytes) -> ApiResult<Response> {
     let req: LoginRequest = body(&bytes)?;
-    let s = auth::login(&st, &req.user, &req.password).await?;
+    let s = auth::login(&st, ip, &req.user, &req.password).await?;
     let cookie = auth::session_cookie(&st, &s.id);
     let out = Json(
         json!({"user": s.user.id, "name": s.user.name, "role": s.user.role.code(), "applicant": s.user.applicant_id, "csrf": s.csrf}),
@@ -211,7 +261,7 @@ async fn logout(
         st.store.delete_session(&s.id).await?;
     }
     Ok((
-        [(header::SET_COOKIE, auth::clear_cookie())],
+        [(header::SET_COOKIE, auth::clear_cookie(&st))],
         Json(json!({"ok": true})),
     )
         .into_response())

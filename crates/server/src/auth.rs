@@ -13,8 +13,6 @@ use kc_store::User;
 pub const SESSION_COOKIE: &str = "kc_session";
 pub const LANG_COOKIE: &str = "kc_lang";
 const SESSION_HOURS: i64 = 12;
-const MAX_FAILURES: i64 = 5;
-const FAILURE_WINDOW_MIN: i64 = 10;
 
 pub fn hash_password(password: &str) -> String {
     let salt_bytes: [u8; 16] = rand::random();
@@ -146,13 +144,22 @@ impl FromRequestParts<AppState> for Lang {
     }
 }
 
-/// Checks a password and opens a session; counts failures per account.
-pub async fn login(state: &AppState, user_id: &str, password: &str) -> Result<Session, AppError> {
+/// Checks a password and opens a session. Failures are throttled per account *and* client
+/// address (five wrong passwords for one account from one address in ten minutes, twenty for
+/// any account from one address), counted atomically before the password is checked; the
+/// account's owner, from another address, can still log in.
+pub async fn login(
+    state: &AppState,
+    client: crate::guard::ClientIp,
+    user_id: &str,
+    password: &str,
+) -> Result<Session, AppError> {
     let store = &state.store;
+    let client = client.0.to_string();
     if store
-        .recent_login_failures(user_id, FAILURE_WINDOW_MIN)
+        .reserve_login_attempt(user_id, &client, kc_store::LoginLimits::default())
         .await?
-        >= MAX_FAILURES
+        .is_none()
     {
         return Err(AppError::TooManyRequests);
     }
@@ -172,13 +179,13 @@ pub async fn login(state: &AppState, user_id: &str, password: &str) -> Result<Se
         }
     };
     let (true, Some(user)) = (ok, user) else {
-        store.record_login_failure(user_id).await?;
+        // The reserved attempt stays recorded: it is the failure.
         return Err(AppError::BadRequest {
             code: "bad_login",
             message: "用户名或密码错误 (wrong user or password)".into(),
         });
     };
-    store.clear_login_failures(user_id).await?;
+    store.login_succeeded(user_id, &client).await?;
     let id = random_token();
     let csrf = random_token();
     let expires = jiff::Timestamp::now()
@@ -199,6 +206,7 @@ pub fn session_cookie(state: &AppState, id: &str) -> String {
     )
 }
 
-pub fn clear_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+pub fn clear_cookie(state: &AppState) -> String {
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}")
 }

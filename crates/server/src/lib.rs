@@ -12,6 +12,7 @@
 
 mod api;
 mod auth;
+pub mod guard;
 mod pages;
 mod plans;
 pub mod seed;
@@ -34,6 +35,19 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// The plan library (progress recorded in the database is added per request).
     pub plans: Arc<kc_plans::PlanLibrary>,
+    /// Rate limits, work limits, the client's address (see `guard`).
+    pub guard: Arc<guard::Guard>,
+}
+
+/// How `kechuang serve` runs: the settings an operator chooses.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ServeOptions {
+    /// Set the `Secure` flag on every cookie (behind HTTPS).
+    pub secure_cookies: bool,
+    /// Take the client's address from `X-Forwarded-For` (only behind our own reverse proxy).
+    pub trust_proxy: bool,
+    /// Rate limits for callers without a session.
+    pub quota: guard::AnonQuota,
 }
 
 /// The router: pages, the JSON API, the OpenAPI document.
@@ -42,6 +56,13 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(plans::routes())
         .nest("/api", api::routes())
+        .layer(axum::middleware::from_fn(guard::reject_nul))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::anon_rate_limit,
+        ))
+        .layer(axum::middleware::from_fn(guard::error_shape))
+        .layer(axum::middleware::from_fn(guard::security_headers))
         // Every request logged at info: method, path, status, latency (RUST_LOG filters).
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
@@ -53,6 +74,14 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// The router as a service that knows each connection's peer address (for rate limits and
+/// login throttling); what `serve` and the tests run.
+pub fn app(
+    state: AppState,
+) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Router, std::net::SocketAddr> {
+    router(state).into_make_service_with_connect_info::<std::net::SocketAddr>()
 }
 
 /// Errors of the platform. `/api` renders them as JSON `{code, message}`; pages as HTML.
@@ -70,6 +99,15 @@ pub enum AppError {
     Conflict { code: &'static str, message: String },
     /// 429: too many failed logins.
     TooManyRequests,
+    /// 429: an anonymous client over its rate limit; `Retry-After` says when to come back.
+    RateLimited,
+    /// 413: the request asks for more work than one request may (events, history, response
+    /// size); the message names the limit.
+    TooLarge(String),
+    /// 405
+    MethodNotAllowed,
+    /// 503: the evaluations are all busy or the deadline passed; try again.
+    Busy,
     /// 403: missing or wrong CSRF token.
     Csrf,
     /// 500: logged with its detail; the user sees only that something failed.
@@ -84,7 +122,10 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooManyRequests | AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +136,10 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::BadRequest { code, .. } | AppError::Conflict { code, .. } => code,
             AppError::TooManyRequests => "too_many_requests",
+            AppError::RateLimited => "rate_limited",
+            AppError::TooLarge(_) => "too_large",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Busy => "busy",
             AppError::Csrf => "csrf",
             AppError::Internal(_) => "internal",
         }
@@ -111,6 +156,13 @@ impl AppError {
                 "登录失败次数过多,请10分钟后再试 (too many failed logins; try again in 10 minutes)"
                     .into()
             }
+            AppError::RateLimited => {
+                "请求过于频繁,请稍后再试 (too many requests from this address; try again shortly)"
+                    .into()
+            }
+            AppError::TooLarge(m) => m.clone(),
+            AppError::MethodNotAllowed => "不支持此请求方法 (method not allowed)".into(),
+            AppError::Busy => "系统繁忙,请稍后再试 (the server is busy; try again shortly)".into(),
             AppError::Csrf => {
                 "表单已失效,请刷新页面后重试 (the form expired: reload the page and try again)"
                     .into()
@@ -155,7 +207,24 @@ impl AppError {
     pub(crate) fn json(self) -> Response {
         self.log();
         let body = serde_json::json!({"code": self.code(), "message": self.message()});
-        (self.status(), axum::Json(body)).into_response()
+        let retry = matches!(self, AppError::RateLimited | AppError::Busy);
+        let mut res = (self.status(), axum::Json(body)).into_response();
+        if retry {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("10"),
+            );
+        }
+        res
+    }
+
+    /// JSON under `/api`, the error page elsewhere.
+    pub(crate) fn respond(self, api: bool) -> Response {
+        if api {
+            self.json()
+        } else {
+            self.into_response()
+        }
     }
 }
 
@@ -175,7 +244,7 @@ pub async fn serve(
     lib: Arc<Library>,
     demo: bool,
     demo_dir: Option<std::path::PathBuf>,
-    secure_cookies: bool,
+    options: ServeOptions,
     plans: kc_plans::PlanLibrary,
 ) -> anyhow_free::Result<()> {
     let report = seed::first_start(&store, demo, demo_dir.as_deref())
@@ -184,11 +253,14 @@ pub async fn serve(
     for line in report {
         println!("{line}");
     }
+    let guard = Arc::new(guard::Guard::new(options.quota, options.trust_proxy));
+    guard::spawn_sweeper(guard.clone());
     let state = AppState {
         store,
         lib,
-        secure_cookies,
+        secure_cookies: options.secure_cookies,
         plans: Arc::new(plans),
+        guard,
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -197,7 +269,7 @@ pub async fn serve(
         "科创 kechuang 已启动 serving at http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    axum::serve(listener, router(state))
+    axum::serve(listener, app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -118,7 +118,7 @@ pub fn error_page(status: StatusCode, code: &str, message: &str) -> Markup {
                         p { (message) }
                         p.muted { "错误代码 code: " (code) }
                         @if code == "unauthorized" { p { a href="/login" { "登录 log in" } } }
-                        p { a href="javascript:history.back()" { "返回 back" } " · " a href="/" { "首页 home" } }
+                        p { a href="/" { "首页 home" } }
                     }
                 }
             }
@@ -255,8 +255,12 @@ async fn login_form(MaybeSession(s): MaybeSession, lang: Lang) -> PageResult {
     page(lang, s.as_ref(), lang.t("登录", "Log in"), body)
 }
 
-async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> PageResult {
-    let s = auth::login(&st, f.user.trim(), &f.password).await?;
+async fn login(
+    State(st): State<AppState>,
+    ip: crate::guard::ClientIp,
+    Form(f): Form<LoginForm>,
+) -> PageResult {
+    let s = auth::login(&st, ip, f.user.trim(), &f.password).await?;
     Ok((
         [(header::SET_COOKIE, auth::session_cookie(&st, &s.id))],
         Redirect::to("/"),
@@ -277,38 +281,54 @@ async fn logout(
     s.check_csrf(f.csrf.as_deref())?;
     st.store.delete_session(&s.id).await?;
     Ok((
-        [(header::SET_COOKIE, auth::clear_cookie())],
+        [(header::SET_COOKIE, auth::clear_cookie(&st))],
         Redirect::to("/"),
     )
         .into_response())
 }
 
-async fn set_lang(Path(l): Path<String>, headers: HeaderMap) -> Response {
+async fn set_lang(
+    State(st): State<AppState>,
+    Path(l): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let v = if l == "en" { "en" } else { "zh" };
-    let back = headers
-        .get(header::REFERER)
-        .and_then(|r| r.to_str().ok())
-        .filter(|r| r.starts_with('/') || r.contains("://"))
-        .unwrap_or("/")
-        .to_string();
-    let back = if back.contains("://") {
-        back.split_once("://")
-            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_string()))
-            .unwrap_or_else(|| "/".into())
-    } else {
-        back
-    };
+    let back = same_site_path(&headers).unwrap_or_else(|| "/".into());
+    let secure = if st.secure_cookies { "; Secure" } else { "" };
     (
         [(
             header::SET_COOKIE,
             format!(
-                "{}={v}; Path=/; SameSite=Lax; Max-Age=31536000",
+                "{}={v}; Path=/; SameSite=Lax; Max-Age=31536000{secure}",
                 auth::LANG_COOKIE
             ),
         )],
         Redirect::to(&back),
     )
         .into_response()
+}
+
+/// The page to go back to after switching language: the Referer's path and query, only when
+/// the Referer is this host (or a bare path) and the path cannot be read as another host
+/// (`//evil`, `/\evil`). Anything else goes home (issue 9: the redirect followed any Referer).
+fn same_site_path(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let uri: axum::http::Uri = referer.parse().ok()?;
+    if let Some(authority) = uri.authority() {
+        let host = headers.get(header::HOST)?.to_str().ok()?;
+        if !authority.as_str().eq_ignore_ascii_case(host) {
+            return None;
+        }
+    } else if uri.scheme().is_some() {
+        return None;
+    }
+    let path = uri.path_and_query()?.as_str();
+    let safe = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.starts_with("/\\")
+        && !path.contains('\\')
+        && !path.starts_with("/lang/");
+    safe.then(|| path.to_string())
 }
 
 fn amount_rule(m: &Measure) -> String {

@@ -83,14 +83,11 @@ async fn start(url: &str) -> (String, Store) {
         lib: library(),
         secure_cookies: false,
         plans: Arc::new(plans),
+        guard: Arc::new(kc_server::guard::Guard::default()),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, kc_server::router(state))
-            .await
-            .unwrap()
-    });
+    tokio::spawn(async move { axum::serve(listener, kc_server::app(state)).await.unwrap() });
     (format!("http://{addr}"), store)
 }
 

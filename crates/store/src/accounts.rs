@@ -3,6 +3,45 @@
 //! limiting. Password hashing is the server's job; this module stores what it is given.
 
 use crate::{Actor, Result, Store, StoreError};
+
+/// How failed logins are throttled (see `Store::reserve_login_attempt`).
+#[derive(Clone, Copy, Debug)]
+pub struct LoginLimits {
+    pub window_minutes: i64,
+    /// Wrong passwords for one account from one address within the window.
+    pub per_account_client: i64,
+    /// Wrong passwords for any account from one address within the window (password spraying).
+    pub per_client: i64,
+    /// The table's bound, whatever the number of addresses.
+    pub max_rows: i64,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        LoginLimits {
+            window_minutes: 10,
+            per_account_client: 5,
+            per_client: 20,
+            max_rows: 100_000,
+        }
+    }
+}
+
+/// A value unique enough to name one login attempt (not a secret): a per-process random hash
+/// of the time and a counter.
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
 use kc_domain::Role;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -142,41 +181,89 @@ impl Store {
         Ok(())
     }
 
-    pub async fn record_login_failure(&self, key: &str) -> Result<()> {
-        sqlx::query("INSERT INTO login_failures (key, at) VALUES ($1, $2)")
-            .bind(key)
-            .bind(self.now())
+    /// Reserves one password check for `account` from `client`, atomically: the attempt is
+    /// recorded first and the recent attempts counted after, so of any number of parallel
+    /// guesses at most `limits.per_account_client` are let through (the last of any
+    /// `limit + 1` to count sees them all). Over a limit, the reservation is withdrawn and
+    /// `Ok(None)` returned; otherwise the attempt id, which stays recorded as a failure unless
+    /// [`Store::login_succeeded`] clears it. Rows older than the window are pruned on the way,
+    /// and the table never holds more than `limits.max_rows`.
+    pub async fn reserve_login_attempt(
+        &self,
+        account: &str,
+        client: &str,
+        limits: LoginLimits,
+    ) -> Result<Option<String>> {
+        let since = self.minutes_ago(limits.window_minutes);
+        let attempt = format!("{:016x}{:016x}", rand_u64(), rand_u64());
+        sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(&since)
+            .execute(&self.pool)
+            .await?;
+        let rows: i64 = sqlx::query("SELECT COUNT(*) FROM login_failures")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        if rows >= limits.max_rows {
+            // A flood from many addresses: refuse new attempts rather than grow without bound.
+            return Ok(None);
+        }
+        sqlx::query(
+            "INSERT INTO login_failures (key, client, attempt, at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(account)
+        .bind(client)
+        .bind(&attempt)
+        .bind(self.now())
+        .execute(&self.pool)
+        .await?;
+        let counts = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN key = $1 THEN 1 ELSE 0 END), 0), COUNT(*) \
+             FROM login_failures WHERE client = $2 AND at >= $3",
+        )
+        .bind(account)
+        .bind(client)
+        .bind(&since)
+        .fetch_one(&self.pool)
+        .await?;
+        let (pair, from_client): (i64, i64) = (counts.get(0), counts.get(1));
+        if pair > limits.per_account_client || from_client > limits.per_client {
+            sqlx::query("DELETE FROM login_failures WHERE attempt = $1")
+                .bind(&attempt)
+                .execute(&self.pool)
+                .await?;
+            return Ok(None);
+        }
+        Ok(Some(attempt))
+    }
+
+    /// A successful login clears the failures of that account from that client.
+    pub async fn login_succeeded(&self, account: &str, client: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE key = $1 AND client = $2")
+            .bind(account)
+            .bind(client)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    /// Failed logins for `key` in the last `minutes`.
-    pub async fn recent_login_failures(&self, key: &str, minutes: i64) -> Result<i64> {
-        let since = (self.clock)()
+    /// Rows in the failures table (for tests and `db status`).
+    pub async fn login_failure_rows(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM login_failures")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0))
+    }
+
+    fn minutes_ago(&self, minutes: i64) -> String {
+        (self.clock)()
             .checked_sub(jiff::SignedDuration::from_mins(minutes))
             .map(|t| {
                 crate::cst(t)
                     .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
                     .to_string()
             })
-            .unwrap_or_default();
-        Ok(
-            sqlx::query("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
-                .bind(key)
-                .bind(since)
-                .fetch_one(&self.pool)
-                .await?
-                .get(0),
-        )
-    }
-
-    pub async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+            .unwrap_or_default()
     }
 
     /// Every applicant (id, name, kind, region), for staff lists.

@@ -17,7 +17,7 @@ pub mod migrate;
 mod transfer;
 mod workflow;
 
-pub use accounts::User;
+pub use accounts::{LoginLimits, User};
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
 pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification};
 
@@ -68,6 +68,16 @@ impl std::error::Error for StoreError {}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> StoreError {
+        // PostgreSQL refuses a NUL character in text (22021, character_not_in_repertoire);
+        // that is bad input, not a failure of the database (issue 9, defect 7). The HTTP
+        // layer rejects NUL before it gets here; this is the net under it for every caller.
+        if let sqlx::Error::Database(d) = &e
+            && d.code().as_deref() == Some("22021")
+        {
+            return StoreError::Invalid(
+                "文本中含有空字符 (NUL),请删除后重试 (text contains a NUL character)".into(),
+            );
+        }
         StoreError::Db(e)
     }
 }

@@ -21,6 +21,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "plan_records",
         include_str!("../migrations/sqlite/0003_plan_records.sql"),
     ),
+    (
+        4,
+        "login_throttle",
+        include_str!("../migrations/sqlite/0004_login_throttle.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -37,6 +42,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "plan_records",
         include_str!("../migrations/postgres/0003_plan_records.sql"),
+    ),
+    (
+        4,
+        "login_throttle",
+        include_str!("../migrations/postgres/0004_login_throttle.sql"),
     ),
 ];
 

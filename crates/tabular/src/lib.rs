@@ -148,7 +148,7 @@ pub fn write(
                 w.write_record(headers)
                     .map_err(|e| TableError::Io(e.to_string()))?;
                 for r in rows {
-                    w.write_record(r)
+                    w.write_record(r.iter().map(|c| csv_safe(c).into_owned()))
                         .map_err(|e| TableError::Io(e.to_string()))?;
                 }
                 w.flush().map_err(|e| TableError::Io(e.to_string()))?;
@@ -178,6 +178,27 @@ pub fn write(
                 .map_err(|e| TableError::Io(format!("{}: {e}", path.display())))
         }
         _ => Err(TableError::Unsupported(path.display().to_string())),
+    }
+}
+
+/// A CSV cell that a spreadsheet program will not run as a formula (issue 9, defect 9): text
+/// starting with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, the
+/// convention spreadsheets show as plain text. Plain numbers (`-1500.00`, a reversal) are left
+/// as they are, so exported amounts stay numbers. xlsx needs none of this: its cells are
+/// written as text, never as formulas.
+pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = {
+        let t = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+        !t.is_empty()
+            && t.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && t.chars().filter(|c| *c == '.').count() <= 1
+            && t.starts_with(|c: char| c.is_ascii_digit())
+    };
+    if risky && !number {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
     }
 }
 
@@ -239,6 +260,40 @@ mod tests {
         // 45000 is 2023-03-15 in Excel's 1900 date system; 1 is 1899-12-31.
         assert_eq!(excel_date(45000.0), "2023-03-15");
         assert_eq!(excel_date(1.0), "1899-12-31");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    // Issue 9, defect 9: `=HYPERLINK(…)` was written verbatim into CSV exports.
+    #[test]
+    fn issue_9_csv_cells_never_become_formulas() {
+        for (cell, out) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("+1+2", "'+1+2"),
+            ("-cmd", "'-cmd"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("-1500.00", "-1500.00"),
+            ("+3", "+3"),
+            ("沈阳=示例", "沈阳=示例"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_safe(cell), out, "{cell}");
+        }
+        let dir = std::env::temp_dir().join(format!("kc-tab-inj-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.csv");
+        write(
+            &p,
+            "t",
+            &["name", "amount"],
+            &[vec!["=1+1".into(), "-20.00".into()]],
+        )
+        .unwrap();
+        let t = read(&p).unwrap();
+        assert_eq!(t.rows[0].1, vec!["'=1+1".to_string(), "-20.00".to_string()]);
         std::fs::remove_dir_all(&dir).ok();
     }
 }
