@@ -294,3 +294,54 @@ pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<String> {
         _ => None,
     }
 }
+
+/// Enum members named as constants in `n` (`[smart_system, smart_product]`, `within shenyang`).
+fn push_enum_consts(n: &Node, out: &mut Vec<Value>) {
+    match &n.kind {
+        NodeKind::Const(v @ Value::Enum(..)) => out.push(v.clone()),
+        NodeKind::Neg(a) | NodeKind::Not(a) | NodeKind::Year(a) => push_enum_consts(a, out),
+        NodeKind::Binary(_, a, b) | NodeKind::Within(a, b) => {
+            push_enum_consts(a, out);
+            push_enum_consts(b, out);
+        }
+        NodeKind::In(a, xs) => {
+            push_enum_consts(a, out);
+            xs.iter().for_each(|x| push_enum_consts(x, out));
+        }
+        _ => {}
+    }
+}
+
+/// For a condition that is not met or unknown: each fact whose value is more general than a
+/// member the rule names (an ancestor in the enum's hierarchy), in words, with the members it
+/// would have to be narrowed to.
+pub(crate) fn broader_notes(lib: &Library, expr: &Node, facts: &[Value]) -> Vec<String> {
+    let mut named = Vec::new();
+    push_enum_consts(expr, &mut named);
+    named.extend(facts.iter().cloned());
+    let mut out = Vec::new();
+    for f in facts {
+        let narrower: Vec<String> = named
+            .iter()
+            .filter(|g| crate::broader(lib, f, g))
+            .map(|g| describe_value(lib, g))
+            .fold(Vec::new(), |mut acc, g| {
+                if !acc.contains(&g) {
+                    acc.push(g);
+                }
+                acc
+            });
+        if narrower.is_empty() {
+            continue;
+        }
+        let s = format!(
+            "{} 比条款要求的更宽泛(more general than the clause requires):须确认是否为 {}",
+            describe_value(lib, f),
+            narrower.join("、")
+        );
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
+}
