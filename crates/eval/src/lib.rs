@@ -182,7 +182,8 @@ pub enum Check {
         limit: Money,
         used: Money,
     },
-    /// A tier's value is known but no arm matches it (`text` says which).
+    /// A tier's value is known but no arm matches it (`text` says which); unknown when the
+    /// value is a parent of members the arms name.
     TierMiss {
         text: String,
     },
@@ -771,10 +772,10 @@ fn compute_award(
                 AmountKind::Cap
             };
             let Value::Money(x) = v else {
-                if let Some(why) = render::tier_miss(env, n) {
+                if let Some((why, status)) = render::tier_miss(env, n) {
                     conditions.push(ConditionResult {
                         check: Check::TierMiss { text: why },
-                        status: Tri::NotMet,
+                        status,
                     });
                 }
                 return None;

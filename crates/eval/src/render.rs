@@ -266,7 +266,7 @@ pub(crate) fn collect_leaves<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
 }
 
 /// If the node holds a tier whose value is known but matched by no arm, says so.
-pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<String> {
+pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<(String, crate::Tri)> {
     match &n.kind {
         NodeKind::Tier(s, arms) => {
             let v = eval(env, s);
@@ -274,18 +274,46 @@ pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<String> {
                 return None;
             }
             let hit = arms.iter().any(|a| crate::arm_matches(&a.pattern, &v));
+            // A parent of the members an arm names: which tier applies is not known yet.
+            let narrower: Vec<String> = match &v {
+                Value::Enum(e, _) => arms
+                    .iter()
+                    .filter_map(|a| match &a.pattern {
+                        TierPattern::Members(ms) => Some(ms),
+                        _ => None,
+                    })
+                    .flatten()
+                    .map(|m| Value::Enum(*e, *m))
+                    .filter(|g| crate::broader(env.lib, &v, g))
+                    .map(|g| describe_value(env.lib, &g))
+                    .collect(),
+                _ => Vec::new(),
+            };
             if hit {
                 arms.iter().find_map(|a| tier_miss(env, &a.value))
+            } else if !narrower.is_empty() {
+                Some((
+                    format!(
+                        "{} = {} 比条款要求的更宽泛(more general than the clause requires):须确认是否为 {}",
+                        s.text,
+                        describe_value(env.lib, &v),
+                        narrower.join("、")
+                    ),
+                    crate::Tri::Unknown,
+                ))
             } else {
                 let arms: Vec<&str> = arms
                     .iter()
                     .map(|a| a.text.split("=>").next().unwrap_or("").trim())
                     .collect();
-                Some(format!(
-                    "{} = {},不在给付档次({})内",
-                    s.text,
-                    describe_value(env.lib, &v),
-                    arms.join("、")
+                Some((
+                    format!(
+                        "{} = {},不在给付档次({})内",
+                        s.text,
+                        describe_value(env.lib, &v),
+                        arms.join("、")
+                    ),
+                    crate::Tri::NotMet,
                 ))
             }
         }

@@ -84,6 +84,12 @@ measure not_equals "不等于"
   when event.field != smart_factory
   grant 10万元
 
+measure by_tier "分档"
+  clause "(一)"
+  form 补助
+  on invested
+  grant tier event.field { smart_product => 10万元, smart_factory => 20万元 }
+
 measure in_district "区内"
   clause "(一)"
   form 补助
@@ -235,4 +241,33 @@ fn within_a_district_is_unknown_for_its_city_and_province_but_false_elsewhere() 
         );
         assert!(!words.contains("更宽泛"), "{words}");
     }
+}
+
+#[test]
+fn a_tier_on_children_is_unknown_for_their_parent_and_not_met_for_another_value() {
+    let lib = library();
+    let mi = lib.measures.iter().position(|m| m.id == "by_tier").unwrap();
+    let tier = |field: &str| {
+        let ev = evaluate(&lib, &input(&lib, "hunnan", field));
+        let o = ev.outcomes.into_iter().find(|o| o.measure == mi).unwrap();
+        let miss = o
+            .conditions
+            .iter()
+            .find(|c| matches!(c.check, kc_eval::Check::TierMiss { .. }))
+            .map(|c| (c.status, c.describe(&lib, &lib.measures[mi]).1));
+        (o.status, miss)
+    };
+    let (status, miss) = tier("smart_manufacturing");
+    assert_eq!(status, Status::Possible);
+    let (cond, words) = miss.expect("a tier condition");
+    assert_eq!(cond, Tri::Unknown);
+    assert!(
+        words.contains("比条款要求的更宽泛")
+            && words.contains("智能产品 (smart_product)、智能工厂 (smart_factory)"),
+        "{words}"
+    );
+    let (status, miss) = tier("smart_city");
+    assert_eq!(status, Status::NotMet);
+    assert_eq!(miss.map(|m| m.0), Some(Tri::NotMet));
+    assert_eq!(tier("smart_factory"), (Status::Awarded, None));
 }
