@@ -160,7 +160,9 @@ def main():
             for i in range(rng.randint(2, 4)):
                 year = rng.choice([2020, 2021, 2022, 2023])
                 if city == "shenyang":
+                    # One service base per host (the reward is keyed per base and year).
                     events.append({"id": "e%d" % (i + 1), "kind": "service_base_graded", "date": date(rng, year, 3, 6),
+                                   "base": "分析测试中心",
                                    "grade": rng.choice(["excellent", "good", "qualified"]), "assessment_year": year - 1})
                 else:
                     ct = rng.choice(["tech_development", "tech_transfer", "tech_service"])

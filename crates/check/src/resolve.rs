@@ -867,6 +867,18 @@ fn check_measure(
             }
         },
     };
+    // A grant in parts: each level's share is its own formula, which is what the split shows
+    // (`省级 60% × event.service_amount`), not an empty share.
+    let split = split.map(|mut s| {
+        if let Some(GrantRule::Parts(ps)) = &grant {
+            for ((level, _, text), (l, n)) in s.shares.iter_mut().zip(ps) {
+                if level == l {
+                    *text = n.text.split_whitespace().collect::<Vec<_>>().join(" ");
+                }
+            }
+        }
+        s
+    });
     let mut caps = Vec::new();
     if let (Some(ast::Grant::Parts(_)), Some(c)) = (&m.grant, m.caps.first()) {
         cx.err(

@@ -88,7 +88,12 @@ pub fn explain(lib: &Library, m: &Measure) -> String {
         .iter()
         .map(|(l, _, t)| format!("{} {t}", l.zh()))
         .collect();
-    let _ = writeln!(out, "资金分担 split: {}", shares.join(", "));
+    let parts = if matches!(m.grant, GrantRule::Parts(_)) {
+        "(各级按各自公式承担 each level pays its own part)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "资金分担 split: {}{parts}", shares.join(", "));
     let _ = writeln!(out, "\n原文 source text «{}»:", m.clause.id);
     for line in m.clause.quote.lines() {
         let _ = writeln!(out, "  > {line}");

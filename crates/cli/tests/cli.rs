@@ -126,6 +126,32 @@ fn list_and_explain_cover_every_measure() {
 }
 
 #[test]
+fn explain_shows_each_part_of_a_grant_in_parts_on_the_split_line() {
+    // 聊政字 五(三): 在省补贴60%补助的同时市财政再给予30%的补助 — each level pays its own part.
+    let (code, text, err) = kechuang(&["explain", "voucher_user"]);
+    assert_eq!(code, 0, "{err}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("资金分担 split:"))
+        .expect("a split line");
+    assert!(
+        line.contains("省级 60% × event.service_amount")
+            && line.contains("市级 30% × event.service_amount"),
+        "{line}"
+    );
+    // A measure with a named funding still shows its shares.
+    let (_, text, _) = kechuang(&["explain", "hitech_first"]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("资金分担 split:"))
+        .unwrap();
+    assert!(
+        line.contains("市级 1/2") && line.contains("区县级 1/2"),
+        "{line}"
+    );
+}
+
+#[test]
 fn trace_shows_formula_values_cap_headroom_split_and_clause() {
     // The worked case of docs: 170,000 already received; 80,000 + 5,000 + 3,000 now.
     let dir = std::env::temp_dir().join(format!("kc-trace-{}", std::process::id()));

@@ -182,7 +182,8 @@ pub enum Check {
         limit: Money,
         used: Money,
     },
-    /// A tier's value is known but no arm matches it (`text` says which).
+    /// A tier's value is known but no arm matches it (`text` says which); unknown when the
+    /// value is a parent of members the arms name.
     TierMiss {
         text: String,
     },
@@ -193,11 +194,11 @@ pub enum Check {
 impl ConditionResult {
     /// The condition in words and the facts it read, in words.
     pub fn describe(&self, lib: &Library, m: &Measure) -> (String, String) {
-        describe_check(lib, m, &self.check)
+        describe_check(lib, m, &self.check, self.status)
     }
 }
 
-fn describe_check(lib: &Library, m: &Measure, c: &Check) -> (String, String) {
+fn describe_check(lib: &Library, m: &Measure, c: &Check, status: Tri) -> (String, String) {
     let ev_label = &lib.vocab.events[m.event].label.zh;
     match c {
         Check::Validity { from, to, date } => (
@@ -230,6 +231,9 @@ fn describe_check(lib: &Library, m: &Measure, c: &Check) -> (String, String) {
                 if !out.contains(&s) {
                     out.push(s);
                 }
+            }
+            if status != Tri::Met {
+                out.extend(render::broader_notes(lib, &rule.expr, facts));
             }
             (text, out.join(";"))
         }
@@ -768,10 +772,10 @@ fn compute_award(
                 AmountKind::Cap
             };
             let Value::Money(x) = v else {
-                if let Some(why) = render::tier_miss(env, n) {
+                if let Some((why, status)) = render::tier_miss(env, n) {
                     conditions.push(ConditionResult {
                         check: Check::TierMiss { text: why },
-                        status: Tri::NotMet,
+                        status,
                     });
                 }
                 return None;
@@ -1080,6 +1084,18 @@ fn cmp_values(a: &Value, b: &Value) -> Option<std::cmp::Ordering> {
     })
 }
 
+/// `x` is a strict ancestor of `y` in one hierarchical enum: the value given is more general
+/// than the member a rule asks for (智能制造 where the clause lists 智能产品, 智能工厂 …). Whether
+/// the rule holds depends on which child is meant, so the comparison is unknown, not false.
+pub(crate) fn broader(lib: &Library, x: &Value, y: &Value) -> bool {
+    match (x, y) {
+        (Value::Enum(e, a), Value::Enum(f, b)) => {
+            e == f && a != b && lib.vocab.enums[*e].within(*b, *a)
+        }
+        _ => false,
+    }
+}
+
 fn eval(env: &mut Env, n: &Node) -> Value {
     use Value as V;
     match &n.kind {
@@ -1147,6 +1163,13 @@ fn eval(env: &mut Env, n: &Node) -> Value {
                     return V::Unknown;
                 };
                 use std::cmp::Ordering::*;
+                // A parent member where a rule names a child (or the reverse) is not a mismatch.
+                if matches!(op, BinOp::Eq | BinOp::Ne)
+                    && o != Equal
+                    && (broader(env.lib, &x, &y) || broader(env.lib, &y, &x))
+                {
+                    return V::Unknown;
+                }
                 V::Bool(match op {
                     BinOp::Eq => o == Equal,
                     BinOp::Ne => o != Equal,
@@ -1170,7 +1193,8 @@ fn eval(env: &mut Env, n: &Node) -> Value {
             let mut unknown = false;
             for it in items {
                 let y = eval(env, it);
-                if y == V::Unknown {
+                if y == V::Unknown || broader(env.lib, &x, &y) {
+                    // Unknown unless another member matches exactly.
                     unknown = true;
                 } else if x == y {
                     return V::Bool(true);
@@ -1179,7 +1203,17 @@ fn eval(env: &mut Env, n: &Node) -> Value {
             if unknown { V::Unknown } else { V::Bool(false) }
         }
         NodeKind::Within(a, b) => match (eval(env, a), eval(env, b)) {
-            (V::Enum(e, x), V::Enum(_, y)) => V::Bool(env.lib.vocab.enums[e].within(x, y)),
+            (V::Enum(e, x), V::Enum(_, y)) => {
+                let def = &env.lib.vocab.enums[e];
+                if def.within(x, y) {
+                    V::Bool(true)
+                } else if def.within(y, x) {
+                    // The value given is an ancestor of the one required: it may lie within.
+                    V::Unknown
+                } else {
+                    V::Bool(false)
+                }
+            }
             _ => V::Unknown,
         },
         NodeKind::Min(xs) | NodeKind::Max(xs) => {

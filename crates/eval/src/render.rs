@@ -266,7 +266,7 @@ pub(crate) fn collect_leaves<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
 }
 
 /// If the node holds a tier whose value is known but matched by no arm, says so.
-pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<String> {
+pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<(String, crate::Tri)> {
     match &n.kind {
         NodeKind::Tier(s, arms) => {
             let v = eval(env, s);
@@ -274,18 +274,46 @@ pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<String> {
                 return None;
             }
             let hit = arms.iter().any(|a| crate::arm_matches(&a.pattern, &v));
+            // A parent of the members an arm names: which tier applies is not known yet.
+            let narrower: Vec<String> = match &v {
+                Value::Enum(e, _) => arms
+                    .iter()
+                    .filter_map(|a| match &a.pattern {
+                        TierPattern::Members(ms) => Some(ms),
+                        _ => None,
+                    })
+                    .flatten()
+                    .map(|m| Value::Enum(*e, *m))
+                    .filter(|g| crate::broader(env.lib, &v, g))
+                    .map(|g| describe_value(env.lib, &g))
+                    .collect(),
+                _ => Vec::new(),
+            };
             if hit {
                 arms.iter().find_map(|a| tier_miss(env, &a.value))
+            } else if !narrower.is_empty() {
+                Some((
+                    format!(
+                        "{} = {} 比条款要求的更宽泛(more general than the clause requires):须确认是否为 {}",
+                        s.text,
+                        describe_value(env.lib, &v),
+                        narrower.join("、")
+                    ),
+                    crate::Tri::Unknown,
+                ))
             } else {
                 let arms: Vec<&str> = arms
                     .iter()
                     .map(|a| a.text.split("=>").next().unwrap_or("").trim())
                     .collect();
-                Some(format!(
-                    "{} = {},不在给付档次({})内",
-                    s.text,
-                    describe_value(env.lib, &v),
-                    arms.join("、")
+                Some((
+                    format!(
+                        "{} = {},不在给付档次({})内",
+                        s.text,
+                        describe_value(env.lib, &v),
+                        arms.join("、")
+                    ),
+                    crate::Tri::NotMet,
                 ))
             }
         }
@@ -293,4 +321,55 @@ pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<String> {
         NodeKind::Binary(_, a, b) => tier_miss(env, a).or_else(|| tier_miss(env, b)),
         _ => None,
     }
+}
+
+/// Enum members named as constants in `n` (`[smart_system, smart_product]`, `within shenyang`).
+fn push_enum_consts(n: &Node, out: &mut Vec<Value>) {
+    match &n.kind {
+        NodeKind::Const(v @ Value::Enum(..)) => out.push(v.clone()),
+        NodeKind::Neg(a) | NodeKind::Not(a) | NodeKind::Year(a) => push_enum_consts(a, out),
+        NodeKind::Binary(_, a, b) | NodeKind::Within(a, b) => {
+            push_enum_consts(a, out);
+            push_enum_consts(b, out);
+        }
+        NodeKind::In(a, xs) => {
+            push_enum_consts(a, out);
+            xs.iter().for_each(|x| push_enum_consts(x, out));
+        }
+        _ => {}
+    }
+}
+
+/// For a condition that is not met or unknown: each fact whose value is more general than a
+/// member the rule names (an ancestor in the enum's hierarchy), in words, with the members it
+/// would have to be narrowed to.
+pub(crate) fn broader_notes(lib: &Library, expr: &Node, facts: &[Value]) -> Vec<String> {
+    let mut named = Vec::new();
+    push_enum_consts(expr, &mut named);
+    named.extend(facts.iter().cloned());
+    let mut out = Vec::new();
+    for f in facts {
+        let narrower: Vec<String> = named
+            .iter()
+            .filter(|g| crate::broader(lib, f, g))
+            .map(|g| describe_value(lib, g))
+            .fold(Vec::new(), |mut acc, g| {
+                if !acc.contains(&g) {
+                    acc.push(g);
+                }
+                acc
+            });
+        if narrower.is_empty() {
+            continue;
+        }
+        let s = format!(
+            "{} 比条款要求的更宽泛(more general than the clause requires):须确认是否为 {}",
+            describe_value(lib, f),
+            narrower.join("、")
+        );
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
 }
