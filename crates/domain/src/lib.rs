@@ -134,7 +134,46 @@ pub enum Role {
     System,
 }
 
+/// What a role may read or change outside the workflow steps (which `transition` rules):
+/// one table, asked by the store and the platform alike, so a page and the API cannot
+/// disagree. `docs/roles.md` writes it out; the server's access test checks every endpoint
+/// against it. Each role sees what its work needs (issue 9, defect 5): the plan office works
+/// on plans and targets, so it sees no applicant's file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// One applicant's file (一企一档): profile, events, applications, ledger, notifications.
+    /// An applicant sees only its own organisation's.
+    ApplicantFile,
+    /// Every applicant and application: the applicant list, the review queue.
+    AllApplicants,
+    /// Budgets with committed and paid amounts.
+    Budgets,
+    /// Set a budget.
+    SetBudget,
+    /// The audit log.
+    Audit,
+    /// Record indicator values and milestones of the plans.
+    RecordPlans,
+}
+
 impl Role {
+    /// Whether this role may have `access` (an applicant: to its own organisation only; the
+    /// caller checks which organisation).
+    pub fn may(self, access: Access) -> bool {
+        use Role::*;
+        match access {
+            Access::ApplicantFile => {
+                matches!(self, Applicant | Reviewer | Finance | Admin | System)
+            }
+            Access::AllApplicants | Access::Budgets => {
+                matches!(self, Reviewer | Finance | Admin | System)
+            }
+            Access::SetBudget => matches!(self, Finance | Admin | System),
+            Access::Audit => matches!(self, Admin | System),
+            Access::RecordPlans => matches!(self, PlanOffice | Admin | System),
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Role::Applicant => "applicant",

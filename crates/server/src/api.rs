@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use kc_domain::{Action, Role};
+use kc_domain::Action;
 use kc_money::Money;
 use kc_store::{ActArgs, Actor};
 use serde::Deserialize;
@@ -452,7 +452,7 @@ async fn pay(
 /// Budgets: per measure and year, per level, budget / committed / paid and warnings.
 #[utoipa::path(get, path = "/api/budgets", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
 async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
-    s.require(&[Role::Reviewer, Role::Finance, Role::Admin])?;
+    s.require_access(kc_domain::Access::Budgets)?;
     let mut out = Vec::new();
     for (measure, year) in st.store.budget_keys().await? {
         for l in st.store.budget_status(&measure, year as i32).await? {
@@ -470,7 +470,7 @@ async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiRe
 /// The audit log, newest first (admins).
 #[utoipa::path(get, path = "/api/audit", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
 async fn audit(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
-    s.require(&[Role::Admin])?;
+    s.require_access(kc_domain::Access::Audit)?;
     Ok(Json(json!(st.store.audit_log(500).await?)))
 }
 

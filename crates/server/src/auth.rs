@@ -48,19 +48,22 @@ impl Session {
     pub fn role(&self) -> Role {
         self.user.role
     }
-    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
-        if roles.contains(&self.user.role) {
+    /// The role may have this access (see `kc_domain::Access`), or 403.
+    pub fn require_access(&self, access: kc_domain::Access) -> Result<(), AppError> {
+        if self.user.role.may(access) {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!(
-                "角色 {} 无权访问 (role {} may not do this)",
-                self.user.role.code(),
+                "“{}”角色无权查看此内容 (role {} may not see this)",
+                crate::pages::role_zh(self.user.role),
                 self.user.role.code()
             )))
         }
     }
-    /// Applicants see only their own organisation.
+    /// One applicant's file: an applicant sees only its own organisation; staff whose work
+    /// needs it see any; the plan office none.
     pub fn may_see(&self, applicant_id: &str) -> Result<(), AppError> {
+        self.require_access(kc_domain::Access::ApplicantFile)?;
         if self.user.role == Role::Applicant
             && self.user.applicant_id.as_deref() != Some(applicant_id)
         {

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use kc_check::ir::{Measure, Type};
-use kc_domain::{Action, AppState as St, Role};
+use kc_domain::{Access, Action, AppState as St, Role};
 use kc_eval::{Status, Tri};
 use kc_money::Money;
 use kc_store::ActArgs;
@@ -177,7 +177,7 @@ fn kind_zh(k: &str) -> &str {
     }
 }
 
-fn role_zh(r: Role) -> &'static str {
+pub(crate) fn role_zh(r: Role) -> &'static str {
     match r {
         Role::Applicant => "申报主体",
         Role::Reviewer => "审核员",
@@ -856,7 +856,7 @@ async fn review(
     lang: Lang,
     State(st): State<AppState>,
 ) -> PageResult {
-    s.require(&[Role::Reviewer, Role::Admin, Role::Finance])?;
+    s.require_access(Access::AllApplicants)?;
     let apps = st.store.applications(&s.user.actor(), None).await?;
     let queue: Vec<_> = apps
         .iter()
@@ -888,7 +888,7 @@ async fn budget(
     lang: Lang,
     State(st): State<AppState>,
 ) -> PageResult {
-    s.require(&[Role::Reviewer, Role::Finance, Role::Admin])?;
+    s.require_access(Access::Budgets)?;
     let mut rows = Vec::new();
     for (measure, year) in st.store.budget_keys().await? {
         for l in st.store.budget_status(&measure, year as i32).await? {
@@ -986,7 +986,7 @@ async fn audit(
     lang: Lang,
     State(st): State<AppState>,
 ) -> PageResult {
-    s.require(&[Role::Admin])?;
+    s.require_access(Access::Audit)?;
     let log = st.store.audit_log(300).await?;
     let body = html! {
         table {
@@ -1002,7 +1002,7 @@ async fn applicants(
     lang: Lang,
     State(st): State<AppState>,
 ) -> PageResult {
-    s.require(&[Role::Reviewer, Role::Finance, Role::Admin])?;
+    s.require_access(Access::AllApplicants)?;
     let list = st.store.applicants().await?;
     let body = html! {
         table {
@@ -1053,8 +1053,10 @@ async fn calendar(
     let lib = &st.lib;
     // Notifications: the latest changes to the user's applications, from the audit log.
     let notes = match &s {
-        Some(sess) => st.store.notifications(&sess.user.actor(), 30).await?,
-        None => Vec::new(),
+        Some(sess) if sess.role().may(Access::ApplicantFile) => {
+            st.store.notifications(&sess.user.actor(), 30).await?
+        }
+        _ => Vec::new(),
     };
     let step_zh = |action: &str, origin: &str| -> String {
         match action {

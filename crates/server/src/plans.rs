@@ -322,6 +322,7 @@ async fn record_actual_form(
     State(st): State<AppState>,
     Form(f): Form<ActualForm>,
 ) -> Result<Response, AppError> {
+    s.require_access(kc_domain::Access::RecordPlans)?;
     s.check_csrf(f.csrf.as_deref())?;
     check_indicator(&st.plans, &f.indicator)?;
     valid_date(&f.date, "日期 date")?;
@@ -346,6 +347,7 @@ async fn record_progress_form(
     State(st): State<AppState>,
     Form(f): Form<ProgressForm>,
 ) -> Result<Response, AppError> {
+    s.require_access(kc_domain::Access::RecordPlans)?;
     s.check_csrf(f.csrf.as_deref())?;
     check_task(&st.plans, &f.task)?;
     valid_date(&f.done, "完成日期 done")?;
@@ -401,6 +403,7 @@ async fn api_record_actual(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<J>, crate::api::ApiError> {
+    s.require_access(kc_domain::Access::RecordPlans)?;
     s.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let b: ActualBody = api_body(&bytes)?;
     check_indicator(&st.plans, &b.indicator)?;
@@ -426,6 +429,7 @@ async fn api_record_progress(
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Json<J>, crate::api::ApiError> {
+    s.require_access(kc_domain::Access::RecordPlans)?;
     s.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let b: ProgressBody = api_body(&bytes)?;
     check_task(&st.plans, &b.task)?;

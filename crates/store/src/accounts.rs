@@ -335,7 +335,7 @@ impl Store {
 }
 
 fn require_plan_office(actor: &Actor) -> Result<()> {
-    if matches!(actor.role, Role::PlanOffice | Role::Admin | Role::System) {
+    if actor.role.may(kc_domain::Access::RecordPlans) {
         Ok(())
     } else {
         Err(StoreError::Refused {

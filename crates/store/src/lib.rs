@@ -411,7 +411,7 @@ impl Store {
         level: &str,
         amount: kc_money::Money,
     ) -> Result<()> {
-        if !matches!(actor.role, Role::Admin | Role::Finance | Role::System) {
+        if !actor.role.may(kc_domain::Access::SetBudget) {
             return Err(StoreError::Refused {
                 code: "forbidden",
                 message: format!("角色 {} 无权设置预算", actor.role.code()),

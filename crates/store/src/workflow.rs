@@ -2,7 +2,7 @@
 //! run inside a serialised write transaction together with the ledger write.
 
 use crate::{Actor, Backend, Result, Store, StoreError};
-use kc_domain::{Action, AppState, EntryKind, Role, from_fen, to_fen, transition};
+use kc_domain::{Access, Action, AppState, EntryKind, Role, from_fen, to_fen, transition};
 use kc_eval::{AmountKind, Status};
 use kc_money::Money;
 use serde_json::{Value as J, json};
@@ -173,6 +173,12 @@ impl Store {
         let applicant = match (&actor.role, &actor.applicant) {
             (Role::Applicant, Some(own)) => Some(own.as_str()),
             (Role::Applicant, None) => return Err(refused("forbidden", "申报账号未关联申报主体")),
+            (role, _) if !role.may(Access::AllApplicants) => {
+                return Err(refused(
+                    "forbidden",
+                    "本角色不查看申报材料 (this role does not see applications)",
+                ));
+            }
             _ => applicant,
         };
         let rows = match applicant {
@@ -196,6 +202,12 @@ impl Store {
     }
 
     fn may_see(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
+        if !actor.role.may(Access::ApplicantFile) {
+            return Err(refused(
+                "forbidden",
+                "本角色不查看申报主体的材料 (this role does not see applicants' files)",
+            ));
+        }
         if actor.role == Role::Applicant && actor.applicant.as_deref() != Some(applicant_id) {
             return Err(refused(
                 "forbidden",
@@ -1157,6 +1169,12 @@ impl Store {
                 .await?
             }
             (Role::Applicant, None) => return Ok(Vec::new()),
+            (role, _) if !role.may(Access::AllApplicants) => {
+                return Err(refused(
+                    "forbidden",
+                    "本角色不查看申报通知 (this role does not see applications)",
+                ));
+            }
             _ => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
                     "{SQL} ORDER BY a.seq DESC LIMIT $1"

@@ -41,6 +41,7 @@ pub async fn seed(store: &Store) {
         ("rev", Role::Reviewer, None),
         ("fin", Role::Finance, None),
         ("adm", Role::Admin, None),
+        ("plan", Role::PlanOffice, None),
     ] {
         store
             .create_user(

@@ -1,0 +1,155 @@
+//! Who may reach what, as a table (issue 9, defect 5): every role against every endpoint of the
+//! platform, pages and API, with the status it must get. `docs/roles.md` is this table in
+//! prose; `kc_domain::Access` is the one place the rules live.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+/// The callers, in the order of each row's expectations.
+const WHO: [&str; 7] = ["anon", "hn", "gt", "rev", "fin", "adm", "plan"];
+
+/// (method, path, expected status for anon, hn (HUNNAN's own account), gt (another
+/// applicant), rev (reviewer), fin (finance), adm (admin), plan (plan office)).
+/// `{app}` is an application of HUNNAN.
+const MATRIX: &[(&str, &str, [u16; 7])] = &[
+    // Public: the library, the calculator, the plans, the 公示 list, the calendar.
+    ("GET", "/", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/library", [200, 200, 200, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/library/hitech_first",
+        [200, 200, 200, 200, 200, 200, 200],
+    ),
+    ("GET", "/calculator", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/calendar", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/plans", [200, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/plans/tasks", [200, 200, 200, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/api/library/measures",
+        [200, 200, 200, 200, 200, 200, 200],
+    ),
+    ("GET", "/api/plans", [200, 200, 200, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/api/openapi.json",
+        [200, 200, 200, 200, 200, 200, 200],
+    ),
+    // One applicant's file: its own organisation, and the staff whose work needs it.
+    (
+        "GET",
+        "/calculator?applicant=91210112MA0XK8R34Y",
+        [200, 200, 403, 200, 200, 200, 403],
+    ),
+    (
+        "GET",
+        "/applicants/91210112MA0XK8R34Y",
+        [401, 200, 403, 200, 200, 200, 403],
+    ),
+    (
+        "GET",
+        "/api/applicants/91210112MA0XK8R34Y",
+        [401, 200, 403, 200, 200, 200, 403],
+    ),
+    (
+        "GET",
+        "/applications/{app}",
+        [401, 200, 403, 200, 200, 200, 403],
+    ),
+    (
+        "GET",
+        "/api/applications/{app}",
+        [401, 200, 403, 200, 200, 200, 403],
+    ),
+    // Lists: an applicant gets its own; the plan office none.
+    ("GET", "/applications", [401, 200, 200, 200, 200, 200, 403]),
+    (
+        "GET",
+        "/api/applications",
+        [401, 200, 200, 200, 200, 200, 403],
+    ),
+    // Every applicant, the review queue, budgets: bureau staff.
+    ("GET", "/applicants", [401, 403, 403, 200, 200, 200, 403]),
+    ("GET", "/review", [401, 403, 403, 200, 200, 200, 403]),
+    ("GET", "/budget", [401, 403, 403, 200, 200, 200, 403]),
+    ("GET", "/api/budgets", [401, 403, 403, 200, 200, 200, 403]),
+    // The audit log: admins.
+    ("GET", "/audit", [401, 403, 403, 403, 403, 200, 403]),
+    ("GET", "/api/audit", [401, 403, 403, 403, 403, 200, 403]),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue_9_every_role_reaches_only_what_its_work_needs() {
+    let (base, store) = start(&sqlite_url("access").await).await;
+    seed(&store).await;
+    let hn = Client::login(&base, "hn").await;
+    let (s, app) = hn
+        .post(
+            "/api/applications",
+            json!({"applicant": HUNNAN, "measure": "hitech_first", "event": "hn-c1"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{app}");
+    let app = app["id"].as_str().unwrap().to_string();
+    let anon = Client {
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        base: base.clone(),
+        csrf: String::new(),
+    };
+    let mut callers = vec![anon, hn];
+    for who in &WHO[2..] {
+        callers.push(Client::login(&base, who).await);
+    }
+    let mut wrong = vec![];
+    for (method, path, expect) in MATRIX {
+        let path = path.replace("{app}", &app);
+        for (i, c) in callers.iter().enumerate() {
+            assert_eq!(*method, "GET");
+            let status = c
+                .http
+                .get(format!("{base}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            if status != expect[i] {
+                wrong.push(format!(
+                    "{method} {path} as {}: {status}, expected {}",
+                    WHO[i], expect[i]
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "\n{}", wrong.join("\n"));
+
+    // Writes by the wrong role are refused before anything changes.
+    let plan = &callers[6];
+    let (s, _) = plan
+        .post(
+            &format!("/api/applications/{app}/payments"),
+            json!({"level": "city", "amount": "1"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, _) = callers[1]
+        .post(
+            "/api/plans/actuals",
+            json!({"indicator": "x", "value": "1", "date": "2023-01-01", "source": "s"}),
+        )
+        .await;
+    assert_eq!(s, 403);
+    // The plan office's calendar shows documents but no application's notifications.
+    let (_, html) = plan.page("/calendar").await;
+    assert!(
+        !html.contains(&app),
+        "the plan office sees {app} on the calendar"
+    );
+    let (_, html) = callers[3].page("/calendar").await;
+    assert!(html.contains(&app), "a reviewer sees {app} on the calendar");
+}
