@@ -237,6 +237,20 @@ impl IntoResponse for AppError {
     }
 }
 
+/// Seeds an empty database (see `seed::first_start`) under the start-up lock: several
+/// processes may start at once on one empty PostgreSQL; one seeds, the others wait and find it
+/// done (issue 9, defect 8).
+pub async fn first_start(
+    store: &Store,
+    demo: bool,
+    demo_dir: Option<&std::path::Path>,
+) -> Result<Vec<String>, StoreError> {
+    let lock = store.startup_lock().await?;
+    let report = seed::first_start(store, demo, demo_dir).await?;
+    lock.release().await?;
+    Ok(report)
+}
+
 /// Opens the store, seeds it on first start, and serves until Ctrl-C.
 pub async fn serve(
     addr: &str,
@@ -247,7 +261,7 @@ pub async fn serve(
     options: ServeOptions,
     plans: kc_plans::PlanLibrary,
 ) -> anyhow_free::Result<()> {
-    let report = seed::first_start(&store, demo, demo_dir.as_deref())
+    let report = first_start(&store, demo, demo_dir.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     for line in report {

@@ -398,3 +398,30 @@ async fn issue_9_headers_error_shapes_redirects_and_cookies() {
             .contains("; Secure")
     );
 }
+
+/// Two `serve` processes started at once on one empty PostgreSQL: both open the database
+/// (migrations) and run the first start; one seeds, the other finds it done. Before, the
+/// second exited with "用户 admin 已存在".
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue_9_two_processes_start_at_once_on_an_empty_database() {
+    for (label, url) in backends("race").await {
+        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo");
+        let start = |url: String, demo: std::path::PathBuf| async move {
+            let store = kc_store::Store::open(&url, library()).await?;
+            kc_server::first_start(&store, true, Some(&demo)).await
+        };
+        let (a, b) = tokio::join!(
+            tokio::spawn(start(url.clone(), demo.clone())),
+            tokio::spawn(start(url.clone(), demo.clone()))
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a.is_ok() && b.is_ok(), "{label}: {a:?} {b:?}");
+        let seeded = [a.unwrap(), b.unwrap()]
+            .iter()
+            .filter(|r| r.iter().any(|l| l.contains("admin /")))
+            .count();
+        assert_eq!(seeded, 1, "{label}: exactly one process seeds");
+        let store = kc_store::Store::open(&url, library()).await.unwrap();
+        assert_eq!(store.count_users().await.unwrap(), 1 + 4 + 50, "{label}");
+    }
+}

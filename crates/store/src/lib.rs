@@ -135,6 +135,39 @@ pub struct Store {
     /// The most a reviewer may approve for an amount set by review (评审确定) when the clause
     /// gives no range of its own (see `kc_domain::DEFAULT_REVIEW_CEILING`).
     review_ceiling: Money,
+    /// The SQLite file, for the start-up lock beside it.
+    sqlite_path: Option<std::path::PathBuf>,
+}
+
+/// Held while a process does its start-up work; see [`Store::startup_lock`].
+pub struct StartupLock(Held);
+
+enum Held {
+    Nothing,
+    Postgres(sqlx::pool::PoolConnection<sqlx::Any>),
+    /// Unlocked when the file is closed.
+    File(#[allow(dead_code)] std::fs::File),
+}
+
+impl StartupLock {
+    pub async fn release(mut self) -> Result<()> {
+        if let Held::Postgres(mut conn) = std::mem::replace(&mut self.0, Held::Nothing) {
+            sqlx::query("SELECT pg_advisory_unlock(4242424243)")
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StartupLock {
+    fn drop(&mut self) {
+        // Not released (an error on the way): close the connection instead of returning it
+        // to the pool, which ends the session and with it the lock.
+        if let Held::Postgres(conn) = std::mem::replace(&mut self.0, Held::Nothing) {
+            drop(conn.detach());
+        }
+    }
 }
 
 /// The platform's local time: China Standard Time, UTC+8, no daylight saving.
@@ -147,10 +180,14 @@ impl Store {
     /// `url`: `postgres://…`, `sqlite://path`, or a plain file path (SQLite).
     pub async fn open(url: &str, lib: Arc<Library>) -> Result<Store> {
         sqlx::any::install_default_drivers();
+        let mut sqlite_path = None;
         let (backend, url) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             (Backend::Postgres, url.to_string())
         } else {
             let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            sqlite_path = Some(std::path::PathBuf::from(
+                path.split('?').next().unwrap_or(path),
+            ));
             (Backend::Sqlite, format!("sqlite://{path}?mode=rwc"))
         };
         let mut opts = AnyPoolOptions::new();
@@ -186,9 +223,43 @@ impl Store {
             pause: None,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             review_ceiling: kc_domain::DEFAULT_REVIEW_CEILING,
+            sqlite_path,
         };
         migrate::run(&store).await?;
         Ok(store)
+    }
+
+    /// Serialises start-up work between processes sharing one database (migrations, the
+    /// first-start seeding): two `serve` processes started at once on an empty database must
+    /// not both create the admin (issue 9, defect 8). On PostgreSQL a session-level advisory
+    /// lock held on a connection of its own; on SQLite an exclusive lock on a file beside the
+    /// database (`kechuang.db.startup-lock`). Held until [`StartupLock::release`] or drop.
+    pub async fn startup_lock(&self) -> Result<StartupLock> {
+        if self.backend == Backend::Postgres {
+            let mut conn = self.pool.acquire().await?;
+            sqlx::query("SELECT pg_advisory_lock(4242424243)")
+                .execute(&mut *conn)
+                .await?;
+            return Ok(StartupLock(Held::Postgres(conn)));
+        }
+        let Some(db) = &self.sqlite_path else {
+            return Ok(StartupLock(Held::Nothing));
+        };
+        let mut path = db.clone().into_os_string();
+        path.push(".startup-lock");
+        let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let f = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)?;
+            f.lock()?;
+            Ok(f)
+        })
+        .await
+        .map_err(|e| StoreError::Invalid(format!("start-up lock: {e}")))?
+        .map_err(|e| StoreError::Invalid(format!("start-up lock beside {}: {e}", db.display())))?;
+        Ok(StartupLock(Held::File(file)))
     }
 
     /// Replaces the clock (tests, simulations).

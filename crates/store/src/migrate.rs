@@ -61,6 +61,14 @@ pub fn known(backend: Backend) -> Vec<(i64, &'static str)> {
 }
 
 pub(crate) async fn run(store: &Store) -> Result<()> {
+    // `CREATE TABLE IF NOT EXISTS` itself races on PostgreSQL (two creators, one unique
+    // violation in the catalogue): the whole run is serialised between processes.
+    let lock = store.startup_lock().await?;
+    run_locked(store).await?;
+    lock.release().await
+}
+
+async fn run_locked(store: &Store) -> Result<()> {
     let pool = store.pool();
     sqlx::query("CREATE TABLE IF NOT EXISTS kc_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
         .execute(pool)
