@@ -164,21 +164,8 @@ pub fn write(
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "csv" => {
-            let mut out = b"\xEF\xBB\xBF".to_vec();
-            {
-                let mut w = csv::Writer::from_writer(&mut out);
-                w.write_record(headers)
-                    .map_err(|e| TableError::Io(e.to_string()))?;
-                for r in rows {
-                    w.write_record(r)
-                        .map_err(|e| TableError::Io(e.to_string()))?;
-                }
-                w.flush().map_err(|e| TableError::Io(e.to_string()))?;
-            }
-            std::fs::write(path, out)
-                .map_err(|e| TableError::Io(format!("{}: {e}", path.display())))
-        }
+        "csv" => std::fs::write(path, csv_bytes(headers, rows)?)
+            .map_err(|e| TableError::Io(format!("{}: {e}", path.display()))),
         "xlsx" => {
             use rust_xlsxwriter::{Format, Workbook};
             let mut wb = Workbook::new();
@@ -202,6 +189,22 @@ pub fn write(
         }
         _ => Err(TableError::Unsupported(path.display().to_string())),
     }
+}
+
+/// A `.csv` file in memory (UTF-8 with BOM, as `write` makes it), for a download.
+pub fn csv_bytes(headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, TableError> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(headers)
+            .map_err(|e| TableError::Io(e.to_string()))?;
+        for r in rows {
+            w.write_record(r)
+                .map_err(|e| TableError::Io(e.to_string()))?;
+        }
+        w.flush().map_err(|e| TableError::Io(e.to_string()))?;
+    }
+    Ok(out)
 }
 
 /// An `.xlsx` workbook in memory (for a download), text cells throughout.
