@@ -32,7 +32,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// A live session for the API: a missing one is a JSON 401, not a page.
 pub struct ApiSession(pub auth::Session);
@@ -49,18 +49,18 @@ impl axum::extract::FromRequestParts<AppState> for ApiSession {
     }
 }
 
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, AppError> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, AppError> {
     serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest {
         code: "bad_json",
         message: format!("请求体无效 (invalid JSON body): {e}"),
     })
 }
 
-fn csrf(s: &auth::Session, headers: &HeaderMap) -> Result<(), AppError> {
+pub(crate) fn csrf(s: &auth::Session, headers: &HeaderMap) -> Result<(), AppError> {
     s.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
 }
 
-fn money(s: &str, field: &str) -> Result<Money, AppError> {
+pub(crate) fn money(s: &str, field: &str) -> Result<Money, AppError> {
     let m = Money::parse_amount(s).map_err(|e| AppError::BadRequest {
         code: "invalid_amount",
         message: format!("{field}: {e}"),
@@ -89,6 +89,7 @@ pub fn routes() -> Router<AppState> {
         .route("/budgets", get(budgets))
         .route("/audit", get(audit))
         .merge(crate::plans::api_routes())
+        .merge(crate::api_ext::routes())
 }
 
 #[derive(OpenApi)]
@@ -118,7 +119,7 @@ struct ApiDoc;
 /// Every error of the API.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// Stable code: unauthorized, forbidden, not_found, invalid, bad_json, csrf, duplicate,
     /// cap_exceeded, budget, not_awarded, illegal_transition, too_many_requests, internal, …
     code: String,
@@ -127,7 +128,7 @@ struct ErrorBody {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(crate::api_ext::document(ApiDoc::openapi()))
 }
 
 /// The measures of the library with document, clause and amount rule.
@@ -237,7 +238,7 @@ async fn applicant(
     })))
 }
 
-fn app_json(a: &kc_store::ApplicationView) -> J {
+pub(crate) fn app_json(a: &kc_store::ApplicationView) -> J {
     json!({
         "id": a.id, "applicant": a.applicant_id, "measure": a.measure, "event": a.event_id, "origin": a.origin,
         "state": a.state.code(), "state_zh": a.state.zh(), "computed": a.computed.map(|m| m.plain()),
@@ -417,11 +418,15 @@ async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiRe
     Ok(Json(json!(out)))
 }
 
-/// The audit log, newest first (admins).
-#[utoipa::path(get, path = "/api/audit", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
-async fn audit(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
+/// The audit log, newest first (admins), filtered by actor, action, entity, id and time.
+#[utoipa::path(get, path = "/api/audit", params(crate::api_ext::AuditQuery), responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+async fn audit(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+    Query(q): Query<crate::api_ext::AuditQuery>,
+) -> ApiResult<Json<J>> {
     s.require(&[Role::Admin])?;
-    Ok(Json(json!(st.store.audit_log(500).await?)))
+    Ok(Json(json!(st.store.audit_query(&q.filter()).await?)))
 }
 
 #[allow(dead_code)]
