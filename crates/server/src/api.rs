@@ -132,7 +132,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// The measures of the library with document, clause and amount rule.
-#[utoipa::path(get, path = "/api/library/measures", responses((status = 200, description = "measures", body = Object)))]
+#[utoipa::path(get, path = "/api/library/measures", responses((status = 200, description = "measures", body = Vec<Object>)))]
 async fn measures(State(st): State<AppState>) -> Json<J> {
     let lib = &st.lib;
     Json(json!(lib.measures.iter().map(|m| json!({
@@ -254,7 +254,7 @@ struct ApplicantFilter {
 }
 
 /// Applications: an applicant's own, or (staff) all or one applicant's.
-#[utoipa::path(get, path = "/api/applications", params(ApplicantFilter), responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/applications", params(ApplicantFilter), responses((status = 200, body = Vec<crate::api_ext::schemas::ApplicationBody>), (status = 401, body = ErrorBody)))]
 async fn applications(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -268,7 +268,7 @@ async fn applications(
 }
 
 /// One application.
-#[utoipa::path(get, path = "/api/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = crate::api_ext::schemas::ApplicationBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn application(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -288,7 +288,7 @@ struct NewApplication {
 
 /// Starts an application (applicants, for their own organisation).
 #[utoipa::path(post, path = "/api/applications", request_body = NewApplication,
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = crate::api_ext::schemas::ApplicationBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_application(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -342,7 +342,7 @@ pub(crate) fn parse_action(s: &str) -> Result<Action, AppError> {
 
 /// Takes a workflow step; approval checks the engine's cap, once-only rules, caps and budgets.
 #[utoipa::path(post, path = "/api/applications/{id}/actions", params(("id" = String, Path)), request_body = ActRequest,
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = crate::api_ext::schemas::ApplicationBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn act(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -378,7 +378,7 @@ struct PayRequest {
 
 /// Records a payment of one level's part (finance).
 #[utoipa::path(post, path = "/api/applications/{id}/payments", params(("id" = String, Path)), request_body = PayRequest,
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = crate::api_ext::schemas::ApplicationBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn pay(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -401,7 +401,7 @@ async fn pay(
 }
 
 /// Budgets: per measure and year, per level, budget / committed / paid and warnings.
-#[utoipa::path(get, path = "/api/budgets", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/budgets", responses((status = 200, body = Vec<crate::api_ext::schemas::BudgetLineBody>), (status = 403, body = ErrorBody)))]
 async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
     s.require(&[Role::Reviewer, Role::Finance, Role::Admin])?;
     let mut out = Vec::new();
@@ -419,7 +419,7 @@ async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiRe
 }
 
 /// The audit log, newest first (admins), filtered by actor, action, entity, id and time.
-#[utoipa::path(get, path = "/api/audit", params(crate::api_ext::AuditQuery), responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/audit", params(crate::api_ext::AuditQuery), responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorBody)))]
 async fn audit(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,

@@ -378,7 +378,7 @@ async fn record_progress_form(
 
 /// The plans with every indicator's status as of a date (计划; public, like the dashboard).
 #[utoipa::path(get, path = "/api/plans", operation_id = "plan_status", params(PlanQuery),
-    responses((status = 200, description = "[{plan, document, as_of, indicators: [{id, name, target, unit, deadline, actual, expected, status}]}]", body = Object)))]
+    responses((status = 200, description = "[{plan, document, as_of, indicators: [{id, name, target, unit, deadline, actual, expected, status}]}]", body = Vec<Object>)))]
 pub(crate) async fn api_status(
     State(st): State<AppState>,
     Query(q): Query<PlanQuery>,
@@ -418,7 +418,7 @@ pub(crate) struct ActualBody {
 
 /// Records an indicator's actual value (plan office, admins); audited.
 #[utoipa::path(post, path = "/api/plans/actuals", operation_id = "record_actual", request_body = ActualBody,
-    responses((status = 200, description = "{ok: true}", body = Object), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "recorded", body = crate::api_ext::OkBody), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
 pub(crate) async fn api_record_actual(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -447,7 +447,7 @@ pub(crate) struct ProgressBody {
 
 /// Records a task's milestone of a year done (plan office, admins); audited.
 #[utoipa::path(post, path = "/api/plans/progress", operation_id = "record_progress", request_body = ProgressBody,
-    responses((status = 200, description = "{ok: true}", body = Object), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "recorded", body = crate::api_ext::OkBody), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
 pub(crate) async fn api_record_progress(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,

@@ -614,18 +614,7 @@ fn check_answer(doc: &J, op_id: &str, op: &J, status: u16, content_type: &str, b
     if base == "application/json" {
         let j: J =
             serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{op_id}: not JSON: {e}"));
-        let schema = &content[base]["schema"];
-        if let Some(r) = schema["$ref"].as_str() {
-            let name = r.rsplit('/').next().unwrap();
-            let s = &doc["components"]["schemas"][name];
-            for field in s["required"].as_array().into_iter().flatten() {
-                let f = field.as_str().unwrap();
-                assert!(
-                    j.get(f).is_some(),
-                    "{op_id}: answer lacks required field {f} of {name}: {j}"
-                );
-            }
-        }
+        conforms(doc, op_id, &content[base]["schema"], &j);
         j
     } else if base.contains("spreadsheetml") {
         assert!(bytes.starts_with(b"PK"), "{op_id}: not an xlsx file");
@@ -636,6 +625,53 @@ fn check_answer(doc: &J, op_id: &str, op: &J, status: u16, content_type: &str, b
             "{op_id}: {base} is not text"
         );
         J::Null
+    }
+}
+
+/// Checks a JSON value against a schema of the document, as far as the API's schemas go:
+/// named schemas (`$ref`) must have their required fields, arrays are checked item by item,
+/// and `type` is checked for objects, arrays and strings.
+fn conforms(doc: &J, op_id: &str, schema: &J, j: &J) {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        let s = &doc["components"]["schemas"][name];
+        assert!(s.is_object(), "{op_id}: {r} is not in the document");
+        for field in s["required"].as_array().into_iter().flatten() {
+            let f = field.as_str().unwrap();
+            assert!(
+                j.get(f).is_some(),
+                "{op_id}: answer lacks the required field {f} of {name}: {:.300}",
+                j.to_string()
+            );
+            conforms(doc, op_id, &s["properties"][f], &j[f]);
+        }
+        return;
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        J::String(t) => vec![t.as_str()],
+        J::Array(ts) => ts.iter().filter_map(J::as_str).collect(),
+        _ => return,
+    };
+    let actual = match j {
+        J::Null => "null",
+        J::Bool(_) => "boolean",
+        J::Number(_) => "number",
+        J::String(_) => "string",
+        J::Array(_) => "array",
+        J::Object(_) => "object",
+    };
+    let ok = types
+        .iter()
+        .any(|t| *t == actual || (*t == "integer" && actual == "number"));
+    assert!(
+        ok,
+        "{op_id}: {actual} where the document says {types:?}: {:.300}",
+        j.to_string()
+    );
+    if let J::Array(items) = j {
+        for item in items {
+            conforms(doc, op_id, &schema["items"], item);
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Budgets: setting one (finance, admins; the store checks the role, as for the page's form)
 //! and the committed and paid totals per government level (the 预算 page's first table).
 
+use super::schemas::{BudgetLineBody, LevelBody};
 use crate::api::{ApiResult, ApiSession, ErrorBody, body, csrf, money};
 use crate::{AppError, AppState};
 use axum::Json;
@@ -39,7 +40,7 @@ pub(crate) fn by_level(rows: &[(String, i64, BudgetLine)]) -> BTreeMap<String, (
 /// Committed and paid per government level, over all measures and years (reviewers, finance,
 /// admins).
 #[utoipa::path(get, path = "/api/budgets/levels", operation_id = "budget_levels",
-    responses((status = 200, description = "[{level, committed, paid}]", body = Object), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "per level", body = Vec<LevelBody>), (status = 403, body = ErrorBody)))]
 pub(crate) async fn budget_levels(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -67,7 +68,7 @@ pub(crate) struct BudgetRequest {
 /// Sets (or replaces) the budget of one measure, year and level (finance, admins); audited.
 /// Returns the measure's budget lines for that year.
 #[utoipa::path(post, path = "/api/budgets/lines", operation_id = "set_budget", request_body = BudgetRequest,
-    responses((status = 200, description = "[{measure, year, level, budget, committed, paid, warning}]", body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "the measure's budget lines of that year", body = Vec<BudgetLineBody>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn set_budget(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,

@@ -1,8 +1,9 @@
 //! The 政策日历 (public): documents in force, expiring within 180 days, expired; and the
 //! notifications of the logged-in user (the changes to its applications, from the audit log).
 
+use super::schemas::{CalendarBody, NotificationBody};
 use crate::AppState;
-use crate::api::{ApiResult, ApiSession, ErrorBody};
+use crate::api::{ApiResult, ApiSession};
 use axum::Json;
 use axum::extract::{Query, State};
 use jiff::civil::Date;
@@ -64,7 +65,7 @@ fn today() -> Date {
 /// The policy calendar: every document with its validity, number of measures and status
 /// (`in_force`, `expiring` within 180 days, `expired`) as of today (China Standard Time).
 #[utoipa::path(get, path = "/api/calendar", operation_id = "calendar",
-    responses((status = 200, description = "{today, documents: [{id, number, title, valid, measures, status}]}", body = Object)))]
+    responses((status = 200, description = "the calendar", body = CalendarBody)))]
 pub(crate) async fn calendar(State(st): State<AppState>) -> Json<J> {
     let today = today();
     let lib = &st.lib;
@@ -88,7 +89,7 @@ pub(crate) struct NotificationQuery {
 /// Notifications: the latest changes to the user's applications, newest first (an applicant's
 /// own; staff: all).
 #[utoipa::path(get, path = "/api/notifications", operation_id = "notifications", params(NotificationQuery),
-    responses((status = 200, description = "[{at, application, measure, action, step, origin, state, state_zh}]", body = Object), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "newest first", body = Vec<NotificationBody>)))]
 pub(crate) async fn notifications(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,

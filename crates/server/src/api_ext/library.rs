@@ -1,6 +1,7 @@
 //! The policy library as open data: documents, their clauses (verbatim text and the measures
 //! that encode each), and one measure with its rule. Public, like the 政策库 pages.
 
+use super::schemas::{ClauseBody, DocumentBody};
 use crate::AppState;
 use crate::api::{ApiResult, ErrorBody};
 use crate::{AppError, pages};
@@ -19,7 +20,7 @@ pub(crate) fn doc_id(d: &kc_check::Document) -> String {
 
 /// The documents of the library: number, title, issuer, validity, counts (政策库).
 #[utoipa::path(get, path = "/api/library/documents", operation_id = "library_documents",
-    responses((status = 200, description = "documents: [{id, number, title, issuer, issued, published, valid, clauses, measures}]", body = Object)))]
+    responses((status = 200, description = "the documents", body = Vec<DocumentBody>)))]
 pub(crate) async fn library_documents(State(st): State<AppState>) -> Json<J> {
     let lib = &st.lib;
     Json(json!(
@@ -41,7 +42,7 @@ pub(crate) async fn library_documents(State(st): State<AppState>) -> Json<J> {
 /// (or why it pays nothing).
 #[utoipa::path(get, path = "/api/library/documents/{doc}/clauses", operation_id = "library_clauses",
     params(("doc" = String, Path, description = "document id from /api/library/documents, e.g. shenyang-2021-11")),
-    responses((status = 200, description = "clauses: [{id, heading, quote, measures, unpaid}]", body = Object), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the clauses", body = Vec<ClauseBody>), (status = 404, body = ErrorBody)))]
 pub(crate) async fn library_clauses(
     State(st): State<AppState>,
     Path(doc): Path<String>,

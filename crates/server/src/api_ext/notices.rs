@@ -2,6 +2,7 @@
 //! Objections, confirmations and declines are workflow steps: the store checks the role and the
 //! organisation through `kc_domain::transition`, exactly as for the application page's forms.
 
+use super::schemas::{ApplicationBody, NoticeBody};
 use crate::AppState;
 use crate::api::{ApiResult, ApiSession, ErrorBody, app_json, body, csrf};
 use axum::Json;
@@ -17,7 +18,7 @@ use utoipa::ToSchema;
 /// The 公示 list: every application in public notice with applicant, measure, document and
 /// clause, approved amount and the date the notice period ends, soonest first. Public.
 #[utoipa::path(get, path = "/api/notices", operation_id = "public_notices",
-    responses((status = 200, description = "[{application, applicant, applicant_name, measure, title, document, clause, amount, until}]", body = Object)))]
+    responses((status = 200, description = "the 公示 list", body = Vec<NoticeBody>)))]
 pub(crate) async fn public_notices(State(st): State<AppState>) -> ApiResult<Json<J>> {
     let notices = st.store.public_notices().await?;
     Ok(Json(json!(
@@ -46,7 +47,7 @@ pub(crate) struct ObjectionRequest {
 /// application goes back to review.
 #[utoipa::path(post, path = "/api/notices/{id}/objections", operation_id = "object_notice",
     params(("id" = String, Path, description = "application number")), request_body = ObjectionRequest,
-    responses((status = 200, description = "the application after the step", body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "the application after the step", body = ApplicationBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn object_notice(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -69,7 +70,7 @@ pub(crate) async fn object_notice(
 
 /// 免申即享 offers waiting for 意愿确认: an applicant's own (staff: all).
 #[utoipa::path(get, path = "/api/offers", operation_id = "offers",
-    responses((status = 200, description = "applications in state offered", body = Object)))]
+    responses((status = 200, description = "applications in state offered", body = Vec<ApplicationBody>)))]
 pub(crate) async fn offers(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -93,7 +94,7 @@ pub(crate) struct ConfirmRequest {
 /// same checks as an approval and starts the 公示. An empty body is allowed.
 #[utoipa::path(post, path = "/api/offers/{id}/confirm", operation_id = "confirm_offer",
     params(("id" = String, Path, description = "application number")), request_body(content = ConfirmRequest, description = "optional"),
-    responses((status = 200, description = "the application after the step", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "the application after the step", body = ApplicationBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn confirm_offer(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -121,7 +122,7 @@ pub(crate) async fn confirm_offer(
 /// Declines an offer (the applicant, for its own organisation): the application is withdrawn.
 #[utoipa::path(post, path = "/api/offers/{id}/decline", operation_id = "decline_offer",
     params(("id" = String, Path, description = "application number")),
-    responses((status = 200, description = "the application after the step", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "the application after the step", body = ApplicationBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn decline_offer(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,

@@ -1,6 +1,7 @@
 //! The per-unit task list (督办清单) of the plans, as JSON and as the xlsx download. Public,
 //! like the pages.
 
+use super::schemas::PlanTasksBody;
 use crate::AppState;
 use crate::api::{ApiResult, ErrorBody};
 use crate::plans::{UnitQuery, effective, today, unit_xlsx, units};
@@ -16,7 +17,7 @@ use std::str::FromStr;
 /// The units named in the plans, and (with `unit`) that unit's tasks as lead or co-operating
 /// unit with each milestone's status (`done`, `late`, `open`) as of a date.
 #[utoipa::path(get, path = "/api/plans/tasks", operation_id = "plan_tasks", params(UnitQuery),
-    responses((status = 200, description = "{units, unit, as_of, tasks: [{plan, document, number, title, role, milestones: [{year, status, text}]}]}", body = Object)))]
+    responses((status = 200, description = "units and tasks", body = PlanTasksBody)))]
 pub(crate) async fn plan_tasks(
     State(st): State<AppState>,
     Query(q): Query<UnitQuery>,

@@ -1,6 +1,7 @@
 //! Staff views: the review queue, the list of applicants; and the calculator on a stored
 //! applicant's record (with its ledger history).
 
+use super::schemas::{ApplicantBody, ApplicationBody};
 use crate::api::{ApiResult, ApiSession, ErrorBody, app_json};
 use crate::{AppError, AppState};
 use axum::Json;
@@ -20,7 +21,7 @@ pub(crate) fn in_review_queue(state: St) -> bool {
 
 /// The review queue (reviewers, finance, admins): applications from submission to 公示.
 #[utoipa::path(get, path = "/api/review", operation_id = "review_queue",
-    responses((status = 200, description = "applications in the queue", body = Object), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "applications in the queue", body = Vec<ApplicationBody>), (status = 403, body = ErrorBody)))]
 pub(crate) async fn review_queue(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -37,7 +38,7 @@ pub(crate) async fn review_queue(
 
 /// The applicants (申报主体; reviewers, finance, admins).
 #[utoipa::path(get, path = "/api/applicants", operation_id = "applicants_list",
-    responses((status = 200, description = "[{id, name, kind, region}]", body = Object), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "the applicants", body = Vec<ApplicantBody>), (status = 403, body = ErrorBody)))]
 pub(crate) async fn applicants_list(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
