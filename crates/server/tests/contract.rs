@@ -935,3 +935,117 @@ async fn an_import_with_a_bad_row_imports_nothing_and_names_row_and_column() {
         .unwrap();
     assert_eq!(r.status(), 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_new_operations_refuse_the_wrong_role_and_the_wrong_organisation() {
+    let base = start("roles").await;
+    let hn = session(&base, Who::Hn).await;
+    let hn2 = session(&base, Who::Hn2).await;
+    let reviewer = session(&base, Who::Reviewer).await;
+    let get = |s: &Session, path: &str| s.http.get(format!("{base}{path}")).send();
+    let post = |s: &Session, path: &str, body: J| {
+        s.http
+            .post(format!("{base}{path}"))
+            .header("x-csrf-token", &s.csrf)
+            .json(&body)
+            .send()
+    };
+    // Staff pages are staff only; an applicant sees only its own record.
+    for path in [
+        "/api/review",
+        "/api/applicants",
+        "/api/budgets/levels",
+        "/api/export/ledger",
+        &format!("/api/applicants/{}/eligibility", second()),
+    ] {
+        let r = get(&hn, path).await.unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        let j: J = r.json().await.unwrap();
+        assert_eq!(j["code"], "forbidden", "{path}");
+    }
+    let j: J = get(&hn, "/api/offers").await.unwrap().json().await.unwrap();
+    let offer = j[0]["id"].as_str().unwrap().to_string();
+    assert!(
+        j.as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["applicant"] == HUNNAN),
+        "{j}"
+    );
+    // Another organisation may not confirm or decline the offer; a reviewer may not either.
+    for (s, path) in [
+        (&hn2, format!("/api/offers/{offer}/confirm")),
+        (&hn2, format!("/api/offers/{offer}/decline")),
+        (&reviewer, format!("/api/offers/{offer}/confirm")),
+    ] {
+        let status = post(s, &path, json!({})).await.unwrap().status();
+        assert_eq!(status, 403, "{path}");
+    }
+    // Only finance and admins set budgets; only reviewers and admins object; only admins import.
+    let r = post(
+        &reviewer,
+        "/api/budgets/lines",
+        json!({"measure": "hitech_first", "year": 2023, "level": "city", "amount": "1"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(
+        &hn,
+        &format!("/api/offers/{offer}/confirm"),
+        json!({"notice_days": 0}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post(
+        &hn,
+        &format!("/api/notices/{offer}/objections"),
+        json!({"reason": "x"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = post(
+        &reviewer,
+        &format!("/api/notices/{offer}/objections"),
+        json!({"reason": ""}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409, "an objection needs a reason");
+    let r = reviewer
+        .http
+        .post(format!("{base}/api/import/applicants?format=csv"))
+        .header("x-csrf-token", &reviewer.csrf)
+        .body(APPLICANTS_CSV)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Writes need the CSRF token.
+    let r = reviewer
+        .http
+        .post(format!("{base}/api/notices/{offer}/objections"))
+        .json(&json!({"reason": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let j: J = r.json().await.unwrap();
+    assert_eq!(j["code"], "csrf");
+    // The 公示 list is public and shows the confirmed offer.
+    let j: J = reqwest::get(format!("{base}/api/notices"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        j.as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["application"] == offer.as_str()),
+        "{j}"
+    );
+}
