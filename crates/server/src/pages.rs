@@ -201,7 +201,7 @@ fn member_zh(st: &AppState, enum_name: &str, member: &str) -> String {
 }
 
 /// A document's number and title, once when they are the same (documents without a number).
-pub(crate) fn doc_name(d: &kc_check::Document) -> String {
+fn doc_name(d: &kc_check::Document) -> String {
     if d.number == d.title {
         d.number.clone()
     } else {
