@@ -154,6 +154,8 @@ pub enum Access {
     Audit,
     /// Record indicator values and milestones of the plans.
     RecordPlans,
+    /// Import applicants and events from spreadsheets.
+    Import,
 }
 
 impl Role {
@@ -169,7 +171,7 @@ impl Role {
                 matches!(self, Reviewer | Finance | Admin | System)
             }
             Access::SetBudget => matches!(self, Finance | Admin | System),
-            Access::Audit => matches!(self, Admin | System),
+            Access::Audit | Access::Import => matches!(self, Admin | System),
             Access::RecordPlans => matches!(self, PlanOffice | Admin | System),
         }
     }

@@ -33,7 +33,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// A live session for the API: a missing one is a JSON 401, not a page.
 pub struct ApiSession(pub auth::Session);
@@ -50,18 +50,18 @@ impl axum::extract::FromRequestParts<AppState> for ApiSession {
     }
 }
 
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, AppError> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, AppError> {
     serde_json::from_slice(bytes).map_err(|e| AppError::BadRequest {
         code: "bad_json",
         message: format!("请求体无效 (invalid JSON body): {e}"),
     })
 }
 
-fn csrf(s: &auth::Session, headers: &HeaderMap) -> Result<(), AppError> {
+pub(crate) fn csrf(s: &auth::Session, headers: &HeaderMap) -> Result<(), AppError> {
     s.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))
 }
 
-fn money(s: &str, field: &str) -> Result<Money, AppError> {
+pub(crate) fn money(s: &str, field: &str) -> Result<Money, AppError> {
     let m = Money::parse_amount(s).map_err(|e| AppError::BadRequest {
         code: "invalid_amount",
         message: format!("{field}: {e}"),
@@ -93,6 +93,7 @@ pub fn routes() -> Router<AppState> {
         .route("/budgets", get(budgets))
         .route("/audit", get(audit))
         .merge(crate::plans::api_routes())
+        .merge(crate::api_ext::routes())
 }
 
 #[derive(OpenApi)]
@@ -122,7 +123,7 @@ struct ApiDoc;
 /// Every error of the API.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// Stable code: unauthorized, forbidden, not_found, invalid, bad_json, csrf, duplicate,
     /// cap_exceeded, budget, not_awarded, illegal_transition, too_many_requests, internal, …
     code: String,
@@ -131,11 +132,11 @@ struct ErrorBody {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    Json(crate::api_ext::document(ApiDoc::openapi()))
 }
 
 /// The measures of the library with document, clause and amount rule.
-#[utoipa::path(get, path = "/api/library/measures", responses((status = 200, description = "measures", body = Object)))]
+#[utoipa::path(get, path = "/api/library/measures", responses((status = 200, description = "measures", body = Vec<Object>)))]
 async fn measures(State(st): State<AppState>) -> Json<J> {
     let lib = &st.lib;
     Json(json!(lib.measures.iter().map(|m| json!({
@@ -287,7 +288,7 @@ async fn applicant(
     })))
 }
 
-fn app_json(a: &kc_store::ApplicationView) -> J {
+pub(crate) fn app_json(a: &kc_store::ApplicationView) -> J {
     json!({
         "id": a.id, "applicant": a.applicant_id, "measure": a.measure, "event": a.event_id, "origin": a.origin,
         "state": a.state.code(), "state_zh": a.state.zh(), "computed": a.computed.map(|m| m.plain()),
@@ -303,7 +304,7 @@ struct ApplicantFilter {
 }
 
 /// Applications: an applicant's own, or (staff) all or one applicant's.
-#[utoipa::path(get, path = "/api/applications", params(ApplicantFilter), responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/applications", params(ApplicantFilter), responses((status = 200, body = Vec<crate::api_ext::schemas::ApplicationBody>), (status = 401, body = ErrorBody)))]
 async fn applications(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -317,7 +318,7 @@ async fn applications(
 }
 
 /// One application.
-#[utoipa::path(get, path = "/api/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/applications/{id}", params(("id" = String, Path)), responses((status = 200, body = crate::api_ext::schemas::ApplicationBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn application(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -337,7 +338,7 @@ struct NewApplication {
 
 /// Starts an application (applicants, for their own organisation).
 #[utoipa::path(post, path = "/api/applications", request_body = NewApplication,
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = crate::api_ext::schemas::ApplicationBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn create_application(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -391,7 +392,7 @@ pub(crate) fn parse_action(s: &str) -> Result<Action, AppError> {
 
 /// Takes a workflow step; approval checks the engine's cap, once-only rules, caps and budgets.
 #[utoipa::path(post, path = "/api/applications/{id}/actions", params(("id" = String, Path)), request_body = ActRequest,
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = crate::api_ext::schemas::ApplicationBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn act(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -427,7 +428,7 @@ struct PayRequest {
 
 /// Records a payment of one level's part (finance).
 #[utoipa::path(post, path = "/api/applications/{id}/payments", params(("id" = String, Path)), request_body = PayRequest,
-    responses((status = 200, body = Object), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = crate::api_ext::schemas::ApplicationBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn pay(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -450,7 +451,7 @@ async fn pay(
 }
 
 /// Budgets: per measure and year, per level, budget / committed / paid and warnings.
-#[utoipa::path(get, path = "/api/budgets", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/budgets", responses((status = 200, body = Vec<crate::api_ext::schemas::BudgetLineBody>), (status = 403, body = ErrorBody)))]
 async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
     s.require_access(kc_domain::Access::Budgets)?;
     let mut out = Vec::new();
@@ -467,11 +468,15 @@ async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiRe
     Ok(Json(json!(out)))
 }
 
-/// The audit log, newest first (admins).
-#[utoipa::path(get, path = "/api/audit", responses((status = 200, body = Object), (status = 403, body = ErrorBody)))]
-async fn audit(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
+/// The audit log, newest first (admins), filtered by actor, action, entity, id and time.
+#[utoipa::path(get, path = "/api/audit", params(crate::api_ext::AuditQuery), responses((status = 200, body = Vec<Object>), (status = 403, body = ErrorBody)))]
+async fn audit(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+    Query(q): Query<crate::api_ext::AuditQuery>,
+) -> ApiResult<Json<J>> {
     s.require_access(kc_domain::Access::Audit)?;
-    Ok(Json(json!(st.store.audit_log(500).await?)))
+    Ok(Json(json!(st.store.audit_query(&q.filter()).await?)))
 }
 
 #[allow(dead_code)]

@@ -11,6 +11,7 @@
 //! never to the user.
 
 mod api;
+mod api_ext;
 mod auth;
 pub mod guard;
 mod pages;

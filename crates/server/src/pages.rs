@@ -331,7 +331,7 @@ fn same_site_path(headers: &HeaderMap) -> Option<String> {
     safe.then(|| path.to_string())
 }
 
-fn amount_rule(m: &Measure) -> String {
+pub(crate) fn amount_rule(m: &Measure) -> String {
     use kc_check::GrantRule;
     let one = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     match &m.grant {
@@ -860,12 +860,7 @@ async fn review(
     let apps = st.store.applications(&s.user.actor(), None).await?;
     let queue: Vec<_> = apps
         .iter()
-        .filter(|a| {
-            matches!(
-                a.state,
-                St::Submitted | St::InReview | St::NeedsMaterial | St::Approved | St::PublicNotice
-            )
-        })
+        .filter(|a| crate::api_ext::in_review_queue(a.state))
         .cloned()
         .collect();
     let notices = st.store.public_notices().await?;
@@ -889,18 +884,8 @@ async fn budget(
     State(st): State<AppState>,
 ) -> PageResult {
     s.require_access(Access::Budgets)?;
-    let mut rows = Vec::new();
-    for (measure, year) in st.store.budget_keys().await? {
-        for l in st.store.budget_status(&measure, year as i32).await? {
-            rows.push((measure.clone(), year, l));
-        }
-    }
-    let mut by_level: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for (_, _, l) in &rows {
-        let e = by_level.entry(l.level.clone()).or_default();
-        e.0 += l.committed_fen;
-        e.1 += l.paid_fen;
-    }
+    let rows = crate::api_ext::budget_rows(&st.store).await?;
+    let by_level = crate::api_ext::by_level(&rows);
     let pct = |a: i64, b: i64| {
         if b <= 0 {
             0.0
@@ -1049,7 +1034,6 @@ async fn calendar(
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date();
-    let soon = today.saturating_add(jiff::Span::new().days(180));
     let lib = &st.lib;
     // Notifications: the latest changes to the user's applications, from the audit log.
     let notes = match &s {
@@ -1058,29 +1042,21 @@ async fn calendar(
         }
         _ => Vec::new(),
     };
-    let step_zh = |action: &str, origin: &str| -> String {
-        match action {
-            "create" if origin == "offer" => "新的免申即享待确认".to_string(),
-            "create" => "创建申请".to_string(),
-            "pay" => "记录拨付".to_string(),
-            other => crate::api::parse_action(other)
-                .map(|a| a.zh().to_string())
-                .unwrap_or_else(|_| other.to_string()),
-        }
-    };
+    let step_zh = crate::api_ext::step_zh;
+    use crate::api_ext::{DocStatus, doc_status};
     let body = html! {
         h2 { (lang.t("正在有效的政策", "In force now")) }
         table {
             tr { th { (lang.t("文件", "Document")) } th { (lang.t("有效期", "Valid")) } th { (lang.t("措施数", "Measures")) } th { (lang.t("提示", "Note")) } }
             @for (di, d) in lib.documents.iter().enumerate() {
-                @if today <= d.valid.1 {
+                @if doc_status(d, today) != DocStatus::Expired {
                     tr { td { (doc_name(d)) } td { (d.valid.0) " – " (d.valid.1) } td { (lib.measures.iter().filter(|m| m.doc == di).count()) }
-                        td { @if d.valid.1 <= soon && d.valid.1 >= today { span.no { (lang.t("180天内到期", "expires within 180 days")) } } } }
+                        td { @if doc_status(d, today) == DocStatus::Expiring { span.no { (lang.t("180天内到期", "expires within 180 days")) } } } }
                 }
             }
         }
         h2 { (lang.t("已失效", "Expired")) }
-        ul { @for d in lib.documents.iter().filter(|d| d.valid.1 < today) { li { (doc_name(d)) " (" (d.valid.1) ")" } } }
+        ul { @for d in lib.documents.iter().filter(|d| doc_status(d, today) == DocStatus::Expired) { li { (doc_name(d)) " (" (d.valid.1) ")" } } }
         @if s.is_some() {
             h2 { (lang.t("通知", "Notifications")) }
             table.notifications {

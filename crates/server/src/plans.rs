@@ -38,14 +38,14 @@ pub fn api_routes() -> Router<AppState> {
         .route("/plans/progress", post(api_record_progress))
 }
 
-fn today() -> Date {
+pub(crate) fn today() -> Date {
     jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date()
 }
 
 /// The plan library with the progress recorded in the database added.
-async fn effective(st: &AppState) -> Result<PlanLibrary, AppError> {
+pub(crate) async fn effective(st: &AppState) -> Result<PlanLibrary, AppError> {
     let mut lib = (*st.plans).clone();
     let (actuals, progress) = st.store.plan_records().await?;
     for (indicator, value, date, source) in actuals {
@@ -117,9 +117,11 @@ fn chart(ind: &Indicator, actuals: &[&Actual]) -> Markup {
     }
 }
 
-#[derive(Deserialize)]
-struct PlanQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(crate) struct PlanQuery {
+    /// one plan's id (default: all)
     plan: Option<String>,
+    /// as of (YYYY-MM-DD; default today)
     date: Option<String>,
 }
 
@@ -199,10 +201,28 @@ async fn dashboard(
     ))
 }
 
-#[derive(Deserialize)]
-struct UnitQuery {
-    unit: Option<String>,
-    date: Option<String>,
+#[derive(Deserialize, utoipa::IntoParams)]
+pub(crate) struct UnitQuery {
+    /// the unit (牵头或配合单位), as written in the plans
+    pub(crate) unit: Option<String>,
+    /// as of (YYYY-MM-DD; default today)
+    pub(crate) date: Option<String>,
+}
+
+/// Every unit named as lead or co-operating unit of a task, sorted.
+pub(crate) fn units(lib: &PlanLibrary) -> Vec<String> {
+    let mut units: Vec<String> = lib
+        .plans
+        .iter()
+        .flat_map(|p| {
+            p.tasks
+                .iter()
+                .flat_map(|t| std::iter::once(t.lead.clone()).chain(t.co.iter().cloned()))
+        })
+        .collect();
+    units.sort();
+    units.dedup();
+    units
 }
 
 async fn tasks(
@@ -217,17 +237,7 @@ async fn tasks(
         .as_deref()
         .and_then(|d| Date::from_str(d).ok())
         .unwrap_or_else(today);
-    let mut units: Vec<String> = lib
-        .plans
-        .iter()
-        .flat_map(|p| {
-            p.tasks
-                .iter()
-                .flat_map(|t| std::iter::once(t.lead.clone()).chain(t.co.iter().cloned()))
-        })
-        .collect();
-    units.sort();
-    units.dedup();
+    let units = units(&lib);
     let unit = q.unit.clone().unwrap_or_default();
     let body = html! {
         form.card method="get" action="/plans/tasks" {
@@ -361,7 +371,10 @@ async fn record_progress_form(
     Ok(Redirect::to("/plans").into_response())
 }
 
-async fn api_status(
+/// The plans with every indicator's status as of a date (计划; public, like the dashboard).
+#[utoipa::path(get, path = "/api/plans", operation_id = "plan_status", params(PlanQuery),
+    responses((status = 200, description = "[{plan, document, as_of, indicators: [{id, name, target, unit, deadline, actual, expected, status}]}]", body = Vec<Object>)))]
+pub(crate) async fn api_status(
     State(st): State<AppState>,
     Query(q): Query<PlanQuery>,
 ) -> Result<Json<J>, crate::api::ApiError> {
@@ -389,15 +402,19 @@ fn api_body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, AppError
     })
 }
 
-#[derive(Deserialize)]
-struct ActualBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ActualBody {
+    /// `plan:indicator`, e.g. `003:rd_intensity`
     indicator: String,
     value: String,
     date: String,
     source: String,
 }
 
-async fn api_record_actual(
+/// Records an indicator's actual value (plan office, admins); audited.
+#[utoipa::path(post, path = "/api/plans/actuals", operation_id = "record_actual", request_body = ActualBody,
+    responses((status = 200, description = "recorded", body = crate::api_ext::OkBody), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
+pub(crate) async fn api_record_actual(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
     headers: HeaderMap,
@@ -415,15 +432,19 @@ async fn api_record_actual(
     Ok(Json(json!({"ok": true})))
 }
 
-#[derive(Deserialize)]
-struct ProgressBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ProgressBody {
+    /// `plan:task number`, e.g. `004:12`
     task: String,
     year: i64,
     done: String,
     source: String,
 }
 
-async fn api_record_progress(
+/// Records a task's milestone of a year done (plan office, admins); audited.
+#[utoipa::path(post, path = "/api/plans/progress", operation_id = "record_progress", request_body = ProgressBody,
+    responses((status = 200, description = "recorded", body = crate::api_ext::OkBody), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
+pub(crate) async fn api_record_progress(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
     headers: HeaderMap,
@@ -457,7 +478,26 @@ async fn tasks_xlsx(
     State(st): State<AppState>,
     Query(q): Query<UnitQuery>,
 ) -> Result<Response, AppError> {
-    let lib = effective(&st).await?;
+    let bytes = unit_xlsx(&st, &q).await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"duban.xlsx\"".to_string(),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The bytes of a unit's 督办清单 workbook (the page's download and the API's).
+pub(crate) async fn unit_xlsx(st: &AppState, q: &UnitQuery) -> Result<Vec<u8>, AppError> {
+    let lib = effective(st).await?;
     let at = q
         .date
         .as_deref()
@@ -476,20 +516,6 @@ async fn tasks_xlsx(
     if rows.is_empty() {
         return Err(AppError::NotFound(format!("没有单位“{unit}”的任务")));
     }
-    let bytes = kc_tabular::xlsx_bytes("督办清单", &headers, &rows)
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"duban.xlsx\"".to_string(),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    kc_tabular::xlsx_bytes("督办清单", &headers, &rows)
+        .map_err(|e| AppError::Internal(e.to_string()))
 }

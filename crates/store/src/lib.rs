@@ -589,6 +589,45 @@ impl Store {
             .collect())
     }
 
+    /// The audit log, newest first, filtered: every given field must match exactly, except
+    /// `from`/`until`, which bound the timestamp (`at >= from`, `at < until`, ISO text such as
+    /// `2026-11-23` or a full timestamp).
+    pub async fn audit_query(&self, filter: &AuditFilter) -> Result<Vec<J>> {
+        let mut sql = String::from(
+            "SELECT seq, at, actor, action, entity, entity_id, before, after FROM audit WHERE 1 = 1",
+        );
+        let mut binds: Vec<&str> = Vec::new();
+        for (column, op, value) in [
+            ("actor", "=", &filter.actor),
+            ("action", "=", &filter.action),
+            ("entity", "=", &filter.entity),
+            ("entity_id", "=", &filter.entity_id),
+            ("at", ">=", &filter.from),
+            ("at", "<", &filter.until),
+        ] {
+            if let Some(v) = value {
+                binds.push(v);
+                sql.push_str(&format!(" AND {column} {op} ${}", binds.len()));
+            }
+        }
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len() + 1));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in binds {
+            q = q.bind(b.to_string());
+        }
+        let rows = q.bind(filter.limit).fetch_all(&self.pool).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "seq": r.get::<i64, _>(0), "at": r.get::<String, _>(1), "actor": r.get::<String, _>(2),
+                    "action": r.get::<String, _>(3), "entity": r.get::<String, _>(4), "entity_id": r.get::<String, _>(5),
+                    "before": r.get::<Option<String>, _>(6), "after": r.get::<Option<String>, _>(7),
+                })
+            })
+            .collect())
+    }
+
     /// Net committed fen per level of a measure and budget year, and the budget where one is set.
     pub async fn budget_status(&self, measure: &str, year: i32) -> Result<Vec<BudgetLine>> {
         let rows = sqlx::query(
@@ -643,6 +682,18 @@ impl Store {
         .await?;
         Ok((r.get::<i64, _>(0), r.get::<i64, _>(1)))
     }
+}
+
+/// Filters of the audit log (`Store::audit_query`); `None` matches everything.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub limit: i64,
 }
 
 /// A budget line: one measure, year and level.

@@ -162,6 +162,29 @@ async fn an_application_goes_from_draft_to_disbursed_with_exact_ledger_rows() {
                 db.label
             );
         }
+        // Filters: exact fields and a time range, newest first.
+        let pays = s
+            .audit_query(&kc_store::AuditFilter {
+                action: Some("pay".into()),
+                entity_id: Some(id.clone()),
+                from: Some("2000-01-01".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(pays.len(), 2, "{}: two payments", db.label);
+        assert!(pays[0]["seq"].as_i64() > pays[1]["seq"].as_i64());
+        let none = s
+            .audit_query(&kc_store::AuditFilter {
+                action: Some("pay".into()),
+                until: Some("2000-01-01".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{}", db.label);
     }
 }
 

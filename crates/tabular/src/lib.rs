@@ -46,41 +46,64 @@ pub fn read(path: &Path) -> Result<Table, TableError> {
     }
 }
 
+/// Reads a table from bytes already in memory (an upload): `format` is `csv` or `xlsx`;
+/// `name` is used in error messages as the file name.
+pub fn read_bytes(name: &str, format: &str, bytes: &[u8]) -> Result<Table, TableError> {
+    match format.to_ascii_lowercase().as_str() {
+        "csv" => csv_table(name, bytes),
+        "xlsx" => xlsx_table(
+            name,
+            <calamine::Xlsx<_> as calamine::Reader<_>>::new(std::io::Cursor::new(bytes))
+                .map_err(|e| TableError::Format(format!("{name}: {e}")))?,
+        ),
+        _ => Err(TableError::Unsupported(name.to_string())),
+    }
+}
+
 fn read_csv(path: &Path) -> Result<Table, TableError> {
     let bytes =
         std::fs::read(path).map_err(|e| TableError::Io(format!("{}: {e}", path.display())))?;
+    csv_table(&path.display().to_string(), &bytes)
+}
+
+fn csv_table(name: &str, bytes: &[u8]) -> Result<Table, TableError> {
     let bytes = bytes
         .strip_prefix(b"\xEF\xBB\xBF".as_slice())
-        .unwrap_or(&bytes);
+        .unwrap_or(bytes);
     let mut r = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
         .from_reader(bytes);
     let headers: Vec<String> = r
         .headers()
-        .map_err(|e| TableError::Format(format!("{}: header: {e}", path.display())))?
+        .map_err(|e| TableError::Format(format!("{name}: header: {e}")))?
         .iter()
         .map(|h| h.trim().to_string())
         .collect();
     let mut rows = Vec::new();
     for (i, rec) in r.records().enumerate() {
-        let rec =
-            rec.map_err(|e| TableError::Format(format!("{}: row {}: {e}", path.display(), i + 2)))?;
+        let rec = rec.map_err(|e| TableError::Format(format!("{name}: row {}: {e}", i + 2)))?;
         rows.push((i + 2, rec.iter().map(|c| c.trim().to_string()).collect()));
     }
     Ok(Table { headers, rows })
 }
 
 fn read_xlsx(path: &Path) -> Result<Table, TableError> {
-    use calamine::{Data, Reader, Xlsx, open_workbook};
-    let mut wb: Xlsx<_> =
+    use calamine::{Xlsx, open_workbook};
+    let wb: Xlsx<_> =
         open_workbook(path).map_err(|e| TableError::Format(format!("{}: {e}", path.display())))?;
+    xlsx_table(&path.display().to_string(), wb)
+}
+
+fn xlsx_table<R: std::io::Read + std::io::Seek>(
+    name: &str,
+    mut wb: calamine::Xlsx<R>,
+) -> Result<Table, TableError> {
+    use calamine::{Data, Reader};
     let sheet = wb
         .worksheet_range_at(0)
-        .ok_or_else(|| {
-            TableError::Format(format!("{}: the workbook has no sheet", path.display()))
-        })?
-        .map_err(|e| TableError::Format(format!("{}: {e}", path.display())))?;
+        .ok_or_else(|| TableError::Format(format!("{name}: the workbook has no sheet")))?
+        .map_err(|e| TableError::Format(format!("{name}: {e}")))?;
     let cell = |d: &Data| -> String {
         match d {
             Data::Empty => String::new(),
@@ -141,21 +164,8 @@ pub fn write(
         .unwrap_or("")
         .to_ascii_lowercase();
     match ext.as_str() {
-        "csv" => {
-            let mut out = b"\xEF\xBB\xBF".to_vec();
-            {
-                let mut w = csv::Writer::from_writer(&mut out);
-                w.write_record(headers)
-                    .map_err(|e| TableError::Io(e.to_string()))?;
-                for r in rows {
-                    w.write_record(r.iter().map(|c| csv_safe(c).into_owned()))
-                        .map_err(|e| TableError::Io(e.to_string()))?;
-                }
-                w.flush().map_err(|e| TableError::Io(e.to_string()))?;
-            }
-            std::fs::write(path, out)
-                .map_err(|e| TableError::Io(format!("{}: {e}", path.display())))
-        }
+        "csv" => std::fs::write(path, csv_bytes(headers, rows)?)
+            .map_err(|e| TableError::Io(format!("{}: {e}", path.display()))),
         "xlsx" => {
             use rust_xlsxwriter::{Format, Workbook};
             let mut wb = Workbook::new();
@@ -200,6 +210,22 @@ pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     } else {
         std::borrow::Cow::Borrowed(cell)
     }
+}
+
+/// A `.csv` file in memory (UTF-8 with BOM, as `write` makes it), for a download.
+pub fn csv_bytes(headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, TableError> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::Writer::from_writer(&mut out);
+        w.write_record(headers)
+            .map_err(|e| TableError::Io(e.to_string()))?;
+        for r in rows {
+            w.write_record(r.iter().map(|c| csv_safe(c).into_owned()))
+                .map_err(|e| TableError::Io(e.to_string()))?;
+        }
+        w.flush().map_err(|e| TableError::Io(e.to_string()))?;
+    }
+    Ok(out)
 }
 
 /// An `.xlsx` workbook in memory (for a download), text cells throughout.
@@ -252,6 +278,8 @@ mod tests {
             assert_eq!(t.rows[0], (2, rows[0].clone()), "{ext}");
             assert_eq!(t.rows[1].0, 3);
             assert_eq!(t.rows[1].1[0], "a,b");
+            let from_bytes = read_bytes("upload", ext, &std::fs::read(&p).unwrap()).unwrap();
+            assert_eq!(from_bytes, t, "{ext} from bytes");
         }
         assert!(matches!(
             read(&dir.join("t.txt")),

@@ -1,0 +1,95 @@
+//! Budgets: setting one (finance, admins; the store checks the role, as for the page's form)
+//! and the committed and paid totals per government level (the 预算 page's first table).
+
+use super::schemas::{BudgetLineBody, LevelBody};
+use crate::api::{ApiResult, ApiSession, ErrorBody, body, csrf, money};
+use crate::{AppError, AppState};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use kc_store::{BudgetLine, Store};
+use serde::Deserialize;
+use serde_json::{Value as J, json};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Every budget line: (measure, year, line), by measure and year.
+pub(crate) async fn budget_rows(store: &Store) -> Result<Vec<(String, i64, BudgetLine)>, AppError> {
+    let mut rows = Vec::new();
+    for (measure, year) in store.budget_keys().await? {
+        for l in store.budget_status(&measure, year as i32).await? {
+            rows.push((measure.clone(), year, l));
+        }
+    }
+    Ok(rows)
+}
+
+/// Committed and paid fen per level over all lines (分级承担).
+pub(crate) fn by_level(rows: &[(String, i64, BudgetLine)]) -> BTreeMap<String, (i64, i64)> {
+    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (_, _, l) in rows {
+        let e = out.entry(l.level.clone()).or_default();
+        e.0 += l.committed_fen;
+        e.1 += l.paid_fen;
+    }
+    out
+}
+
+/// Committed and paid per government level, over all measures and years (reviewers, finance,
+/// admins).
+#[utoipa::path(get, path = "/api/budgets/levels", operation_id = "budget_levels",
+    responses((status = 200, description = "per level", body = Vec<LevelBody>), (status = 403, body = ErrorBody)))]
+pub(crate) async fn budget_levels(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+) -> ApiResult<Json<J>> {
+    s.require_access(kc_domain::Access::Budgets)?;
+    let rows = budget_rows(&st.store).await?;
+    Ok(Json(json!(
+        by_level(&rows)
+            .iter()
+            .map(|(l, (c, p))| json!({"level": l, "committed": kc_domain::from_fen(*c).plain(), "paid": kc_domain::from_fen(*p).plain()}))
+            .collect::<Vec<_>>()
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct BudgetRequest {
+    measure: String,
+    year: i32,
+    /// central, province, city, district, institution
+    level: String,
+    /// 元, at most two decimals, not negative
+    amount: String,
+}
+
+/// Sets (or replaces) the budget of one measure, year and level (finance, admins); audited.
+/// Returns the measure's budget lines for that year.
+#[utoipa::path(post, path = "/api/budgets/lines", operation_id = "set_budget", request_body = BudgetRequest,
+    responses((status = 200, description = "the measure's budget lines of that year", body = Vec<BudgetLineBody>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn set_budget(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> ApiResult<Json<J>> {
+    csrf(&s, &headers)?;
+    let req: BudgetRequest = body(&bytes)?;
+    let amount = money(&req.amount, "amount")?;
+    st.store
+        .set_budget(&s.user.actor(), &req.measure, req.year, &req.level, amount)
+        .await?;
+    let lines = st.store.budget_status(&req.measure, req.year).await?;
+    Ok(Json(json!(
+        lines
+            .iter()
+            .map(|l| json!({
+                "measure": req.measure, "year": req.year, "level": l.level,
+                "budget": l.budget_fen.map(|b| kc_domain::from_fen(b).plain()),
+                "committed": kc_domain::from_fen(l.committed_fen).plain(), "paid": kc_domain::from_fen(l.paid_fen).plain(),
+                "warning": l.warning(),
+            }))
+            .collect::<Vec<_>>()
+    )))
+}

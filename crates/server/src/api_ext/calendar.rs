@@ -1,0 +1,112 @@
+//! The 政策日历 (public): documents in force, expiring within 180 days, expired; and the
+//! notifications of the logged-in user (the changes to its applications, from the audit log).
+
+use super::schemas::{CalendarBody, NotificationBody};
+use crate::AppState;
+use crate::api::{ApiResult, ApiSession};
+use axum::Json;
+use axum::extract::{Query, State};
+use jiff::civil::Date;
+use serde::Deserialize;
+use serde_json::{Value as J, json};
+use utoipa::IntoParams;
+
+/// Where a document stands on a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DocStatus {
+    /// In force (or not yet in force) and not ending within 180 days.
+    InForce,
+    /// In force and ending within 180 days.
+    Expiring,
+    Expired,
+}
+
+impl DocStatus {
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            DocStatus::InForce => "in_force",
+            DocStatus::Expiring => "expiring",
+            DocStatus::Expired => "expired",
+        }
+    }
+}
+
+/// The calendar's rule: expired after its last day; expiring when the last day is within 180
+/// days of `today`.
+pub(crate) fn doc_status(d: &kc_check::Document, today: Date) -> DocStatus {
+    let soon = today.saturating_add(jiff::Span::new().days(180));
+    if d.valid.1 < today {
+        DocStatus::Expired
+    } else if d.valid.1 <= soon {
+        DocStatus::Expiring
+    } else {
+        DocStatus::InForce
+    }
+}
+
+/// The words of a notification's step (`create` of an offer is a new 免申即享 offer).
+pub(crate) fn step_zh(action: &str, origin: &str) -> String {
+    match action {
+        "create" if origin == "offer" => "新的免申即享待确认".to_string(),
+        "create" => "创建申请".to_string(),
+        "pay" => "记录拨付".to_string(),
+        other => crate::api::parse_action(other)
+            .map(|a| a.zh().to_string())
+            .unwrap_or_else(|_| other.to_string()),
+    }
+}
+
+fn today() -> Date {
+    jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date()
+}
+
+/// The policy calendar: every document with its validity, number of measures and status
+/// (`in_force`, `expiring` within 180 days, `expired`) as of today (China Standard Time).
+#[utoipa::path(get, path = "/api/calendar", operation_id = "calendar",
+    responses((status = 200, description = "the calendar", body = CalendarBody)))]
+pub(crate) async fn calendar(State(st): State<AppState>) -> Json<J> {
+    let today = today();
+    let lib = &st.lib;
+    Json(json!({
+        "today": today.to_string(),
+        "documents": lib.documents.iter().enumerate().map(|(di, d)| json!({
+            "id": super::library::doc_id(d), "number": d.number, "title": d.title,
+            "valid": [d.valid.0.to_string(), d.valid.1.to_string()],
+            "measures": lib.measures.iter().filter(|m| m.doc == di).count(),
+            "status": doc_status(d, today).code(),
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct NotificationQuery {
+    /// at most this many (default 30, at most 500)
+    limit: Option<i64>,
+}
+
+/// Notifications: the latest changes to the user's applications, newest first (an applicant's
+/// own; staff: all).
+#[utoipa::path(get, path = "/api/notifications", operation_id = "notifications", params(NotificationQuery),
+    responses((status = 200, description = "newest first", body = Vec<NotificationBody>)))]
+pub(crate) async fn notifications(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+    Query(q): Query<NotificationQuery>,
+) -> ApiResult<Json<J>> {
+    let notes = st
+        .store
+        .notifications(&s.user.actor(), q.limit.unwrap_or(30).clamp(1, 500))
+        .await?;
+    Ok(Json(json!(
+        notes
+            .iter()
+            .map(|n| json!({
+                "at": n.at, "application": n.application, "measure": n.measure, "action": n.action,
+                "step": step_zh(&n.action, &n.origin), "origin": n.origin,
+                "state": n.state.code(), "state_zh": n.state.zh(),
+            }))
+            .collect::<Vec<_>>()
+    )))
+}

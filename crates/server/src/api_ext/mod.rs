@@ -1,0 +1,210 @@
+//! The rest of the JSON API: every operation of the web UI that the first API (`api.rs`) did
+//! not have — the library's documents and clauses, the 公示 list and objections, 免申即享
+//! offers, the review queue, applicants and their eligibility, budgets (write), import and
+//! export, the calendar and notifications, and the plans. Each handler has the authorization of
+//! the page or form it mirrors (`Session::require` / `Session::may_see`, or the store's own
+//! checks, exactly as the page does).
+//!
+//! `document` completes the OpenAPI document: it merges these paths into `api.rs`'s and marks
+//! every operation that is not in `PUBLIC` as needing the session cookie (and, for writes, the
+//! `X-CSRF-Token` header), with a 401 response.
+
+mod audit;
+mod budgets;
+mod calendar;
+mod library;
+mod notices;
+mod plans;
+mod review;
+pub(crate) mod schemas;
+mod transfer;
+
+pub(crate) use audit::AuditQuery;
+pub(crate) use budgets::{budget_rows, by_level};
+pub(crate) use calendar::{DocStatus, doc_status, step_zh};
+pub(crate) use review::in_review_queue;
+pub(crate) use schemas::OkBody;
+
+use crate::AppState;
+use axum::Router;
+use axum::routing::{get, post};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityRequirement, SecurityScheme};
+
+/// Operations anyone may call without logging in (government open data: the library, the
+/// calculator, the 公示 list, the calendar, the plans; and logging in itself). Every other
+/// operation needs a session.
+pub const PUBLIC: &[&str] = &[
+    "measures",
+    "eligibility",
+    "login",
+    "logout",
+    "library_documents",
+    "library_clauses",
+    "library_measure",
+    "public_notices",
+    "calendar",
+    "plan_status",
+    "plan_tasks",
+    "plan_tasks_xlsx",
+];
+
+/// Tag of the public operations in the OpenAPI document.
+pub const PUBLIC_TAG: &str = "public";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/library/documents", get(library::library_documents))
+        .route(
+            "/library/documents/{doc}/clauses",
+            get(library::library_clauses),
+        )
+        .route("/library/measures/{id}", get(library::library_measure))
+        .route("/notices", get(notices::public_notices))
+        .route("/notices/{id}/objections", post(notices::object_notice))
+        .route("/offers", get(notices::offers))
+        .route("/offers/{id}/confirm", post(notices::confirm_offer))
+        .route("/offers/{id}/decline", post(notices::decline_offer))
+        .route("/review", get(review::review_queue))
+        .route("/applicants", get(review::applicants_list))
+        .route(
+            "/applicants/{id}/eligibility",
+            get(review::applicant_eligibility),
+        )
+        .route("/budgets/levels", get(budgets::budget_levels))
+        .route("/budgets/lines", post(budgets::set_budget))
+        .route("/import/{table}", post(transfer::import_table))
+        .route("/export/{table}", get(transfer::export_table))
+        .route("/calendar", get(calendar::calendar))
+        .route("/notifications", get(calendar::notifications))
+        .route("/plans/tasks", get(plans::plan_tasks))
+        .route("/plans/tasks.xlsx", get(plans::plan_tasks_xlsx))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        library::library_documents,
+        library::library_clauses,
+        library::library_measure,
+        notices::public_notices,
+        notices::object_notice,
+        notices::offers,
+        notices::confirm_offer,
+        notices::decline_offer,
+        review::review_queue,
+        review::applicants_list,
+        review::applicant_eligibility,
+        budgets::budget_levels,
+        budgets::set_budget,
+        transfer::import_table,
+        transfer::export_table,
+        calendar::calendar,
+        calendar::notifications,
+        crate::plans::api_status,
+        crate::plans::api_record_actual,
+        crate::plans::api_record_progress,
+        plans::plan_tasks,
+        plans::plan_tasks_xlsx,
+    ),
+    components(schemas(
+        notices::ObjectionRequest,
+        notices::ConfirmRequest,
+        budgets::BudgetRequest,
+        transfer::ImportReportBody,
+        transfer::RowErrorBody,
+        transfer::ImportErrorBody,
+        crate::plans::ActualBody,
+        crate::plans::ProgressBody,
+    ))
+)]
+struct ExtDoc;
+
+/// The whole OpenAPI document: `api.rs`'s paths and these, with security marked.
+pub fn document(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    doc.merge(ExtDoc::openapi());
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "session",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            crate::auth::SESSION_COOKIE,
+            "Session cookie set by POST /api/login (HttpOnly, SameSite=Strict).",
+        ))),
+    );
+    components.add_security_scheme(
+        "csrf",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-CSRF-Token",
+            "The `csrf` value returned by POST /api/login; required on every write.",
+        ))),
+    );
+    let error = utoipa::openapi::ResponseBuilder::new()
+        .description("not logged in: {code: \"unauthorized\", message}")
+        .content(
+            "application/json",
+            utoipa::openapi::content::ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build();
+    let binary: utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> =
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .into();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        // One tag per area: the first segment after /api (library, applications, plans, …).
+        let area = path
+            .trim_start_matches("/api/")
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        for (write, op) in [
+            (false, &mut item.get),
+            (true, &mut item.post),
+            (true, &mut item.put),
+            (true, &mut item.delete),
+            (true, &mut item.patch),
+        ] {
+            let Some(op) = op else { continue };
+            let id = op.operation_id.clone().unwrap_or_default();
+            // Files (CSV, xlsx) are bytes, not JSON arrays of numbers.
+            let bodies = op
+                .request_body
+                .iter_mut()
+                .flat_map(|b| b.content.iter_mut());
+            let answers = op.responses.responses.values_mut().flat_map(|r| match r {
+                utoipa::openapi::RefOr::T(r) => Some(r.content.iter_mut()),
+                _ => None,
+            });
+            for (ct, content) in bodies.chain(answers.flatten()) {
+                if ct != "application/json" {
+                    content.schema = Some(binary.clone());
+                }
+            }
+            let public = PUBLIC.contains(&id.as_str());
+            op.tags = Some(if public {
+                vec![area.clone(), PUBLIC_TAG.to_string()]
+            } else {
+                vec![area.clone()]
+            });
+            if public {
+                op.security = None;
+                continue;
+            }
+            let mut need = SecurityRequirement::new("session", Vec::<String>::new());
+            if write {
+                need = need.add("csrf", Vec::<String>::new());
+            }
+            op.security = Some(vec![need]);
+            op.responses
+                .responses
+                .entry("401".to_string())
+                .or_insert_with(|| error.clone().into());
+        }
+    }
+    doc
+}

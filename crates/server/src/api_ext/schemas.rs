@@ -1,0 +1,164 @@
+//! Schemas of the answers, for the OpenAPI document only: the handlers build their JSON with
+//! `json!`, and the contract test checks that every required field here is in the answer.
+
+#![allow(dead_code)]
+
+use utoipa::ToSchema;
+
+/// An application (申请).
+#[derive(ToSchema)]
+pub(crate) struct ApplicationBody {
+    /// application number, e.g. A2026-000001
+    id: String,
+    /// 统一社会信用代码
+    applicant: String,
+    measure: String,
+    event: String,
+    /// `application` or `offer` (免申即享)
+    origin: String,
+    /// draft, submitted, in_review, needs_material, approved, public_notice, disbursed,
+    /// rejected, withdrawn, offered
+    state: String,
+    state_zh: String,
+    /// the engine's amount at the last evaluation (元)
+    computed: Option<String>,
+    /// fixed, cap, review
+    amount_kind: Option<String>,
+    approved: Option<String>,
+    reason: Option<String>,
+    /// material requested, `;`-separated
+    missing: Option<String>,
+    notice_until: Option<String>,
+}
+
+/// A line of the 公示 list.
+#[derive(ToSchema)]
+pub(crate) struct NoticeBody {
+    application: String,
+    applicant: String,
+    applicant_name: String,
+    measure: String,
+    title: Option<String>,
+    /// document number
+    document: Option<String>,
+    clause: Option<String>,
+    /// approved amount (元)
+    amount: String,
+    /// the last day of the notice period
+    until: String,
+}
+
+/// A policy document.
+#[derive(ToSchema)]
+pub(crate) struct DocumentBody {
+    /// the file name without `.md`, e.g. shenyang-2021-11
+    id: String,
+    number: String,
+    title: String,
+    issuer: Option<String>,
+    issued: Option<String>,
+    published: Option<String>,
+    /// [from, until]
+    valid: Vec<String>,
+    /// number of clauses
+    clauses: usize,
+    /// the measures' ids
+    measures: Vec<String>,
+}
+
+/// A clause of a document.
+#[derive(ToSchema)]
+pub(crate) struct ClauseBody {
+    /// e.g. (五)
+    id: String,
+    heading: String,
+    /// the verbatim text
+    quote: String,
+    /// the measures that encode this clause
+    measures: Vec<String>,
+    /// why the clause holds no payment rule, when declared
+    unpaid: Option<String>,
+}
+
+/// An applicant (申报主体) in a list.
+#[derive(ToSchema)]
+pub(crate) struct ApplicantBody {
+    id: String,
+    name: String,
+    kind: String,
+    region: String,
+}
+
+/// Committed and paid money of one government level.
+#[derive(ToSchema)]
+pub(crate) struct LevelBody {
+    level: String,
+    committed: String,
+    paid: String,
+}
+
+/// A budget line: one measure, year and level.
+#[derive(ToSchema)]
+pub(crate) struct BudgetLineBody {
+    measure: String,
+    year: i64,
+    level: String,
+    /// none when no budget is set (no limit)
+    budget: Option<String>,
+    committed: String,
+    paid: String,
+    /// 70% / 90% warning
+    warning: Option<String>,
+}
+
+/// A document in the policy calendar.
+#[derive(ToSchema)]
+pub(crate) struct CalendarDocument {
+    id: String,
+    number: String,
+    title: String,
+    valid: Vec<String>,
+    measures: usize,
+    /// in_force, expiring (within 180 days), expired
+    status: String,
+}
+
+/// The policy calendar.
+#[derive(ToSchema)]
+pub(crate) struct CalendarBody {
+    today: String,
+    documents: Vec<CalendarDocument>,
+}
+
+/// A change to an application.
+#[derive(ToSchema)]
+pub(crate) struct NotificationBody {
+    at: String,
+    application: String,
+    measure: String,
+    /// the step: submit, approve, pay, …; create for a new application or offer
+    action: String,
+    /// the step in Chinese
+    step: String,
+    origin: String,
+    /// the application's state now
+    state: String,
+    state_zh: String,
+}
+
+/// A unit's tasks.
+#[derive(ToSchema)]
+pub(crate) struct PlanTasksBody {
+    /// every unit named in the plans
+    units: Vec<String>,
+    unit: Option<String>,
+    as_of: String,
+    /// [{plan, document, number, title, role: lead|co, milestones: [{year, status, text}]}]
+    tasks: Vec<serde_json::Value>,
+}
+
+/// `{ok: true}`
+#[derive(ToSchema)]
+pub(crate) struct OkBody {
+    ok: bool,
+}
