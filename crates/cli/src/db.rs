@@ -215,6 +215,15 @@ pub fn db(cmd: DbCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<()>
                     store.backend(),
                     applied
                 );
+                let counts = store.row_counts().await?;
+                println!(
+                    "rows: {}",
+                    counts
+                        .iter()
+                        .map(|(t, n)| format!("{t} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 let (committed, paid) = store.ledger_totals().await?;
                 println!(
                     "ledger: committed {} , paid {}",

@@ -626,6 +626,19 @@ impl Store {
     }
 
     /// Restores a backup into this database, which must hold no applicants yet; all or nothing.
+    /// Rows per table of the backup's tables, in backup order (for `db status`).
+    pub async fn row_counts(&self) -> Result<Vec<(&'static str, i64)>> {
+        let mut out = Vec::new();
+        for (table, _) in TABLES {
+            let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&self.pool)
+                .await?
+                .get(0);
+            out.push((*table, n));
+        }
+        Ok(out)
+    }
+
     pub async fn restore_lines(
         &self,
         lines: &[String],
@@ -641,18 +654,31 @@ impl Store {
             )));
         }
         let mut tx = self.begin_write(&["import".to_string()]).await?;
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM applicants")
-            .fetch_one(&mut **tx)
-            .await?
-            .get(0);
-        let m: i64 = sqlx::query("SELECT COUNT(*) FROM ledger")
-            .fetch_one(&mut **tx)
-            .await?
-            .get(0);
-        if n > 0 || m > 0 {
+        // Every table, not only the money: a database started once with `serve --no-demo`
+        // already holds its admin account, and the backup brings its own (issue 9).
+        let mut held = Vec::new();
+        for (table, _) in TABLES {
+            let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&mut **tx)
+                .await?
+                .get(0);
+            if n > 0 {
+                held.push(format!("{table} {n}"));
+            }
+        }
+        if !held.is_empty() {
             return Err(StoreError::Refused {
                 code: "not_empty",
-                message: "恢复只能写入空数据库 (restore needs an empty database)".into(),
+                message: format!(
+                    "恢复只能写入空数据库,而此数据库已有数据({})——例如 serve 首次启动时创建的管理员账号。\
+                     请恢复到一个新的数据库:kechuang db restore 备份文件 --database 新数据库,\
+                     再用 serve --database 新数据库 启动(恢复后使用备份中的账号)。 \
+                     (restore needs an empty database; this one holds {}. Restore into a new \
+                     database with `kechuang db restore FILE --database NEW` before any `serve` \
+                     has started on it, then serve NEW: the backup's accounts come with it.)",
+                    held.join(", "),
+                    held.join(", ")
+                ),
             });
         }
         let total = lines.len() - 1;

@@ -1000,7 +1000,43 @@ impl Store {
             .await?;
         let event: J = serde_json::from_str(&row.get::<String, _>(0))
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let history = self.history_in(tx, applicant_id, None).await?;
+        let mut history = self.history_in(tx, applicant_id, None).await?;
+        // Offers not yet confirmed are not in the ledger, but they will be: count them as
+        // awards so a once-only measure is offered once, not once per imported event (issue
+        // 9). Their once keys come from evaluating their own events.
+        let pending = sqlx::query(
+            "SELECT a.measure, a.computed_fen, e.body FROM applications a JOIN events e ON e.id = a.event_id \
+             WHERE a.applicant_id = $1 AND a.state = 'offered' AND a.event_id <> $2 ORDER BY a.created_at, a.id",
+        )
+        .bind(applicant_id)
+        .bind(event_id)
+        .fetch_all(&mut **tx)
+        .await?;
+        if !pending.is_empty() {
+            let mut events = Vec::new();
+            let mut wanted = Vec::new();
+            for r in &pending {
+                let body: J = serde_json::from_str(&r.get::<String, _>(2))
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                events.push(body);
+                wanted.push((r.get::<String, _>(0), r.get::<Option<i64>, _>(1)));
+            }
+            let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(), "applicant": profile, "events": events, "history": history});
+            let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let ev = kc_eval::evaluate(&self.lib, &input);
+            for (i, (measure, fen)) in wanted.iter().enumerate() {
+                let award = ev.outcomes.iter().find(|o| {
+                    o.event == Some(i) && self.lib.measures[o.measure].id == *measure
+                });
+                history.push(json!({
+                    "measure": measure,
+                    "date": input.events[i].date.to_string(),
+                    "amount": from_fen(fen.unwrap_or(0)).plain(),
+                    "activity": award.and_then(|o| o.award.as_ref()).and_then(|a| a.activity.clone()),
+                }));
+            }
+        }
         let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(), "applicant": profile, "events": [event], "history": history});
         let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;

@@ -227,3 +227,42 @@ async fn issue_9_payments_and_budgets_near_the_limits() {
         assert_eq!(a.state, AppState::PublicNotice, "{}", db.label);
     }
 }
+
+/// Two first filings imported before either offer is confirmed: (五) 首次备案的科技型中小企业
+/// 给予2万元 is once per applicant, so one offer (20,000.00 元), not one per event. Before, the
+/// pending offer was not counted and each event got its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue_9_a_once_only_measure_is_offered_once_for_several_events() {
+    for db in backends("offer_once").await {
+        let s = open(&db).await;
+        s.upsert_applicant(&admin(), &hunnan_enterprise())
+            .await
+            .unwrap();
+        let f1 = json!({"id": "f1", "kind": "certified", "date": "2023-02-01", "cert": "tech_sme", "first": true});
+        let f2 = json!({"id": "f2", "kind": "certified", "date": "2023-03-01", "cert": "tech_sme", "first": true});
+        let (_, first) = s
+            .add_event_with_offers(&admin(), HUNNAN, &f1)
+            .await
+            .unwrap();
+        let (_, second) = s
+            .add_event_with_offers(&admin(), HUNNAN, &f2)
+            .await
+            .unwrap();
+        assert_eq!(first.len(), 1, "{}", db.label);
+        assert!(second.is_empty(), "{}: {second:?}", db.label);
+        // Declining the offer frees the measure for the other event's claim by application.
+        let me = Actor::applicant("u-hn", HUNNAN);
+        s.act(&me, &first[0], Action::DeclineOffer, ActArgs::default())
+            .await
+            .unwrap();
+        let (_, third) = s
+            .add_event_with_offers(
+                &admin(),
+                HUNNAN,
+                &json!({"id": "f3", "kind": "certified", "date": "2023-04-01", "cert": "tech_sme", "first": true}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(third.len(), 1, "{}: a declined offer no longer counts", db.label);
+    }
+}
