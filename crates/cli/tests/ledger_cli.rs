@@ -438,3 +438,99 @@ async fn export_reads_back_and_a_backup_restores_into_a_fresh_database() {
         assert!(err.contains("empty"), "{err}");
     }
 }
+
+/// Issue 9: `budget set` with an amount near the type limits exited 101 (a panic); every
+/// amount is range-checked at the boundary with a message that says why. `db status` prints
+/// row counts, and restoring into a database that holds its first-start admin explains the
+/// way out.
+#[test]
+fn issue_9_amounts_at_the_limits_status_counts_and_restore_into_a_used_database() {
+    let dir = scratch("issue9");
+    let db = dir.join("kc.db").display().to_string();
+    for (amount, why) in [
+        ("79228162514264337593543950335", "超出金额上限"),
+        ("1000000000000.01", "超出金额上限"),
+        ("1,2,3.4", "千位分隔符"),
+    ] {
+        let (code, _, err) = kechuang(
+            &[
+                "budget",
+                "set",
+                "hitech_first",
+                "2023",
+                "city",
+                amount,
+                "--database",
+                &db,
+            ],
+            &[],
+        );
+        assert_eq!(code, 2, "{amount}: {err}");
+        assert!(err.contains(why), "{amount}: {err}");
+    }
+    let (code, _, err) = kechuang(
+        &[
+            "budget",
+            "set",
+            "hitech_first",
+            "20223",
+            "city",
+            "1",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("20223"), "{err}");
+    let (code, out, err) = kechuang(
+        &[
+            "budget",
+            "set",
+            "hitech_first",
+            "2023",
+            "city",
+            "1,000,000",
+            "--database",
+            &db,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim(), "ok");
+    let (code, out, _) = kechuang(&["db", "status", "--database", &db], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("budgets 1") && out.contains("applicants 0"),
+        "{out}"
+    );
+    // A backup restored into a database that already holds data is refused, with the way out.
+    let backup = dir.join("b.jsonl");
+    let (code, _, err) = kechuang(
+        &["db", "backup", backup.to_str().unwrap(), "--database", &db],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = kechuang(
+        &["db", "restore", backup.to_str().unwrap(), "--database", &db],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("budgets 1") && err.contains("--database"),
+        "{err}"
+    );
+    let fresh = dir.join("fresh.db").display().to_string();
+    let (code, out, err) = kechuang(
+        &[
+            "db",
+            "restore",
+            backup.to_str().unwrap(),
+            "--database",
+            &fresh,
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("恢复完成"), "{out}");
+}

@@ -7,7 +7,7 @@
 //! a process killed mid-import leaves the database as it was.
 
 use crate::{Actor, Backend, Result, Store, StoreError};
-use kc_check::ir::{FieldDef, Type};
+use kc_check::ir::Type;
 use kc_domain::from_fen;
 use serde_json::{Map, Value as J, json};
 use sqlx::Row;
@@ -78,14 +78,14 @@ fn column_of(path: &str) -> String {
 }
 
 impl Store {
-    fn applicant_row(
-        &self,
-        headers: &[String],
-        cells: &[String],
-    ) -> std::result::Result<J, (String, String)> {
+    /// The JSON object of one applicant row, and every problem of its cells (a bad cell is
+    /// left out of the object and reported). Unknown columns are reported once per file by
+    /// `header_problems`, not here.
+    fn applicant_row(&self, headers: &[String], cells: &[String]) -> (J, Vec<(String, String)>) {
         let v = &self.lib.vocab;
         let mut obj = Map::new();
         let mut figures: Map<String, J> = Map::new();
+        let mut errors = Vec::new();
         for (h, c) in headers.iter().zip(cells) {
             if c.is_empty() {
                 continue;
@@ -95,49 +95,92 @@ impl Store {
             } else if h == "certifications" {
                 let mut list = Vec::new();
                 for part in c.split([';', ';']).map(str::trim).filter(|p| !p.is_empty()) {
-                    let (cert, date) = part.split_once('@').ok_or_else(|| {
-                        (
+                    match part.split_once('@') {
+                        Some((cert, date)) => {
+                            list.push(json!({"cert": cert.trim(), "date": date.trim()}))
+                        }
+                        None => errors.push((
                             h.clone(),
                             format!(
                                 "“{part}”: write certifications as kind@YYYY-MM-DD; kind@YYYY-MM-DD"
                             ),
-                        )
-                    })?;
-                    list.push(json!({"cert": cert.trim(), "date": date.trim()}));
+                        )),
+                    }
                 }
                 obj.insert("certifications".into(), J::Array(list));
             } else if let Some(rest) = h.strip_prefix("figures.") {
-                let (year, name) = rest.split_once('.').ok_or_else(|| {
-                    (
-                        h.clone(),
-                        "figure columns are named figures.YEAR.NAME".to_string(),
-                    )
-                })?;
+                let Some((year, name)) = rest.split_once('.') else {
+                    continue; // reported by header_problems
+                };
                 let ty = v
                     .figure_by_name(name)
                     .map(|f| v.figures[f].ty)
                     .unwrap_or(Type::Text);
-                let val = cell_json(ty, c).map_err(|m| (h.clone(), m))?;
-                figures.entry(year.to_string()).or_insert_with(|| json!({}))[name] = val;
-            } else {
-                let f: &FieldDef = v.applicant.iter().find(|f| &f.name == h).ok_or_else(|| {
-                    let names: Vec<&str> = v.applicant.iter().map(|f| f.name.as_str()).collect();
-                    (h.clone(), format!("unknown column; applicant columns are id, name, {}, certifications, figures.YEAR.NAME", names.join(", ")))
-                })?;
-                obj.insert(h.clone(), cell_json(f.ty, c).map_err(|m| (h.clone(), m))?);
+                match cell_json(ty, c) {
+                    Ok(val) => {
+                        figures.entry(year.to_string()).or_insert_with(|| json!({}))[name] = val
+                    }
+                    Err(m) => errors.push((h.clone(), m)),
+                }
+            } else if let Some(f) = v.applicant.iter().find(|f| &f.name == h) {
+                match cell_json(f.ty, c) {
+                    Ok(val) => {
+                        obj.insert(h.clone(), val);
+                    }
+                    Err(m) => errors.push((h.clone(), m)),
+                }
             }
         }
         if !figures.is_empty() {
             obj.insert("figures".into(), J::Object(figures));
         }
-        Ok(J::Object(obj))
+        (J::Object(obj), errors)
     }
 
+    /// Columns of a file that no row can use: a misspelt header is found even where its
+    /// cells are empty. Reported once, on row 1 (the header row).
+    fn header_problems(&self, headers: &[String], events: bool) -> Vec<(String, String)> {
+        let v = &self.lib.vocab;
+        let mut out = Vec::new();
+        for h in headers {
+            let known = if events {
+                ["applicant_id", "id", "kind", "date"].contains(&h.as_str())
+                    || v.events
+                        .iter()
+                        .any(|e| e.fields.iter().any(|f| &f.name == h))
+            } else {
+                ["id", "name", "certifications"].contains(&h.as_str())
+                    || v.applicant.iter().any(|f| &f.name == h)
+                    || h.strip_prefix("figures.")
+                        .and_then(|r| r.split_once('.'))
+                        .is_some_and(|(y, n)| {
+                            y.parse::<u16>().is_ok() && v.figure_by_name(n).is_some()
+                        })
+            };
+            if !known {
+                let hint = if events {
+                    "event columns are applicant_id, id, kind, date and the fields of the kind"
+                        .to_string()
+                } else {
+                    let names: Vec<&str> = v.applicant.iter().map(|f| f.name.as_str()).collect();
+                    format!(
+                        "applicant columns are id, name, {}, certifications, figures.YEAR.NAME",
+                        names.join(", ")
+                    )
+                };
+                out.push((h.clone(), format!("未知列 unknown column; {hint}")));
+            }
+        }
+        out
+    }
+
+    /// The applicant and JSON object of one event row, and every problem of its cells.
+    #[allow(clippy::type_complexity)]
     fn event_row(
         &self,
         headers: &[String],
         cells: &[String],
-    ) -> std::result::Result<(String, J), (String, String)> {
+    ) -> std::result::Result<(String, J, Vec<(String, String)>), Vec<(String, String)>> {
         let v = &self.lib.vocab;
         let get = |name: &str| {
             headers
@@ -146,22 +189,36 @@ impl Store {
                 .and_then(|i| cells.get(i))
                 .filter(|c| !c.is_empty())
         };
-        let applicant = get("applicant_id").ok_or_else(|| {
-            (
+        let mut fatal = Vec::new();
+        let applicant = get("applicant_id");
+        if applicant.is_none() {
+            fatal.push((
                 "applicant_id".to_string(),
                 "missing: whose event it is".to_string(),
-            )
-        })?;
-        let kind = get("kind")
-            .ok_or_else(|| ("kind".to_string(), "missing: the event kind".to_string()))?;
-        let def = v.events.iter().find(|e| &e.name == kind).ok_or_else(|| {
-            let names: Vec<&str> = v.events.iter().map(|e| e.name.as_str()).collect();
-            (
-                "kind".to_string(),
-                format!("unknown event kind “{kind}”; one of: {}", names.join(", ")),
-            )
-        })?;
+            ));
+        }
+        let def = match get("kind") {
+            None => {
+                fatal.push(("kind".to_string(), "missing: the event kind".to_string()));
+                None
+            }
+            Some(kind) => {
+                let def = v.events.iter().find(|e| &e.name == kind);
+                if def.is_none() {
+                    let names: Vec<&str> = v.events.iter().map(|e| e.name.as_str()).collect();
+                    fatal.push((
+                        "kind".to_string(),
+                        format!("unknown event kind “{kind}”; one of: {}", names.join(", ")),
+                    ));
+                }
+                def
+            }
+        };
+        let (Some(applicant), Some(def)) = (applicant, def) else {
+            return Err(fatal);
+        };
         let mut obj = Map::new();
+        let mut errors = Vec::new();
         for (h, c) in headers.iter().zip(cells) {
             if c.is_empty() || h == "applicant_id" {
                 continue;
@@ -170,19 +227,72 @@ impl Store {
                 obj.insert(h.clone(), json!(c));
                 continue;
             }
-            let f = def.fields.iter().find(|f| &f.name == h).ok_or_else(|| {
-                let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-                (
-                    h.clone(),
-                    format!(
-                        "not a field of event kind {kind} (fields: {})",
-                        names.join(", ")
-                    ),
-                )
-            })?;
-            obj.insert(h.clone(), cell_json(f.ty, c).map_err(|m| (h.clone(), m))?);
+            match def.fields.iter().find(|f| &f.name == h) {
+                Some(f) => match cell_json(f.ty, c) {
+                    Ok(val) => {
+                        obj.insert(h.clone(), val);
+                    }
+                    Err(m) => errors.push((h.clone(), m)),
+                },
+                None => {
+                    let names: Vec<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
+                    errors.push((
+                        h.clone(),
+                        format!(
+                            "not a field of event kind {} (fields: {})",
+                            def.name,
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
         }
-        Ok((applicant.clone(), J::Object(obj)))
+        Ok((applicant.clone(), J::Object(obj), errors))
+    }
+
+    /// Checks a row as a whole again and again: after each problem the offending value is
+    /// replaced by a harmless one (a required field) or dropped, so one bad cell does not hide
+    /// the next. Columns already reported are not reported twice.
+    fn every_problem<T>(
+        &self,
+        mut obj: J,
+        reported: &mut Vec<String>,
+        check: impl Fn(&J) -> std::result::Result<T, (String, String)>,
+    ) -> (Option<T>, Vec<(String, String)>) {
+        let v = &self.lib.vocab;
+        let mut found = Vec::new();
+        for _ in 0..20 {
+            match check(&obj) {
+                Ok(t) => return (Some(t), found),
+                Err((column, message)) => {
+                    if reported.contains(&column) {
+                        break;
+                    }
+                    reported.push(column.clone());
+                    found.push((column.clone(), message));
+                    let stand_in = match column.as_str() {
+                        "id" => json!("91210112MA0XK8R34Y"),
+                        "name" => json!("-"),
+                        "date" => json!("2000-01-01"),
+                        "kind" if obj.get("region").is_some() => {
+                            json!(v.enums[v.applicant_kind].members[0].name)
+                        }
+                        "region" => json!(v.enums[v.region].members[0].name),
+                        _ => J::Null,
+                    };
+                    let Some(o) = obj.as_object_mut() else { break };
+                    let top = column.split('.').next().unwrap_or(&column).to_string();
+                    if stand_in.is_null() {
+                        if o.remove(&top).is_none() {
+                            break;
+                        }
+                    } else {
+                        o.insert(column, stand_in);
+                    }
+                }
+            }
+        }
+        (None, found)
     }
 
     /// Validates every row of both tables; returns the JSON objects or every problem found
@@ -196,46 +306,54 @@ impl Store {
         let mut errors = Vec::new();
         let mut profiles = Vec::new();
         let mut seen_ids = std::collections::HashSet::new();
-        if let Some((file, t)) = applicants {
-            for (row, cells) in t.rows {
-                match self.applicant_row(t.headers, cells) {
-                    Ok(p) => match self.validate_applicant(&p) {
-                        Ok((id, ..)) => {
-                            if !seen_ids.insert(id.clone()) {
-                                errors.push(RowError {
-                                    file: file.into(),
-                                    row: *row,
-                                    column: "id".into(),
-                                    message: format!("applicant {id} appears twice in this file"),
-                                });
-                            }
-                            profiles.push(p);
-                        }
-                        Err(e) => {
-                            let text = e.to_string();
-                            let (path, msg) = text.split_once(": ").unwrap_or(("$", &text));
-                            errors.push(RowError {
-                                file: file.into(),
-                                row: *row,
-                                column: column_of(path),
-                                message: msg.to_string(),
-                            });
-                        }
-                    },
-                    Err((column, message)) => errors.push(RowError {
+        let push =
+            |errors: &mut Vec<RowError>, file: &str, row: usize, found: Vec<(String, String)>| {
+                for (column, message) in found {
+                    errors.push(RowError {
                         file: file.into(),
-                        row: *row,
+                        row,
                         column,
                         message,
-                    }),
+                    });
+                }
+            };
+        let split = |text: String| -> (String, String) {
+            let (path, msg) = text.split_once(": ").unwrap_or(("$", &text));
+            (column_of(path), msg.to_string())
+        };
+        if let Some((file, t)) = applicants {
+            push(&mut errors, file, 1, self.header_problems(t.headers, false));
+            for (row, cells) in t.rows {
+                let (p, cell_errors) = self.applicant_row(t.headers, cells);
+                let mut reported: Vec<String> = cell_errors.iter().map(|e| e.0.clone()).collect();
+                push(&mut errors, file, *row, cell_errors);
+                let (ok, found) = self.every_problem(p.clone(), &mut reported, |obj| {
+                    self.validate_applicant(obj)
+                        .map(|(id, ..)| id)
+                        .map_err(|e| split(e.to_string()))
+                });
+                let clean = found.is_empty();
+                push(&mut errors, file, *row, found);
+                if let (Some(id), true) = (ok, clean) {
+                    if !seen_ids.insert(id.clone()) {
+                        errors.push(RowError {
+                            file: file.into(),
+                            row: *row,
+                            column: "id".into(),
+                            message: format!("applicant {id} appears twice in this file"),
+                        });
+                    }
+                    profiles.push(p);
                 }
                 if errors.len() >= MAX_REPORTED {
+                    errors.truncate(MAX_REPORTED);
                     return Err(errors);
                 }
             }
         }
         let mut evs = Vec::new();
         if let Some((file, t)) = events {
+            push(&mut errors, file, 1, self.header_problems(t.headers, true));
             let placeholder = {
                 let v = &self.lib.vocab;
                 json!({"kind": v.enums[v.applicant_kind].members[0].name, "region": v.enums[v.region].members[0].name})
@@ -243,39 +361,35 @@ impl Store {
             let mut seen = std::collections::HashSet::new();
             for (row, cells) in t.rows {
                 match self.event_row(t.headers, cells) {
-                    Ok((applicant, ev)) => {
-                        let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01", "applicant": placeholder, "events": [ev]});
-                        match kc_wire::parse_input(&self.lib, &doc.to_string(), None) {
-                            Ok(_) => {
-                                let id = ev["id"].as_str().unwrap_or("").to_string();
-                                if !seen.insert(id.clone()) {
-                                    errors.push(RowError {
-                                        file: file.into(),
-                                        row: *row,
-                                        column: "id".into(),
-                                        message: format!(
-                                            "event id {id} appears twice in this file"
-                                        ),
-                                    });
-                                }
-                                evs.push((applicant, ev));
+                    Ok((applicant, ev, cell_errors)) => {
+                        let mut reported: Vec<String> =
+                            cell_errors.iter().map(|e| e.0.clone()).collect();
+                        push(&mut errors, file, *row, cell_errors);
+                        let (ok, found) = self.every_problem(ev.clone(), &mut reported, |obj| {
+                            let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01", "applicant": placeholder, "events": [obj]});
+                            kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+                                .map(|_| ())
+                                .map_err(|e| (column_of(&e.path), e.message))
+                        });
+                        let clean = found.is_empty() && reported.is_empty();
+                        push(&mut errors, file, *row, found);
+                        if ok.is_some() && clean {
+                            let id = ev["id"].as_str().unwrap_or("").to_string();
+                            if !seen.insert(id.clone()) {
+                                errors.push(RowError {
+                                    file: file.into(),
+                                    row: *row,
+                                    column: "id".into(),
+                                    message: format!("event id {id} appears twice in this file"),
+                                });
                             }
-                            Err(e) => errors.push(RowError {
-                                file: file.into(),
-                                row: *row,
-                                column: column_of(&e.path),
-                                message: e.message,
-                            }),
+                            evs.push((applicant, ev));
                         }
                     }
-                    Err((column, message)) => errors.push(RowError {
-                        file: file.into(),
-                        row: *row,
-                        column,
-                        message,
-                    }),
+                    Err(found) => push(&mut errors, file, *row, found),
                 }
                 if errors.len() >= MAX_REPORTED {
+                    errors.truncate(MAX_REPORTED);
                     return Err(errors);
                 }
             }

@@ -1026,9 +1026,10 @@ impl Store {
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
             let ev = kc_eval::evaluate(&self.lib, &input);
             for (i, (measure, fen)) in wanted.iter().enumerate() {
-                let award = ev.outcomes.iter().find(|o| {
-                    o.event == Some(i) && self.lib.measures[o.measure].id == *measure
-                });
+                let award = ev
+                    .outcomes
+                    .iter()
+                    .find(|o| o.event == Some(i) && self.lib.measures[o.measure].id == *measure);
                 history.push(json!({
                     "measure": measure,
                     "date": input.events[i].date.to_string(),

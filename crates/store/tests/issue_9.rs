@@ -263,6 +263,101 @@ async fn issue_9_a_once_only_measure_is_offered_once_for_several_events() {
             )
             .await
             .unwrap();
-        assert_eq!(third.len(), 1, "{}: a declined offer no longer counts", db.label);
+        assert_eq!(
+            third.len(),
+            1,
+            "{}: a declined offer no longer counts",
+            db.label
+        );
     }
+}
+
+/// Import names every problem of a row, not only the first, and a misspelt column even where
+/// its cells are empty (issue 9). Nothing is written while any problem remains.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue_9_import_reports_every_problem_of_every_row() {
+    let db = sqlite("import_all").await;
+    let s = open(&db).await;
+    let strings = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let headers = strings(&[
+        "id",
+        "name",
+        "kind",
+        "region",
+        "regoin",
+        "figures.2023.revenue",
+    ]);
+    let rows = vec![
+        // A bad check digit, an unknown kind and a revenue with misplaced separators.
+        (
+            2,
+            strings(&["91210112MA0XK8R34X", "甲", "startup", "hunnan", "", "1,2,3"]),
+        ),
+        // A good row.
+        (
+            3,
+            strings(&[
+                "91210112MA0XK8R34Y",
+                "乙",
+                "enterprise",
+                "hunnan",
+                "",
+                "100",
+            ]),
+        ),
+    ];
+    let ev_headers = strings(&["applicant_id", "id", "kind", "date", "contract_amount"]);
+    let ev_rows = vec![
+        // A date that does not exist and an amount that is not one.
+        (
+            2,
+            strings(&[
+                "91210112MA0XK8R34Y",
+                "v1",
+                "voucher_service_delivered",
+                "2023-02-30",
+                "abc",
+            ]),
+        ),
+    ];
+    let errors = s
+        .validate_import(
+            Some((
+                "applicants.csv",
+                kc_store::Rows {
+                    headers: &headers,
+                    rows: &rows,
+                },
+            )),
+            Some((
+                "events.csv",
+                kc_store::Rows {
+                    headers: &ev_headers,
+                    rows: &ev_rows,
+                },
+            )),
+        )
+        .unwrap_err();
+    let found: Vec<(String, usize, String)> = errors
+        .iter()
+        .map(|e| (e.file.clone(), e.row, e.column.clone()))
+        .collect();
+    let want = |f: &str, r: usize, c: &str| (f.to_string(), r, c.to_string());
+    for w in [
+        want("applicants.csv", 1, "regoin"),
+        want("applicants.csv", 2, "figures.2023.revenue"),
+        want("applicants.csv", 2, "id"),
+        want("applicants.csv", 2, "kind"),
+        want("events.csv", 2, "contract_amount"),
+        want("events.csv", 2, "date"),
+    ] {
+        assert!(found.contains(&w), "{w:?} not reported in {errors:#?}");
+    }
+    assert!(
+        !found
+            .iter()
+            .any(|(f, r, _)| f == "applicants.csv" && *r == 3),
+        "the good row has no problem: {errors:#?}"
+    );
+    assert_eq!(s.row_counts().await.unwrap()[0], ("applicants", 0));
 }
