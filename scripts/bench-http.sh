@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Load benchmark of the eligibility endpoint (POST /api/eligibility) on loopback: starts a
-# release `kechuang serve` on a scratch database, drives it with wrk (Debian package, installed
+# release `kechuang serve` on a scratch database (anonymous rate limits lifted: this measures
+# evaluation, not the limiter), drives it with wrk (Debian package, installed
 # if missing) posting examples/hunnan-enterprise.json, and prints throughput and latency.
 # Bounded: 2 threads, CONNECTIONS (default 16) connections, 20 seconds, 127.0.0.1 only.
 set -euo pipefail
@@ -11,7 +12,7 @@ fi
 cargo build --release -p kc-cli >/dev/null
 dir=$(mktemp -d)
 port=$((20000 + RANDOM % 10000))
-RUST_LOG="${RUST_LOG:-warn}" ./target/release/kechuang serve --database "$dir/bench.db" --addr "127.0.0.1:$port" --no-demo >"$dir/serve.log" 2>&1 &
+RUST_LOG="${RUST_LOG:-warn}" ./target/release/kechuang serve --database "$dir/bench.db" --addr "127.0.0.1:$port" --no-demo --anon-calc-per-minute 1000000000 --anon-read-per-minute 1000000000 >"$dir/serve.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.5; done
