@@ -346,29 +346,9 @@ async fn nobody_reads_or_changes_what_is_not_theirs() {
 /// and approvals sent to both never overpay together.
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn two_instances_share_sessions_and_never_overpay_together() {
-    let Ok(admin) = std::env::var("KECHUANG_TEST_PG_URL") else {
-        assert!(
-            std::env::var("KECHUANG_REQUIRE_PG").as_deref() != Ok("1"),
-            "KECHUANG_REQUIRE_PG=1 without KECHUANG_TEST_PG_URL"
-        );
-        eprintln!(
-            "\n!!!!!!!! SKIPPED: the two-instance PostgreSQL test — set KECHUANG_TEST_PG_URL or run scripts/test.sh !!!!!!!!\n"
-        );
+    let Some(url) = pg_url("scale").await else {
         return;
     };
-    sqlx::any::install_default_drivers();
-    let db = format!("kc_http_scale_{}", std::process::id());
-    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
-        .await
-        .unwrap();
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .execute(&mut conn)
-        .await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let url = format!("{}/{db}", &admin[..admin.rfind('/').unwrap()]);
     let (a, store) = start(&url).await;
     let (b, _) = start(&url).await;
     seed(&store).await;
