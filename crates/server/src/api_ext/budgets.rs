@@ -30,8 +30,8 @@ pub(crate) fn by_level(rows: &[(String, i64, BudgetLine)]) -> BTreeMap<String, (
     let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (_, _, l) in rows {
         let e = out.entry(l.level.clone()).or_default();
-        e.0 += l.committed_fen;
-        e.1 += l.paid_fen;
+        e.0 = e.0.saturating_add(l.committed_fen);
+        e.1 = e.1.saturating_add(l.paid_fen);
     }
     out
 }
