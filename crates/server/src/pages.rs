@@ -111,7 +111,16 @@ pub fn error_page(status: StatusCode, code: &str, message: &str) -> Markup {
         html lang="zh-CN" {
             head { meta charset="utf-8"; meta name="viewport" content="width=device-width, initial-scale=1"; title { "出错了 error" } style { (PreEscaped(CSS)) } }
             body {
-                header { a.brand href="/" { "科创 kechuang" } }
+                // The public part of the menu: an error page does not know the session, but
+                // never leaves the user without a way on.
+                header {
+                    a.brand href="/" { "科创 kechuang" }
+                    a href="/library" { "政策库" }
+                    a href="/calculator" { "政策计算器" }
+                    a href="/applications" { "申报" }
+                    a href="/calendar" { "政策日历" }
+                    div.right { a href="/login" { "登录" } }
+                }
                 main {
                     div.error {
                         h1 { "出错了 (" (status.as_u16()) ")" }
