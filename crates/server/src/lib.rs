@@ -168,17 +168,18 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Opens the store, seeds it on first start, and serves until Ctrl-C.
+/// Opens the store, seeds it on first start, and serves until Ctrl-C. `demo` is the demo data
+/// to load on first start — `(path, eval-input JSON)` per applicant, in order — or `None` for
+/// an empty production instance (`--no-demo`).
 pub async fn serve(
     addr: &str,
     store: Store,
     lib: Arc<Library>,
-    demo: bool,
-    demo_dir: Option<std::path::PathBuf>,
+    demo: Option<Vec<(String, String)>>,
     secure_cookies: bool,
     plans: kc_plans::PlanLibrary,
 ) -> anyhow_free::Result<()> {
-    let report = seed::first_start(&store, demo, demo_dir.as_deref())
+    let report = seed::first_start(&store, demo.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     for line in report {
