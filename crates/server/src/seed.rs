@@ -1,6 +1,7 @@
 //! First start: an admin account with a generated password (printed once), and — unless
-//! `--no-demo` — the demo applicants (`data/demo/`, built into the binary) with their events, demo accounts for each
-//! role and for each demo applicant, and a demo budget, so a newcomer can try every page at once.
+//! `--no-demo` — the demo applicants (`data/demo/`, built into the binary and handed in by the
+//! CLI) with their events, demo accounts for each role and for each demo applicant, and a demo
+//! budget, so a newcomer can try every page at once.
 
 use crate::auth::{hash_password, random_token};
 use kc_domain::Role;
