@@ -4,6 +4,7 @@
 mod db;
 mod plans;
 mod report;
+mod shipped;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -216,30 +217,13 @@ fn main() -> ExitCode {
     }
 }
 
-/// The shipped library: `./policies` when run from a checkout, else the one this binary was
-/// built from.
-fn default_policies() -> PathBuf {
-    let here = Path::new("policies");
-    if here.join("vocabulary.md").is_file() {
-        here.to_path_buf()
-    } else {
-        kc_library::default_dir()
-    }
-}
-
-/// The shipped demo data: `./data/demo` in a checkout, else the one this binary was built from.
-fn default_demo_dir() -> PathBuf {
-    let here = Path::new("data/demo");
-    if here.is_dir() {
-        here.to_path_buf()
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo")
-    }
-}
-
+/// The library of `--policies DIR`, or else the shipped one built into the binary.
 fn load(dir: Option<PathBuf>) -> Result<(Vec<SourceFile>, Checked)> {
-    let dir = dir.unwrap_or_else(default_policies);
-    kc_library::load(&dir).with_context(|| format!("cannot read policy library {}", dir.display()))
+    match dir {
+        Some(dir) => kc_library::load(&dir)
+            .with_context(|| format!("cannot read policy library {}", dir.display())),
+        None => Ok(kc_library::load_shipped()),
+    }
 }
 
 fn load_checked(dir: Option<PathBuf>) -> Result<Library> {
@@ -385,8 +369,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 )
                 .try_init();
             let lib = std::sync::Arc::new(load_checked(policies)?);
-            let demo_dir = default_demo_dir();
-            let plan_lib = match plans::load(&plans::default_dir())?.1 {
+            let plan_lib = match plans::load_shipped().1 {
                 Ok(l) => l,
                 Err(rendered) => {
                     eprint!("{rendered}");
@@ -402,8 +385,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     &addr,
                     store,
                     lib,
-                    !no_demo,
-                    Some(demo_dir),
+                    (!no_demo).then(shipped::demo),
                     kc_server::ServeOptions {
                         secure_cookies,
                         trust_proxy,

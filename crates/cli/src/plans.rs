@@ -43,18 +43,10 @@ pub enum PlanCommand {
     },
 }
 
-pub fn default_dir() -> PathBuf {
-    let here = Path::new("plans");
-    if here.is_dir() {
-        here.to_path_buf()
-    } else {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans")
-    }
-}
-
 /// The plan files (path, text) and the checked library, or the rendered diagnostics.
 type Loaded = (Vec<(String, String)>, Result<PlanLibrary, String>);
 
+/// Reads and checks the plan files (`*.md`) of `dir`, in path order.
 pub fn load(dir: &Path) -> Result<Loaded> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read plan library {}", dir.display()))?
@@ -69,12 +61,21 @@ pub fn load(dir: &Path) -> Result<Loaded> {
             std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?,
         ));
     }
+    Ok(check(files))
+}
+
+/// Checks the shipped plan library, built into the binary (`plans/` of the workspace).
+pub fn load_shipped() -> Loaded {
+    check(crate::shipped::plans())
+}
+
+fn check(files: Vec<(String, String)>) -> Loaded {
     let (lib, diags) = kc_plans::check(&files);
     let rendered: String = diags
         .iter()
         .map(|d| kc_syntax::render(&d.diagnostic, &files[d.file].0, &files[d.file].1) + "\n")
         .collect();
-    Ok((files, lib.ok_or(rendered)))
+    (files, lib.ok_or(rendered))
 }
 
 fn today() -> Date {
@@ -98,8 +99,10 @@ fn involves(t: &kc_plans::Task, unit: &str) -> bool {
 }
 
 pub fn run(cmd: PlanCommand, dir: Option<PathBuf>) -> Result<std::process::ExitCode> {
-    let dir = dir.unwrap_or_else(default_dir);
-    let (files, lib) = load(&dir)?;
+    let (files, lib) = match dir {
+        Some(dir) => load(&dir)?,
+        None => load_shipped(),
+    };
     let lib = match lib {
         Ok(l) => l,
         Err(rendered) => {

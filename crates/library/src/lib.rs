@@ -1,6 +1,8 @@
-//! Loads a policy library from a directory: every `*.md` file under it (sorted, so results
-//! and diagnostics are deterministic), checked together by `kc-check`. This is the only crate
-//! below the CLI that touches the file system.
+//! Loads a policy library: the shipped one, embedded in the crate at build time (`shipped`,
+//! `load_shipped`), or one read from a directory (`read_dir`, `load`): every `*.md` file under
+//! it (sorted, so results and diagnostics are deterministic), checked together by `kc-check`.
+//! This is the only crate below the CLI that reads policy files, and nothing here reads the
+//! source tree at run time.
 
 use kc_check::{Checked, SourceFile};
 use std::path::{Path, PathBuf};
@@ -68,7 +70,25 @@ pub fn load(dir: &Path) -> Result<(Vec<SourceFile>, Checked), LoadError> {
     Ok((files, checked))
 }
 
-/// The library shipped in this repository (`policies/` at the workspace root).
-pub fn default_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies")
+// `SHIPPED`: written by build.rs from `policies/` at the workspace root.
+include!(concat!(env!("OUT_DIR"), "/shipped_policies.rs"));
+
+/// The library shipped with kechuang (`policies/` at the workspace root), embedded in the
+/// binary at build time: the same bytes as the files, each with its path relative to the root
+/// (`policies/vocabulary.md`), in the order `read_dir("policies")` gives from the root.
+pub fn shipped() -> Vec<SourceFile> {
+    SHIPPED
+        .iter()
+        .map(|(path, text)| SourceFile {
+            path: (*path).to_string(),
+            text: (*text).to_string(),
+        })
+        .collect()
+}
+
+/// Checks the shipped library (see `shipped`).
+pub fn load_shipped() -> (Vec<SourceFile>, Checked) {
+    let files = shipped();
+    let checked = kc_check::check_library(&files);
+    (files, checked)
 }

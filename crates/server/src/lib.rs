@@ -239,30 +239,30 @@ impl IntoResponse for AppError {
 }
 
 /// Seeds an empty database (see `seed::first_start`) under the start-up lock: several
-/// processes may start at once on one empty PostgreSQL; one seeds, the others wait and find it
-/// done (issue 9, defect 8).
+/// processes may start at once on one empty database; one seeds, the others wait and find it
+/// done (issue 9, defect 8). `demo` as for [`serve`].
 pub async fn first_start(
     store: &Store,
-    demo: bool,
-    demo_dir: Option<&std::path::Path>,
+    demo: Option<&[(String, String)]>,
 ) -> Result<Vec<String>, StoreError> {
     let lock = store.startup_lock().await?;
-    let report = seed::first_start(store, demo, demo_dir).await?;
+    let report = seed::first_start(store, demo).await?;
     lock.release().await?;
     Ok(report)
 }
 
-/// Opens the store, seeds it on first start, and serves until Ctrl-C.
+/// Opens the store, seeds it on first start, and serves until Ctrl-C. `demo` is the demo data
+/// to load on first start — `(path, eval-input JSON)` per applicant, in order — or `None` for
+/// an empty production instance (`--no-demo`).
 pub async fn serve(
     addr: &str,
     store: Store,
     lib: Arc<Library>,
-    demo: bool,
-    demo_dir: Option<std::path::PathBuf>,
+    demo: Option<Vec<(String, String)>>,
     options: ServeOptions,
     plans: kc_plans::PlanLibrary,
 ) -> anyhow_free::Result<()> {
-    let report = first_start(&store, demo, demo_dir.as_deref())
+    let report = first_start(&store, demo.as_deref())
         .await
         .map_err(|e| e.to_string())?;
     for line in report {

@@ -1,20 +1,21 @@
 //! First start: an admin account with a generated password (printed once), and — unless
-//! `--no-demo` — the demo applicants of `data/demo/` with their events, demo accounts for each
-//! role and for each demo applicant, and a demo budget, so a newcomer can try every page at once.
+//! `--no-demo` — the demo applicants (`data/demo/`, built into the binary and handed in by the
+//! CLI) with their events, demo accounts for each role and for each demo applicant, and a demo
+//! budget, so a newcomer can try every page at once.
 
 use crate::auth::{hash_password, random_token};
 use kc_domain::Role;
 use kc_store::{Actor, Store, User};
-use std::path::Path;
 
 /// The password of every demo account (never of the admin).
 pub const DEMO_PASSWORD: &str = "demo-kechuang";
 
-/// Seeds an empty database; returns lines to print. Does nothing once users exist.
+/// Seeds an empty database; returns lines to print. Does nothing once users exist. `demo`
+/// holds the demo applicants as `(path, eval-input JSON)`, in account order (`demo01` is the
+/// first), or is `None` for a production instance without demo data.
 pub async fn first_start(
     store: &Store,
-    demo: bool,
-    demo_dir: Option<&Path>,
+    demo: Option<&[(String, String)]>,
 ) -> Result<Vec<String>, kc_store::StoreError> {
     if store.count_users().await? > 0 {
         return Ok(vec![
@@ -37,25 +38,15 @@ pub async fn first_start(
         )
         .await?;
     out.push(format!("管理员账号 admin account: admin / {admin_password}   (仅显示一次 shown once — store it now)"));
-    if !demo {
+    let Some(files) = demo else {
         out.push("生产模式 production instance: no demo data (--no-demo)".into());
         return Ok(out);
-    }
-    let dir =
-        demo_dir.ok_or_else(|| kc_store::StoreError::Invalid("no demo data directory".into()))?;
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| kc_store::StoreError::Invalid(format!("{}: {e}", dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
+    };
     let hash = hash_password(DEMO_PASSWORD);
     let mut first_applicant = None;
-    for (n, f) in files.iter().enumerate() {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| kc_store::StoreError::Invalid(format!("{}: {e}", f.display())))?;
-        let doc: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| kc_store::StoreError::Invalid(format!("{}: {e}", f.display())))?;
+    for (n, (path, text)) in files.iter().enumerate() {
+        let doc: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| kc_store::StoreError::Invalid(format!("{path}: {e}")))?;
         let id = store.upsert_applicant(&system, &doc["applicant"]).await?;
         for e in doc["events"].as_array().into_iter().flatten() {
             // Event ids are unique per file in the demo; make them unique in the database.
@@ -102,9 +93,8 @@ pub async fn first_start(
             .await?;
     }
     out.push(format!(
-        "演示数据 demo data: {} applicants loaded from {}",
-        files.len(),
-        dir.display()
+        "演示数据 demo data: {} applicants loaded (data/demo, built in)",
+        files.len()
     ));
     out.push(format!(
         "演示账号 demo accounts (password {DEMO_PASSWORD}): reviewer, finance, demo-admin, planner"

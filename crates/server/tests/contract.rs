@@ -13,6 +13,8 @@
 //!   operations that do the same thing, both ways: a new page or form without an API
 //!   counterpart fails the test.
 
+mod common;
+
 use kc_domain::Role;
 use kc_server::AppState;
 use kc_store::{Actor, Store, User};
@@ -72,7 +74,7 @@ async fn start(name: &str) -> String {
         .await
         .unwrap()
         .with_clock(clock);
-    kc_server::seed::first_start(&store, true, Some(&root().join("data/demo")))
+    kc_server::seed::first_start(&store, Some(&common::demo_data()))
         .await
         .unwrap();
     let sys = Actor::system();

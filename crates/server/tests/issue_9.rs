@@ -405,10 +405,10 @@ async fn issue_9_headers_error_shapes_redirects_and_cookies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn issue_9_two_processes_start_at_once_on_an_empty_database() {
     for (label, url) in backends("race").await {
-        let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo");
-        let start = |url: String, demo: std::path::PathBuf| async move {
+        let demo = demo_data();
+        let start = |url: String, demo: Vec<(String, String)>| async move {
             let store = kc_store::Store::open(&url, library()).await?;
-            kc_server::first_start(&store, true, Some(&demo)).await
+            kc_server::first_start(&store, Some(&demo)).await
         };
         let (a, b) = tokio::join!(
             tokio::spawn(start(url.clone(), demo.clone())),

@@ -216,3 +216,25 @@ pub async fn backends(name: &str) -> Vec<(&'static str, String)> {
     }
     v
 }
+
+/// The demo data of `data/demo/` as `serve` hands it to the first start: (path, JSON) per
+/// applicant, in file order.
+pub fn demo_data() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/demo");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (
+                format!("data/demo/{}", p.file_name().unwrap().to_string_lossy()),
+                text,
+            )
+        })
+        .collect()
+}
