@@ -163,6 +163,19 @@ impl Store {
         } else {
             opts = opts.max_connections(20);
         }
+        // sqlx pings a connection every time it leaves the pool: one more round trip per
+        // transaction. Ping only a connection that has been idle for a while instead; a
+        // connection used moments ago is alive (and a dead one fails its query, nothing more).
+        opts = opts
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > std::time::Duration::from_secs(30) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
         let pool = opts.connect(&url).await?;
         let store = Store {
             pool,
