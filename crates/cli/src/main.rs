@@ -170,9 +170,15 @@ enum Command {
         reviewers: usize,
         #[arg(long, default_value_t = 20)]
         per_reviewer: usize,
-        /// Pause between one reviewer's approvals (a person reading the next case)
+        /// Pause between one reviewer's approvals (a person reading the next case; 0 = a
+        /// closed loop at full speed)
         #[arg(long, default_value_t = 100)]
         think_ms: u64,
+        /// Open loop: approvals offered per second in total, on a fixed schedule shared
+        /// round-robin by the reviewers; latency counts from the scheduled arrival, so time
+        /// spent queueing behind a slow approval is included (replaces --think-ms)
+        #[arg(long)]
+        rate: Option<f64>,
     },
     /// Run policy scenario files and report differences (运行政策测试用例)
     Test {
@@ -444,13 +450,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
             reviewers,
             per_reviewer,
             think_ms,
+            rate,
         } => {
+            let load = match rate {
+                Some(r) if r.is_finite() && r > 0.0 => db::BenchLoad::Rate(r),
+                Some(r) => anyhow::bail!("--rate {r}: a positive number of approvals per second"),
+                None => db::BenchLoad::Think(think_ms),
+            };
             db::bench_approvals(
                 opt,
                 std::sync::Arc::new(load_checked(policies)?),
                 reviewers.max(1),
                 per_reviewer.max(1),
-                think_ms,
+                load,
             )?;
             Ok(ExitCode::SUCCESS)
         }

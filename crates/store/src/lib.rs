@@ -7,8 +7,9 @@
 //! the ledger write**. Approving re-evaluates the measure with the engine against the history
 //! read from the ledger *inside* that transaction, checks the reviewer's amount against the
 //! engine's cap, the budget per level, then appends the commitment rows. Writers are
-//! serialised where it matters — `BEGIN IMMEDIATE` on SQLite, transaction-scoped advisory
-//! locks per applicant and per budget on PostgreSQL — so two reviewers approving at the same
+//! serialised where it matters — `BEGIN IMMEDIATE` on SQLite; on PostgreSQL a transaction-
+//! scoped advisory lock per applicant, and the budget rows locked where a budget is set — so
+//! two reviewers approving at the same
 //! moment see each other's commitments and can never both use the same headroom.
 //! The ledger and the audit log refuse UPDATE and DELETE in the database itself (triggers).
 
@@ -214,6 +215,19 @@ impl Store {
         } else {
             opts = opts.max_connections(20);
         }
+        // sqlx pings a connection every time it leaves the pool: one more round trip per
+        // transaction. Ping only a connection that has been idle for a while instead; a
+        // connection used moments ago is alive (and a dead one fails its query, nothing more).
+        opts = opts
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > std::time::Duration::from_secs(30) {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
         let pool = opts.connect(&url).await?;
         let store = Store {
             pool,

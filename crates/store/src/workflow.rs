@@ -69,6 +69,19 @@ pub struct ApplicationView {
 }
 
 const APP_COLUMNS: &str = "id, applicant_id, measure, event_id, origin, state, computed_fen, amount_kind, approved_fen, reason, missing, notice_until";
+/// `APP_COLUMNS` of the table aliased `a`.
+const APP_COLUMNS_A: &str = "a.id, a.applicant_id, a.measure, a.event_id, a.origin, a.state, a.computed_fen, a.amount_kind, a.approved_fen, a.reason, a.missing, a.notice_until";
+
+/// What an approval reads besides the application (`Store::award_inputs_in`).
+pub(crate) struct AwardInputs {
+    profile: J,
+    event: J,
+    event_date: String,
+    /// The applicant's history as the engine reads it, without this application.
+    history: Vec<J>,
+    /// (level, budget in fen) of the measure in the budget year, where one is set.
+    budgets: Vec<(String, i64)>,
+}
 
 fn app_from_row(r: &AnyRow) -> Result<ApplicationView> {
     let state: String = r.get(5);
@@ -119,6 +132,23 @@ impl Store {
     /// applicant or measure budget: `BEGIN IMMEDIATE` on SQLite (one writer at a time),
     /// advisory locks taken in a fixed order on PostgreSQL.
     pub(crate) async fn begin_write(&self, locks: &[String]) -> Result<WriteTx> {
+        self.begin_write_shared(locks, &[]).await
+    }
+
+    /// `begin_write` with some locks taken shared on PostgreSQL: holders of a shared lock run
+    /// beside each other and exclude only a holder of the same lock taken exclusively (an
+    /// approval takes its measure's budget lock shared, `set_budget` exclusively). On SQLite
+    /// every writer is exclusive anyway.
+    ///
+    /// On PostgreSQL `BEGIN` and the locks go to the server as one simple query, one round
+    /// trip. The locks are sorted by key and taken one after the other in that order (a key
+    /// named both ways is taken exclusively), so two transactions never wait for each other
+    /// in a cycle.
+    pub(crate) async fn begin_write_shared(
+        &self,
+        exclusive: &[String],
+        shared: &[String],
+    ) -> Result<WriteTx> {
         match self.backend {
             Backend::Sqlite => {
                 // Writers of this process queue on a mutex (woken in order the moment it is
@@ -132,16 +162,25 @@ impl Store {
                 })
             }
             Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
-                let mut keys: Vec<i64> = locks.iter().map(|l| lock_key(l)).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                for k in keys {
-                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                        .bind(k)
-                        .execute(&mut *tx)
-                        .await?;
+                let mut keys: Vec<(i64, bool)> = exclusive
+                    .iter()
+                    .map(|l| (lock_key(l), true))
+                    .chain(shared.iter().map(|l| (lock_key(l), false)))
+                    .collect();
+                // Sorted by key, exclusive first, then one lock per key.
+                keys.sort_unstable_by_key(|&(k, x)| (k, !x));
+                keys.dedup_by_key(|&mut (k, _)| k);
+                let mut begin = String::from("BEGIN");
+                for (k, x) in keys {
+                    // The keys are integers formatted here: nothing from outside is spliced.
+                    let f = if x {
+                        "pg_advisory_xact_lock"
+                    } else {
+                        "pg_advisory_xact_lock_shared"
+                    };
+                    begin.push_str(&format!("; SELECT {f}({k})"));
                 }
+                let tx = self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
                 Ok(WriteTx { tx, _guard: None })
             }
         }
@@ -235,20 +274,45 @@ impl Store {
         let mut out = Vec::new();
         for r in rows {
             let app: String = r.get(0);
-            let net: i64 = r.get(3);
-            if Some(app.as_str()) == except || net <= 0 {
-                continue;
-            }
-            if self.lib.measure(&r.get::<String, _>(1)).is_none() {
-                continue; // a measure no longer in the library cannot limit today's rules
-            }
-            out.push(json!({
-                "measure": r.get::<String, _>(1), "date": r.get::<String, _>(2), "amount": from_fen(net).plain(),
-                "activity": r.get::<Option<String>, _>(4), "item": r.get::<Option<String>, _>(5),
-                "base": r.get::<Option<i64>, _>(6).map(|b| from_fen(b).plain()),
-            }));
+            out.extend(self.history_entry(
+                &app,
+                except,
+                &r.get::<String, _>(1),
+                r.get::<String, _>(2),
+                r.get(3),
+                r.get(4),
+                r.get(5),
+                r.get(6),
+            ));
         }
         Ok(out)
+    }
+
+    /// One application's ledger rows, grouped, as a history entry of the engine — or nothing
+    /// when it is the application being decided, holds no net commitment, or its measure left
+    /// the library.
+    #[allow(clippy::too_many_arguments)]
+    fn history_entry(
+        &self,
+        app: &str,
+        except: Option<&str>,
+        measure: &str,
+        date: String,
+        net: i64,
+        activity: Option<String>,
+        item: Option<String>,
+        base: Option<i64>,
+    ) -> Option<J> {
+        if Some(app) == except || net <= 0 {
+            return None;
+        }
+        // A measure no longer in the library cannot limit today's rules.
+        self.lib.measure(measure)?;
+        Some(json!({
+            "measure": measure, "date": date, "amount": from_fen(net).plain(),
+            "activity": activity, "item": item,
+            "base": base.map(|b| from_fen(b).plain()),
+        }))
     }
 
     /// The applicant's history as the engine reads it (for `kechuang eval` against the ledger).
@@ -275,6 +339,17 @@ impl Store {
         let history = self
             .history_in(tx, &app.applicant_id, Some(&app.id))
             .await?;
+        self.evaluate_with(app, &profile, &event, &history)
+    }
+
+    /// Evaluates one application's measure on its event with the given profile and history.
+    fn evaluate_with(
+        &self,
+        app: &ApplicationView,
+        profile: &J,
+        event: &J,
+        history: &[J],
+    ) -> Result<(kc_eval::Input, kc_eval::Outcome)> {
         let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(),
                          "applicant": profile, "events": [event], "history": history});
         let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
@@ -296,6 +371,78 @@ impl Store {
                 )
             })?;
         Ok((input, outcome))
+    }
+
+    /// Everything an approval reads before it decides, in one statement (one round trip):
+    /// the application, the applicant's profile, the event, the applicant's history from the
+    /// ledger, and the budget rows of the measure for `year`. Read after the locks are held,
+    /// so no other writer can change any of it before this transaction ends (see `act`).
+    async fn award_inputs_in(
+        &self,
+        tx: &mut Tx,
+        app_id: &str,
+        year: i64,
+    ) -> Result<(ApplicationView, AwardInputs)> {
+        // Three kinds of row in one result, told apart by the 16th column: 0 the application
+        // with profile, event body and date; 1 one history entry per earlier application (in
+        // ledger order, the 17th column); 2 one budget row per level.
+        let sql = format!(
+            "SELECT {APP_COLUMNS}, p.profile, e.body, e.date, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+             FROM applications a JOIN applicants p ON p.id = a.applicant_id JOIN events e ON e.id = a.event_id \
+             WHERE a.id = $1 \
+             UNION ALL \
+             SELECT application_id, measure, MIN(event_date), MAX(activity), MAX(item), NULL, CAST(SUM(amount_fen) AS BIGINT), \
+                    NULL, MAX(base_fen), NULL, NULL, NULL, NULL, NULL, NULL, CAST(1 AS BIGINT), MIN(seq) \
+             FROM ledger WHERE applicant_id = (SELECT applicant_id FROM applications WHERE id = $1) \
+                   AND entry IN ('commitment', 'reversal') \
+             GROUP BY application_id, measure \
+             UNION ALL \
+             SELECT level, NULL, NULL, NULL, NULL, NULL, amount_fen, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                    CAST(2 AS BIGINT), CAST(0 AS BIGINT) \
+             FROM budgets WHERE measure = (SELECT measure FROM applications WHERE id = $1) AND budget_year = $2 \
+             ORDER BY 16, 17",
+            APP_COLUMNS = APP_COLUMNS_A
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(app_id)
+            .bind(year)
+            .fetch_all(&mut **tx)
+            .await?;
+        let first = rows
+            .first()
+            .filter(|r| r.get::<i64, _>(15) == 0)
+            .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?;
+        let app = app_from_row(first)?;
+        let parse = |text: String, what: &str| {
+            serde_json::from_str::<J>(&text)
+                .map_err(|e| StoreError::Invalid(format!("stored {what} of {app_id}: {e}")))
+        };
+        let mut inputs = AwardInputs {
+            profile: parse(first.get(12), "profile")?,
+            event: parse(first.get(13), "event")?,
+            event_date: first.get(14),
+            history: Vec::new(),
+            budgets: Vec::new(),
+        };
+        for r in &rows[1..] {
+            match r.get::<i64, _>(15) {
+                1 => {
+                    let entry: String = r.get(0);
+                    inputs.history.extend(self.history_entry(
+                        &entry,
+                        Some(&app.id),
+                        &r.get::<String, _>(1),
+                        r.get(2),
+                        r.get(6),
+                        r.get(3),
+                        r.get(4),
+                        r.get(8),
+                    ));
+                }
+                _ => inputs.budgets.push((r.get(0), r.get(6))),
+            }
+        }
+        Ok((app, inputs))
     }
 
     /// Starts an application (draft) for an event of the applicant under a measure.
@@ -442,13 +589,33 @@ impl Store {
             (r.get::<String, _>(0), r.get::<String, _>(1))
         };
         self.may_see(actor, &applicant_id)?;
+        // What each lock protects (PostgreSQL; on SQLite every writer is alone anyway), see
+        // docs/ledger.md, Concurrency:
+        // - `applicant:ID`, exclusive, for every step: the application's state and the
+        //   applicant's ledger history, which holds every rule the engine checks (once-only
+        //   keys, yearly and cumulative caps, increments: the engine sees one applicant's
+        //   history, so no rule it checks spans applicants);
+        // - `budget:MEASURE`, shared, for the steps that commit money: it only keeps
+        //   `set_budget` (exclusive) out, so the budget rows read below cannot appear, change
+        //   or vanish during the approval. Approvals of one measure by different applicants
+        //   do not exclude each other here; where a budget row exists, `check_budgets_in`
+        //   locks it (FOR UPDATE) before summing the commitments against it.
+        let commits = matches!(action, Action::Approve | Action::ConfirmOffer);
+        let budget_lock = [format!("budget:{measure}")];
         let mut tx = self
-            .begin_write(&[
-                format!("applicant:{applicant_id}"),
-                format!("budget:{measure}"),
-            ])
+            .begin_write_shared(
+                &[format!("applicant:{applicant_id}")],
+                if commits { &budget_lock } else { &[] },
+            )
             .await?;
-        let app = self.app_in(&mut tx, app_id).await?;
+        let (app, inputs) = if commits {
+            // One statement for the application, profile, event, history and budget rows.
+            let year = self.today().year() as i64;
+            let (app, inputs) = self.award_inputs_in(&mut tx, app_id, year).await?;
+            (app, Some((year, inputs)))
+        } else {
+            (self.app_in(&mut tx, app_id).await?, None)
+        };
         let to = transition(app.state, action, actor.role)?;
         let before = app_json(&app);
         let now = self.now();
@@ -459,8 +626,18 @@ impl Store {
                 } else {
                     args.amount
                 };
-                self.commit_award(&mut tx, actor, &app, amount, args.reason.as_deref())
-                    .await?;
+                let (year, inputs) = inputs
+                    .as_ref()
+                    .ok_or_else(|| StoreError::Invalid("approval without its inputs".into()))?;
+                self.commit_award(
+                    &mut tx,
+                    actor,
+                    &app,
+                    (*year, inputs),
+                    amount,
+                    args.reason.as_deref(),
+                )
+                .await?;
             }
             Action::Object => {
                 let reason = args
@@ -565,13 +742,18 @@ impl Store {
                 .execute(&mut **tx)
                 .await?;
         }
-        sqlx::query("UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3")
-            .bind(to.code())
-            .bind(&now)
-            .bind(app_id)
-            .execute(&mut **tx)
-            .await?;
-        let after = self.app_in(&mut tx, app_id).await?;
+        // The new state, and the application as it now stands, in one round trip.
+        let sql = format!(
+            "UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {APP_COLUMNS}"
+        );
+        let after = app_from_row(
+            &sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(to.code())
+                .bind(&now)
+                .bind(app_id)
+                .fetch_one(&mut **tx)
+                .await?,
+        )?;
         self.audit_in(
             &mut tx,
             actor,
@@ -593,10 +775,12 @@ impl Store {
         tx: &mut Tx,
         actor: &Actor,
         app: &ApplicationView,
+        (year, inputs): (i64, &AwardInputs),
         amount: Option<Money>,
         reason: Option<&str>,
     ) -> Result<()> {
-        let (_, outcome) = self.evaluate_in(tx, app).await?;
+        let (_, outcome) =
+            self.evaluate_with(app, &inputs.profile, &inputs.event, &inputs.history)?;
         if outcome.status != Status::Awarded {
             let m = &self.lib.measures[outcome.measure];
             let open: Vec<String> = outcome
@@ -723,72 +907,20 @@ impl Store {
             })
             .unwrap_or_default()
         };
-        let year = self.today().year() as i64;
-        for (level, part) in levels.iter().zip(&parts) {
-            let budget = sqlx::query("SELECT amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2 AND level = $3")
-                .bind(&app.measure)
-                .bind(year)
-                .bind(*level)
-                .fetch_optional(&mut **tx)
-                .await?;
-            if let Some(b) = budget {
-                let budget_fen: i64 = b.get(0);
-                let committed: i64 = sqlx::query(
-                    "SELECT COALESCE(CAST(SUM(amount_fen) AS BIGINT), 0) FROM ledger WHERE measure = $1 AND budget_year = $2 AND level = $3 AND entry IN ('commitment', 'reversal')",
-                )
-                .bind(&app.measure)
-                .bind(year)
-                .bind(*level)
-                .fetch_one(&mut **tx)
-                .await?
-                .get(0);
-                let need = to_fen(*part).unwrap_or(i64::MAX);
-                if committed.saturating_add(need) > budget_fen {
-                    return Err(refused(
-                        "budget",
-                        format!(
-                            "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
-                            year,
-                            level,
-                            from_fen(budget_fen),
-                            from_fen(committed),
-                            part
-                        ),
-                    ));
-                }
-            }
-        }
-        self.pause_point().await;
-        let event_date: String = sqlx::query("SELECT date FROM events WHERE id = $1")
-            .bind(&app.event_id)
-            .fetch_one(&mut **tx)
-            .await?
-            .get(0);
-        let now = self.now();
-        for (level, part) in levels.iter().zip(&parts) {
-            if part.is_negative() || *part == Money::ZERO {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(&app.id)
-            .bind(&app.applicant_id)
-            .bind(&app.measure)
-            .bind(EntryKind::Commitment.code())
-            .bind(*level)
-            .bind(year)
-            .bind(to_fen(*part).unwrap_or(0))
-            .bind(&event_date)
-            .bind(award.activity.clone())
-            .bind(award.item.clone())
-            .bind(award.base.and_then(to_fen))
-            .bind(format!("{}:{}", actor.role.code(), actor.id))
-            .bind(&now)
-            .execute(&mut **tx)
+        self.check_budgets_in(tx, app, year, &inputs.budgets, &levels, &parts)
             .await?;
-        }
+        self.pause_point().await;
+        self.insert_commitments_in(
+            tx,
+            actor,
+            app,
+            year,
+            &inputs.event_date,
+            award,
+            &levels,
+            &parts,
+        )
+        .await?;
         sqlx::query("UPDATE applications SET approved_fen = $1, computed_fen = $2, amount_kind = $3, reason = COALESCE($4, reason) WHERE id = $5")
             .bind(to_fen(approved))
             .bind(engine.and_then(to_fen))
@@ -797,6 +929,140 @@ impl Store {
             .bind(&app.id)
             .execute(&mut **tx)
             .await?;
+        Ok(())
+    }
+
+    /// The budget check of an approval, in its transaction: for each level it pays that has
+    /// a budget row for the measure and `year` (read with the approval's inputs), the net
+    /// commitments plus this part must not exceed the budget.
+    ///
+    /// Where such a row exists, two approvals of the measure (by any applicants) must not
+    /// both spend the same headroom, so on PostgreSQL the measure's budget rows of the year
+    /// are locked first (`FOR UPDATE`, in level order: approvals of one measure and year with
+    /// a budget queue here, one at a time) and the commitments summed after the lock is
+    /// granted: at READ COMMITTED every statement reads a fresh snapshot, so the sum includes
+    /// every commitment of the approvals that held the lock before. Without a budget row
+    /// nothing is locked and nothing is summed. SQLite has one writer: no lock is needed.
+    async fn check_budgets_in(
+        &self,
+        tx: &mut Tx,
+        app: &ApplicationView,
+        year: i64,
+        budgets: &[(String, i64)],
+        levels: &[&str],
+        parts: &[Money],
+    ) -> Result<()> {
+        let limited: Vec<(&str, &Money, i64)> = levels
+            .iter()
+            .zip(parts)
+            .filter_map(|(level, part)| {
+                budgets
+                    .iter()
+                    .find(|(l, _)| l == level)
+                    .map(|(_, b)| (*level, part, *b))
+            })
+            .collect();
+        if limited.is_empty() {
+            return Ok(());
+        }
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "SELECT level FROM budgets WHERE measure = $1 AND budget_year = $2 ORDER BY level FOR UPDATE",
+            )
+            .bind(&app.measure)
+            .bind(year)
+            .execute(&mut **tx)
+            .await?;
+        }
+        let committed_rows = sqlx::query(
+            "SELECT level, CAST(SUM(amount_fen) AS BIGINT) FROM ledger \
+             WHERE measure = $1 AND budget_year = $2 AND entry IN ('commitment', 'reversal') GROUP BY level",
+        )
+        .bind(&app.measure)
+        .bind(year)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (level, part, budget_fen) in limited {
+            let committed: i64 = committed_rows
+                .iter()
+                .find(|r| r.get::<String, _>(0) == level)
+                .map(|r| r.get(1))
+                .unwrap_or(0);
+            let need = to_fen(*part).unwrap_or(i64::MAX);
+            if committed.saturating_add(need) > budget_fen {
+                return Err(refused(
+                    "budget",
+                    format!(
+                        "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
+                        year,
+                        level,
+                        from_fen(budget_fen),
+                        from_fen(committed),
+                        part
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends an approval's commitment rows, one per level with a positive part, in one
+    /// multi-row INSERT (one round trip).
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_commitments_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        app: &ApplicationView,
+        year: i64,
+        event_date: &str,
+        award: &kc_eval::Award,
+        levels: &[&str],
+        parts: &[Money],
+    ) -> Result<()> {
+        let rows: Vec<(&str, i64)> = levels
+            .iter()
+            .zip(parts)
+            .filter(|(_, part)| !part.is_negative() && **part != Money::ZERO)
+            .map(|(level, part)| (*level, to_fen(*part).unwrap_or(0)))
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        const COLUMNS: usize = 13;
+        let values: Vec<String> = (0..rows.len())
+            .map(|i| {
+                let ps: Vec<String> = (1..=COLUMNS)
+                    .map(|c| format!("${}", i * COLUMNS + c))
+                    .collect();
+                format!("({})", ps.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
+             VALUES {}",
+            values.join(", ")
+        );
+        let who = format!("{}:{}", actor.role.code(), actor.id);
+        let now = self.now();
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (level, fen) in rows {
+            q = q
+                .bind(&app.id)
+                .bind(&app.applicant_id)
+                .bind(&app.measure)
+                .bind(EntryKind::Commitment.code())
+                .bind(level)
+                .bind(year)
+                .bind(fen)
+                .bind(event_date)
+                .bind(award.activity.clone())
+                .bind(award.item.clone())
+                .bind(award.base.and_then(to_fen))
+                .bind(who.clone())
+                .bind(now.clone());
+        }
+        q.execute(&mut **tx).await?;
         Ok(())
     }
 
