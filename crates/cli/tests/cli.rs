@@ -175,3 +175,41 @@ fn trace_shows_formula_values_cap_headroom_split_and_clause() {
         assert!(out.contains(line), "missing «{line}» in:\n{out}");
     }
 }
+
+/// `docker stop` and systemd send SIGTERM: `serve` stops accepting connections, lets the
+/// requests in flight finish and exits 0 instead of being cut off mid-write.
+#[cfg(unix)]
+#[test]
+fn serve_shuts_down_gracefully_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("kc-sigterm-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kechuang"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--no-demo", "--database"])
+        .arg(dir.join("kc.db"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "serve ended: {seen}");
+        seen.push_str(&line);
+        if line.contains("serving at") {
+            break;
+        }
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(status.success(), "{status:?}: {seen}{rest}");
+    assert!(rest.contains("shutting down"), "{rest}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

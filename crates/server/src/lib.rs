@@ -285,12 +285,35 @@ pub async fn serve(
         listener.local_addr().map_err(|e| e.to_string())?
     );
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what `docker stop` and systemd send): stop accepting connections and
+/// let the requests in flight finish, so no approval is cut off between its checks and its
+/// commit by a routine restart.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    println!("科创 kechuang 正在停止 shutting down: finishing requests in flight");
 }
 
 /// Plain string errors for `serve` (the CLI wraps them): no `anyhow` below the binary.
