@@ -655,6 +655,25 @@ impl Status {
             Status::NoPath => "未完成(无基线)",
         }
     }
+    pub fn en(self) -> &'static str {
+        match self {
+            Status::Achieved => "achieved",
+            Status::OnTrack => "on track",
+            Status::AtRisk => "at risk",
+            Status::OffTrack => "off track",
+            Status::NoData => "no data",
+            Status::NoPath => "not achieved (no baseline)",
+        }
+    }
+    /// Every status, in the order a dashboard counts them.
+    pub const ALL: [Status; 6] = [
+        Status::Achieved,
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::OffTrack,
+        Status::NoPath,
+        Status::NoData,
+    ];
 }
 
 /// An indicator's judgement at a date.
@@ -676,14 +695,11 @@ pub fn judge(ind: &Indicator, actuals: &[&Actual], as_of: Date) -> Judgement {
         .iter()
         .filter(|a| a.date <= as_of)
         .max_by_key(|a| a.date);
+    // No actual on or before the date is "no data", also past the deadline: a missing report
+    // is not a shortfall, and showing it as 滞后 made every plan look failed.
     let Some(a) = latest else {
-        let status = if as_of > ind.deadline {
-            Status::OffTrack
-        } else {
-            Status::NoData
-        };
         return Judgement {
-            status,
+            status: Status::NoData,
             actual: None,
             expected: None,
         };
@@ -791,6 +807,81 @@ impl PlanLibrary {
         let key = format!("{plan}:{indicator}");
         self.actuals.iter().filter(|a| a.indicator == key).collect()
     }
+
+    /// Adds a recorded actual. One for an indicator and date that already has a value is a
+    /// correction and supersedes it: the library keeps one value per indicator and date.
+    pub fn add_actual(&mut self, a: Actual) {
+        match self
+            .actuals
+            .iter_mut()
+            .find(|x| x.indicator == a.indicator && x.date == a.date)
+        {
+            Some(old) => *old = a,
+            None => self.actuals.push(a),
+        }
+    }
+
+    /// The plan and indicator of a `plan-id:indicator-id` key.
+    pub fn indicator(&self, key: &str) -> Option<(&Plan, &Indicator)> {
+        let (p, i) = key.split_once(':')?;
+        let plan = self.plans.iter().find(|x| x.id == p)?;
+        Some((plan, plan.indicators.iter().find(|x| x.id == i)?))
+    }
+}
+
+/// Units that count things (家, 个, 项, …): a value in one is a whole number, never negative.
+/// (万人 is an amount in ten thousands: it may have decimals.)
+pub fn is_count_unit(unit: &str) -> bool {
+    matches!(
+        unit,
+        "家" | "个" | "项" | "人" | "名" | "件" | "期" | "所" | "支" | "座" | "台" | "套"
+    )
+}
+
+/// Whether a value in this unit may be negative: only rates (%, ‰) — a growth rate can fall.
+/// Counts and amounts (家, 亿元, 万人, 万平方米, …) cannot.
+pub fn may_be_negative(unit: &str) -> bool {
+    matches!(unit, "%" | "％" | "‰")
+}
+
+/// Checks a value reported for an indicator (the plan office's form and API): not negative in
+/// a unit that cannot be, a whole number in a count unit, and dated within the plan — not
+/// before its start and not after `today`. The error is a Chinese/English sentence.
+pub fn check_actual(
+    plan: &Plan,
+    ind: &Indicator,
+    value: Dec,
+    date: Date,
+    today: Date,
+) -> Result<(), String> {
+    if value.is_sign_negative() && !value.is_zero() && !may_be_negative(&ind.unit) {
+        return Err(format!(
+            "数值 value:{}以“{}”计,不能为负数 (cannot be negative): {}",
+            ind.name,
+            ind.unit,
+            value.normalize()
+        ));
+    }
+    if is_count_unit(&ind.unit) && !value.fract().is_zero() {
+        return Err(format!(
+            "数值 value:{}以“{}”计,应为整数 (a count is a whole number): {}",
+            ind.name,
+            ind.unit,
+            value.normalize()
+        ));
+    }
+    if date > today {
+        return Err(format!(
+            "日期 date:{date} 晚于今天 {today} (a value cannot be reported for the future)"
+        ));
+    }
+    if date < plan.period.0 {
+        return Err(format!(
+            "日期 date:{date} 早于计划开始日期 {} (before the plan's start)",
+            plan.period.0
+        ));
+    }
+    Ok(())
 }
 
 /// The headers of a unit's report (督办清单).
@@ -952,6 +1043,23 @@ mod tests {
             Status::OffTrack
         );
         assert_eq!(judge(&i, &[], at).status, Status::NoData);
+        // No actual at all is no data also long after the deadline (not off track), and so is
+        // an indicator whose only actual lies after the date asked.
+        let j = judge(&i, &[], day("2026-11-30"));
+        assert_eq!(
+            (j.status, j.actual, j.expected),
+            (Status::NoData, None, None)
+        );
+        assert_eq!(
+            judge(&i, &[&actual(1900, "2021-03-31")], day("2021-01-01")).status,
+            Status::NoData
+        );
+        // The tolerances still hold past the deadline for a reported shortfall: 1,999 of 2,000
+        // reported at the deadline, judged a year later, is off track.
+        assert_eq!(
+            judge(&i, &[&actual(1999, "2020-12-31")], day("2021-12-31")).status,
+            Status::OffTrack
+        );
     }
 
     #[test]
@@ -981,6 +1089,88 @@ mod tests {
         assert_eq!(
             judge(&nb, &[&actual(400, "2022-12-31")], day("2023-01-01")).status,
             Status::Achieved
+        );
+    }
+
+    fn plan(start: &str) -> Plan {
+        Plan {
+            id: "p".into(),
+            document: "d".into(),
+            issuer: "i".into(),
+            period: (day(start), day("2020-12-31")),
+            scope: "city".into(),
+            region: "shenyang".into(),
+            path: "plans/p.md".into(),
+            clauses: Vec::new(),
+            indicators: Vec::new(),
+            tasks: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reported_values_are_checked_for_sign_wholeness_and_date() {
+        let p = plan("2018-01-01");
+        let hte = ind(Direction::Up, None, 2000, "2020-12-31"); // 家
+        let today = day("2026-11-30");
+        let dec = |s: &str| Dec::from_str(s).unwrap();
+        assert_eq!(
+            check_actual(&p, &hte, dec("1230"), day("2018-12-31"), today),
+            Ok(())
+        );
+        assert_eq!(
+            check_actual(&p, &hte, dec("0"), day("2018-01-01"), today),
+            Ok(()),
+            "zero and the plan's first day are fine"
+        );
+        let e = check_actual(&p, &hte, dec("-20"), day("2018-12-31"), today).unwrap_err();
+        assert!(e.contains("不能为负数") && e.contains("-20"), "{e}");
+        let e = check_actual(&p, &hte, dec("12.5"), day("2018-12-31"), today).unwrap_err();
+        assert!(e.contains("整数"), "{e}");
+        let e = check_actual(&p, &hte, dec("1230"), day("2030-12-31"), today).unwrap_err();
+        assert!(e.contains("晚于今天 2026-11-30"), "{e}");
+        assert_eq!(
+            check_actual(&p, &hte, dec("1230"), today, today),
+            Ok(()),
+            "today itself"
+        );
+        let e = check_actual(&p, &hte, dec("1230"), day("2017-12-31"), today).unwrap_err();
+        assert!(e.contains("早于计划开始日期 2018-01-01"), "{e}");
+        // A rate may fall below zero and need not be whole; an amount in 亿元 may not be negative.
+        let mut rate = hte.clone();
+        rate.unit = "%".into();
+        assert_eq!(
+            check_actual(&p, &rate, dec("-1.5"), day("2019-12-31"), today),
+            Ok(())
+        );
+        let mut money = hte.clone();
+        money.unit = "亿元".into();
+        assert_eq!(
+            check_actual(&p, &money, dec("12.34"), day("2019-12-31"), today),
+            Ok(())
+        );
+        assert!(check_actual(&p, &money, dec("-0.01"), day("2019-12-31"), today).is_err());
+        assert!(is_count_unit("项") && !is_count_unit("万人") && !is_count_unit("%"));
+    }
+
+    #[test]
+    fn a_recorded_value_for_the_same_date_supersedes() {
+        let mut lib = PlanLibrary::default();
+        lib.actuals.push(actual(1230, "2018-12-31"));
+        lib.add_actual(actual(1300, "2019-06-30"));
+        lib.add_actual(actual(1250, "2018-12-31"));
+        let mut v: Vec<(Dec, String)> = lib
+            .actuals_of("p", "x")
+            .iter()
+            .map(|a| (a.value, a.date.to_string()))
+            .collect();
+        v.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(
+            v,
+            vec![
+                (Dec::from(1250), "2018-12-31".to_string()),
+                (Dec::from(1300), "2019-06-30".to_string())
+            ]
         );
     }
 
