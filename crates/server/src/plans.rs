@@ -403,13 +403,20 @@ async fn dashboard(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub(crate) struct UnitQuery {
-    /// the unit (牵头或配合单位), as written in the plans
+    /// the unit (牵头或配合单位): its canonical name or any alias (plans/units.md)
     pub(crate) unit: Option<String>,
     /// as of (YYYY-MM-DD; default today)
     pub(crate) date: Option<String>,
 }
 
-/// Every unit named as lead or co-operating unit of a task, sorted.
+/// The canonical name of the unit asked for by any of its names (as asked if no unit has it;
+/// empty if none was asked).
+pub(crate) fn canonical(lib: &PlanLibrary, unit: Option<&str>) -> String {
+    let unit = unit.unwrap_or("").trim();
+    lib.canonical_unit(unit).unwrap_or(unit).to_string()
+}
+
+/// Every unit named as lead or co-operating unit of a task (canonical names), sorted.
 pub(crate) fn units(lib: &PlanLibrary) -> Vec<String> {
     let mut units: Vec<String> = lib
         .plans
@@ -438,7 +445,7 @@ async fn tasks(
         .and_then(|d| Date::from_str(d).ok())
         .unwrap_or_else(today);
     let units = units(&lib);
-    let unit = q.unit.clone().unwrap_or_default();
+    let unit = canonical(&lib, q.unit.as_deref());
     let body = html! {
         form.card method="get" action="/plans/tasks" {
             label { (lang.t("单位", "Unit")) " " select name="unit" { @for u in &units { option value=(u) selected[*u == unit] { (u) } } } }

@@ -602,6 +602,22 @@ async fn the_plan_office_records_progress_and_the_status_follows() {
         .await
         .unwrap();
     assert!(anon_html.contains("暂无数据") && !anon_html.contains(r#"action="/plans/actuals""#));
+    // Units by one canonical name (plans/units.md): asked by an alias, the list shows the unit.
+    let html = anon
+        .get(format!("{base}/plans/tasks"))
+        .query(&[("unit", "中科院(沈阳)分院"), ("date", "2019-12-31")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<option value="中国科学院沈阳分院" selected>"#),
+        "{html}"
+    );
+    assert!(html.contains("建立沈阳创新创业研究院") && html.contains("建立成果转化对接机制"));
+    assert!(!html.contains(r#"<option value="中科院沈阳分院""#));
     let (s, html) = po.page("/plans/tasks?unit=%E6%B2%88%E9%98%B3%E5%B8%82%E7%A7%91%E5%AD%A6%E6%8A%80%E6%9C%AF%E5%B1%80").await;
     assert_eq!(s, 200);
     assert!(html.contains("牵头"));
