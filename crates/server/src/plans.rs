@@ -265,7 +265,13 @@ pub(crate) fn chart(lang: Lang, ind: &Indicator, actuals: &[&Actual], start: Dat
             }
             @for a in &acts {
                 circle.actual cx=(c(x(a.date))) cy=(c(y(a.value))) r="4" fill="#b71c1c" { title { (a.date) ": " (n(a.value)) " " (unit) } }
-                text.actual x=(c(x(a.date))) y=(c(y(a.value) - 8.0)) text-anchor="middle" fill="#b71c1c" { (n(a.value)) }
+                // A label at either end of the axis is anchored inwards, clear of the axes.
+                @let (lx, anchor) = match x(a.date) {
+                    v if v < PLOT_LEFT + 24.0 => (v + 4.0, "start"),
+                    v if v > PLOT_RIGHT - 24.0 => (v - 4.0, "end"),
+                    v => (v, "middle"),
+                };
+                text.actual x=(c(lx)) y=(c(y(a.value) - 8.0)) text-anchor=(anchor) fill="#b71c1c" { (n(a.value)) }
             }
         }
     }
@@ -879,6 +885,21 @@ mod tests {
         }
         let en = chart(Lang(true), &ind, &[&a], day("2018-01-01")).into_string();
         assert!(en.contains(">planned</text>") && en.contains(">actual</text>"));
+        // A point on the axis's first day is labelled inwards: 1,000 at (56, 102), label at 60.
+        let b = Actual {
+            value: dec("1000"),
+            date: day("2018-12-31"),
+            ..a.clone()
+        };
+        let two = chart(Lang(false), &ind, &[&a, &b], day("2018-01-01")).into_string();
+        assert!(
+            two.contains(r##"<text class="actual" x="60.0" y="94.0" text-anchor="start" fill="#b71c1c">1000</text>"##),
+            "{two}"
+        );
+        assert!(
+            two.contains(r#"<polyline class="actual" points="56.0,102.0 259.7,75.6""#),
+            "joined in date order: {two}"
+        );
         // No actual: no point, the path still drawn, and the description says so.
         let none = chart(Lang(false), &ind, &[], day("2018-01-01")).into_string();
         assert!(!none.contains("<circle class=\"actual\""));
