@@ -586,11 +586,60 @@ async function main() {
     const statuses = await page.locator('td.status').allInnerTexts();
     assert.ok(statuses.length > 50, `indicators listed (${statuses.length})`);
     assert.ok(statuses.some((s) => /进度正常|存在风险|进度滞后|已完成/.test(s)), 'some indicator has a judged status');
+    // Without a reported value an indicator is 暂无数据, not 滞后; the counts at the top add up.
+    assert.ok(statuses.some((s) => s.trim() === '暂无数据'), 'no data is its own status');
+    const counts = await page.locator('#status-counts span.count').allInnerTexts();
+    const total = counts.reduce((n, c) => n + Number(c.trim().split(/\s+/).pop()), 0);
+    assert.equal(total, statuses.length, `status counts ${JSON.stringify(counts)} add up to the indicators`);
+    assert.equal(
+      (await page.locator('#status-counts span.count[data-status="no_data"]').innerText()).trim(),
+      `暂无数据 ${statuses.filter((s) => s.trim() === '暂无数据').length}`,
+    );
+    // Charts: SVG with axes, a legend, a title and a description.
     assert.ok((await page.locator('svg[role="img"]').count()) > 0, 'charts of actuals against the path');
+    const key = 'sy-work-2019:sy_hightech_enterprises';
+    const detail = page.locator(`tr[data-detail="${key}"]`);
+    const svg = detail.locator('svg.chart');
+    assert.ok(await svg.isVisible(), 'the chart of an indicator with an actual is open');
+    assert.match(await svg.locator('title').first().textContent(), /高新技术企业.*目标 1500 家/);
+    const desc = await svg.locator('desc').textContent();
+    assert.ok(desc.includes('最新实际值 1230 家(2018-12-31)'), desc);
+    const svgText = (await svg.locator('text').allTextContents()).join(' ');
+    for (const w of ['计划路径', '实际', '目标', '家', '2018', '2019', '1230', '1500']) {
+      assert.ok(svgText.includes(w), `chart text has ${w}: ${svgText}`);
+    }
+    assert.equal(await svg.locator('line.planned').count(), 1, 'the planned path');
     await shot(page, 'plans', { maxHeight: 2400 });
+    // The recording form sits under its indicator; recording the same date again corrects.
+    for (const value of ['1300', '1320']) {
+      await page.goto(`${base}/plans?date=2019-06-30`);
+      const form = page.locator(`tr[data-detail="${key}"] details.record`);
+      await form.locator('summary').click();
+      await form.locator('input[name="value"]').fill(value);
+      await form.locator('input[name="date"]').fill('2019-06-30');
+      await form.locator('input[name="source"]').fill(value === '1300' ? '季度报表' : '季度报表(更正)');
+      const r = await submit(page, form.locator('button[type="submit"]'));
+      assert.equal(r.status(), 200, `record ${value}`);
+    }
+    await page.goto(`${base}/plans?date=2019-12-31`);
+    const row = page.locator(`tr[data-indicator="${key}"]`);
+    assert.match(await text(row.locator('td').nth(3)), /^1320\s+2019-06-30$/, 'the corrected value is current');
+    assert.equal(
+      await page.locator(`tr[data-detail="${key}"] svg.chart circle.actual`).count(),
+      2,
+      '1230 (2018) and 1320 (2019-06-30); 1300 was superseded',
+    );
+    // Unit names: one canonical name; an alias finds it.
     await page.goto(`${base}/plans/tasks?unit=${encodeURIComponent('省科技厅')}`);
     assert.match(await text(page.locator('main')), /牵头/);
     await shot(page, 'plan-tasks', { maxHeight: 1600 });
+    await page.goto(`${base}/plans/tasks?unit=${encodeURIComponent('中科院(沈阳)分院')}`);
+    assert.equal(await page.locator('select[name="unit"] option:checked').innerText(), '中国科学院沈阳分院');
+    const opts = await page.locator('select[name="unit"] option').allInnerTexts();
+    for (const alias of ['中科院沈阳分院', '中科院(沈阳)分院', '沈阳市政府', '市政府']) {
+      assert.ok(!opts.includes(alias), `no alias ${alias} among the units`);
+    }
+    assert.match(await text(page.locator('#unit-tasks')), /建立沈阳创新创业研究院/);
   });
   await sideCheck('layout: the main pages fit a phone (390 px); other overflows are reported', async () => {
     // Pages the acceptance scenario depends on must not scroll sideways on a phone; the others

@@ -119,12 +119,13 @@ pub fn run(cmd: PlanCommand, dir: Option<PathBuf>) -> Result<std::process::ExitC
             let ind: usize = lib.plans.iter().map(|p| p.indicators.len()).sum();
             let tasks: usize = lib.plans.iter().map(|p| p.tasks.len()).sum();
             println!(
-                "通过 ok: {} 个文件 files, {} 个计划 plans, {} 项指标 indicators, {} 项任务 tasks, {} 条实际值 actuals",
+                "通过 ok: {} 个文件 files, {} 个计划 plans, {} 项指标 indicators, {} 项任务 tasks, {} 条实际值 actuals, {} 个责任单位 units",
                 files.len(),
                 lib.plans.len(),
                 ind,
                 tasks,
-                lib.actuals.len()
+                lib.actuals.len(),
+                lib.units.len()
             );
         }
         PlanCommand::Status {
@@ -134,6 +135,8 @@ pub fn run(cmd: PlanCommand, dir: Option<PathBuf>) -> Result<std::process::ExitC
             format,
         } => {
             let at = parse_date(date.as_deref())?;
+            // An alias stands for its unit's canonical name (plans/units.md).
+            let unit = unit.map(|u| lib.canonical_unit(&u).map(str::to_string).unwrap_or(u));
             let plans: Vec<_> = lib
                 .plans
                 .iter()

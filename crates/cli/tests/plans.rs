@@ -118,3 +118,61 @@ fn a_units_report_exports_and_reads_back() {
             .any(|r| r.1[lead_col] == lead && r.1[role_col].contains("牵头"))
     );
 }
+
+#[test]
+fn unit_names_are_canonical_and_aliases_find_their_unit() {
+    let plans = status("2019-12-31");
+    let mut names: Vec<(String, String)> = Vec::new();
+    for p in &plans {
+        for t in p["tasks"].as_array().unwrap() {
+            let plan = p["plan"].as_str().unwrap().to_string();
+            names.push((plan.clone(), t["lead"].as_str().unwrap().to_string()));
+            for c in t["co"].as_array().unwrap() {
+                names.push((plan.clone(), c.as_str().unwrap().to_string()));
+            }
+        }
+    }
+    // The documents' other spellings (plans/units.md) no longer appear…
+    for alias in [
+        "中科院沈阳分院",
+        "中科院(沈阳)分院",
+        "沈阳市政府",
+        "市政府",
+        "新松公司",
+        "新松机器人",
+    ] {
+        assert!(!names.iter().any(|(_, n)| n == alias), "alias {alias} left");
+    }
+    // …and the Shenyang branch of the Academy is one unit in three plans (001 co-units, 004
+    // task 10 as 中科院(沈阳)分院, 003 as 中科院沈阳分院); the city government likewise in
+    // 001 (沈阳市政府), 003 (市政府) and 004 (沈阳市人民政府).
+    for (unit, in_plans) in [
+        (
+            "中国科学院沈阳分院",
+            ["ln-transfer-2018", "sd-zone-2016", "sy-work-2019"],
+        ),
+        (
+            "沈阳市人民政府",
+            ["ln-transfer-2018", "sd-zone-2016", "sy-work-2019"],
+        ),
+    ] {
+        for p in in_plans {
+            assert!(
+                names.iter().any(|(pl, n)| pl == p && n == unit),
+                "{unit} in {p}"
+            );
+        }
+    }
+    // An alias asks for the unit: the report of 中科院(沈阳)分院 lists 中国科学院沈阳分院's tasks.
+    let (code, out, err) = kechuang(&[
+        "plan",
+        "status",
+        "--unit",
+        "中科院(沈阳)分院",
+        "--date",
+        "2019-12-31",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("任务 tasks of 中国科学院沈阳分院"), "{out}");
+    assert!(out.contains("10. 建立沈阳创新创业研究院"), "{out}");
+}

@@ -79,12 +79,22 @@ pub struct Plan {
     pub notes: Vec<(String, String)>,
 }
 
+/// A responsible unit: its one canonical name, and the other names the documents use for it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unit {
+    pub name: String,
+    pub aliases: Vec<String>,
+}
+
 /// Every plan, and the actuals and milestone records of all of them.
 #[derive(Clone, Debug, Default)]
 pub struct PlanLibrary {
     pub plans: Vec<Plan>,
     pub actuals: Vec<Actual>,
     pub done: Vec<Done>,
+    /// The units table (`[[unit]]`, `plans/units.md`). When it is declared, every lead and
+    /// co-operating unit of a task is one of its names, and is replaced by the canonical one.
+    pub units: Vec<Unit>,
 }
 
 /// A diagnostic in one file.
@@ -110,6 +120,16 @@ struct RawBlock {
     note: Vec<RawNote>,
     #[serde(default)]
     progress: Vec<RawProgress>,
+    #[serde(default)]
+    unit: Vec<RawUnit>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUnit {
+    name: String,
+    #[serde(default)]
+    aliases: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -289,7 +309,9 @@ fn parse_file(
     lib: &mut PlanLibrary,
     raw_actuals: &mut Vec<(usize, Span, String, RawActual)>,
     raw_progress: &mut Vec<(usize, Span, String, RawProgress)>,
+    raw_units: &mut Vec<(usize, Span, RawUnit)>,
 ) {
+    let mut declares_units = false;
     let lit = literate::split_tagged(text, "plan");
     let mut plan: Option<Plan> = None;
     let mut seen_clause = std::collections::HashSet::new();
@@ -316,6 +338,10 @@ fn parse_file(
                 continue;
             }
         };
+        declares_units |= !raw.unit.is_empty();
+        for u in raw.unit {
+            raw_units.push((cx.file, span, u));
+        }
         if let Some(p) = raw.plan {
             if plan.is_some() {
                 cx.err(span, "a file holds one [plan]", "second [plan]");
@@ -505,11 +531,90 @@ fn parse_file(
     }
     match plan {
         Some(p) => lib.plans.push(p),
+        // The units table may stand in a file of its own.
+        None if declares_units => {}
         None => cx.err(
             Span::new(0, 0),
             format!("{path}: no [plan] declaration"),
             "declare the plan in the first plan block",
         ),
+    }
+}
+
+/// The units table: each name (canonical or alias) names one unit, and every task's units are
+/// replaced by their canonical names. Without a table, names stay as written.
+fn units(
+    cx: &mut Cx,
+    lib: &mut PlanLibrary,
+    files: &[(String, String)],
+    raw: Vec<(usize, Span, RawUnit)>,
+) {
+    if raw.is_empty() {
+        return;
+    }
+    let mut canonical: std::collections::HashMap<String, String> = Default::default();
+    for (file, span, u) in raw {
+        cx.file = file;
+        let name = u.name.trim().to_string();
+        if name.is_empty() {
+            cx.err(span, "unit: an empty name", "empty name");
+            continue;
+        }
+        for n in std::iter::once(&name).chain(u.aliases.iter()) {
+            let n = n.trim();
+            match canonical.get(n) {
+                Some(other) if *other == name => cx.err(
+                    span,
+                    format!("unit “{name}”: the name “{n}” is listed twice"),
+                    "repeated name",
+                ),
+                Some(other) => cx.err(
+                    span,
+                    format!(
+                        "unit name “{n}” stands for two units, “{other}” and “{name}”: one canonical name per unit"
+                    ),
+                    "two canonical names",
+                ),
+                None => {
+                    canonical.insert(n.to_string(), name.clone());
+                }
+            }
+        }
+        lib.units.push(Unit {
+            name,
+            aliases: u.aliases.iter().map(|a| a.trim().to_string()).collect(),
+        });
+    }
+    for plan in &mut lib.plans {
+        let file = files.iter().position(|(p, _)| *p == plan.path).unwrap_or(0);
+        for t in &mut plan.tasks {
+            let mut names = Vec::new();
+            for n in std::iter::once(&t.lead).chain(t.co.iter()) {
+                match canonical.get(n.trim()) {
+                    Some(c) => names.push(c.clone()),
+                    None => {
+                        cx.file = file;
+                        cx.err(
+                            Span::new(0, 0),
+                            format!(
+                                "{}: task {}: unit “{n}” is in no [[unit]] of plans/units.md (add it, or as an alias of its unit)",
+                                plan.path, t.number
+                            ),
+                            "unknown unit",
+                        );
+                        names.push(n.clone());
+                    }
+                }
+            }
+            t.lead = names[0].clone();
+            let mut co: Vec<String> = Vec::new();
+            for n in names.into_iter().skip(1) {
+                if n != t.lead && !co.contains(&n) {
+                    co.push(n);
+                }
+            }
+            t.co = co;
+        }
     }
 }
 
@@ -522,6 +627,7 @@ pub fn check(files: &[(String, String)]) -> (Option<PlanLibrary>, Vec<PlanDiagno
     };
     let mut raw_actuals = Vec::new();
     let mut raw_progress = Vec::new();
+    let mut raw_units = Vec::new();
     for (i, (path, text)) in files.iter().enumerate() {
         cx.file = i;
         parse_file(
@@ -531,8 +637,10 @@ pub fn check(files: &[(String, String)]) -> (Option<PlanLibrary>, Vec<PlanDiagno
             &mut lib,
             &mut raw_actuals,
             &mut raw_progress,
+            &mut raw_units,
         );
     }
+    units(&mut cx, &mut lib, files, raw_units);
     for (file, span, pid, a) in raw_actuals {
         cx.file = file;
         let key = if a.indicator.contains(':') {
@@ -655,6 +763,25 @@ impl Status {
             Status::NoPath => "未完成(无基线)",
         }
     }
+    pub fn en(self) -> &'static str {
+        match self {
+            Status::Achieved => "achieved",
+            Status::OnTrack => "on track",
+            Status::AtRisk => "at risk",
+            Status::OffTrack => "off track",
+            Status::NoData => "no data",
+            Status::NoPath => "not achieved (no baseline)",
+        }
+    }
+    /// Every status, in the order a dashboard counts them.
+    pub const ALL: [Status; 6] = [
+        Status::Achieved,
+        Status::OnTrack,
+        Status::AtRisk,
+        Status::OffTrack,
+        Status::NoPath,
+        Status::NoData,
+    ];
 }
 
 /// An indicator's judgement at a date.
@@ -676,14 +803,11 @@ pub fn judge(ind: &Indicator, actuals: &[&Actual], as_of: Date) -> Judgement {
         .iter()
         .filter(|a| a.date <= as_of)
         .max_by_key(|a| a.date);
+    // No actual on or before the date is "no data", also past the deadline: a missing report
+    // is not a shortfall, and showing it as 滞后 made every plan look failed.
     let Some(a) = latest else {
-        let status = if as_of > ind.deadline {
-            Status::OffTrack
-        } else {
-            Status::NoData
-        };
         return Judgement {
-            status,
+            status: Status::NoData,
             actual: None,
             expected: None,
         };
@@ -791,6 +915,91 @@ impl PlanLibrary {
         let key = format!("{plan}:{indicator}");
         self.actuals.iter().filter(|a| a.indicator == key).collect()
     }
+
+    /// Adds a recorded actual. One for an indicator and date that already has a value is a
+    /// correction and supersedes it: the library keeps one value per indicator and date.
+    pub fn add_actual(&mut self, a: Actual) {
+        match self
+            .actuals
+            .iter_mut()
+            .find(|x| x.indicator == a.indicator && x.date == a.date)
+        {
+            Some(old) => *old = a,
+            None => self.actuals.push(a),
+        }
+    }
+
+    /// The canonical name of a unit named by any of its names (`None` if no unit has it, or
+    /// no units table is declared).
+    pub fn canonical_unit(&self, name: &str) -> Option<&str> {
+        let name = name.trim();
+        self.units
+            .iter()
+            .find(|u| u.name == name || u.aliases.iter().any(|a| a == name))
+            .map(|u| u.name.as_str())
+    }
+
+    /// The plan and indicator of a `plan-id:indicator-id` key.
+    pub fn indicator(&self, key: &str) -> Option<(&Plan, &Indicator)> {
+        let (p, i) = key.split_once(':')?;
+        let plan = self.plans.iter().find(|x| x.id == p)?;
+        Some((plan, plan.indicators.iter().find(|x| x.id == i)?))
+    }
+}
+
+/// Units that count things (家, 个, 项, …): a value in one is a whole number, never negative.
+/// (万人 is an amount in ten thousands: it may have decimals.)
+pub fn is_count_unit(unit: &str) -> bool {
+    matches!(
+        unit,
+        "家" | "个" | "项" | "人" | "名" | "件" | "期" | "所" | "支" | "座" | "台" | "套"
+    )
+}
+
+/// Whether a value in this unit may be negative: only rates (%, ‰) — a growth rate can fall.
+/// Counts and amounts (家, 亿元, 万人, 万平方米, …) cannot.
+pub fn may_be_negative(unit: &str) -> bool {
+    matches!(unit, "%" | "％" | "‰")
+}
+
+/// Checks a value reported for an indicator (the plan office's form and API): not negative in
+/// a unit that cannot be, a whole number in a count unit, and dated within the plan — not
+/// before its start and not after `today`. The error is a Chinese/English sentence.
+pub fn check_actual(
+    plan: &Plan,
+    ind: &Indicator,
+    value: Dec,
+    date: Date,
+    today: Date,
+) -> Result<(), String> {
+    if value.is_sign_negative() && !value.is_zero() && !may_be_negative(&ind.unit) {
+        return Err(format!(
+            "数值 value:{}以“{}”计,不能为负数 (cannot be negative): {}",
+            ind.name,
+            ind.unit,
+            value.normalize()
+        ));
+    }
+    if is_count_unit(&ind.unit) && !value.fract().is_zero() {
+        return Err(format!(
+            "数值 value:{}以“{}”计,应为整数 (a count is a whole number): {}",
+            ind.name,
+            ind.unit,
+            value.normalize()
+        ));
+    }
+    if date > today {
+        return Err(format!(
+            "日期 date:{date} 晚于今天 {today} (a value cannot be reported for the future)"
+        ));
+    }
+    if date < plan.period.0 {
+        return Err(format!(
+            "日期 date:{date} 早于计划开始日期 {} (before the plan's start)",
+            plan.period.0
+        ));
+    }
+    Ok(())
 }
 
 /// The headers of a unit's report (督办清单).
@@ -808,8 +1017,10 @@ pub const UNIT_REPORT_HEADERS: [&str; 9] = [
 
 /// A unit's report: one row per milestone of every task the unit leads or co-operates on (a
 /// task without milestones gives one row for its plan's last year). The unit is matched by
-/// its exact name, or — when no task names it exactly — by part of a name.
+/// any of its names (an alias stands for the canonical name), or — when no task names it
+/// exactly — by part of a name.
 pub fn unit_report(lib: &PlanLibrary, unit: &str, as_of: Date) -> Vec<Vec<String>> {
+    let unit = lib.canonical_unit(unit).unwrap_or(unit);
     let exact = lib.plans.iter().any(|p| {
         p.tasks
             .iter()
@@ -952,6 +1163,23 @@ mod tests {
             Status::OffTrack
         );
         assert_eq!(judge(&i, &[], at).status, Status::NoData);
+        // No actual at all is no data also long after the deadline (not off track), and so is
+        // an indicator whose only actual lies after the date asked.
+        let j = judge(&i, &[], day("2026-11-30"));
+        assert_eq!(
+            (j.status, j.actual, j.expected),
+            (Status::NoData, None, None)
+        );
+        assert_eq!(
+            judge(&i, &[&actual(1900, "2021-03-31")], day("2021-01-01")).status,
+            Status::NoData
+        );
+        // The tolerances still hold past the deadline for a reported shortfall: 1,999 of 2,000
+        // reported at the deadline, judged a year later, is off track.
+        assert_eq!(
+            judge(&i, &[&actual(1999, "2020-12-31")], day("2021-12-31")).status,
+            Status::OffTrack
+        );
     }
 
     #[test]
@@ -982,6 +1210,154 @@ mod tests {
             judge(&nb, &[&actual(400, "2022-12-31")], day("2023-01-01")).status,
             Status::Achieved
         );
+    }
+
+    fn plan(start: &str) -> Plan {
+        Plan {
+            id: "p".into(),
+            document: "d".into(),
+            issuer: "i".into(),
+            period: (day(start), day("2020-12-31")),
+            scope: "city".into(),
+            region: "shenyang".into(),
+            path: "plans/p.md".into(),
+            clauses: Vec::new(),
+            indicators: Vec::new(),
+            tasks: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reported_values_are_checked_for_sign_wholeness_and_date() {
+        let p = plan("2018-01-01");
+        let hte = ind(Direction::Up, None, 2000, "2020-12-31"); // 家
+        let today = day("2026-11-30");
+        let dec = |s: &str| Dec::from_str(s).unwrap();
+        assert_eq!(
+            check_actual(&p, &hte, dec("1230"), day("2018-12-31"), today),
+            Ok(())
+        );
+        assert_eq!(
+            check_actual(&p, &hte, dec("0"), day("2018-01-01"), today),
+            Ok(()),
+            "zero and the plan's first day are fine"
+        );
+        let e = check_actual(&p, &hte, dec("-20"), day("2018-12-31"), today).unwrap_err();
+        assert!(e.contains("不能为负数") && e.contains("-20"), "{e}");
+        let e = check_actual(&p, &hte, dec("12.5"), day("2018-12-31"), today).unwrap_err();
+        assert!(e.contains("整数"), "{e}");
+        let e = check_actual(&p, &hte, dec("1230"), day("2030-12-31"), today).unwrap_err();
+        assert!(e.contains("晚于今天 2026-11-30"), "{e}");
+        assert_eq!(
+            check_actual(&p, &hte, dec("1230"), today, today),
+            Ok(()),
+            "today itself"
+        );
+        let e = check_actual(&p, &hte, dec("1230"), day("2017-12-31"), today).unwrap_err();
+        assert!(e.contains("早于计划开始日期 2018-01-01"), "{e}");
+        // A rate may fall below zero and need not be whole; an amount in 亿元 may not be negative.
+        let mut rate = hte.clone();
+        rate.unit = "%".into();
+        assert_eq!(
+            check_actual(&p, &rate, dec("-1.5"), day("2019-12-31"), today),
+            Ok(())
+        );
+        let mut money = hte.clone();
+        money.unit = "亿元".into();
+        assert_eq!(
+            check_actual(&p, &money, dec("12.34"), day("2019-12-31"), today),
+            Ok(())
+        );
+        assert!(check_actual(&p, &money, dec("-0.01"), day("2019-12-31"), today).is_err());
+        assert!(is_count_unit("项") && !is_count_unit("万人") && !is_count_unit("%"));
+    }
+
+    #[test]
+    fn a_recorded_value_for_the_same_date_supersedes() {
+        let mut lib = PlanLibrary::default();
+        lib.actuals.push(actual(1230, "2018-12-31"));
+        lib.add_actual(actual(1300, "2019-06-30"));
+        lib.add_actual(actual(1250, "2018-12-31"));
+        let mut v: Vec<(Dec, String)> = lib
+            .actuals_of("p", "x")
+            .iter()
+            .map(|a| (a.value, a.date.to_string()))
+            .collect();
+        v.sort_by(|a, b| a.1.cmp(&b.1));
+        assert_eq!(
+            v,
+            vec![
+                (Dec::from(1250), "2018-12-31".to_string()),
+                (Dec::from(1300), "2019-06-30".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn unit_names_are_normalised_to_one_canonical_name() {
+        let plan = "# 计划\n\n## 一、 任务\n\n> 1.建立系统。\n\n```plan\n[plan]\nid = \"p\"\ndocument = \"d\"\nissuer = \"i\"\nperiod = [\"2018-01-01\", \"2020-12-31\"]\nscope = \"city\"\nregion = \"shenyang\"\n\n[[task]]\nnumber = \"1\"\nclause = \"一、\"\ntitle = \"建立系统\"\nlead = \"市政府\"\nco = [\"中科院(沈阳)分院\", \"中科院沈阳分院\", \"沈阳市政府\", \"东北大学\"]\n```\n";
+        let units = "# 单位\n\n```plan\n[[unit]]\nname = \"沈阳市人民政府\"\naliases = [\"沈阳市政府\", \"市政府\"]\n\n[[unit]]\nname = \"中国科学院沈阳分院\"\naliases = [\"中科院沈阳分院\", \"中科院(沈阳)分院\"]\n\n[[unit]]\nname = \"东北大学\"\n```\n";
+        let msgs = |d: &[PlanDiagnostic]| -> Vec<String> {
+            d.iter().map(|d| d.diagnostic.message.clone()).collect()
+        };
+        let (lib, d) = check(&[
+            ("plans/p.md".into(), plan.into()),
+            ("plans/units.md".into(), units.into()),
+        ]);
+        assert!(d.is_empty(), "{:?}", msgs(&d));
+        let lib = lib.unwrap();
+        let t = &lib.plans[0].tasks[0];
+        // 市政府 → 沈阳市人民政府 leads; the two spellings of the branch become one co-unit, and
+        // 沈阳市政府, the lead itself, is not listed again.
+        assert_eq!(t.lead, "沈阳市人民政府");
+        assert_eq!(t.co, ["中国科学院沈阳分院", "东北大学"]);
+        assert_eq!(
+            lib.canonical_unit("中科院(沈阳)分院"),
+            Some("中国科学院沈阳分院")
+        );
+        assert_eq!(lib.canonical_unit("东北大学"), Some("东北大学"));
+        assert_eq!(lib.canonical_unit("辽宁大学"), None);
+        // The unit's report answers to an alias with the canonical name.
+        let rows = unit_report(&lib, "中科院沈阳分院", day("2019-01-01"));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            (rows[0][3].as_str(), rows[0][4].as_str()),
+            ("配合 co-operate", "沈阳市人民政府")
+        );
+        // A name in no [[unit]] is an error, and so is a name listed for two units.
+        let (lib, d) = check(&[
+            ("plans/p.md".into(), plan.replace("东北大学", "辽宁大学")),
+            ("plans/units.md".into(), units.into()),
+        ]);
+        assert!(lib.is_none());
+        assert!(
+            msgs(&d)
+                .iter()
+                .any(|m| m.contains("unit “辽宁大学” is in no [[unit]]")),
+            "{:?}",
+            msgs(&d)
+        );
+        let twice = units.replace(
+            "name = \"东北大学\"",
+            "name = \"东北大学\"\naliases = [\"市政府\"]",
+        );
+        let (lib, d) = check(&[
+            ("plans/p.md".into(), plan.into()),
+            ("plans/units.md".into(), twice),
+        ]);
+        assert!(lib.is_none());
+        assert!(
+            msgs(&d)
+                .iter()
+                .any(|m| m
+                    .contains("“市政府” stands for two units, “沈阳市人民政府” and “东北大学”")),
+            "{:?}",
+            msgs(&d)
+        );
+        // Without a units table, names stay as written.
+        let (lib, _) = check(&[("plans/p.md".into(), plan.into())]);
+        assert_eq!(lib.unwrap().plans[0].tasks[0].lead, "市政府");
     }
 
     #[test]

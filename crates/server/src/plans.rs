@@ -18,7 +18,6 @@ use kc_plans::{Actual, Done, Indicator, PlanLibrary, Status, judge, milestone};
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::{Value as J, json};
-use std::collections::BTreeMap;
 use std::str::FromStr;
 
 pub fn routes() -> Router<AppState> {
@@ -48,9 +47,11 @@ pub(crate) fn today() -> Date {
 pub(crate) async fn effective(st: &AppState) -> Result<PlanLibrary, AppError> {
     let mut lib = (*st.plans).clone();
     let (actuals, progress) = st.store.plan_records().await?;
+    // Oldest first: a later record for the same indicator and date supersedes (a correction),
+    // also a value of the plan files.
     for (indicator, value, date, source) in actuals {
         if let (Ok(value), Ok(date)) = (Dec::from_str(&value), Date::from_str(&date)) {
-            lib.actuals.push(Actual {
+            lib.add_actual(Actual {
                 indicator,
                 value,
                 date,
@@ -81,38 +82,197 @@ fn status_colour(s: Status) -> &'static str {
     }
 }
 
-/// A small chart: the straight path from baseline to target, and the actual values.
-fn chart(ind: &Indicator, actuals: &[&Actual]) -> Markup {
-    let (w, h, pad) = (220.0f64, 70.0f64, 6.0f64);
-    let Some((b, t0)) = ind.baseline.or_else(|| {
-        actuals
-            .iter()
-            .min_by_key(|a| a.date)
-            .map(|a| (a.value, a.date))
-    }) else {
-        return html! { span.muted { "—" } };
-    };
-    let t1 = ind.deadline;
-    let span_days = ((t1 - t0).get_days() as f64).max(1.0);
-    let to_f = |d: Dec| d.to_string().parse::<f64>().unwrap_or(0.0);
-    let mut lo = to_f(b).min(to_f(ind.target));
-    let mut hi = to_f(b).max(to_f(ind.target));
-    for a in actuals {
-        lo = lo.min(to_f(a.value));
-        hi = hi.max(to_f(a.value));
+/// The chart's frame: a 480×200 view box, the plot inside these margins.
+const CHART: (f64, f64) = (480.0, 200.0);
+const PLOT_LEFT: f64 = 56.0;
+const PLOT_RIGHT: f64 = 464.0;
+const PLOT_TOP: f64 = 36.0;
+const PLOT_BOTTOM: f64 = 168.0;
+
+/// The y axis: from 0 (or below, for a rate that fell) to at least the highest value, in 3 to
+/// 5 ticks of a round step (1, 2, 2.5 or 5 × 10ⁿ), exact decimals for the labels.
+fn y_ticks(values: &[Dec]) -> Vec<Dec> {
+    let lo = values.iter().copied().fold(Dec::ZERO, Dec::min);
+    let mut hi = values.iter().copied().fold(Dec::ZERO, Dec::max);
+    if hi == lo {
+        hi = lo + Dec::ONE;
     }
-    if hi <= lo {
-        hi = lo + 1.0;
+    let range = hi - lo;
+    // Start from a power of ten a little below range/4 and grow through the round steps.
+    let mut unit = Dec::new(1, 6);
+    while unit * Dec::from(10) <= range / Dec::from(4) {
+        unit *= Dec::from(10);
     }
-    let x = |d: Date| {
-        pad + (w - 2.0 * pad) * (((d - t0).get_days() as f64) / span_days).clamp(0.0, 1.0)
+    let steps = [Dec::ONE, Dec::TWO, Dec::new(25, 1), Dec::from(5)];
+    for _ in 0..40 {
+        for m in steps {
+            let step = unit * m;
+            let first = (lo / step).floor();
+            let last = (hi / step).ceil();
+            if last - first <= Dec::from(4) {
+                let n = (last - first)
+                    .to_string()
+                    .parse::<i64>()
+                    .unwrap_or(4)
+                    .max(2);
+                return (0..=n)
+                    .map(|k| ((first + Dec::from(k)) * step).normalize())
+                    .collect();
+            }
+        }
+        unit *= Dec::from(10);
+    }
+    vec![lo, hi]
+}
+
+fn f(d: Dec) -> f64 {
+    d.to_string().parse::<f64>().unwrap_or(0.0)
+}
+
+/// Coordinates are written with one decimal.
+fn c(v: f64) -> String {
+    format!("{:.1}", v)
+}
+
+/// An indicator's chart (server-side SVG, responsive through its view box): years on the x
+/// axis, 0 to the highest value on the y axis with the unit, the planned path (dashed, baseline
+/// to target), the target marked, the actual values (solid, labelled) and a legend. `start` is
+/// where the x axis begins when there is neither baseline nor actual (the plan's start).
+pub(crate) fn chart(lang: Lang, ind: &Indicator, actuals: &[&Actual], start: Date) -> Markup {
+    let mut acts: Vec<&Actual> = actuals.to_vec();
+    acts.sort_by_key(|a| a.date);
+    let t_min = ind
+        .baseline
+        .map(|b| b.1)
+        .into_iter()
+        .chain(acts.iter().map(|a| a.date))
+        .min()
+        .unwrap_or(start)
+        .min(ind.deadline);
+    let mut t_max = ind
+        .deadline
+        .max(acts.last().map(|a| a.date).unwrap_or(ind.deadline));
+    if t_max <= t_min {
+        t_max = t_min
+            .checked_add(jiff::Span::new().days(365))
+            .unwrap_or(t_max);
+    }
+    let days = ((t_max - t_min).get_days() as f64).max(1.0);
+    let x =
+        |d: Date| PLOT_LEFT + (PLOT_RIGHT - PLOT_LEFT) * (((d - t_min).get_days() as f64) / days);
+    let mut values: Vec<Dec> = vec![ind.target];
+    values.extend(ind.baseline.map(|b| b.0));
+    values.extend(acts.iter().map(|a| a.value));
+    let ticks = y_ticks(&values);
+    let (lo, hi) = (f(ticks[0]), f(*ticks.last().unwrap_or(&Dec::ONE)));
+    let y = |v: Dec| PLOT_BOTTOM - (PLOT_BOTTOM - PLOT_TOP) * ((f(v) - lo) / (hi - lo).max(1e-12));
+    // Year ticks at each 31 December inside the axis (plan figures are year-end figures).
+    let years: Vec<(i16, f64)> = (t_min.year()..=t_max.year())
+        .filter_map(|yr| {
+            let d = Date::new(yr, 12, 31).ok()?;
+            (d >= t_min && d <= t_max).then(|| (yr, x(d)))
+        })
+        .collect();
+    let unit = &ind.unit;
+    let n = |d: Dec| d.normalize().to_string();
+    let title = format!(
+        "{}:目标 {} {}({}前)",
+        ind.name,
+        n(ind.target),
+        unit,
+        ind.deadline
+    );
+    let desc = match acts.last() {
+        Some(a) => format!(
+            "最新实际值 {} {}({});共 {} 个实际值。{}",
+            n(a.value),
+            unit,
+            a.date,
+            acts.len(),
+            ind.baseline
+                .map(|(b, d)| format!(
+                    "计划路径:{} {}({})至 {} {}({})。",
+                    n(b),
+                    unit,
+                    d,
+                    n(ind.target),
+                    unit,
+                    ind.deadline
+                ))
+                .unwrap_or_else(|| "无基线,未画计划路径。".into())
+        ),
+        None => format!(
+            "暂无实际值。{}",
+            ind.baseline
+                .map(|(b, d)| format!(
+                    "计划路径:{} {}({})至 {} {}({})。",
+                    n(b),
+                    unit,
+                    d,
+                    n(ind.target),
+                    unit,
+                    ind.deadline
+                ))
+                .unwrap_or_else(|| "无基线,未画计划路径。".into())
+        ),
     };
-    let y = |v: f64| h - pad - (h - 2.0 * pad) * ((v - lo) / (hi - lo));
+    let (tx, ty) = (x(ind.deadline), y(ind.target));
+    let (w, h) = CHART;
     html! {
-        svg width=(w) height=(h) viewBox=(format!("0 0 {w} {h}")) role="img" aria-label="实际值与计划路径" {
-            line x1=(x(t0)) y1=(y(to_f(b))) x2=(x(t1)) y2=(y(to_f(ind.target))) stroke="#9fb3c8" stroke-width="2" stroke-dasharray="4 3" {}
-            circle cx=(x(t1)) cy=(y(to_f(ind.target))) r="3" fill="#9fb3c8" {}
-            @for a in actuals { circle cx=(x(a.date)) cy=(y(to_f(a.value))) r="4" fill="#b71c1c" { title { (a.date) ": " (a.value.normalize()) } } }
+        svg.chart viewBox=(format!("0 0 {w} {h}")) width=(w) height=(h) role="img"
+            preserveAspectRatio="xMidYMid meet" font-size="11" font-family="sans-serif" {
+            title { (title) }
+            desc { (desc) }
+            // Legend.
+            g.legend {
+                line x1="60" y1="12" x2="84" y2="12" stroke="#627d98" stroke-width="2" stroke-dasharray="5 3" {}
+                text x="88" y="16" { (lang.t("计划路径", "planned")) }
+                circle cx="172" cy="12" r="4" fill="#b71c1c" {}
+                text x="180" y="16" { (lang.t("实际", "actual")) }
+                path d="M 250 7 L 255 12 L 250 17 L 245 12 Z" fill="#1b7f3b" {}
+                text x="260" y="16" { (lang.t("目标", "target")) }
+            }
+            // Axes, grid and labels.
+            g.y-axis {
+                text x="4" y="28" fill="#486581" { (unit) }
+                @for t in &ticks {
+                    @let yy = c(y(*t));
+                    line x1=(c(PLOT_LEFT)) y1=(yy) x2=(c(PLOT_RIGHT)) y2=(yy) stroke="#e4e7eb" {}
+                    line x1=(c(PLOT_LEFT - 4.0)) y1=(yy) x2=(c(PLOT_LEFT)) y2=(yy) stroke="#486581" {}
+                    text x=(c(PLOT_LEFT - 6.0)) y=(c(y(*t) + 4.0)) text-anchor="end" fill="#486581" { (n(*t)) }
+                }
+                line x1=(c(PLOT_LEFT)) y1=(c(PLOT_TOP)) x2=(c(PLOT_LEFT)) y2=(c(PLOT_BOTTOM)) stroke="#486581" {}
+            }
+            g.x-axis {
+                line x1=(c(PLOT_LEFT)) y1=(c(PLOT_BOTTOM)) x2=(c(PLOT_RIGHT)) y2=(c(PLOT_BOTTOM)) stroke="#486581" {}
+                @for (yr, xx) in &years {
+                    line x1=(c(*xx)) y1=(c(PLOT_BOTTOM)) x2=(c(*xx)) y2=(c(PLOT_BOTTOM + 4.0)) stroke="#486581" {}
+                    text x=(c(*xx)) y=(c(PLOT_BOTTOM + 16.0)) text-anchor="middle" fill="#486581" { (yr) }
+                }
+            }
+            // The planned path, baseline → target.
+            @if let Some((b, t0)) = ind.baseline {
+                line.planned x1=(c(x(t0))) y1=(c(y(b))) x2=(c(tx)) y2=(c(ty)) stroke="#627d98" stroke-width="2" stroke-dasharray="5 3" {}
+            }
+            // The target.
+            path.target d=(format!("M {} {} L {} {} L {} {} L {} {} Z", c(tx), c(ty - 6.0), c(tx + 6.0), c(ty), c(tx), c(ty + 6.0), c(tx - 6.0), c(ty))) fill="#1b7f3b" {
+                title { (lang.t("目标", "target")) " " (n(ind.target)) " " (unit) " (" (ind.deadline) ")" }
+            }
+            text x=(c(tx - 8.0)) y=(c(ty - 8.0)) text-anchor="end" fill="#1b7f3b" { (n(ind.target)) }
+            // The actual values, joined in date order.
+            @if acts.len() > 1 {
+                polyline.actual points=(acts.iter().map(|a| format!("{},{}", c(x(a.date)), c(y(a.value)))).collect::<Vec<_>>().join(" ")) fill="none" stroke="#b71c1c" stroke-width="2" {}
+            }
+            @for a in &acts {
+                circle.actual cx=(c(x(a.date))) cy=(c(y(a.value))) r="4" fill="#b71c1c" { title { (a.date) ": " (n(a.value)) " " (unit) } }
+                // A label at either end of the axis is anchored inwards, clear of the axes.
+                @let (lx, anchor) = match x(a.date) {
+                    v if v < PLOT_LEFT + 24.0 => (v + 4.0, "start"),
+                    v if v > PLOT_RIGHT - 24.0 => (v - 4.0, "end"),
+                    v => (v, "middle"),
+                };
+                text.actual x=(c(lx)) y=(c(y(a.value) - 8.0)) text-anchor=(anchor) fill="#b71c1c" { (n(a.value)) }
+            }
         }
     }
 }
@@ -140,56 +300,102 @@ async fn dashboard(
     let can_record = s
         .as_ref()
         .is_some_and(|s| matches!(s.role(), Role::PlanOffice | Role::Admin));
+    let shown: Vec<&kc_plans::Plan> = lib
+        .plans
+        .iter()
+        .filter(|p| q.plan.as_deref().is_none_or(|id| p.id == id))
+        .collect();
+    // Every indicator judged once: (plan, indicator, its actuals, judgement).
+    let judged: Vec<Vec<(&Indicator, Vec<&Actual>, kc_plans::Judgement)>> = shown
+        .iter()
+        .map(|p| {
+            p.indicators
+                .iter()
+                .map(|i| {
+                    let acts = lib.actuals_of(&p.id, &i.id);
+                    let j = judge(i, &acts, at);
+                    (i, acts, j)
+                })
+                .collect()
+        })
+        .collect();
+    let count = |rows: &[(&Indicator, Vec<&Actual>, kc_plans::Judgement)], st: Status| {
+        rows.iter().filter(|r| r.2.status == st).count()
+    };
+    let all: Vec<(&Indicator, Vec<&Actual>, kc_plans::Judgement)> =
+        judged.iter().flatten().cloned().collect();
+    let badge = |st: Status| {
+        html! { span.tag.status style={"color:#fff;background:" (status_colour(st))} data-status=(st.code()) { (lang.t(st.zh(), st.en())) } }
+    };
     let body = html! {
         form.card method="get" action="/plans" {
             label { (lang.t("评估日期", "As of")) " " input type="date" name="date" value=(at.to_string()); }
             button type="submit" { (lang.t("查看", "Show")) }
             " " a href="/plans/tasks" { (lang.t("督办清单(按单位)", "Task list by unit")) }
         }
-        @for p in lib.plans.iter().filter(|p| q.plan.as_deref().is_none_or(|id| p.id == id)) {
-            div.card.plan data-plan=(p.id) {
+        div.card #status-counts {
+            strong { (lang.t("指标状态", "Indicators by status")) " (" (all.len()) "):" }
+            " "
+            @for st in Status::ALL {
+                @let k = count(&all, st);
+                @if k > 0 { span.count data-status=(st.code()) { (badge(st)) " " (k) } " " }
+            }
+            p.muted { (lang.t("“暂无数据”表示尚未填报实际值,不等于滞后。", "“No data” means no actual value has been reported yet — not a shortfall.")) }
+        }
+        @for (p, rows) in shown.iter().zip(&judged) {
+            div.card.plan data-plan=(p.id) id=(p.id) {
                 h2 { (p.document) }
                 p.muted { (p.issuer) " · " (p.period.0) " – " (p.period.1) " · " (p.indicators.len()) (lang.t(" 项指标, ", " indicators, ")) (p.tasks.len()) (lang.t(" 项任务", " tasks")) }
-                @let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-                @for i in &p.indicators { @let _ = counts.entry(judge(i, &lib.actuals_of(&p.id, &i.id), at).status.zh()).and_modify(|c| *c += 1).or_insert(1); }
-                p { @for (k, v) in &counts { span.tag { (k) " " (v) } " " } }
+                p { @for st in Status::ALL { @let k = count(rows, st); @if k > 0 { (badge(st)) " " (k) " " } } }
                 table {
-                    tr { th { (lang.t("指标", "Indicator")) } th.num { (lang.t("目标", "Target")) } th { (lang.t("期限", "Deadline")) } th.num { (lang.t("实际", "Actual")) } th.num { (lang.t("应达", "Expected")) } th { (lang.t("状态", "Status")) } th { (lang.t("走势", "Path")) } }
-                    @for i in &p.indicators {
-                        @let acts = lib.actuals_of(&p.id, &i.id);
-                        @let j = judge(i, &acts, at);
-                        tr data-indicator=(format!("{}:{}", p.id, i.id)) {
+                    tr { th { (lang.t("指标", "Indicator")) } th.num { (lang.t("目标", "Target")) } th { (lang.t("期限", "Deadline")) } th.num { (lang.t("实际", "Actual")) } th.num { (lang.t("应达", "Expected")) } th { (lang.t("状态", "Status")) } }
+                    @for (i, acts, j) in rows {
+                        @let key = format!("{}:{}", p.id, i.id);
+                        tr data-indicator=(key) id=(key) {
                             td { (i.name) " " span.muted { (i.clause) } }
                             td.num { (i.target.normalize()) " " (i.unit) }
                             td { (i.deadline) }
                             td.num { @if let Some((v, d)) = j.actual { (v.normalize()) " " span.muted { (d) } } @else { "—" } }
                             td.num { (j.expected.map(|e| e.round_dp(2).normalize().to_string()).unwrap_or_else(|| "—".into())) }
-                            td.status { span.tag style={"color:#fff;background:" (status_colour(j.status))} { (j.status.zh()) } }
-                            td { (chart(i, &acts)) }
+                            td.status { (badge(j.status)) }
+                        }
+                        tr.detail data-detail=(key) {
+                            td colspan="6" {
+                                details.chart open[!acts.is_empty()] {
+                                    summary { (lang.t("走势图", "Chart")) }
+                                    (chart(lang, i, acts, p.period.0))
+                                }
+                                @if let Some(sess) = s.as_ref().filter(|_| can_record) {
+                                    details.record {
+                                        summary { (lang.t("填报实际值", "Record a value")) }
+                                        form.record method="post" action="/plans/actuals" {
+                                            input type="hidden" name="csrf" value=(sess.csrf);
+                                            input type="hidden" name="indicator" value=(key);
+                                            label { (lang.t("数值", "Value")) " (" (i.unit) ") " input name="value" inputmode="decimal" required; }
+                                            label { (lang.t("日期", "Date")) " " input type="date" name="date" min=(p.period.0.to_string()) max=(today().to_string()) required; }
+                                            label { (lang.t("来源", "Source")) " " input name="source" required; }
+                                            p.muted { (lang.t("同一日期再次填报即为更正,原值保留在审计日志中。", "Recording again for the same date corrects the value; the old one stays in the audit log.")) }
+                                            button type="submit" { (lang.t("保存", "Save")) }
+                                        }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
-            }
-        }
-        @if can_record {
-            @let sess = s.as_ref().expect("checked");
-            h2 { (lang.t("填报指标实际值", "Record an indicator value")) }
-            form.card method="post" action="/plans/actuals" {
-                input type="hidden" name="csrf" value=(sess.csrf);
-                label { (lang.t("指标", "Indicator")) " " select name="indicator" { @for p in &lib.plans { @for i in &p.indicators { option value=(format!("{}:{}", p.id, i.id)) { (p.id) " · " (i.name) } } } } }
-                label { (lang.t("数值", "Value")) " " input name="value" required; }
-                label { (lang.t("日期", "Date")) " " input type="date" name="date" required; }
-                label { (lang.t("来源", "Source")) " " input name="source" required; }
-                button type="submit" { (lang.t("保存", "Save")) }
-            }
-            h2 { (lang.t("填报任务节点完成", "Record a milestone done")) }
-            form.card method="post" action="/plans/progress" {
-                input type="hidden" name="csrf" value=(sess.csrf);
-                label { (lang.t("任务", "Task")) " " select name="task" { @for p in &lib.plans { @for t in &p.tasks { option value=(format!("{}:{}", p.id, t.number)) { (p.id) " · " (t.number) ". " (t.title) } } } } }
-                label { (lang.t("年度", "Year")) " " input name="year" size="5" required; }
-                label { (lang.t("完成日期", "Done on")) " " input type="date" name="done" required; }
-                label { (lang.t("来源", "Source")) " " input name="source" required; }
-                button type="submit" { (lang.t("保存", "Save")) }
+                @if let Some(sess) = s.as_ref().filter(|_| can_record && !p.tasks.is_empty()) {
+                    details.record {
+                        summary { (lang.t("填报任务节点完成", "Record a milestone done")) }
+                        form.record method="post" action="/plans/progress" {
+                            input type="hidden" name="csrf" value=(sess.csrf);
+                            label { (lang.t("任务", "Task")) " " select name="task" { @for t in &p.tasks { option value=(format!("{}:{}", p.id, t.number)) { (t.number) ". " (t.title) } } } }
+                            label { (lang.t("年度", "Year")) " " input name="year" size="5" required; }
+                            label { (lang.t("完成日期", "Done on")) " " input type="date" name="done" required; }
+                            label { (lang.t("来源", "Source")) " " input name="source" required; }
+                            button type="submit" { (lang.t("保存", "Save")) }
+                        }
+                    }
+                }
             }
         }
     };
@@ -203,13 +409,20 @@ async fn dashboard(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub(crate) struct UnitQuery {
-    /// the unit (牵头或配合单位), as written in the plans
+    /// the unit (牵头或配合单位): its canonical name or any alias (plans/units.md)
     pub(crate) unit: Option<String>,
     /// as of (YYYY-MM-DD; default today)
     pub(crate) date: Option<String>,
 }
 
-/// Every unit named as lead or co-operating unit of a task, sorted.
+/// The canonical name of the unit asked for by any of its names (as asked if no unit has it;
+/// empty if none was asked).
+pub(crate) fn canonical(lib: &PlanLibrary, unit: Option<&str>) -> String {
+    let unit = unit.unwrap_or("").trim();
+    lib.canonical_unit(unit).unwrap_or(unit).to_string()
+}
+
+/// Every unit named as lead or co-operating unit of a task (canonical names), sorted.
 pub(crate) fn units(lib: &PlanLibrary) -> Vec<String> {
     let mut units: Vec<String> = lib
         .plans
@@ -238,7 +451,7 @@ async fn tasks(
         .and_then(|d| Date::from_str(d).ok())
         .unwrap_or_else(today);
     let units = units(&lib);
-    let unit = q.unit.clone().unwrap_or_default();
+    let unit = canonical(&lib, q.unit.as_deref());
     let body = html! {
         form.card method="get" action="/plans/tasks" {
             label { (lang.t("单位", "Unit")) " " select name="unit" { @for u in &units { option value=(u) selected[*u == unit] { (u) } } } }
@@ -267,20 +480,58 @@ async fn tasks(
     ))
 }
 
-fn check_indicator(lib: &PlanLibrary, key: &str) -> Result<(), AppError> {
-    let (p, i) = key.split_once(':').unwrap_or(("", ""));
-    if lib
+/// Validates and records an indicator's value (the form's and the API's one path): a known
+/// indicator, a number valid in its unit, a date within the plan and not after today. A value
+/// for a date that already has one supersedes it (audited as a correction); returns the
+/// superseded value.
+async fn record_actual(
+    st: &AppState,
+    s: &crate::auth::Session,
+    indicator: &str,
+    value: &str,
+    date: &str,
+    source: &str,
+) -> Result<Option<String>, AppError> {
+    let (plan, ind) = st
         .plans
-        .iter()
-        .any(|x| x.id == p && x.indicators.iter().any(|ind| ind.id == i))
-    {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest {
+        .indicator(indicator)
+        .ok_or_else(|| AppError::BadRequest {
             code: "invalid",
-            message: format!("指标 indicator:没有“{key}”"),
-        })
+            message: format!("指标 indicator:没有“{indicator}”"),
+        })?;
+    valid_date(date, "日期 date")?;
+    let v = valid_value(value)?;
+    let (dv, dd) = (
+        Dec::from_str(&v).map_err(|e| AppError::Internal(e.to_string()))?,
+        Date::from_str(date).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    kc_plans::check_actual(plan, ind, dv, dd, today()).map_err(|message| AppError::BadRequest {
+        code: "invalid",
+        message,
+    })?;
+    if source.trim().is_empty() {
+        return Err(AppError::BadRequest {
+            code: "invalid",
+            message: "来源 source:必填 (required)".into(),
+        });
     }
+    let shipped = st
+        .plans
+        .actuals
+        .iter()
+        .find(|a| a.indicator == indicator && a.date == dd)
+        .map(|a| a.value.normalize().to_string());
+    Ok(st
+        .store
+        .record_plan_actual(
+            &s.user.actor(),
+            indicator,
+            &v,
+            date,
+            source,
+            shipped.as_deref(),
+        )
+        .await?)
 }
 
 fn check_task(lib: &PlanLibrary, key: &str) -> Result<(), AppError> {
@@ -334,13 +585,14 @@ async fn record_actual_form(
 ) -> Result<Response, AppError> {
     s.require_access(kc_domain::Access::RecordPlans)?;
     s.check_csrf(f.csrf.as_deref())?;
-    check_indicator(&st.plans, &f.indicator)?;
-    valid_date(&f.date, "日期 date")?;
-    let v = valid_value(&f.value)?;
-    st.store
-        .record_plan_actual(&s.user.actor(), &f.indicator, &v, &f.date, f.source.trim())
-        .await?;
-    Ok(Redirect::to("/plans").into_response())
+    record_actual(&st, &s, &f.indicator, &f.value, &f.date, f.source.trim()).await?;
+    let plan = f.indicator.split(':').next().unwrap_or("");
+    Ok(Redirect::to(&format!(
+        "/plans?plan={}#{}",
+        utf8_percent(plan),
+        utf8_percent(&f.indicator)
+    ))
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -423,13 +675,8 @@ pub(crate) async fn api_record_actual(
     s.require_access(kc_domain::Access::RecordPlans)?;
     s.check_csrf(headers.get("x-csrf-token").and_then(|v| v.to_str().ok()))?;
     let b: ActualBody = api_body(&bytes)?;
-    check_indicator(&st.plans, &b.indicator)?;
-    valid_date(&b.date, "date")?;
-    let v = valid_value(&b.value)?;
-    st.store
-        .record_plan_actual(&s.user.actor(), &b.indicator, &v, &b.date, &b.source)
-        .await?;
-    Ok(Json(json!({"ok": true})))
+    let superseded = record_actual(&st, &s, &b.indicator, &b.value, &b.date, &b.source).await?;
+    Ok(Json(json!({"ok": true, "superseded": superseded})))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -518,4 +765,145 @@ pub(crate) async fn unit_xlsx(st: &AppState, q: &UnitQuery) -> Result<Vec<u8>, A
     }
     kc_tabular::xlsx_bytes("督办清单", &headers, &rows)
         .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kc_plans::Direction;
+
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    fn dec(s: &str) -> Dec {
+        Dec::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn y_ticks_are_round_and_cover_the_values() {
+        let t = |v: &[&str]| -> Vec<String> {
+            y_ticks(&v.iter().map(|s| dec(s)).collect::<Vec<_>>())
+                .iter()
+                .map(|d| d.to_string())
+                .collect()
+        };
+        // 2,000 in steps of 100, 200, 250 need more than 4 intervals; 500 needs 4.
+        assert_eq!(
+            t(&["2000", "1000", "1400"]),
+            ["0", "500", "1000", "1500", "2000"]
+        );
+        // 2.3%: steps of 0.5 need 5 intervals, 1 needs 3.
+        assert_eq!(t(&["2.3", "1.8"]), ["0", "1", "2", "3"]);
+        // A rate that fell: −1.5 to 3 in steps of 2 (−2 … 4, 3 intervals).
+        assert_eq!(t(&["-1.5", "3"]), ["-2", "0", "2", "4"]);
+        // All zero: the axis is 0 to 1; a step of 0.2 needs 5 intervals, 0.25 needs 4.
+        assert_eq!(t(&["0"]), ["0", "0.25", "0.5", "0.75", "1"]);
+    }
+
+    #[test]
+    fn the_chart_of_a_hand_worked_indicator() {
+        // Baseline 1,000 家 at 2018-12-31, target 2,000 at 2020-12-31 (731 days), an actual of
+        // 1,400 at 2019-12-31. x: 56 + 408 × days/731, so 2019-12-31 (365 days) is at
+        // 56 + 203.72 = 259.7. y: 0 … 2,000 over 168 … 36 (132 px), so 1,400 is at
+        // 168 − 132 × 0.7 = 75.6, 1,000 at 102, 2,000 at 36.
+        let ind = Indicator {
+            id: "hte".into(),
+            clause: "一、".into(),
+            name: "高新技术企业数".into(),
+            name_en: None,
+            unit: "家".into(),
+            scope: "city".into(),
+            direction: Direction::Up,
+            target: dec("2000"),
+            deadline: day("2020-12-31"),
+            baseline: Some((dec("1000"), day("2018-12-31"))),
+        };
+        let a = Actual {
+            indicator: "p:hte".into(),
+            value: dec("1400"),
+            date: day("2019-12-31"),
+            source: "s".into(),
+        };
+        let svg = chart(Lang(false), &ind, &[&a], day("2018-01-01")).into_string();
+        assert!(svg.contains(r#"viewBox="0 0 480 200""#), "{svg}");
+        assert!(
+            svg.contains("<title>高新技术企业数:目标 2000 家(2020-12-31前)</title>"),
+            "{svg}"
+        );
+        assert!(
+            svg.contains("<desc>最新实际值 1400 家(2019-12-31);共 1 个实际值。计划路径:1000 家(2018-12-31)至 2000 家(2020-12-31)。</desc>"),
+            "{svg}"
+        );
+        // The actual point, labelled 8 px above.
+        assert!(
+            svg.contains(r#"<circle class="actual" cx="259.7" cy="75.6""#),
+            "{svg}"
+        );
+        assert!(
+            svg.contains(r##"<text class="actual" x="259.7" y="67.6" text-anchor="middle" fill="#b71c1c">1400</text>"##),
+            "{svg}"
+        );
+        // The planned path, baseline → target, dashed.
+        assert!(
+            svg.contains(r#"<line class="planned" x1="56.0" y1="102.0" x2="464.0" y2="36.0""#),
+            "{svg}"
+        );
+        // The target: a diamond around (464, 36).
+        assert!(
+            svg.contains(r#"d="M 464.0 30.0 L 470.0 36.0 L 464.0 42.0 L 458.0 36.0 Z""#),
+            "{svg}"
+        );
+        // The x axis: a tick and label for each year end.
+        for (yr, x) in [("2018", "56.0"), ("2019", "259.7"), ("2020", "464.0")] {
+            assert!(
+                svg.contains(&format!(
+                    r##"<text x="{x}" y="184.0" text-anchor="middle" fill="#486581">{yr}</text>"##
+                )),
+                "{yr}: {svg}"
+            );
+        }
+        // The y axis: five ticks 0 … 2,000 with their labels, and the unit.
+        for (v, y) in [
+            ("0", 172.0),
+            ("500", 139.0),
+            ("1000", 106.0),
+            ("1500", 73.0),
+            ("2000", 40.0),
+        ] {
+            assert!(
+                svg.contains(&format!(
+                    r##"<text x="50.0" y="{y:.1}" text-anchor="end" fill="#486581">{v}</text>"##
+                )),
+                "{v}: {svg}"
+            );
+        }
+        assert!(svg.contains(r##"<text x="4" y="28" fill="#486581">家</text>"##));
+        // The legend, Chinese first, English on request.
+        for w in ["计划路径", "实际", "目标"] {
+            assert!(svg.contains(&format!(">{w}</text>")), "{w}");
+        }
+        let en = chart(Lang(true), &ind, &[&a], day("2018-01-01")).into_string();
+        assert!(en.contains(">planned</text>") && en.contains(">actual</text>"));
+        // A point on the axis's first day is labelled inwards: 1,000 at (56, 102), label at 60.
+        let b = Actual {
+            value: dec("1000"),
+            date: day("2018-12-31"),
+            ..a.clone()
+        };
+        let two = chart(Lang(false), &ind, &[&a, &b], day("2018-01-01")).into_string();
+        assert!(
+            two.contains(r##"<text class="actual" x="60.0" y="94.0" text-anchor="start" fill="#b71c1c">1000</text>"##),
+            "{two}"
+        );
+        assert!(
+            two.contains(r#"<polyline class="actual" points="56.0,102.0 259.7,75.6""#),
+            "joined in date order: {two}"
+        );
+        // No actual: no point, the path still drawn, and the description says so.
+        let none = chart(Lang(false), &ind, &[], day("2018-01-01")).into_string();
+        assert!(!none.contains("<circle class=\"actual\""));
+        assert!(none.contains("<desc>暂无实际值。"), "{none}");
+        assert!(none.contains(r#"<line class="planned" x1="56.0" y1="102.0""#));
+    }
 }

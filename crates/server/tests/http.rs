@@ -540,13 +540,84 @@ async fn the_plan_office_records_progress_and_the_status_follows() {
     );
     let after = status("2019-12-31").await;
     assert_eq!(after["status"], "achieved", "{after}");
+    // Values are checked: 家 cannot be negative nor fractional, and the date lies between the
+    // plan's start (2019-01-01) and today.
+    for (value, date, says) in [
+        ("-20", "2019-12-31", "不能为负数"),
+        ("1500.5", "2019-12-31", "整数"),
+        ("1500", "2030-12-31", "晚于今天"),
+        ("1500", "2018-06-30", "早于计划开始日期 2019-01-01"),
+    ] {
+        let (s, e) = po
+            .post(
+                "/api/plans/actuals",
+                json!({"indicator": id, "value": value, "date": date, "source": "x"}),
+            )
+            .await;
+        assert_eq!(
+            (s, e["code"].as_str()),
+            (400, Some("invalid")),
+            "{value} {date}: {e}"
+        );
+        assert!(e["message"].as_str().unwrap().contains(says), "{e}");
+    }
+    // A wrong value is corrected by recording again for the same date: 1,400 supersedes 1,500.
+    // The path from 1,230 (2018-12-31) expects 1,500 at 2019-12-31; short by 100 of a planned
+    // 270, beyond 25% (67.5): off track.
+    let (s, r) = po
+        .post(
+            "/api/plans/actuals",
+            json!({"indicator": id, "value": "1400", "date": "2019-12-31", "source": "市统计局更正"}),
+        )
+        .await;
+    assert_eq!((s, &r["superseded"]), (200, &json!("1500")), "{r}");
+    let corrected = status("2019-12-31").await;
+    assert_eq!(corrected["actual"]["value"], "1400", "{corrected}");
+    assert_eq!(corrected["expected"], "1500", "{corrected}");
+    assert_eq!(corrected["status"], "off_track", "{corrected}");
     // The page renders with status words; the audit log has the record.
     let (s, html) = po.page("/plans?date=2019-12-31").await;
     assert_eq!(s, 200);
     assert!(
-        html.contains("已完成") && html.contains("沈阳"),
+        html.contains("进度滞后") && html.contains("沈阳"),
         "dashboard"
     );
+    // The status counts head the page; each indicator has its own recording form for the plan
+    // office, the indicator fixed in the form.
+    assert!(html.contains(r#"id="status-counts""#));
+    assert!(
+        html.contains(r#"data-status="no_data""#),
+        "暂无数据 counted"
+    );
+    assert!(html.contains(&format!(
+        r#"<input type="hidden" name="indicator" value="{id}">"#
+    )));
+    assert!(html.contains("填报实际值"));
+    let anon_html = anon
+        .get(format!("{base}/plans?date=2019-12-31"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(anon_html.contains("暂无数据") && !anon_html.contains(r#"action="/plans/actuals""#));
+    // Units by one canonical name (plans/units.md): asked by an alias, the list shows the unit.
+    let html = anon
+        .get(format!("{base}/plans/tasks"))
+        .query(&[("unit", "中科院(沈阳)分院"), ("date", "2019-12-31")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<option value="中国科学院沈阳分院" selected>"#),
+        "{html}"
+    );
+    assert!(html.contains("建立沈阳创新创业研究院") && html.contains("建立成果转化对接机制"));
+    assert!(!html.contains(r#"<option value="中科院沈阳分院""#));
     let (s, html) = po.page("/plans/tasks?unit=%E6%B2%88%E9%98%B3%E5%B8%82%E7%A7%91%E5%AD%A6%E6%8A%80%E6%9C%AF%E5%B1%80").await;
     assert_eq!(s, 200);
     assert!(html.contains("牵头"));
@@ -557,5 +628,25 @@ async fn the_plan_office_records_progress_and_the_status_follows() {
             .unwrap()
             .iter()
             .any(|e| e["action"] == "record_actual" && e["entity_id"] == id.as_str())
+    );
+    let corr = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "correct_actual" && e["entity_id"] == id.as_str())
+        .unwrap_or_else(|| panic!("no correction audited: {log}"));
+    assert!(
+        corr["before"]
+            .as_str()
+            .unwrap()
+            .contains(r#""value":"1500""#),
+        "{corr}"
+    );
+    assert!(
+        corr["after"]
+            .as_str()
+            .unwrap()
+            .contains(r#""value":"1400""#),
+        "{corr}"
     );
 }

@@ -350,7 +350,12 @@ fn require_plan_office(actor: &Actor) -> Result<()> {
 pub type PlanRecord = (String, String, String, String);
 
 impl Store {
-    /// Records an indicator's actual value (plan office, admin); audited.
+    /// Records an indicator's actual value (plan office, admin); audited. A value for an
+    /// indicator and date that already has one is a correction: the new row supersedes the
+    /// older ones (the latest `seq` wins, see [`Store::plan_records`]), nothing is updated or
+    /// deleted, and the audit row (`correct_actual`) holds the value before and after.
+    /// `shipped` is the value the plan files give for that indicator and date, if any: the
+    /// "before" of a first correction of a published figure. Returns the superseded value.
     pub async fn record_plan_actual(
         &self,
         actor: &Actor,
@@ -358,9 +363,20 @@ impl Store {
         value: &str,
         date: &str,
         source: &str,
-    ) -> Result<()> {
+        shipped: Option<&str>,
+    ) -> Result<Option<String>> {
         require_plan_office(actor)?;
         let mut tx = self.begin_write(&["plans".to_string()]).await?;
+        let previous = sqlx::query(
+            "SELECT value, source FROM plan_actuals WHERE indicator = $1 AND date = $2 ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(indicator)
+        .bind(date)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| (r.get::<String, _>(0), r.get::<String, _>(1)))
+        .map(|(v, s)| (v, Some(s)))
+        .or_else(|| shipped.map(|v| (v.to_string(), None)));
         sqlx::query("INSERT INTO plan_actuals (indicator, value, date, source, actor, at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(indicator)
             .bind(value)
@@ -371,17 +387,26 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         let after = serde_json::json!({"value": value, "date": date, "source": source}).to_string();
+        let before = previous.as_ref().map(|(v, s)| {
+            serde_json::json!({"value": v, "date": date, "source": s.clone().unwrap_or_else(|| "plans/".into())})
+                .to_string()
+        });
         self.audit_in(
             &mut tx,
             actor,
-            "record_actual",
+            if previous.is_some() {
+                "correct_actual"
+            } else {
+                "record_actual"
+            },
             "indicator",
             indicator,
-            None,
+            before.as_deref(),
             Some(&after),
         )
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(previous.map(|(v, _)| v))
     }
 
     /// Records a task's milestone of `year` done (plan office, admin); audited.
@@ -419,7 +444,9 @@ impl Store {
         tx.commit().await
     }
 
-    /// Every recorded actual (indicator, value, date, source) and milestone (task, year, done, source).
+    /// Every recorded actual (indicator, value, date, source) and milestone (task, year, done,
+    /// source), oldest first: of several actuals for one indicator and date the last one is
+    /// the current value (a correction supersedes).
     pub async fn plan_records(&self) -> Result<(Vec<PlanRecord>, Vec<PlanRecord>)> {
         let a = sqlx::query("SELECT indicator, value, date, source FROM plan_actuals ORDER BY seq")
             .fetch_all(&self.pool)

@@ -4,7 +4,7 @@
 use super::schemas::PlanTasksBody;
 use crate::AppState;
 use crate::api::{ApiResult, ErrorBody};
-use crate::plans::{UnitQuery, effective, today, unit_xlsx, units};
+use crate::plans::{UnitQuery, canonical, effective, today, unit_xlsx, units};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -28,7 +28,7 @@ pub(crate) async fn plan_tasks(
         .as_deref()
         .and_then(|d| Date::from_str(d).ok())
         .unwrap_or_else(today);
-    let unit = q.unit.clone().unwrap_or_default();
+    let unit = canonical(&lib, q.unit.as_deref());
     let mut tasks = Vec::new();
     for p in &lib.plans {
         for t in p
@@ -46,7 +46,7 @@ pub(crate) async fn plan_tasks(
         }
     }
     Ok(Json(json!({
-        "units": units(&lib), "unit": q.unit, "as_of": at.to_string(), "tasks": tasks,
+        "units": units(&lib), "unit": (!unit.is_empty()).then_some(&unit), "as_of": at.to_string(), "tasks": tasks,
     })))
 }
 
