@@ -280,12 +280,13 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let shutdown = shutdown_signal();
     println!(
         "科创 kechuang 已启动 serving at http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| e.to_string())?;
     Ok(())
@@ -293,27 +294,32 @@ pub async fn serve(
 
 /// Ctrl-C or SIGTERM (what `docker stop` and systemd send): stop accepting connections and
 /// let the requests in flight finish, so no approval is cut off between its checks and its
-/// commit by a routine restart.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// commit by a routine restart. The SIGTERM handler is installed here, before the server says
+/// it is serving, so a signal sent as soon as it is up is never the default (fatal) one.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        println!("科创 kechuang 正在停止 shutting down: finishing requests in flight");
     }
-    println!("科创 kechuang 正在停止 shutting down: finishing requests in flight");
 }
 
 /// Plain string errors for `serve` (the CLI wraps them): no `anyhow` below the binary.
