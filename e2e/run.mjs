@@ -107,7 +107,8 @@ async function startServer() {
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kechuang-e2e-'));
   const port = await freePort();
   const db = path.join(tmpDir, 'e2e.db');
-  server = spawn(bin, ['serve', '--database', db, '--addr', `127.0.0.1:${port}`], {
+  // Notice periods from 0 days so the scenario can pay at once (the default range is 5–30).
+  server = spawn(bin, ['serve', '--database', db, '--addr', `127.0.0.1:${port}`, '--notice-days', '0-30'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
@@ -451,11 +452,19 @@ async function main() {
     assert.match(await text(page.locator('div.error')), /出错了/);
     assert.equal((await apiJson(page, `${base}/api/applications/${app.id}`)).state, 'in_review');
   });
-  const split = await check('批准 with the default amount commits it to the budget', async () => {
+  const split = await check('批准 the computed amount (prefilled for 定额, typed for 最高) commits it to the budget', async () => {
     await page.goto(`${base}/applications/${app.id}`);
     const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
-    const dflt = await form.locator('input[name="amount"]').inputValue();
-    assert.equal(fen(dflt), pick.amount, 'the form proposes the computed amount');
+    const input = form.locator('input[name="amount"]');
+    const dflt = await input.inputValue();
+    if (await form.locator('.cap').count()) {
+      // A maximum (最高): nothing is prefilled, the cap is shown beside the field.
+      assert.equal(dflt, '', 'a 最高 measure proposes no amount');
+      assert.equal(fen(await text(form.locator('.cap'))), pick.amount, 'the cap beside the field = the computed amount');
+      await input.fill(yuan(pick.amount));
+    } else {
+      assert.equal(fen(dflt), pick.amount, 'the form proposes the computed amount');
+    }
     await submit(page, form.locator('button[name="do"][value="approve"]'));
     assert.match(await state(page), /^已批准/);
     assert.equal(fen(await text(page.locator('td.approved'))), pick.amount);

@@ -704,6 +704,11 @@ async fn application(
     .filter(|act| kc_domain::transition(a.state, *act, role).is_ok())
     .collect();
     let levels: Vec<&str> = m.split.shares.iter().map(|x| x.0.keyword()).collect();
+    let notice_range = st.store.notice_days();
+    let notice_default = st
+        .store
+        .notice_period(None)
+        .unwrap_or(*notice_range.start());
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date()
@@ -731,13 +736,31 @@ async fn application(
                     (csrf_field(&s))
                     input type="hidden" name="action" value=(act.code());
                     @match act {
+                        // A fixed sum (定额) is prefilled; a maximum (最高) or an amount set by
+                        // review is the reviewer's to name (the store refuses without one).
+                        Action::Approve if matches!(a.amount_kind.as_deref(), Some("cap" | "review")) => {
+                            label {
+                                (lang.t("批准金额(元,必填)", "Amount (元, required)")) " "
+                                input name="amount" value="" required;
+                                @if let (Some("cap"), Some(c)) = (a.amount_kind.as_deref(), a.computed) {
+                                    " " span.muted { (lang.t("本措施最高 ", "at most ")) span.cap { (yuan(c)) } (lang.t(" 元", " yuan")) }
+                                }
+                            }
+                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason"; }
+                        }
                         Action::Approve => {
                             label { (lang.t("批准金额(元,不超过计算金额)", "Amount (元, at most the computed amount)")) " " input name="amount" value=(a.computed.map(|c| c.plain()).unwrap_or_default()); }
                             label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason"; }
                         }
                         Action::Reject | Action::Object => { label { (lang.t("理由", "Reason")) " " input name="reason" required; } }
                         Action::RequestMaterial => { label { (lang.t("一次性告知所缺材料(每行一项)", "All missing material, one per line")) br; textarea name="missing" rows="3" cols="40" {} } }
-                        Action::PublishNotice => { label { (lang.t("公示天数", "Notice days")) " " input name="notice_days" value="7" size="3"; } }
+                        Action::PublishNotice => {
+                            label {
+                                (lang.t("公示天数", "Notice days")) " "
+                                input name="notice_days" type="number" value=(notice_default) min=(notice_range.start()) max=(notice_range.end()) size="3";
+                                " " span.muted { (lang.t(&format!("{} 至 {} 天", notice_range.start(), notice_range.end()), &format!("{} to {} days", notice_range.start(), notice_range.end()))) }
+                            }
+                        }
                         _ => {}
                     }
                     button type="submit" name="do" value=(act.code()) { (act.zh()) }

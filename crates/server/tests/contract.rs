@@ -73,7 +73,8 @@ async fn start(name: &str) -> String {
     let store = Store::open(&dir.join("kc.db").display().to_string(), library())
         .await
         .unwrap()
-        .with_clock(clock);
+        .with_clock(clock)
+        .with_notice_days(0..=30);
     kc_server::seed::first_start(&store, Some(&common::demo_data()))
         .await
         .unwrap();
@@ -314,7 +315,7 @@ fn calls() -> Vec<Call> {
             "POST",
             "/api/applications/{app}/actions",
             Reviewer,
-            Json(r#"{"action": "approve"}"#),
+            Json(r#"{"action": "approve", "amount": "200000"}"#),
         ),
         call(
             "act",

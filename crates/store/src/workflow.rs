@@ -41,13 +41,15 @@ impl WriteTx {
 /// What a step may carry.
 #[derive(Clone, Debug, Default)]
 pub struct ActArgs {
-    /// Approve: the amount (default: the engine's amount; required when set by review).
+    /// Approve: the amount (default: the engine's amount for a fixed sum; required for a
+    /// maximum (最高…) and an amount set by review).
     pub amount: Option<Money>,
     /// Approve below the engine's amount, reject, object: why.
     pub reason: Option<String>,
     /// Request material: everything missing, listed at once (一次性告知).
     pub missing: Vec<String>,
-    /// Publish notice: the 公示 period in days (default 7).
+    /// Publish notice, confirm an offer: the 公示 period in days (default 7, within the
+    /// store's configured range, 5–30 unless set otherwise).
     pub notice_days: Option<i64>,
 }
 
@@ -690,12 +692,7 @@ impl Store {
                     .await?;
             }
             Action::PublishNotice => {
-                let days = args.notice_days.unwrap_or(7);
-                if !(0..=90).contains(&days) {
-                    return Err(StoreError::Invalid(format!(
-                        "notice period {days} days: between 0 and 90"
-                    )));
-                }
+                let days = self.notice_period(args.notice_days)?;
                 let until = self.today().saturating_add(jiff::Span::new().days(days));
                 sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
                     .bind(until.to_string())
@@ -727,15 +724,8 @@ impl Store {
         }
         // A confirmed offer skips review and goes straight to notice: give it its period.
         if action == Action::ConfirmOffer {
-            if !(0..=90).contains(&args.notice_days.unwrap_or(7)) {
-                return Err(StoreError::Invalid(format!(
-                    "notice period {} days: between 0 and 90",
-                    args.notice_days.unwrap_or(7)
-                )));
-            }
-            let until = self
-                .today()
-                .saturating_add(jiff::Span::new().days(args.notice_days.unwrap_or(7)));
+            let days = self.notice_period(args.notice_days)?;
+            let until = self.today().saturating_add(jiff::Span::new().days(days));
             sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
                 .bind(until.to_string())
                 .bind(app_id)
@@ -839,6 +829,17 @@ impl Store {
                     ));
                 }
                 a
+            }
+            // A maximum (最高…) is a ceiling, not a default: the reviewer names the amount.
+            (AmountKind::Cap, None, Some(e)) => {
+                return Err(refused(
+                    "amount_required",
+                    format!(
+                        "本措施为“最高 {} 元”,请填写批准金额 (the measure gives at most {} yuan: give the approved amount)",
+                        e.grouped(),
+                        e.grouped()
+                    ),
+                ));
             }
             (_, None, Some(e)) => e,
             (_, Some(a), Some(e)) => {
