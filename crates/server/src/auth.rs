@@ -42,6 +42,9 @@ pub struct Session {
     pub id: String,
     pub user: User,
     pub csrf: String,
+    /// Notifications not yet seen in the inbox (`None`: a role without notifications, or not
+    /// counted, as on the login response). Pages show it in the header: 通知 (N).
+    pub unread: Option<i64>,
 }
 
 impl Session {
@@ -107,13 +110,16 @@ impl FromRequestParts<AppState> for MaybeSession {
             return Ok(MaybeSession(None));
         };
         let id = id.to_string();
-        Ok(MaybeSession(
-            state
-                .store
-                .session(&id)
-                .await?
-                .map(|(user, csrf)| Session { id, user, csrf }),
-        ))
+        let Some((user, csrf)) = state.store.session(&id).await? else {
+            return Ok(MaybeSession(None));
+        };
+        let unread = state.store.unread_notifications(&user.actor()).await?;
+        Ok(MaybeSession(Some(Session {
+            id,
+            user,
+            csrf,
+            unread,
+        })))
     }
 }
 
@@ -198,7 +204,12 @@ pub async fn login(
         .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
         .to_string();
     store.create_session(&id, &user.id, &csrf, &expires).await?;
-    Ok(Session { id, user, csrf })
+    Ok(Session {
+        id,
+        user,
+        csrf,
+        unread: None,
+    })
 }
 
 pub fn session_cookie(state: &AppState, id: &str) -> String {
