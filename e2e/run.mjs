@@ -338,6 +338,33 @@ async function main() {
 
   // -- the applicant: 政策计算器 → 申报 → 提交
   await check(`log in as applicant ${applicantUser}`, () => login(page, base, applicantUser));
+  await sideCheck('applicant home is its 工作台: offers, material, in progress, received, latest notifications; header 通知 (N)', async () => {
+    await page.goto(`${base}/`);
+    const main = await text(page.locator('main'));
+    for (const card of ['待确认的免申即享', '待补正材料', '办理中的申请', '已到账', '最新通知']) {
+      assert.ok(main.includes(card), `the 工作台 has a card ${card}`);
+    }
+    assert.match(await text(page.locator('header a.inbox')), /^通知 \(\d+\)$/, 'the header counts unread notifications');
+    const offers = await apiJson(page, `${base}/api/offers`);
+    const waiting = offers.filter((o) => o.state === 'offered');
+    assert.equal(await page.locator('div.offers li').count(), waiting.length, 'one line per offer waiting for 意愿确认');
+    console.log(`     ${waiting.length} offer(s) waiting for 意愿确认`);
+    for (const t of await page.locator('table.notifications td.when').allInnerTexts()) {
+      assert.match(t.trim(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/, `a readable time, not “${t}”`);
+    }
+    if (waiting.length) {
+      // Declining is not one click: the application page links to a page that asks first.
+      await page.goto(`${base}/applications/${waiting[0].id}`);
+      assert.equal(await page.locator('button[value="decline_offer"]').count(), 0, 'no decline button beside 意愿确认');
+      await page.locator('a.decline').click();
+      await page.waitForLoadState();
+      assert.match(await text(page.locator('main')), /放弃后不能恢复/, 'the confirmation page says it cannot be undone');
+      assert.equal(await page.locator('button.secondary[value="decline_offer"]').count(), 1, 'a secondary 确认放弃 button');
+      await page.locator('main a', { hasText: '返回,不放弃' }).click(); // go back without declining
+      await page.waitForLoadState();
+      assert.equal((await apiJson(page, `${base}/api/applications/${waiting[0].id}`)).state, 'offered', 'still offered');
+    }
+  });
   const ownId = await check('applicant header links to its own file (一企一档)', async () => {
     const href = await page.locator('header a', { hasText: '一企一档' }).getAttribute('href');
     assert.match(href, /^\/applicants\/\w+$/);
