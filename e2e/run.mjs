@@ -348,21 +348,8 @@ async function main() {
     const offers = await apiJson(page, `${base}/api/offers`);
     const waiting = offers.filter((o) => o.state === 'offered');
     assert.equal(await page.locator('div.offers li').count(), waiting.length, 'one line per offer waiting for 意愿确认');
-    console.log(`     ${waiting.length} offer(s) waiting for 意愿确认`);
     for (const t of await page.locator('table.notifications td.when').allInnerTexts()) {
       assert.match(t.trim(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/, `a readable time, not “${t}”`);
-    }
-    if (waiting.length) {
-      // Declining is not one click: the application page links to a page that asks first.
-      await page.goto(`${base}/applications/${waiting[0].id}`);
-      assert.equal(await page.locator('button[value="decline_offer"]').count(), 0, 'no decline button beside 意愿确认');
-      await page.locator('a.decline').click();
-      await page.waitForLoadState();
-      assert.match(await text(page.locator('main')), /放弃后不能恢复/, 'the confirmation page says it cannot be undone');
-      assert.equal(await page.locator('button.secondary[value="decline_offer"]').count(), 1, 'a secondary 确认放弃 button');
-      await page.locator('main a', { hasText: '返回,不放弃' }).click(); // go back without declining
-      await page.waitForLoadState();
-      assert.equal((await apiJson(page, `${base}/api/applications/${waiting[0].id}`)).state, 'offered', 'still offered');
     }
   });
   const ownId = await check('applicant header links to its own file (一企一档)', async () => {
@@ -587,6 +574,17 @@ async function main() {
     assert.ok(ledger.includes(app.id), 'ledger rows name the application');
     await shot(page, 'applicant');
   });
+  await sideCheck('工作台 已到账 shows the payments received for the application; unread notifications counted', async () => {
+    await page.goto(`${base}/`);
+    const line = page.locator('div.paid li', { has: page.locator(`a[href="/applications/${app.id}"]`) });
+    assert.equal(fen(await text(line.locator('strong.amount'))), pick.amount, 'received = the approved amount, paid in full');
+    // The reviewer's and finance's steps on this application arrived while the applicant was away.
+    const n = Number((await text(page.locator('header a.inbox'))).match(/\((\d+)\)/)[1]);
+    assert.ok(n >= 1, `unread notifications after review and payment: ${n}`);
+    await page.locator('header a.inbox').click();
+    await page.waitForLoadState();
+    assert.equal(await text(page.locator('header a.inbox')), '通知 (0)', 'opening the inbox marks them seen');
+  });
   await check('calendar lists policies in force and the notification', async () => {
     await page.goto(`${base}/calendar`);
     assert.equal(await text(page.locator('main h1')), '政策日历');
@@ -600,6 +598,27 @@ async function main() {
     await shot(page, 'calendar');
   });
   await check('log out (applicant, again)', () => logout(page));
+
+  // -- declining a 免申即享 offer asks first (demo03 has offers waiting for 意愿确认)
+  await check('log in as applicant demo03 (offers waiting)', () => login(page, base, 'demo03'));
+  await sideCheck('decline an offer: secondary link → confirmation page → 确认放弃 → 已放弃 (declined)', async () => {
+    const waiting = (await apiJson(page, `${base}/api/offers`)).filter((o) => o.state === 'offered');
+    assert.ok(waiting.length >= 1, 'demo03 has an offer waiting for 意愿确认');
+    await page.goto(`${base}/`);
+    assert.match(await text(page.locator('div.offers h2')), new RegExp(`^待确认的免申即享 \\(${waiting.length}\\)$`));
+    const offer = waiting[0];
+    await page.goto(`${base}/applications/${offer.id}`);
+    assert.equal(await page.locator('button[value="decline_offer"]').count(), 0, 'no one-click decline beside 意愿确认');
+    assert.equal(await page.locator('button[value="confirm_offer"]').count(), 1, '意愿确认 is the main button');
+    await page.locator('a.decline').click();
+    await page.waitForLoadState();
+    assert.match(await text(page.locator('main')), /放弃后不能恢复/, 'says it cannot be undone');
+    await submit(page, page.locator('button.secondary[value="decline_offer"]'));
+    assert.equal(new URL(page.url()).pathname, `/applications/${offer.id}`);
+    assert.equal(await state(page), '已放弃 (declined)');
+    assert.equal((await apiJson(page, `${base}/api/applications/${offer.id}`)).state, 'withdrawn');
+  });
+  await check('log out (demo03)', () => logout(page));
 
   // -- the administrator: audit log
   await check('audit log (demo-admin) records the scenario', async () => {
