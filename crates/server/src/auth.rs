@@ -106,21 +106,35 @@ pub struct MaybeSession(pub Option<Session>);
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(id) = cookie(parts, SESSION_COOKIE) else {
-            return Ok(MaybeSession(None));
-        };
-        let id = id.to_string();
-        let Some((user, csrf)) = state.store.session(&id).await? else {
-            return Ok(MaybeSession(None));
-        };
-        let unread = state.store.unread_notifications(&user.actor()).await?;
-        Ok(MaybeSession(Some(Session {
-            id,
-            user,
-            csrf,
-            unread,
-        })))
+        Ok(MaybeSession(load_session(parts, state, true).await?))
     }
+}
+
+/// The session of the request's cookie, if live. Pages count the unread notifications for the
+/// header (`count_unread`); the API does not, so its calls cost no extra query.
+pub(crate) async fn load_session(
+    parts: &Parts,
+    state: &AppState,
+    count_unread: bool,
+) -> Result<Option<Session>, AppError> {
+    let Some(id) = cookie(parts, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let id = id.to_string();
+    let Some((user, csrf)) = state.store.session(&id).await? else {
+        return Ok(None);
+    };
+    let unread = if count_unread {
+        state.store.unread_notifications(&user.actor()).await?
+    } else {
+        None
+    };
+    Ok(Some(Session {
+        id,
+        user,
+        csrf,
+        unread,
+    }))
 }
 
 /// A live session, or 401.
