@@ -107,7 +107,8 @@ async function startServer() {
   tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kechuang-e2e-'));
   const port = await freePort();
   const db = path.join(tmpDir, 'e2e.db');
-  server = spawn(bin, ['serve', '--database', db, '--addr', `127.0.0.1:${port}`], {
+  // Notice periods from 0 days so the scenario can pay at once (the default range is 5–30).
+  server = spawn(bin, ['serve', '--database', db, '--addr', `127.0.0.1:${port}`, '--notice-days', '0-30'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn' },
@@ -337,6 +338,20 @@ async function main() {
 
   // -- the applicant: 政策计算器 → 申报 → 提交
   await check(`log in as applicant ${applicantUser}`, () => login(page, base, applicantUser));
+  await sideCheck('applicant home is its 工作台: offers, material, in progress, received, latest notifications; header 通知 (N)', async () => {
+    await page.goto(`${base}/`);
+    const main = await text(page.locator('main'));
+    for (const card of ['待确认的免申即享', '待补正材料', '办理中的申请', '已到账', '最新通知']) {
+      assert.ok(main.includes(card), `the 工作台 has a card ${card}`);
+    }
+    assert.match(await text(page.locator('header a.inbox')), /^通知 \(\d+\)$/, 'the header counts unread notifications');
+    const offers = await apiJson(page, `${base}/api/offers`);
+    const waiting = offers.filter((o) => o.state === 'offered');
+    assert.equal(await page.locator('div.offers li').count(), waiting.length, 'one line per offer waiting for 意愿确认');
+    for (const t of await page.locator('table.notifications td.when').allInnerTexts()) {
+      assert.match(t.trim(), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/, `a readable time, not “${t}”`);
+    }
+  });
   const ownId = await check('applicant header links to its own file (一企一档)', async () => {
     const href = await page.locator('header a', { hasText: '一企一档' }).getAttribute('href');
     assert.match(href, /^\/applicants\/\w+$/);
@@ -451,11 +466,19 @@ async function main() {
     assert.match(await text(page.locator('div.error')), /出错了/);
     assert.equal((await apiJson(page, `${base}/api/applications/${app.id}`)).state, 'in_review');
   });
-  const split = await check('批准 with the default amount commits it to the budget', async () => {
+  const split = await check('批准 the computed amount (prefilled for 定额, typed for 最高) commits it to the budget', async () => {
     await page.goto(`${base}/applications/${app.id}`);
     const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
-    const dflt = await form.locator('input[name="amount"]').inputValue();
-    assert.equal(fen(dflt), pick.amount, 'the form proposes the computed amount');
+    const input = form.locator('input[name="amount"]');
+    const dflt = await input.inputValue();
+    if (await form.locator('.cap').count()) {
+      // A maximum (最高): nothing is prefilled, the cap is shown beside the field.
+      assert.equal(dflt, '', 'a 最高 measure proposes no amount');
+      assert.equal(fen(await text(form.locator('.cap'))), pick.amount, 'the cap beside the field = the computed amount');
+      await input.fill(yuan(pick.amount));
+    } else {
+      assert.equal(fen(dflt), pick.amount, 'the form proposes the computed amount');
+    }
     await submit(page, form.locator('button[name="do"][value="approve"]'));
     assert.match(await state(page), /^已批准/);
     assert.equal(fen(await text(page.locator('td.approved'))), pick.amount);
@@ -551,6 +574,17 @@ async function main() {
     assert.ok(ledger.includes(app.id), 'ledger rows name the application');
     await shot(page, 'applicant');
   });
+  await sideCheck('工作台 已到账 shows the payments received for the application; unread notifications counted', async () => {
+    await page.goto(`${base}/`);
+    const line = page.locator('div.paid li', { has: page.locator(`a[href="/applications/${app.id}"]`) });
+    assert.equal(fen(await text(line.locator('strong.amount'))), pick.amount, 'received = the approved amount, paid in full');
+    // The reviewer's and finance's steps on this application arrived while the applicant was away.
+    const n = Number((await text(page.locator('header a.inbox'))).match(/\((\d+)\)/)[1]);
+    assert.ok(n >= 1, `unread notifications after review and payment: ${n}`);
+    await page.locator('header a.inbox').click();
+    await page.waitForLoadState();
+    assert.equal(await text(page.locator('header a.inbox')), '通知 (0)', 'opening the inbox marks them seen');
+  });
   await check('calendar lists policies in force and the notification', async () => {
     await page.goto(`${base}/calendar`);
     assert.equal(await text(page.locator('main h1')), '政策日历');
@@ -564,6 +598,27 @@ async function main() {
     await shot(page, 'calendar');
   });
   await check('log out (applicant, again)', () => logout(page));
+
+  // -- declining a 免申即享 offer asks first (demo03 has offers waiting for 意愿确认)
+  await check('log in as applicant demo03 (offers waiting)', () => login(page, base, 'demo03'));
+  await sideCheck('decline an offer: secondary link → confirmation page → 确认放弃 → 已放弃 (declined)', async () => {
+    const waiting = (await apiJson(page, `${base}/api/offers`)).filter((o) => o.state === 'offered');
+    assert.ok(waiting.length >= 1, 'demo03 has an offer waiting for 意愿确认');
+    await page.goto(`${base}/`);
+    assert.match(await text(page.locator('div.offers h2')), new RegExp(`^待确认的免申即享 \\(${waiting.length}\\)$`));
+    const offer = waiting[0];
+    await page.goto(`${base}/applications/${offer.id}`);
+    assert.equal(await page.locator('button[value="decline_offer"]').count(), 0, 'no one-click decline beside 意愿确认');
+    assert.equal(await page.locator('button[value="confirm_offer"]').count(), 1, '意愿确认 is the main button');
+    await page.locator('a.decline').click();
+    await page.waitForLoadState();
+    assert.match(await text(page.locator('main')), /放弃后不能恢复/, 'says it cannot be undone');
+    await submit(page, page.locator('button.secondary[value="decline_offer"]'));
+    assert.equal(new URL(page.url()).pathname, `/applications/${offer.id}`);
+    assert.equal(await state(page), '已放弃 (declined)');
+    assert.equal((await apiJson(page, `${base}/api/applications/${offer.id}`)).state, 'withdrawn');
+  });
+  await check('log out (demo03)', () => logout(page));
 
   // -- the administrator: audit log
   await check('audit log (demo-admin) records the scenario', async () => {

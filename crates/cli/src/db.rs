@@ -19,12 +19,37 @@ pub struct DbOpt {
     /// clause gives no range, in 元 (default 100,000,000.00)
     #[arg(long, global = true)]
     pub review_ceiling: Option<String>,
+    /// The 公示 periods a reviewer may choose (default 5–30 days); set by `serve --notice-days`
+    /// and `app --notice-range`.
+    #[arg(skip)]
+    pub notice_days: Option<std::ops::RangeInclusive<i64>>,
+}
+
+/// Parses a range of notice periods, `MIN-MAX` in days (`5-30`), for `--notice-days` /
+/// `--notice-range`.
+pub fn notice_range(text: &str) -> Result<std::ops::RangeInclusive<i64>> {
+    let (lo, hi) = text
+        .split_once('-')
+        .ok_or_else(|| anyhow!("notice days “{text}”: give MIN-MAX in days, e.g. 5-30"))?;
+    let parse = |t: &str| {
+        t.trim()
+            .parse::<i64>()
+            .map_err(|_| anyhow!("notice days “{text}”: give MIN-MAX in days, e.g. 5-30"))
+    };
+    let (lo, hi) = (parse(lo)?, parse(hi)?);
+    if lo < 0 || hi < lo || hi > 365 {
+        bail!("notice days “{text}”: need 0 <= MIN <= MAX <= 365");
+    }
+    Ok(lo..=hi)
 }
 
 impl DbOpt {
     /// Opens the database with this option's settings.
     pub async fn open(&self, lib: Arc<kc_check::Library>) -> Result<Store> {
-        let store = open(&self.database, lib).await?;
+        let mut store = open(&self.database, lib).await?;
+        if let Some(range) = &self.notice_days {
+            store = store.with_notice_days(range.clone());
+        }
         Ok(match &self.review_ceiling {
             Some(text) => {
                 let ceiling = money(text, "--review-ceiling")?;

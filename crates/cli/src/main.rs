@@ -101,6 +101,9 @@ enum Command {
         /// Other requests per minute per address for callers without a session
         #[arg(long, default_value_t = 600)]
         anon_read_per_minute: u32,
+        /// The 公示 periods a reviewer may choose, MIN-MAX in days (default 5-30)
+        #[arg(long, value_name = "MIN-MAX")]
+        notice_days: Option<String>,
     },
     /// Plans and targets: check, status, a unit's report (计划与目标)
     Plan {
@@ -150,6 +153,10 @@ enum Command {
         opt: db::DbOpt,
         #[arg(long, global = true)]
         policies: Option<PathBuf>,
+        /// The 公示 periods `act --notice-days` may choose, MIN-MAX in days (default 5-30;
+        /// `serve --notice-days` sets the same for the platform)
+        #[arg(long, global = true, value_name = "MIN-MAX")]
+        notice_range: Option<String>,
     },
     /// Budgets per measure, year and level (预算)
     Budget {
@@ -304,6 +311,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let opt = db::DbOpt {
                         database: database.clone(),
                         review_ceiling: None,
+                        notice_days: None,
                     };
                     (
                         db::stored_input(id, day, &opt, std::sync::Arc::new(lib.clone()))?,
@@ -367,7 +375,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             trust_proxy,
             anon_calc_per_minute,
             anon_read_per_minute,
+            notice_days,
         } => {
+            let mut opt = opt;
+            opt.notice_days = notice_days.as_deref().map(db::notice_range).transpose()?;
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -436,7 +447,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             db::export(what, out, opt, std::sync::Arc::new(load_checked(policies)?))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::App { cmd, opt, policies } => {
+        Command::App {
+            cmd,
+            mut opt,
+            policies,
+            notice_range,
+        } => {
+            opt.notice_days = notice_range.as_deref().map(db::notice_range).transpose()?;
             db::app(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -2,7 +2,7 @@
 //! the session's CSRF token in the `X-CSRF-Token` header. The OpenAPI document is generated
 //! from these handlers' annotations (`/api/openapi.json`).
 
-use crate::auth::{self, CurrentSession, MaybeSession};
+use crate::auth::{self, MaybeSession};
 use crate::guard::{self, ClientIp};
 use crate::{AppError, AppState};
 use axum::body::Bytes;
@@ -44,9 +44,10 @@ impl axum::extract::FromRequestParts<AppState> for ApiSession {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self, ApiError> {
-        Ok(ApiSession(
-            CurrentSession::from_request_parts(parts, state).await?.0,
-        ))
+        match auth::load_session(parts, state, false).await? {
+            Some(s) => Ok(ApiSession(s)),
+            None => Err(AppError::Unauthorized.into()),
+        }
     }
 }
 

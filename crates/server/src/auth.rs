@@ -42,6 +42,9 @@ pub struct Session {
     pub id: String,
     pub user: User,
     pub csrf: String,
+    /// Notifications not yet seen in the inbox (`None`: a role without notifications, or not
+    /// counted, as on the login response). Pages show it in the header: 通知 (N).
+    pub unread: Option<i64>,
 }
 
 impl Session {
@@ -103,18 +106,35 @@ pub struct MaybeSession(pub Option<Session>);
 impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = AppError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(id) = cookie(parts, SESSION_COOKIE) else {
-            return Ok(MaybeSession(None));
-        };
-        let id = id.to_string();
-        Ok(MaybeSession(
-            state
-                .store
-                .session(&id)
-                .await?
-                .map(|(user, csrf)| Session { id, user, csrf }),
-        ))
+        Ok(MaybeSession(load_session(parts, state, true).await?))
     }
+}
+
+/// The session of the request's cookie, if live. Pages count the unread notifications for the
+/// header (`count_unread`); the API does not, so its calls cost no extra query.
+pub(crate) async fn load_session(
+    parts: &Parts,
+    state: &AppState,
+    count_unread: bool,
+) -> Result<Option<Session>, AppError> {
+    let Some(id) = cookie(parts, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let id = id.to_string();
+    let Some((user, csrf)) = state.store.session(&id).await? else {
+        return Ok(None);
+    };
+    let unread = if count_unread {
+        state.store.unread_notifications(&user.actor()).await?
+    } else {
+        None
+    };
+    Ok(Some(Session {
+        id,
+        user,
+        csrf,
+        unread,
+    }))
 }
 
 /// A live session, or 401.
@@ -198,7 +218,12 @@ pub async fn login(
         .strftime("%Y-%m-%dT%H:%M:%S%.3f%:z")
         .to_string();
     store.create_session(&id, &user.id, &csrf, &expires).await?;
-    Ok(Session { id, user, csrf })
+    Ok(Session {
+        id,
+        user,
+        csrf,
+        unread: None,
+    })
 }
 
 pub fn session_cookie(state: &AppState, id: &str) -> String {

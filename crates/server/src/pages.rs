@@ -33,6 +33,10 @@ pub fn routes() -> Router<AppState> {
         .route("/applications", get(applications).post(apply))
         .route("/applications/{id}", get(application))
         .route("/applications/{id}/act", post(act))
+        .route(
+            "/applications/{id}/decline",
+            get(decline_form).post(decline),
+        )
         .route("/applications/{id}/pay", post(pay))
         .route("/review", get(review))
         .route("/budget", get(budget).post(set_budget))
@@ -40,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/applicants", get(applicants))
         .route("/applicants/{id}", get(applicant))
         .route("/calendar", get(calendar))
+        .route("/notifications", get(inbox))
 }
 
 const CSS: &str = r#"
@@ -90,6 +95,9 @@ fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Markup 
                     @if staff { a href="/review" { (lang.t("审核", "Review")) } a href="/budget" { (lang.t("预算", "Budgets")) } a href="/applicants" { (lang.t("申报主体", "Applicants")) } }
                     @if role == Some(Role::Admin) { a href="/audit" { (lang.t("审计", "Audit")) } }
                     a href="/calendar" { (lang.t("政策日历", "Calendar")) }
+                    @if let Some(n) = s.and_then(|s| s.unread) {
+                        a.inbox href="/notifications" { (lang.t("通知", "Notifications")) " (" (n) ")" }
+                    }
                     a href="/plans" { (lang.t("计划", "Plans")) }
                     div.right {
                         a href="/lang/zh" { "中" } "/" a href="/lang/en" { "EN" }
@@ -221,6 +229,133 @@ fn doc_name(d: &kc_check::Document) -> String {
     }
 }
 
+/// A time of the audit log as people read it, in China Standard Time: `2026-11-30 14:05`.
+fn readable_time(at: &str) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_string())
+}
+
+fn notes_table(lang: Lang, st: &AppState, notes: &[kc_store::Notification]) -> Markup {
+    let step_zh = crate::api_ext::step_zh;
+    let lib = &st.lib;
+    html! {
+        table.notifications {
+            tr { th { (lang.t("时间", "When")) } th { (lang.t("申请", "Application")) } th { (lang.t("措施", "Measure")) } th { (lang.t("变化", "Change")) } th { (lang.t("当前状态", "Now")) } }
+            @for n in notes {
+                tr {
+                    td.when { (readable_time(&n.at)) }
+                    td { a href={"/applications/" (n.application)} { (n.application) } }
+                    td { (lib.measure(&n.measure).map(|m| m.label.zh.clone()).unwrap_or(n.measure.clone())) }
+                    td { @if n.action == "create" && n.origin == "offer" { strong { (step_zh(&n.action, &n.origin)) } } @else { (step_zh(&n.action, &n.origin)) } }
+                    td { span.tag { (if n.origin == "offer" && n.state == St::Withdrawn { "已放弃" } else { n.state.zh() }) } }
+                }
+            }
+        }
+    }
+}
+
+/// The applicant's 工作台: what waits for it (offers to confirm, material requested), what is
+/// under way, what has been paid, and the latest notifications.
+async fn workbench(lang: Lang, st: &AppState, s: &Session) -> Result<Markup, AppError> {
+    let actor = s.user.actor();
+    let apps = st.store.applications(&actor, None).await?;
+    let label = |m: &str| {
+        st.lib
+            .measure(m)
+            .map(|x| x.label.zh.clone())
+            .unwrap_or(m.to_string())
+    };
+    let offers: Vec<_> = apps.iter().filter(|a| a.state == St::Offered).collect();
+    let material: Vec<_> = apps
+        .iter()
+        .filter(|a| a.state == St::NeedsMaterial)
+        .collect();
+    let running: Vec<_> = apps
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.state,
+                St::Draft | St::Submitted | St::InReview | St::Approved | St::PublicNotice
+            )
+        })
+        .collect();
+    // Payments received, summed per application (exact: integer fen from the ledger).
+    let mut paid: BTreeMap<String, (String, Money)> = BTreeMap::new();
+    if let Some(own) = &s.user.applicant_id {
+        for (app, measure, entry, _, amount, _) in st.store.ledger_of(own).await? {
+            if entry == "payment" {
+                let e = paid.entry(app).or_insert((measure, Money::ZERO));
+                e.1 = e.1 + amount;
+            }
+        }
+    }
+    let notes = st.store.notifications(&actor, 5).await?;
+    Ok(html! {
+        p { (lang.t("您好,", "Hello, ")) (s.user.name) " · " a href="/calculator" { (lang.t("我能享受哪些政策?", "What can we claim?")) } " · " a href="/applications" { (lang.t("我的申报", "My applications")) } }
+        div.card.offers {
+            h2 { (lang.t("待确认的免申即享", "Offers to confirm")) " (" (offers.len()) ")" }
+            @if offers.is_empty() { p.muted { (lang.t("暂无", "None")) } }
+            ul { @for a in &offers {
+                li { a href={"/applications/" (a.id)} { (label(&a.measure)) } " · " strong.amount { (a.computed.map(yuan).unwrap_or_default()) } " · " (lang.t("请进行意愿确认", "please confirm")) }
+            } }
+        }
+        div.card.material {
+            h2 { (lang.t("待补正材料", "Material requested")) " (" (material.len()) ")" }
+            @if material.is_empty() { p.muted { (lang.t("暂无", "None")) } }
+            @for a in &material {
+                p { a href={"/applications/" (a.id)} { (a.id) " " (label(&a.measure)) } }
+                ul { @for item in a.missing.as_deref().unwrap_or("").split(';').filter(|x| !x.trim().is_empty()) { li { (item) } } }
+            }
+        }
+        div.card.running {
+            h2 { (lang.t("办理中的申请", "Applications in progress")) " (" (running.len()) ")" }
+            @if running.is_empty() { p.muted { (lang.t("暂无", "None")) } }
+            ul { @for a in &running {
+                li { a href={"/applications/" (a.id)} { (a.id) " " (label(&a.measure)) } " · " span.tag { (a.state.zh()) }
+                    @if let (St::PublicNotice, Some(u)) = (a.state, &a.notice_until) { " · " (lang.t("公示期满 ", "notice ends ")) (u) } }
+            } }
+        }
+        div.card.paid {
+            h2 { (lang.t("已到账", "Payments received")) }
+            @if paid.is_empty() { p.muted { (lang.t("暂无", "None")) } }
+            ul { @for (app, (measure, sum)) in &paid {
+                li { a href={"/applications/" (app)} { (app) " " (label(measure)) } " · " strong.amount { (yuan(*sum)) } }
+            } }
+        }
+        div.card.latest {
+            h2 { (lang.t("最新通知", "Latest notifications")) " · " a href="/notifications" { (lang.t("全部", "all")) } }
+            (notes_table(lang, st, &notes))
+        }
+    })
+}
+
+/// The notifications inbox: the latest changes to the user's applications. Opening it marks
+/// them seen, so the header's count drops to 0.
+async fn inbox(
+    CurrentSession(s): CurrentSession,
+    lang: Lang,
+    State(st): State<AppState>,
+) -> PageResult {
+    let actor = s.user.actor();
+    let notes = st.store.notifications(&actor, 100).await?;
+    if let Some(newest) = notes.iter().map(|n| n.seq).max() {
+        st.store.mark_notifications_seen(&actor, newest).await?;
+    }
+    let mut s = s;
+    let unread_before = s.unread.unwrap_or(0);
+    s.unread = s.unread.map(|_| 0);
+    let body = html! {
+        @if unread_before > 0 { p { (lang.t("新通知 ", "New: ")) strong.unread { (unread_before) } } }
+        (notes_table(lang, &st, &notes))
+    };
+    page(lang, Some(&s), lang.t("通知", "Notifications"), body)
+}
+
 async fn home(MaybeSession(s): MaybeSession, lang: Lang, State(st): State<AppState>) -> PageResult {
     let body = html! {
         div.card {
@@ -230,6 +365,7 @@ async fn home(MaybeSession(s): MaybeSession, lang: Lang, State(st): State<AppSta
         }
         @match &s {
             None => div.card { a href="/login" { (lang.t("登录", "Log in")) } " · " a href="/calculator" { (lang.t("试用政策计算器", "Try the eligibility checker")) } }
+            Some(s) if s.role() == Role::Applicant => (workbench(lang, &st, s).await?),
             Some(s) => div.card {
                 p { (lang.t("您好,", "Hello, ")) (s.user.name) }
                 ul {
@@ -449,7 +585,7 @@ fn evaluation_view(
                     ul { @for (_, line) in a.describe_trace(lib, m) { li { (line) } } }
                     @if let (Some(sess), Some(ei)) = (apply_as, o.event) {
                         @if let Some(app) = existing.iter().find(|a| a.measure == m.id && a.event_id == input.events[ei].id && !matches!(a.state, St::Withdrawn | St::Rejected)) {
-                            p { (lang.t("已申报:", "Applied: ")) a href={"/applications/" (app.id)} { (app.id) } " " span.tag { (app.state.zh()) } }
+                            p { (lang.t("已申报:", "Applied: ")) a href={"/applications/" (app.id)} { (app.id) } " " span.tag { (state_label(app).0) } }
                         } @else if sess.role() == Role::Applicant {
                             form.inline method="post" action="/applications" {
                                 (csrf_field(sess))
@@ -623,6 +759,17 @@ async fn calculator(
     )
 }
 
+/// An application's state in words. A declined 免申即享 offer is stored as `withdrawn` (the
+/// workflow's `decline_offer` step), but the applicant did not withdraw anything: it gave the
+/// offer up, so the page says 已放弃.
+fn state_label(a: &kc_store::ApplicationView) -> (&'static str, &'static str) {
+    if a.origin == "offer" && a.state == St::Withdrawn {
+        ("已放弃", "declined")
+    } else {
+        (a.state.zh(), a.state.code())
+    }
+}
+
 fn app_rows(lang: Lang, st: &AppState, apps: &[kc_store::ApplicationView]) -> Markup {
     html! {
         table {
@@ -632,7 +779,7 @@ fn app_rows(lang: Lang, st: &AppState, apps: &[kc_store::ApplicationView]) -> Ma
                     td { a href={"/applications/" (a.id)} { (a.id) } }
                     td { a href={"/applicants/" (a.applicant_id)} { (a.applicant_id) } }
                     td { (st.lib.measure(&a.measure).map(|m| m.label.zh.clone()).unwrap_or(a.measure.clone())) }
-                    td { span.tag { (a.state.zh()) } }
+                    td { span.tag { (state_label(a).0) } }
                     td.num { (a.computed.map(yuan).unwrap_or_default()) }
                     td.num { (a.approved.map(yuan).unwrap_or_default()) }
                 }
@@ -707,6 +854,11 @@ async fn application(
     .filter(|act| kc_domain::transition(a.state, *act, role).is_ok())
     .collect();
     let levels: Vec<&str> = m.split.shares.iter().map(|x| x.0.keyword()).collect();
+    let notice_range = st.store.notice_days();
+    let notice_default = st
+        .store
+        .notice_period(None)
+        .unwrap_or(*notice_range.start());
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date()
@@ -718,7 +870,7 @@ async fn application(
                 tr { th { (lang.t("申报主体", "Applicant")) } td { a href={"/applicants/" (a.applicant_id)} { (a.applicant_id) } } }
                 tr { th { (lang.t("事件", "Event")) } td { (a.event_id) } }
                 tr { th { (lang.t("来源", "Origin")) } td { (if a.origin == "offer" { "免申即享" } else { "申报" }) } }
-                tr { th { (lang.t("状态", "State")) } td.state { (a.state.zh()) " (" (a.state.code()) ")" } }
+                tr { th { (lang.t("状态", "State")) } td.state { (state_label(&a).0) " (" (state_label(&a).1) ")" } }
                 tr { th { (lang.t("计算金额", "Computed")) } td { (a.computed.map(yuan).unwrap_or_default()) " " (kind_zh(a.amount_kind.as_deref().unwrap_or(""))) } }
                 tr { th { (lang.t("批准金额", "Approved")) } td.approved { (a.approved.map(yuan).unwrap_or_default()) } }
                 @if let Some(r) = &a.reason { tr { th { (lang.t("理由", "Reason")) } td { (r) } } }
@@ -729,18 +881,40 @@ async fn application(
         }
         @if !acts.is_empty() {
             h2 { (lang.t("办理", "Actions")) }
-            @for act in &acts {
+            // Declining an offer cannot be undone: a secondary link to a page that asks first.
+            @if acts.contains(&Action::DeclineOffer) {
+                p.card { a.decline href={"/applications/" (a.id) "/decline"} { (lang.t("放弃此免申即享…", "Decline this offer…")) } " " span.muted { (lang.t("(将先确认,放弃后不能恢复)", "(asks first; cannot be undone)")) } }
+            }
+            @for act in acts.iter().filter(|x| **x != Action::DeclineOffer) {
                 form.card method="post" action={"/applications/" (a.id) "/act"} {
                     (csrf_field(&s))
                     input type="hidden" name="action" value=(act.code());
                     @match act {
+                        // A fixed sum (定额) is prefilled; a maximum (最高) or an amount set by
+                        // review is the reviewer's to name (the store refuses without one).
+                        Action::Approve if matches!(a.amount_kind.as_deref(), Some("cap" | "review")) => {
+                            label {
+                                (lang.t("批准金额(元,必填)", "Amount (元, required)")) " "
+                                input name="amount" value="" required;
+                                @if let (Some("cap"), Some(c)) = (a.amount_kind.as_deref(), a.computed) {
+                                    " " span.muted { (lang.t("本措施最高 ", "at most ")) span.cap { (yuan(c)) } }
+                                }
+                            }
+                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason"; }
+                        }
                         Action::Approve => {
                             label { (lang.t("批准金额(元,不超过计算金额)", "Amount (元, at most the computed amount)")) " " input name="amount" value=(a.computed.map(|c| c.plain()).unwrap_or_default()); }
                             label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason"; }
                         }
                         Action::Reject | Action::Object => { label { (lang.t("理由", "Reason")) " " input name="reason" required; } }
                         Action::RequestMaterial => { label { (lang.t("一次性告知所缺材料(每行一项)", "All missing material, one per line")) br; textarea name="missing" rows="3" cols="40" {} } }
-                        Action::PublishNotice => { label { (lang.t("公示天数", "Notice days")) " " input name="notice_days" value="7" size="3"; } }
+                        Action::PublishNotice => {
+                            label {
+                                (lang.t("公示天数", "Notice days")) " "
+                                input name="notice_days" type="number" value=(notice_default) min=(notice_range.start()) max=(notice_range.end()) size="3";
+                                " " span.muted { (lang.t(&format!("{} 至 {} 天", notice_range.start(), notice_range.end()), &format!("{} to {} days", notice_range.start(), notice_range.end()))) }
+                            }
+                        }
                         _ => {}
                     }
                     button type="submit" name="do" value=(act.code()) { (act.zh()) }
@@ -763,6 +937,75 @@ async fn application(
         &format!("{} {}", lang.t("申请", "Application"), a.id),
         body,
     )
+}
+
+/// 放弃免申即享: what will be given up, and that it cannot be undone, before the POST.
+async fn decline_form(
+    CurrentSession(s): CurrentSession,
+    lang: Lang,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> PageResult {
+    let a = st.store.application(&s.user.actor(), &id).await?;
+    let label = st
+        .lib
+        .measure(&a.measure)
+        .map(|m| m.label.zh.clone())
+        .unwrap_or(a.measure.clone());
+    let may = kc_domain::transition(a.state, Action::DeclineOffer, s.role()).is_ok();
+    let body = html! {
+        div.card {
+            table {
+                tr { th { (lang.t("申请", "Application")) } td { a href={"/applications/" (a.id)} { (a.id) } } }
+                tr { th { (lang.t("措施", "Measure")) } td { (label) } }
+                tr { th { (lang.t("金额", "Amount")) } td.num { (a.computed.map(yuan).unwrap_or_default()) } }
+                tr { th { (lang.t("状态", "State")) } td.state { (state_label(&a).0) " (" (state_label(&a).1) ")" } }
+            }
+        }
+        @if may {
+            div.error {
+                p { strong { (lang.t("放弃后不能恢复。", "Declining cannot be undone.")) } }
+                p { (lang.t("放弃后,本次免申即享不再兑现,同一事件不会再次推送。如只是暂不确认,请返回。",
+                            "The offer will not be paid, and the same event will not be offered again. To decide later, go back.")) }
+            }
+            form.card method="post" action={"/applications/" (a.id) "/decline"} {
+                (csrf_field(&s))
+                button.secondary type="submit" name="do" value="decline_offer" { (lang.t("确认放弃", "Decline the offer")) }
+                " " a href={"/applications/" (a.id)} { (lang.t("返回,不放弃", "Go back, keep the offer")) }
+            }
+        } @else {
+            p.muted { (lang.t("此申请当前不能放弃。", "This application cannot be declined now.")) }
+        }
+    };
+    page(
+        lang,
+        Some(&s),
+        lang.t("放弃免申即享", "Decline an offer"),
+        body,
+    )
+}
+
+#[derive(Deserialize)]
+struct DeclineForm {
+    csrf: Option<String>,
+}
+
+async fn decline(
+    CurrentSession(s): CurrentSession,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<DeclineForm>,
+) -> PageResult {
+    s.check_csrf(f.csrf.as_deref())?;
+    st.store
+        .act(
+            &s.user.actor(),
+            &id,
+            Action::DeclineOffer,
+            ActArgs::default(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/applications/{id}")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -812,6 +1055,15 @@ async fn act(
 ) -> PageResult {
     s.check_csrf(f.csrf.as_deref())?;
     let action = crate::api::parse_action(&f.action)?;
+    if action == Action::DeclineOffer {
+        // Declining cannot be undone: the page asks first (GET /applications/{id}/decline).
+        return Err(AppError::BadRequest {
+            code: "invalid",
+            message: format!(
+                "放弃免申即享须在确认页面操作:/applications/{id}/decline (decline an offer on its confirmation page)"
+            ),
+        });
+    }
     let notice_days = match f
         .notice_days
         .as_deref()
@@ -1054,7 +1306,6 @@ async fn calendar(
         }
         _ => Vec::new(),
     };
-    let step_zh = crate::api_ext::step_zh;
     use crate::api_ext::{DocStatus, doc_status};
     let body = html! {
         h2 { (lang.t("正在有效的政策", "In force now")) }
@@ -1071,18 +1322,7 @@ async fn calendar(
         ul { @for d in lib.documents.iter().filter(|d| doc_status(d, today) == DocStatus::Expired) { li { (doc_name(d)) " (" (d.valid.1) ")" } } }
         @if s.is_some() {
             h2 { (lang.t("通知", "Notifications")) }
-            table.notifications {
-                tr { th { (lang.t("时间", "When")) } th { (lang.t("申请", "Application")) } th { (lang.t("措施", "Measure")) } th { (lang.t("变化", "Change")) } th { (lang.t("当前状态", "Now")) } }
-                @for n in &notes {
-                    tr {
-                        td { (n.at.get(..16).unwrap_or(&n.at)) }
-                        td { a href={"/applications/" (n.application)} { (n.application) } }
-                        td { (lib.measure(&n.measure).map(|m| m.label.zh.clone()).unwrap_or(n.measure.clone())) }
-                        td { @if n.action == "create" && n.origin == "offer" { strong { (step_zh(&n.action, &n.origin)) } } @else { (step_zh(&n.action, &n.origin)) } }
-                        td { span.tag { (n.state.zh()) } }
-                    }
-                }
-            }
+            (notes_table(lang, &st, &notes))
         }
     };
     page(

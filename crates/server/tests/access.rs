@@ -63,6 +63,13 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         "/api/applications/{app}",
         [401, 200, 403, 200, 200, 200, 403],
     ),
+    (
+        "GET",
+        "/applications/{app}/decline",
+        [401, 200, 403, 200, 200, 200, 403],
+    ),
+    // Notifications: an applicant's own, staff all; the plan office none.
+    ("GET", "/notifications", [401, 200, 200, 200, 200, 200, 403]),
     // Lists: an applicant gets its own; the plan office none.
     ("GET", "/applications", [401, 200, 200, 200, 200, 200, 403]),
     (

@@ -73,7 +73,8 @@ async fn start(name: &str) -> String {
     let store = Store::open(&dir.join("kc.db").display().to_string(), library())
         .await
         .unwrap()
-        .with_clock(clock);
+        .with_clock(clock)
+        .with_notice_days(0..=30);
     kc_server::seed::first_start(&store, Some(&common::demo_data()))
         .await
         .unwrap();
@@ -314,7 +315,7 @@ fn calls() -> Vec<Call> {
             "POST",
             "/api/applications/{app}/actions",
             Reviewer,
-            Json(r#"{"action": "approve"}"#),
+            Json(r#"{"action": "approve", "amount": "200000"}"#),
         ),
         call(
             "act",
@@ -457,8 +458,10 @@ const UI: &[(&str, &str, &[&str])] = &[
     (
         "POST",
         "/applications/{id}/act",
-        &["act", "object_notice", "confirm_offer", "decline_offer"],
+        &["act", "object_notice", "confirm_offer"],
     ),
+    ("GET", "/applications/{id}/decline", &["application"]),
+    ("POST", "/applications/{id}/decline", &["decline_offer"]),
     ("POST", "/applications/{id}/pay", &["pay"]),
     ("GET", "/review", &["review_queue", "public_notices"]),
     ("GET", "/budget", &["budgets", "budget_levels"]),
@@ -467,6 +470,7 @@ const UI: &[(&str, &str, &[&str])] = &[
     ("GET", "/applicants", &["applicants_list"]),
     ("GET", "/applicants/{id}", &["applicant"]),
     ("GET", "/calendar", &["calendar", "notifications"]),
+    ("GET", "/notifications", &["notifications"]),
     ("GET", "/plans", &["plan_status"]),
     ("GET", "/plans/tasks", &["plan_tasks"]),
     ("GET", "/plans/tasks.xlsx", &["plan_tasks_xlsx"]),
@@ -497,7 +501,8 @@ fn ui_routes() -> BTreeSet<(String, String)> {
         for chunk in body.split(".route(").skip(1) {
             let mut parts = chunk.splitn(3, '"');
             let path = parts.nth(1).unwrap().to_string();
-            let rest = parts.next().unwrap().lines().next().unwrap();
+            // Up to the next route: rustfmt may put a long route's handlers on lines of their own.
+            let rest = parts.next().unwrap();
             for (m, method) in [
                 ("get(", "GET"),
                 ("post(", "POST"),

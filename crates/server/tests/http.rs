@@ -300,10 +300,29 @@ async fn nobody_reads_or_changes_what_is_not_theirs() {
         )
         .await;
     assert_eq!((s, a["code"].as_str()), (409, Some("cap_exceeded")), "{a}");
+    // 最高20万元: no default amount (issue 10, item 6); the refusal names the cap.
     let (s, a) = rev
         .post(
             &format!("/api/applications/{id}/actions"),
             json!({"action": "approve"}),
+        )
+        .await;
+    assert_eq!(
+        (s, a["code"].as_str()),
+        (409, Some("amount_required")),
+        "{a}"
+    );
+    assert!(
+        a["message"]
+            .as_str()
+            .unwrap()
+            .contains("本措施为“最高 200,000.00 元”"),
+        "{a}"
+    );
+    let (s, a) = rev
+        .post(
+            &format!("/api/applications/{id}/actions"),
+            json!({"action": "approve", "amount": "200000"}),
         )
         .await;
     assert_eq!((s, a["approved"].as_str()), (200, Some("200000.00")), "{a}");

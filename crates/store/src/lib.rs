@@ -121,6 +121,9 @@ impl Actor {
 
 type Clock = Arc<dyn Fn() -> jiff::Timestamp + Send + Sync>;
 
+/// The 公示 periods a reviewer may choose unless the operator sets others (`--notice-days`).
+pub const DEFAULT_NOTICE_DAYS: std::ops::RangeInclusive<i64> = 5..=30;
+
 /// The store: a connection pool, the policy library the engine runs, and a clock.
 #[derive(Clone)]
 pub struct Store {
@@ -136,6 +139,8 @@ pub struct Store {
     /// The most a reviewer may approve for an amount set by review (评审确定) when the clause
     /// gives no range of its own (see `kc_domain::DEFAULT_REVIEW_CEILING`).
     review_ceiling: Money,
+    /// The 公示 periods (days) a reviewer may choose; see [`Store::with_notice_days`].
+    notice_days: std::ops::RangeInclusive<i64>,
     /// The SQLite file, for the start-up lock beside it.
     sqlite_path: Option<std::path::PathBuf>,
 }
@@ -237,6 +242,7 @@ impl Store {
             pause: None,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             review_ceiling: kc_domain::DEFAULT_REVIEW_CEILING,
+            notice_days: DEFAULT_NOTICE_DAYS,
             sqlite_path,
         };
         migrate::run(&store).await?;
@@ -299,6 +305,30 @@ impl Store {
 
     pub fn review_ceiling(&self) -> Money {
         self.review_ceiling
+    }
+
+    /// Sets the range of 公示 periods (days) a reviewer may choose (default 5–30). A range
+    /// from 0 lets payment follow at once (tests, simulations).
+    pub fn with_notice_days(mut self, range: std::ops::RangeInclusive<i64>) -> Store {
+        self.notice_days = range;
+        self
+    }
+
+    pub fn notice_days(&self) -> std::ops::RangeInclusive<i64> {
+        self.notice_days.clone()
+    }
+
+    /// The 公示 period for a step: the one given, or 7 days (the lower bound if 7 is outside
+    /// the range), refused (`invalid`) outside the configured range.
+    pub fn notice_period(&self, days: Option<i64>) -> Result<i64> {
+        let (lo, hi) = (*self.notice_days.start(), *self.notice_days.end());
+        let days = days.unwrap_or(if self.notice_days.contains(&7) { 7 } else { lo });
+        if !self.notice_days.contains(&days) {
+            return Err(StoreError::Invalid(format!(
+                "公示期 {days} 天不在允许范围 {lo} 至 {hi} 天内 (notice period {days} days: between {lo} and {hi})"
+            )));
+        }
+        Ok(days)
     }
 
     pub fn backend(&self) -> Backend {

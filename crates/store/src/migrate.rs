@@ -26,6 +26,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "login_throttle",
         include_str!("../migrations/sqlite/0004_login_throttle.sql"),
     ),
+    (
+        5,
+        "notifications_seen",
+        include_str!("../migrations/sqlite/0005_notifications_seen.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -47,6 +52,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "login_throttle",
         include_str!("../migrations/postgres/0004_login_throttle.sql"),
+    ),
+    (
+        5,
+        "notifications_seen",
+        include_str!("../migrations/postgres/0005_notifications_seen.sql"),
     ),
 ];
 

@@ -41,13 +41,15 @@ impl WriteTx {
 /// What a step may carry.
 #[derive(Clone, Debug, Default)]
 pub struct ActArgs {
-    /// Approve: the amount (default: the engine's amount; required when set by review).
+    /// Approve: the amount (default: the engine's amount for a fixed sum; required for a
+    /// maximum (最高…) and an amount set by review).
     pub amount: Option<Money>,
     /// Approve below the engine's amount, reject, object: why.
     pub reason: Option<String>,
     /// Request material: everything missing, listed at once (一次性告知).
     pub missing: Vec<String>,
-    /// Publish notice: the 公示 period in days (default 7).
+    /// Publish notice, confirm an offer: the 公示 period in days (default 7, within the
+    /// store's configured range, 5–30 unless set otherwise).
     pub notice_days: Option<i64>,
 }
 
@@ -690,12 +692,7 @@ impl Store {
                     .await?;
             }
             Action::PublishNotice => {
-                let days = args.notice_days.unwrap_or(7);
-                if !(0..=90).contains(&days) {
-                    return Err(StoreError::Invalid(format!(
-                        "notice period {days} days: between 0 and 90"
-                    )));
-                }
+                let days = self.notice_period(args.notice_days)?;
                 let until = self.today().saturating_add(jiff::Span::new().days(days));
                 sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
                     .bind(until.to_string())
@@ -727,15 +724,8 @@ impl Store {
         }
         // A confirmed offer skips review and goes straight to notice: give it its period.
         if action == Action::ConfirmOffer {
-            if !(0..=90).contains(&args.notice_days.unwrap_or(7)) {
-                return Err(StoreError::Invalid(format!(
-                    "notice period {} days: between 0 and 90",
-                    args.notice_days.unwrap_or(7)
-                )));
-            }
-            let until = self
-                .today()
-                .saturating_add(jiff::Span::new().days(args.notice_days.unwrap_or(7)));
+            let days = self.notice_period(args.notice_days)?;
+            let until = self.today().saturating_add(jiff::Span::new().days(days));
             sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
                 .bind(until.to_string())
                 .bind(app_id)
@@ -839,6 +829,17 @@ impl Store {
                     ));
                 }
                 a
+            }
+            // A maximum (最高…) is a ceiling, not a default: the reviewer names the amount.
+            (AmountKind::Cap, None, Some(e)) => {
+                return Err(refused(
+                    "amount_required",
+                    format!(
+                        "本措施为“最高 {} 元”,请填写批准金额 (the measure gives at most {} yuan: give the approved amount)",
+                        e.grouped(),
+                        e.grouped()
+                    ),
+                ));
             }
             (_, None, Some(e)) => e,
             (_, Some(a), Some(e)) => {
@@ -1446,6 +1447,8 @@ fn rand_u32() -> u32 {
 /// A notification: a state change of an application, from the audit log.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Notification {
+    /// The audit row's sequence number: the inbox marks notifications read up to it.
+    pub seq: i64,
     pub at: String,
     pub application: String,
     pub measure: String,
@@ -1456,10 +1459,56 @@ pub struct Notification {
 }
 
 impl Store {
+    /// How many notifications the actor has not seen in its inbox: changes to its applications
+    /// (an applicant's own; staff: all) made by someone else after the last one it saw.
+    /// `None` for a role without notifications (the plan office).
+    pub async fn unread_notifications(&self, actor: &Actor) -> Result<Option<i64>> {
+        let me = format!("{}:{}", actor.role.code(), actor.id);
+        const SQL: &str = "SELECT COUNT(*) FROM audit a JOIN applications ap ON ap.id = a.entity_id \
+             WHERE a.entity = 'application' AND a.actor <> $1 \
+             AND a.seq > COALESCE((SELECT notifications_seen_seq FROM users WHERE id = $2), 0)";
+        let n: i64 = match (&actor.role, &actor.applicant) {
+            (Role::Applicant, Some(own)) => {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "{SQL} AND ap.applicant_id = $3"
+                )))
+                .bind(&me)
+                .bind(&actor.id)
+                .bind(own)
+                .fetch_one(&self.pool)
+                .await?
+            }
+            (Role::Applicant, None) => return Ok(Some(0)),
+            (role, _) if !role.may(Access::AllApplicants) => return Ok(None),
+            _ => {
+                sqlx::query_scalar(SQL)
+                    .bind(&me)
+                    .bind(&actor.id)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+        };
+        Ok(Some(n))
+    }
+
+    /// Marks the actor's notifications up to `seq` (the newest it was shown) as seen. Never
+    /// moves the mark back, so an older inbox page opened later cannot unread anything.
+    pub async fn mark_notifications_seen(&self, actor: &Actor, seq: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE users SET notifications_seen_seq = $1 WHERE id = $2 \
+             AND (notifications_seen_seq IS NULL OR notifications_seen_seq < $1)",
+        )
+        .bind(seq)
+        .bind(&actor.id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The latest changes to an actor's applications (an applicant's own; staff: all), newest
     /// first: what the platform shows as notifications.
     pub async fn notifications(&self, actor: &Actor, limit: i64) -> Result<Vec<Notification>> {
-        const SQL: &str = "SELECT a.at, a.entity_id, ap.measure, a.action, ap.origin, ap.state FROM audit a \
+        const SQL: &str = "SELECT a.at, a.entity_id, ap.measure, a.action, ap.origin, ap.state, a.seq FROM audit a \
              JOIN applications ap ON ap.id = a.entity_id WHERE a.entity = 'application'";
         let rows = match (&actor.role, &actor.applicant) {
             (Role::Applicant, Some(own)) => {
@@ -1491,6 +1540,7 @@ impl Store {
             .map(|r| {
                 let state: String = r.get(5);
                 Ok(Notification {
+                    seq: r.get(6),
                     at: r.get(0),
                     application: r.get(1),
                     measure: r.get(2),

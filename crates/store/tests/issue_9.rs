@@ -191,7 +191,8 @@ async fn issue_9_payments_and_budgets_near_the_limits() {
         s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
             .await
             .unwrap();
-        s.act(&reviewer(1), &id, Action::Approve, ActArgs::default())
+        // 给予最高20万元: the reviewer names the amount, here the cap.
+        s.act(&reviewer(1), &id, Action::Approve, amount("200000"))
             .await
             .unwrap();
         s.act(

@@ -255,7 +255,7 @@ async fn once_only_duplicates_and_other_applicants_are_refused() {
             ),
             "transition"
         );
-        s.act(&reviewer(1), &a1, Action::Approve, ActArgs::default())
+        s.act(&reviewer(1), &a1, Action::Approve, amount("200000"))
             .await
             .unwrap();
         // (五) 首次认定: once per applicant — a second event is not met any more.
@@ -524,7 +524,7 @@ async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
             json!({"id": id, "kind": "contract_registered", "date": "2023-04-01", "contract_type": "tech_transfer",
                    "amount": amount, "activity": activity, "item": "耐高温薄膜制备技术"})
         };
-        let approve = async |ev: &str| {
+        let approve = async |ev: &str, a: &str| {
             let id = s
                 .apply(&me, &uni, "contract_dev_transfer", ev)
                 .await
@@ -535,15 +535,14 @@ async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
             s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
                 .await
                 .unwrap();
-            s.act(&reviewer(1), &id, Action::Approve, ActArgs::default())
-                .await
+            s.act(&reviewer(1), &id, Action::Approve, amount(a)).await
         };
         // 四(一) 1.5% of 1,000,000 = 15,000.00.
         s.add_event(&admin(), &uni, &contract("t1", "HT-1", "1000000"))
             .await
             .unwrap();
         assert_eq!(
-            approve("t1").await.unwrap().approved,
+            approve("t1", "15000").await.unwrap().approved,
             Some(m("15000")),
             "{}",
             db.label
@@ -553,7 +552,7 @@ async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
             .await
             .unwrap();
         assert_eq!(
-            approve("t2").await.unwrap().approved,
+            approve("t2", "9000").await.unwrap().approved,
             Some(m("9000")),
             "{}",
             db.label
@@ -562,7 +561,7 @@ async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
         s.add_event(&admin(), &uni, &contract("t3", "HT-2", "2000000"))
             .await
             .unwrap();
-        let e = approve("t3").await.unwrap_err();
+        let e = approve("t3", "6000").await.unwrap_err();
         assert_eq!(code(&e), "not_awarded", "{}: {e}", db.label);
         assert!(e.to_string().contains("仅支持一次"), "{e}");
         assert_eq!(s.ledger_totals().await.unwrap().0, 2_400_000);

@@ -86,7 +86,7 @@ pub(crate) async fn offers(
 
 #[derive(Deserialize, ToSchema, Default)]
 pub(crate) struct ConfirmRequest {
-    /// Days of 公示 (0 to 90, default 7).
+    /// Days of 公示 (default 7; within the configured range, 5 to 30 unless `serve --notice-days` sets another).
     notice_days: Option<i64>,
 }
 

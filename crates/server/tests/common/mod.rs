@@ -70,7 +70,12 @@ pub async fn start(url: &str) -> (String, Store) {
 /// Starts the app after `tweak` has changed its state (a guard with other limits, secure
 /// cookies…).
 pub async fn start_with(url: &str, tweak: impl FnOnce(&mut AppState)) -> (String, Store) {
-    let store = Store::open(url, library()).await.unwrap().with_clock(clock);
+    // Tests publish with a notice period of 0 days to pay at once.
+    let store = Store::open(url, library())
+        .await
+        .unwrap()
+        .with_clock(clock)
+        .with_notice_days(0..=30);
     let plans = {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../plans");
         let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)

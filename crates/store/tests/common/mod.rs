@@ -120,6 +120,9 @@ pub async fn open(db: &TestDb) -> Store {
         .await
         .unwrap_or_else(|e| panic!("{}: open: {e}", db.label))
         .with_clock(fixed_clock)
+        // Tests publish with `notice_days: Some(0)` to pay at once; the default range (5–30)
+        // is tested on a store opened without this.
+        .with_notice_days(0..=30)
 }
 
 pub fn admin() -> Actor {
@@ -143,4 +146,13 @@ pub fn hunnan_enterprise() -> J {
 
 pub fn gaotang_institution() -> J {
     json!({"id": GAOTANG, "name": "高唐示例检验检测服务有限公司", "kind": "service_institution", "region": "gaotang"})
+}
+
+/// Approve with this explicit amount (a 最高 or 评审 measure needs one: `amount_required`).
+#[allow(dead_code)]
+pub fn amount(a: &str) -> kc_store::ActArgs {
+    kc_store::ActArgs {
+        amount: Some(kc_money::Money::parse_amount(a).unwrap()),
+        ..Default::default()
+    }
 }
