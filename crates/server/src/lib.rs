@@ -14,6 +14,7 @@ mod api;
 mod api_ext;
 mod auth;
 pub mod guard;
+mod notices;
 mod pages;
 mod plans;
 pub mod seed;
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(plans::routes())
+        .merge(notices::routes())
         .nest("/api", api::routes())
         .layer(axum::middleware::from_fn(guard::reject_nul))
         .layer(axum::middleware::from_fn_with_state(

@@ -94,6 +94,7 @@ fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Markup 
                     @if let Some(Session { user, .. }) = s { @if let Some(a) = &user.applicant_id { a href={"/applicants/" (a)} { (lang.t("一企一档", "My file")) } } }
                     @if staff { a href="/review" { (lang.t("审核", "Review")) } a href="/budget" { (lang.t("预算", "Budgets")) } a href="/applicants" { (lang.t("申报主体", "Applicants")) } }
                     @if role == Some(Role::Admin) { a href="/audit" { (lang.t("审计", "Audit")) } }
+                    a href="/notices" { (lang.t("公示", "Notices")) }
                     a href="/calendar" { (lang.t("政策日历", "Calendar")) }
                     @if let Some(n) = s.and_then(|s| s.unread) {
                         a.inbox href="/notifications" { (lang.t("通知", "Notifications")) " (" (n) ")" }
@@ -159,7 +160,7 @@ fn csrf_field(s: &Session) -> Markup {
     html! { input type="hidden" name="csrf" value=(s.csrf); }
 }
 
-fn yuan(m: Money) -> String {
+pub(crate) fn yuan(m: Money) -> String {
     m.to_string()
 }
 
@@ -1128,8 +1129,18 @@ async fn review(
         .cloned()
         .collect();
     let notices = st.store.public_notices().await?;
+    let objections = st.store.public_objections(&s.user.actor()).await?;
     let body = html! {
         (app_rows(lang, &st, &queue))
+        @if !objections.is_empty() {
+            h2 { (lang.t("社会公众提出的异议", "Objections from the public")) " (" (objections.len()) ")" }
+            table {
+                tr { th { (lang.t("申请", "Application")) } th { (lang.t("提出人", "From")) } th { (lang.t("联系方式", "Contact")) } th { (lang.t("理由", "Reason")) } th { (lang.t("时间", "When")) } }
+                @for o in &objections {
+                    tr { td { a href={"/applications/" (o.application)} { (o.application) } } td { (o.name) } td { (o.contact) } td.wrap { (o.reason) } td { (o.at.get(..16).unwrap_or(&o.at).replace('T', " ")) } }
+                }
+            }
+        }
         h2 { (lang.t("公示名单", "Public notice")) }
         table {
             tr { th { (lang.t("申报主体", "Applicant")) } th { (lang.t("措施", "Measure")) } th { (lang.t("条款", "Clause")) } th.num { (lang.t("金额", "Amount")) } th { (lang.t("期满", "Until")) } }

@@ -326,6 +326,21 @@ fn calls() -> Vec<Call> {
         ),
         call("review_queue", "GET", "/api/review", Reviewer, None),
         call("applicants_list", "GET", "/api/applicants", Reviewer, None),
+        // Anyone may object during 公示 (no account); the reviewer sees it, then decides.
+        call(
+            "lodge_objection",
+            "POST",
+            "/api/notices/{app}/public-objections",
+            Anonymous,
+            Json(r#"{"name": "张三", "contact": "13800000000", "reason": "该企业认定时间有误"}"#),
+        ),
+        call(
+            "public_objections_list",
+            "GET",
+            "/api/objections",
+            Reviewer,
+            None,
+        ),
         call(
             "object_notice",
             "POST",
@@ -463,7 +478,13 @@ const UI: &[(&str, &str, &[&str])] = &[
     ("GET", "/applications/{id}/decline", &["application"]),
     ("POST", "/applications/{id}/decline", &["decline_offer"]),
     ("POST", "/applications/{id}/pay", &["pay"]),
-    ("GET", "/review", &["review_queue", "public_notices"]),
+    (
+        "GET",
+        "/review",
+        &["review_queue", "public_notices", "public_objections_list"],
+    ),
+    ("GET", "/notices", &["public_notices"]),
+    ("POST", "/notices/{id}/objection", &["lodge_objection"]),
     ("GET", "/budget", &["budgets", "budget_levels"]),
     ("POST", "/budget", &["set_budget"]),
     ("GET", "/audit", &["audit"]),
@@ -491,7 +512,7 @@ const API_ONLY: &[&str] = &["import_table", "export_table"];
 /// The routes the UI registers, read from its source: `.route("PATH", get(h).post(h))`.
 fn ui_routes() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    for file in ["pages.rs", "plans.rs"] {
+    for file in ["pages.rs", "plans.rs", "notices.rs"] {
         let src =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file))
                 .unwrap();

@@ -20,7 +20,7 @@ mod workflow;
 
 pub use accounts::{LoginLimits, User};
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
-pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification};
+pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification, PublicObjection};
 
 use jiff::civil::Date;
 use kc_check::Library;

@@ -31,6 +31,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "notifications_seen",
         include_str!("../migrations/sqlite/0005_notifications_seen.sql"),
     ),
+    (
+        6,
+        "public_objections",
+        include_str!("../migrations/sqlite/0006_public_objections.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -57,6 +62,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         5,
         "notifications_seen",
         include_str!("../migrations/postgres/0005_notifications_seen.sql"),
+    ),
+    (
+        6,
+        "public_objections",
+        include_str!("../migrations/postgres/0006_public_objections.sql"),
     ),
 ];
 

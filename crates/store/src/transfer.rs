@@ -682,6 +682,17 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
         ],
     ),
     (
+        "public_objections",
+        &[
+            ("id", false),
+            ("application_id", false),
+            ("name", false),
+            ("contact", false),
+            ("reason", false),
+            ("at", false),
+        ],
+    ),
+    (
         "audit",
         &[
             ("seq", true),

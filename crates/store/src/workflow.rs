@@ -1431,6 +1431,115 @@ impl Store {
     }
 }
 
+/// An objection lodged by the public during 公示.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PublicObjection {
+    pub id: String,
+    pub application: String,
+    pub name: String,
+    pub contact: String,
+    pub reason: String,
+    pub at: String,
+}
+
+impl Store {
+    /// Records an objection from anyone (no account) to an application in 公示: a name, a way
+    /// to reach them and the reason, each required and bounded. Refused (`not_in_notice`) once
+    /// the application is no longer in notice. Moves no money; audited as `lodge_objection`.
+    pub async fn lodge_objection(
+        &self,
+        app_id: &str,
+        name: &str,
+        contact: &str,
+        reason: &str,
+    ) -> Result<String> {
+        let field = |v: &str, what: &str, max: usize| -> Result<String> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Err(StoreError::Invalid(format!("{what}:必填 (required)")));
+            }
+            if t.chars().count() > max {
+                return Err(StoreError::Invalid(format!(
+                    "{what}:最多 {max} 字 (at most {max} characters)"
+                )));
+            }
+            Ok(t.to_string())
+        };
+        let name = field(name, "姓名或单位 name", 100)?;
+        let contact = field(contact, "联系方式 contact", 100)?;
+        let reason = field(reason, "异议理由 reason", 2000)?;
+        let mut tx = self.begin_write(&[format!("objection:{app_id}")]).await?;
+        let state: Option<String> = sqlx::query("SELECT state FROM applications WHERE id = $1")
+            .bind(app_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| r.get(0));
+        match state.as_deref() {
+            None => return Err(StoreError::NotFound(format!("application {app_id}"))),
+            Some("public_notice") => {}
+            Some(_) => {
+                return Err(refused(
+                    "not_in_notice",
+                    format!("申请 {app_id} 不在公示期内,无法提出异议 (not in public notice)"),
+                ));
+            }
+        }
+        let id = format!("O{:08X}", rand_u32());
+        let now = self.now();
+        sqlx::query("INSERT INTO public_objections (id, application_id, name, contact, reason, at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&id)
+            .bind(app_id)
+            .bind(&name)
+            .bind(&contact)
+            .bind(&reason)
+            .bind(&now)
+            .execute(&mut **tx)
+            .await?;
+        let actor = Actor::new(&format!("public:{name}"), Role::System);
+        self.audit_in(
+            &mut tx,
+            &actor,
+            "lodge_objection",
+            "application",
+            app_id,
+            None,
+            Some(
+                &json!({"objection": id, "name": name, "contact": contact, "reason": reason})
+                    .to_string(),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The objections lodged by the public, oldest first (reviewers: what to look into).
+    pub async fn public_objections(&self, actor: &Actor) -> Result<Vec<PublicObjection>> {
+        if !actor.role.may(Access::AllApplicants) {
+            return Err(refused(
+                "forbidden",
+                "本角色不查看公示异议 (this role does not see objections)",
+            ));
+        }
+        let rows = sqlx::query(
+            "SELECT id, application_id, name, contact, reason, at FROM public_objections ORDER BY at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| PublicObjection {
+                id: r.get(0),
+                application: r.get(1),
+                name: r.get(2),
+                contact: r.get(3),
+                reason: r.get(4),
+                at: r.get(5),
+            })
+            .collect())
+    }
+}
+
 /// A random u32 from the OS-seeded hasher state: ids need uniqueness, not cryptography.
 fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};

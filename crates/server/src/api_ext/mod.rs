@@ -43,6 +43,7 @@ pub const PUBLIC: &[&str] = &[
     "library_clauses",
     "library_measure",
     "public_notices",
+    "lodge_objection",
     "calendar",
     "plan_status",
     "plan_tasks",
@@ -79,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/notifications", get(calendar::notifications))
         .route("/plans/tasks", get(plans::plan_tasks))
         .route("/plans/tasks.xlsx", get(plans::plan_tasks_xlsx))
+        .merge(crate::notices::api_routes())
 }
 
 #[derive(OpenApi)]
@@ -106,9 +108,12 @@ pub fn routes() -> Router<AppState> {
         crate::plans::api_record_progress,
         plans::plan_tasks,
         plans::plan_tasks_xlsx,
+        crate::notices::lodge_api,
+        crate::notices::objections_api,
     ),
     components(schemas(
         notices::ObjectionRequest,
+        crate::notices::ObjectionForm,
         notices::ConfirmRequest,
         budgets::BudgetRequest,
         transfer::ImportReportBody,
