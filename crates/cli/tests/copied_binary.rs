@@ -368,14 +368,43 @@ fn a_copied_binary_runs_away_from_the_checkout() {
         "the demo applicant has its events: {body}"
     );
 
-    // The plans page is served from the embedded plan library.
-    let (code, _, body) = http(
+    // The plans page is served from the embedded plan library, to the plan office (an
+    // applicant may not see it).
+    let (code, _, _) = http(
         &addr,
         &format!(
             "GET /plans HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
         ),
     );
+    assert_eq!(code, 403);
+    let login = r#"{"user":"planner","password":"demo-kechuang"}"#;
+    let (code, head, body) = http(
+        &addr,
+        &format!(
+            "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{login}",
+            login.len()
+        ),
+    );
     assert_eq!(code, 200, "{body}");
+    let planner = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l["set-cookie:".len()..].trim())
+        })
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_string();
+    let (code, _, body) = http(
+        &addr,
+        &format!(
+            "GET /plans HTTP/1.1\r\nHost: {addr}\r\nCookie: {planner}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("计划与目标"), "{body}");
 
     drop(server);
     drop(scratch);

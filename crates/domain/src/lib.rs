@@ -156,6 +156,9 @@ pub enum Access {
     RecordPlans,
     /// Import applicants and events from spreadsheets.
     Import,
+    /// The plans' dashboard and task lists: the bureaus' internal follow-up (督查考核), for
+    /// staff, not the public (issue 10, item 8).
+    Plans,
 }
 
 impl Role {
@@ -172,6 +175,7 @@ impl Role {
             }
             Access::SetBudget => matches!(self, Finance | Admin | System),
             Access::Audit | Access::Import => matches!(self, Admin | System),
+            Access::Plans => matches!(self, Reviewer | Finance | Admin | PlanOffice | System),
             Access::RecordPlans => matches!(self, PlanOffice | Admin | System),
         }
     }

@@ -99,7 +99,7 @@ fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Markup 
                     @if let Some(n) = s.and_then(|s| s.unread) {
                         a.inbox href="/notifications" { (lang.t("通知", "Notifications")) " (" (n) ")" }
                     }
-                    a href="/plans" { (lang.t("计划", "Plans")) }
+                    @if role.is_some_and(|r| r.may(Access::Plans)) { a href="/plans" { (lang.t("计划", "Plans")) } }
                     div.right {
                         a href="/lang/zh" { "中" } "/" a href="/lang/en" { "EN" }
                         @match s {

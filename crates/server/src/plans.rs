@@ -291,6 +291,9 @@ async fn dashboard(
     State(st): State<AppState>,
     Query(q): Query<PlanQuery>,
 ) -> Result<Response, AppError> {
+    s.as_ref()
+        .ok_or(AppError::Unauthorized)?
+        .require_access(kc_domain::Access::Plans)?;
     let lib = effective(&st).await?;
     let at = q
         .date
@@ -444,6 +447,9 @@ async fn tasks(
     State(st): State<AppState>,
     Query(q): Query<UnitQuery>,
 ) -> Result<Response, AppError> {
+    s.as_ref()
+        .ok_or(AppError::Unauthorized)?
+        .require_access(kc_domain::Access::Plans)?;
     let lib = effective(&st).await?;
     let at = q
         .date
@@ -628,8 +634,10 @@ async fn record_progress_form(
     responses((status = 200, description = "[{plan, document, as_of, indicators: [{id, name, target, unit, deadline, actual, expected, status}]}]", body = Vec<Object>)))]
 pub(crate) async fn api_status(
     State(st): State<AppState>,
+    ApiSession(s): ApiSession,
     Query(q): Query<PlanQuery>,
 ) -> Result<Json<J>, crate::api::ApiError> {
+    s.require_access(kc_domain::Access::Plans)?;
     let lib = effective(&st).await?;
     let at = q
         .date
@@ -722,9 +730,11 @@ fn utf8_percent(s: &str) -> String {
 
 /// A unit's 督办清单 as an `.xlsx` download: its tasks (lead or co-operating) and milestones.
 async fn tasks_xlsx(
+    CurrentSession(s): CurrentSession,
     State(st): State<AppState>,
     Query(q): Query<UnitQuery>,
 ) -> Result<Response, AppError> {
+    s.require_access(kc_domain::Access::Plans)?;
     let bytes = unit_xlsx(&st, &q).await?;
     Ok((
         [

@@ -14,7 +14,7 @@ const WHO: [&str; 7] = ["anon", "hn", "gt", "rev", "fin", "adm", "plan"];
 /// applicant), rev (reviewer), fin (finance), adm (admin), plan (plan office)).
 /// `{app}` is an application of HUNNAN.
 const MATRIX: &[(&str, &str, [u16; 7])] = &[
-    // Public: the library, the calculator, the plans, the 公示 list, the calendar.
+    // Public: the library, the calculator, the 公示 list, the calendar.
     ("GET", "/", [200, 200, 200, 200, 200, 200, 200]),
     ("GET", "/library", [200, 200, 200, 200, 200, 200, 200]),
     (
@@ -24,14 +24,11 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ),
     ("GET", "/calculator", [200, 200, 200, 200, 200, 200, 200]),
     ("GET", "/calendar", [200, 200, 200, 200, 200, 200, 200]),
-    ("GET", "/plans", [200, 200, 200, 200, 200, 200, 200]),
-    ("GET", "/plans/tasks", [200, 200, 200, 200, 200, 200, 200]),
     (
         "GET",
         "/api/library/measures",
         [200, 200, 200, 200, 200, 200, 200],
     ),
-    ("GET", "/api/plans", [200, 200, 200, 200, 200, 200, 200]),
     (
         "GET",
         "/api/openapi.json",
@@ -107,6 +104,15 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         "GET",
         "/api/export/ledger",
         [401, 403, 403, 200, 200, 200, 403],
+    ),
+    // The plans' dashboard and task lists: staff and the plan office, not the public.
+    ("GET", "/plans", [401, 403, 403, 200, 200, 200, 200]),
+    ("GET", "/plans/tasks", [401, 403, 403, 200, 200, 200, 200]),
+    ("GET", "/api/plans", [401, 403, 403, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/api/plans/tasks",
+        [401, 403, 403, 200, 200, 200, 200],
     ),
     // The audit log: admins.
     ("GET", "/audit", [401, 403, 403, 403, 403, 200, 403]),

@@ -231,11 +231,11 @@ fn calls() -> Vec<Call> {
         ),
         call("calendar", "GET", "/api/calendar", Anonymous, None),
         keep(
-            call("plan_status", "GET", "/api/plans", Anonymous, None),
+            call("plan_status", "GET", "/api/plans", Planner, None),
             &[("plan", "/0/plan"), ("indicator", "/0/indicators/0/id")],
         ),
         keep(
-            call("plan_tasks", "GET", "/api/plans/tasks", Anonymous, None),
+            call("plan_tasks", "GET", "/api/plans/tasks", Planner, None),
             &[("unit", "/units/0")],
         ),
         keep(
@@ -243,7 +243,7 @@ fn calls() -> Vec<Call> {
                 "plan_tasks",
                 "GET",
                 "/api/plans/tasks?unit={unit}",
-                Anonymous,
+                Planner,
                 None,
             ),
             &[
@@ -256,7 +256,7 @@ fn calls() -> Vec<Call> {
             "plan_tasks_xlsx",
             "GET",
             "/api/plans/tasks.xlsx?unit={unit}",
-            Anonymous,
+            Planner,
             None,
         ),
         call("public_notices", "GET", "/api/notices", Anonymous, None),

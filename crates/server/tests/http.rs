@@ -500,7 +500,8 @@ async fn the_plan_office_records_progress_and_the_status_follows() {
         )
         .await
         .unwrap();
-    let anon = reqwest::Client::new();
+    // A reviewer reads the plans (they are not public) but records nothing.
+    let anon = Client::login(&base, "rev").await.http;
     // 003: Shenyang high-tech enterprises, 1,230 at the end of 2018 (baseline and actual).
     let status = |date: &'static str| {
         let anon = anon.clone();

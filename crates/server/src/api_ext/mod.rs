@@ -45,9 +45,6 @@ pub const PUBLIC: &[&str] = &[
     "public_notices",
     "lodge_objection",
     "calendar",
-    "plan_status",
-    "plan_tasks",
-    "plan_tasks_xlsx",
 ];
 
 /// Tag of the public operations in the OpenAPI document.

@@ -3,7 +3,7 @@
 
 use super::schemas::PlanTasksBody;
 use crate::AppState;
-use crate::api::{ApiResult, ErrorBody};
+use crate::api::{ApiResult, ApiSession, ErrorBody};
 use crate::plans::{UnitQuery, canonical, effective, today, unit_xlsx, units};
 use axum::Json;
 use axum::extract::{Query, State};
@@ -20,8 +20,10 @@ use std::str::FromStr;
     responses((status = 200, description = "units and tasks", body = PlanTasksBody)))]
 pub(crate) async fn plan_tasks(
     State(st): State<AppState>,
+    ApiSession(s): ApiSession,
     Query(q): Query<UnitQuery>,
 ) -> ApiResult<Json<J>> {
+    s.require_access(kc_domain::Access::Plans)?;
     let lib = effective(&st).await?;
     let at = q
         .date
@@ -56,8 +58,10 @@ pub(crate) async fn plan_tasks(
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn plan_tasks_xlsx(
     State(st): State<AppState>,
+    ApiSession(s): ApiSession,
     Query(q): Query<UnitQuery>,
 ) -> ApiResult<Response> {
+    s.require_access(kc_domain::Access::Plans)?;
     let bytes = unit_xlsx(&st, &q).await?;
     Ok((
         [
