@@ -35,26 +35,9 @@ fn approve(amount: Money) -> ActArgs {
 async fn issue_9_review_amount_without_range_is_bounded_by_the_ceiling() {
     for db in backends("ceiling").await {
         let s = open(&db).await;
-        let me = Actor::applicant("u-hn", HUNNAN);
-        s.upsert_applicant(&admin(), &hunnan_enterprise())
-            .await
-            .unwrap();
         let ev = json!({"id": "p1", "kind": "project_approved", "date": "2022-11-20",
                         "programme": "national_major_project", "project": "示例专项课题"});
-        let (ev, _) = s
-            .add_event_with_offers(&admin(), HUNNAN, &ev)
-            .await
-            .unwrap();
-        let id = s
-            .apply(&me, HUNNAN, "national_major_project_matching", &ev)
-            .await
-            .unwrap();
-        s.act(&me, &id, Action::Submit, ActArgs::default())
-            .await
-            .unwrap();
-        s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
-            .await
-            .unwrap();
+        let id = hunnan_in_review(&s, &ev, "national_major_project_matching").await;
         // 2×10^15 元 (the issue's amount) cannot even be a value at the boundary.
         assert!(Money::parse_amount("2000000000000000").is_err());
         // One fen above the default ceiling of 100,000,000.00 元 is refused…
@@ -117,26 +100,9 @@ async fn issue_9_configured_ceiling() {
     for db in backends("ceiling_cfg").await {
         let s = open(&db).await.with_review_ceiling(m("5000000"));
         assert_eq!(s.review_ceiling(), m("5000000"));
-        let me = Actor::applicant("u-hn", HUNNAN);
-        s.upsert_applicant(&admin(), &hunnan_enterprise())
-            .await
-            .unwrap();
         let ev = json!({"id": "p1", "kind": "project_approved", "date": "2022-11-20",
                         "programme": "national_major_project", "project": "示例专项课题"});
-        let (ev, _) = s
-            .add_event_with_offers(&admin(), HUNNAN, &ev)
-            .await
-            .unwrap();
-        let id = s
-            .apply(&me, HUNNAN, "national_major_project_matching", &ev)
-            .await
-            .unwrap();
-        s.act(&me, &id, Action::Submit, ActArgs::default())
-            .await
-            .unwrap();
-        s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
-            .await
-            .unwrap();
+        let id = hunnan_in_review(&s, &ev, "national_major_project_matching").await;
         let e = s
             .act(&reviewer(1), &id, Action::Approve, approve(m("5000000.01")))
             .await
@@ -175,22 +141,8 @@ async fn issue_9_payments_and_budgets_near_the_limits() {
             .unwrap();
 
         // An approved (五) high-tech award: 200,000.00 元, 100,000.00 per level.
-        let me = Actor::applicant("u-hn", HUNNAN);
-        s.upsert_applicant(&admin(), &hunnan_enterprise())
-            .await
-            .unwrap();
         let ev = json!({"id": "c1", "kind": "certified", "date": "2023-03-01", "cert": "high_tech", "first": true});
-        let (ev, _) = s
-            .add_event_with_offers(&admin(), HUNNAN, &ev)
-            .await
-            .unwrap();
-        let id = s.apply(&me, HUNNAN, "hitech_first", &ev).await.unwrap();
-        s.act(&me, &id, Action::Submit, ActArgs::default())
-            .await
-            .unwrap();
-        s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
-            .await
-            .unwrap();
+        let id = hunnan_in_review(&s, &ev, "hitech_first").await;
         // 给予最高20万元: the reviewer names the amount, here the cap.
         s.act(&reviewer(1), &id, Action::Approve, amount("200000"))
             .await

@@ -22,28 +22,14 @@ fn code(e: &StoreError) -> String {
 async fn anyone_objects_during_notice_and_reviewers_see_it() {
     for db in backends("objections").await {
         let s = open(&db).await;
-        let me = Actor::applicant("u-hn", HUNNAN);
-        s.upsert_applicant(&admin(), &hunnan_enterprise())
-            .await
-            .unwrap();
         let ev = json!({"id": "c1", "kind": "certified", "date": "2023-03-01", "cert": "high_tech", "first": true});
-        let (ev, _) = s
-            .add_event_with_offers(&admin(), HUNNAN, &ev)
-            .await
-            .unwrap();
-        let id = s.apply(&me, HUNNAN, "hitech_first", &ev).await.unwrap();
-        // Not yet in notice: an objection is refused and nothing is recorded.
+        let id = hunnan_in_review(&s, &ev, "hitech_first").await;
+        // Not yet in notice (in review): an objection is refused and nothing is recorded.
         let e = s
             .lodge_objection(&id, "张三", "13800000000", "认定时间有误")
             .await
             .unwrap_err();
         assert_eq!(code(&e), "not_in_notice", "{}", db.label);
-        s.act(&me, &id, Action::Submit, ActArgs::default())
-            .await
-            .unwrap();
-        s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
-            .await
-            .unwrap();
         // (五) 最高20万元: approved at the cap, 100,000.00 per level.
         s.act(
             &reviewer(1),

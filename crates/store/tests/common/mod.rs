@@ -156,3 +156,35 @@ pub fn amount(a: &str) -> kc_store::ActArgs {
         ..Default::default()
     }
 }
+
+/// The Hunnan enterprise with `event`, applying for `measure` on it, submitted and taken into
+/// review: the application id, ready for a reviewer's decision.
+#[allow(dead_code)]
+pub async fn hunnan_in_review(s: &Store, event: &J, measure: &str) -> String {
+    let me = Actor::applicant("u-hn", HUNNAN);
+    s.upsert_applicant(&admin(), &hunnan_enterprise())
+        .await
+        .unwrap();
+    let (ev, _) = s
+        .add_event_with_offers(&admin(), HUNNAN, event)
+        .await
+        .unwrap();
+    let id = s.apply(&me, HUNNAN, measure, &ev).await.unwrap();
+    s.act(
+        &me,
+        &id,
+        kc_domain::Action::Submit,
+        kc_store::ActArgs::default(),
+    )
+    .await
+    .unwrap();
+    s.act(
+        &reviewer(1),
+        &id,
+        kc_domain::Action::StartReview,
+        kc_store::ActArgs::default(),
+    )
+    .await
+    .unwrap();
+    id
+}
