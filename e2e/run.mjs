@@ -162,7 +162,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /** "52,425.00 元" → 5242500 (fen). */
 function fen(text) {
-  const m = String(text).replace(/[,\s元]/g, '').match(/^(-?\d+)(?:\.(\d{1,2}))?$/);
+  const m = String(text).replace(/[((][^()()]*万元[))]/g, '').replace(/[,\s元]/g, '').match(/^(-?\d+)(?:\.(\d{1,2}))?$/);
   if (!m) throw new Error(`not an amount: “${text}”`);
   const sign = m[1].startsWith('-') ? -1 : 1;
   return sign * (Math.abs(Number(m[1])) * 100 + Number((m[2] || '0').padEnd(2, '0')));
@@ -208,7 +208,7 @@ async function login(page, base, user) {
   const resp = await submit(page, page.locator('main form button[type="submit"]'));
   assert.equal(resp.status(), 200, `login as ${user}: HTTP ${resp.status()}`);
   assert.equal(new URL(page.url()).pathname, '/', `login as ${user} should land on /`);
-  const who = await text(page.locator('header .right span.muted'));
+  const who = await text(page.locator('header .right span.who'));
   assert.match(who, new RegExp(`·`), `header should name the logged-in user, got “${who}”`);
   return who;
 }
@@ -327,12 +327,16 @@ async function main() {
     await shot(page, 'library', { maxHeight: 2400 });
     return { docs, first: await links.first().getAttribute('href') };
   });
-  await check('measure page shows source text and rule', async () => {
+  await check('measure page shows source text, conditions in words and the rule code on request', async () => {
     // The scenario's measure is shown later; here the one the library lists first.
     await submit(page, page.locator(`main a[href="${library.first}"]`).first());
     assert.ok(page.url().endsWith(library.first));
     assert.ok((await text(page.locator('div.quote'))).length > 10, 'clause quote');
-    assert.ok((await text(page.locator('main pre'))).length > 10, 'rule source');
+    assert.ok((await page.locator('ul.conditions li').count()) >= 1, 'conditions in words');
+    // 规则代码 is collapsed for visitors and applicants; one click opens it.
+    assert.equal(await page.locator('details.rule-code').getAttribute('open'), null, 'collapsed');
+    await page.locator('details.rule-code summary').click();
+    assert.match(await text(page.locator('details.rule-code pre')), /measure \w+/, 'rule source');
     await shot(page, 'measure');
   });
 
@@ -373,7 +377,7 @@ async function main() {
       const event = await card.locator('input[name="event"]').getAttribute('value');
       if (existing.some((a) => a.measure === measure && a.event === event)) continue; // already an offer
       const amount = await text(card.locator('strong.amount'));
-      assert.match(amount, /^[\d,]+\.\d{2} 元$/, `award amount of ${measure}`);
+      assert.match(amount, /^[\d,]+\.\d{2} 元((\d+(\.\d+)?万元))?$/, `award amount of ${measure}`);
       assert.equal(await text(apply), '申报');
       const label = await text(card.locator(':scope > strong').first());
       const trace = await card.locator('li').allInnerTexts();
@@ -615,7 +619,7 @@ async function main() {
     assert.match(await text(page.locator('main')), /放弃后不能恢复/, 'says it cannot be undone');
     await submit(page, page.locator('button.secondary[value="decline_offer"]'));
     assert.equal(new URL(page.url()).pathname, `/applications/${offer.id}`);
-    assert.equal(await state(page), '已放弃 (declined)');
+    assert.equal(await state(page), '已放弃');
     assert.equal((await apiJson(page, `${base}/api/applications/${offer.id}`)).state, 'withdrawn');
   });
   await check('log out (demo03)', () => logout(page));
@@ -739,9 +743,88 @@ async function main() {
   });
 
   skipping = null;
+  await sideCheck('plain language: a crawl of every page of every role, desktop and phone, shows no rule identifier, raw state code or bare credit code', async () => {
+    const problems = await crawlForCodes(context, base);
+    assert.deepEqual(problems, []);
+  });
+  await sideCheck('calculator: an anonymous visitor is told why nothing applies (expiry), with a total', async () => {
+    const anon = await browser.newContext({ locale: 'zh-CN' });
+    const p = await anon.newPage();
+    try {
+      await p.goto(`${base}/calculator?a.kind=enterprise&a.region=hunnan&event_kind=certified&e.date=2026-03-01&e.cert=hitech&e.first=true`);
+      assert.match(await text(p.locator('div.validity')), /均已到期(最晚的于 2024-07-13 到期)/);
+      assert.match(await text(p.locator('div.summary')), /可获支持 0 项/);
+      const reasons = await p.locator('details.notmet td.reason').allInnerTexts();
+      assert.ok(reasons.length > 0, 'reasons listed');
+      assert.ok(reasons.some((r) => /政策已于 \d{4}-\d{2}-\d{2} 到期/.test(r)), `an expiry reason among ${JSON.stringify(reasons.slice(0, 5))}`);
+      assert.ok(await p.locator('details.notmet').getAttribute('open') !== null, 'open when nothing is awarded');
+    } finally {
+      await anon.close();
+    }
+  });
   await check('no HTTP 5xx during the run', () => {
     assert.deepEqual(serverErrors, []);
   });
+}
+
+/**
+ * Crawls every page each role can reach (links from /, same origin, GET only; at most three
+ * pages of one shape such as /applications/{id}), at desktop and phone widths, and returns what
+ * a user should not see outside the 规则代码 and 原始记录 blocks: identifiers of the rule
+ * language (snake_case words, `applicant.`/`event.` paths), raw state codes, and credit codes
+ * standing without a name (a code is allowed only in an element marked `.uscc`, next to the name).
+ */
+async function crawlForCodes(context, base) {
+  const roles = [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner'];
+  const problems = [];
+  const uscc = /\b[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}\b/;
+  const snake = /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/;
+  const dotted = /\b(?:applicant|event)\.[a-z_]+/;
+  const states = /\b(?:draft|submitted|in_review|needs_material|public_notice|disbursed|offered|withdrawn)\b/;
+  for (const user of roles) {
+    const ctx = await browser.newContext({ locale: 'zh-CN' });
+    const p = await ctx.newPage();
+    try {
+      if (user) await login(p, base, user);
+      const seen = new Set();
+      const shapes = new Map();
+      const queue = ['/'];
+      while (queue.length && seen.size < 60) {
+        const path0 = queue.shift();
+        if (seen.has(path0)) continue;
+        seen.add(path0);
+        const resp = await p.goto(`${base}${path0}`);
+        if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
+        for (const width of [1280, 390]) {
+          await p.setViewportSize({ width, height: 844 });
+          const t = await p.evaluate(() => {
+            const main = document.querySelector('main')?.cloneNode(true);
+            if (!main) return '';
+            main.querySelectorAll('.rule-code, .raw, .uscc, input, textarea, select').forEach((e) => e.remove());
+            return main.innerText || main.textContent || '';
+          });
+          for (const [what, re] of [['identifier', snake], ['rule path', dotted], ['state code', states], ['credit code', uscc]]) {
+            const m = t.match(re);
+            if (m) problems.push(`${user ?? 'anonymous'} ${path0} @${width}: ${what} “${m[0]}”`);
+          }
+        }
+        const links = await p.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+        for (const href of links) {
+          const u = href.split('#')[0];
+          if (!u || /^\/(api|logout|lang)\b/.test(u) || /\.(csv|xlsx|json)(\?|$)/.test(u) || /\/decline$/.test(u)) continue;
+          const shape = u.replace(/\?.*$/, '').replace(/\/[^/]*\d[^/]*$/, '/{id}');
+          const n = shapes.get(shape) || 0;
+          if (seen.has(u) || n >= 3) continue;
+          shapes.set(shape, n + 1);
+          queue.push(u);
+        }
+      }
+      if (seen.size < 5) problems.push(`${user ?? 'anonymous'}: only ${seen.size} pages reached`);
+    } finally {
+      await ctx.close();
+    }
+  }
+  return problems;
 }
 
 /** Another demo applicant's id than `own` (from data/demo, the seed's source). */

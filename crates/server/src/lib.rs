@@ -14,6 +14,7 @@ mod api;
 mod api_ext;
 mod auth;
 pub mod guard;
+mod labels;
 mod notices;
 mod pages;
 mod plans;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(notices::routes())
         .nest("/api", api::routes())
         .layer(axum::middleware::from_fn(guard::reject_nul))
+        .layer(axum::middleware::from_fn(labels::with_current_path))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::anon_rate_limit,

@@ -15,10 +15,12 @@
 
 mod accounts;
 pub mod migrate;
+mod names;
 mod transfer;
 mod workflow;
 
 pub use accounts::{LoginLimits, User};
+pub use names::EventLine;
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
 pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification, PublicObjection};
 
@@ -654,10 +656,18 @@ impl Store {
                 sql.push_str(&format!(" AND {column} {op} ${}", binds.len()));
             }
         }
-        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len() + 1));
+        let mut n = binds.len();
+        if filter.before_seq.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND seq < ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", n + 1));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in binds {
             q = q.bind(b.to_string());
+        }
+        if let Some(seq) = filter.before_seq {
+            q = q.bind(seq);
         }
         let rows = q.bind(filter.limit).fetch_all(&self.pool).await?;
         Ok(rows
@@ -737,6 +747,8 @@ pub struct AuditFilter {
     pub entity_id: Option<String>,
     pub from: Option<String>,
     pub until: Option<String>,
+    /// Keyset paging: only entries older than this sequence number (the next page).
+    pub before_seq: Option<i64>,
     pub limit: i64,
 }
 

@@ -996,7 +996,7 @@ impl Store {
                     format!(
                         "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
                         year,
-                        level,
+                        kc_domain::level_zh(level),
                         from_fen(budget_fen),
                         from_fen(committed),
                         part
