@@ -162,7 +162,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /** "52,425.00 元" → 5242500 (fen). */
 function fen(text) {
-  const m = String(text).replace(/[((][^()()]*万元[))]/g, '').replace(/[,\s元]/g, '').match(/^(-?\d+)(?:\.(\d{1,2}))?$/);
+  const m = String(text).replace(/[(\uFF08][^()\uFF08\uFF09]*万元[)\uFF09]/g, '').replace(/[,\s元]/g, '').match(/^(-?\d+)(?:\.(\d{1,2}))?$/);
   if (!m) throw new Error(`not an amount: “${text}”`);
   const sign = m[1].startsWith('-') ? -1 : 1;
   return sign * (Math.abs(Number(m[1])) * 100 + Number((m[2] || '0').padEnd(2, '0')));
@@ -377,7 +377,7 @@ async function main() {
       const event = await card.locator('input[name="event"]').getAttribute('value');
       if (existing.some((a) => a.measure === measure && a.event === event)) continue; // already an offer
       const amount = await text(card.locator('strong.amount'));
-      assert.match(amount, /^[\d,]+\.\d{2} 元((\d+(\.\d+)?万元))?$/, `award amount of ${measure}`);
+      assert.match(amount, /^[\d,]+\.\d{2} 元(?:[(\uFF08]\d+(?:\.\d+)?万元[)\uFF09])?$/, `award amount of ${measure}`);
       assert.equal(await text(apply), '申报');
       const label = await text(card.locator(':scope > strong').first());
       const trace = await card.locator('li').allInnerTexts();
@@ -572,7 +572,7 @@ async function main() {
     await login(page, base, applicantUser);
     await page.goto(`${base}/applicants/${ownId}`);
     assert.equal(await text(page.locator('main h1')), '一企一档');
-    const row = page.locator('main table tr', { has: page.locator(`a[href="/applications/${app.id}"]`) });
+    const row = page.locator('main table tr', { has: page.locator(`a[href="/applications/${app.id}"]`) }).first();
     assert.match(await text(row), /已拨付/);
     const ledger = await text(page.locator('main table').last());
     assert.ok(ledger.includes(app.id), 'ledger rows name the application');
@@ -751,8 +751,8 @@ async function main() {
     const anon = await browser.newContext({ locale: 'zh-CN' });
     const p = await anon.newPage();
     try {
-      await p.goto(`${base}/calculator?a.kind=enterprise&a.region=hunnan&event_kind=certified&e.date=2026-03-01&e.cert=hitech&e.first=true`);
-      assert.match(await text(p.locator('div.validity')), /均已到期(最晚的于 2024-07-13 到期)/);
+      await p.goto(`${base}/calculator?a.kind=enterprise&a.region=hunnan&event_kind=certified&e.date=2026-03-01&e.cert=high_tech&e.first=true`);
+      assert.match(await text(p.locator('div.validity')), /均已到期[(\uFF08]最晚的于 \d{4}-\d{2}-\d{2} 到期[)\uFF09]/);
       assert.match(await text(p.locator('div.summary')), /可获支持 0 项/);
       const reasons = await p.locator('details.notmet td.reason').allInnerTexts();
       assert.ok(reasons.length > 0, 'reasons listed');
@@ -800,7 +800,7 @@ async function crawlForCodes(context, base) {
           const t = await p.evaluate(() => {
             const main = document.querySelector('main')?.cloneNode(true);
             if (!main) return '';
-            main.querySelectorAll('.rule-code, .raw, .uscc, input, textarea, select').forEach((e) => e.remove());
+            main.querySelectorAll('.rule-code, .raw, .uscc, input, textarea, select, svg').forEach((e) => e.remove());
             return main.innerText || main.textContent || '';
           });
           for (const [what, re] of [['identifier', snake], ['rule path', dotted], ['state code', states], ['credit code', uscc]]) {

@@ -84,6 +84,9 @@ fn every_rule_of_the_library_has_plain_words() {
                 &plain::grant_words(&lib, m, en),
                 en,
             );
+            for w in plain::split_words(&lib, m, en) {
+                assert_plain(&ids, &format!("{} split", m.id), &w, en);
+            }
             for o in &m.once {
                 if let OnceRule::PerKey(k) = o {
                     assert_plain(

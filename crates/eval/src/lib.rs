@@ -1284,11 +1284,7 @@ impl Award {
                     .unwrap_or_default();
                 let name = |l: Level| if en { level_en(l) } else { l.zh() };
                 let texts: Vec<String> = if self.split.is_empty() {
-                    m.split
-                        .shares
-                        .iter()
-                        .map(|(l, _, t)| format!("{} {t}", name(*l)))
-                        .collect()
+                    plain::split_words(lib, m, en)
                 } else {
                     self.split
                         .iter()

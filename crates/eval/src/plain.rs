@@ -428,3 +428,20 @@ pub fn condition_words(lib: &Library, m: &Measure, index: usize, en: bool) -> St
         _ => words(lib, m, &c.expr, en),
     }
 }
+
+/// Who pays what share, in words: `市级 50%、区县级 50%`; for a measure whose grant names each
+/// level's part (`grant parts`), each part's words.
+pub fn split_words(lib: &Library, m: &Measure, en: bool) -> Vec<String> {
+    let name = |l: kc_syntax::ast::Level| if en { crate::level_en(l) } else { l.zh() };
+    if let GrantRule::Parts(parts) = &m.grant {
+        return parts
+            .iter()
+            .map(|(l, n)| format!("{} {}", name(*l), words(lib, m, n, en)))
+            .collect();
+    }
+    m.split
+        .shares
+        .iter()
+        .map(|(l, r, _)| format!("{} {r}", name(*l)))
+        .collect()
+}

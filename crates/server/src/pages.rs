@@ -556,7 +556,7 @@ async fn measure_page(
                     tr { th { (lang.t("方式", "Form")) } td { (m.form.map(|f| f.zh()).unwrap_or("")) } }
                     tr { th { (lang.t("触发事项", "Event")) } td { (kc_eval::plain::label(&lib.vocab.events[m.event].label, en)) } }
                     tr { th { (lang.t("有效期", "Valid")) } td { (m.valid.0) " – " (m.valid.1) } }
-                    tr { th { (lang.t("资金分担", "Split")) } td { @for (l, _, t) in &m.split.shares { (if en { kc_eval::level_en(*l) } else { l.zh() }) " " (t) " " } } }
+                    tr { th { (lang.t("资金分担", "Split")) } td { (kc_eval::plain::split_words(lib, m, en).join(lang.t(";", "; "))) } }
                 }
                 h2 { (lang.t("申报条件", "Conditions")) }
                 ul.conditions {
@@ -833,7 +833,16 @@ async fn calculator(
                 };
             }
             Err(e) => {
-                body = html! { div.error { strong { (lang.t("输入有误:", "Input error: ")) } (e.path) " — " (e.message) } };
+                // Name the field by its label, as the form does, not by its JSON path.
+                let field = e.path.rsplit('.').next().unwrap_or("");
+                let label = v
+                    .applicant
+                    .iter()
+                    .chain(v.events.iter().flat_map(|x| x.fields.iter()))
+                    .find(|f| f.name == field)
+                    .map(|f| kc_eval::plain::label(&f.label, lang.0).to_string())
+                    .unwrap_or_else(|| e.path.clone());
+                body = html! { div.error role="alert" { strong { (lang.t("输入有误:", "Input error: ")) } (label) " — " (e.message) } };
             }
         }
     }
@@ -1568,6 +1577,15 @@ async fn audit(
     let mut log = st.store.audit_query(&filter).await?;
     let more = log.len() as i64 > AUDIT_PAGE;
     log.truncate(AUDIT_PAGE as usize);
+    // Applicants by name, their code beside it.
+    let applicant_names = st
+        .store
+        .applicant_names(
+            log.iter()
+                .filter(|e| e["entity"] == "applicant")
+                .filter_map(|e| e["entity_id"].as_str()),
+        )
+        .await?;
     let next = log.last().and_then(|e| e["seq"].as_i64());
     let keep = |k: &str, v: &Option<String>| {
         v.as_deref()
@@ -1612,7 +1630,16 @@ async fn audit(
                     td { (crate::labels::action_words(e["action"].as_str().unwrap_or(""), lang.0)) }
                     td { (crate::labels::entity_words(entity, lang.0)) " "
                         @if entity == "application" { a href={"/applications/" (e["entity_id"].as_str().unwrap_or(""))} { (e["entity_id"].as_str().unwrap_or("")) } }
-                        @else if entity == "applicant" { a href={"/applicants/" (e["entity_id"].as_str().unwrap_or(""))} { (e["entity_id"].as_str().unwrap_or("")) } }
+                        @else if entity == "applicant" {
+                            @let code = e["entity_id"].as_str().unwrap_or("");
+                            a href={"/applicants/" (code)} { (applicant_names.get(code).map(String::as_str).unwrap_or(code)) } " " span.muted.uscc { (code) } }
+                        @else if entity == "indicator" {
+                            @let key = e["entity_id"].as_str().unwrap_or("");
+                            @match st.plans.indicator(key) {
+                                Some((plan, ind)) => { (ind.name) " " span.muted { (plan.document) } }
+                                None => (key),
+                            }
+                        }
                         @else { (e["entity_id"].as_str().unwrap_or("")) } }
                     td.wrap { (change_words(lang, &st, entity, after))
                         @if !after.is_empty() { details.raw { summary { (lang.t("原始记录", "Exact record")) } pre.raw { (after) } } } }
