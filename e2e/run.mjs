@@ -309,13 +309,14 @@ async function main() {
     assert.ok(await page.locator('input[name="password"][type="password"]').isVisible());
     await shot(page, 'login');
   });
-  await sideCheck('wrong password is refused with a Chinese error page', async () => {
+  await sideCheck('wrong password: the login form comes back with a Chinese reason and the user name kept', async () => {
     await page.goto(`${base}/login`);
     await page.fill('input[name="user"]', 'reviewer');
     await page.fill('input[name="password"]', 'not-the-password');
     const resp = await submit(page, page.locator('main form button[type="submit"]'));
     assert.ok(resp.status() >= 400 && resp.status() < 500, `HTTP ${resp.status()}`);
-    assert.match(await text(page.locator('div.error')), /出错了/);
+    assert.match(await text(page.locator('div.form-error')), /密码|登录/);
+    assert.equal(await page.locator('input[name="user"]').inputValue(), 'reviewer');
   });
   const library = await check('policy library lists documents and measures', async () => {
     await page.goto(`${base}/library`);
@@ -448,16 +449,21 @@ async function main() {
     await shot(page, 'application');
   });
   const before = await check('budget before approval (reviewer)', () => budgetRows(page, base, pick.label));
-  await sideCheck('approve with amount “abc”: Chinese error page naming the field', async () => {
+  await sideCheck('approve with amount “abc”: the page comes back with the reason beside the form, naming the field, the input kept', async () => {
     await page.goto(`${base}/applications/${app.id}`);
     const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
     await form.locator('input[name="amount"]').fill('abc');
+    await form.locator('input[name="reason"]').fill('材料齐全');
     const resp = await submit(page, form.locator('button[name="do"][value="approve"]'));
     assert.equal(resp.status(), 400);
-    const err = await text(page.locator('div.error'));
-    assert.match(err, /出错了 \(400\)/);
+    assert.equal(await page.locator('main h1').count(), 1, 'the application page, not an error page');
+    assert.ok(await page.locator('header nav').count(), 'with the site navigation');
+    const again = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
+    const err = await text(again.locator('div.form-error'));
     assert.match(err, /批准金额/, 'names the field 批准金额');
     assert.match(err, /abc/, 'quotes the bad value');
+    assert.equal(await again.locator('input[name="amount"]').inputValue(), 'abc', 'what was typed is kept');
+    assert.equal(await again.locator('input[name="reason"]').inputValue(), '材料齐全', 'the other fields too');
     const a = await apiJson(page, `${base}/api/applications/${app.id}`);
     assert.equal(a.state, 'in_review', 'nothing changed');
   });
@@ -467,7 +473,7 @@ async function main() {
     await form.locator('input[name="amount"]').fill(yuan(pick.amount + 100));
     const resp = await submit(page, form.locator('button[name="do"][value="approve"]'));
     assert.ok(resp.status() >= 400 && resp.status() < 500, `HTTP ${resp.status()}`);
-    assert.match(await text(page.locator('div.error')), /出错了/);
+    assert.match(await text(page.locator('div.form-error')), /超过|上限|计算金额|不得/, 'the reason beside the form');
     assert.equal((await apiJson(page, `${base}/api/applications/${app.id}`)).state, 'in_review');
   });
   const split = await check('批准 the computed amount (prefilled for 定额, typed for 最高) commits it to the budget', async () => {
@@ -519,7 +525,7 @@ async function main() {
     }
     return b;
   });
-  await sideCheck('paying more than committed: Chinese error page naming the reason', async () => {
+  await sideCheck('paying more than committed: the reason beside the pay form, the input kept', async () => {
     await page.goto(`${base}/applications/${app.id}`);
     const [level, f] = Object.entries(split)[0];
     const left = budget0[level].committed - budget0[level].paid;
@@ -527,17 +533,18 @@ async function main() {
     await page.fill('form[action$="/pay"] input[name="amount"]', yuan(Math.max(f, left) + 1));
     const resp = await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
     assert.equal(resp.status(), 409);
-    const err = await text(page.locator('div.error'));
-    assert.match(err, /出错了 \(409\)/);
+    const err = await text(page.locator('form[action$="/pay"] div.form-error'));
     assert.match(err, /超付/, 'says it would overpay');
+    assert.equal(await page.locator('form[action$="/pay"] input[name="amount"]').inputValue(), yuan(Math.max(f, left) + 1));
+    assert.equal(await page.locator('form[action$="/pay"] select[name="level"]').inputValue(), level);
     assert.match(err, /已承诺/, 'names the committed figure');
   });
-  await sideCheck('payment amount “abc”: Chinese error page naming the field', async () => {
+  await sideCheck('payment amount “abc”: the reason beside the pay form, naming the field', async () => {
     await page.goto(`${base}/applications/${app.id}`);
     await page.fill('form[action$="/pay"] input[name="amount"]', 'abc');
     const resp = await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
     assert.equal(resp.status(), 400);
-    assert.match(await text(page.locator('div.error')), /拨付金额/);
+    assert.match(await text(page.locator('form[action$="/pay"] div.form-error')), /拨付金额/);
   });
   await check('record the payment of every level → 已拨付', async () => {
     const levels = Object.entries(split);

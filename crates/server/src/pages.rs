@@ -399,28 +399,52 @@ struct LoginForm {
 }
 
 async fn login_form(MaybeSession(s): MaybeSession, lang: Lang) -> PageResult {
-    let body = html! {
+    page(
+        lang,
+        s.as_ref(),
+        lang.t("登录", "Log in"),
+        login_body(lang, "", None),
+    )
+}
+
+/// The login form; after a refusal, the reason above it and the user name kept.
+fn login_body(lang: Lang, user: &str, problem: Option<&str>) -> Markup {
+    html! {
         form.card method="post" action="/login" {
-            label { (lang.t("用户名", "User")) br; input name="user" autocomplete="username" required; }
-            label { (lang.t("密码", "Password")) br; input name="password" type="password" autocomplete="current-password" required; }
+            @if let Some(p) = problem { div.error.form-error role="alert" { (p) } }
+            label { (lang.t("用户名", "User")) br; input name="user" autocomplete="username" required value=(user); }
+            label { (lang.t("密码", "Password")) br; input name="password" type="password" autocomplete="current-password" required aria-invalid=[problem.map(|_| "true")]; }
             button type="submit" { (lang.t("登录", "Log in")) }
         }
         p.muted { (lang.t("演示账号见启动时的提示(密码 demo-kechuang)。", "Demo accounts are printed at first start (password demo-kechuang).")) }
-    };
-    page(lang, s.as_ref(), lang.t("登录", "Log in"), body)
+    }
 }
 
 async fn login(
     State(st): State<AppState>,
+    lang: Lang,
     ip: crate::guard::ClientIp,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
-    let s = auth::login(&st, ip, f.user.trim(), &f.password).await?;
-    Ok((
-        [(header::SET_COOKIE, auth::session_cookie(&st, &s.id))],
-        Redirect::to("/"),
-    )
-        .into_response())
+    match auth::login(&st, ip, f.user.trim(), &f.password).await {
+        Ok(s) => Ok((
+            [(header::SET_COOKIE, auth::session_cookie(&st, &s.id))],
+            Redirect::to("/"),
+        )
+            .into_response()),
+        Err(e @ AppError::Internal(_)) => Err(e),
+        Err(e) => {
+            let status = e.status();
+            let mut res = page(
+                lang,
+                None,
+                lang.t("登录", "Log in"),
+                login_body(lang, f.user.trim(), Some(&e.message())),
+            )?;
+            *res.status_mut() = status;
+            Ok(res)
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -991,14 +1015,66 @@ async fn apply(
     Ok(Redirect::to(&format!("/applications/{id}")).into_response())
 }
 
+/// A form that was refused: which form, why, and what was typed, so the page shows the
+/// reason beside the form and keeps the input (a mistake never costs the user a full error
+/// page or their typing).
+pub(crate) struct FormProblem {
+    pub form: String,
+    pub message: String,
+    pub status: StatusCode,
+    pub values: BTreeMap<String, String>,
+}
+
+impl FormProblem {
+    /// The problem for a refused form, or the error itself where it is not the user's to fix
+    /// in the form (not logged in, not theirs, internal).
+    pub(crate) fn from_error(
+        form: &str,
+        e: AppError,
+        values: BTreeMap<String, String>,
+    ) -> Result<FormProblem, AppError> {
+        match e {
+            AppError::BadRequest { .. } | AppError::Conflict { .. } => Ok(FormProblem {
+                form: form.to_string(),
+                message: e.message(),
+                status: e.status(),
+                values,
+            }),
+            other => Err(other),
+        }
+    }
+    fn for_form<'a>(p: Option<&'a FormProblem>, form: &str) -> Option<&'a FormProblem> {
+        p.filter(|p| p.form == form)
+    }
+    fn value(p: Option<&FormProblem>, field: &str) -> Option<String> {
+        p.and_then(|p| p.values.get(field).cloned())
+    }
+}
+
+/// The reason a form was refused, next to it.
+fn problem_box(p: Option<&FormProblem>) -> Markup {
+    html! { @if let Some(p) = p { div.error.form-error role="alert" { (p.message) } } }
+}
+
 async fn application(
     CurrentSession(s): CurrentSession,
     lang: Lang,
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> PageResult {
-    let a = st.store.application(&s.user.actor(), &id).await?;
-    let names = Names::of(&st, std::slice::from_ref(&a)).await?;
+    application_page(&s, lang, &st, &id, None).await
+}
+
+async fn application_page(
+    s: &Session,
+    lang: Lang,
+    st: &AppState,
+    id: &str,
+    problem: Option<FormProblem>,
+) -> PageResult {
+    let problem = problem.as_ref();
+    let a = st.store.application(&s.user.actor(), id).await?;
+    let names = Names::of(st, std::slice::from_ref(&a)).await?;
     let m = st
         .lib
         .measure(&a.measure)
@@ -1072,8 +1148,10 @@ async fn application(
                 p.card { a.decline href={"/applications/" (a.id) "/decline"} { (lang.t("放弃此免申即享…", "Decline this offer…")) } " " span.muted { (lang.t("(将先确认,放弃后不能恢复)", "(asks first; cannot be undone)")) } }
             }
             @for act in acts.iter().filter(|x| **x != Action::DeclineOffer) {
+                @let p = FormProblem::for_form(problem, act.code());
                 form.card method="post" action={"/applications/" (a.id) "/act"} {
-                    (csrf_field(&s))
+                    (problem_box(p))
+                    (csrf_field(s))
                     input type="hidden" name="action" value=(act.code());
                     @match act {
                         // A fixed sum (定额) is prefilled; a maximum (最高) or an amount set by
@@ -1081,23 +1159,23 @@ async fn application(
                         Action::Approve if matches!(a.amount_kind.as_deref(), Some("cap" | "review")) => {
                             label {
                                 (lang.t("批准金额(元,必填)", "Amount (元, required)")) " "
-                                input name="amount" value="" required;
+                                input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) required aria-invalid=[p.map(|_| "true")];
                                 @if let (Some("cap"), Some(c)) = (a.amount_kind.as_deref(), a.computed) {
                                     " " span.muted { (lang.t("本措施最高 ", "at most ")) span.cap { (yuan(c)) } }
                                 }
                             }
-                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason"; }
+                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason" value=(FormProblem::value(p, "reason").unwrap_or_default()); }
                         }
                         Action::Approve => {
-                            label { (lang.t("批准金额(元,不超过计算金额)", "Amount (元, at most the computed amount)")) " " input name="amount" value=(a.computed.map(|c| c.plain()).unwrap_or_default()); }
-                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason"; }
+                            label { (lang.t("批准金额(元,不超过计算金额)", "Amount (元, at most the computed amount)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_else(|| a.computed.map(|c| c.plain()).unwrap_or_default())) aria-invalid=[p.map(|_| "true")]; }
+                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason" value=(FormProblem::value(p, "reason").unwrap_or_default()); }
                         }
-                        Action::Reject | Action::Object => { label { (lang.t("理由", "Reason")) " " input name="reason" required; } }
-                        Action::RequestMaterial => { label { (lang.t("一次性告知所缺材料(每行一项)", "All missing material, one per line")) br; textarea name="missing" rows="3" cols="40" {} } }
+                        Action::Reject | Action::Object => { label { (lang.t("理由", "Reason")) " " input name="reason" required value=(FormProblem::value(p, "reason").unwrap_or_default()); } }
+                        Action::RequestMaterial => { label { (lang.t("一次性告知所缺材料(每行一项)", "All missing material, one per line")) br; textarea name="missing" rows="3" cols="40" { (FormProblem::value(p, "missing").unwrap_or_default()) } } }
                         Action::PublishNotice => {
                             label {
                                 (lang.t("公示天数", "Notice days")) " "
-                                input name="notice_days" type="number" value=(notice_default) min=(notice_range.start()) max=(notice_range.end()) size="3";
+                                input name="notice_days" type="number" value=(FormProblem::value(p, "notice_days").unwrap_or_else(|| notice_default.to_string())) min=(notice_range.start()) max=(notice_range.end()) size="3";
                                 " " span.muted { (lang.t(&format!("{} 至 {} 天", notice_range.start(), notice_range.end()), &format!("{} to {} days", notice_range.start(), notice_range.end()))) }
                             }
                         }
@@ -1109,21 +1187,23 @@ async fn application(
         }
         @if a.state == St::PublicNotice && matches!(role, Role::Finance | Role::Admin) && a.notice_until.as_deref().is_none_or(|u| u <= today.as_str()) {
             h2 { (lang.t("拨付", "Payment")) }
+            @let p = FormProblem::for_form(problem, "pay");
             form.card method="post" action={"/applications/" (a.id) "/pay"} {
-                (csrf_field(&s))
+                (problem_box(p))
+                (csrf_field(s))
                 table.remaining {
                     tr { th { (lang.t("级次", "Level")) } th.num { (lang.t("应拨付(已承诺)", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } th.num { (lang.t("待拨付", "Left to pay")) } }
                     @for (l, c, p) in &per_level { tr { td { (level_zh(l)) } td.num { (yuan(*c)) } td.num { (yuan(*p)) } td.num.left { (yuan(*c - *p)) } } }
                 }
-                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) { (level_zh(l)) } } } }
-                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount"; }
+                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(*l)] { (level_zh(l)) } } } }
+                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) aria-invalid=[p.map(|_| "true")]; }
                 button type="submit" { (lang.t("记录拨付", "Record payment")) }
             }
         }
     };
     page(
         lang,
-        Some(&s),
+        Some(s),
         &format!("{} {}", lang.t("申请", "Application"), a.id),
         body,
     )
@@ -1239,11 +1319,47 @@ fn form_money(v: &Option<String>, field: &str) -> Result<Option<Money>, AppError
 
 async fn act(
     CurrentSession(s): CurrentSession,
+    lang: Lang,
     State(st): State<AppState>,
     Path(id): Path<String>,
     Form(f): Form<ActForm>,
 ) -> PageResult {
     s.check_csrf(f.csrf.as_deref())?;
+    let form = f.action.clone();
+    let values: BTreeMap<String, String> = [
+        ("amount", &f.amount),
+        ("reason", &f.reason),
+        ("missing", &f.missing),
+        ("notice_days", &f.notice_days),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+    .collect();
+    match act_on(&s, &st, &id, f).await {
+        Ok(()) => Ok(Redirect::to(&format!("/applications/{id}")).into_response()),
+        Err(e) => refused_form(&s, lang, &st, &id, &form, e, values).await,
+    }
+}
+
+/// Re-shows the application page with the refused form's reason next to it and the input
+/// kept, under the error's status (400 for a mistake in a field, 409 for a refused step).
+async fn refused_form(
+    s: &Session,
+    lang: Lang,
+    st: &AppState,
+    id: &str,
+    form: &str,
+    e: AppError,
+    values: BTreeMap<String, String>,
+) -> PageResult {
+    let problem = FormProblem::from_error(form, e, values)?;
+    let status = problem.status;
+    let mut res = application_page(s, lang, st, id, Some(problem)).await?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn act_on(s: &Session, st: &AppState, id: &str, f: ActForm) -> Result<(), AppError> {
     let action = crate::api::parse_action(&f.action)?;
     if action == Action::DeclineOffer {
         // Declining cannot be undone: the page asks first (GET /applications/{id}/decline).
@@ -1279,8 +1395,8 @@ async fn act(
             .collect(),
         notice_days,
     };
-    st.store.act(&s.user.actor(), &id, action, args).await?;
-    Ok(Redirect::to(&format!("/applications/{id}")).into_response())
+    st.store.act(&s.user.actor(), id, action, args).await?;
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -1292,17 +1408,31 @@ struct PayForm {
 
 async fn pay(
     CurrentSession(s): CurrentSession,
+    lang: Lang,
     State(st): State<AppState>,
     Path(id): Path<String>,
     Form(f): Form<PayForm>,
 ) -> PageResult {
     s.check_csrf(f.csrf.as_deref())?;
-    let amount = form_money(&f.amount, "拨付金额 amount")?.ok_or_else(|| AppError::BadRequest {
-        code: "invalid",
-        message: "拨付金额 amount:必填 (required)".into(),
-    })?;
-    st.store.pay(&s.user.actor(), &id, &f.level, amount).await?;
-    Ok(Redirect::to(&format!("/applications/{id}")).into_response())
+    let values: BTreeMap<String, String> = [
+        ("level".to_string(), f.level.clone()),
+        ("amount".to_string(), f.amount.clone().unwrap_or_default()),
+    ]
+    .into();
+    let done = async {
+        let amount =
+            form_money(&f.amount, "拨付金额 amount")?.ok_or_else(|| AppError::BadRequest {
+                code: "invalid",
+                message: "拨付金额 amount:必填 (required)".into(),
+            })?;
+        st.store.pay(&s.user.actor(), &id, &f.level, amount).await?;
+        Ok::<(), AppError>(())
+    }
+    .await;
+    match done {
+        Ok(()) => Ok(Redirect::to(&format!("/applications/{id}")).into_response()),
+        Err(e) => refused_form(&s, lang, &st, &id, "pay", e, values).await,
+    }
 }
 
 async fn review(
@@ -1348,6 +1478,16 @@ async fn budget(
     lang: Lang,
     State(st): State<AppState>,
 ) -> PageResult {
+    budget_page(&s, lang, &st, None).await
+}
+
+async fn budget_page(
+    s: &Session,
+    lang: Lang,
+    st: &AppState,
+    problem: Option<FormProblem>,
+) -> PageResult {
+    let p = FormProblem::for_form(problem.as_ref(), "set_budget");
     s.require_access(Access::Budgets)?;
     let rows = crate::api_ext::budget_rows(&st.store).await?;
     let by_level = crate::api_ext::by_level(&rows);
@@ -1388,19 +1528,22 @@ async fn budget(
                 }
             }
         }
+        // A refusal for someone who has no form here (only finance and admin set budgets).
+        @if !matches!(s.role(), Role::Finance | Role::Admin) { (problem_box(p)) }
         @if matches!(s.role(), Role::Finance | Role::Admin) {
             h2 { (lang.t("设置预算", "Set a budget")) }
-            form.card method="post" action="/budget" {
-                (csrf_field(&s))
-                label { (lang.t("措施", "Measure")) " " select name="measure" { @for m in &st.lib.measures { option value=(m.id) { (m.label.zh) } } } }
-                label { (lang.t("年度", "Year")) " " input name="year" size="5"; }
-                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) { (level_zh(l)) } } } }
-                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount"; }
+            form.card id="set-budget" method="post" action="/budget" {
+                (problem_box(p))
+                (csrf_field(s))
+                label { (lang.t("措施", "Measure")) " " select name="measure" { @for m in &st.lib.measures { option value=(m.id) selected[FormProblem::value(p, "measure").as_deref() == Some(m.id.as_str())] { (m.label.zh) } } } }
+                label { (lang.t("年度", "Year")) " " input name="year" size="5" value=(FormProblem::value(p, "year").unwrap_or_default()); }
+                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(l)] { (level_zh(l)) } } } }
+                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()); }
                 button type="submit" { (lang.t("保存", "Save")) }
             }
         }
     };
-    page(lang, Some(&s), lang.t("预算执行", "Budgets"), body)
+    page(lang, Some(s), lang.t("预算执行", "Budgets"), body)
 }
 
 #[derive(Deserialize)]
@@ -1414,10 +1557,31 @@ struct BudgetForm {
 
 async fn set_budget(
     CurrentSession(s): CurrentSession,
+    lang: Lang,
     State(st): State<AppState>,
     Form(f): Form<BudgetForm>,
 ) -> PageResult {
     s.check_csrf(f.csrf.as_deref())?;
+    let values: BTreeMap<String, String> = [
+        ("measure".to_string(), f.measure.clone()),
+        ("year".to_string(), f.year.clone()),
+        ("level".to_string(), f.level.clone()),
+        ("amount".to_string(), f.amount.clone().unwrap_or_default()),
+    ]
+    .into();
+    match save_budget(&s, &st, f).await {
+        Ok(()) => Ok(Redirect::to("/budget").into_response()),
+        Err(e) => {
+            let problem = FormProblem::from_error("set_budget", e, values)?;
+            let status = problem.status;
+            let mut res = budget_page(&s, lang, &st, Some(problem)).await?;
+            *res.status_mut() = status;
+            Ok(res)
+        }
+    }
+}
+
+async fn save_budget(s: &Session, st: &AppState, f: BudgetForm) -> Result<(), AppError> {
     let year = f
         .year
         .trim()
@@ -1433,7 +1597,7 @@ async fn set_budget(
     st.store
         .set_budget(&s.user.actor(), &f.measure, year, &f.level, amount)
         .await?;
-    Ok(Redirect::to("/budget").into_response())
+    Ok(())
 }
 
 #[derive(Deserialize, Default)]
