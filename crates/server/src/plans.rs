@@ -319,7 +319,7 @@ async fn dashboard_view(
     s.as_ref()
         .ok_or(AppError::Unauthorized)?
         .require_access(kc_domain::Access::Plans)?;
-    let lib = effective(&st).await?;
+    let lib = effective(st).await?;
     let at = q
         .date
         .as_deref()
