@@ -769,6 +769,10 @@ async function main() {
       await anon.close();
     }
   });
+  await sideCheck('accessibility: axe-core (WCAG 2.1 A/AA) finds no serious or critical violation on the main pages of each role', async () => {
+    const problems = await axeMainPages(base, app, pick);
+    assert.deepEqual(problems, []);
+  });
   await check('no HTTP 5xx during the run', () => {
     assert.deepEqual(serverErrors, []);
   });
@@ -827,6 +831,46 @@ async function crawlForCodes(context, base) {
         }
       }
       if (seen.size < 5) problems.push(`${user ?? 'anonymous'}: only ${seen.size} pages reached`);
+    } finally {
+      await ctx.close();
+    }
+  }
+  return problems;
+}
+
+/**
+ * Runs axe-core (from npm, injected into the page) on the main pages of each role at desktop
+ * and phone widths; returns the serious and critical violations, one line each.
+ */
+async function axeMainPages(base, app, pick) {
+  const axeSource = fs.readFileSync(path.join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  const plan = [
+    [null, ['/', '/library', pick ? `/library/${pick.measure}` : '/library', '/calculator', '/notices', '/calendar', '/login']],
+    [applicantUser, ['/', '/calculator', '/applications', app ? `/applications/${app.id}` : '/applications', '/notifications']],
+    ['reviewer', ['/review', app ? `/applications/${app.id}` : '/review', '/applicants', '/budget']],
+    ['demo-admin', ['/audit']],
+    ['planner', ['/plans']],
+  ];
+  const problems = [];
+  for (const [user, pages] of plan) {
+    // The page's CSP allows no injected script; the test context bypasses it to load axe.
+    const ctx = await browser.newContext({ locale: 'zh-CN', bypassCSP: true });
+    const p = await ctx.newPage();
+    try {
+      if (user) await login(p, base, user);
+      for (const width of [1280, 390]) {
+        await p.setViewportSize({ width, height: 844 });
+        for (const url of pages) {
+          await p.goto(`${base}${url}`);
+          await p.addScriptTag({ content: axeSource });
+          const r = await p.evaluate(() =>
+            window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+          );
+          for (const v of r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
+            problems.push(`${user ?? 'anonymous'} ${url} @${width}: ${v.id} (${v.impact}) ×${v.nodes.length}: ${v.nodes[0]?.target?.join(' ')}`);
+          }
+        }
+      }
     } finally {
       await ctx.close();
     }
