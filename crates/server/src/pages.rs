@@ -64,7 +64,9 @@ pre{background:#0b1021;color:#e6e6e6;padding:.6rem;border-radius:4px;overflow-x:
 .skip{position:absolute;left:-999px;top:0;background:#fff;color:#b71c1c;padding:.5rem;z-index:9}.skip:focus{left:.5rem}
 header nav{display:flex;flex-wrap:wrap;gap:.8rem;align-items:center}header a[aria-current=page]{text-decoration:underline;text-underline-offset:.3rem;font-weight:700}
 header .who{color:#fff}.badge{font-weight:600}details.notmet summary{font-size:1.05rem;font-weight:600;margin-top:1rem}
-.validity{border-left:4px solid #9a6700}.summary .total{font-size:1.1rem}td.reason{color:#7a1212}
+.validity{border-left:4px solid #9a6700}table.month-grid{table-layout:fixed}table.month-grid td{height:5.2rem;font-size:.8rem;overflow-wrap:anywhere}
+td.day.today{outline:2px solid #b71c1c}.daynum{font-weight:700;display:block}.entry{margin:.1rem 0;padding:0 .2rem;border-radius:3px;background:#eef2f7}
+.entry.end{background:#fdecea}.entry.notice{background:#fff4db}.entry.target{background:#e6f0fa}td.blank{background:#f5f7fa}nav.month{margin:.5rem 0}.summary .total{font-size:1.1rem}td.reason{color:#7a1212}
 .tag{display:inline-block;border-radius:3px;padding:0 .4rem;font-size:.8rem;background:#eef2f7}
 form.inline{display:inline-block;margin:.2rem .3rem .2rem 0}input,select,textarea{font:inherit;padding:.25rem .4rem;max-width:100%}
 button{font:inherit;background:#b71c1c;color:#fff;border:0;border-radius:4px;padding:.3rem .8rem;cursor:pointer}button.secondary{background:#486581}
@@ -78,7 +80,7 @@ tr.detail details{display:inline-block;vertical-align:top;margin-right:1.2rem;ma
 header nav a,header .right a{padding:.55rem .45rem;white-space:nowrap;display:inline-block}main{padding:.5rem}table{display:block;overflow-x:auto}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards tr:first-child{display:none}
 table.cards tr{border:1px solid #d9e2ec;border-radius:6px;margin:.4rem 0;background:#fff}table.cards td{border:0;text-align:left}
-button,input,select{min-height:2.6rem}}
+button,input,select{min-height:2.6rem}table.month-grid{display:none}}
 "#;
 
 /// A menu entry, marked as the current page where it is (`aria-current`, underlined).
@@ -1904,15 +1906,135 @@ async fn applicant(
     page(lang, Some(&s), lang.t("一企一档", "Applicant file"), body)
 }
 
+#[derive(Deserialize, Default)]
+struct CalendarQuery {
+    /// `YYYY-MM`; default the current month.
+    month: Option<String>,
+}
+
+/// One dated entry of the 政策日历.
+struct DayEntry {
+    date: jiff::civil::Date,
+    kind: &'static str,
+    text: String,
+    href: Option<String>,
+}
+
 async fn calendar(
     MaybeSession(s): MaybeSession,
     lang: Lang,
     State(st): State<AppState>,
+    Query(q): Query<CalendarQuery>,
 ) -> PageResult {
+    use jiff::civil::Date;
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date();
     let lib = &st.lib;
+    let en = lang.0;
+    let first = q
+        .month
+        .as_deref()
+        .and_then(|m| Date::strptime("%Y-%m-%d", format!("{m}-01")).ok())
+        .unwrap_or_else(|| today.first_of_month());
+    let next_month = first
+        .checked_add(jiff::Span::new().months(1))
+        .unwrap_or(first);
+    let prev_month = first
+        .checked_sub(jiff::Span::new().months(1))
+        .unwrap_or(first);
+    // Every dated thing a user plans around: documents taking effect and ending, each
+    // measure's own window where it differs, 公示 periods ending, plan targets falling due.
+    let mut entries: Vec<DayEntry> = Vec::new();
+    for d in &lib.documents {
+        entries.push(DayEntry {
+            date: d.valid.0,
+            kind: "start",
+            text: format!("{} {}", d.number, lang.t("开始施行", "takes effect")),
+            href: Some("/library".into()),
+        });
+        entries.push(DayEntry {
+            date: d.valid.1,
+            kind: "end",
+            text: format!("{} {}", d.number, lang.t("有效期届满", "expires")),
+            href: Some("/library".into()),
+        });
+    }
+    for m in &lib.measures {
+        let d = &lib.documents[m.doc];
+        if m.valid.1 != d.valid.1 {
+            entries.push(DayEntry {
+                date: m.valid.1,
+                kind: "end",
+                text: format!(
+                    "{} {}",
+                    kc_eval::plain::label(&m.label, en),
+                    lang.t("申报窗口截止", "window closes")
+                ),
+                href: Some(format!("/library/{}", m.id)),
+            });
+        }
+    }
+    for n in st.store.public_notices().await? {
+        if let Ok(d) = n.until.parse::<Date>() {
+            let title = lib
+                .measure(&n.measure)
+                .map(|m| kc_eval::plain::label(&m.label, en).to_string())
+                .unwrap_or_default();
+            entries.push(DayEntry {
+                date: d,
+                kind: "notice",
+                text: format!(
+                    "{} {} · {}",
+                    lang.t("公示期满", "notice ends"),
+                    n.applicant_name,
+                    title
+                ),
+                href: Some("/notices".into()),
+            });
+        }
+    }
+    if s.as_ref().is_some_and(|x| x.role().may(Access::Plans)) {
+        for p in &st.plans.plans {
+            for i in &p.indicators {
+                entries.push(DayEntry {
+                    date: i.deadline,
+                    kind: "target",
+                    text: format!(
+                        "{} {} {}{}",
+                        lang.t("目标期限", "target due"),
+                        i.name,
+                        i.target.normalize(),
+                        i.unit
+                    ),
+                    href: Some(format!("/plans?plan={}", p.id)),
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.date.cmp(&b.date).then(a.text.cmp(&b.text)));
+    let in_month: Vec<&DayEntry> = entries
+        .iter()
+        .filter(|e| e.date >= first && e.date < next_month)
+        .collect();
+    let upcoming: Vec<&DayEntry> = entries.iter().filter(|e| e.date >= today).take(8).collect();
+    let last_entry = entries
+        .iter()
+        .rfind(|e| e.date < first)
+        .map(|e| e.date.first_of_month());
+    let next_entry = entries
+        .iter()
+        .find(|e| e.date >= next_month)
+        .map(|e| e.date.first_of_month());
+    let ym = |d: Date| d.strftime("%Y-%m").to_string();
+    // The grid: weeks from Monday; blank cells before the 1st and after the last day.
+    let lead = first.weekday().to_monday_zero_offset() as usize;
+    let days = first.days_in_month() as usize;
+    let cells: Vec<Option<Date>> = (0..lead)
+        .map(|_| None)
+        .chain((0..days).map(|k| first.checked_add(jiff::Span::new().days(k as i64)).ok()))
+        .collect();
+    let weeks: Vec<&[Option<Date>]> = cells.chunks(7).collect();
     // Notifications: the latest changes to the user's applications, from the audit log.
     let notes = match &s {
         Some(sess) if sess.role().may(Access::ApplicantFile) => {
@@ -1921,7 +2043,48 @@ async fn calendar(
         _ => Vec::new(),
     };
     use crate::api_ext::{DocStatus, doc_status};
+    let kind_words = |k: &str| match k {
+        "start" => lang.t("施行", "in force"),
+        "end" => lang.t("截止", "ends"),
+        "notice" => lang.t("公示", "notice"),
+        _ => lang.t("目标", "target"),
+    };
     let body = html! {
+        nav.month aria-label=(lang.t("月份", "Month")) {
+            a href={"/calendar?month=" (ym(prev_month))} { "« " (ym(prev_month)) }
+            " " strong { (first.strftime(if en { "%Y-%m" } else { "%Y年%m月" }).to_string()) } " "
+            a href={"/calendar?month=" (ym(next_month))} { (ym(next_month)) " »" }
+            " · " a href="/calendar" { (lang.t("本月", "This month")) }
+            @if in_month.is_empty() {
+                @if let Some(d) = last_entry { " · " a href={"/calendar?month=" (ym(d))} { (lang.t("上一个有事项的月份 ", "previous month with entries ")) (ym(d)) } }
+                @if let Some(d) = next_entry { " · " a href={"/calendar?month=" (ym(d))} { (lang.t("下一个有事项的月份 ", "next month with entries ")) (ym(d)) } }
+            }
+        }
+        table.month-grid {
+            caption.muted { (lang.t("政策施行与届满、申报窗口截止、公示期满", "Documents in force and ending, windows closing, notices ending")) }
+            tr { @for w in ["一", "二", "三", "四", "五", "六", "日"].iter().zip(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) { th scope="col" { (if en { w.1 } else { w.0 }) } } }
+            @for week in &weeks {
+                tr {
+                    @for k in 0..7 {
+                        @match week.get(k).copied().flatten() {
+                            Some(d) => td.day.today[d == today] {
+                                span.daynum { (d.day()) }
+                                @for e in in_month.iter().filter(|e| e.date == d) {
+                                    div class={"entry " (e.kind)} { @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } }
+                                }
+                            },
+                            None => td.blank {},
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("本月事项", "This month")) }
+        @if in_month.is_empty() { p.muted { (lang.t("本月没有日程。", "Nothing falls in this month.")) } }
+        ul.agenda { @for e in &in_month { li { span.tag { (kind_words(e.kind)) } " " (e.date) " " @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } } } }
+        h2 { (lang.t("即将到来", "Coming up")) }
+        @if upcoming.is_empty() { p.muted { (lang.t("今后没有已知的截止日期:本库政策均已到期。", "No dates ahead: every document of the library has expired.")) } }
+        ul.agenda { @for e in &upcoming { li { span.tag { (kind_words(e.kind)) } " " (e.date) " " @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } } } }
         h2 { (lang.t("正在有效的政策", "In force now")) }
         table {
             tr { th { (lang.t("文件", "Document")) } th { (lang.t("有效期", "Valid")) } th { (lang.t("措施数", "Measures")) } th { (lang.t("提示", "Note")) } }
