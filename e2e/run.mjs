@@ -601,11 +601,15 @@ async function main() {
     assert.equal(await text(page.locator('main h1')), '政策日历');
     // Every document is either in force (table) or expired (list); with today's date the demo
     // library may well be all expired.
-    const inForce = (await page.locator('main table').first().locator('tr').count()) - 1;
+    const inForce = (await page.locator('main h2:has-text("正在有效的政策") + table tr').count()) - 1;
     const expired = await page.locator('main h2:has-text("已失效") + ul > li').count();
     assert.equal(inForce + expired, library.docs, `${inForce} in force + ${expired} expired = ${library.docs} documents`);
     assert.ok(await page.locator(`main table.notifications a[href="/applications/${app.id}"]`).count(), 'notification of the application');
     assert.match(await text(page.locator('main table.notifications')), /已拨付/, 'the notification shows the state now');
+    // The month calendar: 沈政发〔2021〕11号 ends on 13 July 2024.
+    await page.goto(`${base}/calendar?month=2024-07`);
+    const day = page.locator('table.month-grid td.day', { has: page.locator('span.daynum', { hasText: /^13$/ }) });
+    assert.match(await text(day), /沈政发〔2021〕11号 有效期届满/);
     await shot(page, 'calendar');
   });
   await check('log out (applicant, again)', () => logout(page));
