@@ -379,6 +379,13 @@ fn calls() -> Vec<Call> {
             Json(r#"{"level": "city", "amount": "1.00"}"#),
         ),
         call("notifications", "GET", "/api/notifications", Hn, None),
+        call(
+            "notifications_unread",
+            "GET",
+            "/api/notifications/unread",
+            Hn,
+            None,
+        ),
         // Budgets, audit, export and import.
         call(
             "set_budget",
@@ -491,7 +498,11 @@ const UI: &[(&str, &str, &[&str])] = &[
     ("GET", "/applicants", &["applicants_list"]),
     ("GET", "/applicants/{id}", &["applicant"]),
     ("GET", "/calendar", &["calendar", "notifications"]),
-    ("GET", "/notifications", &["notifications"]),
+    (
+        "GET",
+        "/notifications",
+        &["notifications", "notifications_unread"],
+    ),
     ("GET", "/plans", &["plan_status"]),
     ("GET", "/plans/tasks", &["plan_tasks"]),
     ("GET", "/plans/tasks.xlsx", &["plan_tasks_xlsx"]),

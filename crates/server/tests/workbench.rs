@@ -148,6 +148,11 @@ async fn the_workbench_says_what_to_do_next_and_counts_unread_notifications() {
             home.contains(r#"<a class="inbox" href="/notifications">通知 (5)</a>"#),
             "{label}: {home}"
         );
+        // The API says the same number (and reading it marks nothing seen).
+        assert_eq!(
+            hn.get("/api/notifications/unread").await,
+            (200, serde_json::json!({"unread": 5}))
+        );
         let (s, inbox) = hn.page("/notifications").await;
         assert_eq!(s, 200);
         assert!(
@@ -172,6 +177,10 @@ async fn the_workbench_says_what_to_do_next_and_counts_unread_notifications() {
             .unwrap();
         let (_, home) = hn.page("/").await;
         assert!(home.contains("通知 (1)"), "{label}");
+        assert_eq!(
+            hn.get("/api/notifications/unread").await.1,
+            serde_json::json!({"unread": 1})
+        );
         // Paid in full: 500,000.00 元 received, the application no longer in progress.
         assert!(
             home.contains("500,000.00 元") && home.contains("办理中的申请 (0)"),

@@ -110,3 +110,16 @@ pub(crate) async fn notifications(
             .collect::<Vec<_>>()
     )))
 }
+
+/// How many notifications the caller has not seen in its inbox (the 通知 (N) of the menu);
+/// `null` for a role without notifications (the plan office). Opening `/notifications` marks
+/// them seen.
+#[utoipa::path(get, path = "/api/notifications/unread", operation_id = "notifications_unread",
+    responses((status = 200, description = "{unread: number | null}", body = Object), (status = 401, body = crate::api::ErrorBody)))]
+pub(crate) async fn notifications_unread(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+) -> ApiResult<Json<J>> {
+    let n = st.store.unread_notifications(&s.user.actor()).await?;
+    Ok(Json(json!({ "unread": n })))
+}

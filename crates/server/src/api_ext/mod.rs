@@ -75,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .route("/export/{table}", get(transfer::export_table))
         .route("/calendar", get(calendar::calendar))
         .route("/notifications", get(calendar::notifications))
+        .route("/notifications/unread", get(calendar::notifications_unread))
         .route("/plans/tasks", get(plans::plan_tasks))
         .route("/plans/tasks.xlsx", get(plans::plan_tasks_xlsx))
         .merge(crate::notices::api_routes())
@@ -100,6 +101,7 @@ pub fn routes() -> Router<AppState> {
         transfer::export_table,
         calendar::calendar,
         calendar::notifications,
+        calendar::notifications_unread,
         crate::plans::api_status,
         crate::plans::api_record_actual,
         crate::plans::api_record_progress,
