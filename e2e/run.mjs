@@ -758,6 +758,10 @@ async function main() {
     const problems = await crawlForCodes(context, base);
     assert.deepEqual(problems, []);
   });
+  await sideCheck('EN mode: menus, headings of tables, labels, buttons and badges of every page of every role are in English', async () => {
+    const problems = await crawlEnglish(base);
+    assert.deepEqual(problems, []);
+  });
   await sideCheck('calculator: an anonymous visitor is told why nothing applies (expiry), with a total', async () => {
     const anon = await browser.newContext({ locale: 'zh-CN' });
     const p = await anon.newPage();
@@ -840,6 +844,53 @@ async function crawlForCodes(context, base) {
     }
   }
   return problems;
+}
+
+/**
+ * Switches to English and crawls each role's pages; returns the interface text (menu entries,
+ * table headings, labels, buttons, summaries, legends, state badges) that is still Chinese.
+ * Names of Chinese documents and units are content, marked `lang="zh-CN"`, and not counted.
+ */
+async function crawlEnglish(base) {
+  const problems = new Set();
+  const cjk = /[\u4e00-\u9fff]/;
+  for (const user of [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner']) {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    try {
+      if (user) await login(p, base, user);
+      await p.goto(`${base}/lang/en`);
+      const seen = new Set();
+      const shapes = new Map();
+      const queue = ['/'];
+      while (queue.length && seen.size < 40) {
+        const u = queue.shift();
+        if (seen.has(u)) continue;
+        seen.add(u);
+        const resp = await p.goto(`${base}${u}`);
+        if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
+        const texts = await p
+          .locator('nav a, th, label, button, summary, legend, td.state, span.badge, caption')
+          .evaluateAll((es) => es.filter((e) => !e.closest('[lang="zh-CN"], .quote, .rule-code, .raw')).map((e) => e.innerText.trim()));
+        for (const t of texts) {
+          if (cjk.test(t) && t !== '中') problems.add(`${user ?? 'anonymous'} ${u}: “${t.slice(0, 40)}”`);
+        }
+        const links = await p.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+        for (const href of links) {
+          const x = href.split('#')[0];
+          if (!x || /^\/(api|logout|lang)\b/.test(x) || /\.(csv|xlsx|json)(\?|$)/.test(x) || /\/decline$/.test(x)) continue;
+          const shape = x.replace(/\?.*$/, '').replace(/\/[^/]*\d[^/]*$/, '/{id}');
+          const n = shapes.get(shape) || 0;
+          if (seen.has(x) || n >= 2) continue;
+          shapes.set(shape, n + 1);
+          queue.push(x);
+        }
+      }
+    } finally {
+      await ctx.close();
+    }
+  }
+  return [...problems];
 }
 
 /**

@@ -258,6 +258,17 @@ impl PaymentForm {
             PaymentForm::IncomeShare => "收益分配",
         }
     }
+    pub fn en(self) -> &'static str {
+        match self {
+            PaymentForm::PreFunding => "pre-funding",
+            PaymentForm::PostSubsidy => "post-subsidy",
+            PaymentForm::Reward => "reward",
+            PaymentForm::Matching => "matching funds",
+            PaymentForm::Subsidy => "subsidy",
+            PaymentForm::Deduction => "tax deduction",
+            PaymentForm::IncomeShare => "income share",
+        }
+    }
     pub fn code(self) -> &'static str {
         match self {
             PaymentForm::PreFunding => "pre_funding",

@@ -187,6 +187,29 @@ pub(crate) fn yuan(m: Money) -> String {
 }
 
 /// A government level's Chinese name for a stored keyword.
+/// A unit of the vocabulary in the page's language (元 is yuan in English).
+fn unit_in(lang: Lang, u: &str) -> &str {
+    match (lang.0, u) {
+        (true, "元") => "yuan",
+        (true, "万元") => "10,000 yuan",
+        _ => u,
+    }
+}
+
+/// A government level in the page's language.
+fn level_in(lang: Lang, l: &str) -> &str {
+    if lang.0 {
+        kc_syntax_level(l).map(|_| l).unwrap_or(l)
+    } else {
+        level_zh(l)
+    }
+}
+
+/// A ledger entry kind in the page's language.
+fn entry_in(lang: Lang, e: &str) -> &str {
+    if lang.0 { e } else { entry_zh(e) }
+}
+
 fn level_zh(l: &str) -> &str {
     kc_syntax_level(l).unwrap_or(l)
 }
@@ -232,12 +255,14 @@ pub(crate) fn role_zh(r: Role) -> &'static str {
 }
 
 /// A document's number and title, once when they are the same (documents without a number).
-fn doc_name(d: &kc_check::Document) -> String {
-    if d.number == d.title {
+fn doc_name(d: &kc_check::Document) -> Markup {
+    // The document's own name: Chinese in either language, marked so for screen readers.
+    let text = if d.number == d.title {
         d.number.clone()
     } else {
         format!("{} {}", d.number, d.title)
-    }
+    };
+    html! { span lang="zh-CN" { (text) } }
 }
 
 /// A time of the audit log as people read it, in China Standard Time: `2026-11-30 14:05`.
@@ -252,7 +277,13 @@ fn readable_time(at: &str) -> String {
 }
 
 fn notes_table(lang: Lang, st: &AppState, notes: &[kc_store::Notification]) -> Markup {
-    let step_zh = crate::api_ext::step_zh;
+    let step_zh = |a: &str, o: &str| {
+        if lang.0 {
+            crate::api_ext::step_en(a, o)
+        } else {
+            crate::api_ext::step_zh(a, o)
+        }
+    };
     let lib = &st.lib;
     html! {
         table.notifications {
@@ -547,7 +578,7 @@ async fn library(
                         tr {
                             td { (m.clause.id) }
                             td { a href={"/library/" (m.id)} { (if lang.0 { m.label.en.clone().unwrap_or(m.label.zh.clone()) } else { m.label.zh.clone() }) } }
-                            td { (m.form.map(|f| f.zh()).unwrap_or("")) }
+                            td { (m.form.map(|f| if lang.0 { f.en() } else { f.zh() }).unwrap_or("")) }
                             td { (kc_eval::plain::grant_words(lib, m, lang.0)) }
                         }
                     }
@@ -581,7 +612,7 @@ async fn measure_page(
                 h2 { (lang.t("支持内容", "What it gives")) }
                 table {
                     tr { th { (lang.t("金额", "Amount")) } td { (kc_eval::plain::grant_words(lib, m, en)) } }
-                    tr { th { (lang.t("方式", "Form")) } td { (m.form.map(|f| f.zh()).unwrap_or("")) } }
+                    tr { th { (lang.t("方式", "Form")) } td { (m.form.map(|f| if lang.0 { f.en() } else { f.zh() }).unwrap_or("")) } }
                     tr { th { (lang.t("触发事项", "Event")) } td { (kc_eval::plain::label(&lib.vocab.events[m.event].label, en)) } }
                     tr { th { (lang.t("有效期", "Valid")) } td { (m.valid.0) " – " (m.valid.1) } }
                     tr { th { (lang.t("资金分担", "Split")) } td { (kc_eval::plain::split_words(lib, m, en).join(lang.t(";", "; "))) } }
@@ -604,7 +635,7 @@ async fn measure_page(
             }
         }
     };
-    page(lang, s.as_ref(), &m.label.zh, body)
+    page(lang, s.as_ref(), kc_eval::plain::label(&m.label, en), body)
 }
 
 fn status_class(t: Tri) -> &'static str {
@@ -687,7 +718,7 @@ fn evaluation_view(
         @for o in by(Status::Awarded) {
             @let m = &lib.measures[o.measure];
             div.card data-measure=(m.id) {
-                strong { (title(m)) } " " span.tag { (lib.documents[m.doc].number) " " (m.clause.id) } " " span.tag { (m.form.map(|f| f.zh()).unwrap_or("")) }
+                strong { (title(m)) } " " span.tag { (lib.documents[m.doc].number) " " (m.clause.id) } " " span.tag { (m.form.map(|f| if lang.0 { f.en() } else { f.zh() }).unwrap_or("")) }
                 @if o.event.is_some() { p.muted { (lang.t("依据事项:", "For: ")) (ev_words(o)) } }
                 @if let Some(a) = &o.award {
                     p { (if en { a.kind.code() } else { a.kind.zh() }) " " strong.amount { (a.amount.map(yuan_wan).unwrap_or_else(|| lang.t("评审确定", "set by review").into())) } }
@@ -790,7 +821,7 @@ fn calculator_form(lang: Lang, st: &AppState, q: &BTreeMap<String, String>) -> M
                 legend { (lang.t("申报主体", "Applicant")) }
                 @for f in &v.applicant { @if f.name != "name" {
                     @let key = format!("a.{}", f.name);
-                    label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (u) ")" } }
+                    label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (unit_in(lang, u)) ")" } }
                     (input_for(key.clone(), f.ty, q.get(&key)))
                 } }
             }
@@ -807,7 +838,7 @@ fn calculator_form(lang: Lang, st: &AppState, q: &BTreeMap<String, String>) -> M
                 label for="fy" { (lang.t("年度", "Year")) } input name="fy" id="fy" inputmode="numeric" size="5" value=(q.get("fy").cloned().unwrap_or_default());
                 @for f in &v.figures {
                     @let key = format!("f.{}", f.name);
-                    label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (u) ")" } }
+                    label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (unit_in(lang, u)) ")" } }
                     (input_for(key.clone(), f.ty, q.get(&key)))
                 }
             }
@@ -823,7 +854,7 @@ fn calculator_form(lang: Lang, st: &AppState, q: &BTreeMap<String, String>) -> M
                     @if let Some(k) = kind {
                         @for f in &v.events[k].fields {
                             @let key = event_key(n, &f.name);
-                            label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (u) ")" } }
+                            label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (unit_in(lang, u)) ")" } }
                             (input_for(key.clone(), f.ty, q.get(&key)))
                         }
                     } @else { p.muted { (lang.t("选择事项类型后点“计算”,再填写该事项的具体信息。", "Pick a kind and press Compute to fill in its details.")) } }
@@ -1244,7 +1275,7 @@ async fn application_page(
                         // review is the reviewer's to name (the store refuses without one).
                         Action::Approve if matches!(a.amount_kind.as_deref(), Some("cap" | "review")) => {
                             label {
-                                (lang.t("批准金额(元,必填)", "Amount (元, required)")) " "
+                                (lang.t("批准金额(元,必填)", "Amount (yuan, required)")) " "
                                 input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) required aria-invalid=[p.map(|_| "true")];
                                 @if let (Some("cap"), Some(c)) = (a.amount_kind.as_deref(), a.computed) {
                                     " " span.muted { (lang.t("本措施最高 ", "at most ")) span.cap { (yuan(c)) } }
@@ -1253,7 +1284,7 @@ async fn application_page(
                             label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason" value=(FormProblem::value(p, "reason").unwrap_or_default()); }
                         }
                         Action::Approve => {
-                            label { (lang.t("批准金额(元,不超过计算金额)", "Amount (元, at most the computed amount)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_else(|| a.computed.map(|c| c.plain()).unwrap_or_default())) aria-invalid=[p.map(|_| "true")]; }
+                            label { (lang.t("批准金额(元,不超过计算金额)", "Amount (yuan, at most the computed amount)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_else(|| a.computed.map(|c| c.plain()).unwrap_or_default())) aria-invalid=[p.map(|_| "true")]; }
                             label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason" value=(FormProblem::value(p, "reason").unwrap_or_default()); }
                         }
                         Action::Reject | Action::Object => { label { (lang.t("理由", "Reason")) " " input name="reason" required value=(FormProblem::value(p, "reason").unwrap_or_default()); } }
@@ -1279,10 +1310,10 @@ async fn application_page(
                 (csrf_field(s))
                 table.remaining {
                     tr { th { (lang.t("级次", "Level")) } th.num { (lang.t("应拨付(已承诺)", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } th.num { (lang.t("待拨付", "Left to pay")) } }
-                    @for (l, c, p) in &per_level { tr { td { (level_zh(l)) } td.num { (yuan(*c)) } td.num { (yuan(*p)) } td.num.left { (yuan(*c - *p)) } } }
+                    @for (l, c, p) in &per_level { tr { td { (level_in(lang, l)) } td.num { (yuan(*c)) } td.num { (yuan(*p)) } td.num.left { (yuan(*c - *p)) } } }
                 }
-                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(*l)] { (level_zh(l)) } } } }
-                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) aria-invalid=[p.map(|_| "true")]; }
+                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(*l)] { (level_in(lang, l)) } } } }
+                label { (lang.t("金额(元)", "Amount (yuan)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) aria-invalid=[p.map(|_| "true")]; }
                 button type="submit" { (lang.t("记录拨付", "Record payment")) }
             }
         }
@@ -1588,7 +1619,7 @@ async fn budget_page(
         h2 { (lang.t("分级承担(市 / 区县)", "By level (city / district)")) }
         table {
             tr { th { (lang.t("级次", "Level")) } th.num { (lang.t("已承诺", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } }
-            @for (l, (c, p)) in &by_level { tr { td { (level_zh(l)) } td.num { (yuan(kc_domain::from_fen(*c))) } td.num { (yuan(kc_domain::from_fen(*p))) } } }
+            @for (l, (c, p)) in &by_level { tr { td { (level_in(lang, l)) } td.num { (yuan(kc_domain::from_fen(*c))) } td.num { (yuan(kc_domain::from_fen(*p))) } } }
         }
         h2 { (lang.t("措施与年度", "By measure and year")) }
         table id="budgets" {
@@ -1596,7 +1627,7 @@ async fn budget_page(
             @for (m, y, l) in &rows {
                 tr {
                     td { (st.lib.measure(m).map(|x| x.label.zh.clone()).unwrap_or(m.clone())) }
-                    td { (y) } td { (level_zh(&l.level)) }
+                    td { (y) } td { (level_in(lang, &l.level)) }
                     td.num { (l.budget_fen.map(|b| yuan(kc_domain::from_fen(b))).unwrap_or_else(|| "—".into())) }
                     td.num.committed { (yuan(kc_domain::from_fen(l.committed_fen))) }
                     td.num.paid { (yuan(kc_domain::from_fen(l.paid_fen))) }
@@ -1621,10 +1652,10 @@ async fn budget_page(
             form.card id="set-budget" method="post" action="/budget" {
                 (problem_box(p))
                 (csrf_field(s))
-                label { (lang.t("措施", "Measure")) " " select name="measure" { @for m in &st.lib.measures { option value=(m.id) selected[FormProblem::value(p, "measure").as_deref() == Some(m.id.as_str())] { (m.label.zh) } } } }
+                label { (lang.t("措施", "Measure")) " " select name="measure" { @for m in &st.lib.measures { option value=(m.id) selected[FormProblem::value(p, "measure").as_deref() == Some(m.id.as_str())] { (kc_eval::plain::label(&m.label, lang.0)) } } } }
                 label { (lang.t("年度", "Year")) " " input name="year" size="5" value=(FormProblem::value(p, "year").unwrap_or_default()); }
-                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(l)] { (level_zh(l)) } } } }
-                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()); }
+                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(l)] { (level_in(lang, l)) } } } }
+                label { (lang.t("金额(元)", "Amount (yuan)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()); }
                 button type="submit" { (lang.t("保存", "Save")) }
             }
         }
@@ -1766,7 +1797,11 @@ fn change_words(lang: Lang, st: &AppState, entity: &str, after: &str) -> String 
                 )
             }),
             "amount" => money(x).map(|m| format!("{}{m}", lang.t("金额 ", "amount "))),
-            "level" => Some(format!("{}{}", lang.t("级次 ", "level "), level_zh(text))),
+            "level" => Some(format!(
+                "{}{}",
+                lang.t("级次 ", "level "),
+                level_in(lang, text)
+            )),
             "reason" if !text.is_empty() => Some(format!("{}{text}", lang.t("理由:", "reason: "))),
             "missing" if !text.is_empty() => {
                 Some(format!("{}{text}", lang.t("需补正:", "missing: ")))
@@ -1985,7 +2020,7 @@ async fn applicant(
         (app_rows(lang, &st, &apps, &names))
         h2 { (lang.t("资金台账", "Ledger")) }
         table.cards { tr { th { (lang.t("申请", "Application")) } th { (lang.t("类型", "Entry")) } th { (lang.t("级次", "Level")) } th.num { (lang.t("金额", "Amount")) } th { (lang.t("时间", "When")) } }
-            @for (a, _, e, l, x, at) in &ledger { tr { td { a href={"/applications/" (a)} { (a) } } td { (entry_zh(e)) } td { (level_zh(l)) } td.num { (yuan(*x)) } td { (readable_time(at)) } } } }
+            @for (a, _, e, l, x, at) in &ledger { tr { td { a href={"/applications/" (a)} { (a) } } td { (entry_in(lang, e)) } td { (level_in(lang, l)) } td.num { (yuan(*x)) } td { (readable_time(at)) } } } }
     };
     page(lang, Some(&s), lang.t("一企一档", "Applicant file"), body)
 }

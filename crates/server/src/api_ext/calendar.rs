@@ -45,6 +45,16 @@ pub(crate) fn doc_status(d: &kc_check::Document, today: Date) -> DocStatus {
 }
 
 /// The words of a notification's step (`create` of an offer is a new 免申即享 offer).
+/// A notification's step in English, as [`step_zh`] says it in Chinese.
+pub(crate) fn step_en(action: &str, origin: &str) -> String {
+    match action {
+        "create" if origin == "offer" => "new offer to confirm".to_string(),
+        "create" => "application created".to_string(),
+        "pay" => "payment recorded".to_string(),
+        other => crate::labels::action_words(other, true),
+    }
+}
+
 pub(crate) fn step_zh(action: &str, origin: &str) -> String {
     match action {
         "create" if origin == "offer" => "新的免申即享待确认".to_string(),

@@ -21,7 +21,7 @@ mod transfer;
 
 pub(crate) use audit::AuditQuery;
 pub(crate) use budgets::{budget_rows, by_level};
-pub(crate) use calendar::{DocStatus, doc_status, step_zh};
+pub(crate) use calendar::{DocStatus, doc_status, step_en, step_zh};
 pub(crate) use review::in_review_queue;
 pub(crate) use schemas::OkBody;
 
