@@ -693,6 +693,51 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
         ],
     ),
     (
+        "application_terms",
+        &[
+            ("application_id", false),
+            ("account_name", false),
+            ("bank", false),
+            ("account_no", false),
+            ("pledge_text", false),
+            ("pledged_by", false),
+            ("pledged_at", false),
+            ("updated_by", false),
+            ("updated_at", false),
+        ],
+    ),
+    (
+        "material_requests",
+        &[
+            ("id", false),
+            ("application_id", false),
+            ("round", true),
+            ("seq", true),
+            ("item", false),
+            ("requested_by", false),
+            ("requested_at", false),
+            ("answer", false),
+            ("answered_by", false),
+            ("answered_at", false),
+        ],
+    ),
+    (
+        "attachments",
+        &[
+            ("id", false),
+            ("application_id", false),
+            ("kind", false),
+            ("request_id", false),
+            ("filename", false),
+            ("content_type", false),
+            ("size", true),
+            ("sha256", false),
+            ("data", false),
+            ("uploaded_by", false),
+            ("uploaded_at", false),
+        ],
+    ),
+    (
         "audit",
         &[
             ("seq", true),
@@ -706,6 +751,14 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
         ],
     ),
 ];
+
+/// Binary columns (table, column): in a backup, the bytes as one base64 string (standard
+/// alphabet, padded). Added with the attachments (migration 0007); older backups have none.
+const BLOBS: &[(&str, &str)] = &[("attachments", "data")];
+
+fn is_blob(table: &str, column: &str) -> bool {
+    BLOBS.contains(&(table, column))
+}
 
 pub const BACKUP_FORMAT: &str = "kechuang/backup/v1";
 
@@ -735,8 +788,14 @@ impl Store {
                 let vals: Vec<J> = cols
                     .iter()
                     .enumerate()
-                    .map(|(i, (_, int))| {
-                        if *int {
+                    .map(|(i, (col, int))| {
+                        if is_blob(table, col) {
+                            use base64::Engine;
+                            json!(
+                                r.get::<Option<Vec<u8>>, _>(i)
+                                    .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+                            )
+                        } else if *int {
                             json!(r.get::<Option<i64>, _>(i))
                         } else {
                             json!(r.get::<Option<String>, _>(i))
@@ -832,8 +891,24 @@ impl Store {
                 placeholders.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for ((_, int), val) in cols.iter().zip(row) {
-                q = if *int {
+            for ((col, int), val) in cols.iter().zip(row) {
+                q = if is_blob(name, col) {
+                    use base64::Engine;
+                    let bytes = match val.as_str() {
+                        None => None,
+                        Some(t) => Some(
+                            base64::engine::general_purpose::STANDARD
+                                .decode(t)
+                                .map_err(|e| {
+                                    StoreError::Invalid(format!(
+                                        "line {}: {table}.{col} is not base64: {e}",
+                                        i + 1
+                                    ))
+                                })?,
+                        ),
+                    };
+                    q.bind(bytes)
+                } else if *int {
                     q.bind(val.as_i64())
                 } else {
                     q.bind(val.as_str().map(str::to_string))
