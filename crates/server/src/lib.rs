@@ -14,6 +14,7 @@ mod api;
 mod api_ext;
 mod auth;
 pub mod guard;
+mod materials;
 mod notices;
 mod pages;
 mod plans;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(plans::routes())
         .merge(notices::routes())
+        .merge(materials::routes())
         .nest("/api", api::routes())
         .layer(axum::middleware::from_fn(guard::reject_nul))
         .layer(axum::middleware::from_fn_with_state(

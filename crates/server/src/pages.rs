@@ -832,7 +832,19 @@ async fn application(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> PageResult {
-    let a = st.store.application(&s.user.actor(), &id).await?;
+    application_page(&s, lang, &st, &id, None).await
+}
+
+/// The application page; `note` re-shows a materials form that went wrong, with its input.
+pub(crate) async fn application_page(
+    s: &Session,
+    lang: Lang,
+    st: &AppState,
+    id: &str,
+    note: Option<&crate::materials::FormNote>,
+) -> PageResult {
+    let s = s.clone();
+    let a = st.store.application(&s.user.actor(), id).await?;
     let m = st
         .lib
         .measure(&a.measure)
@@ -864,6 +876,7 @@ async fn application(
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date()
         .to_string();
+    let materials = crate::materials::section(st, lang, &s, &a, note).await?;
     let body = html! {
         div.card {
             p { strong { (m.label.zh) } " · " (d.number) " " (m.clause.id) " · " a href={"/library/" (m.id)} { (lang.t("条款与规则", "clause and rule")) } }
@@ -880,6 +893,7 @@ async fn application(
             }
             div.quote { (m.clause.quote) }
         }
+        (materials)
         @if !acts.is_empty() {
             h2 { (lang.t("办理", "Actions")) }
             // Declining an offer cannot be undone: a secondary link to a page that asks first.

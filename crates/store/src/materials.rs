@@ -9,7 +9,8 @@
 //! file is bounded (10 MiB, 50 MiB per application by default) and its SHA-256 is stored; an
 //! operator's virus scanner (`--scan-command`) runs on every upload before anything is written
 //! and a non-zero exit refuses the file. The 补正 list is kept per round, so it stays visible,
-//! with its answers, after the applicant resubmits. Every change is audited.
+//! with its answers, after the applicant resubmits. Every change and every download is audited
+//! (entity `materials`, the application's id; not a notification of a state change).
 
 use crate::workflow::{Tx, rand_u32, refused};
 use crate::{Actor, Result, Store, StoreError};
@@ -223,6 +224,8 @@ pub struct Pledge {
 /// Everything handed in with an application.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Materials {
+    /// The applicant's registered name: the 开户名 an account must have.
+    pub applicant_name: String,
     pub account: Option<BankAccount>,
     pub pledge: Option<Pledge>,
     pub files: Vec<Attachment>,
@@ -482,7 +485,14 @@ impl Store {
     /// may see its file.
     pub async fn materials(&self, actor: &Actor, app_id: &str) -> Result<Materials> {
         let app = self.application(actor, app_id).await?;
-        let mut out = Materials::default();
+        let mut out = Materials {
+            applicant_name: sqlx::query("SELECT name FROM applicants WHERE id = $1")
+                .bind(&app.applicant_id)
+                .fetch_one(&self.pool)
+                .await?
+                .get(0),
+            ..Materials::default()
+        };
         if let Some(r) = sqlx::query("SELECT account_name, bank, account_no, pledge_text, pledged_by, pledged_at FROM application_terms WHERE application_id = $1")
             .bind(&app.id)
             .fetch_optional(&self.pool)
@@ -536,6 +546,19 @@ impl Store {
         let file = file_from_row(&r)?;
         // Through the application: the same rule as its page.
         self.application(actor, &file.application).await?;
+        // Who read which file is part of the record.
+        let mut tx = self.begin_write(&[]).await?;
+        self.audit_in(
+            &mut tx,
+            actor,
+            "download_material",
+            "materials",
+            &file.application,
+            None,
+            Some(&json!({"file": file.id, "filename": file.filename}).to_string()),
+        )
+        .await?;
+        tx.commit().await?;
         Ok((file, r.get(10)))
     }
 
@@ -631,7 +654,7 @@ impl Store {
             &mut tx,
             actor,
             "upload_material",
-            "application",
+            "materials",
             app_id,
             None,
             Some(&json!({"file": file.id, "kind": kind.code(), "request": file.request, "filename": file.filename, "content_type": file.content_type, "size": file.size, "sha256": file.sha256}).to_string()),
@@ -674,7 +697,7 @@ impl Store {
             &mut tx,
             actor,
             "remove_material",
-            "application",
+            "materials",
             &app_id,
             Some(&json!({"file": file_id, "filename": r.get::<String, _>(2), "sha256": r.get::<String, _>(3)}).to_string()),
             None,
@@ -714,7 +737,7 @@ impl Store {
             &mut tx,
             actor,
             "answer_material",
-            "application",
+            "materials",
             app_id,
             before
                 .map(|b| json!({"request": request_id, "answer": b}).to_string())
@@ -765,7 +788,7 @@ impl Store {
             &mut tx,
             actor,
             "set_bank_account",
-            "application",
+            "materials",
             app_id,
             None,
             Some(&json!({"account_name": account.account_name, "bank": account.bank, "account_no": account.account_no}).to_string()),
@@ -805,7 +828,7 @@ impl Store {
             &mut tx,
             actor,
             "accept_pledge",
-            "application",
+            "materials",
             app_id,
             None,
             Some(&json!({"pledge": pledge.text}).to_string()),
