@@ -147,7 +147,7 @@ pub(crate) async fn section(
             @if own_files.is_empty() {
                 p.muted { (lang.t("尚未上传材料。", "No files yet.")) }
             } @else {
-                (files_table(lang, s, &own_files, hand_in, &csrf))
+                (files_table(lang, s, &own_files, hand_in && a.state != St::NeedsMaterial, &csrf))
             }
             @if hand_in {
                 form.card.upload method="post" action={"/applications/" (a.id) "/materials"} enctype="multipart/form-data" {

@@ -664,9 +664,10 @@ impl Store {
         Ok(file)
     }
 
-    /// Removes a file the applicant handed in by mistake, while the application is still open
-    /// for materials and the file belongs to what it is handing in now (not an earlier 补正
-    /// round's answer, which the reviewer has seen). Audited as `remove_material`.
+    /// Removes a file the applicant handed in by mistake: a file of a draft or an offer, or an
+    /// answer to an item of the open 补正 round — never what the reviewer has already seen (a
+    /// file handed in before the submission, an earlier round's answer). Audited as
+    /// `remove_material`.
     pub async fn remove_material(&self, actor: &Actor, file_id: &str) -> Result<()> {
         let r = sqlx::query(
             "SELECT application_id, request_id, filename, sha256 FROM attachments WHERE id = $1",
@@ -686,8 +687,19 @@ impl Store {
         if !open_for_materials(app.state) {
             return Err(closed(&app_id, app.state));
         }
-        if let Some(req) = &request {
-            self.open_item_in(&mut tx, &app_id, app.state, req).await?;
+        match &request {
+            Some(req) => {
+                self.open_item_in(&mut tx, &app_id, app.state, req).await?;
+            }
+            // What the reviewer has seen stays: once submitted, a better version is uploaded
+            // beside it, not put in its place.
+            None if app.state == AppState::NeedsMaterial => {
+                return Err(refused(
+                    "materials_closed",
+                    "已提交审核的材料不能删除;如需更正,请上传新版本并在补正答复中说明 (a file the reviewer has seen stays; upload a new version)",
+                ));
+            }
+            None => {}
         }
         sqlx::query("DELETE FROM attachments WHERE id = $1")
             .bind(file_id)

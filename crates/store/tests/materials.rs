@@ -221,6 +221,9 @@ async fn materials_are_handed_in_answered_kept_and_restored() {
         let m = s.materials(&reviewer(1), &id).await.unwrap();
         assert_eq!(m.requests.len(), 2, "{l}");
         let (r1, r2) = (m.requests[0].id.clone(), m.requests[1].id.clone());
+        // What the reviewer has seen stays.
+        let e = s.remove_material(&me(), &form.id).await.unwrap_err();
+        assert_eq!(code(&e), "materials_closed", "{l}");
         // Resubmitting with an item unanswered is refused, naming it.
         s.upload_material(
             &me(),
