@@ -680,6 +680,7 @@ fn file_json(f: &Attachment) -> J {
 
 fn materials_json(m: &Materials) -> J {
     json!({
+        "applicant_name": m.applicant_name,
         "account": m.account.as_ref().map(|a| json!({"account_name": a.account_name, "bank": a.bank, "account_no": a.account_no})),
         "pledge": m.pledge.as_ref().map(|p| json!({"text": p.text, "by": p.by, "at": p.at})),
         "pledge_text": PLEDGE_TEXT,
@@ -721,6 +722,8 @@ pub(crate) struct FileBody {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub(crate) struct MaterialsBody {
+    /// the applicant's registered name: the 开户名 the bank account must have
+    applicant_name: String,
     /// `{account_name, bank, account_no}` or null
     #[schema(value_type = Option<Object>)]
     account: J,

@@ -399,6 +399,22 @@ fn calls() -> Vec<Call> {
             &[("app2", "/id")],
         ),
         call(
+            "set_bank_account",
+            "POST",
+            "/api/applications/{app2}/account",
+            Hn2,
+            Json(
+                r#"{"account_name": "浑南示例二", "bank": "中国银行沈阳浑南支行", "account_no": "6217000012345679"}"#,
+            ),
+        ),
+        call(
+            "accept_pledge",
+            "POST",
+            "/api/applications/{app2}/pledge",
+            Hn2,
+            None,
+        ),
+        call(
             "act",
             "POST",
             "/api/applications/{app2}/actions",

@@ -74,6 +74,19 @@ async fn the_workbench_says_what_to_do_next_and_counts_unread_notifications() {
             .await
             .unwrap();
         store
+            .set_bank_account(
+                &me,
+                &hitech,
+                &kc_store::BankAccount {
+                    account_name: "浑南示例".into(),
+                    bank: "中国银行沈阳浑南支行".into(),
+                    account_no: "6217000012345678".into(),
+                },
+            )
+            .await
+            .unwrap();
+        store.accept_pledge(&me, &hitech).await.unwrap();
+        store
             .act(&me, &hitech, Action::Submit, ActArgs::default())
             .await
             .unwrap();

@@ -950,6 +950,42 @@ impl Store {
         Ok(())
     }
 
+    /// Before the first submission: the 承诺书 accepted and the bank account given (the
+    /// 申报书 and other files are the reviewer's to judge; the page lists them as a checklist).
+    /// Refused (`materials_required`) naming what is missing.
+    pub(crate) async fn check_ready_in(&self, tx: &mut Tx, app_id: &str) -> Result<()> {
+        let r = sqlx::query(
+            "SELECT account_no, pledged_at FROM application_terms WHERE application_id = $1",
+        )
+        .bind(app_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let (account, pledge) = match r {
+            Some(r) => (
+                r.get::<Option<String>, _>(0).is_some(),
+                r.get::<Option<String>, _>(1).is_some(),
+            ),
+            None => (false, false),
+        };
+        let mut missing = Vec::new();
+        if !pledge {
+            missing.push("确认承诺书");
+        }
+        if !account {
+            missing.push("填写收款账户(开户名、开户银行、账号)");
+        }
+        if !missing.is_empty() {
+            return Err(refused(
+                "materials_required",
+                format!(
+                    "提交前请先{} (accept the commitment and give the bank account before submitting)",
+                    missing.join("、")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Before a resubmission: every item of the newest 补正 round has an answer, in words or
     /// with a file. Refused (`unanswered_items`) with the items still open.
     pub(crate) async fn check_answered_in(&self, tx: &mut Tx, app_id: &str) -> Result<()> {

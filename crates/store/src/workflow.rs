@@ -707,6 +707,8 @@ impl Store {
             Action::Submit => {
                 if app.state == AppState::NeedsMaterial {
                     self.check_answered_in(&mut tx, app_id).await?;
+                } else {
+                    self.check_ready_in(&mut tx, app_id).await?;
                 }
                 // Evaluate at submission so the reviewer sees the engine's amount at once.
                 let (_, outcome) = self.evaluate_in(&mut tx, &app).await?;

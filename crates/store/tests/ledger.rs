@@ -45,6 +45,7 @@ async fn an_application_goes_from_draft_to_disbursed_with_exact_ledger_rows() {
             db.label
         );
         let id = s.apply(&me, HUNNAN, "hitech_first", &ev).await.unwrap();
+        ready(&s, &me, &id).await;
         let a = s
             .act(&me, &id, Action::Submit, ActArgs::default())
             .await
@@ -206,6 +207,7 @@ async fn once_only_duplicates_and_other_applicants_are_refused() {
             .await
             .unwrap();
         let a1 = s.apply(&me, HUNNAN, "hitech_first", "c1").await.unwrap();
+        ready(&s, &me, &a1).await;
         // The same applicant, measure and activity again: refused at once.
         assert_eq!(
             code(
@@ -260,6 +262,7 @@ async fn once_only_duplicates_and_other_applicants_are_refused() {
             .unwrap();
         // (五) 首次认定: once per applicant — a second event is not met any more.
         let a2 = s.apply(&me, HUNNAN, "hitech_first", "c2").await.unwrap();
+        ready(&s, &me, &a2).await;
         s.act(&me, &a2, Action::Submit, ActArgs::default())
             .await
             .unwrap();
@@ -302,6 +305,7 @@ async fn a_reversal_restores_cumulative_headroom() {
                 .await
                 .unwrap();
             let id = s.apply(&me, HUNNAN, "ip_pledge_loan", ev).await.unwrap();
+            ready(&s, &me, &id).await;
             s.act(&me, &id, Action::Submit, ActArgs::default())
                 .await
                 .unwrap();
@@ -404,6 +408,7 @@ async fn budgets_refuse_overcommitment_and_warn_at_70_and_90_percent() {
                 .apply(&me, GAOTANG, "voucher_institution", &ev)
                 .await
                 .unwrap();
+            ready(&s, &me, &id).await;
             s.act(&me, &id, Action::Submit, ActArgs::default())
                 .await
                 .unwrap();
@@ -529,6 +534,7 @@ async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
                 .apply(&me, &uni, "contract_dev_transfer", ev)
                 .await
                 .unwrap();
+            ready(&s, &me, &id).await;
             s.act(&me, &id, Action::Submit, ActArgs::default())
                 .await
                 .unwrap();

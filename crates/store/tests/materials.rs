@@ -169,6 +169,16 @@ async fn materials_are_handed_in_answered_kept_and_restored() {
             .await
             .unwrap_err();
         assert_eq!(code(&e), "forbidden", "{l}");
+        // Not yet: the 承诺书 and the bank account come first.
+        let e = s
+            .act(&me(), &id, Action::Submit, ActArgs::default())
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "materials_required", "{l}");
+        assert!(
+            e.to_string().contains("确认承诺书") && e.to_string().contains("收款账户"),
+            "{l}: {e}"
+        );
         let e = s
             .set_bank_account(
                 &me(),
