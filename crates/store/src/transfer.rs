@@ -762,6 +762,30 @@ fn is_blob(table: &str, column: &str) -> bool {
 
 pub const BACKUP_FORMAT: &str = "kechuang/backup/v1";
 
+/// A restored file must be the file that was stored: its bytes hash to its `sha256`, and its
+/// `size` is their length. A damaged backup is refused, naming the line, before anything is
+/// committed.
+fn check_attachment(cols: &[(&str, bool)], row: &[J]) -> std::result::Result<(), String> {
+    use base64::Engine;
+    let at = |c: &str| cols.iter().position(|(n, _)| *n == c).map(|i| &row[i]);
+    let id = at("id").and_then(J::as_str).unwrap_or("?");
+    let bytes = at("data")
+        .and_then(J::as_str)
+        .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+        .ok_or_else(|| format!("attachment {id}: its bytes are missing or not base64"))?;
+    if at("sha256").and_then(J::as_str) != Some(crate::materials::sha256_hex(&bytes).as_str()) {
+        return Err(format!(
+            "attachment {id}: its bytes do not match its SHA-256 (the backup is damaged)"
+        ));
+    }
+    if at("size").and_then(J::as_i64) != Some(bytes.len() as i64) {
+        return Err(format!(
+            "attachment {id}: its size does not match its bytes"
+        ));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Every row of every table as JSON lines: a header line, then `{"table": …, "row": […]}`.
     pub async fn backup_lines(&self) -> Result<Vec<String>> {
@@ -883,6 +907,10 @@ impl Store {
                         cols.len()
                     ))
                 })?;
+            if *name == "attachments" {
+                check_attachment(cols, row)
+                    .map_err(|m| StoreError::Invalid(format!("line {}: {m}", i + 1)))?;
+            }
             let placeholders: Vec<String> = (1..=cols.len()).map(|k| format!("${k}")).collect();
             let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
             let sql = format!(

@@ -355,6 +355,25 @@ async fn materials_are_handed_in_answered_kept_and_restored() {
             _ => postgres("materials_restore").await.unwrap(),
         };
         let t = open(&target).await;
+        // A damaged file is refused, naming its line, and nothing is restored.
+        let damaged: Vec<String> = lines
+            .iter()
+            .map(|line| {
+                if line.contains("\"attachments\"") && line.contains(&form.id) {
+                    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    v["row"][8] = json!("JVBERi0xLjQK");
+                    v.to_string()
+                } else {
+                    line.clone()
+                }
+            })
+            .collect();
+        let e = t.restore_lines(&damaged, &|_, _| {}).await.unwrap_err();
+        assert!(e.to_string().contains("SHA-256"), "{l}: {e}");
+        assert!(
+            t.row_counts().await.unwrap().iter().all(|(_, n)| *n == 0),
+            "{l}"
+        );
         t.restore_lines(&lines, &|_, _| {}).await.unwrap();
         let (f, bytes) = t.attachment(&reviewer(1), &form.id).await.unwrap();
         assert_eq!(bytes, pdf("申报书"), "{l}");
