@@ -492,6 +492,10 @@ async function main() {
   await check(`log in as applicant ${applicantUser} to answer`, () => login(page, base, applicantUser));
   await check('the applicant answers each item (a file, a note) and resubmits; the list stays', async () => {
     await page.goto(`${base}/applications/${app.id}`);
+    // Resubmitting with the items unanswered: the page again, naming them, not an error page.
+    const early = await submit(page, page.locator('button[name="do"][value="submit"]'));
+    assert.equal(early.status(), 400);
+    assert.match(await text(page.locator('#materials p.error')), /尚未答复[\s\S]*研发人员名单/);
     const first = page.locator('tr.item').nth(0).locator('form.answer');
     await first.locator('input[name="file"]').setInputFiles({ name: '审计报告.pdf', mimeType: 'application/pdf', buffer: pdfBytes('2022年度审计报告') });
     await submit(page, first.locator('button[type="submit"]'));

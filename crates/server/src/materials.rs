@@ -134,7 +134,8 @@ pub(crate) async fn section(
     Ok(html! {
         section #materials {
             h2 { (lang.t("申报材料", "Materials")) }
-            @if hand_in && a.state != St::NeedsMaterial {
+            (error_box(lang, note, "submit"))
+            @if hand_in && a.state == St::Draft {
                 div.card.checklist {
                     p { strong { (lang.t("提交前请完成:", "Before submitting:")) } }
                     ul {
@@ -147,7 +148,7 @@ pub(crate) async fn section(
             @if own_files.is_empty() {
                 p.muted { (lang.t("尚未上传材料。", "No files yet.")) }
             } @else {
-                (files_table(lang, s, &own_files, hand_in && a.state != St::NeedsMaterial, &csrf))
+                (files_table(lang, &own_files, hand_in && a.state != St::NeedsMaterial, &csrf))
             }
             @if hand_in {
                 form.card.upload method="post" action={"/applications/" (a.id) "/materials"} enctype="multipart/form-data" {
@@ -274,14 +275,7 @@ fn short_time(at: &str) -> String {
     at.get(..16).unwrap_or(at).replace('T', " ")
 }
 
-fn files_table(
-    lang: Lang,
-    s: &Session,
-    files: &[&Attachment],
-    removable: bool,
-    csrf: &Markup,
-) -> Markup {
-    let _ = s;
+fn files_table(lang: Lang, files: &[&Attachment], removable: bool, csrf: &Markup) -> Markup {
     html! {
         table.files {
             tr { th { (lang.t("类别", "Kind")) } th { (lang.t("文件", "File")) } th.num { (lang.t("大小", "Size")) } th { (lang.t("上传时间", "Uploaded")) } th { "SHA-256" } @if removable { th {} } }
@@ -389,6 +383,27 @@ async fn reshow(
     let mut res = crate::pages::application_page(s, lang, st, id, Some(&note)).await?;
     *res.status_mut() = StatusCode::BAD_REQUEST;
     Ok(res)
+}
+
+/// A submission refused because materials are missing (`materials_required`,
+/// `unanswered_items`) re-shows the application page with the message above the materials;
+/// any other error is returned as it is.
+pub(crate) async fn reshow_refused_submit(
+    st: &AppState,
+    lang: Lang,
+    s: &Session,
+    id: &str,
+    e: AppError,
+) -> Result<Response, AppError> {
+    if !matches!(e.code(), "materials_required" | "unanswered_items") {
+        return Err(e);
+    }
+    let note = FormNote {
+        form: "submit".into(),
+        message: e.message(),
+        ..FormNote::default()
+    };
+    reshow(st, lang, s, id, note).await
 }
 
 fn back(id: &str, anchor: &str) -> Response {

@@ -1064,6 +1064,7 @@ fn form_money(v: &Option<String>, field: &str) -> Result<Option<Money>, AppError
 
 async fn act(
     CurrentSession(s): CurrentSession,
+    lang: Lang,
     State(st): State<AppState>,
     Path(id): Path<String>,
     Form(f): Form<ActForm>,
@@ -1104,8 +1105,11 @@ async fn act(
             .collect(),
         notice_days,
     };
-    st.store.act(&s.user.actor(), &id, action, args).await?;
-    Ok(Redirect::to(&format!("/applications/{id}")).into_response())
+    match st.store.act(&s.user.actor(), &id, action, args).await {
+        Ok(_) => Ok(Redirect::to(&format!("/applications/{id}")).into_response()),
+        // Materials still missing: the page again, saying what to hand in next to the forms.
+        Err(e) => crate::materials::reshow_refused_submit(&st, lang, &s, &id, e.into()).await,
+    }
 }
 
 #[derive(Deserialize)]

@@ -222,6 +222,22 @@ async fn the_applicant_hands_in_and_answers_and_the_reviewer_sees_the_files() {
         let (s, _, _) = download(&gt, &format!("/api/files/{file}")).await;
         assert_eq!(s, 403, "{label}");
 
+        // Submitting before the 承诺书 and the account: the page again, saying what is missing.
+        let (s, page) = form(
+            &hn,
+            &format!("/applications/{app}/act"),
+            &[("action", "submit")],
+        )
+        .await;
+        assert_eq!(s, 400, "{label}");
+        assert!(
+            page.contains("提交前请先确认承诺书"),
+            "{label}: {page:.300}"
+        );
+        assert!(
+            page.contains("form class=\"card account\""),
+            "{label}: with the forms to do it"
+        );
         // The account form: a mistake re-shows the form with what was typed.
         let (s, page) = form(
             &hn,
