@@ -30,10 +30,11 @@ use serde_json::{Value as J, json};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
-/// The largest request an upload route reads: the default file limit and room for the form's
-/// other fields. The store checks the exact limits; beyond this the request is cut off and the
-/// form says the file is too large.
-const UPLOAD_BODY: usize = 10 * 1024 * 1024 + 256 * 1024;
+/// The largest request an upload route reads (after the session is checked). Well above the
+/// file limit, so that a file somewhat too large is read to its end and refused with a clear
+/// message (a connection cut while the client still sends shows as a network error in the
+/// browser); beyond it the request is cut off (413).
+const UPLOAD_BODY: usize = 64 * 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -306,11 +307,14 @@ struct UploadParts {
     bytes: Vec<u8>,
 }
 
-async fn read_multipart(mp: Result<Multipart, MultipartRejection>) -> Result<UploadParts, String> {
+async fn read_multipart(
+    mp: Result<Multipart, MultipartRejection>,
+    per_file: usize,
+) -> Result<UploadParts, String> {
     let too_large = || {
         format!(
             "文件过大:单个文件不超过 {} (the file is too large)",
-            human(kc_store::UploadLimits::default().per_file)
+            human(per_file)
         )
     };
     let mut mp = mp.map_err(|e| format!("表单无效,请重新选择文件后提交 (invalid form: {e})"))?;
@@ -325,17 +329,41 @@ async fn read_multipart(mp: Result<Multipart, MultipartRejection>) -> Result<Upl
         let name = field.name().unwrap_or("").to_string();
         if name == "file" {
             let filename = field.file_name().unwrap_or("").to_string();
-            let bytes = field.bytes().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    too_large()
-                } else {
-                    format!("文件读取失败,请重试 (the file could not be read: {e})")
+            let mut field = field;
+            let mut bytes = Vec::new();
+            let mut total = 0usize;
+            // Read to the end (so the browser gets the answer), keeping at most the limit.
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        total += chunk.len();
+                        if total <= per_file {
+                            bytes.extend_from_slice(&chunk);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                        return Err(too_large());
+                    }
+                    Err(e) => {
+                        return Err(format!(
+                            "文件读取失败,请重试 (the file could not be read: {e})"
+                        ));
+                    }
                 }
-            })?;
+            }
+            if total > per_file {
+                return Err(format!(
+                    "文件“{filename}”大小 {} 超过单个文件上限 {} (a file may be at most {})",
+                    human(total),
+                    human(per_file),
+                    human(per_file)
+                ));
+            }
             // A file input left empty sends a part without a name and without bytes.
             if !filename.is_empty() || !bytes.is_empty() {
                 out.filename = Some(filename);
-                out.bytes = bytes.to_vec();
+                out.bytes = bytes;
             }
         } else {
             let text = field
@@ -417,7 +445,7 @@ async fn upload_form(
     Path(id): Path<String>,
     mp: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, AppError> {
-    let parts = match read_multipart(mp).await {
+    let parts = match read_multipart(mp, st.store.upload_limits().per_file).await {
         Ok(p) => p,
         Err(message) => {
             let note = FormNote {

@@ -493,6 +493,22 @@ fn calls() -> Vec<Call> {
             &[("offer2", "/0/id")],
         ),
         call(
+            "set_bank_account",
+            "POST",
+            "/api/applications/{offer}/account",
+            Hn,
+            Json(
+                r#"{"account_name": "浑南示例", "bank": "中国银行沈阳浑南支行", "account_no": "6217000012345678"}"#,
+            ),
+        ),
+        call(
+            "accept_pledge",
+            "POST",
+            "/api/applications/{offer}/pledge",
+            Hn,
+            None,
+        ),
+        call(
             "confirm_offer",
             "POST",
             "/api/offers/{offer}/confirm",
@@ -1167,6 +1183,28 @@ async fn the_new_operations_refuse_the_wrong_role_and_the_wrong_organisation() {
     .await
     .unwrap();
     assert_eq!(r.status(), 403);
+    // 意愿确认 needs the bank account and the 承诺书 first.
+    let r = post(
+        &hn,
+        &format!("/api/offers/{offer}/confirm"),
+        json!({"notice_days": 0}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<J>().await.unwrap()["code"], "materials_required");
+    let r = post(
+        &hn,
+        &format!("/api/applications/{offer}/account"),
+        json!({"account_name": "浑南示例", "bank": "中国银行沈阳浑南支行", "account_no": "6217000012345678"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post(&hn, &format!("/api/applications/{offer}/pledge"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let r = post(
         &hn,
         &format!("/api/offers/{offer}/confirm"),

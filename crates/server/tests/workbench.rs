@@ -45,6 +45,19 @@ async fn the_workbench_says_what_to_do_next_and_counts_unread_notifications() {
             .await
             .unwrap();
         let (sme, gazelle) = (sme[0].clone(), gazelle[0].clone());
+        store
+            .set_bank_account(
+                &me,
+                &gazelle,
+                &kc_store::BankAccount {
+                    account_name: "浑南示例".into(),
+                    bank: "中国银行沈阳浑南支行".into(),
+                    account_no: "6217000012345678".into(),
+                },
+            )
+            .await
+            .unwrap();
+        store.accept_pledge(&me, &gazelle).await.unwrap();
         // The 50万元 offer confirmed (公示 0 days in the test range), the city's half paid:
         // 500,000.00 × 1/2 = 250,000.00 元 received, the district's half still to come.
         store

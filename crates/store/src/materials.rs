@@ -950,10 +950,16 @@ impl Store {
         Ok(())
     }
 
-    /// Before the first submission: the 承诺书 accepted and the bank account given (the
-    /// 申报书 and other files are the reviewer's to judge; the page lists them as a checklist).
-    /// Refused (`materials_required`) naming what is missing.
-    pub(crate) async fn check_ready_in(&self, tx: &mut Tx, app_id: &str) -> Result<()> {
+    /// Before the first submission and before the 意愿确认 of a 免申即享 offer (`step`, for
+    /// the message): the 承诺书 accepted and the bank account given (the 申报书 and other files
+    /// are the reviewer's to judge; the page lists them as a checklist). Refused
+    /// (`materials_required`) naming what is missing.
+    pub(crate) async fn check_ready_in(
+        &self,
+        tx: &mut Tx,
+        app_id: &str,
+        step: kc_domain::Action,
+    ) -> Result<()> {
         let r = sqlx::query(
             "SELECT account_no, pledged_at FROM application_terms WHERE application_id = $1",
         )
@@ -978,7 +984,8 @@ impl Store {
             return Err(refused(
                 "materials_required",
                 format!(
-                    "提交前请先{} (accept the commitment and give the bank account before submitting)",
+                    "{}前请先{} (accept the commitment and give the bank account first)",
+                    step.zh(),
                     missing.join("、")
                 ),
             ));

@@ -624,6 +624,8 @@ impl Store {
         match action {
             Action::Approve | Action::ConfirmOffer => {
                 let amount = if action == Action::ConfirmOffer {
+                    // The award is paid to the account given, under the 承诺书 accepted.
+                    self.check_ready_in(&mut tx, app_id, action).await?;
                     None
                 } else {
                     args.amount
@@ -708,7 +710,7 @@ impl Store {
                 if app.state == AppState::NeedsMaterial {
                     self.check_answered_in(&mut tx, app_id).await?;
                 } else {
-                    self.check_ready_in(&mut tx, app_id).await?;
+                    self.check_ready_in(&mut tx, app_id, action).await?;
                 }
                 // Evaluate at submission so the reviewer sees the engine's amount at once.
                 let (_, outcome) = self.evaluate_in(&mut tx, &app).await?;

@@ -482,6 +482,14 @@ async fn an_imported_first_filing_becomes_an_offer_once_and_needs_no_review() {
             (offer.state, offer.measure.as_str(), offer.computed),
             (AppState::Offered, "tech_sme_first", Some(m("20000")))
         );
+        // 意愿确认 needs the bank account and the 承诺书 first.
+        let e = s
+            .act(&me, &offers[0], Action::ConfirmOffer, ActArgs::default())
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "materials_required", "{}", db.label);
+        assert!(e.to_string().starts_with("意愿确认前请先"), "{e}");
+        ready(&s, &me, &offers[0]).await;
         // 意愿确认: straight to notice, the money committed without review.
         let a = s
             .act(
