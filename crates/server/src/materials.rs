@@ -111,7 +111,7 @@ pub(crate) async fn section(
     let limits_text = format!(
         "{}{}{}{}{}",
         lang.t("接受 ", "Accepted: "),
-        ACCEPTED_TYPES,
+        lang.t(ACCEPTED_TYPES, "PDF, JPEG, PNG, OFD, DOCX, XLSX"),
         lang.t(";单个文件不超过 ", "; at most "),
         human(limits.per_file),
         if lang.0 {

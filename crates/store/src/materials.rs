@@ -418,7 +418,7 @@ pub fn check_file(
     Ok((name, ty))
 }
 
-/// "3.2 MiB", "512 KiB", "100 字节".
+/// "3.2 MiB", "512 KiB", "100 B".
 pub fn human(n: usize) -> String {
     if n >= 1024 * 1024 {
         let v = n as f64 / (1024.0 * 1024.0);
@@ -430,7 +430,7 @@ pub fn human(n: usize) -> String {
     } else if n >= 1024 {
         format!("{} KiB", n.div_ceil(1024))
     } else {
-        format!("{n} 字节")
+        format!("{n} B")
     }
 }
 
