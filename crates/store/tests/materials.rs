@@ -447,3 +447,51 @@ async fn the_virus_scanner_refuses_a_file_with_a_non_zero_exit() {
     );
     assert_eq!(s.materials(&me(), &id).await.unwrap().files.len(), 1);
 }
+
+/// An application that was waiting for material before migration 7 keeps its request as one
+/// item the applicant can answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn migration_7_turns_a_pending_request_into_an_item() {
+    for db in backends("materials_migration").await {
+        let s = open(&db).await;
+        s.upsert_applicant(&admin(), &hunnan_enterprise())
+            .await
+            .unwrap();
+        let ev = json!({"id": "c1", "kind": "certified", "date": "2023-03-01", "cert": "high_tech", "first": true});
+        let (ev, _) = s
+            .add_event_with_offers(&admin(), HUNNAN, &ev)
+            .await
+            .unwrap();
+        let id = s.apply(&me(), HUNNAN, "hitech_first", &ev).await.unwrap();
+        // The database as migration 6 left it: no materials tables, a request as text only.
+        for sql in [
+            "DROP TABLE attachments",
+            "DROP TABLE material_requests",
+            "DROP TABLE application_terms",
+            "DELETE FROM kc_migrations WHERE version = 7",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(s.pool())
+                .await
+                .unwrap();
+        }
+        sqlx::query(
+            "UPDATE applications SET state = 'needs_material', missing = '2022年度审计报告;研发人员名单' WHERE id = $1",
+        )
+        .bind(&id)
+        .execute(s.pool())
+        .await
+        .unwrap();
+        drop(s);
+        let s = open(&db).await;
+        let m = s.materials(&me(), &id).await.unwrap();
+        assert_eq!(m.requests.len(), 1, "{}", db.label);
+        assert_eq!(m.requests[0].item, "2022年度审计报告;研发人员名单");
+        s.answer_request(&me(), &id, &m.requests[0].id, "均已附上")
+            .await
+            .unwrap();
+        s.act(&me(), &id, Action::Submit, ActArgs::default())
+            .await
+            .unwrap();
+    }
+}

@@ -44,3 +44,8 @@ CREATE TABLE attachments (
 );
 CREATE INDEX attachments_app ON attachments(application_id, uploaded_at);
 CREATE INDEX material_requests_app ON material_requests(application_id, round, seq);
+-- Applications already waiting for material keep their request as one item (the text the
+-- reviewer wrote), so the applicant can answer it and the list stays visible.
+INSERT INTO material_requests (id, application_id, round, seq, item, requested_by, requested_at)
+  SELECT id || '-M1-1', id, 1, 1, missing, 'system:migration', updated_at
+  FROM applications WHERE state = 'needs_material' AND missing IS NOT NULL AND missing <> '';
