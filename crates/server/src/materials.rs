@@ -187,7 +187,11 @@ pub(crate) async fn section(
                                     td.wrap {
                                         @if let Some(t) = &r.answer { p { (t) } }
                                         @for f in &files {
-                                            p { a.file href={"/files/" (f.id)} download { (f.filename) } " " span.muted { (human(f.size as usize)) } }
+                                            div.answer-file { a.file href={"/files/" (f.id)} download { (f.filename) } " " span.muted { (human(f.size as usize)) }
+                                                @if answering {
+                                                    " " form.inline method="post" action={"/files/" (f.id) "/remove"} { (csrf) button.secondary type="submit" { (lang.t("删除", "Remove")) } }
+                                                }
+                                            }
                                         }
                                         @if answering {
                                             @let form = format!("answer:{}", r.id);
