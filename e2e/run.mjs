@@ -164,7 +164,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 /** "52,425.00 元" → 5242500 (fen). */
 function fen(text) {
-  const m = String(text).replace(/[,\s元]/g, '').match(/^(-?\d+)(?:\.(\d{1,2}))?$/);
+  const m = String(text).replace(/[(\uFF08][^()\uFF08\uFF09]*万元[)\uFF09]/g, '').replace(/[,\s元]/g, '').match(/^(-?\d+)(?:\.(\d{1,2}))?$/);
   if (!m) throw new Error(`not an amount: “${text}”`);
   const sign = m[1].startsWith('-') ? -1 : 1;
   return sign * (Math.abs(Number(m[1])) * 100 + Number((m[2] || '0').padEnd(2, '0')));
@@ -210,7 +210,7 @@ async function login(page, base, user) {
   const resp = await submit(page, page.locator('main form button[type="submit"]'));
   assert.equal(resp.status(), 200, `login as ${user}: HTTP ${resp.status()}`);
   assert.equal(new URL(page.url()).pathname, '/', `login as ${user} should land on /`);
-  const who = await text(page.locator('header .right span.muted'));
+  const who = await text(page.locator('header .right span.who'));
   assert.match(who, new RegExp(`·`), `header should name the logged-in user, got “${who}”`);
   return who;
 }
@@ -316,13 +316,14 @@ async function main() {
     assert.ok(await page.locator('input[name="password"][type="password"]').isVisible());
     await shot(page, 'login');
   });
-  await sideCheck('wrong password is refused with a Chinese error page', async () => {
+  await sideCheck('wrong password: the login form comes back with a Chinese reason and the user name kept', async () => {
     await page.goto(`${base}/login`);
     await page.fill('input[name="user"]', 'reviewer');
     await page.fill('input[name="password"]', 'not-the-password');
     const resp = await submit(page, page.locator('main form button[type="submit"]'));
     assert.ok(resp.status() >= 400 && resp.status() < 500, `HTTP ${resp.status()}`);
-    assert.match(await text(page.locator('div.error')), /出错了/);
+    assert.match(await text(page.locator('div.form-error')), /密码|登录/);
+    assert.equal(await page.locator('input[name="user"]').inputValue(), 'reviewer');
   });
   const library = await check('policy library lists documents and measures', async () => {
     await page.goto(`${base}/library`);
@@ -334,12 +335,16 @@ async function main() {
     await shot(page, 'library', { maxHeight: 2400 });
     return { docs, first: await links.first().getAttribute('href') };
   });
-  await check('measure page shows source text and rule', async () => {
+  await check('measure page shows source text, conditions in words and the rule code on request', async () => {
     // The scenario's measure is shown later; here the one the library lists first.
     await submit(page, page.locator(`main a[href="${library.first}"]`).first());
     assert.ok(page.url().endsWith(library.first));
     assert.ok((await text(page.locator('div.quote'))).length > 10, 'clause quote');
-    assert.ok((await text(page.locator('main pre'))).length > 10, 'rule source');
+    assert.ok((await page.locator('ul.conditions li').count()) >= 1, 'conditions in words');
+    // 规则代码 is collapsed for visitors and applicants; one click opens it.
+    assert.equal(await page.locator('details.rule-code').getAttribute('open'), null, 'collapsed');
+    await page.locator('details.rule-code summary').click();
+    assert.match(await text(page.locator('details.rule-code pre')), /measure \w+/, 'rule source');
     await shot(page, 'measure');
   });
 
@@ -380,7 +385,7 @@ async function main() {
       const event = await card.locator('input[name="event"]').getAttribute('value');
       if (existing.some((a) => a.measure === measure && a.event === event)) continue; // already an offer
       const amount = await text(card.locator('strong.amount'));
-      assert.match(amount, /^[\d,]+\.\d{2} 元$/, `award amount of ${measure}`);
+      assert.match(amount, /^[\d,]+\.\d{2} 元(?:[(\uFF08]\d+(?:\.\d+)?万元[)\uFF09])?$/, `award amount of ${measure}`);
       assert.equal(await text(apply), '申报');
       const label = await text(card.locator(':scope > strong').first());
       const trace = await card.locator('li').allInnerTexts();
@@ -425,8 +430,8 @@ async function main() {
     // A wrong file type: the page again with the message next to the form, not an error page.
     await up.locator('input[name="file"]').setInputFiles({ name: '说明.pdf', mimeType: 'application/pdf', buffer: Buffer.from('MZ not a pdf') });
     let resp = await submit(page, page.locator('form.upload button[type="submit"]'));
-    assert.equal(resp.status(), 400);
-    assert.match(await text(page.locator('form.upload p.error')), /只接受 PDF、JPEG、PNG、OFD、DOCX、XLSX/);
+    assert.equal(resp.status(), 409);
+    assert.match(await text(page.locator('form.upload .form-error')), /只接受 PDF、JPEG、PNG、OFD、DOCX、XLSX/);
     assert.ok(await page.locator('header nav, header a[href="/library"]').count(), 'the page keeps its navigation');
     // The bank account: a wrong number keeps what was typed; the account name is prefilled.
     const acc = page.locator('form.account');
@@ -435,7 +440,7 @@ async function main() {
     await acc.locator('input[name="account_no"]').fill('12ab');
     resp = await submit(page, acc.locator('button[type="submit"]'));
     assert.equal(resp.status(), 400);
-    assert.match(await text(page.locator('form.account p.error')), /账号/);
+    assert.match(await text(page.locator('form.account .form-error')), /账号/);
     assert.equal(await page.locator('form.account input[name="bank"]').inputValue(), '中国银行沈阳浑南支行', 'the bank is kept');
     await page.locator('form.account input[name="account_no"]').fill('6217 0000 1234 5678');
     await submit(page, page.locator('form.account button[type="submit"]'));
@@ -494,8 +499,8 @@ async function main() {
     await page.goto(`${base}/applications/${app.id}`);
     // Resubmitting with the items unanswered: the page again, naming them, not an error page.
     const early = await submit(page, page.locator('button[name="do"][value="submit"]'));
-    assert.equal(early.status(), 400);
-    assert.match(await text(page.locator('#materials p.error')), /尚未答复[\s\S]*研发人员名单/);
+    assert.equal(early.status(), 409);
+    assert.match(await text(page.locator('.form-error', { hasText: '尚未答复' })), /研发人员名单/);
     const first = page.locator('tr.item').nth(0).locator('form.answer');
     await first.locator('input[name="file"]').setInputFiles({ name: '审计报告.pdf', mimeType: 'application/pdf', buffer: pdfBytes('2022年度审计报告') });
     await submit(page, first.locator('button[type="submit"]'));
@@ -527,16 +532,21 @@ async function main() {
     assert.match(await state(page), /^审核中/);
   });
   const before = await check('budget before approval (reviewer)', () => budgetRows(page, base, pick.label));
-  await sideCheck('approve with amount “abc”: Chinese error page naming the field', async () => {
+  await sideCheck('approve with amount “abc”: the page comes back with the reason beside the form, naming the field, the input kept', async () => {
     await page.goto(`${base}/applications/${app.id}`);
     const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
     await form.locator('input[name="amount"]').fill('abc');
+    await form.locator('input[name="reason"]').fill('材料齐全');
     const resp = await submit(page, form.locator('button[name="do"][value="approve"]'));
     assert.equal(resp.status(), 400);
-    const err = await text(page.locator('div.error'));
-    assert.match(err, /出错了 \(400\)/);
+    assert.equal(await page.locator('main h1').count(), 1, 'the application page, not an error page');
+    assert.ok(await page.locator('header nav').count(), 'with the site navigation');
+    const again = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
+    const err = await text(again.locator('div.form-error'));
     assert.match(err, /批准金额/, 'names the field 批准金额');
     assert.match(err, /abc/, 'quotes the bad value');
+    assert.equal(await again.locator('input[name="amount"]').inputValue(), 'abc', 'what was typed is kept');
+    assert.equal(await again.locator('input[name="reason"]').inputValue(), '材料齐全', 'the other fields too');
     const a = await apiJson(page, `${base}/api/applications/${app.id}`);
     assert.equal(a.state, 'in_review', 'nothing changed');
   });
@@ -546,7 +556,7 @@ async function main() {
     await form.locator('input[name="amount"]').fill(yuan(pick.amount + 100));
     const resp = await submit(page, form.locator('button[name="do"][value="approve"]'));
     assert.ok(resp.status() >= 400 && resp.status() < 500, `HTTP ${resp.status()}`);
-    assert.match(await text(page.locator('div.error')), /出错了/);
+    assert.match(await text(page.locator('div.form-error')), /超过|上限|计算金额|不得/, 'the reason beside the form');
     assert.equal((await apiJson(page, `${base}/api/applications/${app.id}`)).state, 'in_review');
   });
   const split = await check('批准 the computed amount (prefilled for 定额, typed for 最高) commits it to the budget', async () => {
@@ -598,7 +608,7 @@ async function main() {
     }
     return b;
   });
-  await sideCheck('paying more than committed: Chinese error page naming the reason', async () => {
+  await sideCheck('paying more than committed: the reason beside the pay form, the input kept', async () => {
     await page.goto(`${base}/applications/${app.id}`);
     const [level, f] = Object.entries(split)[0];
     const left = budget0[level].committed - budget0[level].paid;
@@ -606,17 +616,18 @@ async function main() {
     await page.fill('form[action$="/pay"] input[name="amount"]', yuan(Math.max(f, left) + 1));
     const resp = await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
     assert.equal(resp.status(), 409);
-    const err = await text(page.locator('div.error'));
-    assert.match(err, /出错了 \(409\)/);
+    const err = await text(page.locator('form[action$="/pay"] div.form-error'));
     assert.match(err, /超付/, 'says it would overpay');
+    assert.equal(await page.locator('form[action$="/pay"] input[name="amount"]').inputValue(), yuan(Math.max(f, left) + 1));
+    assert.equal(await page.locator('form[action$="/pay"] select[name="level"]').inputValue(), level);
     assert.match(err, /已承诺/, 'names the committed figure');
   });
-  await sideCheck('payment amount “abc”: Chinese error page naming the field', async () => {
+  await sideCheck('payment amount “abc”: the reason beside the pay form, naming the field', async () => {
     await page.goto(`${base}/applications/${app.id}`);
     await page.fill('form[action$="/pay"] input[name="amount"]', 'abc');
     const resp = await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
     assert.equal(resp.status(), 400);
-    assert.match(await text(page.locator('div.error')), /拨付金额/);
+    assert.match(await text(page.locator('form[action$="/pay"] div.form-error')), /拨付金额/);
   });
   await check('record the payment of every level → 已拨付', async () => {
     const levels = Object.entries(split);
@@ -651,7 +662,7 @@ async function main() {
     await login(page, base, applicantUser);
     await page.goto(`${base}/applicants/${ownId}`);
     assert.equal(await text(page.locator('main h1')), '一企一档');
-    const row = page.locator('main table tr', { has: page.locator(`a[href="/applications/${app.id}"]`) });
+    const row = page.locator('main table tr', { has: page.locator(`a[href="/applications/${app.id}"]`) }).first();
     assert.match(await text(row), /已拨付/);
     const ledger = await text(page.locator('main table').last());
     assert.ok(ledger.includes(app.id), 'ledger rows name the application');
@@ -698,7 +709,7 @@ async function main() {
     assert.match(await text(page.locator('main')), /放弃后不能恢复/, 'says it cannot be undone');
     await submit(page, page.locator('button.secondary[value="decline_offer"]'));
     assert.equal(new URL(page.url()).pathname, `/applications/${offer.id}`);
-    assert.equal(await state(page), '已放弃 (declined)');
+    assert.equal(await state(page), '已放弃');
     assert.equal((await apiJson(page, `${base}/api/applications/${offer.id}`)).state, 'withdrawn');
   });
   await check('log out (demo03)', () => logout(page));
@@ -822,9 +833,88 @@ async function main() {
   });
 
   skipping = null;
+  await sideCheck('plain language: a crawl of every page of every role, desktop and phone, shows no rule identifier, raw state code or bare credit code', async () => {
+    const problems = await crawlForCodes(context, base);
+    assert.deepEqual(problems, []);
+  });
+  await sideCheck('calculator: an anonymous visitor is told why nothing applies (expiry), with a total', async () => {
+    const anon = await browser.newContext({ locale: 'zh-CN' });
+    const p = await anon.newPage();
+    try {
+      await p.goto(`${base}/calculator?a.kind=enterprise&a.region=hunnan&event_kind=certified&e.date=2026-03-01&e.cert=high_tech&e.first=true`);
+      assert.match(await text(p.locator('div.validity')), /均已到期[(\uFF08]最晚的于 \d{4}-\d{2}-\d{2} 到期[)\uFF09]/);
+      assert.match(await text(p.locator('div.summary')), /可获支持 0 项/);
+      const reasons = await p.locator('details.notmet td.reason').allInnerTexts();
+      assert.ok(reasons.length > 0, 'reasons listed');
+      assert.ok(reasons.some((r) => /政策已于 \d{4}-\d{2}-\d{2} 到期/.test(r)), `an expiry reason among ${JSON.stringify(reasons.slice(0, 5))}`);
+      assert.ok(await p.locator('details.notmet').getAttribute('open') !== null, 'open when nothing is awarded');
+    } finally {
+      await anon.close();
+    }
+  });
   await check('no HTTP 5xx during the run', () => {
     assert.deepEqual(serverErrors, []);
   });
+}
+
+/**
+ * Crawls every page each role can reach (links from /, same origin, GET only; at most three
+ * pages of one shape such as /applications/{id}), at desktop and phone widths, and returns what
+ * a user should not see outside the 规则代码 and 原始记录 blocks: identifiers of the rule
+ * language (snake_case words, `applicant.`/`event.` paths), raw state codes, and credit codes
+ * standing without a name (a code is allowed only in an element marked `.uscc`, next to the name).
+ */
+async function crawlForCodes(context, base) {
+  const roles = [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner'];
+  const problems = [];
+  const uscc = /\b[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}\b/;
+  const snake = /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/;
+  const dotted = /\b(?:applicant|event)\.[a-z_]+/;
+  const states = /\b(?:draft|submitted|in_review|needs_material|public_notice|disbursed|offered|withdrawn)\b/;
+  for (const user of roles) {
+    const ctx = await browser.newContext({ locale: 'zh-CN' });
+    const p = await ctx.newPage();
+    try {
+      if (user) await login(p, base, user);
+      const seen = new Set();
+      const shapes = new Map();
+      const queue = ['/'];
+      while (queue.length && seen.size < 60) {
+        const path0 = queue.shift();
+        if (seen.has(path0)) continue;
+        seen.add(path0);
+        const resp = await p.goto(`${base}${path0}`);
+        if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
+        for (const width of [1280, 390]) {
+          await p.setViewportSize({ width, height: 844 });
+          const t = await p.evaluate(() => {
+            const main = document.querySelector('main')?.cloneNode(true);
+            if (!main) return '';
+            main.querySelectorAll('.rule-code, .raw, .uscc, input, textarea, select, svg').forEach((e) => e.remove());
+            return main.innerText || main.textContent || '';
+          });
+          for (const [what, re] of [['identifier', snake], ['rule path', dotted], ['state code', states], ['credit code', uscc]]) {
+            const m = t.match(re);
+            if (m) problems.push(`${user ?? 'anonymous'} ${path0} @${width}: ${what} “${m[0]}”`);
+          }
+        }
+        const links = await p.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+        for (const href of links) {
+          const u = href.split('#')[0];
+          if (!u || /^\/(api|logout|lang)\b/.test(u) || /\.(csv|xlsx|json)(\?|$)/.test(u) || /\/decline$/.test(u)) continue;
+          const shape = u.replace(/\?.*$/, '').replace(/\/[^/]*\d[^/]*$/, '/{id}');
+          const n = shapes.get(shape) || 0;
+          if (seen.has(u) || n >= 3) continue;
+          shapes.set(shape, n + 1);
+          queue.push(u);
+        }
+      }
+      if (seen.size < 5) problems.push(`${user ?? 'anonymous'}: only ${seen.size} pages reached`);
+    } finally {
+      await ctx.close();
+    }
+  }
+  return problems;
 }
 
 /** Another demo applicant's id than `own` (from data/demo, the seed's source). */

@@ -279,6 +279,15 @@ pub enum GrantRule {
     Parts(Vec<(Level, Node)>),
 }
 
+/// `let NAME "words" = EXPR`: an intermediate amount a measure names, with the words an
+/// applicant reads for it in a trace (`贷款费用`, never `loan_costs`).
+#[derive(Clone, Debug)]
+pub struct Binding {
+    pub name: String,
+    pub words: String,
+    pub node: Node,
+}
+
 #[derive(Clone, Debug)]
 pub struct ConditionRule {
     pub expr: Node,
@@ -308,7 +317,7 @@ pub struct Measure {
     pub form: Option<PaymentForm>,
     pub event: EventTypeId,
     pub valid: (Date, Date),
-    pub lets: Vec<(String, Node)>,
+    pub lets: Vec<Binding>,
     pub conditions: Vec<ConditionRule>,
     pub grant: GrantRule,
     pub split: Split,

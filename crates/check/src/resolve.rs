@@ -760,7 +760,7 @@ fn check_measure(
         lets: Vec::new(),
     };
     let mut lets = Vec::new();
-    for (n, e) in &m.lets {
+    for (n, words, e) in &m.lets {
         if sc.lets.iter().any(|(x, _)| x == &n.name) {
             cx.err(
                 n.span,
@@ -768,10 +768,25 @@ fn check_measure(
                 "repeated let",
             );
         }
+        // A trace shows the binding to applicants: it needs words, as a parameter needs a label.
+        if words.as_deref().is_none_or(|w| w.trim().is_empty()) {
+            cx.err(
+                n.span,
+                format!(
+                    "`let {}` has no words: write `let {} \"中文名称\" = …` so traces can name it",
+                    n.name, n.name
+                ),
+                "missing words",
+            );
+        }
         let node = sc.expr(cx, e, None);
         if let Some(node) = node {
             sc.lets.push((n.name.clone(), node.ty));
-            lets.push((n.name.clone(), node));
+            lets.push(Binding {
+                name: n.name.clone(),
+                words: words.clone().unwrap_or_else(|| n.name.clone()),
+                node,
+            });
         }
     }
     let mut conditions = Vec::new();
@@ -967,7 +982,7 @@ fn check_measure(
     })
 }
 
-fn mentions_event(n: &Node, lets: &[(String, Node)]) -> bool {
+fn mentions_event(n: &Node, lets: &[Binding]) -> bool {
     let mut found = false;
     visit(n, &mut |x| {
         if let NodeKind::EventField(_)
@@ -978,7 +993,7 @@ fn mentions_event(n: &Node, lets: &[(String, Node)]) -> bool {
             found = true;
         }
         if let NodeKind::Let(i) = x.kind
-            && mentions_event(&lets[i].1, lets)
+            && mentions_event(&lets[i].node, lets)
         {
             found = true;
         }

@@ -291,7 +291,7 @@ fn bad_input_names_the_path_and_the_problem() {
         (
             json!({"schema": "kechuang/eval-input/v1", "as_of": "2023-01-01", "applicant": {"kind": "company"}}),
             "$.applicant.kind",
-            "is not a ApplicantKind",
+            "“company”不是有效的申报主体类型,可选:企业",
         ),
         (
             json!({"schema": "kechuang/eval-input/v2", "as_of": "2023-01-01", "applicant": {}}),
@@ -399,7 +399,12 @@ fn a_zero_amount_is_not_an_award() {
     // 50% × 0.01 = 0.005 → rounded down to 0.00: nothing to pay.
     let o = outcome(&out, "ip_pledge_loan", "e");
     assert_eq!(o["status"], "not_met");
-    assert!(o["conditions"].to_string().contains("计算金额大于零"));
+    assert!(
+        o["conditions"]
+            .to_string()
+            .contains("按条款计算的金额须大于零")
+    );
+    assert_eq!(o["reason"], "按条款计算的金额须大于零(计算结果为 0.00 元)");
 }
 
 #[test]

@@ -453,6 +453,19 @@ pub fn to_fen(m: Money) -> Option<i64> {
     i64::try_from(d.normalize()).ok()
 }
 
+/// A government level's Chinese name for its stored keyword (`city` → 市级); the keyword itself
+/// when it is not one of the levels.
+pub fn level_zh(level: &str) -> &str {
+    match level {
+        "central" => "中央",
+        "province" => "省级",
+        "city" => "市级",
+        "district" => "区县级",
+        "institution" => "单位",
+        other => other,
+    }
+}
+
 /// The default ceiling on an amount set by review (评审确定, 按要求给予配套, 根据实际情况确定)
 /// when the clause names no range: 100,000,000.00 元 (1亿元), above the largest sum any clause
 /// of the shipped library names (3000万元) with room for matching a national grant. Operators

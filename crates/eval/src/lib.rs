@@ -16,6 +16,7 @@
 //!
 //! Every evaluation walks pre-resolved slots: no name lookup, no parsing.
 
+pub mod plain;
 mod render;
 
 use jiff::civil::Date;
@@ -23,7 +24,7 @@ use kc_check::ir::*;
 use kc_money::{Money, Rate};
 use kc_syntax::ast::{BinOp, CapPeriod, Level};
 
-pub use render::describe_value;
+pub use render::{describe_value, describe_value_in};
 
 /// The applicant: its record fields by vocabulary slot, certifications and yearly figures.
 #[derive(Clone, Debug)]
@@ -182,87 +183,181 @@ pub enum Check {
         limit: Money,
         used: Money,
     },
-    /// A tier's value is known but no arm matches it (`text` says which); unknown when the
-    /// value is a parent of members the arms name.
+    /// A tier's value is known but no arm matches it (the words say which, in Chinese and
+    /// English); unknown when the value is a parent of members the arms name.
     TierMiss {
-        text: String,
+        zh: String,
+        en: String,
     },
     /// The computed amount rounds to zero.
     NonZero,
 }
 
 impl ConditionResult {
-    /// The condition in words and the facts it read, in words.
+    /// The condition in words and the facts it read, in words (Chinese).
     pub fn describe(&self, lib: &Library, m: &Measure) -> (String, String) {
-        describe_check(lib, m, &self.check, self.status)
+        describe_check(lib, m, &self.check, self.status, false)
+    }
+    /// [`describe`](Self::describe) in Chinese or English.
+    pub fn describe_in(&self, lib: &Library, m: &Measure, en: bool) -> (String, String) {
+        describe_check(lib, m, &self.check, self.status, en)
     }
 }
 
-fn describe_check(lib: &Library, m: &Measure, c: &Check, status: Tri) -> (String, String) {
-    let ev_label = &lib.vocab.events[m.event].label.zh;
+/// Chinese or English, picked by `en`.
+fn t(en: bool, zh: String, english: String) -> String {
+    if en { english } else { zh }
+}
+
+fn describe_check(
+    lib: &Library,
+    m: &Measure,
+    c: &Check,
+    status: Tri,
+    en: bool,
+) -> (String, String) {
+    let ev_label = plain::label(&lib.vocab.events[m.event].label, en);
     match c {
         Check::Validity { from, to, date } => (
-            format!("事件日期在政策有效期内({from} 至 {to})"),
-            format!("{ev_label}日期 = {date}"),
+            t(
+                en,
+                format!("{ev_label}须在政策有效期内({from} 至 {to})"),
+                format!("the {ev_label} must fall within the policy's validity ({from} to {to})"),
+            ),
+            t(
+                en,
+                format!("{ev_label}日期为 {date}"),
+                format!("dated {date}"),
+            ),
         ),
         Check::NotAfterAsOf { as_of, date } => (
-            format!("事件不晚于评估日期 {as_of}"),
-            format!("{ev_label}日期 = {date}"),
+            t(
+                en,
+                format!("{ev_label}不晚于评估日期 {as_of}"),
+                format!("the {ev_label} is not after the date of assessment, {as_of}"),
+            ),
+            t(
+                en,
+                format!("{ev_label}日期为 {date}"),
+                format!("dated {date}"),
+            ),
         ),
         Check::EventMissing => (
-            format!("须发生“{ev_label}”事件"),
-            "输入中没有此类事件".to_string(),
+            t(
+                en,
+                format!("须发生“{ev_label}”"),
+                format!("needs an event: “{ev_label}”"),
+            ),
+            t(
+                en,
+                "尚无此类事项".to_string(),
+                "none recorded yet".to_string(),
+            ),
         ),
         Check::Expired { to, as_of } => (
-            format!("政策在有效期内(至 {to})"),
-            format!("评估日期 {as_of} 已过有效期"),
+            t(
+                en,
+                format!("政策须在有效期内(至 {to})"),
+                format!("the policy must be in force (until {to})"),
+            ),
+            t(
+                en,
+                format!("政策已于 {to} 到期(评估日期 {as_of})"),
+                format!("the policy expired on {to} (assessed on {as_of})"),
+            ),
         ),
         Check::Rule { index, facts } => {
             let rule = &m.conditions[*index];
-            let text = rule.words.clone().unwrap_or_else(|| rule.expr.text.clone());
+            let text = plain::condition_words(lib, m, *index, en);
             if facts.is_empty() {
-                return (text, "取决于事件".to_string());
+                return (
+                    text,
+                    t(
+                        en,
+                        "待有具体事项时判断".to_string(),
+                        "judged once there is an event".to_string(),
+                    ),
+                );
             }
             let mut leaves = Vec::new();
             render::collect_leaves(&rule.expr, &mut leaves);
             let mut out: Vec<String> = Vec::new();
             for (l, v) in leaves.iter().zip(facts) {
-                let s = format!("{} = {}", l.text, describe_value(lib, v));
+                let s = format!(
+                    "{}{}{}",
+                    plain::leaf_name(lib, m, l, en),
+                    if en { ": " } else { ":" },
+                    render::describe_value_in(lib, v, en)
+                );
                 if !out.contains(&s) {
                     out.push(s);
                 }
             }
             if status != Tri::Met {
-                out.extend(render::broader_notes(lib, &rule.expr, facts));
+                out.extend(render::broader_notes(lib, &rule.expr, facts, en));
             }
-            (text, out.join(";"))
+            (text, out.join(if en { "; " } else { ";" }))
         }
         Check::OncePerApplicant { prior } => (
-            "每个申报主体仅支持一次".to_string(),
+            t(
+                en,
+                "每个申报主体仅支持一次".to_string(),
+                "once per applicant".to_string(),
+            ),
             match prior {
-                Some((d, a)) => format!("已于 {d} 获得 {a}"),
-                None => "此前未获本项支持".to_string(),
+                Some((d, a)) => t(
+                    en,
+                    format!("已于 {d} 获得 {a}"),
+                    format!("received {a} on {d}"),
+                ),
+                None => t(
+                    en,
+                    "此前未获本项支持".to_string(),
+                    "not received before".to_string(),
+                ),
             },
         ),
         Check::OncePerKey { index, key, prior } => {
-            let node_text = m
+            let node = m
                 .once
                 .iter()
                 .filter_map(|o| {
                     if let OnceRule::PerKey(n) = o {
-                        Some(n.text.as_str())
+                        Some(n)
                     } else {
                         None
                     }
                 })
-                .nth(*index)
-                .unwrap_or("");
+                .nth(*index);
+            let what = node
+                .map(|n| plain::words(lib, m, n, en))
+                .unwrap_or_default();
+            // Keys of enum values are stored by member name; show the member's label.
+            let key = key.as_ref().map(|k| match node.map(|n| n.ty) {
+                Some(Type::Enum(e)) => lib.vocab.enums[e]
+                    .member(k)
+                    .map(|mm| render::describe_value_in(lib, &Value::Enum(e, mm), en))
+                    .unwrap_or_else(|| k.clone()),
+                _ => k.clone(),
+            });
             (
-                format!("同一 {node_text} 仅支持一次"),
+                t(
+                    en,
+                    format!("同一{what}仅支持一次"),
+                    format!("once per {what}"),
+                ),
                 match (key, prior) {
-                    (None, _) => format!("{node_text} 未提供"),
-                    (Some(k), Some((d, a))) => format!("{node_text} = {k},已于 {d} 获得 {a}"),
-                    (Some(k), None) => format!("{node_text} = {k},此前未获支持"),
+                    (None, _) => t(en, format!("{what}未提供"), format!("{what} not given")),
+                    (Some(k), Some((d, a))) => t(
+                        en,
+                        format!("{what}“{k}”已于 {d} 获得 {a}"),
+                        format!("{what} “{k}” received {a} on {d}"),
+                    ),
+                    (Some(k), None) => t(
+                        en,
+                        format!("{what}“{k}”此前未获支持"),
+                        format!("{what} “{k}” not supported before"),
+                    ),
                 },
             )
         }
@@ -272,12 +367,32 @@ fn describe_check(lib: &Library, m: &Measure, c: &Check, status: Tri) -> (String
             year,
             already_this_year,
         } => (
-            format!("连续支持不超过{years}年,每年一次"),
+            t(
+                en,
+                format!("连续支持不超过{years}年,每年一次"),
+                format!("at most {years} consecutive years, once a year"),
+            ),
             match first {
-                None => "此前未获本项支持,为第1年".to_string(),
-                Some(_) if *already_this_year => format!("{year}年已获本项支持"),
-                Some(f) if *year >= f + *years as i64 => format!("自{f}年起已连续支持{years}年"),
-                Some(f) => format!("自{f}年起第{}年", year - f + 1),
+                None => t(
+                    en,
+                    "此前未获本项支持,为第1年".to_string(),
+                    "not received before: year 1".to_string(),
+                ),
+                Some(_) if *already_this_year => t(
+                    en,
+                    format!("{year}年已获本项支持"),
+                    format!("already received in {year}"),
+                ),
+                Some(f) if *year >= f + *years as i64 => t(
+                    en,
+                    format!("自{f}年起已连续支持{years}年"),
+                    format!("supported {years} years in a row since {f}"),
+                ),
+                Some(f) => t(
+                    en,
+                    format!("自{f}年起第{}年", year - f + 1),
+                    format!("year {} since {f}", year - f + 1),
+                ),
             },
         ),
         Check::RecipientCap {
@@ -286,20 +401,45 @@ fn describe_check(lib: &Library, m: &Measure, c: &Check, status: Tri) -> (String
             limit,
             used,
         } => {
-            let what = match period {
-                CapPeriod::Cumulative => "累计".to_string(),
-                CapPeriod::Year => format!("{year}年度"),
-            };
             let headroom = (*limit - *used).max(Money::ZERO);
+            let what = match (period, en) {
+                (CapPeriod::Cumulative, false) => "累计".to_string(),
+                (CapPeriod::Year, false) => format!("{year}年度"),
+                (CapPeriod::Cumulative, true) => "in total".to_string(),
+                (CapPeriod::Year, true) => format!("in {year}"),
+            };
             (
-                format!("每个申报主体{what}不超过 {limit}"),
-                format!("已获 {used},剩余额度 {headroom}"),
+                t(
+                    en,
+                    format!("每个申报主体{what}不超过 {limit}"),
+                    format!("at most {limit} per applicant {what}"),
+                ),
+                t(
+                    en,
+                    format!("已获 {used},剩余额度 {headroom}"),
+                    format!("received {used}, {headroom} left"),
+                ),
             )
         }
-        Check::TierMiss { text } => ("金额档次适用".to_string(), text.clone()),
+        Check::TierMiss { zh, en: english } => (
+            t(
+                en,
+                "须符合条款的金额档次".to_string(),
+                "must fall in one of the clause's tiers".to_string(),
+            ),
+            if en { english.clone() } else { zh.clone() },
+        ),
         Check::NonZero => (
-            "计算金额大于零".to_string(),
-            "按条款计算的金额为 0.00 元".to_string(),
+            t(
+                en,
+                "按条款计算的金额须大于零".to_string(),
+                "the amount the clause gives must be above zero".to_string(),
+            ),
+            t(
+                en,
+                "计算结果为 0.00 元".to_string(),
+                "it comes to 0.00 元".to_string(),
+            ),
         ),
     }
 }
@@ -454,6 +594,51 @@ pub struct Outcome {
     pub conditions: Vec<ConditionResult>,
     /// For `Awarded`; for `Potential`/`Possible` where the amount can already be computed.
     pub award: Option<Award>,
+}
+
+impl Outcome {
+    /// Why this outcome is not an award, in one sentence: the policy's expiry or the event's
+    /// date outside its validity, else the first condition that fails in the order the measure
+    /// checks them (the clause's conditions, then once-only rules and caps), else the missing
+    /// event. `None` for an award or where nothing fails.
+    pub fn reason(&self, lib: &Library, en: bool) -> Option<String> {
+        let m = lib.measures.get(self.measure)?;
+        // Expiry first (nothing else matters once a policy has ended), then the first failing
+        // condition of the clause, and the missing event only when nothing else fails.
+        let failing = || self.conditions.iter().filter(|c| c.status == Tri::NotMet);
+        let c = failing()
+            .find(|c| matches!(c.check, Check::Expired { .. } | Check::Validity { .. }))
+            .or_else(|| failing().find(|c| !matches!(c.check, Check::EventMissing)))
+            .or_else(|| failing().next())?;
+        let ev = plain::label(&lib.vocab.events[m.event].label, en);
+        Some(match &c.check {
+            Check::Validity { from, to, date } if date < from => t(
+                en,
+                format!("{ev}日期 {date} 早于政策施行日 {from}"),
+                format!("the {ev} ({date}) predates the policy, in force from {from}"),
+            ),
+            Check::Validity { to, date, .. } => t(
+                en,
+                format!("政策已于 {to} 到期,{ev}日期 {date} 在有效期之后"),
+                format!("the policy expired on {to}; the {ev} is dated {date}"),
+            ),
+            Check::Expired { to, .. } => t(
+                en,
+                format!("政策已于 {to} 到期"),
+                format!("the policy expired on {to}"),
+            ),
+            _ => {
+                let (text, facts) = c.describe_in(lib, m, en);
+                if facts.is_empty() {
+                    text
+                } else if en {
+                    format!("{text} ({facts})")
+                } else {
+                    format!("{text}({facts})")
+                }
+            }
+        })
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -620,8 +805,8 @@ fn evaluate_event(
             }
         }
     }
-    for (_, node) in &m.lets {
-        let v = eval(&mut env, node);
+    for b in &m.lets {
+        let v = eval(&mut env, &b.node);
         env.lets.push(v);
     }
     for (index, c) in m.conditions.iter().enumerate() {
@@ -755,8 +940,8 @@ fn compute_award(
 ) -> Option<Award> {
     let m = env.measure;
     let mut trace = Vec::new();
-    for (index, (_, node)) in m.lets.iter().enumerate() {
-        let values = render::record(env, node);
+    for (index, b) in m.lets.iter().enumerate() {
+        let values = render::record(env, &b.node);
         trace.push(Step::Let {
             index,
             values,
@@ -774,7 +959,10 @@ fn compute_award(
             let Value::Money(x) = v else {
                 if let Some((why, status)) = render::tier_miss(env, n) {
                     conditions.push(ConditionResult {
-                        check: Check::TierMiss { text: why },
+                        check: Check::TierMiss {
+                            zh: why.0,
+                            en: why.1,
+                        },
                         status,
                     });
                 }
@@ -931,26 +1119,38 @@ fn add_param_steps(env: &Env, trace: &mut Vec<Step>) {
 }
 
 impl Award {
-    /// The trace in words, one line per step: the rule as written with the values it used.
+    /// The trace in words (Chinese), one line per step: the rule in plain words with the
+    /// values it used.
     pub fn describe_trace(&self, lib: &Library, m: &Measure) -> Vec<(StepKind, String)> {
+        self.describe_trace_in(lib, m, false)
+    }
+
+    /// [`describe_trace`](Self::describe_trace) in Chinese or English.
+    pub fn describe_trace_in(
+        &self,
+        lib: &Library,
+        m: &Measure,
+        en: bool,
+    ) -> Vec<(StepKind, String)> {
         self.trace
             .iter()
-            .map(|s| (s.kind(), self.describe_step(lib, m, s)))
+            .map(|s| (s.kind(), self.describe_step(lib, m, s, en)))
             .collect()
     }
 
-    fn describe_step(&self, lib: &Library, m: &Measure, step: &Step) -> String {
+    fn describe_step(&self, lib: &Library, m: &Measure, step: &Step, en: bool) -> String {
         match step {
             Step::Let {
                 index,
                 values,
                 result,
             } => {
-                let (name, node) = &m.lets[*index];
+                let b = &m.lets[*index];
                 format!(
-                    "{name} = {} = {}",
-                    render::replay(lib, node, values),
-                    describe_value(lib, result)
+                    "{} = {} = {}",
+                    b.words,
+                    plain::words_with(lib, m, &b.node, values, en),
+                    render::describe_value_in(lib, result, en)
                 )
             }
             Step::Formula { values, result } => {
@@ -958,15 +1158,18 @@ impl Award {
                     GrantRule::Fixed(n) | GrantRule::UpTo(n) => n,
                     _ => return String::new(),
                 };
-                let prefix = if self.kind == AmountKind::Cap {
-                    "最高 "
-                } else {
-                    ""
+                let prefix = match (self.kind == AmountKind::Cap, en) {
+                    (true, false) => "最高 ",
+                    (true, true) => "up to ",
+                    _ => "",
                 };
                 if matches!(node.kind, NodeKind::Const(_)) {
                     format!("{prefix}{result}")
                 } else {
-                    format!("{prefix}{} = {result}", render::replay(lib, node, values))
+                    format!(
+                        "{prefix}{} = {result}",
+                        plain::words_with(lib, m, node, values, en)
+                    )
                 }
             }
             Step::Part {
@@ -979,38 +1182,56 @@ impl Award {
                     return String::new();
                 };
                 let (level, node) = &parts[*index];
-                let r = if exact != rounded {
-                    format!(",向下取整到分 {rounded}")
-                } else {
-                    String::new()
+                let r = match (exact != rounded, en) {
+                    (false, _) => String::new(),
+                    (true, false) => format!(",向下取整到分 {rounded}"),
+                    (true, true) => format!(", rounded down to the fen: {rounded}"),
                 };
-                format!(
-                    "{}承担 {} = {exact}{r}",
-                    level.zh(),
-                    render::replay(lib, node, values)
+                let w = plain::words_with(lib, m, node, values, en);
+                t(
+                    en,
+                    format!("{}承担 {w} = {exact}{r}", level.zh()),
+                    format!("{} pays {w} = {exact}{r}", level_en(*level)),
                 )
             }
             Step::Review { range } => match range {
-                Some((a, b)) => format!("金额由评审确定,范围 {a} 至 {b}"),
-                None => "金额由评审确定(条款未规定具体数额)".to_string(),
+                Some((a, b)) => t(
+                    en,
+                    format!("金额由评审确定,范围 {a} 至 {b}"),
+                    format!("the amount is set by review, between {a} and {b}"),
+                ),
+                None => t(
+                    en,
+                    "金额由评审确定(条款未规定具体数额)".to_string(),
+                    "the amount is set by review (the clause names no figure)".to_string(),
+                ),
             },
             Step::Parameter { param, from, value } => {
                 let p = &lib.parameters[*param];
-                format!(
-                    "参数 {}({})= {},自 {from} 起施行",
-                    p.name,
-                    p.label.zh,
-                    describe_value(lib, value)
+                let v = render::describe_value_in(lib, value, en);
+                let l = plain::label(&p.label, en);
+                t(
+                    en,
+                    format!("{l}为 {v}(自 {from} 起施行)"),
+                    format!("{l} is {v} (in force from {from})"),
                 )
             }
             Step::Increment {
                 item,
                 amount,
                 prior,
-            } => format!(
-                "同一项目“{item}”多次转让,仅就增值部分补助:{amount} − 已补助基数 {prior} = {}",
-                (*amount - *prior).max(Money::ZERO)
-            ),
+            } => {
+                let d = (*amount - *prior).max(Money::ZERO);
+                t(
+                    en,
+                    format!(
+                        "同一项目“{item}”多次转让,仅就增值部分补助:{amount} − 已补助基数 {prior} = {d}"
+                    ),
+                    format!(
+                        "“{item}” was transferred before: only the increase counts, {amount} − {prior} already subsidised = {d}"
+                    ),
+                )
+            }
             Step::RecipientCap {
                 period,
                 year,
@@ -1019,54 +1240,85 @@ impl Award {
                 before,
                 after,
             } => {
-                let what = match period {
-                    CapPeriod::Cumulative => "累计".to_string(),
-                    CapPeriod::Year => format!("{year}年度"),
+                let what = match (period, en) {
+                    (CapPeriod::Cumulative, false) => "累计".to_string(),
+                    (CapPeriod::Year, false) => format!("{year}年度"),
+                    (CapPeriod::Cumulative, true) => "total".to_string(),
+                    (CapPeriod::Year, true) => format!("{year}"),
                 };
                 let headroom = (*limit - *used).max(Money::ZERO);
-                let mut t = format!("{what}上限 {limit};已获 {used} → 剩余额度 {headroom}");
+                let mut s = t(
+                    en,
+                    format!("{what}上限 {limit};已获 {used} → 剩余额度 {headroom}"),
+                    format!("{what} limit {limit}; received {used} → {headroom} left"),
+                );
                 if let (Some(b), Some(a)) = (before, after) {
-                    t.push_str(&format!(
-                        ";金额 = min({}, {}) = {a}",
-                        b.grouped(),
-                        headroom.grouped()
+                    s.push_str(&t(
+                        en,
+                        format!(
+                            ";金额取 {} 与剩余额度 {} 中的较小者 = {a}",
+                            b.grouped(),
+                            headroom.grouped()
+                        ),
+                        format!(
+                            "; the amount is the lesser of {} and {} = {a}",
+                            b.grouped(),
+                            headroom.grouped()
+                        ),
                     ));
                 }
-                t
+                s
             }
-            Step::Rounding { exact, rounded } => {
-                format!("向下取整到分:{} → {rounded}", exact.grouped())
-            }
+            Step::Rounding { exact, rounded } => t(
+                en,
+                format!("向下取整到分:{} → {rounded}", exact.grouped()),
+                format!("rounded down to the fen: {} → {rounded}", exact.grouped()),
+            ),
             Step::Split => {
                 let who = m
                     .split
                     .label
                     .as_deref()
+                    .filter(|_| !en)
                     .map(|l| format!("{l}:"))
                     .unwrap_or_default();
-                if self.split.is_empty() {
-                    let texts: Vec<String> = m
-                        .split
-                        .shares
-                        .iter()
-                        .map(|(l, _, t)| format!("{} {t}", l.zh()))
-                        .collect();
-                    format!("资金分担 {who}{}", texts.join(","))
+                let name = |l: Level| if en { level_en(l) } else { l.zh() };
+                let texts: Vec<String> = if self.split.is_empty() {
+                    plain::split_words(lib, m, en)
                 } else {
-                    let texts: Vec<String> = self
-                        .split
+                    self.split
                         .iter()
-                        .map(|(l, p)| format!("{} {p}", l.zh()))
-                        .collect();
-                    let rem = if m.split.shares.len() > 1 {
+                        .map(|(l, p)| format!("{} {p}", name(*l)))
+                        .collect()
+                };
+                let rem = match (self.split.is_empty() || m.split.shares.len() < 2, en) {
+                    (true, _) => String::new(),
+                    (false, false) => {
                         format!("(余数归{})", m.split.shares[m.split.remainder].0.zh())
-                    } else {
-                        String::new()
-                    };
-                    format!("资金分担 {who}{}{rem}", texts.join(","))
-                }
+                    }
+                    (false, true) => format!(
+                        " (the remainder to {})",
+                        level_en(m.split.shares[m.split.remainder].0)
+                    ),
+                };
+                t(
+                    en,
+                    format!("资金分担 {who}{}{rem}", texts.join(",")),
+                    format!("paid by {}{rem}", texts.join(", ")),
+                )
             }
         }
+    }
+}
+
+/// A government level in English.
+pub fn level_en(l: Level) -> &'static str {
+    match l {
+        Level::Central => "central government",
+        Level::Province => "province",
+        Level::City => "city",
+        Level::District => "district/county",
+        Level::Institution => "institution",
     }
 }
 

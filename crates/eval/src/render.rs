@@ -6,21 +6,26 @@ use kc_check::ir::*;
 
 /// A value as shown in a trace: amounts grouped with 元, enum members by their Chinese label.
 pub fn describe_value(lib: &Library, v: &Value) -> String {
+    describe_value_in(lib, v, false)
+}
+
+/// A value in words, Chinese or English: amounts grouped with 元, enum members by their label
+/// (never by the identifier the rule language uses).
+pub fn describe_value_in(lib: &Library, v: &Value, en: bool) -> String {
     match v {
         Value::Money(m) => m.to_string(),
         Value::Rate(r, u) => r.display_in(*u),
         Value::Int(i) => i.to_string(),
         Value::Decimal(d) => d.normalize().to_string(),
-        Value::Bool(true) => "是".into(),
-        Value::Bool(false) => "否".into(),
+        Value::Bool(true) => (if en { "yes" } else { "是" }).into(),
+        Value::Bool(false) => (if en { "no" } else { "否" }).into(),
         Value::Date(d) => d.to_string(),
         Value::Text(t) => format!("“{t}”"),
-        Value::Enum(e, m) => format!(
-            "{} ({})",
-            lib.vocab.member_zh(*e, *m),
-            lib.vocab.member_name(*e, *m)
-        ),
-        Value::Unknown => "未提供".into(),
+        Value::Enum(e, m) => {
+            let d = &lib.vocab.enums[*e].members[*m as usize];
+            crate::plain::label(&d.label, en).to_string()
+        }
+        Value::Unknown => (if en { "not given" } else { "未提供" }).into(),
     }
 }
 
@@ -32,27 +37,6 @@ pub fn key_of(lib: &Library, v: &Value) -> Option<String> {
         Value::Enum(e, m) => Some(lib.vocab.member_name(*e, *m).to_string()),
         Value::Date(d) => Some(d.to_string()),
         _ => None,
-    }
-}
-
-fn short(lib: &Library, v: &Value) -> String {
-    match v {
-        Value::Money(m) => m.grouped(),
-        other => describe_value(lib, other),
-    }
-}
-
-fn prec(n: &Node) -> u8 {
-    use kc_syntax::ast::BinOp;
-    match &n.kind {
-        NodeKind::Binary(op, ..) => match op {
-            BinOp::Or => 1,
-            BinOp::And => 2,
-            BinOp::Add | BinOp::Sub => 4,
-            BinOp::Mul | BinOp::Div => 5,
-            _ => 3,
-        },
-        _ => 9,
     }
 }
 
@@ -104,100 +88,6 @@ fn record_into(env: &mut Env, n: &Node, out: &mut Vec<Value>) {
             }
         }
         _ => {}
-    }
-}
-
-/// The expression with every fact, parameter and binding replaced by the recorded value:
-/// `min(10% × 40,000,000.00, 3,000,000.00)`.
-pub(crate) fn replay(lib: &Library, n: &Node, values: &[Value]) -> String {
-    let mut it = values.iter();
-    let mut out = String::with_capacity(n.text.len() + 16);
-    replay_into(lib, n, &mut it, &mut out);
-    out
-}
-
-fn replay_into(lib: &Library, n: &Node, it: &mut std::slice::Iter<Value>, out: &mut String) {
-    if is_value_leaf(n) {
-        out.push_str(&short(lib, it.next().unwrap_or(&Value::Unknown)));
-        return;
-    }
-    let child = |c: &Node, it: &mut std::slice::Iter<Value>, out: &mut String, paren: bool| {
-        if paren {
-            out.push('(');
-        }
-        replay_into(lib, c, it, out);
-        if paren {
-            out.push(')');
-        }
-    };
-    match &n.kind {
-        NodeKind::Const(Value::Money(m)) => out.push_str(&m.grouped()),
-        NodeKind::Const(_) => out.push_str(&n.text),
-        NodeKind::Increment(a, k) => {
-            out.push_str("increment(");
-            child(a, it, out, false);
-            out.push_str(", ");
-            child(k, it, out, false);
-            out.push(')');
-        }
-        NodeKind::Neg(a) => {
-            out.push('-');
-            child(a, it, out, prec(a) < 9);
-        }
-        NodeKind::Not(a) => {
-            out.push_str("not ");
-            child(a, it, out, false);
-        }
-        NodeKind::Binary(op, a, b) => {
-            let p = prec(n);
-            child(a, it, out, prec(a) < p);
-            out.push(' ');
-            out.push_str(op.symbol());
-            out.push(' ');
-            child(b, it, out, prec(b) <= p && prec(b) < 9);
-        }
-        NodeKind::In(a, xs) => {
-            child(a, it, out, false);
-            out.push_str(" in [");
-            for (i, x) in xs.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                child(x, it, out, false);
-            }
-            out.push(']');
-        }
-        NodeKind::Within(a, b) => {
-            child(a, it, out, false);
-            out.push_str(" within ");
-            child(b, it, out, false);
-        }
-        NodeKind::Min(xs) | NodeKind::Max(xs) => {
-            out.push_str(if matches!(n.kind, NodeKind::Min(_)) {
-                "min("
-            } else {
-                "max("
-            });
-            for (i, x) in xs.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                child(x, it, out, false);
-            }
-            out.push(')');
-        }
-        NodeKind::Tier(s, arms) => {
-            let v = it.next().cloned().unwrap_or(Value::Unknown);
-            let sv = short(lib, &v);
-            match arms.iter().find(|a| crate::arm_matches(&a.pattern, &v)) {
-                Some(arm) => {
-                    child(&arm.value, it, out, false);
-                    out.push_str(&format!("(按档次 {} = {sv})", s.text));
-                }
-                None => out.push_str(&format!("tier {} = {sv}", s.text)),
-            }
-        }
-        _ => out.push_str(&n.text),
     }
 }
 
@@ -265,8 +155,9 @@ pub(crate) fn collect_leaves<'a>(n: &'a Node, out: &mut Vec<&'a Node>) {
     }
 }
 
-/// If the node holds a tier whose value is known but matched by no arm, says so.
-pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<(String, crate::Tri)> {
+/// If the node holds a tier whose value is known but matched by no arm, says so, in Chinese
+/// and in English.
+pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<((String, String), crate::Tri)> {
     match &n.kind {
         NodeKind::Tier(s, arms) => {
             let v = eval(env, s);
@@ -275,7 +166,7 @@ pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<(String, crate::Tri)>
             }
             let hit = arms.iter().any(|a| crate::arm_matches(&a.pattern, &v));
             // A parent of the members an arm names: which tier applies is not known yet.
-            let narrower: Vec<String> = match &v {
+            let narrower: Vec<Value> = match &v {
                 Value::Enum(e, _) => arms
                     .iter()
                     .filter_map(|a| match &a.pattern {
@@ -285,33 +176,53 @@ pub(crate) fn tier_miss(env: &mut Env, n: &Node) -> Option<(String, crate::Tri)>
                     .flatten()
                     .map(|m| Value::Enum(*e, *m))
                     .filter(|g| crate::broader(env.lib, &v, g))
-                    .map(|g| describe_value(env.lib, &g))
                     .collect(),
                 _ => Vec::new(),
+            };
+            let (lib, m) = (env.lib, env.measure);
+            let name = |en| crate::plain::leaf_name(lib, m, s, en);
+            let val = |x: &Value, en| describe_value_in(lib, x, en);
+            let join = |xs: &[Value], en| {
+                xs.iter()
+                    .map(|x| val(x, en))
+                    .collect::<Vec<_>>()
+                    .join(if en { ", " } else { "、" })
             };
             if hit {
                 arms.iter().find_map(|a| tier_miss(env, &a.value))
             } else if !narrower.is_empty() {
                 Some((
-                    format!(
-                        "{} = {} 比条款要求的更宽泛(more general than the clause requires):须确认是否为 {}",
-                        s.text,
-                        describe_value(env.lib, &v),
-                        narrower.join("、")
+                    (
+                        format!(
+                            "{}“{}”比条款要求的更宽泛:须确认是否为{}",
+                            name(false),
+                            val(&v, false),
+                            join(&narrower, false)
+                        ),
+                        format!(
+                            "{} “{}” is more general than the clause requires: is it {}?",
+                            name(true),
+                            val(&v, true),
+                            join(&narrower, true)
+                        ),
                     ),
                     crate::Tri::Unknown,
                 ))
             } else {
-                let arms: Vec<&str> = arms
-                    .iter()
-                    .map(|a| a.text.split("=>").next().unwrap_or("").trim())
-                    .collect();
                 Some((
-                    format!(
-                        "{} = {},不在给付档次({})内",
-                        s.text,
-                        describe_value(env.lib, &v),
-                        arms.join("、")
+                    (
+                        format!(
+                            "{}“{}”不在给付档次内({})",
+                            name(false),
+                            val(&v, false),
+                            crate::plain::tier_words(lib, m, s, arms, false)
+                        ),
+                        format!(
+                            "{} “{}” is in no tier of the clause ({})",
+                            name(true),
+                            val(&v, true),
+                            crate::plain::tier_words(lib, m, s, arms, true)
+                        ),
                     ),
                     crate::Tri::NotMet,
                 ))
@@ -343,7 +254,7 @@ fn push_enum_consts(n: &Node, out: &mut Vec<Value>) {
 /// For a condition that is not met or unknown: each fact whose value is more general than a
 /// member the rule names (an ancestor in the enum's hierarchy), in words, with the members it
 /// would have to be narrowed to.
-pub(crate) fn broader_notes(lib: &Library, expr: &Node, facts: &[Value]) -> Vec<String> {
+pub(crate) fn broader_notes(lib: &Library, expr: &Node, facts: &[Value], en: bool) -> Vec<String> {
     let mut named = Vec::new();
     push_enum_consts(expr, &mut named);
     named.extend(facts.iter().cloned());
@@ -352,7 +263,7 @@ pub(crate) fn broader_notes(lib: &Library, expr: &Node, facts: &[Value]) -> Vec<
         let narrower: Vec<String> = named
             .iter()
             .filter(|g| crate::broader(lib, f, g))
-            .map(|g| describe_value(lib, g))
+            .map(|g| describe_value_in(lib, g, en))
             .fold(Vec::new(), |mut acc, g| {
                 if !acc.contains(&g) {
                     acc.push(g);
@@ -362,11 +273,19 @@ pub(crate) fn broader_notes(lib: &Library, expr: &Node, facts: &[Value]) -> Vec<
         if narrower.is_empty() {
             continue;
         }
-        let s = format!(
-            "{} 比条款要求的更宽泛(more general than the clause requires):须确认是否为 {}",
-            describe_value(lib, f),
-            narrower.join("、")
-        );
+        let s = if en {
+            format!(
+                "“{}” is more general than the clause requires: is it {}?",
+                describe_value_in(lib, f, en),
+                narrower.join(", ")
+            )
+        } else {
+            format!(
+                "“{}”比条款要求的更宽泛:须确认是否为{}",
+                describe_value_in(lib, f, en),
+                narrower.join("、")
+            )
+        };
         if !out.contains(&s) {
             out.push(s);
         }

@@ -14,6 +14,7 @@ mod api;
 mod api_ext;
 mod auth;
 pub mod guard;
+mod labels;
 mod materials;
 mod notices;
 mod pages;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(materials::routes())
         .nest("/api", api::routes())
         .layer(axum::middleware::from_fn(guard::reject_nul))
+        .layer(axum::middleware::from_fn(labels::with_current_path))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::anon_rate_limit,

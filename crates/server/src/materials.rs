@@ -6,13 +6,14 @@
 //!
 //! The rules (who, when, which files) live in kc-store (`materials.rs`) and
 //! `kc_domain::Access`; this module turns forms and requests into those calls. A form mistake
-//! re-shows the application page with the message next to the form and what was typed kept
-//! (status 400), never a bare error page. Downloads are `Content-Disposition: attachment` with
+//! re-shows the application page with the reason next to the form and what was typed kept
+//! (`pages::FormProblem`, status 400 or 409), never a bare error page. Downloads are `Content-Disposition: attachment` with
 //! the type the file's bytes were recognised as (never the uploader's claim), under the
 //! platform's `nosniff` and `default-src 'none'` headers.
 
 use crate::api::{ApiError, ApiSession, ErrorBody};
 use crate::auth::{CurrentSession, Lang, Session};
+use crate::pages::FormProblem;
 use crate::{AppError, AppState};
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartRejection};
@@ -63,31 +64,20 @@ pub fn api_routes() -> Router<AppState> {
         .route("/files/{id}/remove", post(remove_api))
 }
 
-/// A form that went wrong: which one, the message, and what was typed.
-#[derive(Debug, Default)]
-pub(crate) struct FormNote {
-    /// `upload`, `answer:{item id}`, `account` or `pledge`.
-    pub form: String,
-    pub message: String,
-    pub kept: BTreeMap<String, String>,
+/// What was typed into a refused form, if `problem` is that form's.
+fn kept<'a>(problem: Option<&'a FormProblem>, form: &str, field: &str) -> Option<&'a str> {
+    problem_for(problem, form).and_then(|p| p.values.get(field).map(String::as_str))
 }
 
-impl FormNote {
-    fn kept(&self, form: &str, field: &str) -> Option<&str> {
-        (self.form == form)
-            .then(|| self.kept.get(field).map(String::as_str))
-            .flatten()
-    }
+fn problem_for<'a>(problem: Option<&'a FormProblem>, form: &str) -> Option<&'a FormProblem> {
+    problem.filter(|p| p.form == form)
 }
 
-fn note_for<'a>(note: Option<&'a FormNote>, form: &str) -> Option<&'a FormNote> {
-    note.filter(|n| n.form == form)
-}
-
-fn error_box(lang: Lang, note: Option<&FormNote>, form: &str) -> Markup {
+/// The reason a form was refused, inside it (as the other forms of the page show theirs).
+fn error_box(lang: Lang, note: Option<&FormProblem>, form: &str) -> Markup {
     html! {
-        @if let Some(n) = note_for(note, form) {
-            p.error role="alert" { strong { (lang.t("未保存:", "Not saved: ")) } (n.message) }
+        @if let Some(n) = problem_for(note, form) {
+            div.error.form-error role="alert" { strong { (lang.t("未保存:", "Not saved: ")) } (n.message) }
         }
     }
 }
@@ -98,7 +88,7 @@ pub(crate) async fn section(
     lang: Lang,
     s: &Session,
     a: &ApplicationView,
-    note: Option<&FormNote>,
+    note: Option<&FormProblem>,
 ) -> Result<Markup, AppError> {
     let m = st.store.materials(&s.user.actor(), &a.id).await?;
     let limits = st.store.upload_limits();
@@ -135,7 +125,6 @@ pub(crate) async fn section(
     Ok(html! {
         section #materials {
             h2 { (lang.t("申报材料", "Materials")) }
-            (error_box(lang, note, "submit"))
             @if hand_in && a.state == St::Draft {
                 div.card.checklist {
                     p { strong { (lang.t("提交前请完成:", "Before submitting:")) } }
@@ -158,7 +147,7 @@ pub(crate) async fn section(
                     label { (lang.t("材料类别", "Kind")) " "
                         select name="kind" {
                             @for k in [MaterialKind::ApplicationForm, MaterialKind::Pledge, MaterialKind::Evidence] {
-                                option value=(k.code()) selected[note.and_then(|n| n.kept("upload", "kind")) == Some(k.code())] { (lang.t(k.zh(), k.en())) }
+                                option value=(k.code()) selected[kept(note, "upload", "kind") == Some(k.code())] { (lang.t(k.zh(), k.en())) }
                             }
                         }
                     }
@@ -201,7 +190,7 @@ pub(crate) async fn section(
                                                 input type="hidden" name="kind" value="supplement";
                                                 input type="hidden" name="request" value=(r.id);
                                                 label { (lang.t("说明(可选)", "Note (optional)")) br;
-                                                    textarea name="answer" rows="2" maxlength="2000" { (note.and_then(|n| n.kept(&form, "answer")).unwrap_or_default()) } }
+                                                    textarea name="answer" rows="2" maxlength="2000" { (kept(note, &form, "answer").unwrap_or_default()) } }
                                                 label { (lang.t("上传文件(可选)", "File (optional)")) " " input type="file" name="file" accept=(accept); }
                                                 button type="submit" { (lang.t("提交本项答复", "Answer this item")) }
                                             }
@@ -231,9 +220,9 @@ pub(crate) async fn section(
             }
             @if hand_in {
                 @let keep = |field: &str, current: Option<&str>| -> String {
-                    note.and_then(|n| n.kept("account", field)).or(current).unwrap_or_default().to_string()
+                    kept(note, "account", field).or(current).unwrap_or_default().to_string()
                 };
-                details open[m.account.is_none() || note_for(note, "account").is_some()] {
+                details open[m.account.is_none() || problem_for(note, "account").is_some()] {
                     summary { (if m.account.is_some() { lang.t("修改收款账户", "Change the account") } else { lang.t("填写收款账户", "Give the account") }) }
                     form.card.account method="post" action={"/applications/" (a.id) "/account"} {
                         (csrf)
@@ -399,43 +388,23 @@ fn kind_of(code: Option<&str>) -> Result<MaterialKind, AppError> {
     })
 }
 
-/// A refusal a person can fix by changing the form: shown next to the form.
-fn fixable(e: &AppError) -> bool {
-    matches!(e, AppError::BadRequest { .. } | AppError::Conflict { .. })
-}
-
-/// The application page again, with the form's message and its input kept (400).
+/// The application page again, with the form's reason beside it and its input kept, under
+/// the error's status (400 for a mistake in a field, 409 for a refused step); an error that is
+/// not the user's to fix in the form (not logged in, not theirs) as it is.
 async fn reshow(
     st: &AppState,
     lang: Lang,
     s: &Session,
     id: &str,
-    note: FormNote,
-) -> Result<Response, AppError> {
-    let mut res = crate::pages::application_page(s, lang, st, id, Some(&note)).await?;
-    *res.status_mut() = StatusCode::BAD_REQUEST;
-    Ok(res)
-}
-
-/// A submission refused because materials are missing (`materials_required`,
-/// `unanswered_items`) re-shows the application page with the message above the materials;
-/// any other error is returned as it is.
-pub(crate) async fn reshow_refused_submit(
-    st: &AppState,
-    lang: Lang,
-    s: &Session,
-    id: &str,
+    form: &str,
     e: AppError,
+    values: BTreeMap<String, String>,
 ) -> Result<Response, AppError> {
-    if !matches!(e.code(), "materials_required" | "unanswered_items") {
-        return Err(e);
-    }
-    let note = FormNote {
-        form: "submit".into(),
-        message: e.message(),
-        ..FormNote::default()
-    };
-    reshow(st, lang, s, id, note).await
+    let problem = FormProblem::from_error(form, e, values)?;
+    let status = problem.status;
+    let mut res = crate::pages::application_page(s, lang, st, id, Some(problem)).await?;
+    *res.status_mut() = status;
+    Ok(res)
 }
 
 fn back(id: &str, anchor: &str) -> Response {
@@ -452,12 +421,11 @@ async fn upload_form(
     let parts = match read_multipart(mp, st.store.upload_limits().per_file).await {
         Ok(p) => p,
         Err(message) => {
-            let note = FormNote {
-                form: "upload".into(),
+            let e = AppError::BadRequest {
+                code: "invalid",
                 message,
-                ..FormNote::default()
             };
-            return reshow(&st, lang, &s, &id, note).await;
+            return reshow(&st, lang, &s, &id, "upload", e, BTreeMap::new()).await;
         }
     };
     s.check_csrf(parts.csrf.as_deref())?;
@@ -508,21 +476,15 @@ async fn upload_form(
                 "materials"
             },
         )),
-        Err(e) if fixable(&e) => {
+        Err(e) => {
             let mut kept = BTreeMap::new();
             for (k, v) in [("kind", &parts.kind), ("answer", &parts.answer)] {
                 if let Some(v) = v {
                     kept.insert(k.to_string(), v.clone());
                 }
             }
-            let note = FormNote {
-                form,
-                message: e.message(),
-                kept,
-            };
-            reshow(&st, lang, &s, &id, note).await
+            reshow(&st, lang, &s, &id, &form, e, kept).await
         }
-        Err(e) => Err(e),
     }
 }
 
@@ -571,10 +533,6 @@ async fn account_form(
     {
         Ok(_) => Ok(back(&id, "materials")),
         Err(e) => {
-            let e = AppError::from(e);
-            if !fixable(&e) {
-                return Err(e);
-            }
             let kept = [
                 ("account_name", &f.account_name),
                 ("bank", &f.bank),
@@ -583,12 +541,7 @@ async fn account_form(
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect();
-            let note = FormNote {
-                form: "account".into(),
-                message: e.message(),
-                kept,
-            };
-            reshow(&st, lang, &s, &id, note).await
+            reshow(&st, lang, &s, &id, "account", e.into(), kept).await
         }
     }
 }
@@ -621,15 +574,7 @@ async fn pledge_form(
     .await;
     match result {
         Ok(()) => Ok(back(&id, "materials")),
-        Err(e) if fixable(&e) => {
-            let note = FormNote {
-                form: "pledge".into(),
-                message: e.message(),
-                ..FormNote::default()
-            };
-            reshow(&st, lang, &s, &id, note).await
-        }
-        Err(e) => Err(e),
+        Err(e) => reshow(&st, lang, &s, &id, "pledge", e, BTreeMap::new()).await,
     }
 }
 

@@ -34,12 +34,30 @@ async fn notices_page(
     lang: Lang,
     State(st): State<AppState>,
 ) -> Result<Response, AppError> {
+    notices_view(s.as_ref(), lang, &st, None).await
+}
+
+/// An objection that was refused: for which application, why, and what was typed.
+struct Refused {
+    application: String,
+    message: String,
+    form: ObjectionForm,
+}
+
+async fn notices_view(
+    s: Option<&crate::auth::Session>,
+    lang: Lang,
+    st: &AppState,
+    refused: Option<&Refused>,
+) -> Result<Response, AppError> {
     let notices = st.store.public_notices().await?;
     let body = html! {
         p.muted { (lang.t(
             "以下支持在公示期内接受社会监督。对名单有异议的,请在期满前提出,并留下姓名(或单位)和联系方式,以便核实。",
             "These awards are open to public scrutiny until the date shown. To object, give your name (or organisation) and a way to reach you, before the notice ends."
         )) }
+        // Refused for an application no longer listed (the notice ended): say so at the top.
+        @if let Some(r) = refused.filter(|r| !notices.iter().any(|n| n.application == r.application)) { div.error.form-error role="alert" { (r.message) } }
         @if notices.is_empty() { p { (lang.t("目前没有公示中的项目。", "Nothing is in public notice now.")) } }
         @for n in &notices {
             @let m = st.lib.measure(&n.measure);
@@ -48,12 +66,14 @@ async fn notices_page(
                     " · " (m.map(|m| format!("{} {}", st.lib.documents[m.doc].number, m.clause.id)).unwrap_or_default()) }
                 p { (lang.t("金额", "Amount")) ":" (crate::pages::yuan(n.amount)) " · "
                     (lang.t("公示期满", "Notice ends")) ":" (n.until) " · " span.muted { (n.application) } }
-                details {
+                @let r = refused.filter(|r| r.application == n.application);
+                details open[r.is_some()] {
                     summary { (lang.t("提出异议", "Lodge an objection")) }
                     form method="post" action={"/notices/" (n.application) "/objection"} {
-                        label { (lang.t("姓名或单位", "Name or organisation")) br; input name="name" required maxlength="100"; }
-                        label { (lang.t("联系方式(电话或邮箱)", "Contact (phone or e-mail)")) br; input name="contact" required maxlength="100"; }
-                        label { (lang.t("异议理由", "Reason")) br; textarea name="reason" required maxlength="2000" rows="3" {} }
+                        @if let Some(r) = r { div.error.form-error role="alert" { (r.message) } }
+                        label { (lang.t("姓名或单位", "Name or organisation")) br; input name="name" required maxlength="100" value=(r.map(|r| r.form.name.as_str()).unwrap_or("")); }
+                        label { (lang.t("联系方式(电话或邮箱)", "Contact (phone or e-mail)")) br; input name="contact" required maxlength="100" value=(r.map(|r| r.form.contact.as_str()).unwrap_or("")); }
+                        label { (lang.t("异议理由", "Reason")) br; textarea name="reason" required maxlength="2000" rows="3" { (r.map(|r| r.form.reason.as_str()).unwrap_or("")) } }
                         button type="submit" { (lang.t("提交异议", "Submit")) }
                     }
                 }
@@ -62,7 +82,7 @@ async fn notices_page(
     };
     Ok(crate::pages::render(
         lang,
-        s.as_ref(),
+        s,
         lang.t("公示", "Public notice"),
         body,
     ))
@@ -85,10 +105,29 @@ async fn lodge_form(
     Path(id): Path<String>,
     Form(f): Form<ObjectionForm>,
 ) -> Result<Response, AppError> {
-    let no = st
+    let no = match st
         .store
         .lodge_objection(&id, &f.name, &f.contact, &f.reason)
-        .await?;
+        .await
+    {
+        Ok(no) => no,
+        Err(e) => {
+            // A mistake in the form: the list again, the reason beside this form, input kept.
+            let e = AppError::from(e);
+            if !matches!(e, AppError::BadRequest { .. } | AppError::Conflict { .. }) {
+                return Err(e);
+            }
+            let status = e.status();
+            let refused = Refused {
+                application: id,
+                message: e.message(),
+                form: f,
+            };
+            let mut res = notices_view(s.as_ref(), lang, &st, Some(&refused)).await?;
+            *res.status_mut() = status;
+            return Ok(res);
+        }
+    };
     let body = html! {
         div.card {
             p { (lang.t("异议已登记,编号 ", "Objection recorded, number ")) strong { (no) } "。" }

@@ -60,7 +60,11 @@ th{background:#eef2f7}.num{text-align:right;font-variant-numeric:tabular-nums;wh
 .quote{border-left:4px solid #b71c1c;background:#fff8f6;padding:.5rem .8rem;margin:.5rem 0;white-space:pre-wrap}
 pre{background:#0b1021;color:#e6e6e6;padding:.6rem;border-radius:4px;overflow-x:auto;font-size:.85rem;white-space:pre-wrap;word-break:break-word}
 .col{flex:1 1 380px;min-width:0}td.wrap{word-break:break-all;max-width:28rem}
-.ok{color:#1b7f3b}.no{color:#b71c1c}.unk{color:#9a6700}.muted{color:#627d98;font-size:.88rem}
+.ok{color:#1b7f3b}.no{color:#b71c1c}.unk{color:#8a5a00}.muted{color:#4a5f73;font-size:.88rem}
+.skip{position:absolute;left:-999px;top:0;background:#fff;color:#b71c1c;padding:.5rem;z-index:9}.skip:focus{left:.5rem}
+header nav{display:flex;flex-wrap:wrap;gap:.8rem;align-items:center}header a[aria-current=page]{text-decoration:underline;text-underline-offset:.3rem;font-weight:700}
+header .who{color:#fff}.badge{font-weight:600}details.notmet summary{font-size:1.05rem;font-weight:600;margin-top:1rem}
+.validity{border-left:4px solid #9a6700}.summary .total{font-size:1.1rem}td.reason{color:#7a1212}
 .tag{display:inline-block;border-radius:3px;padding:0 .4rem;font-size:.8rem;background:#eef2f7}
 form.inline{display:inline-block;margin:.2rem .3rem .2rem 0}input,select,textarea{font:inherit;padding:.25rem .4rem;max-width:100%}
 button{font:inherit;background:#b71c1c;color:#fff;border:0;border-radius:4px;padding:.3rem .8rem;cursor:pointer}button.secondary{background:#486581}
@@ -70,10 +74,21 @@ svg.chart{width:100%;max-width:480px;height:auto;display:block}details summary{c
 details.record form{background:#f5f7fa;padding:.4rem .6rem;border-radius:4px}tr.detail td{border-top:0;padding-top:0}
 tr.detail details{display:inline-block;vertical-align:top;margin-right:1.2rem;max-width:100%}tr.detail details.chart[open]{width:480px}
 .error{background:#fff1f0;border:1px solid #b71c1c;padding:.8rem;border-radius:6px}
-@media (max-width:640px){th,td{font-size:.82rem;padding:.25rem}header{gap:.5rem}main{padding:.5rem}table{display:block;overflow-x:auto}}
+@media (max-width:640px){th,td{font-size:.9rem;padding:.3rem}header{gap:.3rem;padding:.3rem .5rem}header nav{flex-wrap:nowrap;overflow-x:auto;gap:.2rem;width:100%;order:3}
+header nav a,header .right a{padding:.55rem .45rem;white-space:nowrap;display:inline-block}main{padding:.5rem}table{display:block;overflow-x:auto}
+table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards tr:first-child{display:none}
+table.cards tr{border:1px solid #d9e2ec;border-radius:6px;margin:.4rem 0;background:#fff}table.cards td{border:0;text-align:left}
+button,input,select{min-height:2.6rem}}
 "#;
 
+/// A menu entry, marked as the current page where it is (`aria-current`, underlined).
+fn menu_link(cur: &str, href: &str, text: &str) -> Markup {
+    let here = cur == href || (href != "/" && cur.starts_with(&format!("{href}/")));
+    html! { a href=(href) aria-current=[here.then_some("page")] { (text) } }
+}
+
 fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Markup {
+    let cur = crate::labels::current_path();
     let role = s.map(|s| s.role());
     let staff = matches!(role, Some(Role::Reviewer | Role::Finance | Role::Admin));
     html! {
@@ -86,32 +101,35 @@ fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup) -> Markup 
                 style { (PreEscaped(CSS)) }
             }
             body {
+                a.skip href="#main" { (lang.t("跳到正文", "Skip to content")) }
                 header {
                     a.brand href="/" { "科创 kechuang" }
-                    a href="/library" { (lang.t("政策库", "Policies")) }
-                    a href="/calculator" { (lang.t("政策计算器", "Eligibility")) }
-                    @if s.is_some() { a href="/applications" { (lang.t("申报", "Applications")) } }
-                    @if let Some(Session { user, .. }) = s { @if let Some(a) = &user.applicant_id { a href={"/applicants/" (a)} { (lang.t("一企一档", "My file")) } } }
-                    @if staff { a href="/review" { (lang.t("审核", "Review")) } a href="/budget" { (lang.t("预算", "Budgets")) } a href="/applicants" { (lang.t("申报主体", "Applicants")) } }
-                    @if role == Some(Role::Admin) { a href="/audit" { (lang.t("审计", "Audit")) } }
-                    a href="/notices" { (lang.t("公示", "Notices")) }
-                    a href="/calendar" { (lang.t("政策日历", "Calendar")) }
-                    @if let Some(n) = s.and_then(|s| s.unread) {
-                        a.inbox href="/notifications" { (lang.t("通知", "Notifications")) " (" (n) ")" }
+                    nav aria-label=(lang.t("主菜单", "Main menu")) {
+                        (menu_link(&cur, "/library", lang.t("政策库", "Policies")))
+                        (menu_link(&cur, "/calculator", lang.t("政策计算器", "Eligibility")))
+                        @if s.is_some() { (menu_link(&cur, "/applications", lang.t("申报", "Applications"))) }
+                        @if let Some(Session { user, .. }) = s { @if let Some(a) = &user.applicant_id { (menu_link(&cur, &format!("/applicants/{a}"), lang.t("一企一档", "My file"))) } }
+                        @if staff { (menu_link(&cur, "/review", lang.t("审核", "Review"))) (menu_link(&cur, "/budget", lang.t("预算", "Budgets"))) (menu_link(&cur, "/applicants", lang.t("申报主体", "Applicants"))) }
+                        @if role == Some(Role::Admin) { (menu_link(&cur, "/audit", lang.t("审计", "Audit"))) }
+                        (menu_link(&cur, "/notices", lang.t("公示", "Notices")))
+                        (menu_link(&cur, "/calendar", lang.t("政策日历", "Calendar")))
+                        @if let Some(n) = s.and_then(|s| s.unread) {
+                            a.inbox href="/notifications" aria-current=[(cur == "/notifications").then_some("page")] { (lang.t("通知", "Notifications")) " (" (n) ")" }
+                        }
+                        @if role.is_some_and(|r| r.may(Access::Plans)) { (menu_link(&cur, "/plans", lang.t("计划", "Plans"))) }
                     }
-                    @if role.is_some_and(|r| r.may(Access::Plans)) { a href="/plans" { (lang.t("计划", "Plans")) } }
                     div.right {
-                        a href="/lang/zh" { "中" } "/" a href="/lang/en" { "EN" }
+                        a href="/lang/zh" lang="zh-CN" { "中" } "/" a href="/lang/en" lang="en" { "EN" }
                         @match s {
                             Some(s) => {
-                                span.muted style="color:#ffe" { (s.user.name) " · " (if lang.0 { s.user.role.code() } else { role_zh(s.user.role) }) }
+                                span.who { (s.user.name) " · " (if lang.0 { s.user.role.code() } else { role_zh(s.user.role) }) }
                                 form.inline method="post" action="/logout" { input type="hidden" name="csrf" value=(s.csrf); button.secondary type="submit" { (lang.t("退出", "Log out")) } }
                             }
                             None => { a href="/login" { (lang.t("登录", "Log in")) } }
                         }
                     }
                 }
-                main { h1 { (title) } (body) }
+                main id="main" { h1 { (title) } (body) }
             }
         }
     }
@@ -207,18 +225,6 @@ pub(crate) fn role_zh(r: Role) -> &'static str {
         Role::PlanOffice => "督查考核",
         Role::System => "系统",
     }
-}
-
-/// The Chinese label of an enum member stored by name, e.g. a region or kind.
-fn member_zh(st: &AppState, enum_name: &str, member: &str) -> String {
-    let v = &st.lib.vocab;
-    v.enum_by_name(enum_name)
-        .and_then(|e| {
-            v.enums[e]
-                .member(member)
-                .map(|m| v.member_zh(e, m).to_string())
-        })
-        .unwrap_or_else(|| member.to_string())
 }
 
 /// A document's number and title, once when they are the same (documents without a number).
@@ -393,28 +399,52 @@ struct LoginForm {
 }
 
 async fn login_form(MaybeSession(s): MaybeSession, lang: Lang) -> PageResult {
-    let body = html! {
+    page(
+        lang,
+        s.as_ref(),
+        lang.t("登录", "Log in"),
+        login_body(lang, "", None),
+    )
+}
+
+/// The login form; after a refusal, the reason above it and the user name kept.
+fn login_body(lang: Lang, user: &str, problem: Option<&str>) -> Markup {
+    html! {
         form.card method="post" action="/login" {
-            label { (lang.t("用户名", "User")) br; input name="user" autocomplete="username" required; }
-            label { (lang.t("密码", "Password")) br; input name="password" type="password" autocomplete="current-password" required; }
+            @if let Some(p) = problem { div.error.form-error role="alert" { (p) } }
+            label { (lang.t("用户名", "User")) br; input name="user" autocomplete="username" required value=(user); }
+            label { (lang.t("密码", "Password")) br; input name="password" type="password" autocomplete="current-password" required aria-invalid=[problem.map(|_| "true")]; }
             button type="submit" { (lang.t("登录", "Log in")) }
         }
         p.muted { (lang.t("演示账号见启动时的提示(密码 demo-kechuang)。", "Demo accounts are printed at first start (password demo-kechuang).")) }
-    };
-    page(lang, s.as_ref(), lang.t("登录", "Log in"), body)
+    }
 }
 
 async fn login(
     State(st): State<AppState>,
+    lang: Lang,
     ip: crate::guard::ClientIp,
     Form(f): Form<LoginForm>,
 ) -> PageResult {
-    let s = auth::login(&st, ip, f.user.trim(), &f.password).await?;
-    Ok((
-        [(header::SET_COOKIE, auth::session_cookie(&st, &s.id))],
-        Redirect::to("/"),
-    )
-        .into_response())
+    match auth::login(&st, ip, f.user.trim(), &f.password).await {
+        Ok(s) => Ok((
+            [(header::SET_COOKIE, auth::session_cookie(&st, &s.id))],
+            Redirect::to("/"),
+        )
+            .into_response()),
+        Err(e @ AppError::Internal(_)) => Err(e),
+        Err(e) => {
+            let status = e.status();
+            let mut res = page(
+                lang,
+                None,
+                lang.t("登录", "Log in"),
+                login_body(lang, f.user.trim(), Some(&e.message())),
+            )?;
+            *res.status_mut() = status;
+            Ok(res)
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -514,7 +544,7 @@ async fn library(
                             td { (m.clause.id) }
                             td { a href={"/library/" (m.id)} { (if lang.0 { m.label.en.clone().unwrap_or(m.label.zh.clone()) } else { m.label.zh.clone() }) } }
                             td { (m.form.map(|f| f.zh()).unwrap_or("")) }
-                            td { code { (amount_rule(m)) } }
+                            td { (kc_eval::plain::grant_words(lib, m, lang.0)) }
                         }
                     }
                 }
@@ -535,19 +565,37 @@ async fn measure_page(
         .measure(&id)
         .ok_or_else(|| AppError::NotFound(format!("measure {id}")))?;
     let d = &lib.documents[m.doc];
+    let en = lang.0;
+    // Applicants read the conditions in words; the rule as written is one click away. Staff
+    // see it open.
+    let staff = s.as_ref().is_some_and(|x| x.role() != Role::Applicant);
     let body = html! {
         p.muted { (doc_name(d)) " · " (m.clause.heading) }
         div style="display:flex;flex-wrap:wrap;gap:1rem" {
             div.col { h2 { (lang.t("原文", "Source text")) } div.quote { (m.clause.quote) } }
             div.col {
-                h2 { (lang.t("规则", "Rule")) }
-                pre { (m.source) }
+                h2 { (lang.t("支持内容", "What it gives")) }
                 table {
-                    tr { th { (lang.t("金额", "Amount")) } td { (amount_rule(m)) } }
+                    tr { th { (lang.t("金额", "Amount")) } td { (kc_eval::plain::grant_words(lib, m, en)) } }
                     tr { th { (lang.t("方式", "Form")) } td { (m.form.map(|f| f.zh()).unwrap_or("")) } }
-                    tr { th { (lang.t("触发事件", "Event")) } td { (lib.vocab.events[m.event].label.zh) } }
+                    tr { th { (lang.t("触发事项", "Event")) } td { (kc_eval::plain::label(&lib.vocab.events[m.event].label, en)) } }
                     tr { th { (lang.t("有效期", "Valid")) } td { (m.valid.0) " – " (m.valid.1) } }
-                    tr { th { (lang.t("资金分担", "Split")) } td { @for (l, _, t) in &m.split.shares { (l.zh()) " " (t) " " } } }
+                    tr { th { (lang.t("资金分担", "Split")) } td { (kc_eval::plain::split_words(lib, m, en).join(lang.t(";", "; "))) } }
+                }
+                h2 { (lang.t("申报条件", "Conditions")) }
+                ul.conditions {
+                    @for i in 0..m.conditions.len() { li { (kc_eval::plain::condition_words(lib, m, i, en)) } }
+                    @for o in &m.once {
+                        li { @match o {
+                            kc_check::ir::OnceRule::PerApplicant => (lang.t("每个申报主体仅支持一次", "once per applicant")),
+                            kc_check::ir::OnceRule::PerKey(k) => { (lang.t("同一", "once per ")) (kc_eval::plain::words(lib, m, k, en)) (lang.t("仅支持一次", "")) }
+                        } }
+                    }
+                    @if let Some(y) = m.consecutive { li { (lang.t(&format!("连续支持不超过{y}年"), &format!("at most {y} consecutive years"))) } }
+                }
+                details.rule-code open[staff] {
+                    summary { (lang.t("规则代码", "Rule code")) }
+                    pre.rule-code { (m.source) }
                 }
             }
         }
@@ -563,8 +611,10 @@ fn status_class(t: Tri) -> &'static str {
     }
 }
 
-/// Renders an evaluation: awards with trace, possible, potential ("if you … you could receive
-/// up to …"), and a count of the rest.
+/// Renders an evaluation for people: the documents' validity up front, a total, every award
+/// with its trace in plain words, the measures that may apply once a fact is known, those
+/// within reach with what they need, and every measure that does not apply with the one
+/// reason that matters ("政策已于 2024-07-13 到期"). No identifier of the rule language.
 fn evaluation_view(
     lang: Lang,
     st: &AppState,
@@ -573,20 +623,73 @@ fn evaluation_view(
     apply_as: Option<&Session>,
     existing: &[kc_store::ApplicationView],
 ) -> Markup {
+    use crate::labels::{input_event_words, yuan_wan};
     let lib = &st.lib;
+    let en = lang.0;
     let by = |status: Status| ev.outcomes.iter().filter(move |o| o.status == status);
+    let title = |m: &Measure| kc_eval::plain::label(&m.label, en).to_string();
+    let ev_words = |o: &kc_eval::Outcome| {
+        o.event
+            .map(|i| input_event_words(lib, &input.events[i], en))
+            .unwrap_or_default()
+    };
+    let as_of = input.as_of;
+    let expired: Vec<&kc_check::Document> =
+        lib.documents.iter().filter(|d| d.valid.1 < as_of).collect();
+    let latest_end = lib.documents.iter().map(|d| d.valid.1).max();
+    let awards: Vec<&kc_eval::Award> = by(Status::Awarded)
+        .filter_map(|o| o.award.as_ref())
+        .collect();
+    let fixed: Money = awards
+        .iter()
+        .filter(|a| a.kind == kc_eval::AmountKind::Fixed)
+        .filter_map(|a| a.amount)
+        .sum();
+    let capped: Money = awards
+        .iter()
+        .filter(|a| a.kind == kc_eval::AmountKind::Cap)
+        .filter_map(|a| a.amount)
+        .sum();
+    let review = awards.iter().filter(|a| a.amount.is_none()).count();
+    let not_met: Vec<&kc_eval::Outcome> = by(Status::NotMet).collect();
     html! {
-        h2 { (lang.t("可获支持", "Awarded")) " (" (by(Status::Awarded).count()) ")" }
+        @if !expired.is_empty() {
+            div.card.validity {
+                @if expired.len() == lib.documents.len() {
+                    p { strong { (lang.t("本库收录的政策文件均已到期", "Every document in the library has expired")) }
+                        (lang.t(&format!("(最晚的于 {} 到期)。", latest_end.map(|d| d.to_string()).unwrap_or_default()),
+                                &format!(" (the last on {}). ", latest_end.map(|d| d.to_string()).unwrap_or_default())))
+                        (lang.t("有效期内发生的事项仍按原文件兑现;有效期后的事项不适用。", "Events within a document's validity are still paid under it; later events are not.")) }
+                } @else {
+                    p { strong { (lang.t("已到期的政策文件:", "Expired documents: ")) }
+                        @for (i, d) in expired.iter().enumerate() { @if i > 0 { "、" } (d.number) " (" (lang.t("至 ", "until ")) (d.valid.1) ")" } }
+                }
+            }
+        }
+        div.card.summary {
+            p {
+                (lang.t("评估日期 ", "Assessed on ")) (as_of) " · "
+                strong { (lang.t("可获支持 ", "Awards: ")) (awards.len()) (lang.t(" 项", "")) }
+                @if !awards.is_empty() {
+                    " · " (lang.t("可计算金额合计 ", "computable total ")) strong.total { (yuan_wan(fixed + capped)) }
+                    @if capped > Money::ZERO { " " span.muted { (lang.t("(其中“最高”金额 ", "(of which maximums ")) (yuan_wan(capped)) (lang.t(",以审核批准为准)", ", subject to approval)")) } }
+                    @if review > 0 { " · " (review) (lang.t(" 项金额由评审确定", " set by review")) }
+                }
+            }
+        }
+        h2 { (lang.t("可获支持", "Awarded")) " (" (awards.len()) ")" }
+        @if awards.is_empty() { p.muted { (lang.t("暂无符合条件的支持;原因见下方“不适用的措施”。", "Nothing is awarded; see “Does not apply” below for why.")) } }
         @for o in by(Status::Awarded) {
             @let m = &lib.measures[o.measure];
             div.card data-measure=(m.id) {
-                strong { (m.label.zh) } " " span.tag { (lib.documents[m.doc].number) " " (m.clause.id) } " " span.tag { (m.form.map(|f| f.zh()).unwrap_or("")) }
+                strong { (title(m)) } " " span.tag { (lib.documents[m.doc].number) " " (m.clause.id) } " " span.tag { (m.form.map(|f| f.zh()).unwrap_or("")) }
+                @if o.event.is_some() { p.muted { (lang.t("依据事项:", "For: ")) (ev_words(o)) } }
                 @if let Some(a) = &o.award {
-                    p { (a.kind.zh()) " " strong.amount { (a.amount.map(yuan).unwrap_or_else(|| "评审确定".into())) } }
-                    ul { @for (_, line) in a.describe_trace(lib, m) { li { (line) } } }
+                    p { (if en { a.kind.code() } else { a.kind.zh() }) " " strong.amount { (a.amount.map(yuan_wan).unwrap_or_else(|| lang.t("评审确定", "set by review").into())) } }
+                    ul { @for (_, line) in a.describe_trace_in(lib, m, en) { li { (line) } } }
                     @if let (Some(sess), Some(ei)) = (apply_as, o.event) {
                         @if let Some(app) = existing.iter().find(|a| a.measure == m.id && a.event_id == input.events[ei].id && !matches!(a.state, St::Withdrawn | St::Rejected)) {
-                            p { (lang.t("已申报:", "Applied: ")) a href={"/applications/" (app.id)} { (app.id) } " " span.tag { (state_label(app).0) } }
+                            p { (lang.t("已申报:", "Applied: ")) a href={"/applications/" (app.id)} { (app.id) } " " span.tag { (state_words(lang, app)) } }
                         } @else if sess.role() == Role::Applicant {
                             form.inline method="post" action="/applications" {
                                 (csrf_field(sess))
@@ -600,27 +703,38 @@ fn evaluation_view(
             }
         }
         @if by(Status::Possible).count() > 0 {
-            h2 { (lang.t("可能符合(待补充信息)", "Possible, if …")) }
+            h2 { (lang.t("可能符合(待补充信息)", "Possible, once these are known")) }
             @for o in by(Status::Possible) {
                 @let m = &lib.measures[o.measure];
-                div.card { strong { (m.label.zh) } " " span.tag { (m.clause.id) }
-                    ul { @for c in o.conditions.iter().filter(|c| c.status != Tri::Met) { @let (t, f) = c.describe(lib, m); li class=(status_class(c.status)) { (t) " — " (f) } } }
+                div.card { strong { (title(m)) } " " span.tag { (lib.documents[m.doc].number) " " (m.clause.id) }
+                    @if o.event.is_some() { p.muted { (lang.t("依据事项:", "For: ")) (ev_words(o)) } }
+                    ul { @for c in o.conditions.iter().filter(|c| c.status != Tri::Met) { @let (t, f) = c.describe_in(lib, m, en); li class=(status_class(c.status)) { (t) " — " (f) } } }
                 }
             }
         }
         h2 { (lang.t("可争取", "Within reach")) " (" (by(Status::Potential).count()) ")" }
-        table {
-            tr { th { (lang.t("措施", "Measure")) } th { (lang.t("条件", "If")) } th.num { (lang.t("最高可获", "Up to")) } }
+        table.cards {
+            tr { th { (lang.t("措施", "Measure")) } th { (lang.t("需要", "Needs")) } th.num { (lang.t("最高可获", "Up to")) } }
             @for o in by(Status::Potential) {
                 @let m = &lib.measures[o.measure];
                 tr {
-                    td { a href={"/library/" (m.id)} { (m.label.zh) } " " span.muted { (lib.documents[m.doc].number) " " (m.clause.id) } }
-                    td { (lang.t("若发生", "if ")) "“" (lib.vocab.events[m.event].label.zh) "”" }
-                    td.num { (o.award.as_ref().and_then(|a| a.amount).map(yuan).unwrap_or_else(|| lang.t("按规则计算", "by the rule").to_string())) }
+                    td { a href={"/library/" (m.id)} { (title(m)) } " " span.muted { (lib.documents[m.doc].number) " " (m.clause.id) } }
+                    td { (lang.t("发生“", "a “")) (kc_eval::plain::label(&lib.vocab.events[m.event].label, en)) (lang.t("”", "”"))
+                        @for c in o.conditions.iter().filter(|c| c.status == Tri::Unknown) { @let (t, _) = c.describe_in(lib, m, en); br; span.muted { (t) } } }
+                    td.num { (o.award.as_ref().and_then(|a| a.amount).map(yuan_wan).unwrap_or_else(|| kc_eval::plain::grant_words(lib, m, en))) }
                 }
             }
         }
-        p.muted { (lang.t("不符合的措施与事件:", "Measure–event pairs not met: ")) (by(Status::NotMet).count()) }
+        details.notmet open[awards.is_empty()] {
+            summary { (lang.t("不适用的措施", "Does not apply")) " (" (not_met.len()) ")" }
+            table.cards {
+                tr { th { (lang.t("措施", "Measure")) } th { (lang.t("事项", "Event")) } th { (lang.t("原因", "Why not")) } }
+                @for o in &not_met {
+                    @let m = &lib.measures[o.measure];
+                    tr { td { a href={"/library/" (m.id)} { (title(m)) } } td { (ev_words(o)) } td.reason { (o.reason(lib, en).unwrap_or_default()) } }
+                }
+            }
+        }
     }
 }
 
@@ -743,7 +857,16 @@ async fn calculator(
                 };
             }
             Err(e) => {
-                body = html! { div.error { strong { (lang.t("输入有误:", "Input error: ")) } (e.path) " — " (e.message) } };
+                // Name the field by its label, as the form does, not by its JSON path.
+                let field = e.path.rsplit('.').next().unwrap_or("");
+                let label = v
+                    .applicant
+                    .iter()
+                    .chain(v.events.iter().flat_map(|x| x.fields.iter()))
+                    .find(|f| f.name == field)
+                    .map(|f| kc_eval::plain::label(&f.label, lang.0).to_string())
+                    .unwrap_or_else(|| e.path.clone());
+                body = html! { div.error role="alert" { strong { (lang.t("输入有误:", "Input error: ")) } (label) " — " (e.message) } };
             }
         }
     }
@@ -771,18 +894,83 @@ fn state_label(a: &kc_store::ApplicationView) -> (&'static str, &'static str) {
     }
 }
 
-fn app_rows(lang: Lang, st: &AppState, apps: &[kc_store::ApplicationView]) -> Markup {
+/// An application's state in the page's language (a consistent badge text).
+fn state_words(lang: Lang, a: &kc_store::ApplicationView) -> &'static str {
+    let (zh, code) = state_label(a);
+    if lang.0 { code_en(code) } else { zh }
+}
+
+fn code_en(code: &'static str) -> &'static str {
+    match code {
+        "draft" => "draft",
+        "submitted" => "submitted",
+        "in_review" => "in review",
+        "needs_material" => "material requested",
+        "approved" => "approved",
+        "public_notice" => "public notice",
+        "objected" => "objected",
+        "rejected" => "rejected",
+        "withdrawn" => "withdrawn",
+        "disbursed" => "paid",
+        "offered" => "offered",
+        "declined" => "declined",
+        other => other,
+    }
+}
+
+/// The names behind the ids of some applications: applicants and events.
+pub(crate) struct Names {
+    applicants: BTreeMap<String, String>,
+    events: BTreeMap<String, kc_store::EventLine>,
+}
+
+impl Names {
+    pub(crate) async fn of(
+        st: &AppState,
+        apps: &[kc_store::ApplicationView],
+    ) -> Result<Names, AppError> {
+        Ok(Names {
+            applicants: st
+                .store
+                .applicant_names(apps.iter().map(|a| a.applicant_id.as_str()))
+                .await?,
+            events: st
+                .store
+                .event_lines(apps.iter().map(|a| a.event_id.as_str()))
+                .await?,
+        })
+    }
+    /// The applicant's name (its code only where the store has no name).
+    pub(crate) fn applicant<'a>(&'a self, id: &'a str) -> &'a str {
+        self.applicants.get(id).map(String::as_str).unwrap_or(id)
+    }
+    pub(crate) fn event(&self, lib: &kc_check::Library, id: &str, en: bool) -> String {
+        self.events
+            .get(id)
+            .map(|e| crate::labels::event_words(lib, &e.kind, &e.date, &e.body, en))
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+fn app_rows(
+    lang: Lang,
+    st: &AppState,
+    apps: &[kc_store::ApplicationView],
+    names: &Names,
+) -> Markup {
+    let en = lang.0;
     html! {
-        table {
-            tr { th { (lang.t("编号", "No.")) } th { (lang.t("申报主体", "Applicant")) } th { (lang.t("措施", "Measure")) } th { (lang.t("状态", "State")) } th.num { (lang.t("计算金额", "Computed")) } th.num { (lang.t("批准金额", "Approved")) } }
+        table.cards {
+            tr { th { (lang.t("编号", "No.")) } th { (lang.t("申报主体", "Applicant")) } th { (lang.t("措施", "Measure")) } th { (lang.t("事项", "Event")) } th { (lang.t("状态", "State")) } th.num { (lang.t("计算金额", "Computed")) } th.num { (lang.t("批准金额", "Approved")) } }
             @for a in apps {
                 tr {
                     td { a href={"/applications/" (a.id)} { (a.id) } }
-                    td { a href={"/applicants/" (a.applicant_id)} { (a.applicant_id) } }
-                    td { (st.lib.measure(&a.measure).map(|m| m.label.zh.clone()).unwrap_or(a.measure.clone())) }
-                    td { span.tag { (state_label(a).0) } }
-                    td.num { (a.computed.map(yuan).unwrap_or_default()) }
-                    td.num { (a.approved.map(yuan).unwrap_or_default()) }
+                    td { a href={"/applicants/" (a.applicant_id)} { (names.applicant(&a.applicant_id)) } }
+                    td { (st.lib.measure(&a.measure).map(|m| kc_eval::plain::label(&m.label, en).to_string()).unwrap_or(a.measure.clone())) }
+                    td.muted { (names.event(&st.lib, &a.event_id, en)) }
+                    td { span.tag.badge { (state_words(lang, a)) } }
+                    td.num { (a.computed.map(crate::labels::yuan_wan).unwrap_or_default()) }
+                    td.num { (a.approved.map(crate::labels::yuan_wan).unwrap_or_default()) }
                 }
             }
         }
@@ -795,11 +983,12 @@ async fn applications(
     State(st): State<AppState>,
 ) -> PageResult {
     let apps = st.store.applications(&s.user.actor(), None).await?;
+    let names = Names::of(&st, &apps).await?;
     page(
         lang,
         Some(&s),
         lang.t("申报", "Applications"),
-        app_rows(lang, &st, &apps),
+        app_rows(lang, &st, &apps, &names),
     )
 }
 
@@ -826,6 +1015,47 @@ async fn apply(
     Ok(Redirect::to(&format!("/applications/{id}")).into_response())
 }
 
+/// A form that was refused: which form, why, and what was typed, so the page shows the
+/// reason beside the form and keeps the input (a mistake never costs the user a full error
+/// page or their typing).
+pub(crate) struct FormProblem {
+    pub form: String,
+    pub message: String,
+    pub status: StatusCode,
+    pub values: BTreeMap<String, String>,
+}
+
+impl FormProblem {
+    /// The problem for a refused form, or the error itself where it is not the user's to fix
+    /// in the form (not logged in, not theirs, internal).
+    pub(crate) fn from_error(
+        form: &str,
+        e: AppError,
+        values: BTreeMap<String, String>,
+    ) -> Result<FormProblem, AppError> {
+        match e {
+            AppError::BadRequest { .. } | AppError::Conflict { .. } => Ok(FormProblem {
+                form: form.to_string(),
+                message: e.message(),
+                status: e.status(),
+                values,
+            }),
+            other => Err(other),
+        }
+    }
+    fn for_form<'a>(p: Option<&'a FormProblem>, form: &str) -> Option<&'a FormProblem> {
+        p.filter(|p| p.form == form)
+    }
+    fn value(p: Option<&FormProblem>, field: &str) -> Option<String> {
+        p.and_then(|p| p.values.get(field).cloned())
+    }
+}
+
+/// The reason a form was refused, next to it.
+fn problem_box(p: Option<&FormProblem>) -> Markup {
+    html! { @if let Some(p) = p { div.error.form-error role="alert" { (p.message) } } }
+}
+
 async fn application(
     CurrentSession(s): CurrentSession,
     lang: Lang,
@@ -835,16 +1065,18 @@ async fn application(
     application_page(&s, lang, &st, &id, None).await
 }
 
-/// The application page; `note` re-shows a materials form that went wrong, with its input.
+/// The application page; `problem` re-shows a form that was refused (an action, a payment or
+/// one of the materials forms) with its reason beside it and its input kept.
 pub(crate) async fn application_page(
     s: &Session,
     lang: Lang,
     st: &AppState,
     id: &str,
-    note: Option<&crate::materials::FormNote>,
+    problem: Option<FormProblem>,
 ) -> PageResult {
-    let s = s.clone();
+    let problem = problem.as_ref();
     let a = st.store.application(&s.user.actor(), id).await?;
+    let names = Names::of(st, std::slice::from_ref(&a)).await?;
     let m = st
         .lib
         .measure(&a.measure)
@@ -867,6 +1099,25 @@ pub(crate) async fn application_page(
     .filter(|act| kc_domain::transition(a.state, *act, role).is_ok())
     .collect();
     let levels: Vec<&str> = m.split.shares.iter().map(|x| x.0.keyword()).collect();
+    // What each level committed and paid for this application: the pay form shows what is left.
+    let mut per_level: Vec<(String, Money, Money)> = levels
+        .iter()
+        .map(|l| (l.to_string(), Money::ZERO, Money::ZERO))
+        .collect();
+    if a.state == St::PublicNotice && matches!(role, Role::Finance | Role::Admin) {
+        for (app, _, entry, level, amount, _) in st.store.ledger_of(&a.applicant_id).await? {
+            if app != a.id {
+                continue;
+            }
+            if let Some(row) = per_level.iter_mut().find(|r| r.0 == level) {
+                match entry.as_str() {
+                    "commitment" | "reversal" => row.1 = row.1 + amount,
+                    "payment" => row.2 = row.2 + amount,
+                    _ => {}
+                }
+            }
+        }
+    }
     let notice_range = st.store.notice_days();
     let notice_default = st
         .store
@@ -876,16 +1127,16 @@ pub(crate) async fn application_page(
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date()
         .to_string();
-    let materials = crate::materials::section(st, lang, &s, &a, note).await?;
+    let materials = crate::materials::section(st, lang, s, &a, problem).await?;
     let body = html! {
         div.card {
             p { strong { (m.label.zh) } " · " (d.number) " " (m.clause.id) " · " a href={"/library/" (m.id)} { (lang.t("条款与规则", "clause and rule")) } }
             table {
-                tr { th { (lang.t("申报主体", "Applicant")) } td { a href={"/applicants/" (a.applicant_id)} { (a.applicant_id) } } }
-                tr { th { (lang.t("事件", "Event")) } td { (a.event_id) } }
+                tr { th { (lang.t("申报主体", "Applicant")) } td { a href={"/applicants/" (a.applicant_id)} { (names.applicant(&a.applicant_id)) } " " span.muted.uscc { (a.applicant_id) } } }
+                tr { th { (lang.t("事项", "Event")) } td { (names.event(&st.lib, &a.event_id, lang.0)) } }
                 tr { th { (lang.t("来源", "Origin")) } td { (if a.origin == "offer" { "免申即享" } else { "申报" }) } }
-                tr { th { (lang.t("状态", "State")) } td.state { (state_label(&a).0) " (" (state_label(&a).1) ")" } }
-                tr { th { (lang.t("计算金额", "Computed")) } td { (a.computed.map(yuan).unwrap_or_default()) " " (kind_zh(a.amount_kind.as_deref().unwrap_or(""))) } }
+                tr { th { (lang.t("状态", "State")) } td.state { span.badge { (state_words(lang, &a)) } } }
+                tr { th { (lang.t("计算金额", "Computed")) } td { (a.computed.map(crate::labels::yuan_wan).unwrap_or_default()) " " (kind_zh(a.amount_kind.as_deref().unwrap_or(""))) } }
                 tr { th { (lang.t("批准金额", "Approved")) } td.approved { (a.approved.map(yuan).unwrap_or_default()) } }
                 @if let Some(r) = &a.reason { tr { th { (lang.t("理由", "Reason")) } td { (r) } } }
                 @if let Some(mm) = &a.missing { tr { th { (lang.t("需补正材料", "Missing")) } td { (mm) } } }
@@ -901,8 +1152,10 @@ pub(crate) async fn application_page(
                 p.card { a.decline href={"/applications/" (a.id) "/decline"} { (lang.t("放弃此免申即享…", "Decline this offer…")) } " " span.muted { (lang.t("(将先确认,放弃后不能恢复)", "(asks first; cannot be undone)")) } }
             }
             @for act in acts.iter().filter(|x| **x != Action::DeclineOffer) {
+                @let p = FormProblem::for_form(problem, act.code());
                 form.card method="post" action={"/applications/" (a.id) "/act"} {
-                    (csrf_field(&s))
+                    (problem_box(p))
+                    (csrf_field(s))
                     input type="hidden" name="action" value=(act.code());
                     @match act {
                         // A fixed sum (定额) is prefilled; a maximum (最高) or an amount set by
@@ -910,23 +1163,23 @@ pub(crate) async fn application_page(
                         Action::Approve if matches!(a.amount_kind.as_deref(), Some("cap" | "review")) => {
                             label {
                                 (lang.t("批准金额(元,必填)", "Amount (元, required)")) " "
-                                input name="amount" value="" required;
+                                input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) required aria-invalid=[p.map(|_| "true")];
                                 @if let (Some("cap"), Some(c)) = (a.amount_kind.as_deref(), a.computed) {
                                     " " span.muted { (lang.t("本措施最高 ", "at most ")) span.cap { (yuan(c)) } }
                                 }
                             }
-                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason"; }
+                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason" value=(FormProblem::value(p, "reason").unwrap_or_default()); }
                         }
                         Action::Approve => {
-                            label { (lang.t("批准金额(元,不超过计算金额)", "Amount (元, at most the computed amount)")) " " input name="amount" value=(a.computed.map(|c| c.plain()).unwrap_or_default()); }
-                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason"; }
+                            label { (lang.t("批准金额(元,不超过计算金额)", "Amount (元, at most the computed amount)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_else(|| a.computed.map(|c| c.plain()).unwrap_or_default())) aria-invalid=[p.map(|_| "true")]; }
+                            label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason" value=(FormProblem::value(p, "reason").unwrap_or_default()); }
                         }
-                        Action::Reject | Action::Object => { label { (lang.t("理由", "Reason")) " " input name="reason" required; } }
-                        Action::RequestMaterial => { label { (lang.t("一次性告知所缺材料(每行一项)", "All missing material, one per line")) br; textarea name="missing" rows="3" cols="40" {} } }
+                        Action::Reject | Action::Object => { label { (lang.t("理由", "Reason")) " " input name="reason" required value=(FormProblem::value(p, "reason").unwrap_or_default()); } }
+                        Action::RequestMaterial => { label { (lang.t("一次性告知所缺材料(每行一项)", "All missing material, one per line")) br; textarea name="missing" rows="3" cols="40" { (FormProblem::value(p, "missing").unwrap_or_default()) } } }
                         Action::PublishNotice => {
                             label {
                                 (lang.t("公示天数", "Notice days")) " "
-                                input name="notice_days" type="number" value=(notice_default) min=(notice_range.start()) max=(notice_range.end()) size="3";
+                                input name="notice_days" type="number" value=(FormProblem::value(p, "notice_days").unwrap_or_else(|| notice_default.to_string())) min=(notice_range.start()) max=(notice_range.end()) size="3";
                                 " " span.muted { (lang.t(&format!("{} 至 {} 天", notice_range.start(), notice_range.end()), &format!("{} to {} days", notice_range.start(), notice_range.end()))) }
                             }
                         }
@@ -938,17 +1191,23 @@ pub(crate) async fn application_page(
         }
         @if a.state == St::PublicNotice && matches!(role, Role::Finance | Role::Admin) && a.notice_until.as_deref().is_none_or(|u| u <= today.as_str()) {
             h2 { (lang.t("拨付", "Payment")) }
+            @let p = FormProblem::for_form(problem, "pay");
             form.card method="post" action={"/applications/" (a.id) "/pay"} {
-                (csrf_field(&s))
-                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) { (level_zh(l)) } } } }
-                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount"; }
+                (problem_box(p))
+                (csrf_field(s))
+                table.remaining {
+                    tr { th { (lang.t("级次", "Level")) } th.num { (lang.t("应拨付(已承诺)", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } th.num { (lang.t("待拨付", "Left to pay")) } }
+                    @for (l, c, p) in &per_level { tr { td { (level_zh(l)) } td.num { (yuan(*c)) } td.num { (yuan(*p)) } td.num.left { (yuan(*c - *p)) } } }
+                }
+                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(*l)] { (level_zh(l)) } } } }
+                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) aria-invalid=[p.map(|_| "true")]; }
                 button type="submit" { (lang.t("记录拨付", "Record payment")) }
             }
         }
     };
     page(
         lang,
-        Some(&s),
+        Some(s),
         &format!("{} {}", lang.t("申请", "Application"), a.id),
         body,
     )
@@ -974,7 +1233,7 @@ async fn decline_form(
                 tr { th { (lang.t("申请", "Application")) } td { a href={"/applications/" (a.id)} { (a.id) } } }
                 tr { th { (lang.t("措施", "Measure")) } td { (label) } }
                 tr { th { (lang.t("金额", "Amount")) } td.num { (a.computed.map(yuan).unwrap_or_default()) } }
-                tr { th { (lang.t("状态", "State")) } td.state { (state_label(&a).0) " (" (state_label(&a).1) ")" } }
+                tr { th { (lang.t("状态", "State")) } td.state { span.badge { (state_words(lang, &a)) } } }
             }
         }
         @if may {
@@ -1070,6 +1329,41 @@ async fn act(
     Form(f): Form<ActForm>,
 ) -> PageResult {
     s.check_csrf(f.csrf.as_deref())?;
+    let form = f.action.clone();
+    let values: BTreeMap<String, String> = [
+        ("amount", &f.amount),
+        ("reason", &f.reason),
+        ("missing", &f.missing),
+        ("notice_days", &f.notice_days),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
+    .collect();
+    match act_on(&s, &st, &id, f).await {
+        Ok(()) => Ok(Redirect::to(&format!("/applications/{id}")).into_response()),
+        Err(e) => refused_form(&s, lang, &st, &id, &form, e, values).await,
+    }
+}
+
+/// Re-shows the application page with the refused form's reason next to it and the input
+/// kept, under the error's status (400 for a mistake in a field, 409 for a refused step).
+async fn refused_form(
+    s: &Session,
+    lang: Lang,
+    st: &AppState,
+    id: &str,
+    form: &str,
+    e: AppError,
+    values: BTreeMap<String, String>,
+) -> PageResult {
+    let problem = FormProblem::from_error(form, e, values)?;
+    let status = problem.status;
+    let mut res = application_page(s, lang, st, id, Some(problem)).await?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+async fn act_on(s: &Session, st: &AppState, id: &str, f: ActForm) -> Result<(), AppError> {
     let action = crate::api::parse_action(&f.action)?;
     if action == Action::DeclineOffer {
         // Declining cannot be undone: the page asks first (GET /applications/{id}/decline).
@@ -1105,11 +1399,8 @@ async fn act(
             .collect(),
         notice_days,
     };
-    match st.store.act(&s.user.actor(), &id, action, args).await {
-        Ok(_) => Ok(Redirect::to(&format!("/applications/{id}")).into_response()),
-        // Materials still missing: the page again, saying what to hand in next to the forms.
-        Err(e) => crate::materials::reshow_refused_submit(&st, lang, &s, &id, e.into()).await,
-    }
+    st.store.act(&s.user.actor(), id, action, args).await?;
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -1121,17 +1412,31 @@ struct PayForm {
 
 async fn pay(
     CurrentSession(s): CurrentSession,
+    lang: Lang,
     State(st): State<AppState>,
     Path(id): Path<String>,
     Form(f): Form<PayForm>,
 ) -> PageResult {
     s.check_csrf(f.csrf.as_deref())?;
-    let amount = form_money(&f.amount, "拨付金额 amount")?.ok_or_else(|| AppError::BadRequest {
-        code: "invalid",
-        message: "拨付金额 amount:必填 (required)".into(),
-    })?;
-    st.store.pay(&s.user.actor(), &id, &f.level, amount).await?;
-    Ok(Redirect::to(&format!("/applications/{id}")).into_response())
+    let values: BTreeMap<String, String> = [
+        ("level".to_string(), f.level.clone()),
+        ("amount".to_string(), f.amount.clone().unwrap_or_default()),
+    ]
+    .into();
+    let done = async {
+        let amount =
+            form_money(&f.amount, "拨付金额 amount")?.ok_or_else(|| AppError::BadRequest {
+                code: "invalid",
+                message: "拨付金额 amount:必填 (required)".into(),
+            })?;
+        st.store.pay(&s.user.actor(), &id, &f.level, amount).await?;
+        Ok::<(), AppError>(())
+    }
+    .await;
+    match done {
+        Ok(()) => Ok(Redirect::to(&format!("/applications/{id}")).into_response()),
+        Err(e) => refused_form(&s, lang, &st, &id, "pay", e, values).await,
+    }
 }
 
 async fn review(
@@ -1148,8 +1453,9 @@ async fn review(
         .collect();
     let notices = st.store.public_notices().await?;
     let objections = st.store.public_objections(&s.user.actor()).await?;
+    let names = Names::of(&st, &queue).await?;
     let body = html! {
-        (app_rows(lang, &st, &queue))
+        (app_rows(lang, &st, &queue, &names))
         @if !objections.is_empty() {
             h2 { (lang.t("社会公众提出的异议", "Objections from the public")) " (" (objections.len()) ")" }
             table {
@@ -1176,6 +1482,16 @@ async fn budget(
     lang: Lang,
     State(st): State<AppState>,
 ) -> PageResult {
+    budget_page(&s, lang, &st, None).await
+}
+
+async fn budget_page(
+    s: &Session,
+    lang: Lang,
+    st: &AppState,
+    problem: Option<FormProblem>,
+) -> PageResult {
+    let p = FormProblem::for_form(problem.as_ref(), "set_budget");
     s.require_access(Access::Budgets)?;
     let rows = crate::api_ext::budget_rows(&st.store).await?;
     let by_level = crate::api_ext::by_level(&rows);
@@ -1203,27 +1519,35 @@ async fn budget(
                     td.num.committed { (yuan(kc_domain::from_fen(l.committed_fen))) }
                     td.num.paid { (yuan(kc_domain::from_fen(l.paid_fen))) }
                     td {
-                        @let base = l.budget_fen.unwrap_or(l.committed_fen.max(1));
-                        div.bar title="committed" { span style={"width:" (format!("{:.0}", pct(l.committed_fen, base))) "%"} {} }
-                        div.bar title="paid" { span.paid style={"width:" (format!("{:.0}", pct(l.paid_fen, base))) "%"} {} }
+                        // Bars only against a budget: without one there is nothing to fill.
+                        @if let Some(base) = l.budget_fen {
+                            div.bar title=(lang.t("已承诺占预算", "committed of budget")) { span style={"width:" (format!("{:.0}", pct(l.committed_fen, base))) "%"} {} }
+                            div.bar title=(lang.t("已拨付占预算", "paid of budget")) { span.paid style={"width:" (format!("{:.0}", pct(l.paid_fen, base))) "%"} {} }
+                            span.muted { (lang.t("剩余 ", "left ")) (crate::labels::yuan_wan(kc_domain::from_fen(base - l.committed_fen))) }
+                        } @else {
+                            span.muted { (lang.t("未设预算", "no budget set")) }
+                        }
                         @if let Some(w) = l.warning() { span.no { (w) } }
                     }
                 }
             }
         }
+        // A refusal for someone who has no form here (only finance and admin set budgets).
+        @if !matches!(s.role(), Role::Finance | Role::Admin) { (problem_box(p)) }
         @if matches!(s.role(), Role::Finance | Role::Admin) {
             h2 { (lang.t("设置预算", "Set a budget")) }
-            form.card method="post" action="/budget" {
-                (csrf_field(&s))
-                label { (lang.t("措施", "Measure")) " " select name="measure" { @for m in &st.lib.measures { option value=(m.id) { (m.label.zh) } } } }
-                label { (lang.t("年度", "Year")) " " input name="year" size="5"; }
-                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) { (level_zh(l)) } } } }
-                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount"; }
+            form.card id="set-budget" method="post" action="/budget" {
+                (problem_box(p))
+                (csrf_field(s))
+                label { (lang.t("措施", "Measure")) " " select name="measure" { @for m in &st.lib.measures { option value=(m.id) selected[FormProblem::value(p, "measure").as_deref() == Some(m.id.as_str())] { (m.label.zh) } } } }
+                label { (lang.t("年度", "Year")) " " input name="year" size="5" value=(FormProblem::value(p, "year").unwrap_or_default()); }
+                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(l)] { (level_zh(l)) } } } }
+                label { (lang.t("金额(元)", "Amount (元)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()); }
                 button type="submit" { (lang.t("保存", "Save")) }
             }
         }
     };
-    page(lang, Some(&s), lang.t("预算执行", "Budgets"), body)
+    page(lang, Some(s), lang.t("预算执行", "Budgets"), body)
 }
 
 #[derive(Deserialize)]
@@ -1237,10 +1561,31 @@ struct BudgetForm {
 
 async fn set_budget(
     CurrentSession(s): CurrentSession,
+    lang: Lang,
     State(st): State<AppState>,
     Form(f): Form<BudgetForm>,
 ) -> PageResult {
     s.check_csrf(f.csrf.as_deref())?;
+    let values: BTreeMap<String, String> = [
+        ("measure".to_string(), f.measure.clone()),
+        ("year".to_string(), f.year.clone()),
+        ("level".to_string(), f.level.clone()),
+        ("amount".to_string(), f.amount.clone().unwrap_or_default()),
+    ]
+    .into();
+    match save_budget(&s, &st, f).await {
+        Ok(()) => Ok(Redirect::to("/budget").into_response()),
+        Err(e) => {
+            let problem = FormProblem::from_error("set_budget", e, values)?;
+            let status = problem.status;
+            let mut res = budget_page(&s, lang, &st, Some(problem)).await?;
+            *res.status_mut() = status;
+            Ok(res)
+        }
+    }
+}
+
+async fn save_budget(s: &Session, st: &AppState, f: BudgetForm) -> Result<(), AppError> {
     let year = f
         .year
         .trim()
@@ -1256,20 +1601,222 @@ async fn set_budget(
     st.store
         .set_budget(&s.user.actor(), &f.measure, year, &f.level, amount)
         .await?;
-    Ok(Redirect::to("/budget").into_response())
+    Ok(())
+}
+
+#[derive(Deserialize, Default)]
+struct AuditPageQuery {
+    actor: Option<String>,
+    action: Option<String>,
+    entity: Option<String>,
+    entity_id: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    before: Option<i64>,
+}
+
+const AUDIT_PAGE: i64 = 50;
+
+/// Who did it, in words: `审核员 wang` for `reviewer:wang`.
+fn actor_words(lang: Lang, actor: &str) -> String {
+    match actor.split_once(':') {
+        Some((role, who)) => match Role::parse(role) {
+            Some(r) => format!(
+                "{} {who}",
+                if lang.0 {
+                    r.code().replace('_', " ")
+                } else {
+                    role_zh(r).to_string()
+                }
+            ),
+            None => actor.to_string(),
+        },
+        None => actor.to_string(),
+    }
+}
+
+/// What an audit entry changed, in words: known fields by name, amounts in 元, states and
+/// measures by their names. The exact record stays one click away for the auditor.
+fn change_words(lang: Lang, st: &AppState, entity: &str, after: &str) -> String {
+    let Ok(v) = serde_json::from_str::<J>(after) else {
+        return after.chars().take(120).collect();
+    };
+    let money = |x: &J| match x {
+        J::Number(n) => n.as_i64().map(|f| yuan(kc_domain::from_fen(f))),
+        J::String(t) => Money::parse_amount(t).ok().map(yuan),
+        _ => None,
+    };
+    if let (J::Number(_), "budget") = (&v, entity) {
+        return format!(
+            "{}{}",
+            lang.t("预算 ", "budget "),
+            money(&v).unwrap_or_default()
+        );
+    }
+    let J::Object(o) = &v else {
+        return String::new();
+    };
+    let mut out = Vec::new();
+    for (k, x) in o {
+        let text = x.as_str().unwrap_or("");
+        let w = match k.as_str() {
+            "state" => St::parse(text).map(|s| {
+                format!(
+                    "{}{}",
+                    lang.t("状态 ", "state "),
+                    if lang.0 { code_en(s.code()) } else { s.zh() }
+                )
+            }),
+            "measure" => st
+                .lib
+                .measure(text)
+                .map(|m| kc_eval::plain::label(&m.label, lang.0).to_string()),
+            "approved_fen" | "computed_fen" | "amount_fen" => money(x).map(|m| {
+                format!(
+                    "{}{m}",
+                    if k == "approved_fen" {
+                        lang.t("批准 ", "approved ")
+                    } else if k == "computed_fen" {
+                        lang.t("计算 ", "computed ")
+                    } else {
+                        ""
+                    }
+                )
+            }),
+            "amount" => money(x).map(|m| format!("{}{m}", lang.t("金额 ", "amount "))),
+            "level" => Some(format!("{}{}", lang.t("级次 ", "level "), level_zh(text))),
+            "reason" if !text.is_empty() => Some(format!("{}{text}", lang.t("理由:", "reason: "))),
+            "missing" if !text.is_empty() => {
+                Some(format!("{}{text}", lang.t("需补正:", "missing: ")))
+            }
+            "notice_until" if !text.is_empty() => {
+                Some(format!("{}{text}", lang.t("公示至 ", "notice until ")))
+            }
+            "origin" => Some(if text == "offer" {
+                lang.t("免申即享", "offer").to_string()
+            } else {
+                lang.t("申报", "application").to_string()
+            }),
+            "name" if !text.is_empty() => Some(text.to_string()),
+            "value" | "actual" => Some(format!(
+                "{}{}",
+                lang.t("数值 ", "value "),
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            )),
+            "date" if !text.is_empty() => Some(text.to_string()),
+            _ => None,
+        };
+        out.extend(w);
+    }
+    out.join(lang.t(";", "; "))
 }
 
 async fn audit(
     CurrentSession(s): CurrentSession,
     lang: Lang,
     State(st): State<AppState>,
+    Query(q): Query<AuditPageQuery>,
 ) -> PageResult {
     s.require_access(Access::Audit)?;
-    let log = st.store.audit_log(300).await?;
+    let nonempty = |x: &Option<String>| {
+        x.clone()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| v.trim().to_string())
+    };
+    let filter = kc_store::AuditFilter {
+        actor: nonempty(&q.actor),
+        action: nonempty(&q.action),
+        entity: nonempty(&q.entity),
+        entity_id: nonempty(&q.entity_id),
+        from: nonempty(&q.from),
+        until: nonempty(&q.until).map(|u| {
+            // "until 2026-11-30" means the whole day.
+            jiff::civil::Date::strptime("%Y-%m-%d", &u)
+                .ok()
+                .and_then(|d| d.tomorrow().ok())
+                .map(|d| d.to_string())
+                .unwrap_or(u)
+        }),
+        before_seq: q.before,
+        limit: AUDIT_PAGE + 1,
+    };
+    let mut log = st.store.audit_query(&filter).await?;
+    let more = log.len() as i64 > AUDIT_PAGE;
+    log.truncate(AUDIT_PAGE as usize);
+    // Applicants by name, their code beside it.
+    let applicant_names = st
+        .store
+        .applicant_names(
+            log.iter()
+                .filter(|e| e["entity"] == "applicant")
+                .filter_map(|e| e["entity_id"].as_str()),
+        )
+        .await?;
+    let next = log.last().and_then(|e| e["seq"].as_i64());
+    let keep = |k: &str, v: &Option<String>| {
+        v.as_deref()
+            .filter(|x| !x.is_empty())
+            .map(|x| {
+                format!(
+                    "&{k}={}",
+                    form_urlencoded::byte_serialize(x.as_bytes()).collect::<String>()
+                )
+            })
+            .unwrap_or_default()
+    };
+    let carry = format!(
+        "{}{}{}{}{}{}",
+        keep("actor", &q.actor),
+        keep("action", &q.action),
+        keep("entity", &q.entity),
+        keep("entity_id", &q.entity_id),
+        keep("from", &q.from),
+        keep("until", &q.until)
+    );
+    let sel = |cur: &Option<String>, v: &str| cur.as_deref() == Some(v);
     let body = html! {
-        table {
-            tr { th { "#" } th { (lang.t("时间", "When")) } th { (lang.t("操作人", "Who")) } th { (lang.t("操作", "What")) } th { (lang.t("对象", "Entity")) } th { (lang.t("变更后", "After")) } }
-            @for e in &log { tr { td { (e["seq"]) } td { (e["at"].as_str().unwrap_or("")) } td { (e["actor"].as_str().unwrap_or("")) } td { (e["action"].as_str().unwrap_or("")) } td { (e["entity"].as_str().unwrap_or("")) " " (e["entity_id"].as_str().unwrap_or("")) } td.muted.wrap { (e["after"].as_str().unwrap_or("").chars().take(160).collect::<String>()) } } }
+        form.card.filters method="get" action="/audit" {
+            label { (lang.t("操作人", "Who")) " " input name="actor" value=(q.actor.clone().unwrap_or_default()) placeholder=(lang.t("如 reviewer:wang", "e.g. reviewer:wang")); }
+            label { (lang.t("操作", "What")) " " select name="action" { option value="" { (lang.t("全部", "all")) } @for a in crate::labels::AUDIT_ACTIONS { option value=(a) selected[sel(&q.action, a)] { (crate::labels::action_words(a, lang.0)) } } } }
+            label { (lang.t("对象类型", "Record")) " " select name="entity" { option value="" { (lang.t("全部", "all")) } @for e in crate::labels::AUDIT_ENTITIES { option value=(e) selected[sel(&q.entity, e)] { (crate::labels::entity_words(e, lang.0)) } } } }
+            label { (lang.t("对象编号(申请编号、统一社会信用代码…)", "Record id (application no., USCC …)")) " " input name="entity_id" value=(q.entity_id.clone().unwrap_or_default()); }
+            label { (lang.t("自", "From")) " " input type="date" name="from" value=(q.from.clone().unwrap_or_default()); }
+            label { (lang.t("至", "Until")) " " input type="date" name="until" value=(q.until.clone().unwrap_or_default()); }
+            button type="submit" { (lang.t("筛选", "Filter")) } " " a href="/audit" { (lang.t("清除", "Clear")) }
+        }
+        @if log.is_empty() { p.muted { (lang.t("没有符合条件的记录。", "No entries match.")) } }
+        table.cards.audit {
+            tr { th { (lang.t("时间", "When")) } th { (lang.t("操作人", "Who")) } th { (lang.t("操作", "What")) } th { (lang.t("对象", "Record")) } th { (lang.t("变更", "Change")) } }
+            @for e in &log {
+                @let entity = e["entity"].as_str().unwrap_or("");
+                @let after = e["after"].as_str().unwrap_or("");
+                tr {
+                    td { (readable_time(e["at"].as_str().unwrap_or(""))) }
+                    td { (actor_words(lang, e["actor"].as_str().unwrap_or(""))) }
+                    td { (crate::labels::action_words(e["action"].as_str().unwrap_or(""), lang.0)) }
+                    td { (crate::labels::entity_words(entity, lang.0)) " "
+                        @if entity == "application" { a href={"/applications/" (e["entity_id"].as_str().unwrap_or(""))} { (e["entity_id"].as_str().unwrap_or("")) } }
+                        @else if entity == "applicant" {
+                            @let code = e["entity_id"].as_str().unwrap_or("");
+                            a href={"/applicants/" (code)} { (applicant_names.get(code).map(String::as_str).unwrap_or(code)) } " " span.muted.uscc { (code) } }
+                        @else if entity == "indicator" {
+                            @let key = e["entity_id"].as_str().unwrap_or("");
+                            @match st.plans.indicator(key) {
+                                Some((plan, ind)) => { (ind.name) " " span.muted { (plan.document) } }
+                                None => (key),
+                            }
+                        }
+                        @else { (e["entity_id"].as_str().unwrap_or("")) } }
+                    td.wrap { (change_words(lang, &st, entity, after))
+                        @if !after.is_empty() { details.raw { summary { (lang.t("原始记录", "Exact record")) } pre.raw { (after) } } } }
+                }
+            }
+        }
+        p.paging {
+            @if q.before.is_some() { a href={"/audit?" (carry.trim_start_matches('&'))} { (lang.t("« 最新", "« Newest")) } " " }
+            @if more { @if let Some(n) = next { a.next href={"/audit?before=" (n) (carry)} { (lang.t("更早的记录 »", "Older »")) } } }
         }
     };
     page(lang, Some(&s), lang.t("审计日志", "Audit log"), body)
@@ -1283,12 +1830,24 @@ async fn applicants(
     s.require_access(Access::AllApplicants)?;
     let list = st.store.applicants().await?;
     let body = html! {
-        table {
+        table.cards {
             tr { th { (lang.t("名称", "Name")) } th { (lang.t("统一社会信用代码", "USCC")) } th { (lang.t("类型", "Kind")) } th { (lang.t("地区", "Region")) } }
-            @for (id, name, kind, region) in &list { tr { td { a href={"/applicants/" (id)} { (name) } } td { (id) } td { (kind) } td { (region) } } }
+            @for (id, name, kind, region) in &list { tr { td { a href={"/applicants/" (id)} { (name) } } td.uscc { (id) } td { (member_in(&st, lang, "ApplicantKind", kind)) } td { (member_in(&st, lang, "Region", region)) } } }
         }
     };
     page(lang, Some(&s), lang.t("申报主体", "Applicants"), body)
+}
+
+/// An enum member stored by name, in the page's language.
+fn member_in(st: &AppState, lang: Lang, enum_name: &str, member: &str) -> String {
+    let v = &st.lib.vocab;
+    v.enum_by_name(enum_name)
+        .and_then(|e| {
+            v.enums[e].member(member).map(|m| {
+                kc_eval::plain::label(&v.enums[e].members[m as usize].label, lang.0).to_string()
+            })
+        })
+        .unwrap_or_else(|| member.to_string())
 }
 
 async fn applicant(
@@ -1298,23 +1857,53 @@ async fn applicant(
     Path(id): Path<String>,
 ) -> PageResult {
     s.may_see(&id)?;
+    let en = lang.0;
     let profile = st.store.profile(&id).await?;
     let events = st.store.events_of(&id).await?;
     let apps = st.store.applications(&s.user.actor(), Some(&id)).await?;
+    let names = Names::of(&st, &apps).await?;
     let ledger = st.store.ledger_of(&id).await?;
+    // 资质: the certifications of the record and those its events record (认定, 入库 …).
+    let mut certs: Vec<(String, String)> = profile["certifications"]
+        .as_array()
+        .map(|c| {
+            c.iter()
+                .map(|x| {
+                    (
+                        member_in(&st, lang, "Certification", x["cert"].as_str().unwrap_or("")),
+                        x["date"].as_str().unwrap_or("").to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    for e in &events {
+        if let Some(c) = e["cert"].as_str() {
+            certs.push((
+                member_in(&st, lang, "Certification", c),
+                e["date"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    certs.sort_by(|a, b| b.1.cmp(&a.1));
+    certs.dedup();
     let body = html! {
         div.card {
-            p { strong { (profile["name"].as_str().unwrap_or("")) } " · " (id) " · " (member_zh(&st, "ApplicantKind", profile["kind"].as_str().unwrap_or(""))) " · " (member_zh(&st, "Region", profile["region"].as_str().unwrap_or(""))) }
-            @if let Some(c) = profile["certifications"].as_array() { p { (lang.t("资质:", "Certifications: ")) @for x in c { span.tag { (member_zh(&st, "Certification", x["cert"].as_str().unwrap_or(""))) " " (x["date"].as_str().unwrap_or("")) } " " } } }
+            p { strong { (profile["name"].as_str().unwrap_or("")) } " · " span.uscc { (id) } " · " (member_in(&st, lang, "ApplicantKind", profile["kind"].as_str().unwrap_or(""))) " · " (member_in(&st, lang, "Region", profile["region"].as_str().unwrap_or(""))) }
+            p { (lang.t("资质:", "Certifications: "))
+                @if certs.is_empty() { span.muted { (lang.t("暂无记录", "none recorded")) } }
+                @for (c, d) in &certs { span.tag { (c) " " (d) } " " } }
             p { a href={"/calculator?applicant=" (id)} { (lang.t("按本单位信息计算可享政策", "What this applicant can claim")) } }
         }
-        h2 { (lang.t("事件", "Events")) }
-        table { tr { th { "id" } th { (lang.t("类型", "Kind")) } th { (lang.t("日期", "Date")) } } @for e in &events { tr { td { (e["id"].as_str().unwrap_or("")) } td { (st.lib.vocab.event_by_name(e["kind"].as_str().unwrap_or("")).map(|k| st.lib.vocab.events[k].label.zh.clone()).unwrap_or_default()) } td { (e["date"].as_str().unwrap_or("")) } } } }
+        h2 { (lang.t("事项", "Events")) }
+        table.cards { tr { th { (lang.t("事项(类型 · 日期 · 要点)", "Event (kind · date · details)")) } }
+            @for e in &events { tr {
+                td { (crate::labels::event_words(&st.lib, e["kind"].as_str().unwrap_or(""), e["date"].as_str().unwrap_or(""), e, en)) } } } }
         h2 { (lang.t("申请与支持", "Applications and awards")) }
-        (app_rows(lang, &st, &apps))
+        (app_rows(lang, &st, &apps, &names))
         h2 { (lang.t("资金台账", "Ledger")) }
-        table { tr { th { (lang.t("申请", "Application")) } th { (lang.t("类型", "Entry")) } th { (lang.t("级次", "Level")) } th.num { (lang.t("金额", "Amount")) } th { (lang.t("时间", "When")) } }
-            @for (a, _, e, l, x, at) in &ledger { tr { td { (a) } td { (entry_zh(e)) } td { (level_zh(l)) } td.num { (yuan(*x)) } td { (at) } } } }
+        table.cards { tr { th { (lang.t("申请", "Application")) } th { (lang.t("类型", "Entry")) } th { (lang.t("级次", "Level")) } th.num { (lang.t("金额", "Amount")) } th { (lang.t("时间", "When")) } }
+            @for (a, _, e, l, x, at) in &ledger { tr { td { a href={"/applications/" (a)} { (a) } } td { (entry_zh(e)) } td { (level_zh(l)) } td.num { (yuan(*x)) } td { (readable_time(at)) } } } }
     };
     page(lang, Some(&s), lang.t("一企一档", "Applicant file"), body)
 }

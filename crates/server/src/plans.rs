@@ -291,10 +291,35 @@ async fn dashboard(
     State(st): State<AppState>,
     Query(q): Query<PlanQuery>,
 ) -> Result<Response, AppError> {
+    dashboard_view(s, lang, &st, q, None).await
+}
+
+/// A recording form that was refused: which form (an indicator's key, or `progress:PLAN`), why,
+/// and what was typed, so the dashboard shows the reason beside that form with the input kept.
+struct Refused {
+    form: String,
+    message: String,
+    values: std::collections::BTreeMap<String, String>,
+}
+
+impl Refused {
+    fn value(r: Option<&Refused>, k: &str) -> String {
+        r.and_then(|r| r.values.get(k).cloned()).unwrap_or_default()
+    }
+}
+
+async fn dashboard_view(
+    s: Option<crate::auth::Session>,
+    lang: Lang,
+    st: &AppState,
+    q: PlanQuery,
+    refused: Option<Refused>,
+) -> Result<Response, AppError> {
+    let refused = refused.as_ref();
     s.as_ref()
         .ok_or(AppError::Unauthorized)?
         .require_access(kc_domain::Access::Plans)?;
-    let lib = effective(&st).await?;
+    let lib = effective(st).await?;
     let at = q
         .date
         .as_deref()
@@ -369,14 +394,16 @@ async fn dashboard(
                                     (chart(lang, i, acts, p.period.0))
                                 }
                                 @if let Some(sess) = s.as_ref().filter(|_| can_record) {
-                                    details.record {
+                                    @let r = refused.filter(|r| r.form == key);
+                                    details.record open[r.is_some()] {
                                         summary { (lang.t("填报实际值", "Record a value")) }
                                         form.record method="post" action="/plans/actuals" {
+                                            @if let Some(r) = r { div.error.form-error role="alert" { (r.message) } }
                                             input type="hidden" name="csrf" value=(sess.csrf);
                                             input type="hidden" name="indicator" value=(key);
-                                            label { (lang.t("数值", "Value")) " (" (i.unit) ") " input name="value" inputmode="decimal" required; }
-                                            label { (lang.t("日期", "Date")) " " input type="date" name="date" min=(p.period.0.to_string()) max=(today().to_string()) required; }
-                                            label { (lang.t("来源", "Source")) " " input name="source" required; }
+                                            label { (lang.t("数值", "Value")) " (" (i.unit) ") " input name="value" inputmode="decimal" required value=(Refused::value(r, "value")); }
+                                            label { (lang.t("日期", "Date")) " " input type="date" name="date" min=(p.period.0.to_string()) max=(today().to_string()) required value=(Refused::value(r, "date")); }
+                                            label { (lang.t("来源", "Source")) " " input name="source" required value=(Refused::value(r, "source")); }
                                             p.muted { (lang.t("同一日期再次填报即为更正,原值保留在审计日志中。", "Recording again for the same date corrects the value; the old one stays in the audit log.")) }
                                             button type="submit" { (lang.t("保存", "Save")) }
                                         }
@@ -387,14 +414,16 @@ async fn dashboard(
                     }
                 }
                 @if let Some(sess) = s.as_ref().filter(|_| can_record && !p.tasks.is_empty()) {
-                    details.record {
+                    @let r = refused.filter(|r| r.form == format!("progress:{}", p.id));
+                    details.record open[r.is_some()] {
                         summary { (lang.t("填报任务节点完成", "Record a milestone done")) }
                         form.record method="post" action="/plans/progress" {
+                            @if let Some(r) = r { div.error.form-error role="alert" { (r.message) } }
                             input type="hidden" name="csrf" value=(sess.csrf);
-                            label { (lang.t("任务", "Task")) " " select name="task" { @for t in &p.tasks { option value=(format!("{}:{}", p.id, t.number)) { (t.number) ". " (t.title) } } } }
-                            label { (lang.t("年度", "Year")) " " input name="year" size="5" required; }
-                            label { (lang.t("完成日期", "Done on")) " " input type="date" name="done" required; }
-                            label { (lang.t("来源", "Source")) " " input name="source" required; }
+                            label { (lang.t("任务", "Task")) " " select name="task" { @for t in &p.tasks { @let v = format!("{}:{}", p.id, t.number); option value=(v) selected[Refused::value(r, "task") == v] { (t.number) ". " (t.title) } } } }
+                            label { (lang.t("年度", "Year")) " " input name="year" size="5" required value=(Refused::value(r, "year")); }
+                            label { (lang.t("完成日期", "Done on")) " " input type="date" name="done" required value=(Refused::value(r, "done")); }
+                            label { (lang.t("来源", "Source")) " " input name="source" required value=(Refused::value(r, "source")); }
                             button type="submit" { (lang.t("保存", "Save")) }
                         }
                     }
@@ -584,15 +613,53 @@ struct ActualForm {
     source: String,
 }
 
+/// The dashboard again with a refused form's reason beside it, under the error's status;
+/// errors that are not the form's (not logged in, internal) go out as they are.
+async fn refused_form(
+    s: crate::auth::Session,
+    lang: Lang,
+    st: &AppState,
+    plan: &str,
+    form: String,
+    e: AppError,
+    values: std::collections::BTreeMap<String, String>,
+) -> Result<Response, AppError> {
+    if !matches!(e, AppError::BadRequest { .. } | AppError::Conflict { .. }) {
+        return Err(e);
+    }
+    let status = e.status();
+    let q = PlanQuery {
+        plan: Some(plan.to_string()).filter(|p| !p.is_empty()),
+        date: None,
+    };
+    let refused = Refused {
+        form,
+        message: e.message(),
+        values,
+    };
+    let mut res = dashboard_view(Some(s), lang, st, q, Some(refused)).await?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
 async fn record_actual_form(
     CurrentSession(s): CurrentSession,
+    lang: Lang,
     State(st): State<AppState>,
     Form(f): Form<ActualForm>,
 ) -> Result<Response, AppError> {
     s.require_access(kc_domain::Access::RecordPlans)?;
     s.check_csrf(f.csrf.as_deref())?;
-    record_actual(&st, &s, &f.indicator, &f.value, &f.date, f.source.trim()).await?;
     let plan = f.indicator.split(':').next().unwrap_or("");
+    if let Err(e) = record_actual(&st, &s, &f.indicator, &f.value, &f.date, f.source.trim()).await {
+        let values = [
+            ("value".to_string(), f.value.clone()),
+            ("date".to_string(), f.date.clone()),
+            ("source".to_string(), f.source.clone()),
+        ]
+        .into();
+        return refused_form(s.clone(), lang, &st, plan, f.indicator.clone(), e, values).await;
+    }
     Ok(Redirect::to(&format!(
         "/plans?plan={}#{}",
         utf8_percent(plan),
@@ -612,20 +679,45 @@ struct ProgressForm {
 
 async fn record_progress_form(
     CurrentSession(s): CurrentSession,
+    lang: Lang,
     State(st): State<AppState>,
     Form(f): Form<ProgressForm>,
 ) -> Result<Response, AppError> {
     s.require_access(kc_domain::Access::RecordPlans)?;
     s.check_csrf(f.csrf.as_deref())?;
-    check_task(&st.plans, &f.task)?;
-    valid_date(&f.done, "完成日期 done")?;
-    let year: i64 = f.year.trim().parse().map_err(|_| AppError::BadRequest {
-        code: "invalid",
-        message: format!("年度 year:“{}”不是年份", f.year),
-    })?;
-    st.store
-        .record_plan_progress(&s.user.actor(), &f.task, year, &f.done, f.source.trim())
-        .await?;
+    let done = async {
+        check_task(&st.plans, &f.task)?;
+        valid_date(&f.done, "完成日期 done")?;
+        let year: i64 = f.year.trim().parse().map_err(|_| AppError::BadRequest {
+            code: "invalid",
+            message: format!("年度 year:“{}”不是年份", f.year),
+        })?;
+        st.store
+            .record_plan_progress(&s.user.actor(), &f.task, year, &f.done, f.source.trim())
+            .await?;
+        Ok::<(), AppError>(())
+    }
+    .await;
+    if let Err(e) = done {
+        let plan = f.task.split(':').next().unwrap_or("").to_string();
+        let values = [
+            ("task".to_string(), f.task.clone()),
+            ("year".to_string(), f.year.clone()),
+            ("done".to_string(), f.done.clone()),
+            ("source".to_string(), f.source.clone()),
+        ]
+        .into();
+        return refused_form(
+            s.clone(),
+            lang,
+            &st,
+            &plan,
+            format!("progress:{plan}"),
+            e,
+            values,
+        )
+        .await;
+    }
     Ok(Redirect::to("/plans").into_response())
 }
 

@@ -616,6 +616,28 @@ async fn the_plan_office_records_progress_and_the_status_follows() {
         r#"<input type="hidden" name="indicator" value="{id}">"#
     )));
     assert!(html.contains("填报实际值"));
+    // A wrong value comes back beside its form with what was typed, not as an error page.
+    let r = po
+        .http
+        .post(format!("{base}/plans/actuals"))
+        .form(&[
+            ("csrf", po.csrf.as_str()),
+            ("indicator", id.as_str()),
+            ("value", "-20"),
+            ("date", "2019-06-30"),
+            ("source", "季度报表"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let refused = r.text().await.unwrap();
+    assert!(refused.contains(r#"role="alert""#), "{refused}");
+    assert!(refused.contains(r#"value="季度报表""#) && refused.contains(r#"value="-20""#));
+    assert!(
+        refused.contains("<nav"),
+        "the dashboard, with its navigation"
+    );
     let anon_html = anon
         .get(format!("{base}/plans?date=2019-12-31"))
         .send()

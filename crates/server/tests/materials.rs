@@ -161,7 +161,7 @@ async fn the_applicant_hands_in_and_answers_and_the_reviewer_sees_the_files() {
             Some(("说明.pdf", b"MZ\x90\x00\x03 not a pdf")),
         )
         .await;
-        assert_eq!(s, 400, "{label}");
+        assert_eq!(s, 409, "{label}: a refused step, the page again");
         assert!(
             page.contains("只接受 PDF、JPEG、PNG、OFD、DOCX、XLSX"),
             "{label}: {page:.300}"
@@ -233,7 +233,7 @@ async fn the_applicant_hands_in_and_answers_and_the_reviewer_sees_the_files() {
             &[("action", "submit")],
         )
         .await;
-        assert_eq!(s, 400, "{label}");
+        assert_eq!(s, 409, "{label}: a refused step, the page again");
         assert!(
             page.contains("提交前请先确认承诺书"),
             "{label}: {page:.300}"

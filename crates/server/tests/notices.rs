@@ -65,7 +65,15 @@ async fn an_anonymous_visitor_objects_and_the_reviewer_sees_it() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("异议理由"));
+    // The list comes back with the reason beside this form, what was typed kept.
+    let html = r.text().await.unwrap();
+    assert!(html.contains("异议理由"));
+    assert!(
+        html.contains(r#"class="error form-error" role="alert""#),
+        "{html}"
+    );
+    assert!(html.contains(r#"value="李四""#), "the name is kept: {html}");
+    assert!(html.contains("<nav"), "with the site navigation");
     let (_, review) = rev.page("/review").await;
     assert!(
         review.contains("李四")

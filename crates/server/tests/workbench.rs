@@ -276,7 +276,10 @@ async fn declining_an_offer_asks_first_and_reads_declined() {
             303
         );
         let (_, html) = hn.page(&format!("/applications/{id}")).await;
-        assert!(html.contains("已放弃 (declined)"), "{label}: {html}");
+        assert!(
+            html.contains("<span class=\"badge\">已放弃</span>"),
+            "{label}: {html}"
+        );
         assert!(!html.contains("已撤回"), "{label}");
         let (_, page) = hn.page(&format!("/applications/{id}/decline")).await;
         assert!(page.contains("此申请当前不能放弃"));

@@ -16,6 +16,7 @@
 mod accounts;
 pub mod materials;
 pub mod migrate;
+mod names;
 mod transfer;
 mod workflow;
 
@@ -23,6 +24,7 @@ pub use accounts::{LoginLimits, User};
 pub use materials::{
     Attachment, BankAccount, MaterialKind, MaterialRequest, Materials, Pledge, UploadLimits,
 };
+pub use names::EventLine;
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
 pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification, PublicObjection};
 
@@ -664,10 +666,18 @@ impl Store {
                 sql.push_str(&format!(" AND {column} {op} ${}", binds.len()));
             }
         }
-        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", binds.len() + 1));
+        let mut n = binds.len();
+        if filter.before_seq.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND seq < ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY seq DESC LIMIT ${}", n + 1));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in binds {
             q = q.bind(b.to_string());
+        }
+        if let Some(seq) = filter.before_seq {
+            q = q.bind(seq);
         }
         let rows = q.bind(filter.limit).fetch_all(&self.pool).await?;
         Ok(rows
@@ -747,6 +757,8 @@ pub struct AuditFilter {
     pub entity_id: Option<String>,
     pub from: Option<String>,
     pub until: Option<String>,
+    /// Keyset paging: only entries older than this sequence number (the next page).
+    pub before_seq: Option<i64>,
     pub limit: i64,
 }
 

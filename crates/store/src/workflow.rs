@@ -801,10 +801,12 @@ impl Store {
                 ),
             ));
         }
-        let award = outcome
-            .award
-            .as_ref()
-            .ok_or_else(|| refused("not_awarded", "no award"))?;
+        let award = outcome.award.as_ref().ok_or_else(|| {
+            refused(
+                "not_awarded",
+                "按条款和已获支持重新计算,本申请当前不符合支持条件,不能批准 (no award)",
+            )
+        })?;
         let engine = award.amount;
         let approved = match (award.kind, amount, engine) {
             (AmountKind::Review, None, _) => {
@@ -872,7 +874,12 @@ impl Store {
                 }
                 a
             }
-            (_, _, None) => return Err(refused("not_awarded", "no amount computed")),
+            (_, _, None) => {
+                return Err(refused(
+                    "not_awarded",
+                    "按条款尚不能计算金额,不能批准 (no amount computed)",
+                ));
+            }
         };
         if approved <= Money::ZERO || !approved.is_whole_fen() {
             return Err(StoreError::Invalid(format!(
@@ -1007,7 +1014,7 @@ impl Store {
                     format!(
                         "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
                         year,
-                        level,
+                        kc_domain::level_zh(level),
                         from_fen(budget_fen),
                         from_fen(committed),
                         part

@@ -186,6 +186,19 @@ async fn an_application_goes_from_draft_to_disbursed_with_exact_ledger_rows() {
             .await
             .unwrap();
         assert!(none.is_empty(), "{}", db.label);
+        // Keyset paging: the page after the newest payment holds the older one only.
+        let next = s
+            .audit_query(&kc_store::AuditFilter {
+                action: Some("pay".into()),
+                entity_id: Some(id.clone()),
+                before_seq: pays[0]["seq"].as_i64(),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(next.len(), 1, "{}", db.label);
+        assert_eq!(next[0]["seq"], pays[1]["seq"], "{}", db.label);
     }
 }
 

@@ -179,7 +179,8 @@ pub struct MeasureDecl {
     pub form: Option<Ident>,
     pub on: Option<Ident>,
     pub valid: Option<(Date, Date, Span)>,
-    pub lets: Vec<(Ident, Expr)>,
+    /// `let NAME "words" = EXPR`: the binding, its plain-language words, its expression.
+    pub lets: Vec<(Ident, Option<String>, Expr)>,
     pub conditions: Vec<Condition>,
     pub grant: Option<Grant>,
     pub funded: Option<Funded>,

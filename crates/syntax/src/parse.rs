@@ -481,8 +481,14 @@ impl Builder {
                 }
                 Rule::m_let => {
                     let n = self.ident(ci.next()?);
-                    let e = self.expr(ci.next()?);
-                    m.lets.push((n, e));
+                    let mut next = ci.next()?;
+                    let mut words = None;
+                    if next.as_rule() == Rule::string {
+                        words = Some(unquote(next.as_str()));
+                        next = ci.next()?;
+                    }
+                    let e = self.expr(next);
+                    m.lets.push((n, words, e));
                 }
                 Rule::m_when => {
                     let expr = self.expr(ci.next()?);

@@ -45,14 +45,24 @@ fn kind_of(v: &J) -> &'static str {
 
 fn object<'a>(v: &'a J, path: &str) -> Result<&'a Map<String, J>, InputError> {
     v.as_object().map_or_else(
-        || err(path, format!("expected an object, found {}", kind_of(v))),
+        || {
+            err(
+                path,
+                format!("应为对象 (expected an object, found {})", kind_of(v)),
+            )
+        },
         Ok,
     )
 }
 
 fn string<'a>(v: &'a J, path: &str) -> Result<&'a str, InputError> {
     v.as_str().map_or_else(
-        || err(path, format!("expected a string, found {}", kind_of(v))),
+        || {
+            err(
+                path,
+                format!("应为文本 (expected a string, found {})", kind_of(v)),
+            )
+        },
         Ok,
     )
 }
@@ -61,7 +71,12 @@ pub fn parse_date(v: &J, path: &str) -> Result<Date, InputError> {
     let s = string(v, path)?;
     match Date::from_str(s) {
         Ok(d) if s.len() == 10 => Ok(d),
-        _ => err(path, format!("“{s}” is not a valid date (YYYY-MM-DD)")),
+        _ => err(
+            path,
+            format!(
+                "“{s}”不是有效日期,格式为 年-月-日,如 2024-05-01 (not a valid date, YYYY-MM-DD)"
+            ),
+        ),
     }
 }
 
@@ -73,7 +88,7 @@ fn money(v: &J, path: &str) -> Result<Money, InputError> {
             return err(
                 path,
                 format!(
-                    "expected an amount such as \"1234567.89\", found {}",
+                    "应为金额,如 1234567.89 (expected an amount such as \"1234567.89\", found {})",
                     kind_of(other)
                 ),
             );
@@ -83,7 +98,9 @@ fn money(v: &J, path: &str) -> Result<Money, InputError> {
     if m.is_negative() {
         return err(
             path,
-            format!("amount {text} is negative; amounts in input are never below zero"),
+            format!(
+                "金额 {text} 不能为负数 (amount {text} is negative; amounts in input are never below zero)"
+            ),
         );
     }
     Ok(m)
@@ -101,7 +118,10 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
             other => {
                 return err(
                     path,
-                    format!("expected true or false, found {}", kind_of(other)),
+                    format!(
+                        "应为“是”或“否” (expected true or false, found {})",
+                        kind_of(other)
+                    ),
                 );
             }
         },
@@ -110,7 +130,7 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
             _ => {
                 return err(
                     path,
-                    format!("expected a whole number (|n| ≤ 10^9), found {v}"),
+                    format!("应为整数 (expected a whole number, |n| ≤ 10^9, found {v})"),
                 );
             }
         },
@@ -118,11 +138,16 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
             let t = match v {
                 J::Number(n) => n.to_string(),
                 J::String(s) => s.clone(),
-                other => return err(path, format!("expected a number, found {}", kind_of(other))),
+                other => {
+                    return err(
+                        path,
+                        format!("应为数字 (expected a number, found {})", kind_of(other)),
+                    );
+                }
             };
             match kc_money::Dec::from_str(&t) {
                 Ok(d) => Value::Decimal(d),
-                Err(_) => return err(path, format!("“{t}” is not a decimal number")),
+                Err(_) => return err(path, format!("“{t}”不是数字 (not a decimal number)")),
             }
         }
         Type::Rate => {
@@ -153,12 +178,19 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
                         .map(|m| m.name.as_str())
                         .take(20)
                         .collect();
+                    let labels: Vec<&str> = def
+                        .members
+                        .iter()
+                        .map(|m| m.label.zh.as_str())
+                        .take(20)
+                        .collect();
                     return err(
                         path,
                         format!(
-                            "“{s}” is not a {} ({}); one of: {}",
-                            def.name,
+                            "“{s}”不是有效的{},可选:{} (not a {}; one of: {})",
                             def.label.zh,
+                            labels.join("、"),
+                            def.name,
                             names.join(", ")
                         ),
                     );
@@ -278,7 +310,10 @@ pub fn parse_input(lib: &Library, text: &str, as_of: Option<Date>) -> Result<Inp
 fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
     let path = "$.applicant";
     if v.is_null() {
-        return err(path, "missing: the applicant is required");
+        return err(
+            path,
+            "缺少申报主体信息 (missing: the applicant is required)",
+        );
     }
     let map = object(v, path)?;
     let vocab = &lib.vocab;
@@ -337,7 +372,10 @@ fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
                 &format!("{cp}.cert"),
             )?;
             let Value::Enum(_, m) = cert else {
-                return err(&format!("{cp}.cert"), "missing: which certification");
+                return err(
+                    &format!("{cp}.cert"),
+                    "缺少资质类型 (missing: which certification)",
+                );
             };
             let date = parse_date(cm.get("date").unwrap_or(&J::Null), &format!("{cp}.date"))?;
             certifications.push((m, date));
@@ -350,7 +388,7 @@ fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
             let yp = format!("$.applicant.figures.{y}");
             let year: i64 = match y.parse() {
                 Ok(n) if (1900..=2200).contains(&n) => n,
-                _ => return err(&yp, format!("“{y}” is not a year")),
+                _ => return err(&yp, format!("“{y}”不是年份 (not a year)")),
             };
             for (k, val) in object(vals, &yp)? {
                 let fp = format!("{yp}.{k}");
@@ -377,14 +415,19 @@ fn parse_applicant(lib: &Library, v: &J) -> Result<Applicant, InputError> {
 
 fn parse_event(lib: &Library, v: &J, path: &str) -> Result<Event, InputError> {
     let map = object(v, path)?;
-    let kind_name = string(map.get("kind").unwrap_or(&J::Null), &format!("{path}.kind"))
-        .or_else(|_| err(&format!("{path}.kind"), "missing: the event kind"))?;
+    let kind_name =
+        string(map.get("kind").unwrap_or(&J::Null), &format!("{path}.kind")).or_else(|_| {
+            err(
+                &format!("{path}.kind"),
+                "缺少事项类型 (missing: the event kind)",
+            )
+        })?;
     let Some(kind) = lib.vocab.event_by_name(kind_name) else {
         let names: Vec<&str> = lib.vocab.events.iter().map(|e| e.name.as_str()).collect();
         return err(
             &format!("{path}.kind"),
             format!(
-                "unknown event kind “{kind_name}”; one of: {}",
+                "未知的事项类型“{kind_name}” (unknown event kind; one of: {})",
                 names.join(", ")
             ),
         );
@@ -394,7 +437,12 @@ fn parse_event(lib: &Library, v: &J, path: &str) -> Result<Event, InputError> {
     allowed.extend(def.fields.iter().map(|f| f.name.as_str()));
     check_keys(map, path, &allowed)?;
     let id = string(map.get("id").unwrap_or(&J::Null), &format!("{path}.id"))
-        .or_else(|_| err(&format!("{path}.id"), "missing: every event needs an id"))?
+        .or_else(|_| {
+            err(
+                &format!("{path}.id"),
+                "缺少事项编号 (missing: every event needs an id)",
+            )
+        })?
         .to_string();
     let date = parse_date(map.get("date").unwrap_or(&J::Null), &format!("{path}.date"))?;
     let mut fields = Vec::with_capacity(def.fields.len());

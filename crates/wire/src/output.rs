@@ -35,6 +35,8 @@ fn outcome(lib: &Library, input: &Input, o: &Outcome) -> J {
             let (text, facts) = c.describe(lib, m);
             json!({"text": text, "status": c.status.code(), "facts": facts})
         }).collect::<Vec<_>>(),
+        "reason": o.reason(lib, false),
+        "reason_en": o.reason(lib, true),
         "record": award.filter(|_| o.status == kc_eval::Status::Awarded).map(|a| json!({
             "activity": a.activity, "item": a.item, "base": a.base.map(|b| b.plain())
         })),

@@ -30,6 +30,7 @@ impl AuditQuery {
             entity_id: self.entity_id,
             from: self.from,
             until: self.until,
+            before_seq: None,
             limit: self.limit.unwrap_or(500).clamp(1, 5000),
         }
     }

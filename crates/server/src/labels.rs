@@ -1,0 +1,188 @@
+//! Words for what the store keeps as codes: events described by their kind, date and the
+//! facts that tell two apart; audit actions and entities; amounts in 万元 beside 元. A leaf
+//! module: it knows the library's vocabulary and nothing of pages or routes.
+
+use kc_check::ir::{Library, Type};
+use kc_eval::plain;
+use kc_money::Money;
+use serde_json::Value as J;
+
+tokio::task_local! {
+    /// The path of the request being answered, for the menu's current-page marker.
+    static CURRENT_PATH: String;
+}
+
+/// Runs the request with its path known to [`current_path`] (the layout marks the menu entry).
+pub async fn with_current_path(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path().to_string();
+    CURRENT_PATH.scope(path, next.run(req)).await
+}
+
+/// The path of the request being answered; empty outside one.
+pub fn current_path() -> String {
+    CURRENT_PATH.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// An event in words: `高新技术企业认定 · 2023-05-20 · 国家高新技术企业`, with the first facts
+/// that tell two events of one kind apart (a project's name, an amount), members by label.
+pub fn event_words(lib: &Library, kind: &str, date: &str, body: &J, en: bool) -> String {
+    let v = &lib.vocab;
+    let Some(k) = v.event_by_name(kind) else {
+        return format!("{kind} · {date}");
+    };
+    let def = &v.events[k];
+    let mut parts = vec![plain::label(&def.label, en).to_string(), date.to_string()];
+    for f in &def.fields {
+        if parts.len() >= 4 {
+            break;
+        }
+        let Some(raw) = body.get(&f.name) else {
+            continue;
+        };
+        let text = match (f.ty, raw) {
+            (Type::Enum(e), J::String(s)) => v.enums[e]
+                .member(s)
+                .map(|m| plain::label(&v.enums[e].members[m as usize].label, en).to_string()),
+            (Type::Money, J::String(s)) => Money::parse_amount(s)
+                .ok()
+                .map(|m| format!("{} {}", plain::label(&f.label, en), m)),
+            (Type::Text, J::String(s)) if !s.is_empty() => Some(s.clone()),
+            _ => None,
+        };
+        if let Some(t) = text {
+            parts.push(t);
+        }
+    }
+    parts.join(" · ")
+}
+
+/// An event of an evaluation input in words, as [`event_words`] does for a stored one.
+pub fn input_event_words(lib: &Library, e: &kc_eval::Event, en: bool) -> String {
+    let v = &lib.vocab;
+    let def = &v.events[e.kind];
+    let mut parts = vec![plain::label(&def.label, en).to_string(), e.date.to_string()];
+    for (f, val) in def.fields.iter().zip(&e.fields) {
+        if parts.len() >= 4 {
+            break;
+        }
+        match val {
+            kc_check::ir::Value::Unknown | kc_check::ir::Value::Bool(_) => {}
+            kc_check::ir::Value::Text(t) => parts.push(t.clone()),
+            kc_check::ir::Value::Enum(..) => parts.push(kc_eval::describe_value_in(lib, val, en)),
+            kc_check::ir::Value::Money(_) => parts.push(format!(
+                "{} {}",
+                plain::label(&f.label, en),
+                kc_eval::describe_value_in(lib, val, en)
+            )),
+            _ => {}
+        }
+    }
+    parts.join(" · ")
+}
+
+/// An amount as people read it: `1,267,200.00 元(126.72万元)` from 10万元 up, else `元` only.
+/// The 万元 figure is exact (a division by 10,000 of an amount exact to the fen).
+pub fn yuan_wan(m: Money) -> String {
+    let d = m.decimal();
+    if d.abs() >= kc_money::Dec::from(100_000) {
+        let wan = (d / kc_money::Dec::from(10_000)).normalize();
+        format!("{m}({wan}万元)")
+    } else {
+        m.to_string()
+    }
+}
+
+/// An audit action in words.
+pub fn action_words(action: &str, en: bool) -> String {
+    let (zh, e) = match action {
+        "create" => ("创建", "created"),
+        "update" => ("修改", "updated"),
+        "submit" => ("提交申报", "submitted"),
+        "withdraw" => ("撤回", "withdrew"),
+        "confirm_offer" => ("确认免申即享", "confirmed an offer"),
+        "decline_offer" => ("放弃免申即享", "declined an offer"),
+        "start_review" => ("开始审核", "started review"),
+        "request_material" => ("一次性告知补正", "requested material"),
+        "approve" => ("批准", "approved"),
+        "reject" => ("不予支持", "rejected"),
+        "publish_notice" => ("发布公示", "published the notice"),
+        "object" => ("公示异议", "objected"),
+        "lodge_objection" => ("公众提出异议", "objection from the public"),
+        "pay" => ("拨付", "paid"),
+        "set_budget" => ("设置预算", "set a budget"),
+        "record_actual" => ("登记计划实际值", "recorded an actual"),
+        "correct_actual" => ("更正计划实际值", "corrected an actual"),
+        "record_progress" => ("登记任务进展", "recorded progress"),
+        "import" => ("导入", "imported"),
+        "restore" => ("恢复备份", "restored a backup"),
+        "login" => ("登录", "logged in"),
+        other => return other.replace('_', " "),
+    };
+    (if en { e } else { zh }).to_string()
+}
+
+/// The kind of record an audit entry is about, in words.
+pub fn entity_words(entity: &str, en: bool) -> String {
+    let (zh, e) = match entity {
+        "application" => ("申请", "application"),
+        "applicant" => ("申报主体", "applicant"),
+        "event" => ("事项", "event"),
+        "budget" => ("预算", "budget"),
+        "indicator" => ("计划指标", "plan indicator"),
+        "task" => ("计划任务", "plan task"),
+        "user" => ("账号", "account"),
+        other => return other.replace('_', " "),
+    };
+    (if en { e } else { zh }).to_string()
+}
+
+/// The codes [`action_words`] knows, for the audit page's filter.
+pub const AUDIT_ACTIONS: &[&str] = &[
+    "create",
+    "update",
+    "submit",
+    "withdraw",
+    "confirm_offer",
+    "decline_offer",
+    "start_review",
+    "request_material",
+    "approve",
+    "reject",
+    "publish_notice",
+    "object",
+    "lodge_objection",
+    "pay",
+    "set_budget",
+    "record_actual",
+    "correct_actual",
+    "record_progress",
+];
+
+/// The codes [`entity_words`] knows, for the audit page's filter.
+pub const AUDIT_ENTITIES: &[&str] = &[
+    "application",
+    "applicant",
+    "event",
+    "budget",
+    "indicator",
+    "task",
+    "user",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wan_is_exact_to_the_fen() {
+        let m = |s: &str| Money::parse_amount(s).unwrap();
+        assert_eq!(yuan_wan(m("1267200")), "1,267,200.00 元(126.72万元)");
+        assert_eq!(yuan_wan(m("5000000")), "5,000,000.00 元(500万元)");
+        assert_eq!(yuan_wan(m("100000.01")), "100,000.01 元(10.000001万元)");
+        assert_eq!(yuan_wan(m("99999.99")), "99,999.99 元");
+        assert_eq!(yuan_wan(m("0")), "0.00 元");
+    }
+}
