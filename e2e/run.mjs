@@ -448,7 +448,7 @@ async function main() {
     // The 承诺书.
     await page.locator('form.pledge input[name="accept"]').check();
     await submit(page, page.locator('form.pledge button[type="submit"]'));
-    assert.match(await text(page.locator('p.pledged')), /已由 .* 确认/);
+    assert.match(await text(page.locator('p.pledged')), /申报单位已于 .* 确认/);
     const submitBtn = page.locator('button[name="do"][value="submit"]');
     assert.equal(await text(submitBtn), '提交');
     await submit(page, submitBtn);

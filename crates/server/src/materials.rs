@@ -241,7 +241,7 @@ pub(crate) async fn section(
             h3 { (lang.t("承诺书", "Commitment")) }
             div.quote { (m.pledge.as_ref().map(|p| p.text.as_str()).unwrap_or(PLEDGE_TEXT)) }
             @match &m.pledge {
-                Some(p) => { p.pledged { span.ok { "✓ " } (lang.t("已由 ", "Accepted by ")) (p.by.split_once(':').map(|x| x.1).unwrap_or(&p.by)) (lang.t(" 于 ", " on ")) (short_time(&p.at)) (lang.t(" 确认。", ".")) } }
+                Some(p) => { p.pledged { span.ok { "✓ " } (lang.t("申报单位已于 ", "Accepted on ")) (short_time(&p.at)) (lang.t(" 确认", "")) " " span.muted { "(" (lang.t("确认账号:", "by account ")) (p.by.split_once(':').map(|x| x.1).unwrap_or(&p.by)) ")" } } }
                 None => {
                     @if hand_in {
                         form.card.pledge method="post" action={"/applications/" (a.id) "/pledge"} {

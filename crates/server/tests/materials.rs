@@ -361,7 +361,7 @@ async fn the_applicant_hands_in_and_answers_and_the_reviewer_sees_the_files() {
             "审计报告.pdf",
             "申报书.pdf",
             "6217000012345678",
-            "已由 hn 于",
+            "确认账号:hn",
         ] {
             assert!(
                 page.contains(want),
