@@ -125,11 +125,14 @@ pub(crate) async fn section(
     Ok(html! {
         section #materials {
             h2 { (lang.t("申报材料", "Materials")) }
-            @if hand_in && a.state == St::Draft {
+            @if hand_in && matches!(a.state, St::Draft | St::Offered) {
+                @let offer = a.state == St::Offered;
                 div.card.checklist {
-                    p { strong { (lang.t("提交前请完成:", "Before submitting:")) } }
+                    p { strong { (if offer { lang.t("意愿确认前请完成:", "Before confirming the offer:") } else { lang.t("提交前请完成:", "Before submitting:") }) } }
                     ul {
-                        li class=(if has_form { "ok" } else { "no" }) { (if has_form { "✓ " } else { "✗ " }) (lang.t("上传申报书", "upload the application form")) }
+                        @if !offer {
+                            li class=(if has_form { "ok" } else { "no" }) { (if has_form { "✓ " } else { "✗ " }) (lang.t("上传申报书", "upload the application form")) }
+                        }
                         li class=(if m.account.is_some() { "ok" } else { "no" }) { (if m.account.is_some() { "✓ " } else { "✗ " }) (lang.t("填写收款账户", "give the bank account")) }
                         li class=(if m.pledge.is_some() { "ok" } else { "no" }) { (if m.pledge.is_some() { "✓ " } else { "✗ " }) (lang.t("确认承诺书", "accept the commitment")) }
                     }

@@ -224,6 +224,12 @@ async fn declining_an_offer_asks_first_and_reads_declined() {
         // The application page: confirm is the main button; decline is a secondary link.
         let (_, html) = hn.page(&format!("/applications/{id}")).await;
         assert!(html.contains(r#"value="confirm_offer""#), "{label}");
+        // What 意愿确认 needs first: the bank account and the 承诺书, with their forms.
+        assert!(html.contains("意愿确认前请完成"), "{label}");
+        assert!(
+            html.contains(r#"action="/applications/"#) && html.contains("/pledge\""),
+            "{label}"
+        );
         assert!(
             !html.contains(r#"value="decline_offer""#),
             "{label}: no one-click decline"
