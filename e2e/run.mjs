@@ -684,11 +684,15 @@ async function main() {
     assert.equal(await text(page.locator('main h1')), '政策日历');
     // Every document is either in force (table) or expired (list); with today's date the demo
     // library may well be all expired.
-    const inForce = (await page.locator('main table').first().locator('tr').count()) - 1;
+    const inForce = (await page.locator('main h2:has-text("正在有效的政策") + table tr').count()) - 1;
     const expired = await page.locator('main h2:has-text("已失效") + ul > li').count();
     assert.equal(inForce + expired, library.docs, `${inForce} in force + ${expired} expired = ${library.docs} documents`);
     assert.ok(await page.locator(`main table.notifications a[href="/applications/${app.id}"]`).count(), 'notification of the application');
     assert.match(await text(page.locator('main table.notifications')), /已拨付/, 'the notification shows the state now');
+    // The month calendar: 沈政发〔2021〕11号 ends on 13 July 2024.
+    await page.goto(`${base}/calendar?month=2024-07`);
+    const day = page.locator('table.month-grid td.day', { has: page.locator('span.daynum', { hasText: /^13$/ }) });
+    assert.match(await text(day), /沈政发〔2021〕11号 有效期届满/);
     await shot(page, 'calendar');
   });
   await check('log out (applicant, again)', () => logout(page));
@@ -852,6 +856,10 @@ async function main() {
       await anon.close();
     }
   });
+  await sideCheck('accessibility: axe-core (WCAG 2.1 A/AA) finds no serious or critical violation on the main pages of each role', async () => {
+    const problems = await axeMainPages(base, app, pick);
+    assert.deepEqual(problems, []);
+  });
   await check('no HTTP 5xx during the run', () => {
     assert.deepEqual(serverErrors, []);
   });
@@ -910,6 +918,46 @@ async function crawlForCodes(context, base) {
         }
       }
       if (seen.size < 5) problems.push(`${user ?? 'anonymous'}: only ${seen.size} pages reached`);
+    } finally {
+      await ctx.close();
+    }
+  }
+  return problems;
+}
+
+/**
+ * Runs axe-core (from npm, injected into the page) on the main pages of each role at desktop
+ * and phone widths; returns the serious and critical violations, one line each.
+ */
+async function axeMainPages(base, app, pick) {
+  const axeSource = fs.readFileSync(path.join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  const plan = [
+    [null, ['/', '/library', pick ? `/library/${pick.measure}` : '/library', '/calculator', '/notices', '/calendar', '/login']],
+    [applicantUser, ['/', '/calculator', '/applications', app ? `/applications/${app.id}` : '/applications', '/notifications']],
+    ['reviewer', ['/review', app ? `/applications/${app.id}` : '/review', '/applicants', '/budget']],
+    ['demo-admin', ['/audit']],
+    ['planner', ['/plans']],
+  ];
+  const problems = [];
+  for (const [user, pages] of plan) {
+    // The page's CSP allows no injected script; the test context bypasses it to load axe.
+    const ctx = await browser.newContext({ locale: 'zh-CN', bypassCSP: true });
+    const p = await ctx.newPage();
+    try {
+      if (user) await login(p, base, user);
+      for (const width of [1280, 390]) {
+        await p.setViewportSize({ width, height: 844 });
+        for (const url of pages) {
+          await p.goto(`${base}${url}`);
+          await p.addScriptTag({ content: axeSource });
+          const r = await p.evaluate(() =>
+            window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+          );
+          for (const v of r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
+            problems.push(`${user ?? 'anonymous'} ${url} @${width}: ${v.id} (${v.impact}) ×${v.nodes.length}: ${v.nodes[0]?.target?.join(' ')}`);
+          }
+        }
+      }
     } finally {
       await ctx.close();
     }

@@ -64,7 +64,11 @@ pre{background:#0b1021;color:#e6e6e6;padding:.6rem;border-radius:4px;overflow-x:
 .skip{position:absolute;left:-999px;top:0;background:#fff;color:#b71c1c;padding:.5rem;z-index:9}.skip:focus{left:.5rem}
 header nav{display:flex;flex-wrap:wrap;gap:.8rem;align-items:center}header a[aria-current=page]{text-decoration:underline;text-underline-offset:.3rem;font-weight:700}
 header .who{color:#fff}.badge{font-weight:600}details.notmet summary{font-size:1.05rem;font-weight:600;margin-top:1rem}
-.validity{border-left:4px solid #9a6700}.summary .total{font-size:1.1rem}td.reason{color:#7a1212}
+fieldset{min-width:0;border:1px solid #d9e2ec;border-radius:4px;margin:.5rem 0;padding:.3rem .7rem}legend{font-weight:600}
+form.questionnaire label{display:block;margin:.35rem 0 .1rem}form.questionnaire select,form.questionnaire input{width:100%;max-width:28rem}
+.validity{border-left:4px solid #9a6700}table.month-grid{table-layout:fixed}table.month-grid td{height:5.2rem;font-size:.8rem;overflow-wrap:anywhere}
+td.day.today{outline:2px solid #b71c1c}.daynum{font-weight:700;display:block}.entry{margin:.1rem 0;padding:0 .2rem;border-radius:3px;background:#eef2f7}
+.entry.end{background:#fdecea}.entry.notice{background:#fff4db}.entry.target{background:#e6f0fa}td.blank{background:#f5f7fa}nav.month{margin:.5rem 0}.summary .total{font-size:1.1rem}td.reason{color:#7a1212}
 .tag{display:inline-block;border-radius:3px;padding:0 .4rem;font-size:.8rem;background:#eef2f7}
 form.inline{display:inline-block;margin:.2rem .3rem .2rem 0}input,select,textarea{font:inherit;padding:.25rem .4rem;max-width:100%}
 button{font:inherit;background:#b71c1c;color:#fff;border:0;border-radius:4px;padding:.3rem .8rem;cursor:pointer}button.secondary{background:#486581}
@@ -78,7 +82,7 @@ tr.detail details{display:inline-block;vertical-align:top;margin-right:1.2rem;ma
 header nav a,header .right a{padding:.55rem .45rem;white-space:nowrap;display:inline-block}main{padding:.5rem}table{display:block;overflow-x:auto}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards tr:first-child{display:none}
 table.cards tr{border:1px solid #d9e2ec;border-radius:6px;margin:.4rem 0;background:#fff}table.cards td{border:0;text-align:left}
-button,input,select{min-height:2.6rem}}
+button,input,select{min-height:2.6rem}table.month-grid{display:none}}
 "#;
 
 /// A menu entry, marked as the current page where it is (`aria-current`, underlined).
@@ -622,6 +626,7 @@ fn evaluation_view(
     ev: &kc_eval::Evaluation,
     apply_as: Option<&Session>,
     existing: &[kc_store::ApplicationView],
+    visitor: bool,
 ) -> Markup {
     use crate::labels::{input_event_words, yuan_wan};
     let lib = &st.lib;
@@ -687,6 +692,7 @@ fn evaluation_view(
                 @if let Some(a) = &o.award {
                     p { (if en { a.kind.code() } else { a.kind.zh() }) " " strong.amount { (a.amount.map(yuan_wan).unwrap_or_else(|| lang.t("评审确定", "set by review").into())) } }
                     ul { @for (_, line) in a.describe_trace_in(lib, m, en) { li { (line) } } }
+                    @if visitor { p { a.apply-login href="/login" { (lang.t("登录后申报", "Log in to apply")) } } }
                     @if let (Some(sess), Some(ei)) = (apply_as, o.event) {
                         @if let Some(app) = existing.iter().find(|a| a.measure == m.id && a.event_id == input.events[ei].id && !matches!(a.state, St::Withdrawn | St::Rejected)) {
                             p { (lang.t("已申报:", "Applied: ")) a href={"/applications/" (app.id)} { (app.id) } " " span.tag { (state_words(lang, app)) } }
@@ -738,36 +744,91 @@ fn evaluation_view(
     }
 }
 
+/// How many events the questionnaire takes at once.
+const CALC_EVENTS: usize = 3;
+/// How many certifications it takes.
+const CALC_CERTS: usize = 2;
+
+/// The query key of event `n`'s field (`e.date` / `event_kind` for the first, as links made
+/// before several events were possible still work).
+fn event_key(n: usize, field: &str) -> String {
+    match (n, field) {
+        (1, "kind") => "event_kind".into(),
+        (1, f) => format!("e.{f}"),
+        (n, "kind") => format!("event_kind{n}"),
+        (n, f) => format!("e{n}.{f}"),
+    }
+}
+
+/// The 政策计算器's questionnaire for visitors: the applicant's profile, its certifications, one
+/// year's figures and up to three events, each with the fields its kind asks for.
 fn calculator_form(lang: Lang, st: &AppState, q: &BTreeMap<String, String>) -> Markup {
     let v = &st.lib.vocab;
+    let en = lang.0;
     let select = |name: String, e: usize, cur: Option<&String>| {
         html! {
-            select name=(name) { option value="" { "—" } @for m in &v.enums[e].members { option value=(m.name) selected[cur == Some(&m.name)] { (m.label.zh) } } }
+            select name=(name) id=(name) { option value="" { "—" } @for m in &v.enums[e].members { option value=(m.name) selected[cur == Some(&m.name)] { (kc_eval::plain::label(&m.label, en)) } } }
         }
     };
     let input_for = |name: String, ty: Type, cur: Option<&String>| match ty {
         Type::Enum(e) => select(name, e, cur),
         Type::Bool => {
-            html! { select name=(name) { option value="" { "—" } option value="true" selected[cur.map(|c| c.as_str()) == Some("true")] { "是" } option value="false" selected[cur.map(|c| c.as_str()) == Some("false")] { "否" } } }
+            html! { select name=(name) id=(name) { option value="" { "—" } option value="true" selected[cur.map(|c| c.as_str()) == Some("true")] { (lang.t("是", "yes")) } option value="false" selected[cur.map(|c| c.as_str()) == Some("false")] { (lang.t("否", "no")) } } }
         }
         Type::Date => {
-            html! { input type="date" name=(name) value=(cur.cloned().unwrap_or_default()); }
+            html! { input type="date" name=(name) id=(name) value=(cur.cloned().unwrap_or_default()); }
         }
-        _ => html! { input name=(name) value=(cur.cloned().unwrap_or_default()); },
+        Type::Money | Type::Int | Type::Decimal | Type::Rate => {
+            html! { input name=(name) id=(name) inputmode="decimal" value=(cur.cloned().unwrap_or_default()); }
+        }
+        _ => html! { input name=(name) id=(name) value=(cur.cloned().unwrap_or_default()); },
     };
-    let ev_kind = q.get("event_kind").and_then(|k| v.event_by_name(k));
+    let cert_enum = v.certification;
     html! {
-        form.card method="get" action="/calculator" {
-            strong { (lang.t("申报主体", "Applicant")) }
-            @for f in &v.applicant { @if f.name != "name" { label { (f.label.zh) " " (input_for(format!("a.{}", f.name), f.ty, q.get(&format!("a.{}", f.name)))) } } }
-            strong { (lang.t("事件", "Event")) }
-            label { (lang.t("事件类型", "Event kind")) " "
-                select name="event_kind" { option value="" { "—" } @for e in &v.events { option value=(e.name) selected[q.get("event_kind") == Some(&e.name)] { (e.label.zh) } } }
+        form.card.questionnaire method="get" action="/calculator" {
+            fieldset {
+                legend { (lang.t("申报主体", "Applicant")) }
+                @for f in &v.applicant { @if f.name != "name" {
+                    @let key = format!("a.{}", f.name);
+                    label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (u) ")" } }
+                    (input_for(key.clone(), f.ty, q.get(&key)))
+                } }
             }
-            label { (lang.t("事件日期", "Event date")) " " input type="date" name="e.date" value=(q.get("e.date").cloned().unwrap_or_default()); }
-            @if let Some(k) = ev_kind {
-                @for f in &v.events[k].fields { label { (f.label.zh) @if let Some(u) = &f.label.unit { " (" (u) ")" } " " (input_for(format!("e.{}", f.name), f.ty, q.get(&format!("e.{}", f.name)))) } }
-            } @else { p.muted { (lang.t("选择事件类型后点“计算”,再填写事件字段。", "Pick an event kind and press Compute to see its fields.")) } }
+            fieldset {
+                legend { (lang.t("已获资质(如有)", "Certifications held (if any)")) }
+                @for n in 1..=CALC_CERTS {
+                    @let ck = format!("c{n}.cert"); @let dk = format!("c{n}.date");
+                    label for=(ck) { (lang.t("资质", "Certification")) " " (n) } (select(ck.clone(), cert_enum, q.get(&ck)))
+                    label for=(dk) { (lang.t("认定日期", "Date")) } input type="date" name=(dk) id=(dk) value=(q.get(&dk).cloned().unwrap_or_default());
+                }
+            }
+            fieldset {
+                legend { (lang.t("年度数据(如有)", "Yearly figures (if any)")) }
+                label for="fy" { (lang.t("年度", "Year")) } input name="fy" id="fy" inputmode="numeric" size="5" value=(q.get("fy").cloned().unwrap_or_default());
+                @for f in &v.figures {
+                    @let key = format!("f.{}", f.name);
+                    label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (u) ")" } }
+                    (input_for(key.clone(), f.ty, q.get(&key)))
+                }
+            }
+            @for n in 1..=CALC_EVENTS {
+                @let kk = event_key(n, "kind");
+                @let kind = q.get(&kk).and_then(|k| v.event_by_name(k));
+                fieldset.event {
+                    legend { (lang.t("事项", "Event")) " " (n) }
+                    label for=(kk) { (lang.t("事项类型", "Kind")) }
+                    select name=(kk) id=(kk) { option value="" { "—" } @for e in &v.events { option value=(e.name) selected[q.get(&kk) == Some(&e.name)] { (kc_eval::plain::label(&e.label, en)) } } }
+                    @let dk = event_key(n, "date");
+                    label for=(dk) { (lang.t("日期", "Date")) } input type="date" name=(dk) id=(dk) value=(q.get(&dk).cloned().unwrap_or_default());
+                    @if let Some(k) = kind {
+                        @for f in &v.events[k].fields {
+                            @let key = event_key(n, &f.name);
+                            label for=(key) { (kc_eval::plain::label(&f.label, en)) @if let Some(u) = &f.label.unit { " (" (u) ")" } }
+                            (input_for(key.clone(), f.ty, q.get(&key)))
+                        }
+                    } @else { p.muted { (lang.t("选择事项类型后点“计算”,再填写该事项的具体信息。", "Pick a kind and press Compute to fill in its details.")) } }
+                }
+            }
             button type="submit" { (lang.t("计算", "Compute")) }
         }
     }
@@ -810,23 +871,48 @@ async fn calculator(
                 applicant.insert(f.name.clone(), typed_json(f.ty, val));
             }
         }
+        let filled = |k: &str| {
+            q.get(k)
+                .filter(|x| !x.trim().is_empty())
+                .map(|x| x.trim().to_string())
+        };
+        let mut certs = Vec::new();
+        for n in 1..=CALC_CERTS {
+            if let Some(c) = filled(&format!("c{n}.cert")) {
+                certs.push(json!({"cert": c, "date": filled(&format!("c{n}.date")).unwrap_or(today.to_string())}));
+            }
+        }
+        if !certs.is_empty() {
+            applicant.insert("certifications".into(), J::Array(certs));
+        }
+        let mut figures = serde_json::Map::new();
+        for f in &v.figures {
+            if let Some(x) = filled(&format!("f.{}", f.name)) {
+                figures.insert(f.name.clone(), typed_json(f.ty, &x));
+            }
+        }
+        if !figures.is_empty() {
+            let year = filled("fy").unwrap_or_else(|| (today.year() - 1).to_string());
+            applicant.insert("figures".into(), json!({ year: figures }));
+        }
         let mut events = Vec::new();
-        if let Some(k) = q.get("event_kind").and_then(|k| v.event_by_name(k)) {
+        for n in 1..=CALC_EVENTS {
+            let Some(k) = q
+                .get(&event_key(n, "kind"))
+                .and_then(|k| v.event_by_name(k))
+            else {
+                continue;
+            };
             let mut e = serde_json::Map::new();
-            e.insert("id".into(), json!("what-if"));
+            e.insert("id".into(), json!(format!("what-if-{n}")));
             e.insert("kind".into(), json!(v.events[k].name));
             e.insert(
                 "date".into(),
-                json!(
-                    q.get("e.date")
-                        .filter(|d| !d.is_empty())
-                        .cloned()
-                        .unwrap_or(today.to_string())
-                ),
+                json!(filled(&event_key(n, "date")).unwrap_or(today.to_string())),
             );
             for f in &v.events[k].fields {
-                if let Some(val) = q.get(&format!("e.{}", f.name)).filter(|x| !x.is_empty()) {
-                    e.insert(f.name.clone(), typed_json(f.ty, val));
+                if let Some(val) = filled(&event_key(n, &f.name)) {
+                    e.insert(f.name.clone(), typed_json(f.ty, &val));
                 }
             }
             events.push(J::Object(e));
@@ -853,7 +939,7 @@ async fn calculator(
                     .unwrap_or_default();
                 body = html! {
                     @if !who.is_empty() { p { (lang.t("按本单位登记的信息和已获支持计算:", "Computed from the stored record and its ledger: ")) strong { (who) } } }
-                    (evaluation_view(lang, &st, &input, &ev, if record.is_some() { s.as_ref() } else { None }, &existing))
+                    (evaluation_view(lang, &st, &input, &ev, if record.is_some() { s.as_ref() } else { None }, &existing, s.is_none()))
                 };
             }
             Err(e) => {
@@ -1908,15 +1994,135 @@ async fn applicant(
     page(lang, Some(&s), lang.t("一企一档", "Applicant file"), body)
 }
 
+#[derive(Deserialize, Default)]
+struct CalendarQuery {
+    /// `YYYY-MM`; default the current month.
+    month: Option<String>,
+}
+
+/// One dated entry of the 政策日历.
+struct DayEntry {
+    date: jiff::civil::Date,
+    kind: &'static str,
+    text: String,
+    href: Option<String>,
+}
+
 async fn calendar(
     MaybeSession(s): MaybeSession,
     lang: Lang,
     State(st): State<AppState>,
+    Query(q): Query<CalendarQuery>,
 ) -> PageResult {
+    use jiff::civil::Date;
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date();
     let lib = &st.lib;
+    let en = lang.0;
+    let first = q
+        .month
+        .as_deref()
+        .and_then(|m| Date::strptime("%Y-%m-%d", format!("{m}-01")).ok())
+        .unwrap_or_else(|| today.first_of_month());
+    let next_month = first
+        .checked_add(jiff::Span::new().months(1))
+        .unwrap_or(first);
+    let prev_month = first
+        .checked_sub(jiff::Span::new().months(1))
+        .unwrap_or(first);
+    // Every dated thing a user plans around: documents taking effect and ending, each
+    // measure's own window where it differs, 公示 periods ending, plan targets falling due.
+    let mut entries: Vec<DayEntry> = Vec::new();
+    for d in &lib.documents {
+        entries.push(DayEntry {
+            date: d.valid.0,
+            kind: "start",
+            text: format!("{} {}", d.number, lang.t("开始施行", "takes effect")),
+            href: Some("/library".into()),
+        });
+        entries.push(DayEntry {
+            date: d.valid.1,
+            kind: "end",
+            text: format!("{} {}", d.number, lang.t("有效期届满", "expires")),
+            href: Some("/library".into()),
+        });
+    }
+    for m in &lib.measures {
+        let d = &lib.documents[m.doc];
+        if m.valid.1 != d.valid.1 {
+            entries.push(DayEntry {
+                date: m.valid.1,
+                kind: "end",
+                text: format!(
+                    "{} {}",
+                    kc_eval::plain::label(&m.label, en),
+                    lang.t("申报窗口截止", "window closes")
+                ),
+                href: Some(format!("/library/{}", m.id)),
+            });
+        }
+    }
+    for n in st.store.public_notices().await? {
+        if let Ok(d) = n.until.parse::<Date>() {
+            let title = lib
+                .measure(&n.measure)
+                .map(|m| kc_eval::plain::label(&m.label, en).to_string())
+                .unwrap_or_default();
+            entries.push(DayEntry {
+                date: d,
+                kind: "notice",
+                text: format!(
+                    "{} {} · {}",
+                    lang.t("公示期满", "notice ends"),
+                    n.applicant_name,
+                    title
+                ),
+                href: Some("/notices".into()),
+            });
+        }
+    }
+    if s.as_ref().is_some_and(|x| x.role().may(Access::Plans)) {
+        for p in &st.plans.plans {
+            for i in &p.indicators {
+                entries.push(DayEntry {
+                    date: i.deadline,
+                    kind: "target",
+                    text: format!(
+                        "{} {} {}{}",
+                        lang.t("目标期限", "target due"),
+                        i.name,
+                        i.target.normalize(),
+                        i.unit
+                    ),
+                    href: Some(format!("/plans?plan={}", p.id)),
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.date.cmp(&b.date).then(a.text.cmp(&b.text)));
+    let in_month: Vec<&DayEntry> = entries
+        .iter()
+        .filter(|e| e.date >= first && e.date < next_month)
+        .collect();
+    let upcoming: Vec<&DayEntry> = entries.iter().filter(|e| e.date >= today).take(8).collect();
+    let last_entry = entries
+        .iter()
+        .rfind(|e| e.date < first)
+        .map(|e| e.date.first_of_month());
+    let next_entry = entries
+        .iter()
+        .find(|e| e.date >= next_month)
+        .map(|e| e.date.first_of_month());
+    let ym = |d: Date| d.strftime("%Y-%m").to_string();
+    // The grid: weeks from Monday; blank cells before the 1st and after the last day.
+    let lead = first.weekday().to_monday_zero_offset() as usize;
+    let days = first.days_in_month() as usize;
+    let cells: Vec<Option<Date>> = (0..lead)
+        .map(|_| None)
+        .chain((0..days).map(|k| first.checked_add(jiff::Span::new().days(k as i64)).ok()))
+        .collect();
+    let weeks: Vec<&[Option<Date>]> = cells.chunks(7).collect();
     // Notifications: the latest changes to the user's applications, from the audit log.
     let notes = match &s {
         Some(sess) if sess.role().may(Access::ApplicantFile) => {
@@ -1925,7 +2131,48 @@ async fn calendar(
         _ => Vec::new(),
     };
     use crate::api_ext::{DocStatus, doc_status};
+    let kind_words = |k: &str| match k {
+        "start" => lang.t("施行", "in force"),
+        "end" => lang.t("截止", "ends"),
+        "notice" => lang.t("公示", "notice"),
+        _ => lang.t("目标", "target"),
+    };
     let body = html! {
+        nav.month aria-label=(lang.t("月份", "Month")) {
+            a href={"/calendar?month=" (ym(prev_month))} { "« " (ym(prev_month)) }
+            " " strong { (first.strftime(if en { "%Y-%m" } else { "%Y年%m月" }).to_string()) } " "
+            a href={"/calendar?month=" (ym(next_month))} { (ym(next_month)) " »" }
+            " · " a href="/calendar" { (lang.t("本月", "This month")) }
+            @if in_month.is_empty() {
+                @if let Some(d) = last_entry { " · " a href={"/calendar?month=" (ym(d))} { (lang.t("上一个有事项的月份 ", "previous month with entries ")) (ym(d)) } }
+                @if let Some(d) = next_entry { " · " a href={"/calendar?month=" (ym(d))} { (lang.t("下一个有事项的月份 ", "next month with entries ")) (ym(d)) } }
+            }
+        }
+        table.month-grid {
+            caption.muted { (lang.t("政策施行与届满、申报窗口截止、公示期满", "Documents in force and ending, windows closing, notices ending")) }
+            tr { @for w in ["一", "二", "三", "四", "五", "六", "日"].iter().zip(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) { th scope="col" { (if en { w.1 } else { w.0 }) } } }
+            @for week in &weeks {
+                tr {
+                    @for k in 0..7 {
+                        @match week.get(k).copied().flatten() {
+                            Some(d) => td.day.today[d == today] {
+                                span.daynum { (d.day()) }
+                                @for e in in_month.iter().filter(|e| e.date == d) {
+                                    div class={"entry " (e.kind)} { @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } }
+                                }
+                            },
+                            None => td.blank {},
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("本月事项", "This month")) }
+        @if in_month.is_empty() { p.muted { (lang.t("本月没有日程。", "Nothing falls in this month.")) } }
+        ul.agenda { @for e in &in_month { li { span.tag { (kind_words(e.kind)) } " " (e.date) " " @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } } } }
+        h2 { (lang.t("即将到来", "Coming up")) }
+        @if upcoming.is_empty() { p.muted { (lang.t("今后没有已知的截止日期:本库政策均已到期。", "No dates ahead: every document of the library has expired.")) } }
+        ul.agenda { @for e in &upcoming { li { span.tag { (kind_words(e.kind)) } " " (e.date) " " @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } } } }
         h2 { (lang.t("正在有效的政策", "In force now")) }
         table {
             tr { th { (lang.t("文件", "Document")) } th { (lang.t("有效期", "Valid")) } th { (lang.t("措施数", "Measures")) } th { (lang.t("提示", "Note")) } }

@@ -76,9 +76,9 @@ fn status_colour(s: Status) -> &'static str {
     match s {
         Status::Achieved => "#1b7f3b",
         Status::OnTrack => "#2f6fb0",
-        Status::AtRisk => "#c77700",
+        Status::AtRisk => "#a35f00",
         Status::OffTrack => "#b71c1c",
-        Status::NoData | Status::NoPath => "#627d98",
+        Status::NoData | Status::NoPath => "#52667a",
     }
 }
 

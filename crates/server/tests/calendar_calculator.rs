@@ -1,0 +1,99 @@
+//! The 政策日历 as a month calendar, and the 政策计算器 questionnaire with several events. The
+//! calendar: documents taking effect and ending, measures' windows, 公示 periods ending, on their days.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_month_calendar_puts_validity_ends_on_their_days() {
+    let (base, _store) = start(&sqlite_url("calendar").await).await;
+    let anon = reqwest::Client::new();
+    let get = |q: &'static str| {
+        let anon = anon.clone();
+        let base = base.clone();
+        async move {
+            let r = anon
+                .get(format!("{base}/calendar{q}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.text().await.unwrap()
+        }
+    };
+    // 沈政发〔2021〕11号 runs 2021-07-14 .. 2024-07-13: its end is on 13 July 2024, a Saturday.
+    let html = get("?month=2024-07").await;
+    assert!(html.contains("2024年07月"), "the month is named");
+    let grid = html.split(r#"<table class="month-grid">"#).nth(1).unwrap();
+    let day13 = grid
+        .split(r#"<span class="daynum">13</span>"#)
+        .nth(1)
+        .unwrap();
+    let day13 = day13.split("</td>").next().unwrap();
+    assert!(day13.contains("沈政发〔2021〕11号 有效期届满"), "{day13}");
+    // Monday first: 1 July 2024 is a Monday, so the first row has no blank cell.
+    let first_row = grid.split("</tr>").nth(1).unwrap();
+    assert!(!first_row.contains("blank"), "{first_row}");
+    assert!(
+        html.contains(r#"href="/calendar?month=2024-06""#)
+            && html.contains(r#"href="/calendar?month=2024-08""#)
+    );
+    // The agenda lists the same entries for phones and screen readers.
+    let agenda = html.split("本月事项").nth(1).unwrap();
+    assert!(agenda.contains("2024-07-13") && agenda.contains("有效期届满"));
+    // Its start, three years earlier.
+    let html = get("?month=2021-07").await;
+    assert!(html.contains("沈政发〔2021〕11号 开始施行"));
+    // A month with nothing points to the nearest months that have entries.
+    let html = get("?month=2030-01").await;
+    assert!(
+        html.contains("本月没有日程") && html.contains("上一个有事项的月份"),
+        "{html}"
+    );
+}
+
+/// The 政策计算器's questionnaire takes several events at once: a first 高新技术企业 recognition
+/// and an IP-pledge loan's costs, for a 浑南区 enterprise, both in 2023 (within 沈政发〔2021〕11号).
+/// By hand: (五) 首次认定的高新技术企业 最高20万元 → 200,000.00 元 (a maximum); (二十三) 利息、评估费、
+/// 担保费的50%: (80,000 + 5,000 + 3,000) × 50% = 44,000.00 元. Total 244,000.00 元 (24.4万元).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_questionnaire_takes_several_events_and_totals_them() {
+    let (base, _store) = start(&sqlite_url("questionnaire").await).await;
+    let q = [
+        ("a.kind", "enterprise"),
+        ("a.region", "hunnan"),
+        ("event_kind", "certified"),
+        ("e.date", "2023-05-01"),
+        ("e.cert", "high_tech"),
+        ("e.first", "true"),
+        ("event_kind2", "ip_pledge_loan_costs_paid"),
+        ("e2.date", "2023-06-01"),
+        ("e2.interest", "80000"),
+        ("e2.appraisal_fee", "5000"),
+        ("e2.guarantee_fee", "3000"),
+    ];
+    let html = reqwest::Client::new()
+        .get(format!("{base}/calculator"))
+        .query(&q)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"data-measure="hitech_first""#), "{html}");
+    assert!(html.contains(r#"data-measure="ip_pledge_loan""#));
+    assert!(html.contains("44,000.00 元"));
+    assert!(
+        html.contains("可计算金额合计 <strong class=\"total\">244,000.00 元(24.4万元)</strong>"),
+        "{html}"
+    );
+    // A visitor is sent to log in to apply; the documents' expiry is said up front.
+    assert!(html.contains("登录后申报"));
+    assert!(html.contains("均已到期"));
+    // The second event's fields are in the form, filled, so the visitor can change one value.
+    assert!(
+        html.contains(r#"name="e2.interest" id="e2.interest" inputmode="decimal" value="80000""#)
+    );
+}
