@@ -3,7 +3,9 @@
 //
 // Starts `kechuang serve` on a fresh temporary SQLite database and a free port, drives Debian's
 // chromium through playwright-core (no downloaded browser), and walks the acceptance scenario:
-// an applicant finds an award in 政策计算器 and applies, the reviewer reviews, approves and
+// an applicant finds an award in 政策计算器 and applies with its materials (申报书, bank account,
+// 承诺书), the reviewer asks for material at once (一次性告知), the applicant answers each item
+// with a file or a note and resubmits, the reviewer sees and downloads the file, approves and
 // publishes it (公示), finance pays each level's part and the budget dashboard follows. On the
 // way it checks error pages, access control and the phone layout, and takes the screenshots of
 // docs/screenshots/.
@@ -251,6 +253,11 @@ async function budgetRows(page, base, label) {
   return out;
 }
 
+/** A small PDF whose bytes say what it is (the upload checks the magic bytes). */
+function pdfBytes(title) {
+  return Buffer.from(`%PDF-1.4\n% ${title}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n`);
+}
+
 async function apiJson(page, url) {
   const r = await page.request.get(url);
   assert.equal(r.status(), 200, `GET ${url}: HTTP ${r.status()}`);
@@ -407,12 +414,41 @@ async function main() {
       }
     });
   }
-  const app = await check('申报 opens a draft application; 提交 submits it', async () => {
+  const app = await check('申报 opens a draft application with its materials (申报书, 收款账户, 承诺书); 提交 submits it', async () => {
     const card = page.locator('div.card[data-measure]').nth(pick.index);
     await submit(page, card.locator('form[action="/applications"] button[type="submit"]'));
     const m = new URL(page.url()).pathname.match(/^\/applications\/([\w-]+)$/);
     assert.ok(m, `landed on an application page, got ${page.url()}`);
     assert.match(await state(page), /^草稿/);
+    assert.match(await text(page.locator('div.checklist')), /上传申报书/, 'a checklist says what is still missing');
+    // The 申报书, uploaded from the page.
+    const up = page.locator('form.upload');
+    await up.locator('select[name="kind"]').selectOption('application_form');
+    await up.locator('input[name="file"]').setInputFiles({ name: '申报书.pdf', mimeType: 'application/pdf', buffer: pdfBytes('申报书') });
+    await submit(page, up.locator('button[type="submit"]'));
+    assert.equal(await page.locator('table.files a.file', { hasText: '申报书.pdf' }).count(), 1, 'the 申报书 is listed');
+    // A wrong file type: the page again with the message next to the form, not an error page.
+    await up.locator('input[name="file"]').setInputFiles({ name: '说明.pdf', mimeType: 'application/pdf', buffer: Buffer.from('MZ not a pdf') });
+    let resp = await submit(page, page.locator('form.upload button[type="submit"]'));
+    assert.equal(resp.status(), 409);
+    assert.match(await text(page.locator('form.upload .form-error')), /只接受 PDF、JPEG、PNG、OFD、DOCX、XLSX/);
+    assert.ok(await page.locator('header nav, header a[href="/library"]').count(), 'the page keeps its navigation');
+    // The bank account: a wrong number keeps what was typed; the account name is prefilled.
+    const acc = page.locator('form.account');
+    assert.ok((await acc.locator('input[name="account_name"]').inputValue()).length > 0, '开户名 is prefilled with the registered name');
+    await acc.locator('input[name="bank"]').fill('中国银行沈阳浑南支行');
+    await acc.locator('input[name="account_no"]').fill('12ab');
+    resp = await submit(page, acc.locator('button[type="submit"]'));
+    assert.equal(resp.status(), 400);
+    assert.match(await text(page.locator('form.account .form-error')), /账号/);
+    assert.equal(await page.locator('form.account input[name="bank"]').inputValue(), '中国银行沈阳浑南支行', 'the bank is kept');
+    await page.locator('form.account input[name="account_no"]').fill('6217 0000 1234 5678');
+    await submit(page, page.locator('form.account button[type="submit"]'));
+    assert.match(await text(page.locator('table.account')), /6217000012345678/);
+    // The 承诺书.
+    await page.locator('form.pledge input[name="accept"]').check();
+    await submit(page, page.locator('form.pledge button[type="submit"]'));
+    assert.match(await text(page.locator('p.pledged')), /申报单位已于 .* 确认/);
     const submitBtn = page.locator('button[name="do"][value="submit"]');
     assert.equal(await text(submitBtn), '提交');
     await submit(page, submitBtn);
@@ -447,6 +483,53 @@ async function main() {
     await submit(page, page.locator('button[name="do"][value="start_review"]'));
     assert.match(await state(page), /^审核中/);
     await shot(page, 'application');
+  });
+  await check('一次性告知补正材料: the reviewer lists two items at once', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="request_material"]') });
+    await form.locator('textarea[name="missing"]').fill('2022年度审计报告\n研发人员名单');
+    await submit(page, form.locator('button[name="do"][value="request_material"]'));
+    assert.match(await state(page), /^待补正材料/);
+    assert.equal(await page.locator('tr.item').count(), 2, 'one row per item');
+    assert.equal(await page.locator('tr.item form.answer').count(), 0, 'the reviewer gets no answer form');
+  });
+  await check('log out (reviewer, material requested)', () => logout(page));
+  await check(`log in as applicant ${applicantUser} to answer`, () => login(page, base, applicantUser));
+  await check('the applicant answers each item (a file, a note) and resubmits; the list stays', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    // Resubmitting with the items unanswered: the page again, naming them, not an error page.
+    const early = await submit(page, page.locator('button[name="do"][value="submit"]'));
+    assert.equal(early.status(), 409);
+    assert.match(await text(page.locator('.form-error', { hasText: '尚未答复' })), /研发人员名单/);
+    const first = page.locator('tr.item').nth(0).locator('form.answer');
+    await first.locator('input[name="file"]').setInputFiles({ name: '审计报告.pdf', mimeType: 'application/pdf', buffer: pdfBytes('2022年度审计报告') });
+    await submit(page, first.locator('button[type="submit"]'));
+    const second = page.locator('tr.item').nth(1).locator('form.answer');
+    await second.locator('textarea[name="answer"]').fill('研发人员名单见申报书第 12 页');
+    await submit(page, second.locator('button[type="submit"]'));
+    assert.match(await text(page.locator('tr.item').nth(0)), /审计报告\.pdf[\s\S]*已答复/);
+    assert.match(await text(page.locator('tr.item').nth(1)), /研发人员名单见申报书第 12 页[\s\S]*已答复/);
+    await shot(page, 'application-supplement');
+    await submit(page, page.locator('button[name="do"][value="submit"]'));
+    assert.match(await state(page), /^已提交/);
+    assert.equal(await page.locator('tr.item').count(), 2, 'the 补正 list is still there after the resubmission');
+  });
+  await check('log out (applicant, answered)', () => logout(page));
+  await check('log in as reviewer again', () => login(page, base, 'reviewer'));
+  await check('the reviewer sees the answers and downloads the file; 开始审核 again', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    const link = page.locator('tr.item a.file', { hasText: '审计报告.pdf' });
+    assert.equal(await link.count(), 1, 'the answer file is listed with a link');
+    assert.match(await text(page.locator('tr.item').nth(1)), /研发人员名单见申报书第 12 页/);
+    assert.equal(await page.locator('table.files a.file', { hasText: '申报书.pdf' }).count(), 1, 'the 申报书 too');
+    const r = await page.request.get(`${base}${await link.getAttribute('href')}`);
+    assert.equal(r.status(), 200);
+    assert.equal(r.headers()['content-type'], 'application/pdf');
+    assert.match(r.headers()['content-disposition'], /^attachment;/);
+    assert.deepEqual(Buffer.from(await r.body()), pdfBytes('2022年度审计报告'), 'the bytes the applicant uploaded');
+    await shot(page, 'application-materials');
+    await submit(page, page.locator('button[name="do"][value="start_review"]'));
+    assert.match(await state(page), /^审核中/);
   });
   const before = await check('budget before approval (reviewer)', () => budgetRows(page, base, pick.label));
   await sideCheck('approve with amount “abc”: the page comes back with the reason beside the form, naming the field, the input kept', async () => {

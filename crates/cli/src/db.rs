@@ -101,6 +101,47 @@ pub enum AppCommand {
         #[arg(long)]
         event: String,
     },
+    /// Hand in what a submission needs (the applicant): the bank account the award is paid
+    /// to and/or the acceptance of the 承诺书
+    Terms {
+        id: String,
+        /// applicant:USCC
+        #[arg(long = "as")]
+        actor: String,
+        /// 开户名: the registered name of the applicant
+        #[arg(long, requires_all = ["bank", "account_no"])]
+        account_name: Option<String>,
+        /// 开户银行, with the branch
+        #[arg(long)]
+        bank: Option<String>,
+        /// 账号, 8 to 32 digits
+        #[arg(long)]
+        account_no: Option<String>,
+        /// Accept the 承诺书 (printed by `app materials`)
+        #[arg(long)]
+        accept_pledge: bool,
+    },
+    /// Upload a file with an application (the applicant): application_form (申报书), pledge
+    /// (承诺书), evidence (佐证材料), or supplement (补正材料) with --request ITEM
+    Attach {
+        id: String,
+        file: std::path::PathBuf,
+        #[arg(long)]
+        kind: String,
+        /// The 补正 item a supplement answers (see `app materials`)
+        #[arg(long)]
+        request: Option<String>,
+        /// applicant:USCC
+        #[arg(long = "as")]
+        actor: String,
+    },
+    /// An application's materials: files, 补正 items and answers, bank account, 承诺书
+    Materials {
+        id: String,
+        /// Who reads: applicant:USCC, reviewer:NAME, finance:NAME, admin:NAME
+        #[arg(long = "as")]
+        actor: String,
+    },
     /// Take a workflow step: submit, start_review, request_material, approve, reject,
     /// withdraw, publish_notice, object, confirm_offer, decline_offer
     Act {
@@ -463,6 +504,104 @@ pub fn app(cmd: AppCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Result<(
                     .await?;
                 println!("{} → {} {}", a.id, a.state.code(), a.state.zh());
             }
+            AppCommand::Terms {
+                id,
+                actor,
+                account_name,
+                bank,
+                account_no,
+                accept_pledge,
+            } => {
+                let who = parse_actor(&actor)?;
+                if account_name.is_none() && !accept_pledge {
+                    bail!("nothing to do: give --account-name/--bank/--account-no and/or --accept-pledge");
+                }
+                if let (Some(account_name), Some(bank), Some(account_no)) =
+                    (account_name, bank, account_no)
+                {
+                    let a = store
+                        .set_bank_account(
+                            &who,
+                            &id,
+                            &kc_store::BankAccount {
+                                account_name,
+                                bank,
+                                account_no,
+                            },
+                        )
+                        .await?;
+                    println!("{id} 收款账户 {} {} {}", a.account_name, a.bank, a.account_no);
+                }
+                if accept_pledge {
+                    let p = store.accept_pledge(&who, &id).await?;
+                    println!("{id} 承诺书已确认 {} {}", p.by, p.at);
+                }
+            }
+            AppCommand::Attach {
+                id,
+                file,
+                kind,
+                request,
+                actor,
+            } => {
+                let kind = kc_store::MaterialKind::parse(&kind).ok_or_else(|| {
+                    anyhow!("--kind “{kind}”: application_form, pledge, evidence or supplement")
+                })?;
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| anyhow!("cannot read {}: {e}", file.display()))?;
+                let name = file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let f = store
+                    .upload_material(
+                        &parse_actor(&actor)?,
+                        &id,
+                        kind,
+                        request.as_deref(),
+                        &name,
+                        &bytes,
+                    )
+                    .await?;
+                println!(
+                    "{} {} {} {} bytes sha256 {}",
+                    f.id, f.filename, f.content_type, f.size, f.sha256
+                );
+            }
+            AppCommand::Materials { id, actor } => {
+                let m = store.materials(&parse_actor(&actor)?, &id).await?;
+                for f in &m.files {
+                    println!(
+                        "file {}  {}  {}  {}  {} bytes  sha256 {}  {} {}",
+                        f.id,
+                        f.kind.zh(),
+                        f.request.as_deref().unwrap_or("-"),
+                        f.filename,
+                        f.size,
+                        f.sha256,
+                        f.uploaded_by,
+                        f.uploaded_at
+                    );
+                }
+                for r in &m.requests {
+                    println!(
+                        "补正 {}  第{}轮 第{}项  {}  答复: {}",
+                        r.id,
+                        r.round,
+                        r.seq,
+                        r.item,
+                        r.answer.as_deref().unwrap_or("-")
+                    );
+                }
+                match &m.account {
+                    Some(a) => println!("收款账户 {} {} {}", a.account_name, a.bank, a.account_no),
+                    None => println!("收款账户 -"),
+                }
+                match &m.pledge {
+                    Some(p) => println!("承诺书 已确认 {} {}", p.by, p.at),
+                    None => println!("承诺书 未确认: {}", kc_store::materials::PLEDGE_TEXT),
+                }
+            }
             AppCommand::Pay {
                 id,
                 level,
@@ -584,6 +723,13 @@ pub fn bench_approvals(
                     let event = serde_json::json!({"id": ev, "kind": "voucher_service_delivered", "date": "2023-05-10", "contract_amount": "10000"});
                     store.add_event(&admin, &id, &event).await?;
                     let app = store.apply(&me, &id, "voucher_institution", &ev).await?;
+                    let account = kc_store::BankAccount {
+                        account_name: format!("基准测试服务机构{r:02}"),
+                        bank: "中国银行聊城高唐支行".into(),
+                        account_no: "6217000012345678".into(),
+                    };
+                    store.set_bank_account(&me, &app, &account).await?;
+                    store.accept_pledge(&me, &app).await?;
                     store.act(&me, &app, Action::Submit, ActArgs::default()).await?;
                     store.act(&reviewer, &app, Action::StartReview, ActArgs::default()).await?;
                     q.push(app);

@@ -104,6 +104,11 @@ enum Command {
         /// The 公示 periods a reviewer may choose, MIN-MAX in days (default 5-30)
         #[arg(long, value_name = "MIN-MAX")]
         notice_days: Option<String>,
+        /// Virus scanner run on every uploaded file before it is stored: a program and its
+        /// arguments, split at spaces (no shell), the file's path appended; a non-zero exit (or
+        /// no answer within 60 s) refuses the upload. E.g. "clamscan --no-summary" or "clamdscan --fdpass --no-summary"
+        #[arg(long, value_name = "COMMAND")]
+        scan_command: Option<String>,
     },
     /// Plans and targets: check, status, a unit's report (计划与目标)
     Plan {
@@ -376,9 +381,28 @@ fn run(cli: Cli) -> Result<ExitCode> {
             anon_calc_per_minute,
             anon_read_per_minute,
             notice_days,
+            scan_command,
         } => {
             let mut opt = opt;
             opt.notice_days = notice_days.as_deref().map(db::notice_range).transpose()?;
+            let scan: Vec<String> = scan_command
+                .as_deref()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            if let Some(program) = scan.first() {
+                let found = if program.contains('/') {
+                    std::path::Path::new(program).is_file()
+                } else {
+                    std::env::var_os("PATH").is_some_and(|paths| {
+                        std::env::split_paths(&paths).any(|d| d.join(program).is_file())
+                    })
+                };
+                if !found {
+                    bail!("--scan-command: program “{program}” not found");
+                }
+            }
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -397,7 +421,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .enable_all()
                 .build()?;
             rt.block_on(async move {
-                let store = opt.open(lib.clone()).await?;
+                let store = opt.open(lib.clone()).await?.with_scan_command(scan);
                 kc_server::serve(
                     &addr,
                     store,

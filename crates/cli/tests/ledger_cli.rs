@@ -233,6 +233,7 @@ async fn killing_an_approval_midway_commits_nothing_and_it_can_be_retried() {
             .apply(&me, "91371526MA3Y4PJ126", "voucher_institution", "v0001")
             .await
             .unwrap();
+        ready(&s, &me, &id).await;
         s.act(&me, &id, Action::Submit, ActArgs::default())
             .await
             .unwrap();
@@ -328,6 +329,7 @@ async fn export_reads_back_and_a_backup_restores_into_a_fresh_database() {
             .apply(&me, "91371526MA3Y4PJ126", "voucher_institution", ev)
             .await
             .unwrap();
+        ready(&s, &me, &id).await;
         s.act(&me, &id, Action::Submit, ActArgs::default())
             .await
             .unwrap();
@@ -429,6 +431,7 @@ async fn export_reads_back_and_a_backup_restores_into_a_fresh_database() {
             .apply(&me, "91371526MA3Y4PJ126", "voucher_institution", "v0003")
             .await
             .unwrap();
+        ready(&r, &me, &id).await;
         r.act(&me, &id, Action::Submit, ActArgs::default())
             .await
             .unwrap();
@@ -536,4 +539,114 @@ fn issue_9_amounts_at_the_limits_status_counts_and_restore_into_a_used_database(
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("恢复完成"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn materials_from_the_command_line_a_file_the_account_and_the_pledge_before_submitting() {
+    let dir = scratch("materials");
+    for url in databases("materials", &dir).await {
+        let (a, e) = write_import(&dir, None);
+        let (code, _, err) = kechuang(
+            &[
+                "import",
+                "--applicants",
+                a.to_str().unwrap(),
+                "--events",
+                e.to_str().unwrap(),
+                "--database",
+                &url,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+        let app = |args: &[&str]| {
+            let mut all = vec!["app"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&["--database", &url]);
+            kechuang(&all, &[])
+        };
+        let me = "applicant:91371526MA3Y4PJ126";
+        let (code, out, err) = app(&[
+            "apply",
+            "--applicant",
+            "91371526MA3Y4PJ126",
+            "--measure",
+            "voucher_institution",
+            "--event",
+            "v0001",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let id = out.trim().to_string();
+        let (code, _, err) = app(&["act", &id, "submit", "--as", me]);
+        assert_eq!(code, 2);
+        assert!(err.contains("materials_required"), "{err}");
+        let pdf = dir.join("合同.pdf");
+        std::fs::write(&pdf, "%PDF-1.4\n%%EOF\n").unwrap();
+        let (code, out, err) = app(&[
+            "attach",
+            &id,
+            pdf.to_str().unwrap(),
+            "--kind",
+            "evidence",
+            "--as",
+            me,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("合同.pdf application/pdf"), "{out}");
+        let exe = dir.join("合同2.pdf");
+        std::fs::write(&exe, "MZ\x00not a pdf").unwrap();
+        let (code, _, err) = app(&[
+            "attach",
+            &id,
+            exe.to_str().unwrap(),
+            "--kind",
+            "evidence",
+            "--as",
+            me,
+        ]);
+        assert_eq!(code, 2);
+        assert!(err.contains("file_type"), "{err}");
+        let (code, _, err) = app(&[
+            "terms",
+            &id,
+            "--as",
+            me,
+            "--account-name",
+            "高唐示例检验检测服务有限公司",
+            "--bank",
+            "中国银行聊城高唐支行",
+            "--account-no",
+            "6217 0000 1234 5678",
+            "--accept-pledge",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        let (code, out, err) = app(&["act", &id, "submit", "--as", me]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("submitted"), "{out}");
+        let (code, out, err) = app(&["materials", &id, "--as", "reviewer:wang"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            out.contains("合同.pdf")
+                && out.contains("6217000012345678")
+                && out.contains("承诺书 已确认"),
+            "{out}"
+        );
+    }
+}
+
+/// The bank account (in the registered name) and the accepted 承诺书 a submission needs.
+async fn ready(s: &kc_store::Store, me: &Actor, id: &str) {
+    let name = s.materials(me, id).await.unwrap().applicant_name;
+    s.set_bank_account(
+        me,
+        id,
+        &kc_store::BankAccount {
+            account_name: name,
+            bank: "中国银行聊城高唐支行".into(),
+            account_no: "6217000012345678".into(),
+        },
+    )
+    .await
+    .unwrap();
+    s.accept_pledge(me, id).await.unwrap();
 }

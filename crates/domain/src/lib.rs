@@ -159,6 +159,10 @@ pub enum Access {
     /// The plans' dashboard and task lists: the bureaus' internal follow-up (督查考核), for
     /// staff, not the public (issue 10, item 8).
     Plans,
+    /// Hand in an application's materials: upload files (申报书, 承诺书, 佐证材料, 补正),
+    /// answer a 补正 item, give the bank account, accept the 承诺书. Only the applicant, for
+    /// its own organisation (the caller checks which); staff read them (`ApplicantFile`).
+    HandInMaterials,
 }
 
 impl Role {
@@ -177,6 +181,7 @@ impl Role {
             Access::Audit | Access::Import => matches!(self, Admin | System),
             Access::Plans => matches!(self, Reviewer | Finance | Admin | PlanOffice | System),
             Access::RecordPlans => matches!(self, PlanOffice | Admin | System),
+            Access::HandInMaterials => matches!(self, Applicant | System),
         }
     }
 

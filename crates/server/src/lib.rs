@@ -15,6 +15,7 @@ mod api_ext;
 mod auth;
 pub mod guard;
 mod labels;
+mod materials;
 mod notices;
 mod pages;
 mod plans;
@@ -59,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(plans::routes())
         .merge(notices::routes())
+        .merge(materials::routes())
         .nest("/api", api::routes())
         .layer(axum::middleware::from_fn(guard::reject_nul))
         .layer(axum::middleware::from_fn(labels::with_current_path))

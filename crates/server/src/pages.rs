@@ -1182,7 +1182,9 @@ async fn application(
     application_page(&s, lang, &st, &id, None).await
 }
 
-async fn application_page(
+/// The application page; `problem` re-shows a form that was refused (an action, a payment or
+/// one of the materials forms) with its reason beside it and its input kept.
+pub(crate) async fn application_page(
     s: &Session,
     lang: Lang,
     st: &AppState,
@@ -1242,6 +1244,7 @@ async fn application_page(
         .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
         .date()
         .to_string();
+    let materials = crate::materials::section(st, lang, s, &a, problem).await?;
     let body = html! {
         div.card {
             p { strong { (m.label.zh) } " · " (d.number) " " (m.clause.id) " · " a href={"/library/" (m.id)} { (lang.t("条款与规则", "clause and rule")) } }
@@ -1258,6 +1261,7 @@ async fn application_page(
             }
             div.quote { (m.clause.quote) }
         }
+        (materials)
         @if !acts.is_empty() {
             h2 { (lang.t("办理", "Actions")) }
             // Declining an offer cannot be undone: a secondary link to a page that asks first.

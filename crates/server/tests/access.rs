@@ -65,6 +65,18 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         "/applications/{app}/decline",
         [401, 200, 403, 200, 200, 200, 403],
     ),
+    // Its materials and their files: the same as the application (Access::ApplicantFile).
+    (
+        "GET",
+        "/api/applications/{app}/materials",
+        [401, 200, 403, 200, 200, 200, 403],
+    ),
+    ("GET", "/files/{file}", [401, 200, 403, 200, 200, 200, 403]),
+    (
+        "GET",
+        "/api/files/{file}",
+        [401, 200, 403, 200, 200, 200, 403],
+    ),
     // Notifications: an applicant's own, staff all; the plan office none.
     ("GET", "/notifications", [401, 200, 200, 200, 200, 200, 403]),
     // Lists: an applicant gets its own; the plan office none.
@@ -132,6 +144,21 @@ async fn issue_9_every_role_reaches_only_what_its_work_needs() {
         .await;
     assert_eq!(s, 200, "{app}");
     let app = app["id"].as_str().unwrap().to_string();
+    let r = hn
+        .http
+        .post(format!(
+            "{base}/api/applications/{app}/materials?kind=evidence&filename=a.pdf"
+        ))
+        .header("x-csrf-token", &hn.csrf)
+        .body("%PDF-1.4\n%%EOF\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let file = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let anon = Client {
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -146,7 +173,7 @@ async fn issue_9_every_role_reaches_only_what_its_work_needs() {
     }
     let mut wrong = vec![];
     for (method, path, expect) in MATRIX {
-        let path = path.replace("{app}", &app);
+        let path = path.replace("{app}", &app).replace("{file}", &file);
         for (i, c) in callers.iter().enumerate() {
             assert_eq!(*method, "GET");
             let status = c
@@ -176,6 +203,20 @@ async fn issue_9_every_role_reaches_only_what_its_work_needs() {
         )
         .await;
     assert_eq!(s, 403);
+    // Materials are handed in by the applicant itself: not another applicant, not staff.
+    for c in [&callers[2], &callers[3], &callers[5]] {
+        let r = c
+            .http
+            .post(format!(
+                "{base}/api/applications/{app}/materials?kind=evidence&filename=b.pdf"
+            ))
+            .header("x-csrf-token", &c.csrf)
+            .body("%PDF-1.4\n%%EOF\n")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
     let (s, _) = callers[1]
         .post(
             "/api/plans/actuals",

@@ -190,6 +190,10 @@ const fn keep(mut c: Call, remember: &'static [(&'static str, &'static str)]) ->
     c
 }
 
+/// A minimal PDF (its magic bytes are what the upload checks).
+const PDF: &str =
+    "%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+
 const APPLICANTS_CSV: &str =
     "id,name,kind,region,size\n91210112MA0XK8R4XD,导入示例一,enterprise,hunnan,small\n";
 const EVENTS_CSV: &str = "applicant_id,id,kind,date,cert,first\n91210112MA0XK8R4XD,imp-c1,certified,2023-02-01,tech_sme,是\n";
@@ -296,6 +300,65 @@ fn calls() -> Vec<Call> {
         ),
         call("applications", "GET", "/api/applications", Hn, None),
         call("application", "GET", "/api/applications/{app}", Hn, None),
+        // Its materials: a 申报书, the bank account, the 承诺书; a file uploaded by mistake
+        // and removed; the reviewer reads the list and downloads the file.
+        keep(
+            call(
+                "upload_material",
+                "POST",
+                "/api/applications/{app}/materials?kind=application_form&filename=form.pdf",
+                Hn,
+                Raw("application/pdf", PDF),
+            ),
+            &[("file", "/id")],
+        ),
+        keep(
+            call(
+                "upload_material",
+                "POST",
+                "/api/applications/{app}/materials?kind=evidence&filename=wrong.pdf",
+                Hn,
+                Raw("application/pdf", PDF),
+            ),
+            &[("wrong_file", "/id")],
+        ),
+        call(
+            "remove_material",
+            "POST",
+            "/api/files/{wrong_file}/remove",
+            Hn,
+            None,
+        ),
+        call(
+            "set_bank_account",
+            "POST",
+            "/api/applications/{app}/account",
+            Hn,
+            Json(
+                r#"{"account_name": "浑南示例", "bank": "中国银行沈阳浑南支行", "account_no": "6217 0000 1234 5678"}"#,
+            ),
+        ),
+        call(
+            "accept_pledge",
+            "POST",
+            "/api/applications/{app}/pledge",
+            Hn,
+            None,
+        ),
+        call(
+            "materials",
+            "GET",
+            "/api/applications/{app}/materials",
+            Reviewer,
+            None,
+        ),
+        call(
+            "download_material",
+            "GET",
+            "/api/files/{file}",
+            Reviewer,
+            None,
+        ),
         call(
             "act",
             "POST",
@@ -323,6 +386,78 @@ fn calls() -> Vec<Call> {
             "/api/applications/{app}/actions",
             Reviewer,
             Json(r#"{"action": "publish_notice", "notice_days": 0}"#),
+        ),
+        // A 补正 request answered item by item: in words and with a file.
+        keep(
+            call(
+                "create_application",
+                "POST",
+                "/api/applications",
+                Hn2,
+                Json(r#"{"applicant": "{second}", "measure": "hitech_first", "event": "hn2-c1"}"#),
+            ),
+            &[("app2", "/id")],
+        ),
+        call(
+            "set_bank_account",
+            "POST",
+            "/api/applications/{app2}/account",
+            Hn2,
+            Json(
+                r#"{"account_name": "浑南示例二", "bank": "中国银行沈阳浑南支行", "account_no": "6217000012345679"}"#,
+            ),
+        ),
+        call(
+            "accept_pledge",
+            "POST",
+            "/api/applications/{app2}/pledge",
+            Hn2,
+            None,
+        ),
+        call(
+            "act",
+            "POST",
+            "/api/applications/{app2}/actions",
+            Hn2,
+            Json(r#"{"action": "submit"}"#),
+        ),
+        call(
+            "act",
+            "POST",
+            "/api/applications/{app2}/actions",
+            Reviewer,
+            Json(r#"{"action": "start_review"}"#),
+        ),
+        call(
+            "act",
+            "POST",
+            "/api/applications/{app2}/actions",
+            Reviewer,
+            Json(r#"{"action": "request_material", "missing": ["2022年度审计报告"]}"#),
+        ),
+        keep(
+            call(
+                "materials",
+                "GET",
+                "/api/applications/{app2}/materials",
+                Hn2,
+                None,
+            ),
+            &[("item", "/requests/0/id")],
+        ),
+        call(
+            "answer_material",
+            "POST",
+            "/api/applications/{app2}/answers",
+            Hn2,
+            Json(r#"{"request": "{item}", "answer": "审计报告见附件"}"#),
+        ),
+        call(
+            "upload_material",
+            "POST",
+            "/api/applications/{app2}/materials?kind=supplement&request={item}&filename=audit.pdf",
+            Hn2,
+            Raw("application/pdf", PDF),
         ),
         call("review_queue", "GET", "/api/review", Reviewer, None),
         call("applicants_list", "GET", "/api/applicants", Reviewer, None),
@@ -356,6 +491,22 @@ fn calls() -> Vec<Call> {
         keep(
             call("offers", "GET", "/api/offers", Hn2, None),
             &[("offer2", "/0/id")],
+        ),
+        call(
+            "set_bank_account",
+            "POST",
+            "/api/applications/{offer}/account",
+            Hn,
+            Json(
+                r#"{"account_name": "浑南示例", "bank": "中国银行沈阳浑南支行", "account_no": "6217000012345678"}"#,
+            ),
+        ),
+        call(
+            "accept_pledge",
+            "POST",
+            "/api/applications/{offer}/pledge",
+            Hn,
+            None,
         ),
         call(
             "confirm_offer",
@@ -476,13 +627,22 @@ const UI: &[(&str, &str, &[&str])] = &[
     ),
     ("GET", "/applications", &["applications", "offers"]),
     ("POST", "/applications", &["create_application"]),
-    ("GET", "/applications/{id}", &["application"]),
+    ("GET", "/applications/{id}", &["application", "materials"]),
     (
         "POST",
         "/applications/{id}/act",
         &["act", "object_notice", "confirm_offer"],
     ),
     ("GET", "/applications/{id}/decline", &["application"]),
+    (
+        "POST",
+        "/applications/{id}/materials",
+        &["upload_material", "answer_material"],
+    ),
+    ("POST", "/applications/{id}/account", &["set_bank_account"]),
+    ("POST", "/applications/{id}/pledge", &["accept_pledge"]),
+    ("GET", "/files/{id}", &["download_material"]),
+    ("POST", "/files/{id}/remove", &["remove_material"]),
     ("POST", "/applications/{id}/decline", &["decline_offer"]),
     ("POST", "/applications/{id}/pay", &["pay"]),
     (
@@ -523,7 +683,7 @@ const API_ONLY: &[&str] = &["import_table", "export_table"];
 /// The routes the UI registers, read from its source: `.route("PATH", get(h).post(h))`.
 fn ui_routes() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    for file in ["pages.rs", "plans.rs", "notices.rs"] {
+    for file in ["pages.rs", "plans.rs", "notices.rs", "materials.rs"] {
         let src =
             std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file))
                 .unwrap();
@@ -779,6 +939,7 @@ async fn every_operation_of_the_openapi_document_is_called_and_answers_as_docume
 
     let mut sessions = BTreeMap::new();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    vars.insert("second".into(), second());
     for c in &table {
         if let std::collections::btree_map::Entry::Vacant(e) = sessions.entry(c.who) {
             e.insert(session(&base, c.who).await);
@@ -1033,6 +1194,28 @@ async fn the_new_operations_refuse_the_wrong_role_and_the_wrong_organisation() {
     .await
     .unwrap();
     assert_eq!(r.status(), 403);
+    // 意愿确认 needs the bank account and the 承诺书 first.
+    let r = post(
+        &hn,
+        &format!("/api/offers/{offer}/confirm"),
+        json!({"notice_days": 0}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<J>().await.unwrap()["code"], "materials_required");
+    let r = post(
+        &hn,
+        &format!("/api/applications/{offer}/account"),
+        json!({"account_name": "浑南示例", "bank": "中国银行沈阳浑南支行", "account_no": "6217000012345678"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post(&hn, &format!("/api/applications/{offer}/pledge"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let r = post(
         &hn,
         &format!("/api/offers/{offer}/confirm"),

@@ -254,7 +254,9 @@ async fn nobody_reads_or_changes_what_is_not_theirs() {
         .await
         .unwrap();
     assert_eq!(r.status(), 403);
-    // The owner submits; a reviewer cannot act as admin, nor pay; finance cannot approve.
+    // The owner submits (with its bank account and 承诺书); a reviewer cannot act as admin,
+    // nor pay; finance cannot approve.
+    hn.ready(&id).await;
     assert_eq!(
         hn.post(
             &format!("/api/applications/{id}/actions"),
@@ -411,6 +413,7 @@ async fn two_instances_share_sessions_and_never_overpay_together() {
         let (s, app) = gt_a.post("/api/applications", json!({"applicant": GAOTANG, "measure": "voucher_institution", "event": format!("gt-v{i}")})).await;
         assert_eq!(s, 200, "{app}");
         let id = app["id"].as_str().unwrap().to_string();
+        gt_a.ready(&id).await;
         assert_eq!(
             gt_a.post(
                 &format!("/api/applications/{id}/actions"),

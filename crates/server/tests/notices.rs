@@ -20,6 +20,7 @@ async fn an_anonymous_visitor_objects_and_the_reviewer_sees_it() {
     assert_eq!(s, 200, "{app}");
     let app = app["id"].as_str().unwrap().to_string();
     let act = format!("/api/applications/{app}/actions");
+    hn.ready(&app).await;
     assert_eq!(hn.post(&act, json!({"action": "submit"})).await.0, 200);
     let rev = Client::login(&base, "rev").await;
     for step in [

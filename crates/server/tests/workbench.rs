@@ -45,6 +45,19 @@ async fn the_workbench_says_what_to_do_next_and_counts_unread_notifications() {
             .await
             .unwrap();
         let (sme, gazelle) = (sme[0].clone(), gazelle[0].clone());
+        store
+            .set_bank_account(
+                &me,
+                &gazelle,
+                &kc_store::BankAccount {
+                    account_name: "浑南示例".into(),
+                    bank: "中国银行沈阳浑南支行".into(),
+                    account_no: "6217000012345678".into(),
+                },
+            )
+            .await
+            .unwrap();
+        store.accept_pledge(&me, &gazelle).await.unwrap();
         // The 50万元 offer confirmed (公示 0 days in the test range), the city's half paid:
         // 500,000.00 × 1/2 = 250,000.00 元 received, the district's half still to come.
         store
@@ -73,6 +86,19 @@ async fn the_workbench_says_what_to_do_next_and_counts_unread_notifications() {
             .apply(&me, HUNNAN, "hitech_first", "hn-c1")
             .await
             .unwrap();
+        store
+            .set_bank_account(
+                &me,
+                &hitech,
+                &kc_store::BankAccount {
+                    account_name: "浑南示例".into(),
+                    bank: "中国银行沈阳浑南支行".into(),
+                    account_no: "6217000012345678".into(),
+                },
+            )
+            .await
+            .unwrap();
+        store.accept_pledge(&me, &hitech).await.unwrap();
         store
             .act(&me, &hitech, Action::Submit, ActArgs::default())
             .await
@@ -207,6 +233,12 @@ async fn declining_an_offer_asks_first_and_reads_declined() {
         // The application page: confirm is the main button; decline is a secondary link.
         let (_, html) = hn.page(&format!("/applications/{id}")).await;
         assert!(html.contains(r#"value="confirm_offer""#), "{label}");
+        // What 意愿确认 needs first: the bank account and the 承诺书, with their forms.
+        assert!(html.contains("意愿确认前请完成"), "{label}");
+        assert!(
+            html.contains(r#"action="/applications/"#) && html.contains("/pledge\""),
+            "{label}"
+        );
         assert!(
             !html.contains(r#"value="decline_offer""#),
             "{label}: no one-click decline"

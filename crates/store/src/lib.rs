@@ -14,12 +14,16 @@
 //! The ledger and the audit log refuse UPDATE and DELETE in the database itself (triggers).
 
 mod accounts;
+pub mod materials;
 pub mod migrate;
 mod names;
 mod transfer;
 mod workflow;
 
 pub use accounts::{LoginLimits, User};
+pub use materials::{
+    Attachment, BankAccount, MaterialKind, MaterialRequest, Materials, Pledge, UploadLimits,
+};
 pub use names::EventLine;
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
 pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification, PublicObjection};
@@ -145,6 +149,10 @@ pub struct Store {
     notice_days: std::ops::RangeInclusive<i64>,
     /// The SQLite file, for the start-up lock beside it.
     sqlite_path: Option<std::path::PathBuf>,
+    /// The operator's virus scanner, run on every upload (see [`Store::with_scan_command`]).
+    scan_command: Option<Arc<Vec<String>>>,
+    /// How large uploaded files may be.
+    upload_limits: materials::UploadLimits,
 }
 
 /// Held while a process does its start-up work; see [`Store::startup_lock`].
@@ -246,6 +254,8 @@ impl Store {
             review_ceiling: kc_domain::DEFAULT_REVIEW_CEILING,
             notice_days: DEFAULT_NOTICE_DAYS,
             sqlite_path,
+            scan_command: None,
+            upload_limits: materials::UploadLimits::default(),
         };
         migrate::run(&store).await?;
         Ok(store)

@@ -36,6 +36,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "public_objections",
         include_str!("../migrations/sqlite/0006_public_objections.sql"),
     ),
+    (
+        7,
+        "materials",
+        include_str!("../migrations/sqlite/0007_materials.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -67,6 +72,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         6,
         "public_objections",
         include_str!("../migrations/postgres/0006_public_objections.sql"),
+    ),
+    (
+        7,
+        "materials",
+        include_str!("../migrations/postgres/0007_materials.sql"),
     ),
 ];
 

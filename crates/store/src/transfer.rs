@@ -693,6 +693,51 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
         ],
     ),
     (
+        "application_terms",
+        &[
+            ("application_id", false),
+            ("account_name", false),
+            ("bank", false),
+            ("account_no", false),
+            ("pledge_text", false),
+            ("pledged_by", false),
+            ("pledged_at", false),
+            ("updated_by", false),
+            ("updated_at", false),
+        ],
+    ),
+    (
+        "material_requests",
+        &[
+            ("id", false),
+            ("application_id", false),
+            ("round", true),
+            ("seq", true),
+            ("item", false),
+            ("requested_by", false),
+            ("requested_at", false),
+            ("answer", false),
+            ("answered_by", false),
+            ("answered_at", false),
+        ],
+    ),
+    (
+        "attachments",
+        &[
+            ("id", false),
+            ("application_id", false),
+            ("kind", false),
+            ("request_id", false),
+            ("filename", false),
+            ("content_type", false),
+            ("size", true),
+            ("sha256", false),
+            ("data", false),
+            ("uploaded_by", false),
+            ("uploaded_at", false),
+        ],
+    ),
+    (
         "audit",
         &[
             ("seq", true),
@@ -707,7 +752,39 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
     ),
 ];
 
+/// Binary columns (table, column): in a backup, the bytes as one base64 string (standard
+/// alphabet, padded). Added with the attachments (migration 0007); older backups have none.
+const BLOBS: &[(&str, &str)] = &[("attachments", "data")];
+
+fn is_blob(table: &str, column: &str) -> bool {
+    BLOBS.contains(&(table, column))
+}
+
 pub const BACKUP_FORMAT: &str = "kechuang/backup/v1";
+
+/// A restored file must be the file that was stored: its bytes hash to its `sha256`, and its
+/// `size` is their length. A damaged backup is refused, naming the line, before anything is
+/// committed.
+fn check_attachment(cols: &[(&str, bool)], row: &[J]) -> std::result::Result<(), String> {
+    use base64::Engine;
+    let at = |c: &str| cols.iter().position(|(n, _)| *n == c).map(|i| &row[i]);
+    let id = at("id").and_then(J::as_str).unwrap_or("?");
+    let bytes = at("data")
+        .and_then(J::as_str)
+        .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+        .ok_or_else(|| format!("attachment {id}: its bytes are missing or not base64"))?;
+    if at("sha256").and_then(J::as_str) != Some(crate::materials::sha256_hex(&bytes).as_str()) {
+        return Err(format!(
+            "attachment {id}: its bytes do not match its SHA-256 (the backup is damaged)"
+        ));
+    }
+    if at("size").and_then(J::as_i64) != Some(bytes.len() as i64) {
+        return Err(format!(
+            "attachment {id}: its size does not match its bytes"
+        ));
+    }
+    Ok(())
+}
 
 impl Store {
     /// Every row of every table as JSON lines: a header line, then `{"table": …, "row": […]}`.
@@ -735,8 +812,14 @@ impl Store {
                 let vals: Vec<J> = cols
                     .iter()
                     .enumerate()
-                    .map(|(i, (_, int))| {
-                        if *int {
+                    .map(|(i, (col, int))| {
+                        if is_blob(table, col) {
+                            use base64::Engine;
+                            json!(
+                                r.get::<Option<Vec<u8>>, _>(i)
+                                    .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+                            )
+                        } else if *int {
                             json!(r.get::<Option<i64>, _>(i))
                         } else {
                             json!(r.get::<Option<String>, _>(i))
@@ -824,6 +907,10 @@ impl Store {
                         cols.len()
                     ))
                 })?;
+            if *name == "attachments" {
+                check_attachment(cols, row)
+                    .map_err(|m| StoreError::Invalid(format!("line {}: {m}", i + 1)))?;
+            }
             let placeholders: Vec<String> = (1..=cols.len()).map(|k| format!("${k}")).collect();
             let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
             let sql = format!(
@@ -832,8 +919,24 @@ impl Store {
                 placeholders.join(", ")
             );
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for ((_, int), val) in cols.iter().zip(row) {
-                q = if *int {
+            for ((col, int), val) in cols.iter().zip(row) {
+                q = if is_blob(name, col) {
+                    use base64::Engine;
+                    let bytes = match val.as_str() {
+                        None => None,
+                        Some(t) => Some(
+                            base64::engine::general_purpose::STANDARD
+                                .decode(t)
+                                .map_err(|e| {
+                                    StoreError::Invalid(format!(
+                                        "line {}: {table}.{col} is not base64: {e}",
+                                        i + 1
+                                    ))
+                                })?,
+                        ),
+                    };
+                    q.bind(bytes)
+                } else if *int {
                     q.bind(val.as_i64())
                 } else {
                     q.bind(val.as_str().map(str::to_string))

@@ -9,7 +9,7 @@ use serde_json::{Value as J, json};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-type Tx = Transaction<'static, Any>;
+pub(crate) type Tx = Transaction<'static, Any>;
 
 /// A serialised write transaction: the transaction and, on SQLite, this process's writer lock,
 /// released after the transaction ends.
@@ -122,7 +122,7 @@ fn lock_key(s: &str) -> i64 {
     (h >> 1) as i64
 }
 
-fn refused(code: &'static str, message: impl Into<String>) -> StoreError {
+pub(crate) fn refused(code: &'static str, message: impl Into<String>) -> StoreError {
     StoreError::Refused {
         code,
         message: message.into(),
@@ -188,7 +188,7 @@ impl Store {
         }
     }
 
-    async fn app_in(&self, tx: &mut Tx, id: &str) -> Result<ApplicationView> {
+    pub(crate) async fn app_in(&self, tx: &mut Tx, id: &str) -> Result<ApplicationView> {
         let sql = format!("SELECT {APP_COLUMNS} FROM applications WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -242,7 +242,7 @@ impl Store {
         rows.iter().map(app_from_row).collect()
     }
 
-    fn may_see(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
+    pub(crate) fn may_see(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
         if !actor.role.may(Access::ApplicantFile) {
             return Err(refused(
                 "forbidden",
@@ -624,6 +624,8 @@ impl Store {
         match action {
             Action::Approve | Action::ConfirmOffer => {
                 let amount = if action == Action::ConfirmOffer {
+                    // The award is paid to the account given, under the 承诺书 accepted.
+                    self.check_ready_in(&mut tx, app_id, action).await?;
                     None
                 } else {
                     args.amount
@@ -690,6 +692,10 @@ impl Store {
                     .bind(app_id)
                     .execute(&mut **tx)
                     .await?;
+                // Item by item, as a new round: the applicant answers each, and the list
+                // stays visible after it resubmits.
+                self.record_request_in(&mut tx, actor, app_id, &args.missing, &now)
+                    .await?;
             }
             Action::PublishNotice => {
                 let days = self.notice_period(args.notice_days)?;
@@ -701,6 +707,11 @@ impl Store {
                     .await?;
             }
             Action::Submit => {
+                if app.state == AppState::NeedsMaterial {
+                    self.check_answered_in(&mut tx, app_id).await?;
+                } else {
+                    self.check_ready_in(&mut tx, app_id, action).await?;
+                }
                 // Evaluate at submission so the reviewer sees the engine's amount at once.
                 let (_, outcome) = self.evaluate_in(&mut tx, &app).await?;
                 let computed = outcome
@@ -1548,7 +1559,7 @@ impl Store {
 }
 
 /// A random u32 from the OS-seeded hasher state: ids need uniqueness, not cryptography.
-fn rand_u32() -> u32 {
+pub(crate) fn rand_u32() -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(

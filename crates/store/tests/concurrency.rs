@@ -25,6 +25,7 @@ async fn prepare(s: &kc_store::Store, n: usize) -> Vec<String> {
             .apply(&me, GAOTANG, "voucher_institution", &ev)
             .await
             .unwrap();
+        ready(s, &me, &id).await;
         s.act(&me, &id, Action::Submit, ActArgs::default())
             .await
             .unwrap();
@@ -142,6 +143,7 @@ async fn prepare_many(s: &kc_store::Store, applicants: usize, per: usize) -> Vec
                 .await
                 .unwrap();
             let app = s.apply(&me, &id, "voucher_institution", &ev).await.unwrap();
+            ready(s, &me, &app).await;
             s.act(&me, &app, Action::Submit, ActArgs::default())
                 .await
                 .unwrap();

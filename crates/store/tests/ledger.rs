@@ -45,6 +45,7 @@ async fn an_application_goes_from_draft_to_disbursed_with_exact_ledger_rows() {
             db.label
         );
         let id = s.apply(&me, HUNNAN, "hitech_first", &ev).await.unwrap();
+        ready(&s, &me, &id).await;
         let a = s
             .act(&me, &id, Action::Submit, ActArgs::default())
             .await
@@ -219,6 +220,7 @@ async fn once_only_duplicates_and_other_applicants_are_refused() {
             .await
             .unwrap();
         let a1 = s.apply(&me, HUNNAN, "hitech_first", "c1").await.unwrap();
+        ready(&s, &me, &a1).await;
         // The same applicant, measure and activity again: refused at once.
         assert_eq!(
             code(
@@ -273,6 +275,7 @@ async fn once_only_duplicates_and_other_applicants_are_refused() {
             .unwrap();
         // (五) 首次认定: once per applicant — a second event is not met any more.
         let a2 = s.apply(&me, HUNNAN, "hitech_first", "c2").await.unwrap();
+        ready(&s, &me, &a2).await;
         s.act(&me, &a2, Action::Submit, ActArgs::default())
             .await
             .unwrap();
@@ -315,6 +318,7 @@ async fn a_reversal_restores_cumulative_headroom() {
                 .await
                 .unwrap();
             let id = s.apply(&me, HUNNAN, "ip_pledge_loan", ev).await.unwrap();
+            ready(&s, &me, &id).await;
             s.act(&me, &id, Action::Submit, ActArgs::default())
                 .await
                 .unwrap();
@@ -417,6 +421,7 @@ async fn budgets_refuse_overcommitment_and_warn_at_70_and_90_percent() {
                 .apply(&me, GAOTANG, "voucher_institution", &ev)
                 .await
                 .unwrap();
+            ready(&s, &me, &id).await;
             s.act(&me, &id, Action::Submit, ActArgs::default())
                 .await
                 .unwrap();
@@ -490,6 +495,14 @@ async fn an_imported_first_filing_becomes_an_offer_once_and_needs_no_review() {
             (offer.state, offer.measure.as_str(), offer.computed),
             (AppState::Offered, "tech_sme_first", Some(m("20000")))
         );
+        // 意愿确认 needs the bank account and the 承诺书 first.
+        let e = s
+            .act(&me, &offers[0], Action::ConfirmOffer, ActArgs::default())
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "materials_required", "{}", db.label);
+        assert!(e.to_string().starts_with("意愿确认前请先"), "{e}");
+        ready(&s, &me, &offers[0]).await;
         // 意愿确认: straight to notice, the money committed without review.
         let a = s
             .act(
@@ -542,6 +555,7 @@ async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
                 .apply(&me, &uni, "contract_dev_transfer", ev)
                 .await
                 .unwrap();
+            ready(&s, &me, &id).await;
             s.act(&me, &id, Action::Submit, ActArgs::default())
                 .await
                 .unwrap();

@@ -32,6 +32,7 @@ async fn in_review(s: &Store, me: &Actor, ev: &str, cert: &str, measure: &str) -
     .await
     .unwrap();
     let id = s.apply(me, HUNNAN, measure, ev).await.unwrap();
+    ready(s, me, &id).await;
     s.act(me, &id, Action::Submit, ActArgs::default())
         .await
         .unwrap();
@@ -179,6 +180,7 @@ async fn the_notice_period_is_5_to_30_days_unless_configured() {
                 .apply(&me, HUNNAN, "gazelle_unicorn_first", "g1")
                 .await
                 .unwrap();
+            ready(&s, &me, &id).await;
             s.act(&me, &id, Action::Submit, ActArgs::default())
                 .await
                 .unwrap();

@@ -79,6 +79,7 @@ pub fn routes() -> Router<AppState> {
         .route("/plans/tasks", get(plans::plan_tasks))
         .route("/plans/tasks.xlsx", get(plans::plan_tasks_xlsx))
         .merge(crate::notices::api_routes())
+        .merge(crate::materials::api_routes())
 }
 
 #[derive(OpenApi)]
@@ -109,10 +110,21 @@ pub fn routes() -> Router<AppState> {
         plans::plan_tasks_xlsx,
         crate::notices::lodge_api,
         crate::notices::objections_api,
+        crate::materials::materials_api,
+        crate::materials::upload_api,
+        crate::materials::answer_api,
+        crate::materials::account_api,
+        crate::materials::pledge_api,
+        crate::materials::download_api,
+        crate::materials::remove_api,
     ),
     components(schemas(
         notices::ObjectionRequest,
         crate::notices::ObjectionForm,
+        crate::materials::FileBody,
+        crate::materials::MaterialsBody,
+        crate::materials::AnswerRequest,
+        crate::materials::AccountRequest,
         notices::ConfirmRequest,
         budgets::BudgetRequest,
         transfer::ImportReportBody,

@@ -157,6 +157,25 @@ pub fn amount(a: &str) -> kc_store::ActArgs {
     }
 }
 
+/// What an applicant hands in before it may submit: the bank account (in the applicant's
+/// registered name) and the accepted 承诺书.
+#[allow(dead_code)]
+pub async fn ready(s: &Store, me: &Actor, app: &str) {
+    let name = s.materials(me, app).await.unwrap().applicant_name;
+    s.set_bank_account(
+        me,
+        app,
+        &kc_store::BankAccount {
+            account_name: name,
+            bank: "中国银行沈阳浑南支行".into(),
+            account_no: "6217000012345678".into(),
+        },
+    )
+    .await
+    .unwrap();
+    s.accept_pledge(me, app).await.unwrap();
+}
+
 /// The Hunnan enterprise with `event`, applying for `measure` on it, submitted and taken into
 /// review: the application id, ready for a reviewer's decision.
 #[allow(dead_code)]
@@ -170,6 +189,7 @@ pub async fn hunnan_in_review(s: &Store, event: &J, measure: &str) -> String {
         .await
         .unwrap();
     let id = s.apply(&me, HUNNAN, measure, &ev).await.unwrap();
+    ready(s, &me, &id).await;
     s.act(
         &me,
         &id,
