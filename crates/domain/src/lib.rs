@@ -163,6 +163,8 @@ pub enum Access {
     /// answer a 补正 item, give the bank account, accept the 承诺书. Only the applicant, for
     /// its own organisation (the caller checks which); staff read them (`ApplicantFile`).
     HandInMaterials,
+    /// Record a payment (拨付) of a level's part, after the 公示 period.
+    RecordPayments,
 }
 
 impl Role {
@@ -182,6 +184,8 @@ impl Role {
             Access::Plans => matches!(self, Reviewer | Finance | Admin | PlanOffice | System),
             Access::RecordPlans => matches!(self, PlanOffice | Admin | System),
             Access::HandInMaterials => matches!(self, Applicant | System),
+            // The system makes offers and ends notice periods; it never pays.
+            Access::RecordPayments => matches!(self, Finance | Admin),
         }
     }
 

@@ -93,7 +93,7 @@ pub fn routes() -> Router<AppState> {
         .route("/applications/{id}/payments", post(pay))
         .route("/budgets", get(budgets))
         .route("/audit", get(audit))
-        .merge(crate::plans::api_routes())
+        .merge(crate::features::plans::api_routes())
         .merge(crate::api_ext::routes())
 }
 

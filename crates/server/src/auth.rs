@@ -58,7 +58,7 @@ impl Session {
         } else {
             Err(AppError::Forbidden(format!(
                 "“{}”角色无权查看此内容 (role {} may not see this)",
-                crate::pages::role_zh(self.user.role),
+                crate::labels::role_zh(self.user.role),
                 self.user.role.code()
             )))
         }

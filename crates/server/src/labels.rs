@@ -2,9 +2,14 @@
 //! facts that tell two apart; audit actions and entities; amounts in 万元 beside 元. A leaf
 //! module: it knows the library's vocabulary and nothing of pages or routes.
 
+use crate::AppState;
+use crate::auth::Lang;
 use kc_check::ir::{Library, Type};
+use kc_domain::{AppState as St, Role};
+use kc_eval::Tri;
 use kc_eval::plain;
 use kc_money::Money;
+use maud::{Markup, html};
 use serde_json::Value as J;
 
 tokio::task_local! {
@@ -171,6 +176,155 @@ pub const AUDIT_ENTITIES: &[&str] = &[
     "task",
     "user",
 ];
+
+pub(crate) fn yuan(m: Money) -> String {
+    m.to_string()
+}
+
+/// A government level's Chinese name for a stored keyword.
+/// A unit of the vocabulary in the page's language (元 is yuan in English).
+pub(crate) fn unit_in(lang: Lang, u: &str) -> &str {
+    match (lang.0, u) {
+        (true, "元") => "yuan",
+        (true, "万元") => "10,000 yuan",
+        _ => u,
+    }
+}
+
+/// A government level in the page's language.
+pub(crate) fn level_in(lang: Lang, l: &str) -> &str {
+    if lang.0 {
+        kc_syntax_level(l).map(|_| l).unwrap_or(l)
+    } else {
+        level_zh(l)
+    }
+}
+
+/// A ledger entry kind in the page's language.
+pub(crate) fn entry_in(lang: Lang, e: &str) -> &str {
+    if lang.0 { e } else { entry_zh(e) }
+}
+
+pub(crate) fn level_zh(l: &str) -> &str {
+    kc_syntax_level(l).unwrap_or(l)
+}
+
+pub(crate) fn kc_syntax_level(l: &str) -> Option<&'static str> {
+    Some(match l {
+        "central" => "中央",
+        "province" => "省级",
+        "city" => "市级",
+        "district" => "区县级",
+        "institution" => "单位",
+        _ => return None,
+    })
+}
+
+pub(crate) fn entry_zh(e: &str) -> &str {
+    match e {
+        "commitment" => "承诺",
+        "payment" => "拨付",
+        "reversal" => "冲销",
+        other => other,
+    }
+}
+
+pub(crate) fn kind_zh(k: &str) -> &str {
+    match k {
+        "fixed" => "定额",
+        "cap" => "最高",
+        "review" => "评审确定",
+        other => other,
+    }
+}
+
+pub(crate) fn role_zh(r: Role) -> &'static str {
+    match r {
+        Role::Applicant => "申报主体",
+        Role::Reviewer => "审核员",
+        Role::Finance => "财务",
+        Role::Admin => "管理员",
+        Role::PlanOffice => "督查考核",
+        Role::System => "系统",
+    }
+}
+
+/// A document's number and title, once when they are the same (documents without a number).
+pub(crate) fn doc_name(d: &kc_check::Document) -> Markup {
+    // The document's own name: Chinese in either language, marked so for screen readers.
+    let text = if d.number == d.title {
+        d.number.clone()
+    } else {
+        format!("{} {}", d.number, d.title)
+    };
+    html! { span lang="zh-CN" { (text) } }
+}
+
+/// A time of the audit log as people read it, in China Standard Time: `2026-11-30 14:05`.
+pub(crate) fn readable_time(at: &str) -> String {
+    at.parse::<jiff::Timestamp>()
+        .map(|t| {
+            t.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|_| at.to_string())
+}
+
+pub(crate) fn status_class(t: Tri) -> &'static str {
+    match t {
+        Tri::Met => "ok",
+        Tri::NotMet => "no",
+        Tri::Unknown => "unk",
+    }
+}
+
+/// An application's state in words. A declined 免申即享 offer is stored as `withdrawn` (the
+/// workflow's `decline_offer` step), but the applicant did not withdraw anything: it gave the
+/// offer up, so the page says 已放弃.
+pub(crate) fn state_label(a: &kc_store::ApplicationView) -> (&'static str, &'static str) {
+    if a.origin == "offer" && a.state == St::Withdrawn {
+        ("已放弃", "declined")
+    } else {
+        (a.state.zh(), a.state.code())
+    }
+}
+
+/// An application's state in the page's language (a consistent badge text).
+pub(crate) fn state_words(lang: Lang, a: &kc_store::ApplicationView) -> &'static str {
+    let (zh, code) = state_label(a);
+    if lang.0 { code_en(code) } else { zh }
+}
+
+pub(crate) fn code_en(code: &'static str) -> &'static str {
+    match code {
+        "draft" => "draft",
+        "submitted" => "submitted",
+        "in_review" => "in review",
+        "needs_material" => "material requested",
+        "approved" => "approved",
+        "public_notice" => "public notice",
+        "objected" => "objected",
+        "rejected" => "rejected",
+        "withdrawn" => "withdrawn",
+        "disbursed" => "paid",
+        "offered" => "offered",
+        "declined" => "declined",
+        other => other,
+    }
+}
+
+/// An enum member stored by name, in the page's language.
+pub(crate) fn member_in(st: &AppState, lang: Lang, enum_name: &str, member: &str) -> String {
+    let v = &st.lib.vocab;
+    v.enum_by_name(enum_name)
+        .and_then(|e| {
+            v.enums[e].member(member).map(|m| {
+                kc_eval::plain::label(&v.enums[e].members[m as usize].label, lang.0).to_string()
+            })
+        })
+        .unwrap_or_else(|| member.to_string())
+}
 
 #[cfg(test)]
 mod tests {

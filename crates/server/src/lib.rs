@@ -13,12 +13,12 @@
 mod api;
 mod api_ext;
 mod auth;
+mod features;
+mod forms;
 pub mod guard;
 mod labels;
-mod materials;
-mod notices;
-mod pages;
-mod plans;
+mod layout;
+mod listing;
 pub mod seed;
 
 use axum::Router;
@@ -57,10 +57,7 @@ pub struct ServeOptions {
 /// The router: pages, the JSON API, the OpenAPI document.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(pages::routes())
-        .merge(plans::routes())
-        .merge(notices::routes())
-        .merge(materials::routes())
+        .merge(features::routes())
         .nest("/api", api::routes())
         .layer(axum::middleware::from_fn(guard::reject_nul))
         .layer(axum::middleware::from_fn(labels::with_current_path))
@@ -239,7 +236,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         self.log();
         let status = self.status();
-        let page = pages::error_page(status, self.code(), &self.message());
+        let page = layout::error_page(status, self.code(), &self.message());
         (status, page).into_response()
     }
 }

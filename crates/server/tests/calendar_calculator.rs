@@ -45,6 +45,13 @@ async fn the_month_calendar_puts_validity_ends_on_their_days() {
     // Its start, three years earlier.
     let html = get("?month=2021-07").await;
     assert!(html.contains("沈政发〔2021〕11号 开始施行"));
+    // Without a month, the month of the store's clock (2023-06-30 in the tests), today marked.
+    let html = get("").await;
+    assert!(html.contains("2023年06月"), "{html}");
+    assert!(
+        html.contains(r#"<td class="day today"><span class="daynum">30</span>"#),
+        "{html}"
+    );
     // A month with nothing points to the nearest months that have entries.
     let html = get("?month=2030-01").await;
     assert!(
@@ -89,9 +96,12 @@ async fn the_questionnaire_takes_several_events_and_totals_them() {
         html.contains("可计算金额合计 <strong class=\"total\">244,000.00 元(24.4万元)</strong>"),
         "{html}"
     );
-    // A visitor is sent to log in to apply; the documents' expiry is said up front.
+    // A visitor is sent to log in to apply. The pages read the store's clock, fixed by the
+    // tests at 2023-06-30: 沈政发〔2021〕11号 is in force, the 2016–2018 and 2018–2020 plans have
+    // ended, and the page says which.
     assert!(html.contains("登录后申报"));
-    assert!(html.contains("均已到期"));
+    assert!(html.contains("评估日期 2023-06-30"), "{html}");
+    assert!(html.contains("已到期的政策文件:") && !html.contains("均已到期"));
     // The second event's fields are in the form, filled, so the visitor can change one value.
     assert!(
         html.contains(r#"name="e2.interest" id="e2.interest" inputmode="decimal" value="80000""#)

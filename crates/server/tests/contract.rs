@@ -9,7 +9,7 @@
 //!   and has the required top-level fields of a named schema; a spreadsheet is one.
 //! - Every operation with a security requirement answers 401 JSON to a call without a session;
 //!   the others (tagged `public`) answer without one.
-//! - `UI` maps every route of the web UI (read from `pages.rs` and `plans.rs`) to the API
+//! - `UI` maps every route of the web UI (read from the feature modules' `routes()`) to the API
 //!   operations that do the same thing, both ways: a new page or form without an API
 //!   counterpart fails the test.
 
@@ -683,12 +683,31 @@ const API_ONLY: &[&str] = &["import_table", "export_table"];
 /// The routes the UI registers, read from its source: `.route("PATH", get(h).post(h))`.
 fn ui_routes() -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    for file in ["pages.rs", "plans.rs", "notices.rs", "materials.rs"] {
-        let src =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file))
-                .unwrap();
-        // Only the page router: `pub fn routes()` up to the next `}` at the start of a line.
-        let start = src.find("pub fn routes()").unwrap();
+    // Every feature module that registers pages (`pub fn routes()`), however deep.
+    let mut files = Vec::new();
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src/features")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 10, "the feature modules: {files:?}");
+    for file in files {
+        let src = std::fs::read_to_string(&file).unwrap();
+        // Only the page router: `pub fn routes()` up to the next `}` at the start of a line;
+        // `features/mod.rs` only merges the others.
+        let Some(start) = src.find("pub fn routes()") else {
+            continue;
+        };
+        if file.ends_with("features/mod.rs") {
+            continue;
+        }
         let body = &src[start..start + src[start..].find("\n}").unwrap()];
         for chunk in body.split(".route(").skip(1) {
             let mut parts = chunk.splitn(3, '"');

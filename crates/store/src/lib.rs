@@ -361,7 +361,9 @@ impl Store {
             .to_string()
     }
 
-    pub(crate) fn today(&self) -> Date {
+    /// Today in China Standard Time by the store's clock: the one clock of the platform, so
+    /// pages and the API can be tested at a fixed date (`with_clock`).
+    pub fn today(&self) -> Date {
         cst((self.clock)()).date()
     }
 

@@ -1147,7 +1147,7 @@ impl Store {
         level: &str,
         amount: Money,
     ) -> Result<ApplicationView> {
-        if !matches!(actor.role, Role::Finance | Role::Admin) {
+        if !actor.role.may(Access::RecordPayments) {
             return Err(StoreError::Transition(
                 kc_domain::TransitionError::Forbidden {
                     role: actor.role,

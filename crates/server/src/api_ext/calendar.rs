@@ -66,18 +66,12 @@ pub(crate) fn step_zh(action: &str, origin: &str) -> String {
     }
 }
 
-fn today() -> Date {
-    jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date()
-}
-
 /// The policy calendar: every document with its validity, number of measures and status
 /// (`in_force`, `expiring` within 180 days, `expired`) as of today (China Standard Time).
 #[utoipa::path(get, path = "/api/calendar", operation_id = "calendar",
     responses((status = 200, description = "the calendar", body = CalendarBody)))]
 pub(crate) async fn calendar(State(st): State<AppState>) -> Json<J> {
-    let today = today();
+    let today = st.store.today();
     let lib = &st.lib;
     Json(json!({
         "today": today.to_string(),

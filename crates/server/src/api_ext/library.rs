@@ -2,9 +2,9 @@
 //! that encode each), and one measure with its rule. Public, like the 政策库 pages.
 
 use super::schemas::{ClauseBody, DocumentBody};
+use crate::AppError;
 use crate::AppState;
 use crate::api::{ApiResult, ErrorBody};
-use crate::{AppError, pages};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value as J, json};
@@ -84,7 +84,7 @@ pub(crate) async fn library_measure(
         "measure": m.id, "title": m.label.zh, "title_en": m.label.en,
         "document": {"id": doc_id(d), "number": d.number, "title": d.title},
         "clause": {"id": m.clause.id, "heading": m.clause.heading, "quote": m.clause.quote},
-        "rule": m.source, "amount_rule": pages::amount_rule(m), "amount_words": kc_eval::plain::grant_words(&st.lib, m, false),
+        "rule": m.source, "amount_rule": crate::features::library::amount_rule(m), "amount_words": kc_eval::plain::grant_words(&st.lib, m, false),
         "form": m.form.map(|f| f.zh()), "event": lib.vocab.events[m.event].name,
         "valid": [m.valid.0.to_string(), m.valid.1.to_string()],
         "split": m.split.shares.iter().map(|(l, _, t)| json!({"level": l.keyword(), "share": t})).collect::<Vec<_>>(),

@@ -78,8 +78,8 @@ pub fn routes() -> Router<AppState> {
         .route("/notifications/unread", get(calendar::notifications_unread))
         .route("/plans/tasks", get(plans::plan_tasks))
         .route("/plans/tasks.xlsx", get(plans::plan_tasks_xlsx))
-        .merge(crate::notices::api_routes())
-        .merge(crate::materials::api_routes())
+        .merge(crate::features::notices::api_routes())
+        .merge(crate::features::applications::materials::api_routes())
 }
 
 #[derive(OpenApi)]
@@ -103,35 +103,35 @@ pub fn routes() -> Router<AppState> {
         calendar::calendar,
         calendar::notifications,
         calendar::notifications_unread,
-        crate::plans::api_status,
-        crate::plans::api_record_actual,
-        crate::plans::api_record_progress,
+        crate::features::plans::api_status,
+        crate::features::plans::api_record_actual,
+        crate::features::plans::api_record_progress,
         plans::plan_tasks,
         plans::plan_tasks_xlsx,
-        crate::notices::lodge_api,
-        crate::notices::objections_api,
-        crate::materials::materials_api,
-        crate::materials::upload_api,
-        crate::materials::answer_api,
-        crate::materials::account_api,
-        crate::materials::pledge_api,
-        crate::materials::download_api,
-        crate::materials::remove_api,
+        crate::features::notices::lodge_api,
+        crate::features::notices::objections_api,
+        crate::features::applications::materials::materials_api,
+        crate::features::applications::materials::upload_api,
+        crate::features::applications::materials::answer_api,
+        crate::features::applications::materials::account_api,
+        crate::features::applications::materials::pledge_api,
+        crate::features::applications::materials::download_api,
+        crate::features::applications::materials::remove_api,
     ),
     components(schemas(
         notices::ObjectionRequest,
-        crate::notices::ObjectionForm,
-        crate::materials::FileBody,
-        crate::materials::MaterialsBody,
-        crate::materials::AnswerRequest,
-        crate::materials::AccountRequest,
+        crate::features::notices::ObjectionForm,
+        crate::features::applications::materials::FileBody,
+        crate::features::applications::materials::MaterialsBody,
+        crate::features::applications::materials::AnswerRequest,
+        crate::features::applications::materials::AccountRequest,
         notices::ConfirmRequest,
         budgets::BudgetRequest,
         transfer::ImportReportBody,
         transfer::RowErrorBody,
         transfer::ImportErrorBody,
-        crate::plans::ActualBody,
-        crate::plans::ProgressBody,
+        crate::features::plans::ActualBody,
+        crate::features::plans::ProgressBody,
     ))
 )]
 struct ExtDoc;

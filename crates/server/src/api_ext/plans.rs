@@ -4,7 +4,7 @@
 use super::schemas::PlanTasksBody;
 use crate::AppState;
 use crate::api::{ApiResult, ApiSession, ErrorBody};
-use crate::plans::{UnitQuery, canonical, effective, today, unit_xlsx, units};
+use crate::features::plans::{UnitQuery, canonical, effective, unit_xlsx, units};
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -29,7 +29,7 @@ pub(crate) async fn plan_tasks(
         .date
         .as_deref()
         .and_then(|d| Date::from_str(d).ok())
-        .unwrap_or_else(today);
+        .unwrap_or_else(|| st.store.today());
     let unit = canonical(&lib, q.unit.as_deref());
     let mut tasks = Vec::new();
     for p in &lib.plans {

@@ -70,9 +70,7 @@ pub(crate) async fn applicant_eligibility(
     Query(q): Query<EligibilityQuery>,
 ) -> ApiResult<Json<J>> {
     s.may_see(&id)?;
-    let today = jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date();
+    let today = st.store.today();
     let full = match q.detail.as_deref() {
         None | Some("summary") => false,
         Some("full") => true,

@@ -64,7 +64,7 @@ async fn notices_view(
             div.card {
                 p { strong { (n.applicant_name) } " · " (m.map(|m| m.label.zh.clone()).unwrap_or_default())
                     " · " (m.map(|m| format!("{} {}", st.lib.documents[m.doc].number, m.clause.id)).unwrap_or_default()) }
-                p { (lang.t("金额", "Amount")) ":" (crate::pages::yuan(n.amount)) " · "
+                p { (lang.t("金额", "Amount")) ":" (crate::labels::yuan(n.amount)) " · "
                     (lang.t("公示期满", "Notice ends")) ":" (n.until) " · " span.muted { (n.application) } }
                 @let r = refused.filter(|r| r.application == n.application);
                 details open[r.is_some()] {
@@ -80,7 +80,7 @@ async fn notices_view(
             }
         }
     };
-    Ok(crate::pages::render(
+    Ok(crate::layout::render(
         lang,
         s,
         lang.t("公示", "Public notice"),
@@ -135,7 +135,7 @@ async fn lodge_form(
             p { a href="/notices" { (lang.t("返回公示名单", "Back to the public notice")) } }
         }
     };
-    Ok(crate::pages::render(
+    Ok(crate::layout::render(
         lang,
         s.as_ref(),
         lang.t("异议已登记", "Objection recorded"),

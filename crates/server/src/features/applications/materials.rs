@@ -7,13 +7,13 @@
 //! The rules (who, when, which files) live in kc-store (`materials.rs`) and
 //! `kc_domain::Access`; this module turns forms and requests into those calls. A form mistake
 //! re-shows the application page with the reason next to the form and what was typed kept
-//! (`pages::FormProblem`, status 400 or 409), never a bare error page. Downloads are `Content-Disposition: attachment` with
+//! (`crate::forms::FormProblem`, status 400 or 409), never a bare error page. Downloads are `Content-Disposition: attachment` with
 //! the type the file's bytes were recognised as (never the uploader's claim), under the
 //! platform's `nosniff` and `default-src 'none'` headers.
 
 use crate::api::{ApiError, ApiSession, ErrorBody};
 use crate::auth::{CurrentSession, Lang, Session};
-use crate::pages::FormProblem;
+use crate::forms::FormProblem;
 use crate::{AppError, AppState};
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartRejection};
@@ -405,7 +405,7 @@ async fn reshow(
 ) -> Result<Response, AppError> {
     let problem = FormProblem::from_error(form, e, values)?;
     let status = problem.status;
-    let mut res = crate::pages::application_page(s, lang, st, id, Some(problem)).await?;
+    let mut res = super::application_page(s, lang, st, id, Some(problem)).await?;
     *res.status_mut() = status;
     Ok(res)
 }

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
 use jiff::civil::Date;
-use kc_domain::Role;
 use kc_money::Dec;
 use kc_plans::{Actual, Done, Indicator, PlanLibrary, Status, judge, milestone};
 use maud::{Markup, html};
@@ -35,12 +34,6 @@ pub fn api_routes() -> Router<AppState> {
         .route("/plans", get(api_status))
         .route("/plans/actuals", post(api_record_actual))
         .route("/plans/progress", post(api_record_progress))
-}
-
-pub(crate) fn today() -> Date {
-    jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
-        .date()
 }
 
 /// The plan library with the progress recorded in the database added.
@@ -324,10 +317,10 @@ async fn dashboard_view(
         .date
         .as_deref()
         .and_then(|d| Date::from_str(d).ok())
-        .unwrap_or_else(today);
+        .unwrap_or_else(|| st.store.today());
     let can_record = s
         .as_ref()
-        .is_some_and(|s| matches!(s.role(), Role::PlanOffice | Role::Admin));
+        .is_some_and(|s| s.role().may(kc_domain::Access::RecordPlans));
     let shown: Vec<&kc_plans::Plan> = lib
         .plans
         .iter()
@@ -402,7 +395,7 @@ async fn dashboard_view(
                                             input type="hidden" name="csrf" value=(sess.csrf);
                                             input type="hidden" name="indicator" value=(key);
                                             label { (lang.t("数值", "Value")) " (" (i.unit) ") " input name="value" inputmode="decimal" required value=(Refused::value(r, "value")); }
-                                            label { (lang.t("日期", "Date")) " " input type="date" name="date" min=(p.period.0.to_string()) max=(today().to_string()) required value=(Refused::value(r, "date")); }
+                                            label { (lang.t("日期", "Date")) " " input type="date" name="date" min=(p.period.0.to_string()) max=(st.store.today().to_string()) required value=(Refused::value(r, "date")); }
                                             label { (lang.t("来源", "Source")) " " input name="source" required value=(Refused::value(r, "source")); }
                                             p.muted { (lang.t("同一日期再次填报即为更正,原值保留在审计日志中。", "Recording again for the same date corrects the value; the old one stays in the audit log.")) }
                                             button type="submit" { (lang.t("保存", "Save")) }
@@ -431,7 +424,7 @@ async fn dashboard_view(
             }
         }
     };
-    Ok(crate::pages::render(
+    Ok(crate::layout::render(
         lang,
         s.as_ref(),
         lang.t("计划与目标", "Plans and targets"),
@@ -484,7 +477,7 @@ async fn tasks(
         .date
         .as_deref()
         .and_then(|d| Date::from_str(d).ok())
-        .unwrap_or_else(today);
+        .unwrap_or_else(|| st.store.today());
     let units = units(&lib);
     let unit = canonical(&lib, q.unit.as_deref());
     let body = html! {
@@ -507,7 +500,7 @@ async fn tasks(
             }
         }
     };
-    Ok(crate::pages::render(
+    Ok(crate::layout::render(
         lang,
         s.as_ref(),
         lang.t("督办清单", "Task list by unit"),
@@ -540,9 +533,11 @@ async fn record_actual(
         Dec::from_str(&v).map_err(|e| AppError::Internal(e.to_string()))?,
         Date::from_str(date).map_err(|e| AppError::Internal(e.to_string()))?,
     );
-    kc_plans::check_actual(plan, ind, dv, dd, today()).map_err(|message| AppError::BadRequest {
-        code: "invalid",
-        message,
+    kc_plans::check_actual(plan, ind, dv, dd, st.store.today()).map_err(|message| {
+        AppError::BadRequest {
+            code: "invalid",
+            message,
+        }
     })?;
     if source.trim().is_empty() {
         return Err(AppError::BadRequest {
@@ -735,7 +730,7 @@ pub(crate) async fn api_status(
         .date
         .as_deref()
         .and_then(|d| Date::from_str(d).ok())
-        .unwrap_or_else(today);
+        .unwrap_or_else(|| st.store.today());
     Ok(Json(json!(lib.plans.iter().filter(|p| q.plan.as_deref().is_none_or(|id| p.id == id)).map(|p| json!({
         "plan": p.id, "document": p.document, "as_of": at.to_string(),
         "indicators": p.indicators.iter().map(|i| {
@@ -851,7 +846,7 @@ pub(crate) async fn unit_xlsx(st: &AppState, q: &UnitQuery) -> Result<Vec<u8>, A
         .date
         .as_deref()
         .and_then(|d| Date::from_str(d).ok())
-        .unwrap_or_else(today);
+        .unwrap_or_else(|| st.store.today());
     let unit = q
         .unit
         .clone()

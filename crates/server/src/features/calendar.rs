@@ -1,0 +1,221 @@
+//! 政策日历: a month calendar of documents taking effect and ending, windows closing, notices
+//! ending and plan targets, with the notifications.
+
+use crate::AppState;
+use crate::auth::{Lang, MaybeSession};
+use crate::labels::*;
+use crate::layout::*;
+use crate::listing::*;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use kc_domain::Access;
+use maud::html;
+use serde::Deserialize;
+
+/// The pages of this feature.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/calendar", get(calendar))
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct CalendarQuery {
+    /// `YYYY-MM`; default the current month.
+    month: Option<String>,
+}
+
+/// One dated entry of the 政策日历.
+pub(crate) struct DayEntry {
+    date: jiff::civil::Date,
+    kind: &'static str,
+    text: String,
+    href: Option<String>,
+}
+
+pub(crate) async fn calendar(
+    MaybeSession(s): MaybeSession,
+    lang: Lang,
+    State(st): State<AppState>,
+    Query(q): Query<CalendarQuery>,
+) -> PageResult {
+    use jiff::civil::Date;
+    let today = st.store.today();
+    let lib = &st.lib;
+    let en = lang.0;
+    let first = q
+        .month
+        .as_deref()
+        .and_then(|m| Date::strptime("%Y-%m-%d", format!("{m}-01")).ok())
+        .unwrap_or_else(|| today.first_of_month());
+    let next_month = first
+        .checked_add(jiff::Span::new().months(1))
+        .unwrap_or(first);
+    let prev_month = first
+        .checked_sub(jiff::Span::new().months(1))
+        .unwrap_or(first);
+    // Every dated thing a user plans around: documents taking effect and ending, each
+    // measure's own window where it differs, 公示 periods ending, plan targets falling due.
+    let mut entries: Vec<DayEntry> = Vec::new();
+    for d in &lib.documents {
+        entries.push(DayEntry {
+            date: d.valid.0,
+            kind: "start",
+            text: format!("{} {}", d.number, lang.t("开始施行", "takes effect")),
+            href: Some("/library".into()),
+        });
+        entries.push(DayEntry {
+            date: d.valid.1,
+            kind: "end",
+            text: format!("{} {}", d.number, lang.t("有效期届满", "expires")),
+            href: Some("/library".into()),
+        });
+    }
+    for m in &lib.measures {
+        let d = &lib.documents[m.doc];
+        if m.valid.1 != d.valid.1 {
+            entries.push(DayEntry {
+                date: m.valid.1,
+                kind: "end",
+                text: format!(
+                    "{} {}",
+                    kc_eval::plain::label(&m.label, en),
+                    lang.t("申报窗口截止", "window closes")
+                ),
+                href: Some(format!("/library/{}", m.id)),
+            });
+        }
+    }
+    for n in st.store.public_notices().await? {
+        if let Ok(d) = n.until.parse::<Date>() {
+            let title = lib
+                .measure(&n.measure)
+                .map(|m| kc_eval::plain::label(&m.label, en).to_string())
+                .unwrap_or_default();
+            entries.push(DayEntry {
+                date: d,
+                kind: "notice",
+                text: format!(
+                    "{} {} · {}",
+                    lang.t("公示期满", "notice ends"),
+                    n.applicant_name,
+                    title
+                ),
+                href: Some("/notices".into()),
+            });
+        }
+    }
+    if s.as_ref().is_some_and(|x| x.role().may(Access::Plans)) {
+        for p in &st.plans.plans {
+            for i in &p.indicators {
+                entries.push(DayEntry {
+                    date: i.deadline,
+                    kind: "target",
+                    text: format!(
+                        "{} {} {}{}",
+                        lang.t("目标期限", "target due"),
+                        i.name,
+                        i.target.normalize(),
+                        i.unit
+                    ),
+                    href: Some(format!("/plans?plan={}", p.id)),
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.date.cmp(&b.date).then(a.text.cmp(&b.text)));
+    let in_month: Vec<&DayEntry> = entries
+        .iter()
+        .filter(|e| e.date >= first && e.date < next_month)
+        .collect();
+    let upcoming: Vec<&DayEntry> = entries.iter().filter(|e| e.date >= today).take(8).collect();
+    let last_entry = entries
+        .iter()
+        .rfind(|e| e.date < first)
+        .map(|e| e.date.first_of_month());
+    let next_entry = entries
+        .iter()
+        .find(|e| e.date >= next_month)
+        .map(|e| e.date.first_of_month());
+    let ym = |d: Date| d.strftime("%Y-%m").to_string();
+    // The grid: weeks from Monday; blank cells before the 1st and after the last day.
+    let lead = first.weekday().to_monday_zero_offset() as usize;
+    let days = first.days_in_month() as usize;
+    let cells: Vec<Option<Date>> = (0..lead)
+        .map(|_| None)
+        .chain((0..days).map(|k| first.checked_add(jiff::Span::new().days(k as i64)).ok()))
+        .collect();
+    let weeks: Vec<&[Option<Date>]> = cells.chunks(7).collect();
+    // Notifications: the latest changes to the user's applications, from the audit log.
+    let notes = match &s {
+        Some(sess) if sess.role().may(Access::ApplicantFile) => {
+            st.store.notifications(&sess.user.actor(), 30).await?
+        }
+        _ => Vec::new(),
+    };
+    use crate::api_ext::{DocStatus, doc_status};
+    let kind_words = |k: &str| match k {
+        "start" => lang.t("施行", "in force"),
+        "end" => lang.t("截止", "ends"),
+        "notice" => lang.t("公示", "notice"),
+        _ => lang.t("目标", "target"),
+    };
+    let body = html! {
+        nav.month aria-label=(lang.t("月份", "Month")) {
+            a href={"/calendar?month=" (ym(prev_month))} { "« " (ym(prev_month)) }
+            " " strong { (first.strftime(if en { "%Y-%m" } else { "%Y年%m月" }).to_string()) } " "
+            a href={"/calendar?month=" (ym(next_month))} { (ym(next_month)) " »" }
+            " · " a href="/calendar" { (lang.t("本月", "This month")) }
+            @if in_month.is_empty() {
+                @if let Some(d) = last_entry { " · " a href={"/calendar?month=" (ym(d))} { (lang.t("上一个有事项的月份 ", "previous month with entries ")) (ym(d)) } }
+                @if let Some(d) = next_entry { " · " a href={"/calendar?month=" (ym(d))} { (lang.t("下一个有事项的月份 ", "next month with entries ")) (ym(d)) } }
+            }
+        }
+        table.month-grid {
+            caption.muted { (lang.t("政策施行与届满、申报窗口截止、公示期满", "Documents in force and ending, windows closing, notices ending")) }
+            tr { @for w in ["一", "二", "三", "四", "五", "六", "日"].iter().zip(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) { th scope="col" { (if en { w.1 } else { w.0 }) } } }
+            @for week in &weeks {
+                tr {
+                    @for k in 0..7 {
+                        @match week.get(k).copied().flatten() {
+                            Some(d) => td.day.today[d == today] {
+                                span.daynum { (d.day()) }
+                                @for e in in_month.iter().filter(|e| e.date == d) {
+                                    div class={"entry " (e.kind)} { @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } }
+                                }
+                            },
+                            None => td.blank {},
+                        }
+                    }
+                }
+            }
+        }
+        h2 { (lang.t("本月事项", "This month")) }
+        @if in_month.is_empty() { p.muted { (lang.t("本月没有日程。", "Nothing falls in this month.")) } }
+        ul.agenda { @for e in &in_month { li { span.tag { (kind_words(e.kind)) } " " (e.date) " " @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } } } }
+        h2 { (lang.t("即将到来", "Coming up")) }
+        @if upcoming.is_empty() { p.muted { (lang.t("今后没有已知的截止日期:本库政策均已到期。", "No dates ahead: every document of the library has expired.")) } }
+        ul.agenda { @for e in &upcoming { li { span.tag { (kind_words(e.kind)) } " " (e.date) " " @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } } } }
+        h2 { (lang.t("正在有效的政策", "In force now")) }
+        table {
+            tr { th { (lang.t("文件", "Document")) } th { (lang.t("有效期", "Valid")) } th { (lang.t("措施数", "Measures")) } th { (lang.t("提示", "Note")) } }
+            @for (di, d) in lib.documents.iter().enumerate() {
+                @if doc_status(d, today) != DocStatus::Expired {
+                    tr { td { (doc_name(d)) } td { (d.valid.0) " – " (d.valid.1) } td { (lib.measures.iter().filter(|m| m.doc == di).count()) }
+                        td { @if doc_status(d, today) == DocStatus::Expiring { span.no { (lang.t("180天内到期", "expires within 180 days")) } } } }
+                }
+            }
+        }
+        h2 { (lang.t("已失效", "Expired")) }
+        ul { @for d in lib.documents.iter().filter(|d| doc_status(d, today) == DocStatus::Expired) { li { (doc_name(d)) " (" (d.valid.1) ")" } } }
+        @if s.is_some() {
+            h2 { (lang.t("通知", "Notifications")) }
+            (notes_table(lang, &st, &notes))
+        }
+    };
+    page(
+        lang,
+        s.as_ref(),
+        lang.t("政策日历", "Policy calendar"),
+        body,
+    )
+}
