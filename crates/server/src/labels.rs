@@ -326,6 +326,28 @@ pub(crate) fn member_in(st: &AppState, lang: Lang, enum_name: &str, member: &str
         .unwrap_or_else(|| member.to_string())
 }
 
+/// The words of a notification's step (`create` of an offer is a new 免申即享 offer).
+/// A notification's step in English, as [`step_zh`] says it in Chinese.
+pub(crate) fn step_en(action: &str, origin: &str) -> String {
+    match action {
+        "create" if origin == "offer" => "new offer to confirm".to_string(),
+        "create" => "application created".to_string(),
+        "pay" => "payment recorded".to_string(),
+        other => crate::labels::action_words(other, true),
+    }
+}
+
+pub(crate) fn step_zh(action: &str, origin: &str) -> String {
+    match action {
+        "create" if origin == "offer" => "新的免申即享待确认".to_string(),
+        "create" => "创建申请".to_string(),
+        "pay" => "记录拨付".to_string(),
+        other => crate::api::parse_action(other)
+            .map(|a| a.zh().to_string())
+            .unwrap_or_else(|_| other.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,7 @@ pub mod guard;
 mod labels;
 mod layout;
 mod listing;
+mod schemas;
 pub mod seed;
 
 use axum::Router;
@@ -58,7 +59,7 @@ pub struct ServeOptions {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(features::routes())
-        .nest("/api", api::routes())
+        .nest("/api", api_ext::endpoints::routes())
         .layer(axum::middleware::from_fn(guard::reject_nul))
         .layer(axum::middleware::from_fn(labels::with_current_path))
         .layer(axum::middleware::from_fn_with_state(

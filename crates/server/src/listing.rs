@@ -70,9 +70,9 @@ pub(crate) fn app_rows(
 pub(crate) fn notes_table(lang: Lang, st: &AppState, notes: &[kc_store::Notification]) -> Markup {
     let step_zh = |a: &str, o: &str| {
         if lang.0 {
-            crate::api_ext::step_en(a, o)
+            crate::labels::step_en(a, o)
         } else {
-            crate::api_ext::step_zh(a, o)
+            crate::labels::step_zh(a, o)
         }
     };
     let lib = &st.lib;

@@ -1,40 +1,17 @@
 //! Budgets: setting one (finance, admins; the store checks the role, as for the page's form)
 //! and the committed and paid totals per government level (the 预算 page's first table).
 
-use super::schemas::{BudgetLineBody, LevelBody};
+use crate::AppState;
 use crate::api::{ApiResult, ApiSession, ErrorBody, body, csrf, money};
-use crate::{AppError, AppState};
+use crate::features::budget::{budget_rows, by_level};
+use crate::schemas::{BudgetLineBody, LevelBody};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use kc_store::{BudgetLine, Store};
 use serde::Deserialize;
 use serde_json::{Value as J, json};
-use std::collections::BTreeMap;
 use utoipa::ToSchema;
-
-/// Every budget line: (measure, year, line), by measure and year.
-pub(crate) async fn budget_rows(store: &Store) -> Result<Vec<(String, i64, BudgetLine)>, AppError> {
-    let mut rows = Vec::new();
-    for (measure, year) in store.budget_keys().await? {
-        for l in store.budget_status(&measure, year as i32).await? {
-            rows.push((measure.clone(), year, l));
-        }
-    }
-    Ok(rows)
-}
-
-/// Committed and paid fen per level over all lines (分级承担).
-pub(crate) fn by_level(rows: &[(String, i64, BudgetLine)]) -> BTreeMap<String, (i64, i64)> {
-    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
-    for (_, _, l) in rows {
-        let e = out.entry(l.level.clone()).or_default();
-        e.0 = e.0.saturating_add(l.committed_fen);
-        e.1 = e.1.saturating_add(l.paid_fen);
-    }
-    out
-}
 
 /// Committed and paid per government level, over all measures and years (reviewers, finance,
 /// admins).

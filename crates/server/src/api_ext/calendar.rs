@@ -1,25 +1,16 @@
 //! The 政策日历 (public): documents in force, expiring within 180 days, expired; and the
 //! notifications of the logged-in user (the changes to its applications, from the audit log).
 
-use super::schemas::{CalendarBody, NotificationBody};
 use crate::AppState;
 use crate::api::{ApiResult, ApiSession};
+use crate::features::calendar::{DocStatus, doc_status};
+use crate::labels::step_zh;
+use crate::schemas::{CalendarBody, NotificationBody};
 use axum::Json;
 use axum::extract::{Query, State};
-use jiff::civil::Date;
 use serde::Deserialize;
 use serde_json::{Value as J, json};
 use utoipa::IntoParams;
-
-/// Where a document stands on a day.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DocStatus {
-    /// In force (or not yet in force) and not ending within 180 days.
-    InForce,
-    /// In force and ending within 180 days.
-    Expiring,
-    Expired,
-}
 
 impl DocStatus {
     pub(crate) fn code(self) -> &'static str {
@@ -28,41 +19,6 @@ impl DocStatus {
             DocStatus::Expiring => "expiring",
             DocStatus::Expired => "expired",
         }
-    }
-}
-
-/// The calendar's rule: expired after its last day; expiring when the last day is within 180
-/// days of `today`.
-pub(crate) fn doc_status(d: &kc_check::Document, today: Date) -> DocStatus {
-    let soon = today.saturating_add(jiff::Span::new().days(180));
-    if d.valid.1 < today {
-        DocStatus::Expired
-    } else if d.valid.1 <= soon {
-        DocStatus::Expiring
-    } else {
-        DocStatus::InForce
-    }
-}
-
-/// The words of a notification's step (`create` of an offer is a new 免申即享 offer).
-/// A notification's step in English, as [`step_zh`] says it in Chinese.
-pub(crate) fn step_en(action: &str, origin: &str) -> String {
-    match action {
-        "create" if origin == "offer" => "new offer to confirm".to_string(),
-        "create" => "application created".to_string(),
-        "pay" => "payment recorded".to_string(),
-        other => crate::labels::action_words(other, true),
-    }
-}
-
-pub(crate) fn step_zh(action: &str, origin: &str) -> String {
-    match action {
-        "create" if origin == "offer" => "新的免申即享待确认".to_string(),
-        "create" => "创建申请".to_string(),
-        "pay" => "记录拨付".to_string(),
-        other => crate::api::parse_action(other)
-            .map(|a| a.zh().to_string())
-            .unwrap_or_else(|_| other.to_string()),
     }
 }
 

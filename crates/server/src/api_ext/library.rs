@@ -1,10 +1,10 @@
 //! The policy library as open data: documents, their clauses (verbatim text and the measures
 //! that encode each), and one measure with its rule. Public, like the 政策库 pages.
 
-use super::schemas::{ClauseBody, DocumentBody};
 use crate::AppError;
 use crate::AppState;
 use crate::api::{ApiResult, ErrorBody};
+use crate::schemas::{ClauseBody, DocumentBody};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value as J, json};

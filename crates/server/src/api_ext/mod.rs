@@ -12,18 +12,14 @@
 mod audit;
 mod budgets;
 mod calendar;
+pub(crate) mod endpoints;
 mod library;
 mod notices;
 mod plans;
 mod review;
-pub(crate) mod schemas;
 mod transfer;
 
 pub(crate) use audit::AuditQuery;
-pub(crate) use budgets::{budget_rows, by_level};
-pub(crate) use calendar::{DocStatus, doc_status, step_en, step_zh};
-pub(crate) use review::in_review_queue;
-pub(crate) use schemas::OkBody;
 
 use crate::AppState;
 use axum::Router;

@@ -2,9 +2,9 @@
 //! Objections, confirmations and declines are workflow steps: the store checks the role and the
 //! organisation through `kc_domain::transition`, exactly as for the application page's forms.
 
-use super::schemas::{ApplicationBody, NoticeBody};
 use crate::AppState;
 use crate::api::{ApiResult, ApiSession, ErrorBody, app_json, body, csrf};
+use crate::schemas::{ApplicationBody, NoticeBody};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};

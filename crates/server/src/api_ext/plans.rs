@@ -1,10 +1,10 @@
 //! The per-unit task list (督办清单) of the plans, as JSON and as the xlsx download. Public,
 //! like the pages.
 
-use super::schemas::PlanTasksBody;
 use crate::AppState;
 use crate::api::{ApiResult, ApiSession, ErrorBody};
 use crate::features::plans::{UnitQuery, canonical, effective, unit_xlsx, units};
+use crate::schemas::PlanTasksBody;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;

@@ -1,23 +1,15 @@
 //! Staff views: the review queue, the list of applicants; and the calculator on a stored
 //! applicant's record (with its ledger history).
 
-use super::schemas::{ApplicantBody, ApplicationBody};
 use crate::api::{ApiResult, ApiSession, ErrorBody, app_json};
+use crate::features::review::in_review_queue;
+use crate::schemas::{ApplicantBody, ApplicationBody};
 use crate::{AppError, AppState};
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use kc_domain::AppState as St;
 use serde::Deserialize;
 use serde_json::{Value as J, json};
 use utoipa::IntoParams;
-
-/// Whether an application belongs in the review queue (审核): from submission to 公示.
-pub(crate) fn in_review_queue(state: St) -> bool {
-    matches!(
-        state,
-        St::Submitted | St::InReview | St::NeedsMaterial | St::Approved | St::PublicNotice
-    )
-}
 
 /// The review queue (reviewers, finance, admins): applications from submission to 公示.
 #[utoipa::path(get, path = "/api/review", operation_id = "review_queue",

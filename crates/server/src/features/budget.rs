@@ -36,8 +36,8 @@ pub(crate) async fn budget_page(
 ) -> PageResult {
     let p = FormProblem::for_form(problem.as_ref(), "set_budget");
     s.require_access(Access::Budgets)?;
-    let rows = crate::api_ext::budget_rows(&st.store).await?;
-    let by_level = crate::api_ext::by_level(&rows);
+    let rows = budget_rows(&st.store).await?;
+    let by_level = by_level(&rows);
     let pct = |a: i64, b: i64| {
         if b <= 0 {
             0.0
@@ -145,4 +145,30 @@ pub(crate) async fn save_budget(s: &Session, st: &AppState, f: BudgetForm) -> Re
         .set_budget(&s.user.actor(), &f.measure, year, &f.level, amount)
         .await?;
     Ok(())
+}
+
+/// Every budget line: (measure, year, line), by measure and year.
+pub(crate) async fn budget_rows(
+    store: &kc_store::Store,
+) -> Result<Vec<(String, i64, kc_store::BudgetLine)>, AppError> {
+    let mut rows = Vec::new();
+    for (measure, year) in store.budget_keys().await? {
+        for l in store.budget_status(&measure, year as i32).await? {
+            rows.push((measure.clone(), year, l));
+        }
+    }
+    Ok(rows)
+}
+
+/// Committed and paid fen per level over all lines (分级承担).
+pub(crate) fn by_level(
+    rows: &[(String, i64, kc_store::BudgetLine)],
+) -> BTreeMap<String, (i64, i64)> {
+    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for (_, _, l) in rows {
+        let e = out.entry(l.level.clone()).or_default();
+        e.0 = e.0.saturating_add(l.committed_fen);
+        e.1 = e.1.saturating_add(l.paid_fen);
+    }
+    out
 }

@@ -152,7 +152,6 @@ pub(crate) async fn calendar(
         }
         _ => Vec::new(),
     };
-    use crate::api_ext::{DocStatus, doc_status};
     let kind_words = |k: &str| match k {
         "start" => lang.t("施行", "in force"),
         "end" => lang.t("截止", "ends"),
@@ -218,4 +217,27 @@ pub(crate) async fn calendar(
         lang.t("政策日历", "Policy calendar"),
         body,
     )
+}
+
+/// Where a document stands on a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DocStatus {
+    /// In force (or not yet in force) and not ending within 180 days.
+    InForce,
+    /// In force and ending within 180 days.
+    Expiring,
+    Expired,
+}
+
+/// The calendar's rule: expired after its last day; expiring when the last day is within 180
+/// days of `today`.
+pub(crate) fn doc_status(d: &kc_check::Document, today: jiff::civil::Date) -> DocStatus {
+    let soon = today.saturating_add(jiff::Span::new().days(180));
+    if d.valid.1 < today {
+        DocStatus::Expired
+    } else if d.valid.1 <= soon {
+        DocStatus::Expiring
+    } else {
+        DocStatus::InForce
+    }
 }

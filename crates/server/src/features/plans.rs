@@ -760,7 +760,7 @@ pub(crate) struct ActualBody {
 
 /// Records an indicator's actual value (plan office, admins); audited.
 #[utoipa::path(post, path = "/api/plans/actuals", operation_id = "record_actual", request_body = ActualBody,
-    responses((status = 200, description = "recorded", body = crate::api_ext::OkBody), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "recorded", body = crate::schemas::OkBody), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
 pub(crate) async fn api_record_actual(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -785,7 +785,7 @@ pub(crate) struct ProgressBody {
 
 /// Records a task's milestone of a year done (plan office, admins); audited.
 #[utoipa::path(post, path = "/api/plans/progress", operation_id = "record_progress", request_body = ProgressBody,
-    responses((status = 200, description = "recorded", body = crate::api_ext::OkBody), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
+    responses((status = 200, description = "recorded", body = crate::schemas::OkBody), (status = 400, body = crate::api::ErrorBody), (status = 403, body = crate::api::ErrorBody)))]
 pub(crate) async fn api_record_progress(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,

@@ -25,7 +25,7 @@ pub(crate) async fn review(
     let apps = st.store.applications(&s.user.actor(), None).await?;
     let queue: Vec<_> = apps
         .iter()
-        .filter(|a| crate::api_ext::in_review_queue(a.state))
+        .filter(|a| in_review_queue(a.state))
         .cloned()
         .collect();
     let notices = st.store.public_notices().await?;
@@ -52,4 +52,13 @@ pub(crate) async fn review(
         }
     };
     page(lang, Some(&s), lang.t("审核", "Review queue"), body)
+}
+
+/// Whether an application belongs in the review queue (审核): from submission to 公示.
+pub(crate) fn in_review_queue(state: kc_domain::AppState) -> bool {
+    use kc_domain::AppState as St;
+    matches!(
+        state,
+        St::Submitted | St::InReview | St::NeedsMaterial | St::Approved | St::PublicNotice
+    )
 }

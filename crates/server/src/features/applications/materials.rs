@@ -805,7 +805,7 @@ pub(crate) struct AnswerRequest {
 /// it through the upload with `kind=supplement&request=…`.
 #[utoipa::path(post, path = "/api/applications/{id}/answers", operation_id = "answer_material",
     params(("id" = String, Path, description = "application number")), request_body = AnswerRequest,
-    responses((status = 200, body = crate::api_ext::OkBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = crate::schemas::OkBody), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn answer_api(
     ApiSession(s): ApiSession,
     headers: HeaderMap,
@@ -886,7 +886,7 @@ pub(crate) async fn download_api(
 /// materials; not an answer of an earlier 补正 round).
 #[utoipa::path(post, path = "/api/files/{id}/remove", operation_id = "remove_material",
     params(("id" = String, Path, description = "file id")),
-    responses((status = 200, body = crate::api_ext::OkBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = crate::schemas::OkBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn remove_api(
     ApiSession(s): ApiSession,
     headers: HeaderMap,
