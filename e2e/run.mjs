@@ -353,7 +353,7 @@ async function main() {
   await sideCheck('applicant home is its 工作台: offers, material, in progress, received, latest notifications; header 通知 (N)', async () => {
     await page.goto(`${base}/`);
     const main = await text(page.locator('main'));
-    for (const card of ['待确认的免申即享', '待补正材料', '办理中的申请', '已到账', '最新通知']) {
+    for (const card of ['待确认的免申即享', '近期截止', '待补正材料', '办理中的申请', '已到账', '最新通知']) {
       assert.ok(main.includes(card), `the 工作台 has a card ${card}`);
     }
     assert.match(await text(page.locator('header a.inbox')), /^通知 \(\d+\)$/, 'the header counts unread notifications');

@@ -149,6 +149,14 @@ async fn the_workbench_says_what_to_do_next_and_counts_unread_notifications() {
         // In progress: the confirmed offer in 公示 (its notice ended today, 2023-06-30).
         assert!(home.contains("办理中的申请 (1)"), "{label}");
         assert!(home.contains("公示中") && home.contains("公示期满 2023-06-30"));
+        // The deadlines card lists the notice period's end, linked to the application; no
+        // document ends within 180 days of the tests' clock (2023-06-30).
+        let deadlines = home.split(r#"class="card deadlines""#).nth(1).unwrap();
+        let deadlines = deadlines.split("</div>").next().unwrap();
+        assert!(
+            deadlines.contains("近期截止 (1)") && deadlines.contains("<strong>2023-06-30</strong>"),
+            "{label}: {deadlines}"
+        );
         // Received: 250,000.00 元 for the gazelle award.
         assert!(home.contains("已到账"));
         assert!(

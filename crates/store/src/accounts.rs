@@ -266,14 +266,19 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// Every applicant (id, name, kind, region), for staff lists.
-    pub async fn applicants(&self) -> Result<Vec<(String, String, String, String)>> {
+    /// Every applicant, by name, for staff lists.
+    pub async fn applicants(&self) -> Result<Vec<ApplicantRow>> {
         let rows = sqlx::query("SELECT id, name, kind, region FROM applicants ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
         Ok(rows
             .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .map(|r| ApplicantRow {
+                id: r.get(0),
+                name: r.get(1),
+                kind: r.get(2),
+                region: r.get(3),
+            })
             .collect())
     }
 
@@ -299,28 +304,27 @@ impl Store {
         Ok(p)
     }
 
-    /// Ledger rows of an applicant: (application, measure, entry, level, amount, at).
-    pub async fn ledger_of(
-        &self,
-        applicant_id: &str,
-    ) -> Result<Vec<(String, String, String, String, kc_money::Money, String)>> {
+    /// The ledger rows of an applicant, oldest first.
+    pub async fn ledger_of(&self, applicant_id: &str) -> Result<Vec<LedgerRow>> {
         let rows = sqlx::query("SELECT application_id, measure, entry, level, amount_fen, at FROM ledger WHERE applicant_id = $1 ORDER BY seq")
             .bind(applicant_id)
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|r| {
-                (
-                    r.get(0),
-                    r.get(1),
-                    r.get(2),
-                    r.get(3),
-                    kc_domain::from_fen(r.get(4)),
-                    r.get(5),
-                )
+                let entry: String = r.get(2);
+                Ok(LedgerRow {
+                    application: r.get(0),
+                    measure: r.get(1),
+                    entry: kc_domain::EntryKind::parse(&entry).ok_or_else(|| {
+                        StoreError::Invalid(format!("ledger entry kind “{entry}” is not known"))
+                    })?,
+                    level: r.get(3),
+                    amount: kc_domain::from_fen(r.get(4)),
+                    at: r.get(5),
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Every (measure, year) with a budget or a ledger row.
@@ -463,4 +467,28 @@ impl Store {
                 .collect(),
         ))
     }
+}
+
+/// An applicant as staff lists show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApplicantRow {
+    /// 统一社会信用代码.
+    pub id: String,
+    pub name: String,
+    /// Member names of the vocabulary's `ApplicantKind` and `Region`.
+    pub kind: String,
+    pub region: String,
+}
+
+/// One row of an applicant's ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerRow {
+    pub application: String,
+    pub measure: String,
+    pub entry: kc_domain::EntryKind,
+    /// The government level's keyword (`city`, `district`, …).
+    pub level: String,
+    pub amount: kc_money::Money,
+    /// When it was written (ISO timestamp, China Standard Time).
+    pub at: String,
 }

@@ -20,7 +20,7 @@ mod names;
 mod transfer;
 mod workflow;
 
-pub use accounts::{LoginLimits, User};
+pub use accounts::{ApplicantRow, LedgerRow, LoginLimits, User};
 pub use materials::{
     Attachment, BankAccount, MaterialKind, MaterialRequest, Materials, Pledge, UploadLimits,
 };

@@ -216,7 +216,7 @@ async fn applicant(
     Ok(Json(json!({
         "profile": profile, "events": events,
         "applications": apps.iter().map(app_json).collect::<Vec<_>>(),
-        "ledger": ledger.iter().map(|(a, m, e, l, x, at)| json!({"application": a, "measure": m, "entry": e, "level": l, "amount": x.plain(), "at": at})).collect::<Vec<_>>(),
+        "ledger": ledger.iter().map(|r| json!({"application": r.application, "measure": r.measure, "entry": r.entry.code(), "level": r.level, "amount": r.amount.plain(), "at": r.at})).collect::<Vec<_>>(),
     })))
 }
 

@@ -39,7 +39,7 @@ pub(crate) async fn applicants_list(
     let list = st.store.applicants().await?;
     Ok(Json(json!(
         list.iter()
-            .map(|(id, name, kind, region)| json!({"id": id, "name": name, "kind": kind, "region": region}))
+            .map(|a| json!({"id": a.id, "name": a.name, "kind": a.kind, "region": a.region}))
             .collect::<Vec<_>>()
     )))
 }

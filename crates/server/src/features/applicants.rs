@@ -29,7 +29,7 @@ pub(crate) async fn applicants(
     let body = html! {
         table.cards {
             tr { th { (lang.t("名称", "Name")) } th { (lang.t("统一社会信用代码", "USCC")) } th { (lang.t("类型", "Kind")) } th { (lang.t("地区", "Region")) } }
-            @for (id, name, kind, region) in &list { tr { td { a href={"/applicants/" (id)} { (name) } } td.uscc { (id) } td { (member_in(&st, lang, "ApplicantKind", kind)) } td { (member_in(&st, lang, "Region", region)) } } }
+            @for a in &list { tr { td { a href={"/applicants/" (a.id)} { (a.name) } } td.uscc { (a.id) } td { (member_in(&st, lang, "ApplicantKind", &a.kind)) } td { (member_in(&st, lang, "Region", &a.region)) } } }
         }
     };
     page(lang, Some(&s), lang.t("申报主体", "Applicants"), body)
@@ -88,7 +88,7 @@ pub(crate) async fn applicant(
         (app_rows(lang, &st, &apps, &names))
         h2 { (lang.t("资金台账", "Ledger")) }
         table.cards { tr { th { (lang.t("申请", "Application")) } th { (lang.t("类型", "Entry")) } th { (lang.t("级次", "Level")) } th.num { (lang.t("金额", "Amount")) } th { (lang.t("时间", "When")) } }
-            @for (a, _, e, l, x, at) in &ledger { tr { td { a href={"/applications/" (a)} { (a) } } td { (entry_in(lang, e)) } td { (level_in(lang, l)) } td.num { (yuan(*x)) } td { (readable_time(at)) } } } }
+            @for r in &ledger { tr { td { a href={"/applications/" (r.application)} { (r.application) } } td { (entry_in(lang, r.entry.code())) } td { (level_in(lang, &r.level)) } td.num { (yuan(r.amount)) } td { (readable_time(&r.at)) } } } }
     };
     page(lang, Some(&s), lang.t("一企一档", "Applicant file"), body)
 }

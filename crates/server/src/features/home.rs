@@ -49,14 +49,53 @@ pub(crate) async fn workbench(lang: Lang, st: &AppState, s: &Session) -> Result<
     // Payments received, summed per application (exact: integer fen from the ledger).
     let mut paid: BTreeMap<String, (String, Money)> = BTreeMap::new();
     if let Some(own) = &s.user.applicant_id {
-        for (app, measure, entry, _, amount, _) in st.store.ledger_of(own).await? {
-            if entry == "payment" {
-                let e = paid.entry(app).or_insert((measure, Money::ZERO));
-                e.1 = e.1 + amount;
+        for r in st.store.ledger_of(own).await? {
+            if r.entry == kc_domain::EntryKind::Payment {
+                let e = paid
+                    .entry(r.application)
+                    .or_insert((r.measure, Money::ZERO));
+                e.1 = e.1 + r.amount;
             }
         }
     }
     let notes = st.store.notifications(&actor, 5).await?;
+    // Deadlines: 公示 periods of its applications ending, and documents whose validity ends
+    // within 180 days (events before the end still count; later ones do not).
+    let today = st.store.today();
+    let soon = today.saturating_add(jiff::Span::new().days(180));
+    let mut deadlines: Vec<(jiff::civil::Date, String, Option<String>)> = running
+        .iter()
+        .filter(|a| a.state == St::PublicNotice)
+        .filter_map(|a| {
+            let d = a.notice_until.as_deref()?.parse().ok()?;
+            Some((
+                d,
+                format!(
+                    "{} {}",
+                    lang.t("公示期满:", "notice ends: "),
+                    label(&a.measure)
+                ),
+                Some(format!("/applications/{}", a.id)),
+            ))
+        })
+        .collect();
+    for d in &st.lib.documents {
+        if d.valid.1 >= today && d.valid.1 <= soon {
+            deadlines.push((
+                d.valid.1,
+                format!(
+                    "{} {}",
+                    d.number,
+                    lang.t(
+                        "有效期届满,届满前发生的事项请及时申报",
+                        "expires: apply for events before then"
+                    )
+                ),
+                Some("/calendar".to_string()),
+            ));
+        }
+    }
+    deadlines.sort();
     Ok(html! {
         p { (lang.t("您好,", "Hello, ")) (s.user.name) " · " a href="/calculator" { (lang.t("我能享受哪些政策?", "What can we claim?")) } " · " a href="/applications" { (lang.t("我的申报", "My applications")) } }
         div.card.offers {
@@ -65,6 +104,11 @@ pub(crate) async fn workbench(lang: Lang, st: &AppState, s: &Session) -> Result<
             ul { @for a in &offers {
                 li { a href={"/applications/" (a.id)} { (label(&a.measure)) } " · " strong.amount { (a.computed.map(yuan).unwrap_or_default()) } " · " (lang.t("请进行意愿确认", "please confirm")) }
             } }
+        }
+        div.card.deadlines {
+            h2 { (lang.t("近期截止", "Deadlines")) " (" (deadlines.len()) ")" }
+            @if deadlines.is_empty() { p.muted { (lang.t("180天内没有截止事项", "Nothing ends within 180 days")) " · " a href="/calendar" { (lang.t("政策日历", "calendar")) } } }
+            ul { @for (d, text, href) in &deadlines { li { strong { (d) } " " @if let Some(h) = href { a href=(h) { (text) } } @else { (text) } } } }
         }
         div.card.material {
             h2 { (lang.t("待补正材料", "Material requested")) " (" (material.len()) ")" }
@@ -78,7 +122,7 @@ pub(crate) async fn workbench(lang: Lang, st: &AppState, s: &Session) -> Result<
             h2 { (lang.t("办理中的申请", "Applications in progress")) " (" (running.len()) ")" }
             @if running.is_empty() { p.muted { (lang.t("暂无", "None")) } }
             ul { @for a in &running {
-                li { a href={"/applications/" (a.id)} { (a.id) " " (label(&a.measure)) } " · " span.tag { (a.state.zh()) }
+                li { a href={"/applications/" (a.id)} { (a.id) " " (label(&a.measure)) } " · " span.tag.badge { (state_words(lang, a)) }
                     @if let (St::PublicNotice, Some(u)) = (a.state, &a.notice_until) { " · " (lang.t("公示期满 ", "notice ends ")) (u) } }
             } }
         }

@@ -120,15 +120,16 @@ pub(crate) async fn application_page(
         .map(|l| (l.to_string(), Money::ZERO, Money::ZERO))
         .collect();
     if a.state == St::PublicNotice && role.may(Access::RecordPayments) {
-        for (app, _, entry, level, amount, _) in st.store.ledger_of(&a.applicant_id).await? {
-            if app != a.id {
+        for r in st.store.ledger_of(&a.applicant_id).await? {
+            if r.application != a.id {
                 continue;
             }
-            if let Some(row) = per_level.iter_mut().find(|r| r.0 == level) {
-                match entry.as_str() {
-                    "commitment" | "reversal" => row.1 = row.1 + amount,
-                    "payment" => row.2 = row.2 + amount,
-                    _ => {}
+            if let Some(row) = per_level.iter_mut().find(|x| x.0 == r.level) {
+                match r.entry {
+                    kc_domain::EntryKind::Commitment | kc_domain::EntryKind::Reversal => {
+                        row.1 = row.1 + r.amount
+                    }
+                    kc_domain::EntryKind::Payment => row.2 = row.2 + r.amount,
                 }
             }
         }
