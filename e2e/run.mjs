@@ -595,6 +595,23 @@ async function main() {
     await page.goto(`${base}/review`);
     assert.match(await text(page.locator('main table').nth(1)), new RegExp(pick.label), '公示名单 lists it');
   });
+  await sideCheck('an anonymous visitor reads the public 公示 list: applicant by name, measure, amount, end date', async () => {
+    const anon = await browser.newContext({ locale: 'zh-CN' });
+    const p = await anon.newPage();
+    try {
+      const resp = await p.goto(`${base}/notices`);
+      assert.equal(resp.status(), 200);
+      const card = p.locator('main div.card', { hasText: app.id });
+      assert.ok(await card.count(), `the list shows ${app.id}`);
+      const t = await text(card.first());
+      assert.ok(t.includes(pick.label), `the measure ${pick.label}`);
+      assert.ok(t.includes(yuan(pick.amount).replace(/\B(?=(\d{3})+(?!\d))/g, ',')), `the amount in ${t}`);
+      assert.match(t, /公示期满:\d{4}-\d{2}-\d{2}/);
+      assert.ok(await card.first().locator('summary', { hasText: '提出异议' }).count(), 'an objection form');
+    } finally {
+      await anon.close();
+    }
+  });
   await check('log out (reviewer)', () => logout(page));
 
   // -- finance: pay each level's part

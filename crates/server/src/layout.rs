@@ -44,7 +44,7 @@ details.record form{background:#f5f7fa;padding:.4rem .6rem;border-radius:4px}tr.
 tr.detail details{display:inline-block;vertical-align:top;margin-right:1.2rem;max-width:100%}tr.detail details.chart[open]{width:480px}
 .error{background:#fff1f0;border:1px solid #b71c1c;padding:.8rem;border-radius:6px}
 @media (max-width:640px){th,td{font-size:.9rem;padding:.3rem}header{gap:.3rem;padding:.3rem .5rem}header nav{flex-wrap:nowrap;overflow-x:auto;gap:.2rem;width:100%;order:3}
-header nav a,header .right a{padding:.55rem .45rem;white-space:nowrap;display:inline-block}main{padding:.5rem}table{display:block;overflow-x:auto}
+header nav a,header .right a{padding:.55rem .45rem;white-space:nowrap;display:inline-block}header .who{display:none}header .right button{padding:.2rem .6rem}main{padding:.5rem}table{display:block;overflow-x:auto}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards tr:first-child{display:none}
 table.cards tr{border:1px solid #d9e2ec;border-radius:6px;margin:.4rem 0;background:#fff}table.cards td{border:0;text-align:left}
 button,input,select{min-height:2.6rem}table.month-grid{display:none}}

@@ -126,7 +126,8 @@ pub(crate) fn evaluation_view(
             }
         }
         h2 { (lang.t("可争取", "Within reach")) " (" (by(Status::Potential).count()) ")" }
-        table.cards {
+        @if by(Status::Potential).count() == 0 { p.muted { (lang.t("暂无:每一项措施都已有对应的事项。", "None: every measure already has an event.")) } }
+        @else { table.cards {
             tr { th { (lang.t("措施", "Measure")) } th { (lang.t("需要", "Needs")) } th.num { (lang.t("最高可获", "Up to")) } }
             @for o in by(Status::Potential) {
                 @let m = &lib.measures[o.measure];
@@ -137,7 +138,7 @@ pub(crate) fn evaluation_view(
                     td.num { (o.award.as_ref().and_then(|a| a.amount).map(yuan_wan).unwrap_or_else(|| kc_eval::plain::grant_words(lib, m, en))) }
                 }
             }
-        }
+        } }
         details.notmet open[awards.is_empty()] {
             summary { (lang.t("不适用的措施", "Does not apply")) " (" (not_met.len()) ")" }
             table.cards {
