@@ -112,3 +112,5 @@ pub(crate) fn parse_action(s: &str) -> Result<Action, AppError> {
         message: format!("action: unknown “{s}”"),
     })
 }
+
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";

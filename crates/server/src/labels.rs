@@ -348,6 +348,15 @@ pub(crate) fn step_zh(action: &str, origin: &str) -> String {
     }
 }
 
+/// A document's id in the API: its file name without `.md` (e.g. `shenyang-2021-11`).
+pub(crate) fn doc_id(d: &kc_check::Document) -> String {
+    std::path::Path::new(&d.path)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(&d.path)
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

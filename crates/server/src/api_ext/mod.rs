@@ -9,15 +9,18 @@
 //! every operation that is not in `PUBLIC` as needing the session cookie (and, for writes, the
 //! `X-CSRF-Token` header), with a 401 response.
 
-mod audit;
-mod budgets;
-mod calendar;
 pub(crate) mod endpoints;
-mod library;
-mod notices;
-mod plans;
-mod review;
-mod transfer;
+
+// Each feature's API lives with the feature; this module assembles them (routes and the OpenAPI
+// document), above the features.
+use crate::features::audit::api as audit;
+use crate::features::budget::api as budgets;
+use crate::features::calendar::api as calendar;
+use crate::features::library::api as library;
+use crate::features::notices::api as notices;
+use crate::features::plans::api as plans;
+use crate::features::review::api as review;
+use crate::features::transfer::api as transfer;
 
 pub(crate) use audit::AuditQuery;
 

@@ -13,6 +13,8 @@ use maud::html;
 use serde::Deserialize;
 use serde_json::Value as J;
 
+pub mod api;
+
 /// The pages of this feature.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/audit", get(audit))

@@ -15,6 +15,8 @@ use maud::html;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+pub mod api;
+
 /// The pages of this feature.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/budget", get(budget).post(set_budget))

@@ -13,6 +13,8 @@ use kc_domain::Access;
 use maud::html;
 use serde::Deserialize;
 
+pub mod api;
+
 /// The pages of this feature.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/calendar", get(calendar))

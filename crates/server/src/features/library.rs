@@ -12,6 +12,8 @@ use kc_check::ir::Measure;
 use kc_domain::Role;
 use maud::html;
 
+pub mod api;
+
 /// The pages of this feature.
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -15,6 +15,7 @@ pub mod login;
 pub mod notices;
 pub mod plans;
 pub mod review;
+pub mod transfer;
 
 use crate::AppState;
 use axum::Router;

@@ -17,6 +17,8 @@ use serde::Deserialize;
 use serde_json::{Value as J, json};
 use utoipa::ToSchema;
 
+pub mod api;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/notices", get(notices_page))

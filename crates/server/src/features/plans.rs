@@ -19,6 +19,8 @@ use serde::Deserialize;
 use serde_json::{Value as J, json};
 use std::str::FromStr;
 
+pub mod api;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/plans", get(dashboard))

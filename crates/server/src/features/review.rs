@@ -11,6 +11,8 @@ use axum::routing::get;
 use kc_domain::Access;
 use maud::html;
 
+pub mod api;
+
 /// The pages of this feature.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/review", get(review))

@@ -1,9 +1,9 @@
 //! The 政策日历 (public): documents in force, expiring within 180 days, expired; and the
 //! notifications of the logged-in user (the changes to its applications, from the audit log).
 
+use super::{DocStatus, doc_status};
 use crate::AppState;
 use crate::api::{ApiResult, ApiSession};
-use crate::features::calendar::{DocStatus, doc_status};
 use crate::labels::step_zh;
 use crate::schemas::{CalendarBody, NotificationBody};
 use axum::Json;
@@ -32,7 +32,7 @@ pub(crate) async fn calendar(State(st): State<AppState>) -> Json<J> {
     Json(json!({
         "today": today.to_string(),
         "documents": lib.documents.iter().enumerate().map(|(di, d)| json!({
-            "id": super::library::doc_id(d), "number": d.number, "title": d.title,
+            "id": crate::labels::doc_id(d), "number": d.number, "title": d.title,
             "valid": [d.valid.0.to_string(), d.valid.1.to_string()],
             "measures": lib.measures.iter().filter(|m| m.doc == di).count(),
             "status": doc_status(d, today).code(),

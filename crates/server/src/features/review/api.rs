@@ -1,8 +1,8 @@
 //! Staff views: the review queue, the list of applicants; and the calculator on a stored
 //! applicant's record (with its ledger history).
 
+use super::in_review_queue;
 use crate::api::{ApiResult, ApiSession, ErrorBody, app_json};
-use crate::features::review::in_review_queue;
 use crate::schemas::{ApplicantBody, ApplicationBody};
 use crate::{AppError, AppState};
 use axum::Json;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
-pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+use crate::api::XLSX;
 const CSV: &str = "text/csv; charset=utf-8";
 
 #[derive(Deserialize, IntoParams)]

@@ -1,9 +1,9 @@
 //! The per-unit task list (督办清单) of the plans, as JSON and as the xlsx download. Public,
 //! like the pages.
 
+use super::{UnitQuery, canonical, effective, unit_xlsx, units};
 use crate::AppState;
 use crate::api::{ApiResult, ApiSession, ErrorBody};
-use crate::features::plans::{UnitQuery, canonical, effective, unit_xlsx, units};
 use crate::schemas::PlanTasksBody;
 use axum::Json;
 use axum::extract::{Query, State};
@@ -65,7 +65,7 @@ pub(crate) async fn plan_tasks_xlsx(
     let bytes = unit_xlsx(&st, &q).await?;
     Ok((
         [
-            (header::CONTENT_TYPE, super::transfer::XLSX.to_string()),
+            (header::CONTENT_TYPE, crate::api::XLSX.to_string()),
             (
                 header::CONTENT_DISPOSITION,
                 "attachment; filename=\"duban.xlsx\"".to_string(),

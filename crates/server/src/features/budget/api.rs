@@ -1,9 +1,9 @@
 //! Budgets: setting one (finance, admins; the store checks the role, as for the page's form)
 //! and the committed and paid totals per government level (the 预算 page's first table).
 
+use super::{budget_rows, by_level};
 use crate::AppState;
 use crate::api::{ApiResult, ApiSession, ErrorBody, body, csrf, money};
-use crate::features::budget::{budget_rows, by_level};
 use crate::schemas::{BudgetLineBody, LevelBody};
 use axum::Json;
 use axum::body::Bytes;

@@ -9,14 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value as J, json};
 
-/// A document's id in the API: its file name without `.md` (e.g. `shenyang-2021-11`).
-pub(crate) fn doc_id(d: &kc_check::Document) -> String {
-    std::path::Path::new(&d.path)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or(&d.path)
-        .to_string()
-}
+use crate::labels::doc_id;
 
 /// The documents of the library: number, title, issuer, validity, counts (政策库).
 #[utoipa::path(get, path = "/api/library/documents", operation_id = "library_documents",
@@ -84,7 +77,7 @@ pub(crate) async fn library_measure(
         "measure": m.id, "title": m.label.zh, "title_en": m.label.en,
         "document": {"id": doc_id(d), "number": d.number, "title": d.title},
         "clause": {"id": m.clause.id, "heading": m.clause.heading, "quote": m.clause.quote},
-        "rule": m.source, "amount_rule": crate::features::library::amount_rule(m), "amount_words": kc_eval::plain::grant_words(&st.lib, m, false),
+        "rule": m.source, "amount_rule": super::amount_rule(m), "amount_words": kc_eval::plain::grant_words(&st.lib, m, false),
         "form": m.form.map(|f| f.zh()), "event": lib.vocab.events[m.event].name,
         "valid": [m.valid.0.to_string(), m.valid.1.to_string()],
         "split": m.split.shares.iter().map(|(l, _, t)| json!({"level": l.keyword(), "share": t})).collect::<Vec<_>>(),
