@@ -842,6 +842,20 @@ async function main() {
       await probe.close();
     }
     for (const x of problems) console.log(`     warn: ${x.p} is ${x.w}px wide in a ${x.width}px window`);
+    // On a phone the menu folds behind one button and opens on a tap; the header stays short.
+    const phone = await context.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(`${base}/calculator`);
+      assert.ok(!(await phone.locator('header nav').isVisible()), 'the menu is folded');
+      const h = await phone.locator('header').evaluate((e) => e.getBoundingClientRect().height);
+      assert.ok(h <= 80, `the header is ${h}px high on a phone`);
+      await phone.locator('label.menu-button').click();
+      assert.ok(await phone.locator('header nav').isVisible(), 'a tap opens it');
+      assert.ok(await phone.locator('header nav a[href="/library"]').isVisible());
+    } finally {
+      await phone.close();
+    }
     const fatal = problems.filter((x) => x.strict || process.env.E2E_STRICT_LAYOUT === '1');
     assert.deepEqual(fatal.map((x) => `${x.p}@${x.width}: ${x.w}px`), []);
   });

@@ -27,7 +27,7 @@ pre{background:#0b1021;color:#e6e6e6;padding:.6rem;border-radius:4px;overflow-x:
 .col{flex:1 1 380px;min-width:0}td.wrap{word-break:break-all;max-width:28rem}
 .ok{color:#1b7f3b}.no{color:#b71c1c}.unk{color:#8a5a00}.muted{color:#4a5f73;font-size:.88rem}
 .skip{position:absolute;left:-999px;top:0;background:#fff;color:#b71c1c;padding:.5rem;z-index:9}.skip:focus{left:.5rem}
-header nav{display:flex;flex-wrap:wrap;gap:.8rem;align-items:center}header a[aria-current=page]{text-decoration:underline;text-underline-offset:.3rem;font-weight:700}
+header nav{display:flex;flex-wrap:wrap;gap:.8rem;align-items:center}.menu-toggle,.menu-button{display:none}header a[aria-current=page]{text-decoration:underline;text-underline-offset:.3rem;font-weight:700}
 header .who{color:#fff}.badge{font-weight:600}details.notmet summary{font-size:1.05rem;font-weight:600;margin-top:1rem}
 fieldset{min-width:0;border:1px solid #d9e2ec;border-radius:4px;margin:.5rem 0;padding:.3rem .7rem}legend{font-weight:600}
 form.questionnaire label{display:block;margin:.35rem 0 .1rem}form.questionnaire select,form.questionnaire input{width:100%;max-width:28rem}
@@ -43,7 +43,7 @@ svg.chart{width:100%;max-width:480px;height:auto;display:block}details summary{c
 details.record form{background:#f5f7fa;padding:.4rem .6rem;border-radius:4px}tr.detail td{border-top:0;padding-top:0}
 tr.detail details{display:inline-block;vertical-align:top;margin-right:1.2rem;max-width:100%}tr.detail details.chart[open]{width:480px}
 .error{background:#fff1f0;border:1px solid #b71c1c;padding:.8rem;border-radius:6px}
-@media (max-width:640px){th,td{font-size:.9rem;padding:.3rem}header{gap:.3rem;padding:.3rem .5rem}header nav{flex-wrap:nowrap;overflow-x:auto;gap:.2rem;width:100%;order:3}
+@media (max-width:640px){th,td{font-size:.9rem;padding:.3rem}header{gap:.3rem;padding:.3rem .5rem}header nav{display:none;flex-direction:column;align-items:stretch;gap:0;width:100%;order:3}.menu-button{display:inline-block;order:2;padding:.5rem .6rem;border:1px solid #fff;border-radius:4px;cursor:pointer}.menu-toggle{display:inline-block;position:absolute;opacity:0;width:1px;height:1px}.menu-toggle:checked~nav{display:flex}.menu-toggle:focus-visible+.menu-button{outline:2px solid #fff;outline-offset:2px}header .right{order:1}
 header nav a,header .right a{padding:.55rem .45rem;white-space:nowrap;display:inline-block}header .who{display:none}header .right button{padding:.2rem .6rem}main{padding:.5rem}table{display:block;overflow-x:auto}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards tr:first-child{display:none}
 table.cards tr{border:1px solid #d9e2ec;border-radius:6px;margin:.4rem 0;background:#fff}table.cards td{border:0;text-align:left}
@@ -73,6 +73,10 @@ pub(crate) fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup)
                 a.skip href="#main" { (lang.t("跳到正文", "Skip to content")) }
                 header {
                     a.brand href="/" { "科创 kechuang" }
+                    // On a phone the menu folds behind one button (a checkbox and its label: no
+                    // script); on a desktop both are hidden and the menu is a row.
+                    input.menu-toggle #menu-toggle type="checkbox";
+                    label.menu-button for="menu-toggle" { "☰ " (lang.t("菜单", "Menu")) }
                     nav aria-label=(lang.t("主菜单", "Main menu")) {
                         (menu_link(&cur, "/library", lang.t("政策库", "Policies")))
                         (menu_link(&cur, "/calculator", lang.t("政策计算器", "Eligibility")))
