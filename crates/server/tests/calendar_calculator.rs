@@ -107,3 +107,34 @@ async fn the_questionnaire_takes_several_events_and_totals_them() {
         html.contains(r#"name="e2.interest" id="e2.interest" inputmode="decimal" value="80000""#)
     );
 }
+
+/// A logged-in applicant's calculator evaluates its stored record, and offers the questionnaire
+/// prefilled from that record for what-ifs (another event, other figures).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_applicant_tries_a_what_if_from_its_own_record() {
+    let (base, store) = start(&sqlite_url("whatif").await).await;
+    seed(&store).await;
+    let hn = Client::login(&base, "hn").await;
+    let (s, html) = hn.page("/calculator").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("按本单位登记的信息和已获支持计算"), "{html}");
+    let href = html
+        .split(r#"<a class="what-if" href=""#)
+        .nth(1)
+        .and_then(|x| x.split('"').next())
+        .expect("a what-if link")
+        .replace("&amp;", "&");
+    assert!(
+        href.contains("a.kind=enterprise") && href.contains("a.region=hunnan"),
+        "{href}"
+    );
+    let (s, form) = hn.page(&href).await;
+    assert_eq!(s, 200);
+    // The questionnaire, prefilled: the record's kind and region selected.
+    assert!(
+        form.contains(r#"<option value="enterprise" selected>"#),
+        "{form}"
+    );
+    assert!(form.contains(r#"<option value="hunnan" selected>"#));
+    assert!(form.contains(r#"name="event_kind2""#), "up to three events");
+}

@@ -344,8 +344,43 @@ pub(crate) async fn calculator(
                     .as_ref()
                     .map(|_| input.applicant.name.clone())
                     .unwrap_or_default();
+                // The questionnaire prefilled from the record, for what-ifs (another event,
+                // other figures) without touching the record.
+                let what_if = record.as_ref().map(|_| {
+                    let mut q = form_urlencoded::Serializer::new(String::new());
+                    let a = &doc["applicant"];
+                    for f in v.applicant.iter().filter(|f| f.name != "name") {
+                        let text = match &a[&f.name] {
+                            J::String(t) => Some(t.clone()),
+                            J::Bool(b) => Some(b.to_string()),
+                            J::Number(n) => Some(n.to_string()),
+                            _ => None,
+                        };
+                        if let Some(t) = text {
+                            q.append_pair(&format!("a.{}", f.name), &t);
+                        }
+                    }
+                    for (n, c) in a["certifications"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .take(CALC_CERTS)
+                        .enumerate()
+                    {
+                        q.append_pair(
+                            &format!("c{}.cert", n + 1),
+                            c["cert"].as_str().unwrap_or(""),
+                        );
+                        q.append_pair(
+                            &format!("c{}.date", n + 1),
+                            c["date"].as_str().unwrap_or(""),
+                        );
+                    }
+                    format!("/calculator?{}", q.finish())
+                });
                 body = html! {
-                    @if !who.is_empty() { p { (lang.t("按本单位登记的信息和已获支持计算:", "Computed from the stored record and its ledger: ")) strong { (who) } } }
+                    @if !who.is_empty() { p { (lang.t("按本单位登记的信息和已获支持计算:", "Computed from the stored record and its ledger: ")) strong { (who) }
+                        @if let Some(href) = &what_if { " · " a.what-if href=(href) { (lang.t("以本单位信息试算其他事项", "Try another event with this record's profile")) } } } }
                     (evaluation_view(lang, &st, &input, &ev, if record.is_some() { s.as_ref() } else { None }, &existing, s.is_none()))
                 };
             }
