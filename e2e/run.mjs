@@ -895,6 +895,10 @@ async function main() {
     const problems = await axeMainPages(base, app, pick);
     assert.deepEqual(problems, []);
   });
+  await sideCheck('form mistakes: every form of every role, given “abc” in its fields, comes back as its page with the reason, never the full-page error', async () => {
+    const problems = await crawlFormMistakes(base);
+    assert.deepEqual(problems, []);
+  });
   await check('no HTTP 5xx during the run', () => {
     assert.deepEqual(serverErrors, []);
   });
@@ -1005,6 +1009,83 @@ async function crawlEnglish(base) {
     }
   }
   return [...problems];
+}
+
+/**
+ * For each role, crawls its pages and submits each kind of form (one per action path shape)
+ * with “abc” in every text field: a mistake must come back as the page itself (the site's
+ * navigation, the reason beside the form), never as the full-page error. Runs last: a form
+ * whose only field is free text (a reason) may be accepted and change state.
+ */
+async function crawlFormMistakes(base) {
+  const problems = [];
+  let tried = 0;
+  for (const user of [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner']) {
+    const ctx = await browser.newContext({ locale: 'zh-CN' });
+    const p = await ctx.newPage();
+    try {
+      if (user) await login(p, base, user);
+      const seen = new Set();
+      const shapes = new Map();
+      const done = new Set();
+      const queue = ['/'];
+      while (queue.length && seen.size < 30) {
+        const u = queue.shift();
+        if (seen.has(u)) continue;
+        seen.add(u);
+        const resp = await p.goto(`${base}${u}`);
+        if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
+        const forms = await p.locator('main form[method="post"]').evaluateAll((fs) =>
+          fs.map((f, i) => ({
+            i,
+            action: f.getAttribute('action') || '',
+            file: !!f.querySelector('input[type="file"]'),
+            text: f.querySelectorAll('input:not([type]), input[type="text"], input[type="number"], textarea').length,
+          })),
+        );
+        for (const f of forms) {
+          const shape = f.action.replace(/\/[^/]*\d[^/]*/g, '/{id}');
+          if (f.file || f.text === 0 || done.has(shape) || /^\/(logout|lang)/.test(f.action)) continue;
+          done.add(shape);
+          tried++;
+          await p.goto(`${base}${u}`);
+          const form = p.locator('main form[method="post"]').nth(f.i);
+          // Open a folded form (details) so its fields can be filled.
+          await form.evaluate((el) => el.closest('details')?.setAttribute('open', ''));
+          for (const input of await form.locator('input:not([type]), input[type="text"], input[type="number"], textarea').all()) {
+            if (await input.isVisible()) await input.evaluate((el) => { el.value = 'abc'; });
+          }
+          // Submit without the browser's own checks: the server must handle the mistake.
+          const [r] = await Promise.all([
+            p.waitForNavigation({ waitUntil: 'load' }),
+            form.evaluate((el) => { el.noValidate = true; HTMLFormElement.prototype.submit.call(el); }),
+          ]);
+          const page = await p.evaluate(() => ({
+            nav: !!document.querySelector('header nav'),
+            fullError: !!document.querySelector('main div.error h1'),
+            text: (document.querySelector('main')?.innerText || '').slice(0, 120),
+          }));
+          if (page.fullError || !page.nav) {
+            problems.push(`${user ?? 'anonymous'} ${u} → POST ${f.action}: HTTP ${r?.status()}, full-page error “${page.text}”`);
+          }
+        }
+        for (const href of await p.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')))) {
+          const x = href.split('#')[0];
+          if (!x || /^\/(api|logout|lang)\b/.test(x) || /\.(csv|xlsx|json)(\?|$)/.test(x) || /\/(decline|materials)\b/.test(x)) continue;
+          const sh = x.replace(/\?.*$/, '').replace(/\/[^/]*\d[^/]*$/, '/{id}');
+          const n = shapes.get(sh) || 0;
+          if (seen.has(x) || n >= 2) continue;
+          shapes.set(sh, n + 1);
+          queue.push(x);
+        }
+      }
+    } finally {
+      await ctx.close();
+    }
+  }
+  if (tried < 5) problems.push(`only ${tried} forms tried`);
+  console.log(`     ${tried} kinds of form submitted with mistakes`);
+  return problems;
 }
 
 /**
