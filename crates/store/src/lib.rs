@@ -143,7 +143,13 @@ pub struct Store {
     notice_days: std::ops::RangeInclusive<i64>,
     /// The SQLite file, for the start-up lock beside it.
     sqlite_path: Option<std::path::PathBuf>,
+    /// Application id → (applicant, measure), which never change: the locks a step takes,
+    /// known without a round trip (checked under the locks; see `Store::act`).
+    app_keys: Arc<std::sync::Mutex<std::collections::HashMap<String, (String, String)>>>,
 }
+
+/// At most this many applications' keys are cached (the cache is emptied when full).
+pub(crate) const APP_KEYS_CACHED: usize = 100_000;
 
 /// Held while a process does its start-up work; see [`Store::startup_lock`].
 pub struct StartupLock(Held);
@@ -244,6 +250,7 @@ impl Store {
             review_ceiling: kc_domain::DEFAULT_REVIEW_CEILING,
             notice_days: DEFAULT_NOTICE_DAYS,
             sqlite_path,
+            app_keys: Default::default(),
         };
         migrate::run(&store).await?;
         Ok(store)

@@ -3,7 +3,7 @@
 
 use crate::{Actor, Backend, Result, Store, StoreError};
 use kc_domain::{Access, Action, AppState, EntryKind, Role, from_fen, to_fen, transition};
-use kc_eval::{AmountKind, Status};
+use kc_eval::{AmountKind, PriorAward, Status};
 use kc_money::Money;
 use serde_json::{Value as J, json};
 use sqlx::any::AnyRow;
@@ -80,7 +80,7 @@ pub(crate) struct AwardInputs {
     event: J,
     event_date: String,
     /// The applicant's history as the engine reads it, without this application.
-    history: Vec<J>,
+    history: Vec<PriorAward>,
     /// (level, budget in fen) of the measure in the budget year, where one is set.
     budgets: Vec<(String, i64)>,
 }
@@ -110,6 +110,59 @@ fn app_json(a: &ApplicationView) -> String {
         "missing": a.missing, "notice_until": a.notice_until,
     })
     .to_string()
+}
+
+/// What an approval writes, decided by `Store::decide_award`.
+struct AwardDecision {
+    approved_fen: i64,
+    engine_fen: Option<i64>,
+    kind: AmountKind,
+    /// (level, fen): one commitment row per level with a positive part.
+    rows: Vec<(&'static str, i64)>,
+    activity: Option<String>,
+    item: Option<String>,
+    base_fen: Option<i64>,
+}
+
+/// The rest of what `Store::write_award` writes.
+struct AwardWrite<'a> {
+    action: Action,
+    to: AppState,
+    now: &'a str,
+    year: i64,
+    event_date: &'a str,
+    award: &'a AwardDecision,
+    reason: Option<&'a str>,
+    notice_until: Option<&'a str>,
+    before: &'a str,
+}
+
+const LEDGER_COLUMNS: usize = 13;
+
+/// A multi-row INSERT of commitment rows into the ledger, parameters from `$first + 1`.
+fn ledger_insert(first: usize, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let ps: Vec<String> = (1..=LEDGER_COLUMNS)
+                .map(|c| format!("${}", first + i * LEDGER_COLUMNS + c))
+                .collect();
+            format!("({})", ps.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
+         VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// A history entry as it is written in an eval-input document.
+fn prior_json(p: &PriorAward) -> J {
+    json!({
+        "measure": p.measure, "date": p.date.to_string(), "amount": p.amount.plain(),
+        "activity": p.activity, "item": p.item,
+        "base": p.base.map(|b| b.plain()),
+    })
 }
 
 /// A stable 63-bit key for a PostgreSQL advisory lock (FNV-1a).
@@ -258,13 +311,30 @@ impl Store {
         Ok(())
     }
 
-    /// The applicant's awards as the engine's history: net commitment per application.
+    /// The applicant's awards as the engine's history (JSON, as in an eval-input document):
+    /// net commitment per application.
     pub(crate) async fn history_in(
         &self,
         tx: &mut Tx,
         applicant_id: &str,
         except: Option<&str>,
     ) -> Result<Vec<J>> {
+        Ok(self
+            .priors_in(tx, applicant_id, except)
+            .await?
+            .iter()
+            .map(prior_json)
+            .collect())
+    }
+
+    /// The applicant's awards as the engine's history, as values: net commitment per
+    /// application.
+    async fn priors_in(
+        &self,
+        tx: &mut Tx,
+        applicant_id: &str,
+        except: Option<&str>,
+    ) -> Result<Vec<PriorAward>> {
         let rows = sqlx::query(
             "SELECT application_id, measure, MIN(event_date), CAST(SUM(amount_fen) AS BIGINT), MAX(activity), MAX(item), MAX(base_fen) \
              FROM ledger WHERE applicant_id = $1 AND entry IN ('commitment', 'reversal') \
@@ -279,13 +349,13 @@ impl Store {
             out.extend(self.history_entry(
                 &app,
                 except,
-                &r.get::<String, _>(1),
-                r.get::<String, _>(2),
+                r.get::<String, _>(1),
+                &r.get::<String, _>(2),
                 r.get(3),
                 r.get(4),
                 r.get(5),
                 r.get(6),
-            ));
+            )?);
         }
         Ok(out)
     }
@@ -293,27 +363,50 @@ impl Store {
     /// One application's ledger rows, grouped, as a history entry of the engine — or nothing
     /// when it is the application being decided, holds no net commitment, or its measure left
     /// the library.
+    ///
+    /// The entry is handed to the engine as a value, checked as `kc_wire` checks a history
+    /// entry of an input document (a valid date, amounts within [`Money::MAX`]), without
+    /// writing it out as JSON and parsing it again.
     #[allow(clippy::too_many_arguments)]
     fn history_entry(
         &self,
         app: &str,
         except: Option<&str>,
-        measure: &str,
-        date: String,
+        measure: String,
+        date: &str,
         net: i64,
         activity: Option<String>,
         item: Option<String>,
         base: Option<i64>,
-    ) -> Option<J> {
+    ) -> Result<Option<PriorAward>> {
         if Some(app) == except || net <= 0 {
-            return None;
+            return Ok(None);
         }
         // A measure no longer in the library cannot limit today's rules.
-        self.lib.measure(measure)?;
-        Some(json!({
-            "measure": measure, "date": date, "amount": from_fen(net).plain(),
-            "activity": activity, "item": item,
-            "base": base.map(|b| from_fen(b).plain()),
+        if self.lib.measure(&measure).is_none() {
+            return Ok(None);
+        }
+        let bad = |what: &str| {
+            StoreError::Invalid(format!(
+                "stored history of application {app}: {what} out of range or invalid"
+            ))
+        };
+        let date: jiff::civil::Date = match date.parse() {
+            Ok(d) if date.len() == 10 => d,
+            _ => return Err(bad("date")),
+        };
+        let money = |fen: i64, what: &str| from_fen(fen).check_range(what).map_err(|_| bad(what));
+        Ok(Some(PriorAward {
+            measure,
+            date,
+            amount: money(net, "amount")?,
+            activity,
+            item,
+            base: match base {
+                Some(b) if b < 0 => return Err(bad("base")),
+                Some(b) => Some(money(b, "base")?),
+                None => None,
+            },
         }))
     }
 
@@ -338,24 +431,25 @@ impl Store {
             .await?;
         let event: J = serde_json::from_str(&row.get::<String, _>(0))
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let history = self
-            .history_in(tx, &app.applicant_id, Some(&app.id))
-            .await?;
-        self.evaluate_with(app, &profile, &event, &history)
+        let history = self.priors_in(tx, &app.applicant_id, Some(&app.id)).await?;
+        self.evaluate_with(app, profile, event, history)
     }
 
     /// Evaluates one application's measure on its event with the given profile and history.
+    /// The history is handed to the engine as values; the profile and event are checked and
+    /// typed by `kc_wire` as in any input document.
     fn evaluate_with(
         &self,
         app: &ApplicationView,
-        profile: &J,
-        event: &J,
-        history: &[J],
+        profile: J,
+        event: J,
+        history: Vec<PriorAward>,
     ) -> Result<(kc_eval::Input, kc_eval::Outcome)> {
         let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(),
-                         "applicant": profile, "events": [event], "history": history});
-        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+                         "applicant": profile, "events": [event]});
+        let mut input = kc_wire::parse_input_value(&self.lib, &doc, None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        input.history = history;
         let mi = *self
             .lib
             .measure_index
@@ -433,13 +527,13 @@ impl Store {
                     inputs.history.extend(self.history_entry(
                         &entry,
                         Some(&app.id),
-                        &r.get::<String, _>(1),
-                        r.get(2),
+                        r.get::<String, _>(1),
+                        &r.get::<String, _>(2),
                         r.get(6),
                         r.get(3),
                         r.get(4),
                         r.get(8),
-                    ));
+                    )?);
                 }
                 _ => inputs.budgets.push((r.get(0), r.get(6))),
             }
@@ -569,6 +663,9 @@ impl Store {
         .await?;
         self.audit_in(tx, actor, "create", "application", &id, None, Some(&json!({"state": state.code(), "measure": measure, "event": event_id, "origin": origin}).to_string()))
             .await?;
+        // Cached before the commit: should the transaction roll back, `act` finds no row
+        // under the locks and reports it missing, as it would have anyway.
+        self.remember_app_keys(&id, applicant_id, measure);
         Ok(id)
     }
 
@@ -581,16 +678,87 @@ impl Store {
         action: Action,
         args: ActArgs,
     ) -> Result<ApplicationView> {
-        // Read the applicant and measure first to know which locks to take.
-        let (applicant_id, measure) = {
-            let r = sqlx::query("SELECT applicant_id, measure FROM applications WHERE id = $1")
-                .bind(app_id)
-                .fetch_optional(&self.pool)
+        // The applicant and measure name the locks to take. They never change, so they come
+        // from the cache when this process has seen the application before; `act_once`
+        // checks them against the row it reads under the locks, and a stale entry (the
+        // database restored under a running process) is read again and the step retried.
+        let mut fresh = false;
+        loop {
+            let (applicant_id, measure) = self.app_keys(app_id, fresh).await?;
+            if let Err(e) = self.may_see(actor, &applicant_id) {
+                if fresh {
+                    return Err(e);
+                }
+                fresh = true;
+                continue;
+            }
+            match self
+                .act_once(actor, app_id, &applicant_id, &measure, action, &args)
                 .await?
-                .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?;
-            (r.get::<String, _>(0), r.get::<String, _>(1))
+            {
+                Some(after) => return Ok(after),
+                None if !fresh => fresh = true,
+                None => {
+                    return Err(StoreError::Invalid(format!(
+                        "application {app_id}: its applicant or measure changed during the step"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The applicant and measure of an application: from the cache, or read (`fresh`) and
+    /// cached. Both are fixed when the application is created.
+    async fn app_keys(&self, app_id: &str, fresh: bool) -> Result<(String, String)> {
+        if !fresh
+            && let Some(k) = self
+                .app_keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(app_id)
+        {
+            return Ok(k.clone());
+        }
+        let r = sqlx::query("SELECT applicant_id, measure FROM applications WHERE id = $1")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = r else {
+            self.app_keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(app_id);
+            return Err(StoreError::NotFound(format!("application {app_id}")));
         };
-        self.may_see(actor, &applicant_id)?;
+        let keys = (r.get::<String, _>(0), r.get::<String, _>(1));
+        self.remember_app_keys(app_id, &keys.0, &keys.1);
+        Ok(keys)
+    }
+
+    /// Caches an application's applicant and measure (bounded: cleared when full).
+    fn remember_app_keys(&self, app_id: &str, applicant_id: &str, measure: &str) {
+        let mut cache = self.app_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= crate::APP_KEYS_CACHED {
+            cache.clear();
+        }
+        cache.insert(
+            app_id.to_string(),
+            (applicant_id.to_string(), measure.to_string()),
+        );
+    }
+
+    /// One try of `act` with the locks of `applicant_id` and `measure`; `None` when the
+    /// application turns out to belong to another applicant or measure (a stale cache entry),
+    /// having written nothing.
+    async fn act_once(
+        &self,
+        actor: &Actor,
+        app_id: &str,
+        applicant_id: &str,
+        measure: &str,
+        action: Action,
+        args: &ActArgs,
+    ) -> Result<Option<ApplicationView>> {
         // What each lock protects (PostgreSQL; on SQLite every writer is alone anyway), see
         // docs/ledger.md, Concurrency:
         // - `applicant:ID`, exclusive, for every step: the application's state and the
@@ -618,6 +786,10 @@ impl Store {
         } else {
             (self.app_in(&mut tx, app_id).await?, None)
         };
+        if app.applicant_id != applicant_id || app.measure != measure {
+            // Locked for the wrong applicant or measure: nothing written, try again.
+            return Ok(None);
+        }
         let to = transition(app.state, action, actor.role)?;
         let before = app_json(&app);
         let now = self.now();
@@ -629,17 +801,49 @@ impl Store {
                     args.amount
                 };
                 let (year, inputs) = inputs
-                    .as_ref()
                     .ok_or_else(|| StoreError::Invalid("approval without its inputs".into()))?;
-                self.commit_award(
-                    &mut tx,
-                    actor,
-                    &app,
-                    (*year, inputs),
-                    amount,
-                    args.reason.as_deref(),
-                )
-                .await?;
+                let event_date = inputs.event_date.clone();
+                let award = self
+                    .decide_award(
+                        &mut tx,
+                        &app,
+                        (year, inputs),
+                        amount,
+                        args.reason.as_deref(),
+                    )
+                    .await?;
+                // A confirmed offer skips review and goes straight to notice: give it its
+                // period.
+                let notice_until = if action == Action::ConfirmOffer {
+                    let days = self.notice_period(args.notice_days)?;
+                    Some(
+                        self.today()
+                            .saturating_add(jiff::Span::new().days(days))
+                            .to_string(),
+                    )
+                } else {
+                    None
+                };
+                let after = self
+                    .write_award(
+                        &mut tx,
+                        actor,
+                        &app,
+                        &AwardWrite {
+                            action,
+                            to,
+                            now: &now,
+                            year,
+                            event_date: &event_date,
+                            award: &award,
+                            reason: args.reason.as_deref(),
+                            notice_until: notice_until.as_deref(),
+                            before: &before,
+                        },
+                    )
+                    .await?;
+                tx.commit().await?;
+                return Ok(Some(after));
             }
             Action::Object => {
                 let reason = args
@@ -722,16 +926,6 @@ impl Store {
             }
             Action::StartReview | Action::Withdraw | Action::DeclineOffer => {}
         }
-        // A confirmed offer skips review and goes straight to notice: give it its period.
-        if action == Action::ConfirmOffer {
-            let days = self.notice_period(args.notice_days)?;
-            let until = self.today().saturating_add(jiff::Span::new().days(days));
-            sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
-                .bind(until.to_string())
-                .bind(app_id)
-                .execute(&mut **tx)
-                .await?;
-        }
         // The new state, and the application as it now stands, in one round trip.
         let sql = format!(
             "UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {APP_COLUMNS}"
@@ -755,22 +949,28 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(after)
+        Ok(Some(after))
     }
 
     /// Approval's core, in the caller's serialised transaction: re-evaluate with the ledger's
-    /// history, check the amount against the engine and the budget, append the commitment.
-    async fn commit_award(
+    /// history, check the amount against the engine and the budget. Returns what to write
+    /// (`write_award` appends the commitment); writes nothing itself.
+    async fn decide_award(
         &self,
         tx: &mut Tx,
-        actor: &Actor,
         app: &ApplicationView,
-        (year, inputs): (i64, &AwardInputs),
+        (year, inputs): (i64, AwardInputs),
         amount: Option<Money>,
         reason: Option<&str>,
-    ) -> Result<()> {
-        let (_, outcome) =
-            self.evaluate_with(app, &inputs.profile, &inputs.event, &inputs.history)?;
+    ) -> Result<AwardDecision> {
+        let AwardInputs {
+            profile,
+            event,
+            history,
+            budgets,
+            ..
+        } = inputs;
+        let (_, outcome) = self.evaluate_with(app, profile, event, history)?;
         if outcome.status != Status::Awarded {
             let m = &self.lib.measures[outcome.measure];
             let open: Vec<String> = outcome
@@ -880,7 +1080,7 @@ impl Store {
         } else {
             m.split.shares.iter().map(|s| s.1).collect()
         };
-        let levels: Vec<&str> = if let kc_check::GrantRule::Parts(_) = m.grant {
+        let levels: Vec<&'static str> = if let kc_check::GrantRule::Parts(_) = m.grant {
             award.split.iter().map(|(l, _)| l.keyword()).collect()
         } else {
             m.split.shares.iter().map(|s| s.0.keyword()).collect()
@@ -908,29 +1108,157 @@ impl Store {
             })
             .unwrap_or_default()
         };
-        self.check_budgets_in(tx, app, year, &inputs.budgets, &levels, &parts)
+        self.check_budgets_in(tx, app, year, &budgets, &levels, &parts)
             .await?;
         self.pause_point().await;
-        self.insert_commitments_in(
-            tx,
-            actor,
-            app,
-            year,
-            &inputs.event_date,
-            award,
-            &levels,
-            &parts,
-        )
-        .await?;
-        sqlx::query("UPDATE applications SET approved_fen = $1, computed_fen = $2, amount_kind = $3, reason = COALESCE($4, reason) WHERE id = $5")
-            .bind(to_fen(approved))
-            .bind(engine.and_then(to_fen))
-            .bind(award.kind.code())
-            .bind(reason.map(str::to_string))
-            .bind(&app.id)
+        Ok(AwardDecision {
+            approved_fen: to_fen(approved).ok_or_else(|| {
+                StoreError::Invalid(format!("批准金额 {approved} 超出范围 (out of range)"))
+            })?,
+            engine_fen: engine.and_then(to_fen),
+            kind: award.kind,
+            rows: levels
+                .iter()
+                .zip(&parts)
+                .filter(|(_, part)| !part.is_negative() && **part != Money::ZERO)
+                .map(|(level, part)| (*level, to_fen(*part).unwrap_or(0)))
+                .collect(),
+            activity: award.activity.clone(),
+            item: award.item.clone(),
+            base_fen: award.base.and_then(to_fen),
+        })
+    }
+
+    /// Writes an approval decided by `decide_award`: the commitment rows, the application's
+    /// amounts and new state, and the audit row. On PostgreSQL one statement (a
+    /// data-modifying `WITH`, one round trip); on SQLite three.
+    async fn write_award(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        app: &ApplicationView,
+        w: &AwardWrite<'_>,
+    ) -> Result<ApplicationView> {
+        let who = format!("{}:{}", actor.role.code(), actor.id);
+        let d = w.award;
+        // The application's columns this step sets; `$1`… from `first` on.
+        let set_app = |first: usize| {
+            format!(
+                "UPDATE applications SET approved_fen = ${}, computed_fen = ${}, amount_kind = ${}, \
+                 reason = COALESCE(${}, reason), notice_until = COALESCE(${}, notice_until), \
+                 state = ${}, updated_at = ${} WHERE id = ${} RETURNING {APP_COLUMNS}",
+                first,
+                first + 1,
+                first + 2,
+                first + 3,
+                first + 4,
+                first + 5,
+                first + 6,
+                first + 7
+            )
+        };
+        macro_rules! bind_app {
+            ($q:expr) => {
+                $q.bind(d.approved_fen)
+                    .bind(d.engine_fen)
+                    .bind(d.kind.code())
+                    .bind(w.reason.map(str::to_string))
+                    .bind(w.notice_until.map(str::to_string))
+                    .bind(w.to.code())
+                    .bind(w.now)
+                    .bind(&app.id)
+            };
+        }
+        macro_rules! bind_ledger {
+            ($q:expr) => {{
+                let mut q = $q;
+                for (level, fen) in &d.rows {
+                    q = q
+                        .bind(&app.id)
+                        .bind(&app.applicant_id)
+                        .bind(&app.measure)
+                        .bind(EntryKind::Commitment.code())
+                        .bind(*level)
+                        .bind(w.year)
+                        .bind(*fen)
+                        .bind(w.event_date)
+                        .bind(d.activity.clone())
+                        .bind(d.item.clone())
+                        .bind(d.base_fen)
+                        .bind(who.clone())
+                        .bind(w.now);
+                }
+                q
+            }};
+        }
+        if self.backend == Backend::Postgres {
+            // What the audit row records as the application after the step, known before
+            // the statement runs: the application read under the locks with this step's
+            // columns set (checked against the row the statement returns in debug builds).
+            let predicted = ApplicationView {
+                state: w.to,
+                approved: Some(from_fen(d.approved_fen)),
+                computed: d.engine_fen.map(from_fen),
+                amount_kind: Some(d.kind.code().to_string()),
+                reason: w.reason.map(str::to_string).or_else(|| app.reason.clone()),
+                notice_until: w
+                    .notice_until
+                    .map(str::to_string)
+                    .or_else(|| app.notice_until.clone()),
+                ..app.clone()
+            };
+            let after_json = app_json(&predicted);
+            let n = d.rows.len() * LEDGER_COLUMNS;
+            let mut sql = String::from("WITH ");
+            if !d.rows.is_empty() {
+                sql.push_str(&format!("l AS ({}), ", ledger_insert(0, d.rows.len())));
+            }
+            sql.push_str(&format!(
+                "a AS (INSERT INTO audit (at, actor, action, entity, entity_id, before, after) \
+                 VALUES (${}, ${}, ${}, 'application', ${}, ${}, ${})), u AS ({}) SELECT * FROM u",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                set_app(n + 7)
+            ));
+            let q = bind_ledger!(sqlx::query(sqlx::AssertSqlSafe(sql)))
+                .bind(w.now)
+                .bind(who.clone())
+                .bind(w.action.code())
+                .bind(&app.id)
+                .bind(w.before)
+                .bind(&after_json);
+            let after = app_from_row(&bind_app!(q).fetch_one(&mut **tx).await?)?;
+            debug_assert_eq!(app_json(&after), after_json);
+            return Ok(after);
+        }
+        if !d.rows.is_empty() {
+            bind_ledger!(sqlx::query(sqlx::AssertSqlSafe(ledger_insert(
+                0,
+                d.rows.len()
+            ))))
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        }
+        let after = app_from_row(
+            &bind_app!(sqlx::query(sqlx::AssertSqlSafe(set_app(1))))
+                .fetch_one(&mut **tx)
+                .await?,
+        )?;
+        self.audit_in(
+            tx,
+            actor,
+            w.action.code(),
+            "application",
+            &app.id,
+            Some(w.before),
+            Some(&app_json(&after)),
+        )
+        .await?;
+        Ok(after)
     }
 
     /// The budget check of an approval, in its transaction: for each level it pays that has
@@ -1007,66 +1335,6 @@ impl Store {
         Ok(())
     }
 
-    /// Appends an approval's commitment rows, one per level with a positive part, in one
-    /// multi-row INSERT (one round trip).
-    #[allow(clippy::too_many_arguments)]
-    async fn insert_commitments_in(
-        &self,
-        tx: &mut Tx,
-        actor: &Actor,
-        app: &ApplicationView,
-        year: i64,
-        event_date: &str,
-        award: &kc_eval::Award,
-        levels: &[&str],
-        parts: &[Money],
-    ) -> Result<()> {
-        let rows: Vec<(&str, i64)> = levels
-            .iter()
-            .zip(parts)
-            .filter(|(_, part)| !part.is_negative() && **part != Money::ZERO)
-            .map(|(level, part)| (*level, to_fen(*part).unwrap_or(0)))
-            .collect();
-        if rows.is_empty() {
-            return Ok(());
-        }
-        const COLUMNS: usize = 13;
-        let values: Vec<String> = (0..rows.len())
-            .map(|i| {
-                let ps: Vec<String> = (1..=COLUMNS)
-                    .map(|c| format!("${}", i * COLUMNS + c))
-                    .collect();
-                format!("({})", ps.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
-             VALUES {}",
-            values.join(", ")
-        );
-        let who = format!("{}:{}", actor.role.code(), actor.id);
-        let now = self.now();
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (level, fen) in rows {
-            q = q
-                .bind(&app.id)
-                .bind(&app.applicant_id)
-                .bind(&app.measure)
-                .bind(EntryKind::Commitment.code())
-                .bind(level)
-                .bind(year)
-                .bind(fen)
-                .bind(event_date)
-                .bind(award.activity.clone())
-                .bind(award.item.clone())
-                .bind(award.base.and_then(to_fen))
-                .bind(who.clone())
-                .bind(now.clone());
-        }
-        q.execute(&mut **tx).await?;
-        Ok(())
-    }
-
     async fn reverse_commitment(
         &self,
         tx: &mut Tx,
@@ -1140,17 +1408,24 @@ impl Store {
         let fen = to_fen(amount).filter(|f| *f > 0).ok_or_else(|| {
             StoreError::Invalid(format!("payment {amount}: a positive amount in whole fen"))
         })?;
-        let applicant_id: String =
-            sqlx::query("SELECT applicant_id FROM applications WHERE id = $1")
-                .bind(app_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?
-                .get(0);
-        let mut tx = self
-            .begin_write(&[format!("applicant:{applicant_id}")])
-            .await?;
-        let app = self.app_in(&mut tx, app_id).await?;
+        let mut fresh = false;
+        let (mut tx, app) = loop {
+            let (applicant_id, _) = self.app_keys(app_id, fresh).await?;
+            let mut tx = self
+                .begin_write(&[format!("applicant:{applicant_id}")])
+                .await?;
+            let app = self.app_in(&mut tx, app_id).await?;
+            if app.applicant_id == applicant_id {
+                break (tx, app);
+            }
+            if fresh {
+                return Err(StoreError::Invalid(format!(
+                    "application {app_id}: its applicant changed during the payment"
+                )));
+            }
+            // A stale cache entry: locked for the wrong applicant, nothing written.
+            fresh = true;
+        };
         if app.state != AppState::PublicNotice {
             return Err(StoreError::Transition(
                 kc_domain::TransitionError::Illegal {
