@@ -74,6 +74,34 @@ const APP_COLUMNS: &str = "id, applicant_id, measure, event_id, origin, state, c
 /// `APP_COLUMNS` of the table aliased `a`.
 const APP_COLUMNS_A: &str = "a.id, a.applicant_id, a.measure, a.event_id, a.origin, a.state, a.computed_fen, a.amount_kind, a.approved_fen, a.reason, a.missing, a.notice_until";
 
+/// Everything an approval reads before it decides, in one statement (one round trip): the
+/// application, the applicant's profile, the event, the applicant's history from the ledger,
+/// and the budget rows of the measure for the year. Read after the locks are held, so no
+/// other writer can change any of it before the transaction ends (see `Store::act_award`).
+/// Three kinds
+/// of row, told apart by the 16th column: 0 the application with profile, event body and
+/// date; 1 one history entry per earlier application (in ledger order, the 17th column); 2
+/// one budget row per level. `$1` the application, `$2` the budget year.
+pub(crate) static AWARD_INPUTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {APP_COLUMNS}, p.profile, e.body, e.date, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+             FROM applications a JOIN applicants p ON p.id = a.applicant_id JOIN events e ON e.id = a.event_id \
+             WHERE a.id = $1 \
+             UNION ALL \
+             SELECT application_id, measure, MIN(event_date), MAX(activity), MAX(item), NULL, CAST(SUM(amount_fen) AS BIGINT), \
+                    NULL, MAX(base_fen), NULL, NULL, NULL, NULL, NULL, NULL, CAST(1 AS BIGINT), MIN(seq) \
+             FROM ledger WHERE applicant_id = (SELECT applicant_id FROM applications WHERE id = $1) \
+                   AND entry IN ('commitment', 'reversal') \
+             GROUP BY application_id, measure \
+             UNION ALL \
+             SELECT level, NULL, NULL, NULL, NULL, NULL, amount_fen, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                    CAST(2 AS BIGINT), CAST(0 AS BIGINT) \
+             FROM budgets WHERE measure = (SELECT measure FROM applications WHERE id = $1) AND budget_year = $2 \
+             ORDER BY 16, 17",
+        APP_COLUMNS = APP_COLUMNS_A
+    )
+});
+
 /// What an approval reads besides the application (`Store::award_inputs_in`).
 pub(crate) struct AwardInputs {
     profile: J,
@@ -85,22 +113,52 @@ pub(crate) struct AwardInputs {
     budgets: Vec<(String, i64)>,
 }
 
-fn app_from_row(r: &AnyRow) -> Result<ApplicationView> {
-    let state: String = r.get(5);
+/// Column access shared by sqlx's `Any` rows and native PostgreSQL rows (the approval path
+/// on PostgreSQL reads native rows; see `pg.rs`). Panics on a type mismatch, as `Row::get`.
+pub(crate) trait Cols {
+    fn text(&self, i: usize) -> String;
+    fn opt_text(&self, i: usize) -> Option<String>;
+    fn int(&self, i: usize) -> i64;
+    fn opt_int(&self, i: usize) -> Option<i64>;
+}
+
+macro_rules! impl_cols {
+    ($row:ty) => {
+        impl Cols for $row {
+            fn text(&self, i: usize) -> String {
+                self.get(i)
+            }
+            fn opt_text(&self, i: usize) -> Option<String> {
+                self.get(i)
+            }
+            fn int(&self, i: usize) -> i64 {
+                self.get(i)
+            }
+            fn opt_int(&self, i: usize) -> Option<i64> {
+                self.get(i)
+            }
+        }
+    };
+}
+impl_cols!(AnyRow);
+impl_cols!(sqlx::postgres::PgRow);
+
+pub(crate) fn app_from_row(r: &impl Cols) -> Result<ApplicationView> {
+    let state = r.text(5);
     Ok(ApplicationView {
-        id: r.get(0),
-        applicant_id: r.get(1),
-        measure: r.get(2),
-        event_id: r.get(3),
-        origin: r.get(4),
+        id: r.text(0),
+        applicant_id: r.text(1),
+        measure: r.text(2),
+        event_id: r.text(3),
+        origin: r.text(4),
         state: AppState::parse(&state)
             .ok_or_else(|| StoreError::Invalid(format!("stored state “{state}”")))?,
-        computed: r.get::<Option<i64>, _>(6).map(from_fen),
-        amount_kind: r.get(7),
-        approved: r.get::<Option<i64>, _>(8).map(from_fen),
-        reason: r.get(9),
-        missing: r.get(10),
-        notice_until: r.get(11),
+        computed: r.opt_int(6).map(from_fen),
+        amount_kind: r.opt_text(7),
+        approved: r.opt_int(8).map(from_fen),
+        reason: r.opt_text(9),
+        missing: r.opt_text(10),
+        notice_until: r.opt_text(11),
     })
 }
 
@@ -112,8 +170,99 @@ fn app_json(a: &ApplicationView) -> String {
     .to_string()
 }
 
+/// The transaction of a step that commits money: sqlx's `Any` driver (SQLite), or the
+/// native PostgreSQL driver (`Store::pg`), which spares the conversion of every row into
+/// `Any` values on the busiest write path.
+pub(crate) enum AwardTx {
+    Any(WriteTx),
+    Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the connection of an `AwardTx`, whichever driver it is
+/// (the body is compiled once per driver).
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            AwardTx::Any(t) => {
+                let $c: &mut sqlx::AnyConnection = &mut *t;
+                $body
+            }
+            AwardTx::Pg(t) => {
+                let $c: &mut sqlx::PgConnection = &mut *t;
+                $body
+            }
+        }
+    };
+}
+
+/// `BEGIN` and the advisory locks, sorted by key, as one simple query (see
+/// `Store::begin_write_shared`).
+pub(crate) fn pg_begin_sql(exclusive: &[String], shared: &[String]) -> String {
+    let mut keys: Vec<(i64, bool)> = exclusive
+        .iter()
+        .map(|l| (lock_key(l), true))
+        .chain(shared.iter().map(|l| (lock_key(l), false)))
+        .collect();
+    // Sorted by key, exclusive first, then one lock per key.
+    keys.sort_unstable_by_key(|&(k, x)| (k, !x));
+    keys.dedup_by_key(|&mut (k, _)| k);
+    let mut begin = String::from("BEGIN");
+    for (k, x) in keys {
+        // The keys are integers formatted here: nothing from outside is spliced.
+        let f = if x {
+            "pg_advisory_xact_lock"
+        } else {
+            "pg_advisory_xact_lock_shared"
+        };
+        begin.push_str(&format!("; SELECT {f}({k})"));
+    }
+    begin
+}
+
+/// Locks the budget rows of a measure and year, in level order (PostgreSQL).
+pub(crate) const BUDGET_LOCK_SQL: &str =
+    "SELECT level FROM budgets WHERE measure = $1 AND budget_year = $2 ORDER BY level FOR UPDATE";
+
+/// The net commitments per level of a measure and year.
+pub(crate) const BUDGET_SUMS_SQL: &str = "SELECT level, CAST(SUM(amount_fen) AS BIGINT) FROM ledger \
+     WHERE measure = $1 AND budget_year = $2 AND entry IN ('commitment', 'reversal') GROUP BY level";
+
+/// The budget check of an approval: for each part that meets a budget row, (level, part,
+/// budget in fen), the net commitments of the level (`committed`, read after the budget rows
+/// were locked) plus the part must not exceed the budget.
+pub(crate) fn check_budget_sums(
+    year: i64,
+    limited: &[(&str, Money, i64)],
+    committed: &[(String, i64)],
+) -> Result<()> {
+    for (level, part, budget_fen) in limited {
+        let committed: i64 = committed
+            .iter()
+            .find(|(l, _)| l == level)
+            .map(|(_, c)| *c)
+            .unwrap_or(0);
+        let need = to_fen(*part).unwrap_or(i64::MAX);
+        if committed.saturating_add(need) > *budget_fen {
+            return Err(refused(
+                "budget",
+                format!(
+                    "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
+                    year,
+                    level,
+                    from_fen(*budget_fen),
+                    from_fen(committed),
+                    part
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What an approval writes, decided by `Store::decide_award`.
-struct AwardDecision {
+pub(crate) struct AwardDecision {
+    /// The parts that meet a budget row: (level, part, budget in fen), to check before writing.
+    limited: Vec<(&'static str, Money, i64)>,
     approved_fen: i64,
     engine_fen: Option<i64>,
     kind: AmountKind,
@@ -217,24 +366,7 @@ impl Store {
                 })
             }
             Backend::Postgres => {
-                let mut keys: Vec<(i64, bool)> = exclusive
-                    .iter()
-                    .map(|l| (lock_key(l), true))
-                    .chain(shared.iter().map(|l| (lock_key(l), false)))
-                    .collect();
-                // Sorted by key, exclusive first, then one lock per key.
-                keys.sort_unstable_by_key(|&(k, x)| (k, !x));
-                keys.dedup_by_key(|&mut (k, _)| k);
-                let mut begin = String::from("BEGIN");
-                for (k, x) in keys {
-                    // The keys are integers formatted here: nothing from outside is spliced.
-                    let f = if x {
-                        "pg_advisory_xact_lock"
-                    } else {
-                        "pg_advisory_xact_lock_shared"
-                    };
-                    begin.push_str(&format!("; SELECT {f}({k})"));
-                }
+                let begin = pg_begin_sql(exclusive, shared);
                 let tx = self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
                 Ok(WriteTx { tx, _guard: None })
             }
@@ -469,44 +601,15 @@ impl Store {
         Ok((input, outcome))
     }
 
-    /// Everything an approval reads before it decides, in one statement (one round trip):
-    /// the application, the applicant's profile, the event, the applicant's history from the
-    /// ledger, and the budget rows of the measure for `year`. Read after the locks are held,
-    /// so no other writer can change any of it before this transaction ends (see `act`).
-    async fn award_inputs_in(
+    /// The rows of `AWARD_INPUTS_SQL` as the application and what the approval reads.
+    pub(crate) fn award_inputs_from_rows(
         &self,
-        tx: &mut Tx,
         app_id: &str,
-        year: i64,
+        rows: &[impl Cols],
     ) -> Result<(ApplicationView, AwardInputs)> {
-        // Three kinds of row in one result, told apart by the 16th column: 0 the application
-        // with profile, event body and date; 1 one history entry per earlier application (in
-        // ledger order, the 17th column); 2 one budget row per level.
-        let sql = format!(
-            "SELECT {APP_COLUMNS}, p.profile, e.body, e.date, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
-             FROM applications a JOIN applicants p ON p.id = a.applicant_id JOIN events e ON e.id = a.event_id \
-             WHERE a.id = $1 \
-             UNION ALL \
-             SELECT application_id, measure, MIN(event_date), MAX(activity), MAX(item), NULL, CAST(SUM(amount_fen) AS BIGINT), \
-                    NULL, MAX(base_fen), NULL, NULL, NULL, NULL, NULL, NULL, CAST(1 AS BIGINT), MIN(seq) \
-             FROM ledger WHERE applicant_id = (SELECT applicant_id FROM applications WHERE id = $1) \
-                   AND entry IN ('commitment', 'reversal') \
-             GROUP BY application_id, measure \
-             UNION ALL \
-             SELECT level, NULL, NULL, NULL, NULL, NULL, amount_fen, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                    CAST(2 AS BIGINT), CAST(0 AS BIGINT) \
-             FROM budgets WHERE measure = (SELECT measure FROM applications WHERE id = $1) AND budget_year = $2 \
-             ORDER BY 16, 17",
-            APP_COLUMNS = APP_COLUMNS_A
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(app_id)
-            .bind(year)
-            .fetch_all(&mut **tx)
-            .await?;
         let first = rows
             .first()
-            .filter(|r| r.get::<i64, _>(15) == 0)
+            .filter(|r| r.int(15) == 0)
             .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?;
         let app = app_from_row(first)?;
         let parse = |text: String, what: &str| {
@@ -514,28 +617,27 @@ impl Store {
                 .map_err(|e| StoreError::Invalid(format!("stored {what} of {app_id}: {e}")))
         };
         let mut inputs = AwardInputs {
-            profile: parse(first.get(12), "profile")?,
-            event: parse(first.get(13), "event")?,
-            event_date: first.get(14),
+            profile: parse(first.text(12), "profile")?,
+            event: parse(first.text(13), "event")?,
+            event_date: first.text(14),
             history: Vec::new(),
             budgets: Vec::new(),
         };
         for r in &rows[1..] {
-            match r.get::<i64, _>(15) {
+            match r.int(15) {
                 1 => {
-                    let entry: String = r.get(0);
                     inputs.history.extend(self.history_entry(
-                        &entry,
+                        &r.text(0),
                         Some(&app.id),
-                        r.get::<String, _>(1),
-                        &r.get::<String, _>(2),
-                        r.get(6),
-                        r.get(3),
-                        r.get(4),
-                        r.get(8),
+                        r.text(1),
+                        &r.text(2),
+                        r.int(6),
+                        r.opt_text(3),
+                        r.opt_text(4),
+                        r.opt_int(8),
                     )?);
                 }
-                _ => inputs.budgets.push((r.get(0), r.get(6))),
+                _ => inputs.budgets.push((r.text(0), r.int(6))),
             }
         }
         Ok((app, inputs))
@@ -770,22 +872,15 @@ impl Store {
         //   or vanish during the approval. Approvals of one measure by different applicants
         //   do not exclude each other here; where a budget row exists, `check_budgets_in`
         //   locks it (FOR UPDATE) before summing the commitments against it.
-        let commits = matches!(action, Action::Approve | Action::ConfirmOffer);
-        let budget_lock = [format!("budget:{measure}")];
+        if matches!(action, Action::Approve | Action::ConfirmOffer) {
+            return self
+                .act_award(actor, app_id, applicant_id, measure, action, args)
+                .await;
+        }
         let mut tx = self
-            .begin_write_shared(
-                &[format!("applicant:{applicant_id}")],
-                if commits { &budget_lock } else { &[] },
-            )
+            .begin_write(&[format!("applicant:{applicant_id}")])
             .await?;
-        let (app, inputs) = if commits {
-            // One statement for the application, profile, event, history and budget rows.
-            let year = self.today().year() as i64;
-            let (app, inputs) = self.award_inputs_in(&mut tx, app_id, year).await?;
-            (app, Some((year, inputs)))
-        } else {
-            (self.app_in(&mut tx, app_id).await?, None)
-        };
+        let app = self.app_in(&mut tx, app_id).await?;
         if app.applicant_id != applicant_id || app.measure != measure {
             // Locked for the wrong applicant or measure: nothing written, try again.
             return Ok(None);
@@ -795,55 +890,7 @@ impl Store {
         let now = self.now();
         match action {
             Action::Approve | Action::ConfirmOffer => {
-                let amount = if action == Action::ConfirmOffer {
-                    None
-                } else {
-                    args.amount
-                };
-                let (year, inputs) = inputs
-                    .ok_or_else(|| StoreError::Invalid("approval without its inputs".into()))?;
-                let event_date = inputs.event_date.clone();
-                let award = self
-                    .decide_award(
-                        &mut tx,
-                        &app,
-                        (year, inputs),
-                        amount,
-                        args.reason.as_deref(),
-                    )
-                    .await?;
-                // A confirmed offer skips review and goes straight to notice: give it its
-                // period.
-                let notice_until = if action == Action::ConfirmOffer {
-                    let days = self.notice_period(args.notice_days)?;
-                    Some(
-                        self.today()
-                            .saturating_add(jiff::Span::new().days(days))
-                            .to_string(),
-                    )
-                } else {
-                    None
-                };
-                let after = self
-                    .write_award(
-                        &mut tx,
-                        actor,
-                        &app,
-                        &AwardWrite {
-                            action,
-                            to,
-                            now: &now,
-                            year,
-                            event_date: &event_date,
-                            award: &award,
-                            reason: args.reason.as_deref(),
-                            notice_until: notice_until.as_deref(),
-                            before: &before,
-                        },
-                    )
-                    .await?;
-                tx.commit().await?;
-                return Ok(Some(after));
+                unreachable!("steps that commit money are taken by act_award")
             }
             Action::Object => {
                 let reason = args
@@ -952,14 +999,99 @@ impl Store {
         Ok(Some(after))
     }
 
-    /// Approval's core, in the caller's serialised transaction: re-evaluate with the ledger's
-    /// history, check the amount against the engine and the budget. Returns what to write
-    /// (`write_award` appends the commitment); writes nothing itself.
-    async fn decide_award(
+    /// Approval and offer confirmation, which commit money: one serialised transaction with
+    /// the applicant's lock and the measure's budget lock taken shared (see `act_once`), on
+    /// PostgreSQL through the native driver (`Store::pg`): `BEGIN` with the locks, one
+    /// statement that reads everything (`AWARD_INPUTS_SQL`), the budget rows locked and summed
+    /// only where the approval meets one, one statement that writes everything, `COMMIT`.
+    async fn act_award(
         &self,
-        tx: &mut Tx,
+        actor: &Actor,
+        app_id: &str,
+        applicant_id: &str,
+        measure: &str,
+        action: Action,
+        args: &ActArgs,
+    ) -> Result<Option<ApplicationView>> {
+        let exclusive = [format!("applicant:{applicant_id}")];
+        let shared = [format!("budget:{measure}")];
+        let mut tx = match &self.pg {
+            Some(pg) => AwardTx::Pg(
+                pg.begin_with(sqlx::AssertSqlSafe(pg_begin_sql(&exclusive, &shared)))
+                    .await?,
+            ),
+            None => AwardTx::Any(self.begin_write_shared(&exclusive, &shared).await?),
+        };
+        let year = self.today().year() as i64;
+        let (app, inputs) = on_tx!(&mut tx, |c| {
+            let rows = sqlx::query(AWARD_INPUTS_SQL.as_str())
+                .bind(app_id)
+                .bind(year)
+                .fetch_all(c)
+                .await?;
+            self.award_inputs_from_rows(app_id, &rows)?
+        });
+        if app.applicant_id != applicant_id || app.measure != measure {
+            // Locked for the wrong applicant or measure: nothing written, try again.
+            return Ok(None);
+        }
+        let to = transition(app.state, action, actor.role)?;
+        let before = app_json(&app);
+        let now = self.now();
+        let amount = if action == Action::ConfirmOffer {
+            None
+        } else {
+            args.amount
+        };
+        let event_date = inputs.event_date.clone();
+        let award = self.decide_award(&app, inputs, amount, args.reason.as_deref())?;
+        self.check_budgets_in(&mut tx, &app.measure, year, &award.limited)
+            .await?;
+        self.pause_point().await;
+        // A confirmed offer skips review and goes straight to notice: give it its period.
+        let notice_until = if action == Action::ConfirmOffer {
+            let days = self.notice_period(args.notice_days)?;
+            Some(
+                self.today()
+                    .saturating_add(jiff::Span::new().days(days))
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        let after = self
+            .write_award(
+                &mut tx,
+                actor,
+                &app,
+                &AwardWrite {
+                    action,
+                    to,
+                    now: &now,
+                    year,
+                    event_date: &event_date,
+                    award: &award,
+                    reason: args.reason.as_deref(),
+                    notice_until: notice_until.as_deref(),
+                    before: &before,
+                },
+            )
+            .await?;
+        match tx {
+            AwardTx::Pg(t) => t.commit().await?,
+            AwardTx::Any(t) => t.commit().await?,
+        }
+        Ok(Some(after))
+    }
+
+    /// Approval's core, on what the caller's serialised transaction read: re-evaluate with
+    /// the ledger's history, check the amount against the engine, split it between levels.
+    /// Returns what to write and which parts meet a budget row; reads and writes nothing
+    /// itself (the caller checks the budgets, `check_budget_sums`, and writes).
+    pub(crate) fn decide_award(
+        &self,
         app: &ApplicationView,
-        (year, inputs): (i64, AwardInputs),
+        inputs: AwardInputs,
         amount: Option<Money>,
         reason: Option<&str>,
     ) -> Result<AwardDecision> {
@@ -1108,10 +1240,19 @@ impl Store {
             })
             .unwrap_or_default()
         };
-        self.check_budgets_in(tx, app, year, &budgets, &levels, &parts)
-            .await?;
-        self.pause_point().await;
+        // The parts that meet a budget row of the measure for the year: (level, part, budget).
+        let limited = levels
+            .iter()
+            .zip(&parts)
+            .filter_map(|(level, part)| {
+                budgets
+                    .iter()
+                    .find(|(l, _)| l == level)
+                    .map(|(_, b)| (*level, *part, *b))
+            })
+            .collect();
         Ok(AwardDecision {
+            limited,
             approved_fen: to_fen(approved).ok_or_else(|| {
                 StoreError::Invalid(format!("批准金额 {approved} 超出范围 (out of range)"))
             })?,
@@ -1134,7 +1275,7 @@ impl Store {
     /// data-modifying `WITH`, one round trip); on SQLite three.
     async fn write_award(
         &self,
-        tx: &mut Tx,
+        tx: &mut AwardTx,
         actor: &Actor,
         app: &ApplicationView,
         w: &AwardWrite<'_>,
@@ -1191,50 +1332,53 @@ impl Store {
                 q
             }};
         }
-        if self.backend == Backend::Postgres {
-            // What the audit row records as the application after the step, known before
-            // the statement runs: the application read under the locks with this step's
-            // columns set (checked against the row the statement returns in debug builds).
-            let predicted = ApplicationView {
-                state: w.to,
-                approved: Some(from_fen(d.approved_fen)),
-                computed: d.engine_fen.map(from_fen),
-                amount_kind: Some(d.kind.code().to_string()),
-                reason: w.reason.map(str::to_string).or_else(|| app.reason.clone()),
-                notice_until: w
-                    .notice_until
-                    .map(str::to_string)
-                    .or_else(|| app.notice_until.clone()),
-                ..app.clone()
-            };
-            let after_json = app_json(&predicted);
-            let n = d.rows.len() * LEDGER_COLUMNS;
-            let mut sql = String::from("WITH ");
-            if !d.rows.is_empty() {
-                sql.push_str(&format!("l AS ({}), ", ledger_insert(0, d.rows.len())));
-            }
-            sql.push_str(&format!(
-                "a AS (INSERT INTO audit (at, actor, action, entity, entity_id, before, after) \
+        let tx: &mut Tx = match tx {
+            AwardTx::Any(t) => &mut **t,
+            AwardTx::Pg(t) => {
+                // What the audit row records as the application after the step, known before
+                // the statement runs: the application read under the locks with this step's
+                // columns set (checked against the row the statement returns in debug builds).
+                let predicted = ApplicationView {
+                    state: w.to,
+                    approved: Some(from_fen(d.approved_fen)),
+                    computed: d.engine_fen.map(from_fen),
+                    amount_kind: Some(d.kind.code().to_string()),
+                    reason: w.reason.map(str::to_string).or_else(|| app.reason.clone()),
+                    notice_until: w
+                        .notice_until
+                        .map(str::to_string)
+                        .or_else(|| app.notice_until.clone()),
+                    ..app.clone()
+                };
+                let after_json = app_json(&predicted);
+                let n = d.rows.len() * LEDGER_COLUMNS;
+                let mut sql = String::from("WITH ");
+                if !d.rows.is_empty() {
+                    sql.push_str(&format!("l AS ({}), ", ledger_insert(0, d.rows.len())));
+                }
+                sql.push_str(&format!(
+                    "a AS (INSERT INTO audit (at, actor, action, entity, entity_id, before, after) \
                  VALUES (${}, ${}, ${}, 'application', ${}, ${}, ${})), u AS ({}) SELECT * FROM u",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                set_app(n + 7)
-            ));
-            let q = bind_ledger!(sqlx::query(sqlx::AssertSqlSafe(sql)))
-                .bind(w.now)
-                .bind(who.clone())
-                .bind(w.action.code())
-                .bind(&app.id)
-                .bind(w.before)
-                .bind(&after_json);
-            let after = app_from_row(&bind_app!(q).fetch_one(&mut **tx).await?)?;
-            debug_assert_eq!(app_json(&after), after_json);
-            return Ok(after);
-        }
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    set_app(n + 7)
+                ));
+                let q = bind_ledger!(sqlx::query(sqlx::AssertSqlSafe(sql)))
+                    .bind(w.now)
+                    .bind(who.clone())
+                    .bind(w.action.code())
+                    .bind(&app.id)
+                    .bind(w.before)
+                    .bind(&after_json);
+                let after = app_from_row(&bind_app!(q).fetch_one(&mut **t).await?)?;
+                debug_assert_eq!(app_json(&after), after_json);
+                return Ok(after);
+            }
+        };
         if !d.rows.is_empty() {
             bind_ledger!(sqlx::query(sqlx::AssertSqlSafe(ledger_insert(
                 0,
@@ -1274,65 +1418,32 @@ impl Store {
     /// nothing is locked and nothing is summed. SQLite has one writer: no lock is needed.
     async fn check_budgets_in(
         &self,
-        tx: &mut Tx,
-        app: &ApplicationView,
+        tx: &mut AwardTx,
+        measure: &str,
         year: i64,
-        budgets: &[(String, i64)],
-        levels: &[&str],
-        parts: &[Money],
+        limited: &[(&str, Money, i64)],
     ) -> Result<()> {
-        let limited: Vec<(&str, &Money, i64)> = levels
-            .iter()
-            .zip(parts)
-            .filter_map(|(level, part)| {
-                budgets
-                    .iter()
-                    .find(|(l, _)| l == level)
-                    .map(|(_, b)| (*level, part, *b))
-            })
-            .collect();
         if limited.is_empty() {
             return Ok(());
         }
-        if self.backend == Backend::Postgres {
-            sqlx::query(
-                "SELECT level FROM budgets WHERE measure = $1 AND budget_year = $2 ORDER BY level FOR UPDATE",
-            )
-            .bind(&app.measure)
-            .bind(year)
-            .execute(&mut **tx)
-            .await?;
-        }
-        let committed_rows = sqlx::query(
-            "SELECT level, CAST(SUM(amount_fen) AS BIGINT) FROM ledger \
-             WHERE measure = $1 AND budget_year = $2 AND entry IN ('commitment', 'reversal') GROUP BY level",
-        )
-        .bind(&app.measure)
-        .bind(year)
-        .fetch_all(&mut **tx)
-        .await?;
-        for (level, part, budget_fen) in limited {
-            let committed: i64 = committed_rows
-                .iter()
-                .find(|r| r.get::<String, _>(0) == level)
-                .map(|r| r.get(1))
-                .unwrap_or(0);
-            let need = to_fen(*part).unwrap_or(i64::MAX);
-            if committed.saturating_add(need) > budget_fen {
-                return Err(refused(
-                    "budget",
-                    format!(
-                        "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
-                        year,
-                        level,
-                        from_fen(budget_fen),
-                        from_fen(committed),
-                        part
-                    ),
-                ));
+        let committed: Vec<(String, i64)> = on_tx!(tx, |c| {
+            if self.backend == Backend::Postgres {
+                sqlx::query(BUDGET_LOCK_SQL)
+                    .bind(measure)
+                    .bind(year)
+                    .execute(&mut *c)
+                    .await?;
             }
-        }
-        Ok(())
+            sqlx::query(BUDGET_SUMS_SQL)
+                .bind(measure)
+                .bind(year)
+                .fetch_all(&mut *c)
+                .await?
+                .iter()
+                .map(|r| (r.text(0), r.int(1)))
+                .collect()
+        });
+        check_budget_sums(year, limited, &committed)
     }
 
     async fn reverse_commitment(
