@@ -1,4 +1,4 @@
-//! Applications through their workflow, and the one place money is committed: `commit_award`,
+//! Applications through their workflow, and the one place money is committed: `act_award`,
 //! run inside a serialised write transaction together with the ledger write.
 
 use crate::{Actor, Backend, Result, Store, StoreError};
@@ -772,7 +772,7 @@ impl Store {
     }
 
     /// Takes one workflow step. Approval and offer confirmation commit money (see
-    /// `commit_award`); an objection during notice reverses it.
+    /// `act_award`); an objection during notice reverses it.
     pub async fn act(
         &self,
         actor: &Actor,
