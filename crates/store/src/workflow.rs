@@ -1333,7 +1333,7 @@ impl Store {
             }};
         }
         let tx: &mut Tx = match tx {
-            AwardTx::Any(t) => &mut **t,
+            AwardTx::Any(t) => t,
             AwardTx::Pg(t) => {
                 // What the audit row records as the application after the step, known before
                 // the statement runs: the application read under the locks with this step's
