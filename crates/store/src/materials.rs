@@ -960,12 +960,10 @@ impl Store {
         app_id: &str,
         step: kc_domain::Action,
     ) -> Result<()> {
-        let r = sqlx::query(
-            "SELECT account_no, pledged_at FROM application_terms WHERE application_id = $1",
-        )
-        .bind(app_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let r = sqlx::query(TERMS_SQL)
+            .bind(app_id)
+            .fetch_optional(&mut **tx)
+            .await?;
         let (account, pledge) = match r {
             Some(r) => (
                 r.get::<Option<String>, _>(0).is_some(),
@@ -973,26 +971,38 @@ impl Store {
             ),
             None => (false, false),
         };
-        let mut missing = Vec::new();
-        if !pledge {
-            missing.push("确认承诺书");
-        }
-        if !account {
-            missing.push("填写收款账户(开户名、开户银行、账号)");
-        }
-        if !missing.is_empty() {
-            return Err(refused(
-                "materials_required",
-                format!(
-                    "{}前请先{} (accept the commitment and give the bank account first)",
-                    step.zh(),
-                    missing.join("、")
-                ),
-            ));
-        }
-        Ok(())
+        check_ready(account, pledge, step)
     }
+}
 
+/// The bank account and the 承诺书 of an application (`check_ready`'s facts).
+pub(crate) const TERMS_SQL: &str =
+    "SELECT account_no, pledged_at FROM application_terms WHERE application_id = $1";
+
+/// Refused (`materials_required`) unless the 承诺书 is accepted and the bank account given,
+/// naming what is missing; `step` names the step for the message.
+pub(crate) fn check_ready(account: bool, pledge: bool, step: kc_domain::Action) -> Result<()> {
+    let mut missing = Vec::new();
+    if !pledge {
+        missing.push("确认承诺书");
+    }
+    if !account {
+        missing.push("填写收款账户(开户名、开户银行、账号)");
+    }
+    if !missing.is_empty() {
+        return Err(refused(
+            "materials_required",
+            format!(
+                "{}前请先{} (accept the commitment and give the bank account first)",
+                step.zh(),
+                missing.join("、")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+impl Store {
     /// Before a resubmission: every item of the newest 补正 round has an answer, in words or
     /// with a file. Refused (`unanswered_items`) with the items still open.
     pub(crate) async fn check_answered_in(&self, tx: &mut Tx, app_id: &str) -> Result<()> {

@@ -1,9 +1,9 @@
-//! Applications through their workflow, and the one place money is committed: `commit_award`,
+//! Applications through their workflow, and the one place money is committed: `act_award`,
 //! run inside a serialised write transaction together with the ledger write.
 
 use crate::{Actor, Backend, Result, Store, StoreError};
 use kc_domain::{Access, Action, AppState, EntryKind, Role, from_fen, to_fen, transition};
-use kc_eval::{AmountKind, Status};
+use kc_eval::{AmountKind, PriorAward, Status};
 use kc_money::Money;
 use serde_json::{Value as J, json};
 use sqlx::any::AnyRow;
@@ -74,33 +74,91 @@ const APP_COLUMNS: &str = "id, applicant_id, measure, event_id, origin, state, c
 /// `APP_COLUMNS` of the table aliased `a`.
 const APP_COLUMNS_A: &str = "a.id, a.applicant_id, a.measure, a.event_id, a.origin, a.state, a.computed_fen, a.amount_kind, a.approved_fen, a.reason, a.missing, a.notice_until";
 
+/// Everything an approval reads before it decides, in one statement (one round trip): the
+/// application, the applicant's profile, the event, the applicant's history from the ledger,
+/// and the budget rows of the measure for the year. Read after the locks are held, so no
+/// other writer can change any of it before the transaction ends (see `Store::act_award`).
+/// Three kinds
+/// of row, told apart by the 16th column: 0 the application with profile, event body and
+/// date; 1 one history entry per earlier application (in ledger order, the 17th column); 2
+/// one budget row per level. `$1` the application, `$2` the budget year.
+pub(crate) static AWARD_INPUTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "SELECT {APP_COLUMNS}, p.profile, e.body, e.date, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
+             FROM applications a JOIN applicants p ON p.id = a.applicant_id JOIN events e ON e.id = a.event_id \
+             WHERE a.id = $1 \
+             UNION ALL \
+             SELECT application_id, measure, MIN(event_date), MAX(activity), MAX(item), NULL, CAST(SUM(amount_fen) AS BIGINT), \
+                    NULL, MAX(base_fen), NULL, NULL, NULL, NULL, NULL, NULL, CAST(1 AS BIGINT), MIN(seq) \
+             FROM ledger WHERE applicant_id = (SELECT applicant_id FROM applications WHERE id = $1) \
+                   AND entry IN ('commitment', 'reversal') \
+             GROUP BY application_id, measure \
+             UNION ALL \
+             SELECT level, NULL, NULL, NULL, NULL, NULL, amount_fen, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                    CAST(2 AS BIGINT), CAST(0 AS BIGINT) \
+             FROM budgets WHERE measure = (SELECT measure FROM applications WHERE id = $1) AND budget_year = $2 \
+             ORDER BY 16, 17",
+        APP_COLUMNS = APP_COLUMNS_A
+    )
+});
+
 /// What an approval reads besides the application (`Store::award_inputs_in`).
 pub(crate) struct AwardInputs {
     profile: J,
     event: J,
     event_date: String,
     /// The applicant's history as the engine reads it, without this application.
-    history: Vec<J>,
+    history: Vec<PriorAward>,
     /// (level, budget in fen) of the measure in the budget year, where one is set.
     budgets: Vec<(String, i64)>,
 }
 
-fn app_from_row(r: &AnyRow) -> Result<ApplicationView> {
-    let state: String = r.get(5);
+/// Column access shared by sqlx's `Any` rows and native PostgreSQL rows (the approval path
+/// on PostgreSQL reads native rows; see `pg.rs`). Panics on a type mismatch, as `Row::get`.
+pub(crate) trait Cols {
+    fn text(&self, i: usize) -> String;
+    fn opt_text(&self, i: usize) -> Option<String>;
+    fn int(&self, i: usize) -> i64;
+    fn opt_int(&self, i: usize) -> Option<i64>;
+}
+
+macro_rules! impl_cols {
+    ($row:ty) => {
+        impl Cols for $row {
+            fn text(&self, i: usize) -> String {
+                self.get(i)
+            }
+            fn opt_text(&self, i: usize) -> Option<String> {
+                self.get(i)
+            }
+            fn int(&self, i: usize) -> i64 {
+                self.get(i)
+            }
+            fn opt_int(&self, i: usize) -> Option<i64> {
+                self.get(i)
+            }
+        }
+    };
+}
+impl_cols!(AnyRow);
+impl_cols!(sqlx::postgres::PgRow);
+
+pub(crate) fn app_from_row(r: &impl Cols) -> Result<ApplicationView> {
+    let state = r.text(5);
     Ok(ApplicationView {
-        id: r.get(0),
-        applicant_id: r.get(1),
-        measure: r.get(2),
-        event_id: r.get(3),
-        origin: r.get(4),
+        id: r.text(0),
+        applicant_id: r.text(1),
+        measure: r.text(2),
+        event_id: r.text(3),
+        origin: r.text(4),
         state: AppState::parse(&state)
             .ok_or_else(|| StoreError::Invalid(format!("stored state “{state}”")))?,
-        computed: r.get::<Option<i64>, _>(6).map(from_fen),
-        amount_kind: r.get(7),
-        approved: r.get::<Option<i64>, _>(8).map(from_fen),
-        reason: r.get(9),
-        missing: r.get(10),
-        notice_until: r.get(11),
+        computed: r.opt_int(6).map(from_fen),
+        amount_kind: r.opt_text(7),
+        approved: r.opt_int(8).map(from_fen),
+        reason: r.opt_text(9),
+        missing: r.opt_text(10),
+        notice_until: r.opt_text(11),
     })
 }
 
@@ -110,6 +168,150 @@ fn app_json(a: &ApplicationView) -> String {
         "missing": a.missing, "notice_until": a.notice_until,
     })
     .to_string()
+}
+
+/// The transaction of a step that commits money: sqlx's `Any` driver (SQLite), or the
+/// native PostgreSQL driver (`Store::pg`), which spares the conversion of every row into
+/// `Any` values on the busiest write path.
+pub(crate) enum AwardTx {
+    Any(WriteTx),
+    Pg(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the connection of an `AwardTx`, whichever driver it is
+/// (the body is compiled once per driver).
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            AwardTx::Any(t) => {
+                let $c: &mut sqlx::AnyConnection = &mut *t;
+                $body
+            }
+            AwardTx::Pg(t) => {
+                let $c: &mut sqlx::PgConnection = &mut *t;
+                $body
+            }
+        }
+    };
+}
+
+/// `BEGIN` and the advisory locks, sorted by key, as one simple query (see
+/// `Store::begin_write_shared`).
+pub(crate) fn pg_begin_sql(exclusive: &[String], shared: &[String]) -> String {
+    let mut keys: Vec<(i64, bool)> = exclusive
+        .iter()
+        .map(|l| (lock_key(l), true))
+        .chain(shared.iter().map(|l| (lock_key(l), false)))
+        .collect();
+    // Sorted by key, exclusive first, then one lock per key.
+    keys.sort_unstable_by_key(|&(k, x)| (k, !x));
+    keys.dedup_by_key(|&mut (k, _)| k);
+    let mut begin = String::from("BEGIN");
+    for (k, x) in keys {
+        // The keys are integers formatted here: nothing from outside is spliced.
+        let f = if x {
+            "pg_advisory_xact_lock"
+        } else {
+            "pg_advisory_xact_lock_shared"
+        };
+        begin.push_str(&format!("; SELECT {f}({k})"));
+    }
+    begin
+}
+
+/// Locks the budget rows of a measure and year, in level order (PostgreSQL).
+pub(crate) const BUDGET_LOCK_SQL: &str =
+    "SELECT level FROM budgets WHERE measure = $1 AND budget_year = $2 ORDER BY level FOR UPDATE";
+
+/// The net commitments per level of a measure and year.
+pub(crate) const BUDGET_SUMS_SQL: &str = "SELECT level, CAST(SUM(amount_fen) AS BIGINT) FROM ledger \
+     WHERE measure = $1 AND budget_year = $2 AND entry IN ('commitment', 'reversal') GROUP BY level";
+
+/// The budget check of an approval: for each part that meets a budget row, (level, part,
+/// budget in fen), the net commitments of the level (`committed`, read after the budget rows
+/// were locked) plus the part must not exceed the budget.
+pub(crate) fn check_budget_sums(
+    year: i64,
+    limited: &[(&str, Money, i64)],
+    committed: &[(String, i64)],
+) -> Result<()> {
+    for (level, part, budget_fen) in limited {
+        let committed: i64 = committed
+            .iter()
+            .find(|(l, _)| l == level)
+            .map(|(_, c)| *c)
+            .unwrap_or(0);
+        let need = to_fen(*part).unwrap_or(i64::MAX);
+        if committed.saturating_add(need) > *budget_fen {
+            return Err(refused(
+                "budget",
+                format!(
+                    "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
+                    year,
+                    kc_domain::level_zh(level),
+                    from_fen(*budget_fen),
+                    from_fen(committed),
+                    part
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What an approval writes, decided by `Store::decide_award`.
+pub(crate) struct AwardDecision {
+    /// The parts that meet a budget row: (level, part, budget in fen), to check before writing.
+    limited: Vec<(&'static str, Money, i64)>,
+    approved_fen: i64,
+    engine_fen: Option<i64>,
+    kind: AmountKind,
+    /// (level, fen): one commitment row per level with a positive part.
+    rows: Vec<(&'static str, i64)>,
+    activity: Option<String>,
+    item: Option<String>,
+    base_fen: Option<i64>,
+}
+
+/// The rest of what `Store::write_award` writes.
+struct AwardWrite<'a> {
+    action: Action,
+    to: AppState,
+    now: &'a str,
+    year: i64,
+    event_date: &'a str,
+    award: &'a AwardDecision,
+    reason: Option<&'a str>,
+    notice_until: Option<&'a str>,
+    before: &'a str,
+}
+
+const LEDGER_COLUMNS: usize = 13;
+
+/// A multi-row INSERT of commitment rows into the ledger, parameters from `$first + 1`.
+fn ledger_insert(first: usize, rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let ps: Vec<String> = (1..=LEDGER_COLUMNS)
+                .map(|c| format!("${}", first + i * LEDGER_COLUMNS + c))
+                .collect();
+            format!("({})", ps.join(", "))
+        })
+        .collect();
+    format!(
+        "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
+         VALUES {}",
+        values.join(", ")
+    )
+}
+
+/// A history entry as it is written in an eval-input document.
+fn prior_json(p: &PriorAward) -> J {
+    json!({
+        "measure": p.measure, "date": p.date.to_string(), "amount": p.amount.plain(),
+        "activity": p.activity, "item": p.item,
+        "base": p.base.map(|b| b.plain()),
+    })
 }
 
 /// A stable 63-bit key for a PostgreSQL advisory lock (FNV-1a).
@@ -164,24 +366,7 @@ impl Store {
                 })
             }
             Backend::Postgres => {
-                let mut keys: Vec<(i64, bool)> = exclusive
-                    .iter()
-                    .map(|l| (lock_key(l), true))
-                    .chain(shared.iter().map(|l| (lock_key(l), false)))
-                    .collect();
-                // Sorted by key, exclusive first, then one lock per key.
-                keys.sort_unstable_by_key(|&(k, x)| (k, !x));
-                keys.dedup_by_key(|&mut (k, _)| k);
-                let mut begin = String::from("BEGIN");
-                for (k, x) in keys {
-                    // The keys are integers formatted here: nothing from outside is spliced.
-                    let f = if x {
-                        "pg_advisory_xact_lock"
-                    } else {
-                        "pg_advisory_xact_lock_shared"
-                    };
-                    begin.push_str(&format!("; SELECT {f}({k})"));
-                }
+                let begin = pg_begin_sql(exclusive, shared);
                 let tx = self.pool.begin_with(sqlx::AssertSqlSafe(begin)).await?;
                 Ok(WriteTx { tx, _guard: None })
             }
@@ -258,13 +443,30 @@ impl Store {
         Ok(())
     }
 
-    /// The applicant's awards as the engine's history: net commitment per application.
+    /// The applicant's awards as the engine's history (JSON, as in an eval-input document):
+    /// net commitment per application.
     pub(crate) async fn history_in(
         &self,
         tx: &mut Tx,
         applicant_id: &str,
         except: Option<&str>,
     ) -> Result<Vec<J>> {
+        Ok(self
+            .priors_in(tx, applicant_id, except)
+            .await?
+            .iter()
+            .map(prior_json)
+            .collect())
+    }
+
+    /// The applicant's awards as the engine's history, as values: net commitment per
+    /// application.
+    async fn priors_in(
+        &self,
+        tx: &mut Tx,
+        applicant_id: &str,
+        except: Option<&str>,
+    ) -> Result<Vec<PriorAward>> {
         let rows = sqlx::query(
             "SELECT application_id, measure, MIN(event_date), CAST(SUM(amount_fen) AS BIGINT), MAX(activity), MAX(item), MAX(base_fen) \
              FROM ledger WHERE applicant_id = $1 AND entry IN ('commitment', 'reversal') \
@@ -279,13 +481,13 @@ impl Store {
             out.extend(self.history_entry(
                 &app,
                 except,
-                &r.get::<String, _>(1),
-                r.get::<String, _>(2),
+                r.get::<String, _>(1),
+                &r.get::<String, _>(2),
                 r.get(3),
                 r.get(4),
                 r.get(5),
                 r.get(6),
-            ));
+            )?);
         }
         Ok(out)
     }
@@ -293,27 +495,50 @@ impl Store {
     /// One application's ledger rows, grouped, as a history entry of the engine — or nothing
     /// when it is the application being decided, holds no net commitment, or its measure left
     /// the library.
+    ///
+    /// The entry is handed to the engine as a value, checked as `kc_wire` checks a history
+    /// entry of an input document (a valid date, amounts within [`Money::MAX`]), without
+    /// writing it out as JSON and parsing it again.
     #[allow(clippy::too_many_arguments)]
     fn history_entry(
         &self,
         app: &str,
         except: Option<&str>,
-        measure: &str,
-        date: String,
+        measure: String,
+        date: &str,
         net: i64,
         activity: Option<String>,
         item: Option<String>,
         base: Option<i64>,
-    ) -> Option<J> {
+    ) -> Result<Option<PriorAward>> {
         if Some(app) == except || net <= 0 {
-            return None;
+            return Ok(None);
         }
         // A measure no longer in the library cannot limit today's rules.
-        self.lib.measure(measure)?;
-        Some(json!({
-            "measure": measure, "date": date, "amount": from_fen(net).plain(),
-            "activity": activity, "item": item,
-            "base": base.map(|b| from_fen(b).plain()),
+        if self.lib.measure(&measure).is_none() {
+            return Ok(None);
+        }
+        let bad = |what: &str| {
+            StoreError::Invalid(format!(
+                "stored history of application {app}: {what} out of range or invalid"
+            ))
+        };
+        let date: jiff::civil::Date = match date.parse() {
+            Ok(d) if date.len() == 10 => d,
+            _ => return Err(bad("date")),
+        };
+        let money = |fen: i64, what: &str| from_fen(fen).check_range(what).map_err(|_| bad(what));
+        Ok(Some(PriorAward {
+            measure,
+            date,
+            amount: money(net, "amount")?,
+            activity,
+            item,
+            base: match base {
+                Some(b) if b < 0 => return Err(bad("base")),
+                Some(b) => Some(money(b, "base")?),
+                None => None,
+            },
         }))
     }
 
@@ -338,24 +563,25 @@ impl Store {
             .await?;
         let event: J = serde_json::from_str(&row.get::<String, _>(0))
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let history = self
-            .history_in(tx, &app.applicant_id, Some(&app.id))
-            .await?;
-        self.evaluate_with(app, &profile, &event, &history)
+        let history = self.priors_in(tx, &app.applicant_id, Some(&app.id)).await?;
+        self.evaluate_with(app, profile, event, history)
     }
 
     /// Evaluates one application's measure on its event with the given profile and history.
+    /// The history is handed to the engine as values; the profile and event are checked and
+    /// typed by `kc_wire` as in any input document.
     fn evaluate_with(
         &self,
         app: &ApplicationView,
-        profile: &J,
-        event: &J,
-        history: &[J],
+        profile: J,
+        event: J,
+        history: Vec<PriorAward>,
     ) -> Result<(kc_eval::Input, kc_eval::Outcome)> {
         let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(),
-                         "applicant": profile, "events": [event], "history": history});
-        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+                         "applicant": profile, "events": [event]});
+        let mut input = kc_wire::parse_input_value(&self.lib, &doc, None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        input.history = history;
         let mi = *self
             .lib
             .measure_index
@@ -375,44 +601,15 @@ impl Store {
         Ok((input, outcome))
     }
 
-    /// Everything an approval reads before it decides, in one statement (one round trip):
-    /// the application, the applicant's profile, the event, the applicant's history from the
-    /// ledger, and the budget rows of the measure for `year`. Read after the locks are held,
-    /// so no other writer can change any of it before this transaction ends (see `act`).
-    async fn award_inputs_in(
+    /// The rows of `AWARD_INPUTS_SQL` as the application and what the approval reads.
+    pub(crate) fn award_inputs_from_rows(
         &self,
-        tx: &mut Tx,
         app_id: &str,
-        year: i64,
+        rows: &[impl Cols],
     ) -> Result<(ApplicationView, AwardInputs)> {
-        // Three kinds of row in one result, told apart by the 16th column: 0 the application
-        // with profile, event body and date; 1 one history entry per earlier application (in
-        // ledger order, the 17th column); 2 one budget row per level.
-        let sql = format!(
-            "SELECT {APP_COLUMNS}, p.profile, e.body, e.date, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
-             FROM applications a JOIN applicants p ON p.id = a.applicant_id JOIN events e ON e.id = a.event_id \
-             WHERE a.id = $1 \
-             UNION ALL \
-             SELECT application_id, measure, MIN(event_date), MAX(activity), MAX(item), NULL, CAST(SUM(amount_fen) AS BIGINT), \
-                    NULL, MAX(base_fen), NULL, NULL, NULL, NULL, NULL, NULL, CAST(1 AS BIGINT), MIN(seq) \
-             FROM ledger WHERE applicant_id = (SELECT applicant_id FROM applications WHERE id = $1) \
-                   AND entry IN ('commitment', 'reversal') \
-             GROUP BY application_id, measure \
-             UNION ALL \
-             SELECT level, NULL, NULL, NULL, NULL, NULL, amount_fen, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                    CAST(2 AS BIGINT), CAST(0 AS BIGINT) \
-             FROM budgets WHERE measure = (SELECT measure FROM applications WHERE id = $1) AND budget_year = $2 \
-             ORDER BY 16, 17",
-            APP_COLUMNS = APP_COLUMNS_A
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(app_id)
-            .bind(year)
-            .fetch_all(&mut **tx)
-            .await?;
         let first = rows
             .first()
-            .filter(|r| r.get::<i64, _>(15) == 0)
+            .filter(|r| r.int(15) == 0)
             .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?;
         let app = app_from_row(first)?;
         let parse = |text: String, what: &str| {
@@ -420,28 +617,27 @@ impl Store {
                 .map_err(|e| StoreError::Invalid(format!("stored {what} of {app_id}: {e}")))
         };
         let mut inputs = AwardInputs {
-            profile: parse(first.get(12), "profile")?,
-            event: parse(first.get(13), "event")?,
-            event_date: first.get(14),
+            profile: parse(first.text(12), "profile")?,
+            event: parse(first.text(13), "event")?,
+            event_date: first.text(14),
             history: Vec::new(),
             budgets: Vec::new(),
         };
         for r in &rows[1..] {
-            match r.get::<i64, _>(15) {
+            match r.int(15) {
                 1 => {
-                    let entry: String = r.get(0);
                     inputs.history.extend(self.history_entry(
-                        &entry,
+                        &r.text(0),
                         Some(&app.id),
-                        &r.get::<String, _>(1),
-                        r.get(2),
-                        r.get(6),
-                        r.get(3),
-                        r.get(4),
-                        r.get(8),
-                    ));
+                        r.text(1),
+                        &r.text(2),
+                        r.int(6),
+                        r.opt_text(3),
+                        r.opt_text(4),
+                        r.opt_int(8),
+                    )?);
                 }
-                _ => inputs.budgets.push((r.get(0), r.get(6))),
+                _ => inputs.budgets.push((r.text(0), r.int(6))),
             }
         }
         Ok((app, inputs))
@@ -569,11 +765,14 @@ impl Store {
         .await?;
         self.audit_in(tx, actor, "create", "application", &id, None, Some(&json!({"state": state.code(), "measure": measure, "event": event_id, "origin": origin}).to_string()))
             .await?;
+        // Cached before the commit: should the transaction roll back, `act` finds no row
+        // under the locks and reports it missing, as it would have anyway.
+        self.remember_app_keys(&id, applicant_id, measure);
         Ok(id)
     }
 
     /// Takes one workflow step. Approval and offer confirmation commit money (see
-    /// `commit_award`); an objection during notice reverses it.
+    /// `act_award`); an objection during notice reverses it.
     pub async fn act(
         &self,
         actor: &Actor,
@@ -581,16 +780,87 @@ impl Store {
         action: Action,
         args: ActArgs,
     ) -> Result<ApplicationView> {
-        // Read the applicant and measure first to know which locks to take.
-        let (applicant_id, measure) = {
-            let r = sqlx::query("SELECT applicant_id, measure FROM applications WHERE id = $1")
-                .bind(app_id)
-                .fetch_optional(&self.pool)
+        // The applicant and measure name the locks to take. They never change, so they come
+        // from the cache when this process has seen the application before; `act_once`
+        // checks them against the row it reads under the locks, and a stale entry (the
+        // database restored under a running process) is read again and the step retried.
+        let mut fresh = false;
+        loop {
+            let (applicant_id, measure) = self.app_keys(app_id, fresh).await?;
+            if let Err(e) = self.may_see(actor, &applicant_id) {
+                if fresh {
+                    return Err(e);
+                }
+                fresh = true;
+                continue;
+            }
+            match self
+                .act_once(actor, app_id, &applicant_id, &measure, action, &args)
                 .await?
-                .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?;
-            (r.get::<String, _>(0), r.get::<String, _>(1))
+            {
+                Some(after) => return Ok(after),
+                None if !fresh => fresh = true,
+                None => {
+                    return Err(StoreError::Invalid(format!(
+                        "application {app_id}: its applicant or measure changed during the step"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The applicant and measure of an application: from the cache, or read (`fresh`) and
+    /// cached. Both are fixed when the application is created.
+    async fn app_keys(&self, app_id: &str, fresh: bool) -> Result<(String, String)> {
+        if !fresh
+            && let Some(k) = self
+                .app_keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(app_id)
+        {
+            return Ok(k.clone());
+        }
+        let r = sqlx::query("SELECT applicant_id, measure FROM applications WHERE id = $1")
+            .bind(app_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(r) = r else {
+            self.app_keys
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(app_id);
+            return Err(StoreError::NotFound(format!("application {app_id}")));
         };
-        self.may_see(actor, &applicant_id)?;
+        let keys = (r.get::<String, _>(0), r.get::<String, _>(1));
+        self.remember_app_keys(app_id, &keys.0, &keys.1);
+        Ok(keys)
+    }
+
+    /// Caches an application's applicant and measure (bounded: cleared when full).
+    fn remember_app_keys(&self, app_id: &str, applicant_id: &str, measure: &str) {
+        let mut cache = self.app_keys.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= crate::APP_KEYS_CACHED {
+            cache.clear();
+        }
+        cache.insert(
+            app_id.to_string(),
+            (applicant_id.to_string(), measure.to_string()),
+        );
+    }
+
+    /// One try of `act` with the locks of `applicant_id` and `measure`; `None` when the
+    /// application turns out to belong to another applicant or measure (a stale cache entry),
+    /// having written nothing.
+    async fn act_once(
+        &self,
+        actor: &Actor,
+        app_id: &str,
+        applicant_id: &str,
+        measure: &str,
+        action: Action,
+        args: &ActArgs,
+    ) -> Result<Option<ApplicationView>> {
         // What each lock protects (PostgreSQL; on SQLite every writer is alone anyway), see
         // docs/ledger.md, Concurrency:
         // - `applicant:ID`, exclusive, for every step: the application's state and the
@@ -602,46 +872,25 @@ impl Store {
         //   or vanish during the approval. Approvals of one measure by different applicants
         //   do not exclude each other here; where a budget row exists, `check_budgets_in`
         //   locks it (FOR UPDATE) before summing the commitments against it.
-        let commits = matches!(action, Action::Approve | Action::ConfirmOffer);
-        let budget_lock = [format!("budget:{measure}")];
+        if matches!(action, Action::Approve | Action::ConfirmOffer) {
+            return self
+                .act_award(actor, app_id, applicant_id, measure, action, args)
+                .await;
+        }
         let mut tx = self
-            .begin_write_shared(
-                &[format!("applicant:{applicant_id}")],
-                if commits { &budget_lock } else { &[] },
-            )
+            .begin_write(&[format!("applicant:{applicant_id}")])
             .await?;
-        let (app, inputs) = if commits {
-            // One statement for the application, profile, event, history and budget rows.
-            let year = self.today().year() as i64;
-            let (app, inputs) = self.award_inputs_in(&mut tx, app_id, year).await?;
-            (app, Some((year, inputs)))
-        } else {
-            (self.app_in(&mut tx, app_id).await?, None)
-        };
+        let app = self.app_in(&mut tx, app_id).await?;
+        if app.applicant_id != applicant_id || app.measure != measure {
+            // Locked for the wrong applicant or measure: nothing written, try again.
+            return Ok(None);
+        }
         let to = transition(app.state, action, actor.role)?;
         let before = app_json(&app);
         let now = self.now();
         match action {
             Action::Approve | Action::ConfirmOffer => {
-                let amount = if action == Action::ConfirmOffer {
-                    // The award is paid to the account given, under the 承诺书 accepted.
-                    self.check_ready_in(&mut tx, app_id, action).await?;
-                    None
-                } else {
-                    args.amount
-                };
-                let (year, inputs) = inputs
-                    .as_ref()
-                    .ok_or_else(|| StoreError::Invalid("approval without its inputs".into()))?;
-                self.commit_award(
-                    &mut tx,
-                    actor,
-                    &app,
-                    (*year, inputs),
-                    amount,
-                    args.reason.as_deref(),
-                )
-                .await?;
+                unreachable!("steps that commit money are taken by act_award")
             }
             Action::Object => {
                 let reason = args
@@ -733,16 +982,6 @@ impl Store {
             }
             Action::StartReview | Action::Withdraw | Action::DeclineOffer => {}
         }
-        // A confirmed offer skips review and goes straight to notice: give it its period.
-        if action == Action::ConfirmOffer {
-            let days = self.notice_period(args.notice_days)?;
-            let until = self.today().saturating_add(jiff::Span::new().days(days));
-            sqlx::query("UPDATE applications SET notice_until = $1 WHERE id = $2")
-                .bind(until.to_string())
-                .bind(app_id)
-                .execute(&mut **tx)
-                .await?;
-        }
         // The new state, and the application as it now stands, in one round trip.
         let sql = format!(
             "UPDATE applications SET state = $1, updated_at = $2 WHERE id = $3 RETURNING {APP_COLUMNS}"
@@ -766,22 +1005,125 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(after)
+        Ok(Some(after))
     }
 
-    /// Approval's core, in the caller's serialised transaction: re-evaluate with the ledger's
-    /// history, check the amount against the engine and the budget, append the commitment.
-    async fn commit_award(
+    /// Approval and offer confirmation, which commit money: one serialised transaction with
+    /// the applicant's lock and the measure's budget lock taken shared (see `act_once`), on
+    /// PostgreSQL through the native driver (`Store::pg`): `BEGIN` with the locks, one
+    /// statement that reads everything (`AWARD_INPUTS_SQL`), the budget rows locked and summed
+    /// only where the approval meets one, one statement that writes everything, `COMMIT`.
+    async fn act_award(
         &self,
-        tx: &mut Tx,
         actor: &Actor,
+        app_id: &str,
+        applicant_id: &str,
+        measure: &str,
+        action: Action,
+        args: &ActArgs,
+    ) -> Result<Option<ApplicationView>> {
+        let exclusive = [format!("applicant:{applicant_id}")];
+        let shared = [format!("budget:{measure}")];
+        let mut tx = match &self.pg {
+            Some(pg) => AwardTx::Pg(
+                pg.begin_with(sqlx::AssertSqlSafe(pg_begin_sql(&exclusive, &shared)))
+                    .await?,
+            ),
+            None => AwardTx::Any(self.begin_write_shared(&exclusive, &shared).await?),
+        };
+        let year = self.today().year() as i64;
+        let (app, inputs) = on_tx!(&mut tx, |c| {
+            let rows = sqlx::query(AWARD_INPUTS_SQL.as_str())
+                .bind(app_id)
+                .bind(year)
+                .fetch_all(c)
+                .await?;
+            self.award_inputs_from_rows(app_id, &rows)?
+        });
+        if app.applicant_id != applicant_id || app.measure != measure {
+            // Locked for the wrong applicant or measure: nothing written, try again.
+            return Ok(None);
+        }
+        let to = transition(app.state, action, actor.role)?;
+        if action == Action::ConfirmOffer {
+            // The award is paid to the account given, under the 承诺书 accepted: both first.
+            let terms = on_tx!(&mut tx, |c| {
+                sqlx::query(crate::materials::TERMS_SQL)
+                    .bind(app_id)
+                    .fetch_optional(&mut *c)
+                    .await?
+                    .map(|r| (r.opt_text(0).is_some(), r.opt_text(1).is_some()))
+            });
+            let (account, pledge) = terms.unwrap_or((false, false));
+            crate::materials::check_ready(account, pledge, action)?;
+        }
+        let before = app_json(&app);
+        let now = self.now();
+        let amount = if action == Action::ConfirmOffer {
+            None
+        } else {
+            args.amount
+        };
+        let event_date = inputs.event_date.clone();
+        let award = self.decide_award(&app, inputs, amount, args.reason.as_deref())?;
+        self.check_budgets_in(&mut tx, &app.measure, year, &award.limited)
+            .await?;
+        self.pause_point().await;
+        // A confirmed offer skips review and goes straight to notice: give it its period.
+        let notice_until = if action == Action::ConfirmOffer {
+            let days = self.notice_period(args.notice_days)?;
+            Some(
+                self.today()
+                    .saturating_add(jiff::Span::new().days(days))
+                    .to_string(),
+            )
+        } else {
+            None
+        };
+        let after = self
+            .write_award(
+                &mut tx,
+                actor,
+                &app,
+                &AwardWrite {
+                    action,
+                    to,
+                    now: &now,
+                    year,
+                    event_date: &event_date,
+                    award: &award,
+                    reason: args.reason.as_deref(),
+                    notice_until: notice_until.as_deref(),
+                    before: &before,
+                },
+            )
+            .await?;
+        match tx {
+            AwardTx::Pg(t) => t.commit().await?,
+            AwardTx::Any(t) => t.commit().await?,
+        }
+        Ok(Some(after))
+    }
+
+    /// Approval's core, on what the caller's serialised transaction read: re-evaluate with
+    /// the ledger's history, check the amount against the engine, split it between levels.
+    /// Returns what to write and which parts meet a budget row; reads and writes nothing
+    /// itself (the caller checks the budgets, `check_budget_sums`, and writes).
+    pub(crate) fn decide_award(
+        &self,
         app: &ApplicationView,
-        (year, inputs): (i64, &AwardInputs),
+        inputs: AwardInputs,
         amount: Option<Money>,
         reason: Option<&str>,
-    ) -> Result<()> {
-        let (_, outcome) =
-            self.evaluate_with(app, &inputs.profile, &inputs.event, &inputs.history)?;
+    ) -> Result<AwardDecision> {
+        let AwardInputs {
+            profile,
+            event,
+            history,
+            budgets,
+            ..
+        } = inputs;
+        let (_, outcome) = self.evaluate_with(app, profile, event, history)?;
         if outcome.status != Status::Awarded {
             let m = &self.lib.measures[outcome.measure];
             let open: Vec<String> = outcome
@@ -898,7 +1240,7 @@ impl Store {
         } else {
             m.split.shares.iter().map(|s| s.1).collect()
         };
-        let levels: Vec<&str> = if let kc_check::GrantRule::Parts(_) = m.grant {
+        let levels: Vec<&'static str> = if let kc_check::GrantRule::Parts(_) = m.grant {
             award.split.iter().map(|(l, _)| l.keyword()).collect()
         } else {
             m.split.shares.iter().map(|s| s.0.keyword()).collect()
@@ -926,29 +1268,169 @@ impl Store {
             })
             .unwrap_or_default()
         };
-        self.check_budgets_in(tx, app, year, &inputs.budgets, &levels, &parts)
-            .await?;
-        self.pause_point().await;
-        self.insert_commitments_in(
-            tx,
-            actor,
-            app,
-            year,
-            &inputs.event_date,
-            award,
-            &levels,
-            &parts,
-        )
-        .await?;
-        sqlx::query("UPDATE applications SET approved_fen = $1, computed_fen = $2, amount_kind = $3, reason = COALESCE($4, reason) WHERE id = $5")
-            .bind(to_fen(approved))
-            .bind(engine.and_then(to_fen))
-            .bind(award.kind.code())
-            .bind(reason.map(str::to_string))
-            .bind(&app.id)
+        // The parts that meet a budget row of the measure for the year: (level, part, budget).
+        let limited = levels
+            .iter()
+            .zip(&parts)
+            .filter_map(|(level, part)| {
+                budgets
+                    .iter()
+                    .find(|(l, _)| l == level)
+                    .map(|(_, b)| (*level, *part, *b))
+            })
+            .collect();
+        Ok(AwardDecision {
+            limited,
+            approved_fen: to_fen(approved).ok_or_else(|| {
+                StoreError::Invalid(format!("批准金额 {approved} 超出范围 (out of range)"))
+            })?,
+            engine_fen: engine.and_then(to_fen),
+            kind: award.kind,
+            rows: levels
+                .iter()
+                .zip(&parts)
+                .filter(|(_, part)| !part.is_negative() && **part != Money::ZERO)
+                .map(|(level, part)| (*level, to_fen(*part).unwrap_or(0)))
+                .collect(),
+            activity: award.activity.clone(),
+            item: award.item.clone(),
+            base_fen: award.base.and_then(to_fen),
+        })
+    }
+
+    /// Writes an approval decided by `decide_award`: the commitment rows, the application's
+    /// amounts and new state, and the audit row. On PostgreSQL one statement (a
+    /// data-modifying `WITH`, one round trip); on SQLite three.
+    async fn write_award(
+        &self,
+        tx: &mut AwardTx,
+        actor: &Actor,
+        app: &ApplicationView,
+        w: &AwardWrite<'_>,
+    ) -> Result<ApplicationView> {
+        let who = format!("{}:{}", actor.role.code(), actor.id);
+        let d = w.award;
+        // The application's columns this step sets; `$1`… from `first` on.
+        let set_app = |first: usize| {
+            format!(
+                "UPDATE applications SET approved_fen = ${}, computed_fen = ${}, amount_kind = ${}, \
+                 reason = COALESCE(${}, reason), notice_until = COALESCE(${}, notice_until), \
+                 state = ${}, updated_at = ${} WHERE id = ${} RETURNING {APP_COLUMNS}",
+                first,
+                first + 1,
+                first + 2,
+                first + 3,
+                first + 4,
+                first + 5,
+                first + 6,
+                first + 7
+            )
+        };
+        macro_rules! bind_app {
+            ($q:expr) => {
+                $q.bind(d.approved_fen)
+                    .bind(d.engine_fen)
+                    .bind(d.kind.code())
+                    .bind(w.reason.map(str::to_string))
+                    .bind(w.notice_until.map(str::to_string))
+                    .bind(w.to.code())
+                    .bind(w.now)
+                    .bind(&app.id)
+            };
+        }
+        macro_rules! bind_ledger {
+            ($q:expr) => {{
+                let mut q = $q;
+                for (level, fen) in &d.rows {
+                    q = q
+                        .bind(&app.id)
+                        .bind(&app.applicant_id)
+                        .bind(&app.measure)
+                        .bind(EntryKind::Commitment.code())
+                        .bind(*level)
+                        .bind(w.year)
+                        .bind(*fen)
+                        .bind(w.event_date)
+                        .bind(d.activity.clone())
+                        .bind(d.item.clone())
+                        .bind(d.base_fen)
+                        .bind(who.clone())
+                        .bind(w.now);
+                }
+                q
+            }};
+        }
+        let tx: &mut Tx = match tx {
+            AwardTx::Any(t) => t,
+            AwardTx::Pg(t) => {
+                // What the audit row records as the application after the step, known before
+                // the statement runs: the application read under the locks with this step's
+                // columns set (checked against the row the statement returns in debug builds).
+                let predicted = ApplicationView {
+                    state: w.to,
+                    approved: Some(from_fen(d.approved_fen)),
+                    computed: d.engine_fen.map(from_fen),
+                    amount_kind: Some(d.kind.code().to_string()),
+                    reason: w.reason.map(str::to_string).or_else(|| app.reason.clone()),
+                    notice_until: w
+                        .notice_until
+                        .map(str::to_string)
+                        .or_else(|| app.notice_until.clone()),
+                    ..app.clone()
+                };
+                let after_json = app_json(&predicted);
+                let n = d.rows.len() * LEDGER_COLUMNS;
+                let mut sql = String::from("WITH ");
+                if !d.rows.is_empty() {
+                    sql.push_str(&format!("l AS ({}), ", ledger_insert(0, d.rows.len())));
+                }
+                sql.push_str(&format!(
+                    "a AS (INSERT INTO audit (at, actor, action, entity, entity_id, before, after) \
+                 VALUES (${}, ${}, ${}, 'application', ${}, ${}, ${})), u AS ({}) SELECT * FROM u",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    set_app(n + 7)
+                ));
+                let q = bind_ledger!(sqlx::query(sqlx::AssertSqlSafe(sql)))
+                    .bind(w.now)
+                    .bind(who.clone())
+                    .bind(w.action.code())
+                    .bind(&app.id)
+                    .bind(w.before)
+                    .bind(&after_json);
+                let after = app_from_row(&bind_app!(q).fetch_one(&mut **t).await?)?;
+                debug_assert_eq!(app_json(&after), after_json);
+                return Ok(after);
+            }
+        };
+        if !d.rows.is_empty() {
+            bind_ledger!(sqlx::query(sqlx::AssertSqlSafe(ledger_insert(
+                0,
+                d.rows.len()
+            ))))
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        }
+        let after = app_from_row(
+            &bind_app!(sqlx::query(sqlx::AssertSqlSafe(set_app(1))))
+                .fetch_one(&mut **tx)
+                .await?,
+        )?;
+        self.audit_in(
+            tx,
+            actor,
+            w.action.code(),
+            "application",
+            &app.id,
+            Some(w.before),
+            Some(&app_json(&after)),
+        )
+        .await?;
+        Ok(after)
     }
 
     /// The budget check of an approval, in its transaction: for each level it pays that has
@@ -964,125 +1446,32 @@ impl Store {
     /// nothing is locked and nothing is summed. SQLite has one writer: no lock is needed.
     async fn check_budgets_in(
         &self,
-        tx: &mut Tx,
-        app: &ApplicationView,
+        tx: &mut AwardTx,
+        measure: &str,
         year: i64,
-        budgets: &[(String, i64)],
-        levels: &[&str],
-        parts: &[Money],
+        limited: &[(&str, Money, i64)],
     ) -> Result<()> {
-        let limited: Vec<(&str, &Money, i64)> = levels
-            .iter()
-            .zip(parts)
-            .filter_map(|(level, part)| {
-                budgets
-                    .iter()
-                    .find(|(l, _)| l == level)
-                    .map(|(_, b)| (*level, part, *b))
-            })
-            .collect();
         if limited.is_empty() {
             return Ok(());
         }
-        if self.backend == Backend::Postgres {
-            sqlx::query(
-                "SELECT level FROM budgets WHERE measure = $1 AND budget_year = $2 ORDER BY level FOR UPDATE",
-            )
-            .bind(&app.measure)
-            .bind(year)
-            .execute(&mut **tx)
-            .await?;
-        }
-        let committed_rows = sqlx::query(
-            "SELECT level, CAST(SUM(amount_fen) AS BIGINT) FROM ledger \
-             WHERE measure = $1 AND budget_year = $2 AND entry IN ('commitment', 'reversal') GROUP BY level",
-        )
-        .bind(&app.measure)
-        .bind(year)
-        .fetch_all(&mut **tx)
-        .await?;
-        for (level, part, budget_fen) in limited {
-            let committed: i64 = committed_rows
-                .iter()
-                .find(|r| r.get::<String, _>(0) == level)
-                .map(|r| r.get(1))
-                .unwrap_or(0);
-            let need = to_fen(*part).unwrap_or(i64::MAX);
-            if committed.saturating_add(need) > budget_fen {
-                return Err(refused(
-                    "budget",
-                    format!(
-                        "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
-                        year,
-                        kc_domain::level_zh(level),
-                        from_fen(budget_fen),
-                        from_fen(committed),
-                        part
-                    ),
-                ));
+        let committed: Vec<(String, i64)> = on_tx!(tx, |c| {
+            if self.backend == Backend::Postgres {
+                sqlx::query(BUDGET_LOCK_SQL)
+                    .bind(measure)
+                    .bind(year)
+                    .execute(&mut *c)
+                    .await?;
             }
-        }
-        Ok(())
-    }
-
-    /// Appends an approval's commitment rows, one per level with a positive part, in one
-    /// multi-row INSERT (one round trip).
-    #[allow(clippy::too_many_arguments)]
-    async fn insert_commitments_in(
-        &self,
-        tx: &mut Tx,
-        actor: &Actor,
-        app: &ApplicationView,
-        year: i64,
-        event_date: &str,
-        award: &kc_eval::Award,
-        levels: &[&str],
-        parts: &[Money],
-    ) -> Result<()> {
-        let rows: Vec<(&str, i64)> = levels
-            .iter()
-            .zip(parts)
-            .filter(|(_, part)| !part.is_negative() && **part != Money::ZERO)
-            .map(|(level, part)| (*level, to_fen(*part).unwrap_or(0)))
-            .collect();
-        if rows.is_empty() {
-            return Ok(());
-        }
-        const COLUMNS: usize = 13;
-        let values: Vec<String> = (0..rows.len())
-            .map(|i| {
-                let ps: Vec<String> = (1..=COLUMNS)
-                    .map(|c| format!("${}", i * COLUMNS + c))
-                    .collect();
-                format!("({})", ps.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
-             VALUES {}",
-            values.join(", ")
-        );
-        let who = format!("{}:{}", actor.role.code(), actor.id);
-        let now = self.now();
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (level, fen) in rows {
-            q = q
-                .bind(&app.id)
-                .bind(&app.applicant_id)
-                .bind(&app.measure)
-                .bind(EntryKind::Commitment.code())
-                .bind(level)
+            sqlx::query(BUDGET_SUMS_SQL)
+                .bind(measure)
                 .bind(year)
-                .bind(fen)
-                .bind(event_date)
-                .bind(award.activity.clone())
-                .bind(award.item.clone())
-                .bind(award.base.and_then(to_fen))
-                .bind(who.clone())
-                .bind(now.clone());
-        }
-        q.execute(&mut **tx).await?;
-        Ok(())
+                .fetch_all(&mut *c)
+                .await?
+                .iter()
+                .map(|r| (r.text(0), r.int(1)))
+                .collect()
+        });
+        check_budget_sums(year, limited, &committed)
     }
 
     async fn reverse_commitment(
@@ -1158,17 +1547,24 @@ impl Store {
         let fen = to_fen(amount).filter(|f| *f > 0).ok_or_else(|| {
             StoreError::Invalid(format!("payment {amount}: a positive amount in whole fen"))
         })?;
-        let applicant_id: String =
-            sqlx::query("SELECT applicant_id FROM applications WHERE id = $1")
-                .bind(app_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?
-                .get(0);
-        let mut tx = self
-            .begin_write(&[format!("applicant:{applicant_id}")])
-            .await?;
-        let app = self.app_in(&mut tx, app_id).await?;
+        let mut fresh = false;
+        let (mut tx, app) = loop {
+            let (applicant_id, _) = self.app_keys(app_id, fresh).await?;
+            let mut tx = self
+                .begin_write(&[format!("applicant:{applicant_id}")])
+                .await?;
+            let app = self.app_in(&mut tx, app_id).await?;
+            if app.applicant_id == applicant_id {
+                break (tx, app);
+            }
+            if fresh {
+                return Err(StoreError::Invalid(format!(
+                    "application {app_id}: its applicant changed during the payment"
+                )));
+            }
+            // A stale cache entry: locked for the wrong applicant, nothing written.
+            fresh = true;
+        };
         if app.state != AppState::PublicNotice {
             return Err(StoreError::Transition(
                 kc_domain::TransitionError::Illegal {
