@@ -907,7 +907,7 @@ async function main() {
 /**
  * Crawls every page each role can reach (links from /, same origin, GET only; at most three
  * pages of one shape such as /applications/{id}), at desktop and phone widths, and returns what
- * a user should not see outside the 规则代码 and 原始记录 blocks: identifiers of the rule
+ * a user should not see outside the 规则代码 blocks: identifiers of the rule
  * language (snake_case words, `applicant.`/`event.` paths), raw state codes, and credit codes
  * standing without a name (a code is allowed only in an element marked `.uscc`, next to the name).
  */
@@ -937,7 +937,7 @@ async function crawlForCodes(context, base) {
           const t = await p.evaluate(() => {
             const main = document.querySelector('main')?.cloneNode(true);
             if (!main) return '';
-            main.querySelectorAll('.rule-code, .raw, .uscc, input, textarea, select, svg').forEach((e) => e.remove());
+            main.querySelectorAll('.rule-code, .uscc, input, textarea, select, svg').forEach((e) => e.remove());
             return main.innerText || main.textContent || '';
           });
           for (const [what, re] of [['identifier', snake], ['rule path', dotted], ['state code', states], ['credit code', uscc]]) {
@@ -989,7 +989,7 @@ async function crawlEnglish(base) {
         if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
         const texts = await p
           .locator('nav a, th, label, button, summary, legend, td.state, span.badge, caption')
-          .evaluateAll((es) => es.filter((e) => !e.closest('[lang="zh-CN"], .quote, .rule-code, .raw')).map((e) => e.innerText.trim()));
+          .evaluateAll((es) => es.filter((e) => !e.closest('[lang="zh-CN"], .quote, .rule-code')).map((e) => e.innerText.trim()));
         for (const t of texts) {
           if (cjk.test(t) && t !== '中') problems.add(`${user ?? 'anonymous'} ${u}: “${t.slice(0, 40)}”`);
         }

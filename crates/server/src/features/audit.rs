@@ -230,7 +230,8 @@ pub(crate) async fn audit(
                         }
                         @else { (e["entity_id"].as_str().unwrap_or("")) } }
                     td.wrap { (change_words(lang, &st, entity, after))
-                        @if !after.is_empty() { details.raw { summary { (lang.t("原始记录", "Exact record")) } pre.raw { (after) } } } }
+                        // The exact record, with its codes, is the API's (`GET /api/audit`), not the page's.
+                    }
                 }
             }
         }
