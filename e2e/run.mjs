@@ -85,6 +85,7 @@ let serverLog = '';
 let tmpDir = null;
 let browser = null;
 let currentPage = null;
+let serverBase = null; // http://127.0.0.1:PORT once the server answers
 
 function freePort() {
   const tryPort = (p) =>
@@ -132,6 +133,7 @@ async function startServer() {
     if (Date.now() > deadline) throw new Error(`kechuang serve did not answer GET / within ${START_TIMEOUT_MS / 1000} s:\n${serverLog}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+  serverBase = base;
   return base;
 }
 
@@ -869,11 +871,11 @@ async function main() {
 
   skipping = null;
   await sideCheck('plain language: a crawl of every page of every role, desktop and phone, shows no rule identifier, raw state code or bare credit code', async () => {
-    const problems = await crawlForCodes(context, base);
+    const problems = await crawlForCodes();
     assert.deepEqual(problems, []);
   });
   await sideCheck('EN mode: menus, headings of tables, labels, buttons and badges of every page of every role are in English', async () => {
-    const problems = await crawlEnglish(base);
+    const problems = await crawlEnglish();
     assert.deepEqual(problems, []);
   });
   await sideCheck('calculator: an anonymous visitor is told why nothing applies (expiry), with a total', async () => {
@@ -896,7 +898,7 @@ async function main() {
     assert.deepEqual(problems, []);
   });
   await sideCheck('form mistakes: every form of every role, given “abc” in its fields, comes back as its page with the reason, never the full-page error', async () => {
-    const problems = await crawlFormMistakes(base);
+    const problems = await crawlFormMistakes();
     assert.deepEqual(problems, []);
   });
   await check('no HTTP 5xx during the run', () => {
@@ -904,63 +906,85 @@ async function main() {
   });
 }
 
+/** The roles the crawls log in as (null: a visitor without an account). */
+const CRAWL_ROLES = [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner'];
+
 /**
- * Crawls every page each role can reach (links from /, same origin, GET only; at most three
- * pages of one shape such as /applications/{id}), at desktop and phone widths, and returns what
- * a user should not see outside the 规则代码 blocks: identifiers of the rule
- * language (snake_case words, `applicant.`/`event.` paths), raw state codes, and credit codes
- * standing without a name (a code is allowed only in an element marked `.uscc`, next to the name).
+ * For each role, a fresh browser context logged in as it (switched to English with `en`), and
+ * a breadth-first walk of the pages it can reach: links from /, same origin, GET only, at most
+ * `perShape` pages of one shape such as /applications/{id}, at most `maxPages` pages, none
+ * that acts (logout, language, downloads, the decline confirmation; `skip` for more).
+ * `visit(page, role, path)` runs on every HTML page; the number of pages reached per role is
+ * returned.
  */
-async function crawlForCodes(context, base) {
-  const roles = [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner'];
+async function crawlRoles({ en = false, maxPages, perShape, skip = /^$/ }, visit) {
+  const reached = new Map();
+  for (const user of CRAWL_ROLES) {
+    const ctx = await browser.newContext(en ? {} : { locale: 'zh-CN' });
+    const p = await ctx.newPage();
+    try {
+      if (user) await login(p, serverBase, user);
+      if (en) await p.goto(`${serverBase}/lang/en`);
+      const seen = new Set();
+      const shapes = new Map();
+      const queue = ['/'];
+      while (queue.length && seen.size < maxPages) {
+        const path0 = queue.shift();
+        if (seen.has(path0)) continue;
+        seen.add(path0);
+        const resp = await p.goto(`${serverBase}${path0}`);
+        if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
+        await visit(p, user ?? 'anonymous', path0);
+        // `visit` may have navigated (a form submitted): read the links of this page again.
+        if (p.url() !== `${serverBase}${path0}`) await p.goto(`${serverBase}${path0}`);
+        const links = await p.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+        for (const href of links) {
+          const u = href.split('#')[0];
+          if (!u || /^\/(api|logout|lang)\b/.test(u) || /\.(csv|xlsx|json)(\?|$)/.test(u) || /\/decline$/.test(u) || skip.test(u)) continue;
+          const shape = u.replace(/\?.*$/, '').replace(/\/[^/]*\d[^/]*$/, '/{id}');
+          const n = shapes.get(shape) || 0;
+          if (seen.has(u) || n >= perShape) continue;
+          shapes.set(shape, n + 1);
+          queue.push(u);
+        }
+      }
+      reached.set(user ?? 'anonymous', seen.size);
+    } finally {
+      await ctx.close();
+    }
+  }
+  return reached;
+}
+
+/**
+ * Crawls every page of every role at desktop and phone widths and returns what a user should
+ * not see outside the 规则代码 blocks: identifiers of the rule language (snake_case words,
+ * `applicant.`/`event.` paths), raw state codes, and credit codes standing without a name (a
+ * code is allowed only in an element marked `.uscc`, next to the name).
+ */
+async function crawlForCodes() {
   const problems = [];
   const uscc = /\b[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}\b/;
   const snake = /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/;
   const dotted = /\b(?:applicant|event)\.[a-z_]+/;
   const states = /\b(?:draft|submitted|in_review|needs_material|public_notice|disbursed|offered|withdrawn)\b/;
-  for (const user of roles) {
-    const ctx = await browser.newContext({ locale: 'zh-CN' });
-    const p = await ctx.newPage();
-    try {
-      if (user) await login(p, base, user);
-      const seen = new Set();
-      const shapes = new Map();
-      const queue = ['/'];
-      while (queue.length && seen.size < 60) {
-        const path0 = queue.shift();
-        if (seen.has(path0)) continue;
-        seen.add(path0);
-        const resp = await p.goto(`${base}${path0}`);
-        if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
-        for (const width of [1280, 390]) {
-          await p.setViewportSize({ width, height: 844 });
-          const t = await p.evaluate(() => {
-            const main = document.querySelector('main')?.cloneNode(true);
-            if (!main) return '';
-            main.querySelectorAll('.rule-code, .uscc, input, textarea, select, svg').forEach((e) => e.remove());
-            return main.innerText || main.textContent || '';
-          });
-          for (const [what, re] of [['identifier', snake], ['rule path', dotted], ['state code', states], ['credit code', uscc]]) {
-            const m = t.match(re);
-            if (m) problems.push(`${user ?? 'anonymous'} ${path0} @${width}: ${what} “${m[0]}”`);
-          }
-        }
-        const links = await p.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-        for (const href of links) {
-          const u = href.split('#')[0];
-          if (!u || /^\/(api|logout|lang)\b/.test(u) || /\.(csv|xlsx|json)(\?|$)/.test(u) || /\/decline$/.test(u)) continue;
-          const shape = u.replace(/\?.*$/, '').replace(/\/[^/]*\d[^/]*$/, '/{id}');
-          const n = shapes.get(shape) || 0;
-          if (seen.has(u) || n >= 3) continue;
-          shapes.set(shape, n + 1);
-          queue.push(u);
-        }
+  const reached = await crawlRoles({ maxPages: 60, perShape: 3 }, async (p, user, path0) => {
+    for (const width of [1280, 390]) {
+      await p.setViewportSize({ width, height: 844 });
+      const t = await p.evaluate(() => {
+        const main = document.querySelector('main')?.cloneNode(true);
+        if (!main) return '';
+        main.querySelectorAll('.rule-code, .uscc, input, textarea, select, svg').forEach((e) => e.remove());
+        return main.innerText || main.textContent || '';
+      });
+      for (const [what, re] of [['identifier', snake], ['rule path', dotted], ['state code', states], ['credit code', uscc]]) {
+        const m = t.match(re);
+        if (m) problems.push(`${user} ${path0} @${width}: ${what} “${m[0]}”`);
       }
-      if (seen.size < 5) problems.push(`${user ?? 'anonymous'}: only ${seen.size} pages reached`);
-    } finally {
-      await ctx.close();
     }
-  }
+    await p.setViewportSize({ width: 1280, height: 844 });
+  });
+  for (const [user, n] of reached) if (n < 5) problems.push(`${user}: only ${n} pages reached`);
   return problems;
 }
 
@@ -969,45 +993,17 @@ async function crawlForCodes(context, base) {
  * table headings, labels, buttons, summaries, legends, state badges) that is still Chinese.
  * Names of Chinese documents and units are content, marked `lang="zh-CN"`, and not counted.
  */
-async function crawlEnglish(base) {
+async function crawlEnglish() {
   const problems = new Set();
   const cjk = /[\u4e00-\u9fff]/;
-  for (const user of [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner']) {
-    const ctx = await browser.newContext();
-    const p = await ctx.newPage();
-    try {
-      if (user) await login(p, base, user);
-      await p.goto(`${base}/lang/en`);
-      const seen = new Set();
-      const shapes = new Map();
-      const queue = ['/'];
-      while (queue.length && seen.size < 40) {
-        const u = queue.shift();
-        if (seen.has(u)) continue;
-        seen.add(u);
-        const resp = await p.goto(`${base}${u}`);
-        if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
-        const texts = await p
-          .locator('nav a, th, label, button, summary, legend, td.state, span.badge, caption')
-          .evaluateAll((es) => es.filter((e) => !e.closest('[lang="zh-CN"], .quote, .rule-code')).map((e) => e.innerText.trim()));
-        for (const t of texts) {
-          if (cjk.test(t) && t !== '中') problems.add(`${user ?? 'anonymous'} ${u}: “${t.slice(0, 40)}”`);
-        }
-        const links = await p.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-        for (const href of links) {
-          const x = href.split('#')[0];
-          if (!x || /^\/(api|logout|lang)\b/.test(x) || /\.(csv|xlsx|json)(\?|$)/.test(x) || /\/decline$/.test(x)) continue;
-          const shape = x.replace(/\?.*$/, '').replace(/\/[^/]*\d[^/]*$/, '/{id}');
-          const n = shapes.get(shape) || 0;
-          if (seen.has(x) || n >= 2) continue;
-          shapes.set(shape, n + 1);
-          queue.push(x);
-        }
-      }
-    } finally {
-      await ctx.close();
+  await crawlRoles({ en: true, maxPages: 40, perShape: 2 }, async (p, user, u) => {
+    const texts = await p
+      .locator('nav a, th, label, button, summary, legend, td.state, span.badge, caption')
+      .evaluateAll((es) => es.filter((e) => !e.closest('[lang="zh-CN"], .quote, .rule-code')).map((e) => e.innerText.trim()));
+    for (const t of texts) {
+      if (cjk.test(t) && t !== '中') problems.add(`${user} ${u}: “${t.slice(0, 40)}”`);
     }
-  }
+  });
   return [...problems];
 }
 
@@ -1017,72 +1013,46 @@ async function crawlEnglish(base) {
  * navigation, the reason beside the form), never as the full-page error. Runs last: a form
  * whose only field is free text (a reason) may be accepted and change state.
  */
-async function crawlFormMistakes(base) {
+async function crawlFormMistakes() {
   const problems = [];
   let tried = 0;
-  for (const user of [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner']) {
-    const ctx = await browser.newContext({ locale: 'zh-CN' });
-    const p = await ctx.newPage();
-    try {
-      if (user) await login(p, base, user);
-      const seen = new Set();
-      const shapes = new Map();
-      const done = new Set();
-      const queue = ['/'];
-      while (queue.length && seen.size < 30) {
-        const u = queue.shift();
-        if (seen.has(u)) continue;
-        seen.add(u);
-        const resp = await p.goto(`${base}${u}`);
-        if (!resp || !(resp.headers()['content-type'] || '').includes('text/html')) continue;
-        const forms = await p.locator('main form[method="post"]').evaluateAll((fs) =>
-          fs.map((f, i) => ({
-            i,
-            action: f.getAttribute('action') || '',
-            file: !!f.querySelector('input[type="file"]'),
-            text: f.querySelectorAll('input:not([type]), input[type="text"], input[type="number"], textarea').length,
-          })),
-        );
-        for (const f of forms) {
-          const shape = f.action.replace(/\/[^/]*\d[^/]*/g, '/{id}');
-          if (f.file || f.text === 0 || done.has(shape) || /^\/(logout|lang)/.test(f.action)) continue;
-          done.add(shape);
-          tried++;
-          await p.goto(`${base}${u}`);
-          const form = p.locator('main form[method="post"]').nth(f.i);
-          // Open a folded form (details) so its fields can be filled.
-          await form.evaluate((el) => el.closest('details')?.setAttribute('open', ''));
-          for (const input of await form.locator('input:not([type]), input[type="text"], input[type="number"], textarea').all()) {
-            if (await input.isVisible()) await input.evaluate((el) => { el.value = 'abc'; });
-          }
-          // Submit without the browser's own checks: the server must handle the mistake.
-          const [r] = await Promise.all([
-            p.waitForNavigation({ waitUntil: 'load' }),
-            form.evaluate((el) => { el.noValidate = true; HTMLFormElement.prototype.submit.call(el); }),
-          ]);
-          const page = await p.evaluate(() => ({
-            nav: !!document.querySelector('header nav'),
-            fullError: !!document.querySelector('main div.error h1'),
-            text: (document.querySelector('main')?.innerText || '').slice(0, 120),
-          }));
-          if (page.fullError || !page.nav) {
-            problems.push(`${user ?? 'anonymous'} ${u} → POST ${f.action}: HTTP ${r?.status()}, full-page error “${page.text}”`);
-          }
-        }
-        for (const href of await p.locator('a[href^="/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')))) {
-          const x = href.split('#')[0];
-          if (!x || /^\/(api|logout|lang)\b/.test(x) || /\.(csv|xlsx|json)(\?|$)/.test(x) || /\/(decline|materials)\b/.test(x)) continue;
-          const sh = x.replace(/\?.*$/, '').replace(/\/[^/]*\d[^/]*$/, '/{id}');
-          const n = shapes.get(sh) || 0;
-          if (seen.has(x) || n >= 2) continue;
-          shapes.set(sh, n + 1);
-          queue.push(x);
-        }
+  const done = new Set();
+  await crawlRoles({ maxPages: 30, perShape: 2, skip: /\/materials\b/ }, async (p, user, u) => {
+    const forms = await p.locator('main form[method="post"]').evaluateAll((fs) =>
+      fs.map((f, i) => ({
+        i,
+        action: f.getAttribute('action') || '',
+        file: !!f.querySelector('input[type="file"]'),
+        text: f.querySelectorAll('input:not([type]), input[type="text"], input[type="number"], textarea').length,
+      })),
+    );
+    for (const f of forms) {
+      const shape = `${user} ${f.action.replace(/\/[^/]*\d[^/]*/g, '/{id}')}`;
+      if (f.file || f.text === 0 || done.has(shape) || /^\/(logout|lang)/.test(f.action)) continue;
+      done.add(shape);
+      tried++;
+      await p.goto(`${serverBase}${u}`);
+      const form = p.locator('main form[method="post"]').nth(f.i);
+      // Open a folded form (details) so its fields can be filled.
+      await form.evaluate((el) => el.closest('details')?.setAttribute('open', ''));
+      for (const input of await form.locator('input:not([type]), input[type="text"], input[type="number"], textarea').all()) {
+        if (await input.isVisible()) await input.evaluate((el) => { el.value = 'abc'; });
       }
-    } finally {
-      await ctx.close();
+      // Submit without the browser's own checks: the server must handle the mistake.
+      const [r] = await Promise.all([
+        p.waitForNavigation({ waitUntil: 'load' }),
+        form.evaluate((el) => { el.noValidate = true; HTMLFormElement.prototype.submit.call(el); }),
+      ]);
+      const page = await p.evaluate(() => ({
+        nav: !!document.querySelector('header nav'),
+        fullError: !!document.querySelector('main div.error h1'),
+        text: (document.querySelector('main')?.innerText || '').slice(0, 120),
+      }));
+      if (page.fullError || !page.nav) {
+        problems.push(`${user} ${u} → POST ${f.action}: HTTP ${r?.status()}, full-page error “${page.text}”`);
+      }
     }
-  }
+  });
   if (tried < 5) problems.push(`only ${tried} forms tried`);
   console.log(`     ${tried} kinds of form submitted with mistakes`);
   return problems;
