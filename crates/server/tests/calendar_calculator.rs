@@ -138,3 +138,52 @@ async fn an_applicant_tries_a_what_if_from_its_own_record() {
     assert!(form.contains(r#"<option value="hunnan" selected>"#));
     assert!(form.contains(r#"name="event_kind2""#), "up to three events");
 }
+
+/// A mistake in the questionnaire names the field as the form does (事项 2's date even with 事项 1
+/// empty,
+/// the yearly figures), never by its JSON path, and keeps what was typed in the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn questionnaire_mistakes_name_the_field_in_words() {
+    let (base, _store) = start(&sqlite_url("questionnaire-errors").await).await;
+    let get = |q: Vec<(&'static str, &'static str)>| {
+        let base = base.clone();
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}/calculator"))
+                .query(&q)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let html = get(vec![
+        ("a.kind", "enterprise"),
+        ("a.region", "hunnan"),
+        ("event_kind2", "certified"),
+        ("e2.date", "2023-02-30"),
+    ])
+    .await;
+    assert!(
+        html.contains("输入有误:</strong>事项 2 日期 — “2023-02-30”不是有效日期"),
+        "{html}"
+    );
+    assert!(!html.contains("$.events"), "no JSON path");
+    assert!(
+        html.contains(r#"name="e2.date" id="e2.date" value="2023-02-30""#),
+        "kept"
+    );
+    let html = get(vec![
+        ("a.kind", "enterprise"),
+        ("a.region", "hunnan"),
+        ("fy", "abc"),
+        ("f.rd_investment", "100"),
+    ])
+    .await;
+    assert!(
+        html.contains("输入有误:</strong>年度数据 — “abc”不是年份"),
+        "{html}"
+    );
+}

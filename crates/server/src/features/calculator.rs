@@ -269,6 +269,8 @@ pub(crate) async fn calculator(
     };
     let mut body = html! {};
     let v = &st.lib.vocab;
+    // The questionnaire's slot (事项 1–3) of each event sent, for naming a mistake.
+    let mut slots: Vec<usize> = Vec::new();
     let doc = if let Some(id) = &record {
         Some(st.store.eval_input(id, today).await?)
     } else if q.get("a.kind").is_some_and(|k| !k.is_empty()) {
@@ -323,6 +325,7 @@ pub(crate) async fn calculator(
                 }
             }
             events.push(J::Object(e));
+            slots.push(n);
         }
         Some(
             json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": today.to_string(), "applicant": applicant, "events": events}),
@@ -387,13 +390,40 @@ pub(crate) async fn calculator(
             Err(e) => {
                 // Name the field by its label, as the form does, not by its JSON path.
                 let field = e.path.rsplit('.').next().unwrap_or("");
-                let label = v
-                    .applicant
-                    .iter()
-                    .chain(v.events.iter().flat_map(|x| x.fields.iter()))
-                    .find(|f| f.name == field)
-                    .map(|f| kc_eval::plain::label(&f.label, lang.0).to_string())
-                    .unwrap_or_else(|| e.path.clone());
+                // `$.events[1].date` is the second event's date; `$.applicant.figures.2023…`
+                // the yearly figures; `…certifications[0].cert` the first certification.
+                let which = e
+                    .path
+                    .split("events[")
+                    .nth(1)
+                    .and_then(|x| x.split(']').next())
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .map(|i| {
+                        let n = slots.get(i).copied().unwrap_or(i + 1);
+                        format!("{}{n} ", lang.t("事项 ", "event "))
+                    })
+                    .unwrap_or_default();
+                let label = if e.path.contains(".figures") {
+                    lang.t("年度数据", "yearly figures").to_string()
+                } else if e.path.contains(".certifications") {
+                    lang.t("已获资质", "certifications").to_string()
+                } else if field == "date" || field == "kind" {
+                    format!(
+                        "{which}{}",
+                        if field == "date" {
+                            lang.t("日期", "date")
+                        } else {
+                            lang.t("事项类型", "kind")
+                        }
+                    )
+                } else {
+                    v.applicant
+                        .iter()
+                        .chain(v.events.iter().flat_map(|x| x.fields.iter()))
+                        .find(|f| f.name == field)
+                        .map(|f| format!("{which}{}", kc_eval::plain::label(&f.label, lang.0)))
+                        .unwrap_or_else(|| e.path.clone())
+                };
                 body = html! { div.error role="alert" { strong { (lang.t("输入有误:", "Input error: ")) } (label) " — " (e.message) } };
             }
         }
