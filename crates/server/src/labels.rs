@@ -193,11 +193,7 @@ pub(crate) fn unit_in(lang: Lang, u: &str) -> &str {
 
 /// A government level in the page's language.
 pub(crate) fn level_in(lang: Lang, l: &str) -> &str {
-    if lang.0 {
-        kc_syntax_level(l).map(|_| l).unwrap_or(l)
-    } else {
-        level_zh(l)
-    }
+    if lang.0 { l } else { level_zh(l) }
 }
 
 /// A ledger entry kind in the page's language.
@@ -205,19 +201,9 @@ pub(crate) fn entry_in(lang: Lang, e: &str) -> &str {
     if lang.0 { e } else { entry_zh(e) }
 }
 
+/// A government level's Chinese name for its stored keyword (one home: kc-domain).
 pub(crate) fn level_zh(l: &str) -> &str {
-    kc_syntax_level(l).unwrap_or(l)
-}
-
-pub(crate) fn kc_syntax_level(l: &str) -> Option<&'static str> {
-    Some(match l {
-        "central" => "中央",
-        "province" => "省级",
-        "city" => "市级",
-        "district" => "区县级",
-        "institution" => "单位",
-        _ => return None,
-    })
+    kc_domain::level_zh(l)
 }
 
 pub(crate) fn entry_zh(e: &str) -> &str {
