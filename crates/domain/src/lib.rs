@@ -228,10 +228,12 @@ pub enum AppState {
     Withdrawn,
     /// 免申即享: created by the system from an imported event, awaiting the applicant's 意愿确认.
     Offered,
+    /// A lower level recommended it (区县初审推荐); the next level that pays reviews it next.
+    Recommended,
 }
 
 impl AppState {
-    pub const ALL: [AppState; 10] = [
+    pub const ALL: [AppState; 11] = [
         AppState::Draft,
         AppState::Submitted,
         AppState::InReview,
@@ -242,6 +244,7 @@ impl AppState {
         AppState::Rejected,
         AppState::Withdrawn,
         AppState::Offered,
+        AppState::Recommended,
     ];
     pub fn code(self) -> &'static str {
         match self {
@@ -255,6 +258,7 @@ impl AppState {
             AppState::Rejected => "rejected",
             AppState::Withdrawn => "withdrawn",
             AppState::Offered => "offered",
+            AppState::Recommended => "recommended",
         }
     }
     pub fn zh(self) -> &'static str {
@@ -269,6 +273,7 @@ impl AppState {
             AppState::Rejected => "未通过",
             AppState::Withdrawn => "已撤回",
             AppState::Offered => "免申即享待确认",
+            AppState::Recommended => "已推荐待复审",
         }
     }
     pub fn parse(s: &str) -> Option<AppState> {
@@ -306,6 +311,9 @@ pub enum Action {
     /// 意愿确认 of a 免申即享 offer: straight to notice, no review.
     ConfirmOffer,
     DeclineOffer,
+    /// A lower level's review passed (初审推荐): the application goes on to the next level
+    /// that pays, which approves (`Approve` is the last level's step).
+    Recommend,
 }
 
 impl Action {
@@ -322,6 +330,7 @@ impl Action {
             Action::Disburse => "disburse",
             Action::ConfirmOffer => "confirm_offer",
             Action::DeclineOffer => "decline_offer",
+            Action::Recommend => "recommend",
         }
     }
     pub fn zh(self) -> &'static str {
@@ -337,6 +346,7 @@ impl Action {
             Action::Disburse => "拨付",
             Action::ConfirmOffer => "意愿确认",
             Action::DeclineOffer => "放弃",
+            Action::Recommend => "初审推荐",
         }
     }
 }
@@ -386,6 +396,7 @@ pub fn allowed_roles(action: Action) -> &'static [Role] {
         Action::StartReview
         | Action::RequestMaterial
         | Action::Approve
+        | Action::Recommend
         | Action::Reject
         | Action::PublishNotice => &[Reviewer, Admin],
         Action::Object => &[Reviewer, Admin],
@@ -404,8 +415,10 @@ pub fn transition(from: AppState, action: Action, role: Role) -> Result<AppState
         (Submitted, Action::StartReview) => InReview,
         (InReview, Action::RequestMaterial) => NeedsMaterial,
         (InReview, Action::Approve) => Approved,
-        (Submitted | InReview, Action::Reject) => Rejected,
-        (Draft | Submitted | InReview | NeedsMaterial, Action::Withdraw) => Withdrawn,
+        (InReview, Action::Recommend) => Recommended,
+        (Recommended, Action::StartReview) => InReview,
+        (Submitted | InReview | Recommended, Action::Reject) => Rejected,
+        (Draft | Submitted | InReview | NeedsMaterial | Recommended, Action::Withdraw) => Withdrawn,
         (Approved, Action::PublishNotice) => PublicNotice,
         (PublicNotice, Action::Object) => InReview,
         (PublicNotice, Action::Disburse) => Disbursed,
@@ -459,6 +472,79 @@ pub fn to_fen(m: Money) -> Option<i64> {
 
 /// A government level's Chinese name for its stored keyword (`city` → 市级); the keyword itself
 /// when it is not one of the levels.
+/// The tier of a jurisdiction (行政层级): the levels of government that review and pay.
+/// A jurisdiction's tier is its depth in the region vocabulary (province → city → district or
+/// county); a split's `province`, `city` and `district` levels are paid by the applicant's
+/// jurisdiction of that tier. `central` and `institution` are paid by no jurisdiction the
+/// platform administers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    Province,
+    City,
+    District,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 3] = [Tier::Province, Tier::City, Tier::District];
+    /// The tier paying a split level (`city` → City), if a jurisdiction pays it.
+    pub fn of_level(level: &str) -> Option<Tier> {
+        match level {
+            "province" => Some(Tier::Province),
+            "city" => Some(Tier::City),
+            "district" => Some(Tier::District),
+            _ => None,
+        }
+    }
+    /// The split level this tier pays (`City` → `city`).
+    pub fn level(self) -> &'static str {
+        match self {
+            Tier::Province => "province",
+            Tier::City => "city",
+            Tier::District => "district",
+        }
+    }
+    /// The tier at this depth of the region tree (0 province, 1 city, 2 district).
+    pub fn at_depth(depth: usize) -> Option<Tier> {
+        Tier::ALL.get(depth).copied()
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Tier::Province => "省级",
+            Tier::City => "市级",
+            Tier::District => "区县级",
+        }
+    }
+    pub fn en(self) -> &'static str {
+        match self {
+            Tier::Province => "province",
+            Tier::City => "city",
+            Tier::District => "district/county",
+        }
+    }
+}
+
+/// The order in which the levels that pay an application review it (configured by the bureau,
+/// `kechuang serve --review-order`). The last level in the order approves; each one before
+/// recommends (推荐).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReviewOrder {
+    /// The lower level checks and recommends first (区县初审, 市级复审): the default.
+    #[default]
+    LowerFirst,
+    /// The higher level first.
+    HigherFirst,
+}
+
+impl ReviewOrder {
+    pub fn parse(s: &str) -> Option<ReviewOrder> {
+        match s {
+            "lower-first" => Some(ReviewOrder::LowerFirst),
+            "higher-first" => Some(ReviewOrder::HigherFirst),
+            _ => None,
+        }
+    }
+}
+
 pub fn level_zh(level: &str) -> &str {
     match level {
         "central" => "中央",

@@ -98,6 +98,7 @@ pub(crate) fn parse_action(s: &str) -> Result<Action, AppError> {
         StartReview,
         RequestMaterial,
         Approve,
+        Recommend,
         Reject,
         Withdraw,
         PublishNotice,

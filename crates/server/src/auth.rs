@@ -64,16 +64,11 @@ impl Session {
         }
     }
     /// One applicant's file: an applicant sees only its own organisation; staff whose work
-    /// needs it see any; the plan office none.
-    pub fn may_see(&self, applicant_id: &str) -> Result<(), AppError> {
+    /// needs it see the applicants of their jurisdiction (all, without one); the plan office
+    /// none. Decided by the store (`Store::may_see`), which the API and pages share.
+    pub async fn may_see(&self, store: &kc_store::Store, applicant_id: &str) -> Result<(), AppError> {
         self.require_access(kc_domain::Access::ApplicantFile)?;
-        if self.user.role == Role::Applicant
-            && self.user.applicant_id.as_deref() != Some(applicant_id)
-        {
-            return Err(AppError::Forbidden(
-                "只能查看本单位的信息 (an applicant sees only its own organisation)".into(),
-            ));
-        }
+        store.may_see(&self.user.actor(), applicant_id).await?;
         Ok(())
     }
     pub fn check_csrf(&self, token: Option<&str>) -> Result<(), AppError> {

@@ -112,6 +112,7 @@ pub fn action_words(action: &str, en: bool) -> String {
         "start_review" => ("开始审核", "started review"),
         "request_material" => ("一次性告知补正", "requested material"),
         "approve" => ("批准", "approved"),
+        "recommend" => ("初审推荐", "recommended"),
         "reject" => ("不予支持", "rejected"),
         "publish_notice" => ("发布公示", "published the notice"),
         "object" => ("公示异议", "objected"),
@@ -155,6 +156,7 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "start_review",
     "request_material",
     "approve",
+    "recommend",
     "reject",
     "publish_notice",
     "object",
@@ -295,6 +297,7 @@ pub(crate) fn code_en(code: &'static str) -> &'static str {
         "withdrawn" => "withdrawn",
         "disbursed" => "paid",
         "offered" => "offered",
+        "recommended" => "recommended, awaiting the next level",
         "declined" => "declined",
         other => other,
     }

@@ -93,6 +93,9 @@ pub(crate) struct ApplicantBody {
 #[derive(ToSchema)]
 pub(crate) struct LevelBody {
     level: String,
+    /// the jurisdiction paying the level (a region code such as hunnan); empty for a budget of
+    /// the whole level
+    jurisdiction: String,
     committed: String,
     paid: String,
 }
@@ -103,6 +106,8 @@ pub(crate) struct BudgetLineBody {
     measure: String,
     year: i64,
     level: String,
+    /// the jurisdiction whose budget or commitments the line counts; empty for the whole level
+    jurisdiction: String,
     /// none when no budget is set (no limit)
     budget: Option<String>,
     committed: String,

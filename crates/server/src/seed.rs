@@ -10,6 +10,18 @@ use kc_store::{Actor, Store, User};
 /// The password of every demo account (never of the admin).
 pub const DEMO_PASSWORD: &str = "demo-kechuang";
 
+/// The demo staff of single jurisdictions: (account, name, role, jurisdiction).
+pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
+    ("sy-reviewer", "沈阳市科技局审核员(演示)", Role::Reviewer, "shenyang"),
+    ("sy-finance", "沈阳市财政局(演示)", Role::Finance, "shenyang"),
+    ("hunnan-reviewer", "浑南区科技局审核员(演示)", Role::Reviewer, "hunnan"),
+    ("hunnan-finance", "浑南区财政局(演示)", Role::Finance, "hunnan"),
+    ("tiexi-reviewer", "铁西区科技局审核员(演示)", Role::Reviewer, "tiexi"),
+    ("tiexi-finance", "铁西区财政局(演示)", Role::Finance, "tiexi"),
+    ("lc-reviewer", "聊城市科技局审核员(演示)", Role::Reviewer, "liaocheng"),
+    ("lc-finance", "聊城市财政局(演示)", Role::Finance, "liaocheng"),
+];
+
 /// Seeds an empty database; returns lines to print. Does nothing once users exist. `demo`
 /// holds the demo applicants as `(path, eval-input JSON)`, in account order (`demo01` is the
 /// first), or is `None` for a production instance without demo data.
@@ -34,6 +46,7 @@ pub async fn first_start(
                 role: Role::Admin,
                 applicant_id: None,
                 password_hash: Some(hash_password(&admin_password)),
+                jurisdiction: None,
             },
         )
         .await?;
@@ -65,6 +78,7 @@ pub async fn first_start(
                     role: Role::Applicant,
                     applicant_id: Some(id.clone()),
                     password_hash: Some(hash.clone()),
+                    jurisdiction: None,
                 },
             )
             .await?;
@@ -88,6 +102,24 @@ pub async fn first_start(
                     role,
                     applicant_id: None,
                     password_hash: Some(hash.clone()),
+                    jurisdiction: None,
+                },
+            )
+            .await?;
+    }
+    // Staff of one jurisdiction each (issue 11): the city of Shenyang, two of its districts
+    // and the city of Liaocheng, a reviewer and a finance officer each.
+    for (id, name, role, jurisdiction) in DEMO_STAFF {
+        store
+            .create_user(
+                &system,
+                &User {
+                    id: (*id).into(),
+                    name: (*name).into(),
+                    role: *role,
+                    applicant_id: None,
+                    password_hash: Some(hash.clone()),
+                    jurisdiction: Some((*jurisdiction).into()),
                 },
             )
             .await?;
@@ -97,7 +129,15 @@ pub async fn first_start(
         files.len()
     ));
     out.push(format!(
-        "演示账号 demo accounts (password {DEMO_PASSWORD}): reviewer, finance, demo-admin, planner"
+        "演示账号 demo accounts (password {DEMO_PASSWORD}): reviewer, finance, demo-admin, planner (全平台 whole platform)"
+    ));
+    out.push(format!(
+        "  辖区账号 jurisdiction staff (password {DEMO_PASSWORD}): {}",
+        DEMO_STAFF
+            .iter()
+            .map(|(id, name, _, _)| format!("{id} = {name}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     if let Some((u, n)) = first_applicant {
         out.push(format!("  申报主体账号 applicant accounts: demo01 … demo{:02}, one per demo applicant in data/demo order, e.g. {u} = {n}", files.len()));

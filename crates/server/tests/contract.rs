@@ -96,6 +96,7 @@ async fn start(name: &str) -> String {
                     role: Role::Applicant,
                     applicant_id: Some(id.clone()),
                     password_hash: Some(hash.clone()),
+                    jurisdiction: None,
                 },
             )
             .await

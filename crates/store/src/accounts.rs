@@ -53,6 +53,8 @@ pub struct User {
     pub role: Role,
     pub applicant_id: Option<String>,
     pub password_hash: Option<String>,
+    /// Staff: the jurisdiction worked for (`None`: the whole platform).
+    pub jurisdiction: Option<String>,
 }
 
 impl User {
@@ -61,6 +63,7 @@ impl User {
             id: self.id.clone(),
             role: self.role,
             applicant: self.applicant_id.clone(),
+            jurisdiction: self.jurisdiction.clone(),
         }
     }
 }
@@ -74,6 +77,7 @@ fn user_from(r: &AnyRow) -> Result<User> {
             .ok_or_else(|| StoreError::Invalid(format!("stored role “{role}”")))?,
         applicant_id: r.get(3),
         password_hash: r.get(4),
+        jurisdiction: r.get(5),
     })
 }
 
@@ -92,6 +96,14 @@ impl Store {
                 "an applicant account needs its organisation (统一社会信用代码)".into(),
             ));
         }
+        if let Some(j) = &user.jurisdiction {
+            if user.role == Role::Applicant {
+                return Err(StoreError::Invalid(
+                    "申报账号不属于辖区 (an applicant account has no jurisdiction)".into(),
+                ));
+            }
+            self.check_jurisdiction(j)?;
+        }
         let mut tx = self.pool.begin().await?;
         let exists = sqlx::query("SELECT id FROM users WHERE id = $1")
             .bind(&user.id)
@@ -103,16 +115,17 @@ impl Store {
                 message: format!("用户 {} 已存在", user.id),
             });
         }
-        sqlx::query("INSERT INTO users (id, name, role, applicant_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO users (id, name, role, applicant_id, password_hash, created_at, jurisdiction) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&user.id)
             .bind(&user.name)
             .bind(user.role.code())
             .bind(user.applicant_id.clone())
             .bind(user.password_hash.clone())
             .bind(self.now())
+            .bind(user.jurisdiction.clone())
             .execute(&mut *tx)
             .await?;
-        let after = serde_json::json!({"id": user.id, "role": user.role.code(), "applicant": user.applicant_id}).to_string();
+        let after = serde_json::json!({"id": user.id, "role": user.role.code(), "applicant": user.applicant_id, "jurisdiction": user.jurisdiction}).to_string();
         self.audit_in(
             &mut tx,
             actor,
@@ -129,7 +142,7 @@ impl Store {
 
     pub async fn user(&self, id: &str) -> Result<Option<User>> {
         let r = sqlx::query(
-            "SELECT id, name, role, applicant_id, password_hash FROM users WHERE id = $1",
+            "SELECT id, name, role, applicant_id, password_hash, jurisdiction FROM users WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -158,19 +171,19 @@ impl Store {
     /// The user and CSRF token of a live session.
     pub async fn session(&self, id: &str) -> Result<Option<(User, String)>> {
         let r = sqlx::query(
-            "SELECT u.id, u.name, u.role, u.applicant_id, u.password_hash, s.csrf, s.expires_at FROM sessions s \
+            "SELECT u.id, u.name, u.role, u.applicant_id, u.password_hash, u.jurisdiction, s.csrf, s.expires_at FROM sessions s \
              JOIN users u ON u.id = s.user_id WHERE s.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = r else { return Ok(None) };
-        let expires: String = r.get(6);
+        let expires: String = r.get(7);
         if expires < self.now() {
             self.delete_session(id).await?;
             return Ok(None);
         }
-        Ok(Some((user_from(&r)?, r.get(5))))
+        Ok(Some((user_from(&r)?, r.get(6))))
     }
 
     pub async fn delete_session(&self, id: &str) -> Result<()> {
@@ -267,10 +280,35 @@ impl Store {
     }
 
     /// Every applicant, by name, for staff lists.
-    pub async fn applicants(&self) -> Result<Vec<ApplicantRow>> {
-        let rows = sqlx::query("SELECT id, name, kind, region FROM applicants ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+    /// The applicants an actor sees (staff of a jurisdiction: those located in it), by name.
+    pub async fn applicants(&self, actor: &Actor) -> Result<Vec<ApplicantRow>> {
+        if !actor.role.may(kc_domain::Access::AllApplicants) {
+            return Err(StoreError::Refused {
+                code: "forbidden",
+                message: format!(
+                    "角色 {} 无权查看申报主体名录 (may not list applicants)",
+                    actor.role.code()
+                ),
+            });
+        }
+        let rows = match self.scope_regions(actor) {
+            None => {
+                sqlx::query("SELECT id, name, kind, region FROM applicants ORDER BY name")
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some(regions) => {
+                let sql = format!(
+                    "SELECT id, name, kind, region FROM applicants WHERE region IN ({}) ORDER BY name",
+                    crate::jurisdictions::in_params(1, regions.len())
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in &regions {
+                    q = q.bind(r.clone());
+                }
+                q.fetch_all(&self.pool).await?
+            }
+        };
         Ok(rows
             .iter()
             .map(|r| ApplicantRow {

@@ -14,6 +14,7 @@
 //! The ledger and the audit log refuse UPDATE and DELETE in the database itself (triggers).
 
 mod accounts;
+pub mod jurisdictions;
 pub mod materials;
 pub mod migrate;
 mod names;
@@ -21,6 +22,7 @@ mod transfer;
 mod workflow;
 
 pub use accounts::{ApplicantRow, LedgerRow, LoginLimits, User};
+pub use jurisdictions::{Jurisdiction, Jurisdictions};
 pub use materials::{
     Attachment, BankAccount, MaterialKind, MaterialRequest, Materials, Pledge, UploadLimits,
 };
@@ -97,12 +99,14 @@ impl From<TransitionError> for StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// Who is acting: a user id and role, and for applicants the organisation they act for.
+/// Who is acting: a user id and role, for applicants the organisation they act for, and for
+/// staff the jurisdiction they work for (`None`: the whole platform).
 #[derive(Clone, Debug)]
 pub struct Actor {
     pub id: String,
     pub role: Role,
     pub applicant: Option<String>,
+    pub jurisdiction: Option<String>,
 }
 
 impl Actor {
@@ -111,6 +115,14 @@ impl Actor {
             id: id.to_string(),
             role,
             applicant: None,
+            jurisdiction: None,
+        }
+    }
+    /// Staff of one jurisdiction.
+    pub fn staff(id: &str, role: Role, jurisdiction: &str) -> Actor {
+        Actor {
+            jurisdiction: Some(jurisdiction.to_string()),
+            ..Actor::new(id, role)
         }
     }
     pub fn applicant(id: &str, applicant: &str) -> Actor {
@@ -118,6 +130,7 @@ impl Actor {
             id: id.to_string(),
             role: Role::Applicant,
             applicant: Some(applicant.to_string()),
+            jurisdiction: None,
         }
     }
     pub fn system() -> Actor {
@@ -160,6 +173,10 @@ pub struct Store {
     /// (the busiest write path): sqlx's `Any` driver converts every value of every row into
     /// an owned `Any` value, which cost a noticeable share of an approval's CPU.
     pg: Option<sqlx::PgPool>,
+    /// The jurisdiction tree of the library's region vocabulary.
+    jurisdictions: Arc<jurisdictions::Jurisdictions>,
+    /// The order in which the levels that pay an application review it.
+    review_order: kc_domain::ReviewOrder,
 }
 
 /// At most this many applications' keys are cached (the cache is emptied when full).
@@ -277,7 +294,6 @@ impl Store {
         let store = Store {
             pool,
             backend,
-            lib,
             clock: Arc::new(jiff::Timestamp::now),
             pause: None,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -288,6 +304,9 @@ impl Store {
             upload_limits: materials::UploadLimits::default(),
             app_keys: Default::default(),
             pg,
+            jurisdictions: Arc::new(jurisdictions::Jurisdictions::from_library(&lib)),
+            review_order: kc_domain::ReviewOrder::default(),
+            lib,
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -345,6 +364,16 @@ impl Store {
     pub fn with_review_ceiling(mut self, ceiling: Money) -> Store {
         self.review_ceiling = ceiling;
         self
+    }
+
+    /// Sets the order in which the levels that pay review an application.
+    pub fn with_review_order(mut self, order: kc_domain::ReviewOrder) -> Store {
+        self.review_order = order;
+        self
+    }
+
+    pub fn review_order(&self) -> kc_domain::ReviewOrder {
+        self.review_order
     }
 
     pub fn review_ceiling(&self) -> Money {
@@ -563,7 +592,9 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("stored profile of {applicant_id}: {e}")))
     }
 
-    /// Sets the budget of a measure for a year and level (replacing the previous figure).
+    /// Sets the budget of a measure for a year and level (replacing the previous figure): for
+    /// staff of a jurisdiction, that jurisdiction's own budget of its own level; for staff of
+    /// the whole platform, the budget of the whole level.
     pub async fn set_budget(
         &self,
         actor: &Actor,
@@ -572,6 +603,50 @@ impl Store {
         level: &str,
         amount: kc_money::Money,
     ) -> Result<()> {
+        let own = actor.jurisdiction.clone();
+        self.set_budget_of(actor, measure, year, level, own.as_deref(), amount)
+            .await
+    }
+
+    /// Sets the budget of a measure, year and level for one jurisdiction (`None`: the whole
+    /// level). A jurisdiction's staff set only their own budget, of their own tier's level;
+    /// staff of the whole platform set any.
+    pub async fn set_budget_of(
+        &self,
+        actor: &Actor,
+        measure: &str,
+        year: i32,
+        level: &str,
+        jurisdiction: Option<&str>,
+        amount: kc_money::Money,
+    ) -> Result<()> {
+        if let Some(own) = &actor.jurisdiction {
+            let tier = self.jurisdictions.get(own).map(|j| j.tier);
+            if jurisdiction != Some(own.as_str())
+                || tier.map(|t| t.level()) != Some(level)
+            {
+                return Err(StoreError::Refused {
+                    code: "forbidden",
+                    message: format!(
+                        "{}只能设置本级({})预算 (a jurisdiction sets only its own budget, of its own level)",
+                        self.jurisdictions.zh(own),
+                        tier.map(|t| t.zh()).unwrap_or("")
+                    ),
+                });
+            }
+        }
+        if let Some(j) = jurisdiction {
+            self.check_jurisdiction(j)?;
+            let tier = self.jurisdictions.get(j).map(|x| x.tier.level());
+            if tier != Some(level) {
+                return Err(StoreError::Invalid(format!(
+                    "{}不是{}辖区 (the jurisdiction is not of that level)",
+                    self.jurisdictions.zh(j),
+                    kc_domain::level_zh(level)
+                )));
+            }
+        }
+        let jur = jurisdiction.unwrap_or_default();
         if !actor.role.may(kc_domain::Access::SetBudget) {
             return Err(StoreError::Refused {
                 code: "forbidden",
@@ -597,32 +672,39 @@ impl Store {
             })?;
         let mut tx = self.begin_write(&[format!("budget:{measure}")]).await?;
         let before: Option<i64> = sqlx::query(
-            "SELECT amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2 AND level = $3",
+            "SELECT amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2 AND level = $3 AND jurisdiction = $4",
         )
         .bind(measure)
         .bind(year as i64)
         .bind(level)
+        .bind(jur)
         .fetch_optional(&mut **tx)
         .await?
         .map(|r: AnyRow| r.get::<i64, _>(0));
         if before.is_some() {
-            sqlx::query("UPDATE budgets SET amount_fen = $1 WHERE measure = $2 AND budget_year = $3 AND level = $4")
+            sqlx::query("UPDATE budgets SET amount_fen = $1 WHERE measure = $2 AND budget_year = $3 AND level = $4 AND jurisdiction = $5")
                 .bind(fen)
                 .bind(measure)
                 .bind(year as i64)
                 .bind(level)
+                .bind(jur)
                 .execute(&mut **tx)
                 .await?;
         } else {
-            sqlx::query("INSERT INTO budgets (measure, budget_year, level, amount_fen) VALUES ($1, $2, $3, $4)")
+            sqlx::query("INSERT INTO budgets (measure, budget_year, level, amount_fen, jurisdiction) VALUES ($1, $2, $3, $4, $5)")
                 .bind(measure)
                 .bind(year as i64)
                 .bind(level)
                 .bind(fen)
+                .bind(jur)
                 .execute(&mut **tx)
                 .await?;
         }
-        let key = format!("{measure}/{year}/{level}");
+        let key = if jur.is_empty() {
+            format!("{measure}/{year}/{level}")
+        } else {
+            format!("{measure}/{year}/{level}/{jur}")
+        };
         self.audit_in(
             &mut tx,
             actor,
@@ -683,10 +765,48 @@ impl Store {
     /// `from`/`until`, which bound the timestamp (`at >= from`, `at < until`, ISO text such as
     /// `2026-11-23` or a full timestamp).
     pub async fn audit_query(&self, filter: &AuditFilter) -> Result<Vec<J>> {
+        self.audit_query_in(filter, None).await
+    }
+
+    /// The audit log as an actor sees it: staff of a jurisdiction the entries about the
+    /// applicants located in it and their applications, and the entries of the staff of the
+    /// jurisdictions in it; staff of the whole platform everything.
+    pub async fn audit_for(&self, actor: &Actor, filter: &AuditFilter) -> Result<Vec<J>> {
+        if !actor.role.may(kc_domain::Access::Audit) {
+            return Err(StoreError::Refused {
+                code: "forbidden",
+                message: format!("角色 {} 无权查看审计日志 (may not see the audit log)", actor.role.code()),
+            });
+        }
+        let scope = match &actor.jurisdiction {
+            None => None,
+            Some(j) => Some(self.jurisdictions.within(j)),
+        };
+        self.audit_query_in(filter, scope.as_deref()).await
+    }
+
+    async fn audit_query_in(&self, filter: &AuditFilter, scope: Option<&[&str]>) -> Result<Vec<J>> {
         let mut sql = String::from(
             "SELECT seq, at, actor, action, entity, entity_id, before, after FROM audit WHERE 1 = 1",
         );
         let mut binds: Vec<&str> = Vec::new();
+        if let Some(regions) = scope {
+            // The same list three times: applicants in it, their applications, its staff.
+            let n = regions.len();
+            let (a, b, c) = (
+                jurisdictions::in_params(1, n),
+                jurisdictions::in_params(n + 1, n),
+                jurisdictions::in_params(2 * n + 1, n),
+            );
+            sql.push_str(&format!(
+                " AND ((entity = 'applicant' AND entity_id IN (SELECT id FROM applicants WHERE region IN ({a}))) \
+                  OR (entity = 'application' AND entity_id IN (SELECT ap.id FROM applications ap JOIN applicants p ON p.id = ap.applicant_id WHERE p.region IN ({b}))) \
+                  OR actor IN (SELECT role || ':' || id FROM users WHERE jurisdiction IN ({c})))"
+            ));
+            for _ in 0..3 {
+                binds.extend(regions.iter().copied());
+            }
+        }
         for (column, op, value) in [
             ("actor", "=", &filter.actor),
             ("action", "=", &filter.action),
@@ -726,48 +846,86 @@ impl Store {
             .collect())
     }
 
-    /// Net committed fen per level of a measure and budget year, and the budget where one is set.
+    /// Net committed and paid fen of a measure and budget year, and the budget where one is
+    /// set, for the whole platform: one line per budget row (a jurisdiction's, or the whole
+    /// level's, which counts every jurisdiction of the level), and one per level and paying
+    /// jurisdiction that has commitments but no row of its own.
     pub async fn budget_status(&self, measure: &str, year: i32) -> Result<Vec<BudgetLine>> {
         let rows = sqlx::query(
-            "SELECT level, \
+            "SELECT level, COALESCE(payer, ''), \
                     CAST(SUM(CASE WHEN entry IN ('commitment', 'reversal') THEN amount_fen ELSE 0 END) AS BIGINT), \
                     CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT) \
-             FROM ledger WHERE measure = $1 AND budget_year = $2 GROUP BY level ORDER BY level",
+             FROM ledger WHERE measure = $1 AND budget_year = $2 GROUP BY level, COALESCE(payer, '') ORDER BY 1, 2",
         )
         .bind(measure)
         .bind(year as i64)
         .fetch_all(&self.pool)
         .await?;
+        let spent: Vec<(String, String, i64, i64)> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
         let budgets = sqlx::query(
-            "SELECT level, amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2",
+            "SELECT level, jurisdiction, amount_fen FROM budgets WHERE measure = $1 AND budget_year = $2 ORDER BY 1, 2",
         )
         .bind(measure)
         .bind(year as i64)
         .fetch_all(&self.pool)
         .await?;
         let mut out: Vec<BudgetLine> = Vec::new();
-        for r in &rows {
+        for b in &budgets {
+            let (level, jurisdiction): (String, String) = (b.get(0), b.get(1));
+            let counted = spent
+                .iter()
+                .filter(|(l, p, _, _)| *l == level && (jurisdiction.is_empty() || *p == jurisdiction));
             out.push(BudgetLine {
-                level: r.get::<String, _>(0),
-                committed_fen: r.get::<i64, _>(1),
-                paid_fen: r.get::<i64, _>(2),
+                committed_fen: counted.clone().map(|x| x.2).sum(),
+                paid_fen: counted.map(|x| x.3).sum(),
+                budget_fen: Some(b.get(2)),
+                level,
+                jurisdiction,
+            });
+        }
+        for (level, payer, committed, paid) in spent {
+            // Counted on a line already: its own row, or its level's row.
+            if out
+                .iter()
+                .any(|l| l.level == level && (l.jurisdiction.is_empty() || l.jurisdiction == payer))
+            {
+                continue;
+            }
+            out.push(BudgetLine {
+                level,
+                jurisdiction: payer,
+                committed_fen: committed,
+                paid_fen: paid,
                 budget_fen: None,
             });
         }
-        for b in &budgets {
-            let level: String = b.get(0);
-            let amount: i64 = b.get(1);
-            match out.iter_mut().find(|l| l.level == level) {
-                Some(l) => l.budget_fen = Some(amount),
-                None => out.push(BudgetLine {
-                    level,
-                    committed_fen: 0,
-                    paid_fen: 0,
-                    budget_fen: Some(amount),
-                }),
-            }
-        }
+        out.sort_by(|a, b| (&a.level, &a.jurisdiction).cmp(&(&b.level, &b.jurisdiction)));
         Ok(out)
+    }
+
+    /// `budget_status` as an actor sees it: staff of a jurisdiction the lines of the
+    /// jurisdictions in it (a city its own and its districts'; a district its own), staff of
+    /// the whole platform every line.
+    pub async fn budget_status_for(
+        &self,
+        actor: &Actor,
+        measure: &str,
+        year: i32,
+    ) -> Result<Vec<BudgetLine>> {
+        if !actor.role.may(kc_domain::Access::Budgets) {
+            return Err(StoreError::Refused {
+                code: "forbidden",
+                message: format!("角色 {} 无权查看预算 (may not see budgets)", actor.role.code()),
+            });
+        }
+        let mut lines = self.budget_status(measure, year).await?;
+        if let Some(own) = &actor.jurisdiction {
+            lines.retain(|l| self.jurisdictions.contains(own, &l.jurisdiction));
+        }
+        Ok(lines)
     }
 
     /// Sum of every ledger row by kind, for invariant checks: (committed net, paid).
@@ -800,6 +958,8 @@ pub struct AuditFilter {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BudgetLine {
     pub level: String,
+    /// The jurisdiction whose budget or commitments the line counts ('' for the whole level).
+    pub jurisdiction: String,
     pub committed_fen: i64,
     pub paid_fen: i64,
     pub budget_fen: Option<i64>,

@@ -471,14 +471,14 @@ impl Store {
         self.upload_limits
     }
 
-    fn may_hand_in(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
+    async fn may_hand_in(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
         if !actor.role.may(Access::HandInMaterials) {
             return Err(refused(
                 "forbidden",
                 "只有申报单位本身可以提交申报材料 (only the applicant hands in its materials)",
             ));
         }
-        self.may_see(actor, applicant_id)
+        self.may_see(actor, applicant_id).await
     }
 
     /// Everything handed in with an application: for the applicant itself and the staff who
@@ -593,7 +593,7 @@ impl Store {
         // Before any lock: the scanner may take its time.
         self.scan(&name, bytes).await?;
         let applicant_id = self.applicant_of(app_id).await?;
-        self.may_hand_in(actor, &applicant_id)?;
+        self.may_hand_in(actor, &applicant_id).await?;
         let mut tx = self
             .begin_write(&[format!("applicant:{applicant_id}")])
             .await?;
@@ -679,7 +679,7 @@ impl Store {
         let app_id: String = r.get(0);
         let request: Option<String> = r.get(1);
         let applicant_id = self.applicant_of(&app_id).await?;
-        self.may_hand_in(actor, &applicant_id)?;
+        self.may_hand_in(actor, &applicant_id).await?;
         let mut tx = self
             .begin_write(&[format!("applicant:{applicant_id}")])
             .await?;
@@ -730,7 +730,7 @@ impl Store {
     ) -> Result<()> {
         let answer = text_field(answer, "答复说明 answer", 2000)?;
         let applicant_id = self.applicant_of(app_id).await?;
-        self.may_hand_in(actor, &applicant_id)?;
+        self.may_hand_in(actor, &applicant_id).await?;
         let mut tx = self
             .begin_write(&[format!("applicant:{applicant_id}")])
             .await?;
@@ -770,7 +770,7 @@ impl Store {
         account: &BankAccount,
     ) -> Result<BankAccount> {
         let applicant_id = self.applicant_of(app_id).await?;
-        self.may_hand_in(actor, &applicant_id)?;
+        self.may_hand_in(actor, &applicant_id).await?;
         let registered: String = sqlx::query("SELECT name FROM applicants WHERE id = $1")
             .bind(&applicant_id)
             .fetch_one(&self.pool)
@@ -814,7 +814,7 @@ impl Store {
     /// with who and when). Audited as `accept_pledge`.
     pub async fn accept_pledge(&self, actor: &Actor, app_id: &str) -> Result<Pledge> {
         let applicant_id = self.applicant_of(app_id).await?;
-        self.may_hand_in(actor, &applicant_id)?;
+        self.may_hand_in(actor, &applicant_id).await?;
         let mut tx = self
             .begin_write(&[format!("applicant:{applicant_id}")])
             .await?;

@@ -453,13 +453,62 @@ impl Store {
 
     /// Applications as a table for export.
     pub async fn applications_table(&self) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
-        let rows = sqlx::query(
+        self.applications_table_in(None).await
+    }
+
+    /// The regions an export covers for an actor: `jurisdiction` (one inside the actor's
+    /// own, for a city's export of one district) or the actor's own scope; `None` everything.
+    pub fn export_scope(
+        &self,
+        actor: &Actor,
+        jurisdiction: Option<&str>,
+    ) -> Result<Option<Vec<String>>> {
+        let Some(j) = jurisdiction else {
+            return Ok(self.scope_regions(actor));
+        };
+        self.check_jurisdiction(j)?;
+        if let Some(own) = &actor.jurisdiction
+            && !self.jurisdictions().contains(own, j)
+        {
+            return Err(StoreError::Refused {
+                code: "forbidden",
+                message: format!(
+                    "{}不在{}辖区内 (outside your jurisdiction)",
+                    self.jurisdictions().zh(j),
+                    self.jurisdictions().zh(own)
+                ),
+            });
+        }
+        Ok(Some(
+            self.jurisdictions()
+                .within(j)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+        ))
+    }
+
+    /// Applications of the applicants located in `regions` (all where `None`) as a table.
+    pub async fn applications_table_in(
+        &self,
+        regions: Option<&[String]>,
+    ) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
+        let filter = regions.map_or(String::new(), |r| {
+            format!(
+                "WHERE p.region IN ({})",
+                crate::jurisdictions::in_params(1, r.len())
+            )
+        });
+        let sql = format!(
             "SELECT a.id, a.applicant_id, p.name, a.measure, a.event_id, a.origin, a.state, a.computed_fen, a.amount_kind, a.approved_fen, \
                     a.reason, a.missing, a.notice_until, a.created_at, a.updated_at \
-             FROM applications a JOIN applicants p ON p.id = a.applicant_id ORDER BY a.created_at, a.id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+             FROM applications a JOIN applicants p ON p.id = a.applicant_id {filter} ORDER BY a.created_at, a.id"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in regions.into_iter().flatten() {
+            q = q.bind(r.clone());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let headers = vec![
             "申请编号 id",
             "统一社会信用代码 applicant",
@@ -524,12 +573,29 @@ impl Store {
 
     /// The ledger as a table for export (every row, in order).
     pub async fn ledger_table(&self) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
-        let rows = sqlx::query(
-            "SELECT seq, application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at \
-             FROM ledger ORDER BY seq",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        self.ledger_table_in(None).await
+    }
+
+    /// The ledger rows of the applicants located in `regions` (all where `None`), in order.
+    pub async fn ledger_table_in(
+        &self,
+        regions: Option<&[String]>,
+    ) -> Result<(Vec<&'static str>, Vec<Vec<String>>)> {
+        let filter = regions.map_or(String::new(), |r| {
+            format!(
+                "WHERE applicant_id IN (SELECT id FROM applicants WHERE region IN ({}))",
+                crate::jurisdictions::in_params(1, r.len())
+            )
+        });
+        let sql = format!(
+            "SELECT seq, application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at, payer \
+             FROM ledger {filter} ORDER BY seq"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in regions.into_iter().flatten() {
+            q = q.bind(r.clone());
+        }
+        let rows = q.fetch_all(&self.pool).await?;
         let headers = vec![
             "序号 seq",
             "申请 application",
@@ -545,6 +611,7 @@ impl Store {
             "基数 base",
             "操作人 actor",
             "时间 at",
+            "承担方 payer",
         ];
         let out = rows
             .iter()
@@ -566,12 +633,22 @@ impl Store {
                         .unwrap_or_default(),
                     r.get(12),
                     r.get(13),
+                    r.get::<Option<String>, _>(14).unwrap_or_default(),
                 ]
             })
             .collect();
         Ok((headers, out))
     }
 }
+
+/// Columns added to a table after backups of it were first written (migration 0008), last in
+/// its list: a row of an older backup without them restores with their defaults.
+const ADDED_COLUMNS: &[(&str, usize)] = &[
+    ("applications", 2),
+    ("ledger", 1),
+    ("budgets", 1),
+    ("users", 1),
+];
 
 /// Tables in a backup, in an order that respects foreign keys; `true` marks integer columns.
 const TABLES: &[(&str, &[(&str, bool)])] = &[
@@ -616,6 +693,8 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
             ("notice_until", false),
             ("created_at", false),
             ("updated_at", false),
+            ("review_stage", true),
+            ("recommended_fen", true),
         ],
     ),
     (
@@ -635,6 +714,7 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
             ("base_fen", true),
             ("actor", false),
             ("at", false),
+            ("payer", false),
         ],
     ),
     (
@@ -644,6 +724,7 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
             ("budget_year", true),
             ("level", false),
             ("amount_fen", true),
+            ("jurisdiction", false),
         ],
     ),
     (
@@ -655,6 +736,7 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
             ("applicant_id", false),
             ("password_hash", false),
             ("created_at", false),
+            ("jurisdiction", false),
         ],
     ),
     (
@@ -897,9 +979,13 @@ impl Store {
             let (name, cols) = TABLES.iter().find(|(t, _)| *t == table).ok_or_else(|| {
                 StoreError::Invalid(format!("line {}: unknown table “{table}”", i + 1))
             })?;
+            let added = ADDED_COLUMNS
+                .iter()
+                .find(|(t, _)| t == name)
+                .map_or(0, |(_, n)| *n);
             let row = v["row"]
                 .as_array()
-                .filter(|r| r.len() == cols.len())
+                .filter(|r| r.len() <= cols.len() && r.len() + added >= cols.len())
                 .ok_or_else(|| {
                     StoreError::Invalid(format!(
                         "line {}: a {table} row has {} values",
@@ -907,6 +993,8 @@ impl Store {
                         cols.len()
                     ))
                 })?;
+            // An older backup's row: the columns added since keep their defaults.
+            let cols = &cols[..row.len()];
             if *name == "attachments" {
                 check_attachment(cols, row)
                     .map_err(|m| StoreError::Invalid(format!("line {}: {m}", i + 1)))?;

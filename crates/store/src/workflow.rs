@@ -68,20 +68,24 @@ pub struct ApplicationView {
     pub reason: Option<String>,
     pub missing: Option<String>,
     pub notice_until: Option<String>,
+    /// How many levels have recommended it (0 until the first level that pays recommends).
+    pub review_stage: i64,
+    /// The amount the last recommending level proposed.
+    pub recommended: Option<Money>,
 }
 
-const APP_COLUMNS: &str = "id, applicant_id, measure, event_id, origin, state, computed_fen, amount_kind, approved_fen, reason, missing, notice_until";
+const APP_COLUMNS: &str = "id, applicant_id, measure, event_id, origin, state, computed_fen, amount_kind, approved_fen, reason, missing, notice_until, review_stage, recommended_fen";
 /// `APP_COLUMNS` of the table aliased `a`.
-const APP_COLUMNS_A: &str = "a.id, a.applicant_id, a.measure, a.event_id, a.origin, a.state, a.computed_fen, a.amount_kind, a.approved_fen, a.reason, a.missing, a.notice_until";
+const APP_COLUMNS_A: &str = "a.id, a.applicant_id, a.measure, a.event_id, a.origin, a.state, a.computed_fen, a.amount_kind, a.approved_fen, a.reason, a.missing, a.notice_until, a.review_stage, a.recommended_fen";
 
 /// Everything an approval reads before it decides, in one statement (one round trip): the
 /// application, the applicant's profile, the event, the applicant's history from the ledger,
 /// and the budget rows of the measure for the year. Read after the locks are held, so no
 /// other writer can change any of it before the transaction ends (see `Store::act_award`).
 /// Three kinds
-/// of row, told apart by the 16th column: 0 the application with profile, event body and
-/// date; 1 one history entry per earlier application (in ledger order, the 17th column); 2
-/// one budget row per level. `$1` the application, `$2` the budget year.
+/// of row, told apart by the 18th column: 0 the application with profile, event body and
+/// date; 1 one history entry per earlier application (in ledger order, the 19th column); 2
+/// one budget row per level and jurisdiction. `$1` the application, `$2` the budget year.
 pub(crate) static AWARD_INPUTS_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
         "SELECT {APP_COLUMNS}, p.profile, e.body, e.date, CAST(0 AS BIGINT), CAST(0 AS BIGINT) \
@@ -89,15 +93,15 @@ pub(crate) static AWARD_INPUTS_SQL: std::sync::LazyLock<String> = std::sync::Laz
              WHERE a.id = $1 \
              UNION ALL \
              SELECT application_id, measure, MIN(event_date), MAX(activity), MAX(item), NULL, CAST(SUM(amount_fen) AS BIGINT), \
-                    NULL, MAX(base_fen), NULL, NULL, NULL, NULL, NULL, NULL, CAST(1 AS BIGINT), MIN(seq) \
+                    NULL, MAX(base_fen), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, CAST(1 AS BIGINT), MIN(seq) \
              FROM ledger WHERE applicant_id = (SELECT applicant_id FROM applications WHERE id = $1) \
                    AND entry IN ('commitment', 'reversal') \
              GROUP BY application_id, measure \
              UNION ALL \
-             SELECT level, NULL, NULL, NULL, NULL, NULL, amount_fen, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-                    CAST(2 AS BIGINT), CAST(0 AS BIGINT) \
+             SELECT level, jurisdiction, NULL, NULL, NULL, NULL, amount_fen, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+                    NULL, NULL, NULL, CAST(2 AS BIGINT), CAST(0 AS BIGINT) \
              FROM budgets WHERE measure = (SELECT measure FROM applications WHERE id = $1) AND budget_year = $2 \
-             ORDER BY 16, 17",
+             ORDER BY 18, 19",
         APP_COLUMNS = APP_COLUMNS_A
     )
 });
@@ -109,8 +113,9 @@ pub(crate) struct AwardInputs {
     event_date: String,
     /// The applicant's history as the engine reads it, without this application.
     history: Vec<PriorAward>,
-    /// (level, budget in fen) of the measure in the budget year, where one is set.
-    budgets: Vec<(String, i64)>,
+    /// (level, jurisdiction or '' for the whole level, budget in fen) of the measure in the
+    /// budget year, where one is set.
+    budgets: Vec<(String, String, i64)>,
 }
 
 /// Column access shared by sqlx's `Any` rows and native PostgreSQL rows (the approval path
@@ -159,15 +164,22 @@ pub(crate) fn app_from_row(r: &impl Cols) -> Result<ApplicationView> {
         reason: r.opt_text(9),
         missing: r.opt_text(10),
         notice_until: r.opt_text(11),
+        review_stage: r.int(12),
+        recommended: r.opt_int(13).map(from_fen),
     })
 }
 
 fn app_json(a: &ApplicationView) -> String {
-    json!({
+    let mut j = json!({
         "state": a.state.code(), "approved": a.approved.map(|m| m.plain()), "reason": a.reason,
         "missing": a.missing, "notice_until": a.notice_until,
-    })
-    .to_string()
+    });
+    // Only where levels recommend, so the single-level records read as before.
+    if a.review_stage > 0 {
+        j["review_stage"] = json!(a.review_stage);
+        j["recommended"] = json!(a.recommended.map(|m| m.plain()));
+    }
+    j.to_string()
 }
 
 /// The transaction of a step that commits money: sqlx's `Any` driver (SQLite), or the
@@ -220,34 +232,38 @@ pub(crate) fn pg_begin_sql(exclusive: &[String], shared: &[String]) -> String {
 }
 
 /// Locks the budget rows of a measure and year, in level order (PostgreSQL).
-pub(crate) const BUDGET_LOCK_SQL: &str =
-    "SELECT level FROM budgets WHERE measure = $1 AND budget_year = $2 ORDER BY level FOR UPDATE";
+pub(crate) const BUDGET_LOCK_SQL: &str = "SELECT level FROM budgets WHERE measure = $1 AND budget_year = $2 \
+     ORDER BY level, jurisdiction FOR UPDATE";
 
-/// The net commitments per level of a measure and year.
-pub(crate) const BUDGET_SUMS_SQL: &str = "SELECT level, CAST(SUM(amount_fen) AS BIGINT) FROM ledger \
-     WHERE measure = $1 AND budget_year = $2 AND entry IN ('commitment', 'reversal') GROUP BY level";
+/// The net commitments per level and paying jurisdiction of a measure and year.
+pub(crate) const BUDGET_SUMS_SQL: &str = "SELECT level, COALESCE(payer, ''), CAST(SUM(amount_fen) AS BIGINT) FROM ledger \
+     WHERE measure = $1 AND budget_year = $2 AND entry IN ('commitment', 'reversal') GROUP BY level, COALESCE(payer, '')";
 
-/// The budget check of an approval: for each part that meets a budget row, (level, part,
-/// budget in fen), the net commitments of the level (`committed`, read after the budget rows
-/// were locked) plus the part must not exceed the budget.
+/// The budget check of an approval: for each part that meets a budget row, (level,
+/// jurisdiction of the row, part, budget in fen), the net commitments of the level
+/// (`committed`: level, payer, sum; read after the budget rows were locked) plus the part must
+/// not exceed the budget. A jurisdiction's row counts what that jurisdiction committed; a row
+/// of the whole level ('') what every jurisdiction of the level committed.
 pub(crate) fn check_budget_sums(
     year: i64,
-    limited: &[(&str, Money, i64)],
-    committed: &[(String, i64)],
+    limited: &[(&str, String, Money, i64)],
+    committed: &[(String, String, i64)],
+    names: &crate::Jurisdictions,
 ) -> Result<()> {
-    for (level, part, budget_fen) in limited {
+    for (level, jurisdiction, part, budget_fen) in limited {
         let committed: i64 = committed
             .iter()
-            .find(|(l, _)| l == level)
-            .map(|(_, c)| *c)
-            .unwrap_or(0);
+            .filter(|(l, p, _)| l == level && (jurisdiction.is_empty() || p == jurisdiction))
+            .map(|(_, _, c)| *c)
+            .sum();
         let need = to_fen(*part).unwrap_or(i64::MAX);
         if committed.saturating_add(need) > *budget_fen {
             return Err(refused(
                 "budget",
                 format!(
-                    "{}年度{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
+                    "{}年度{}{}预算不足:预算 {},已承诺 {},本次需 {} (budget exhausted)",
                     year,
+                    names.zh(jurisdiction),
                     kc_domain::level_zh(level),
                     from_fen(*budget_fen),
                     from_fen(committed),
@@ -261,16 +277,31 @@ pub(crate) fn check_budget_sums(
 
 /// What an approval writes, decided by `Store::decide_award`.
 pub(crate) struct AwardDecision {
-    /// The parts that meet a budget row: (level, part, budget in fen), to check before writing.
-    limited: Vec<(&'static str, Money, i64)>,
+    /// The parts that meet a budget row: (level, jurisdiction of the row, part, budget in
+    /// fen), to check before writing.
+    limited: Vec<(&'static str, String, Money, i64)>,
     approved_fen: i64,
     engine_fen: Option<i64>,
     kind: AmountKind,
-    /// (level, fen): one commitment row per level with a positive part.
-    rows: Vec<(&'static str, i64)>,
+    /// (level, paying jurisdiction, fen): one commitment row per level with a positive part.
+    rows: Vec<(&'static str, Option<String>, i64)>,
     activity: Option<String>,
     item: Option<String>,
     base_fen: Option<i64>,
+}
+
+/// The steps a reviewing level takes, checked against whose turn it is (`check_stage`).
+fn is_review_step(action: Action) -> bool {
+    matches!(
+        action,
+        Action::StartReview
+            | Action::RequestMaterial
+            | Action::Approve
+            | Action::Recommend
+            | Action::Reject
+            | Action::PublishNotice
+            | Action::Object
+    )
 }
 
 /// The rest of what `Store::write_award` writes.
@@ -286,7 +317,7 @@ struct AwardWrite<'a> {
     before: &'a str,
 }
 
-const LEDGER_COLUMNS: usize = 13;
+const LEDGER_COLUMNS: usize = 14;
 
 /// A multi-row INSERT of commitment rows into the ledger, parameters from `$first + 1`.
 fn ledger_insert(first: usize, rows: usize) -> String {
@@ -299,7 +330,7 @@ fn ledger_insert(first: usize, rows: usize) -> String {
         })
         .collect();
     format!(
-        "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
+        "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at, payer) \
          VALUES {}",
         values.join(", ")
     )
@@ -386,7 +417,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let app = self.app_in(&mut tx, id).await?;
         tx.commit().await?;
-        self.may_see(actor, &app.applicant_id)?;
+        self.may_see(actor, &app.applicant_id).await?;
         Ok(app)
     }
 
@@ -409,6 +440,9 @@ impl Store {
         };
         let rows = match applicant {
             Some(a) => {
+                if actor.role != Role::Applicant {
+                    self.may_see(actor, a).await?;
+                }
                 let sql = format!(
                     "SELECT {APP_COLUMNS} FROM applications WHERE applicant_id = $1 ORDER BY created_at, id"
                 );
@@ -417,17 +451,67 @@ impl Store {
                     .fetch_all(&self.pool)
                     .await?
             }
-            None => {
-                let sql = format!("SELECT {APP_COLUMNS} FROM applications ORDER BY created_at, id");
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
+            None => match self.scope_regions(actor) {
+                None => {
+                    let sql =
+                        format!("SELECT {APP_COLUMNS} FROM applications ORDER BY created_at, id");
+                    sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .fetch_all(&self.pool)
+                        .await?
+                }
+                Some(regions) => {
+                    // Only the applications of applicants located in the jurisdiction.
+                    let sql = format!(
+                        "SELECT {APP_COLUMNS} FROM applications WHERE applicant_id IN \
+                         (SELECT id FROM applicants WHERE region IN ({})) ORDER BY created_at, id",
+                        crate::jurisdictions::in_params(1, regions.len())
+                    );
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for r in &regions {
+                        q = q.bind(r.clone());
+                    }
+                    q.fetch_all(&self.pool).await?
+                }
+            },
         };
         rows.iter().map(app_from_row).collect()
     }
 
-    pub(crate) fn may_see(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
+    /// Whether the actor may see and act on one applicant's file: an applicant its own
+    /// organisation, staff of a jurisdiction the applicants located in it (one read of the
+    /// applicant's region), the plan office none.
+    pub async fn may_see(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
+        self.may_see_role(actor, applicant_id)?;
+        if actor.role != Role::Applicant && actor.jurisdiction.is_some() {
+            let region = sqlx::query("SELECT region FROM applicants WHERE id = $1")
+                .bind(applicant_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.get::<String, _>(0))
+                .ok_or_else(|| StoreError::NotFound(format!("applicant {applicant_id}")))?;
+            self.check_region(actor, &region)?;
+        }
+        Ok(())
+    }
+
+    /// Refuses an applicant located outside the actor's jurisdiction.
+    pub(crate) fn check_region(&self, actor: &Actor, region: &str) -> Result<()> {
+        if actor.role == Role::Applicant || self.sees_region(actor, region) {
+            return Ok(());
+        }
+        let own = actor.jurisdiction.as_deref().unwrap_or_default();
+        Err(refused(
+            "forbidden",
+            format!(
+                "申报主体位于{},不在{}辖区内 (the applicant is outside your jurisdiction)",
+                self.jurisdictions.zh(region),
+                self.jurisdictions.zh(own)
+            ),
+        ))
+    }
+
+    /// The role part of `may_see`, without the jurisdiction.
+    fn may_see_role(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
         if !actor.role.may(Access::ApplicantFile) {
             return Err(refused(
                 "forbidden",
@@ -609,7 +693,7 @@ impl Store {
     ) -> Result<(ApplicationView, AwardInputs)> {
         let first = rows
             .first()
-            .filter(|r| r.int(15) == 0)
+            .filter(|r| r.int(17) == 0)
             .ok_or_else(|| StoreError::NotFound(format!("application {app_id}")))?;
         let app = app_from_row(first)?;
         let parse = |text: String, what: &str| {
@@ -617,14 +701,14 @@ impl Store {
                 .map_err(|e| StoreError::Invalid(format!("stored {what} of {app_id}: {e}")))
         };
         let mut inputs = AwardInputs {
-            profile: parse(first.text(12), "profile")?,
-            event: parse(first.text(13), "event")?,
-            event_date: first.text(14),
+            profile: parse(first.text(14), "profile")?,
+            event: parse(first.text(15), "event")?,
+            event_date: first.text(16),
             history: Vec::new(),
             budgets: Vec::new(),
         };
         for r in &rows[1..] {
-            match r.int(15) {
+            match r.int(17) {
                 1 => {
                     inputs.history.extend(self.history_entry(
                         &r.text(0),
@@ -637,7 +721,7 @@ impl Store {
                         r.opt_int(8),
                     )?);
                 }
-                _ => inputs.budgets.push((r.text(0), r.int(6))),
+                _ => inputs.budgets.push((r.text(0), r.text(1), r.int(6))),
             }
         }
         Ok((app, inputs))
@@ -651,7 +735,7 @@ impl Store {
         measure: &str,
         event_id: &str,
     ) -> Result<String> {
-        self.may_see(actor, applicant_id)?;
+        self.may_see(actor, applicant_id).await?;
         if actor.role != Role::Applicant {
             return Err(refused(
                 "forbidden",
@@ -787,7 +871,7 @@ impl Store {
         let mut fresh = false;
         loop {
             let (applicant_id, measure) = self.app_keys(app_id, fresh).await?;
-            if let Err(e) = self.may_see(actor, &applicant_id) {
+            if let Err(e) = self.may_see(actor, &applicant_id).await {
                 if fresh {
                     return Err(e);
                 }
@@ -872,7 +956,10 @@ impl Store {
         //   or vanish during the approval. Approvals of one measure by different applicants
         //   do not exclude each other here; where a budget row exists, `check_budgets_in`
         //   locks it (FOR UPDATE) before summing the commitments against it.
-        if matches!(action, Action::Approve | Action::ConfirmOffer) {
+        if matches!(
+            action,
+            Action::Approve | Action::ConfirmOffer | Action::Recommend
+        ) {
             return self
                 .act_award(actor, app_id, applicant_id, measure, action, args)
                 .await;
@@ -886,11 +973,21 @@ impl Store {
             return Ok(None);
         }
         let to = transition(app.state, action, actor.role)?;
+        if is_review_step(action) {
+            // Under the applicant's lock: the region read here is the one the step acts on.
+            let region = sqlx::query("SELECT region FROM applicants WHERE id = $1")
+                .bind(applicant_id)
+                .fetch_one(&mut **tx)
+                .await?
+                .get::<String, _>(0);
+            self.check_region(actor, &region)?;
+            self.check_stage(actor, &app, &region, action)?;
+        }
         let before = app_json(&app);
         let now = self.now();
         match action {
-            Action::Approve | Action::ConfirmOffer => {
-                unreachable!("steps that commit money are taken by act_award")
+            Action::Approve | Action::ConfirmOffer | Action::Recommend => {
+                unreachable!("steps that weigh money are taken by act_award")
             }
             Action::Object => {
                 let reason = args
@@ -1045,6 +1142,11 @@ impl Store {
             return Ok(None);
         }
         let to = transition(app.state, action, actor.role)?;
+        if is_review_step(action) {
+            let region = inputs.profile["region"].as_str().unwrap_or_default();
+            self.check_region(actor, region)?;
+            self.check_stage(actor, &app, region, action)?;
+        }
         if action == Action::ConfirmOffer {
             // The award is paid to the account given, under the 承诺书 accepted: both first.
             let terms = on_tx!(&mut tx, |c| {
@@ -1059,15 +1161,32 @@ impl Store {
         }
         let before = app_json(&app);
         let now = self.now();
-        let amount = if action == Action::ConfirmOffer {
-            None
-        } else {
-            args.amount
+        // The last level approves what the level before it recommended unless it names an
+        // amount of its own (with that level's reason for an amount below the engine's).
+        let (amount, reason) = match (action, args.amount) {
+            (Action::ConfirmOffer, _) => (None, None),
+            (Action::Approve, None) if app.recommended.is_some() => (
+                app.recommended,
+                args.reason.as_deref().or(app.reason.as_deref()),
+            ),
+            (_, a) => (a, args.reason.as_deref()),
         };
         let event_date = inputs.event_date.clone();
-        let award = self.decide_award(&app, inputs, amount, args.reason.as_deref())?;
+        let award = self.decide_award(&app, inputs, amount, reason)?;
         self.check_budgets_in(&mut tx, &app.measure, year, &award.limited)
             .await?;
+        if action == Action::Recommend {
+            // Weighed like an approval (the engine's amount, every level's budget), but
+            // nothing is committed: the next level decides.
+            let after = self
+                .write_recommendation(&mut tx, actor, &app, &award, to, args.reason.as_deref())
+                .await?;
+            match tx {
+                AwardTx::Pg(t) => t.commit().await?,
+                AwardTx::Any(t) => t.commit().await?,
+            }
+            return Ok(Some(after));
+        }
         self.pause_point().await;
         // A confirmed offer skips review and goes straight to notice: give it its period.
         let notice_until = if action == Action::ConfirmOffer {
@@ -1105,6 +1224,144 @@ impl Store {
         Ok(Some(after))
     }
 
+    /// A recommendation (初审推荐) weighed by `decide_award`: the application moves on to the
+    /// next level with the amount proposed; audited. No ledger row.
+    async fn write_recommendation(
+        &self,
+        tx: &mut AwardTx,
+        actor: &Actor,
+        app: &ApplicationView,
+        award: &AwardDecision,
+        to: AppState,
+        reason: Option<&str>,
+    ) -> Result<ApplicationView> {
+        let now = self.now();
+        let sql = format!(
+            "UPDATE applications SET state = $1, review_stage = review_stage + 1, recommended_fen = $2, \
+             computed_fen = $3, amount_kind = $4, reason = COALESCE($5, reason), updated_at = $6 \
+             WHERE id = $7 RETURNING {APP_COLUMNS}"
+        );
+        let after = on_tx!(tx, |c| {
+            app_from_row(
+                &sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(to.code())
+                    .bind(award.approved_fen)
+                    .bind(award.engine_fen)
+                    .bind(award.kind.code())
+                    .bind(reason.map(str::to_string))
+                    .bind(&now)
+                    .bind(&app.id)
+                    .fetch_one(&mut *c)
+                    .await?,
+            )?
+        });
+        let (before, after_json) = (app_json(app), app_json(&after));
+        on_tx!(tx, |c| {
+            sqlx::query("INSERT INTO audit (at, actor, action, entity, entity_id, before, after) VALUES ($1, $2, $3, 'application', $4, $5, $6)")
+                .bind(&now)
+                .bind(format!("{}:{}", actor.role.code(), actor.id))
+                .bind(Action::Recommend.code())
+                .bind(&app.id)
+                .bind(&before)
+                .bind(&after_json)
+                .execute(&mut *c)
+                .await?;
+        });
+        Ok(after)
+    }
+
+    /// Whether `actor` may take `action` on `app` as far as jurisdictions go (the applicant's
+    /// `region` in its scope, its level's turn), for pages offering only the steps that will
+    /// be accepted. The step itself checks again under the locks.
+    pub fn review_turn(
+        &self,
+        actor: &Actor,
+        app: &ApplicationView,
+        region: &str,
+        action: Action,
+    ) -> Result<()> {
+        if !is_review_step(action) {
+            return Ok(());
+        }
+        self.check_region(actor, region)?;
+        self.check_stage(actor, app, region, action)
+    }
+
+    /// The region an applicant is located in.
+    pub async fn applicant_region(&self, applicant_id: &str) -> Result<String> {
+        sqlx::query("SELECT region FROM applicants WHERE id = $1")
+            .bind(applicant_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.get::<String, _>(0))
+            .ok_or_else(|| StoreError::NotFound(format!("applicant {applicant_id}")))
+    }
+
+    /// The jurisdictions that review an application of `measure` for an applicant located in
+    /// `region`, in the configured order (see `Jurisdictions::stages`).
+    pub fn review_stages(&self, measure: &str, region: &str) -> Vec<String> {
+        let Some(m) = self.lib.measure(measure) else {
+            return Vec::new();
+        };
+        self.jurisdictions
+            .stages(
+                &crate::jurisdictions::paying_levels(m),
+                region,
+                self.review_order,
+            )
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Whether `actor` may take the review step `action` on `app` now: where levels share
+    /// the cost, only the level whose turn it is acts (staff without a jurisdiction act for
+    /// whichever level's turn it is), every level before the last recommends and only the
+    /// last approves.
+    fn check_stage(
+        &self,
+        actor: &Actor,
+        app: &ApplicationView,
+        region: &str,
+        action: Action,
+    ) -> Result<()> {
+        let stages = self.review_stages(&app.measure, region);
+        let k = usize::try_from(app.review_stage).unwrap_or(0);
+        let last = stages.len().saturating_sub(1);
+        let j = &self.jurisdictions;
+        if let (Some(current), Some(own)) = (stages.get(k.min(last)), &actor.jurisdiction)
+            && own != current
+        {
+            return Err(refused(
+                "awaiting_other_level",
+                format!(
+                    "本申请当前由{}办理,{}暂不能“{}” (it is {}'s turn to review this application)",
+                    j.zh(current),
+                    j.zh(own),
+                    action.zh(),
+                    current
+                ),
+            ));
+        }
+        match action {
+            Action::Approve if k < last => Err(refused(
+                "recommend_first",
+                format!(
+                    "本措施由{}共同出资,须先经{}推荐,再由{}批准 (the levels that pay review in turn: {} recommends first)",
+                    stages.iter().map(|s| j.zh(s)).collect::<Vec<_>>().join("、"),
+                    j.zh(&stages[k]),
+                    j.zh(&stages[last]),
+                    stages[k]
+                ),
+            )),
+            Action::Recommend if k >= last => Err(refused(
+                "last_level",
+                "本级为最后一级审核,请批准或不予通过 (the last level approves or rejects; nothing to recommend to)",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Approval's core, on what the caller's serialised transaction read: re-evaluate with
     /// the ledger's history, check the amount against the engine, split it between levels.
     /// Returns what to write and which parts meet a budget row; reads and writes nothing
@@ -1123,6 +1380,7 @@ impl Store {
             budgets,
             ..
         } = inputs;
+        let region = profile["region"].as_str().unwrap_or_default().to_string();
         let (_, outcome) = self.evaluate_with(app, profile, event, history)?;
         if outcome.status != Status::Awarded {
             let m = &self.lib.measures[outcome.measure];
@@ -1268,15 +1526,24 @@ impl Store {
             })
             .unwrap_or_default()
         };
-        // The parts that meet a budget row of the measure for the year: (level, part, budget).
+        // Who pays each part: the applicant's own jurisdiction of the level's tier.
+        let payers: Vec<Option<String>> = levels
+            .iter()
+            .map(|l| self.jurisdictions.payer(l, &region).map(str::to_string))
+            .collect();
+        // The parts that meet a budget row of the measure for the year: the payer's own row
+        // and a row of the whole level, each checked: (level, row's jurisdiction, part, budget).
         let limited = levels
             .iter()
             .zip(&parts)
-            .filter_map(|(level, part)| {
+            .zip(&payers)
+            .flat_map(|((level, part), payer)| {
                 budgets
                     .iter()
-                    .find(|(l, _)| l == level)
-                    .map(|(_, b)| (*level, *part, *b))
+                    .filter(move |(l, j, _)| {
+                        l == level && (j.is_empty() || Some(j) == payer.as_ref())
+                    })
+                    .map(move |(_, j, b)| (*level, j.clone(), *part, *b))
             })
             .collect();
         Ok(AwardDecision {
@@ -1289,8 +1556,9 @@ impl Store {
             rows: levels
                 .iter()
                 .zip(&parts)
-                .filter(|(_, part)| !part.is_negative() && **part != Money::ZERO)
-                .map(|(level, part)| (*level, to_fen(*part).unwrap_or(0)))
+                .zip(payers)
+                .filter(|((_, part), _)| !part.is_negative() && **part != Money::ZERO)
+                .map(|((level, part), payer)| (*level, payer, to_fen(*part).unwrap_or(0)))
                 .collect(),
             activity: award.activity.clone(),
             item: award.item.clone(),
@@ -1341,7 +1609,7 @@ impl Store {
         macro_rules! bind_ledger {
             ($q:expr) => {{
                 let mut q = $q;
-                for (level, fen) in &d.rows {
+                for (level, payer, fen) in &d.rows {
                     q = q
                         .bind(&app.id)
                         .bind(&app.applicant_id)
@@ -1355,7 +1623,8 @@ impl Store {
                         .bind(d.item.clone())
                         .bind(d.base_fen)
                         .bind(who.clone())
-                        .bind(w.now);
+                        .bind(w.now)
+                        .bind(payer.clone());
                 }
                 q
             }};
@@ -1449,12 +1718,12 @@ impl Store {
         tx: &mut AwardTx,
         measure: &str,
         year: i64,
-        limited: &[(&str, Money, i64)],
+        limited: &[(&str, String, Money, i64)],
     ) -> Result<()> {
         if limited.is_empty() {
             return Ok(());
         }
-        let committed: Vec<(String, i64)> = on_tx!(tx, |c| {
+        let committed: Vec<(String, String, i64)> = on_tx!(tx, |c| {
             if self.backend == Backend::Postgres {
                 sqlx::query(BUDGET_LOCK_SQL)
                     .bind(measure)
@@ -1468,10 +1737,10 @@ impl Store {
                 .fetch_all(&mut *c)
                 .await?
                 .iter()
-                .map(|r| (r.text(0), r.int(1)))
+                .map(|r| (r.text(0), r.text(1), r.int(2)))
                 .collect()
         });
-        check_budget_sums(year, limited, &committed)
+        check_budget_sums(year, limited, &committed, &self.jurisdictions)
     }
 
     async fn reverse_commitment(
@@ -1481,8 +1750,8 @@ impl Store {
         app: &ApplicationView,
     ) -> Result<()> {
         let rows = sqlx::query(
-            "SELECT level, budget_year, CAST(SUM(amount_fen) AS BIGINT), MIN(event_date), MAX(activity), MAX(item), MAX(base_fen) FROM ledger \
-             WHERE application_id = $1 AND entry IN ('commitment', 'reversal') GROUP BY level, budget_year",
+            "SELECT level, budget_year, CAST(SUM(amount_fen) AS BIGINT), MIN(event_date), MAX(activity), MAX(item), MAX(base_fen), payer FROM ledger \
+             WHERE application_id = $1 AND entry IN ('commitment', 'reversal') GROUP BY level, budget_year, payer",
         )
         .bind(&app.id)
         .fetch_all(&mut **tx)
@@ -1505,8 +1774,8 @@ impl Store {
                 continue;
             }
             sqlx::query(
-                "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, activity, item, base_fen, actor, at, payer) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&app.id)
             .bind(&app.applicant_id)
@@ -1521,6 +1790,7 @@ impl Store {
             .bind(r.get::<Option<i64>, _>(6))
             .bind(format!("{}:{}", actor.role.code(), actor.id))
             .bind(&now)
+            .bind(r.get::<Option<String>, _>(7))
             .execute(&mut **tx)
             .await?;
         }
@@ -1584,7 +1854,7 @@ impl Store {
         }
         let sums = sqlx::query(
             "SELECT COALESCE(CAST(SUM(CASE WHEN entry IN ('commitment', 'reversal') THEN amount_fen ELSE 0 END) AS BIGINT), 0), \
-                    COALESCE(CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT), 0), MAX(budget_year), MIN(event_date) \
+                    COALESCE(CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT), 0), MAX(budget_year), MIN(event_date), MAX(payer) \
              FROM ledger WHERE application_id = $1 AND level = $2",
         )
         .bind(app_id)
@@ -1613,9 +1883,28 @@ impl Store {
         }
         let year: i64 = sums.get(2);
         let event_date: String = sums.get(3);
+        let payer: Option<String> = sums.get(4);
+        // Each level's finance pays its own part from its own budget (issue 11).
+        if let Some(own) = &actor.jurisdiction
+            && payer.as_ref() != Some(own)
+        {
+            return Err(refused(
+                "forbidden",
+                format!(
+                    "{}的{}部分由{}拨付,不能由{}拨付 (each level's finance pays only its own part)",
+                    app_id,
+                    kc_domain::level_zh(level),
+                    payer
+                        .as_deref()
+                        .map(|p| self.jurisdictions.zh(p))
+                        .unwrap_or("平台统一"),
+                    self.jurisdictions.zh(own)
+                ),
+            ));
+        }
         sqlx::query(
-            "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, actor, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO ledger (application_id, applicant_id, measure, entry, level, budget_year, amount_fen, event_date, actor, at, payer) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(app_id)
         .bind(&app.applicant_id)
@@ -1627,6 +1916,7 @@ impl Store {
         .bind(&event_date)
         .bind(format!("{}:{}", actor.role.code(), actor.id))
         .bind(self.now())
+        .bind(payer)
         .execute(&mut **tx)
         .await?;
         let totals = sqlx::query(

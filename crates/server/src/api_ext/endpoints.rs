@@ -208,7 +208,7 @@ async fn applicant(
     ApiSession(s): ApiSession,
     Path(id): Path<String>,
 ) -> ApiResult<Json<J>> {
-    s.may_see(&id)?;
+    s.may_see(&st.store, &id).await?;
     let profile = st.store.profile(&id).await?;
     let events = st.store.events_of(&id).await?;
     let apps = st.store.applications(&s.user.actor(), Some(&id)).await?;
@@ -356,10 +356,15 @@ async fn pay(
 async fn budgets(State(st): State<AppState>, ApiSession(s): ApiSession) -> ApiResult<Json<J>> {
     s.require_access(kc_domain::Access::Budgets)?;
     let mut out = Vec::new();
+    let actor = s.user.actor();
     for (measure, year) in st.store.budget_keys().await? {
-        for l in st.store.budget_status(&measure, year as i32).await? {
+        for l in st
+            .store
+            .budget_status_for(&actor, &measure, year as i32)
+            .await?
+        {
             out.push(json!({
-                "measure": measure, "year": year, "level": l.level,
+                "measure": measure, "year": year, "level": l.level, "jurisdiction": l.jurisdiction,
                 "budget": l.budget_fen.map(|b| kc_domain::from_fen(b).plain()),
                 "committed": kc_domain::from_fen(l.committed_fen).plain(), "paid": kc_domain::from_fen(l.paid_fen).plain(),
                 "warning": l.warning(),
@@ -377,7 +382,9 @@ async fn audit(
     Query(q): Query<crate::api_ext::AuditQuery>,
 ) -> ApiResult<Json<J>> {
     s.require_access(kc_domain::Access::Audit)?;
-    Ok(Json(json!(st.store.audit_query(&q.filter()).await?)))
+    Ok(Json(json!(
+        st.store.audit_for(&s.user.actor(), &q.filter()).await?
+    )))
 }
 
 #[allow(dead_code)]

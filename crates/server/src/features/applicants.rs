@@ -25,7 +25,7 @@ pub(crate) async fn applicants(
     State(st): State<AppState>,
 ) -> PageResult {
     s.require_access(Access::AllApplicants)?;
-    let list = st.store.applicants().await?;
+    let list = st.store.applicants(&s.user.actor()).await?;
     let body = html! {
         table.cards {
             tr { th { (lang.t("名称", "Name")) } th { (lang.t("统一社会信用代码", "USCC")) } th { (lang.t("类型", "Kind")) } th { (lang.t("地区", "Region")) } }
@@ -41,7 +41,7 @@ pub(crate) async fn applicant(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> PageResult {
-    s.may_see(&id)?;
+    s.may_see(&st.store, &id).await?;
     let en = lang.0;
     let profile = st.store.profile(&id).await?;
     let events = st.store.events_of(&id).await?;

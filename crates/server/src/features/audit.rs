@@ -162,7 +162,7 @@ pub(crate) async fn audit(
         before_seq: q.before,
         limit: AUDIT_PAGE + 1,
     };
-    let mut log = st.store.audit_query(&filter).await?;
+    let mut log = st.store.audit_for(&s.user.actor(), &filter).await?;
     let more = log.len() as i64 > AUDIT_PAGE;
     log.truncate(AUDIT_PAGE as usize);
     // Applicants by name, their code beside it.

@@ -38,7 +38,19 @@ pub(crate) async fn budget_page(
 ) -> PageResult {
     let p = FormProblem::for_form(problem.as_ref(), "set_budget");
     s.require_access(Access::Budgets)?;
-    let rows = budget_rows(&st.store).await?;
+    let actor = s.user.actor();
+    let rows = budget_rows(&st.store, &actor).await?;
+    let js = st.store.jurisdictions();
+    let jname = |j: &str| -> String {
+        if j.is_empty() {
+            lang.t("全级次", "whole level").to_string()
+        } else if lang.0 {
+            js.get(j).map(|x| x.en.clone()).unwrap_or(j.to_string())
+        } else {
+            js.zh(j).to_string()
+        }
+    };
+    let own = actor.jurisdiction.as_deref().and_then(|j| js.get(j));
     let by_level = by_level(&rows);
     let pct = |a: i64, b: i64| {
         if b <= 0 {
@@ -48,18 +60,21 @@ pub(crate) async fn budget_page(
         }
     };
     let body = html! {
-        h2 { (lang.t("分级承担(市 / 区县)", "By level (city / district)")) }
-        table {
-            tr { th { (lang.t("级次", "Level")) } th.num { (lang.t("已承诺", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } }
-            @for (l, (c, p)) in &by_level { tr { td { (level_in(lang, l)) } td.num { (yuan(kc_domain::from_fen(*c))) } td.num { (yuan(kc_domain::from_fen(*p))) } } }
+        @if let Some(j) = own {
+            p.card.scope { (lang.t("本页为", "This page shows ")) strong { (jname(&j.code)) } (lang.t("辖区的预算与分担:本级预算及所辖区县的分担。", "'s budgets and shares: its own level and the jurisdictions in it.")) }
+        }
+        h2 { (lang.t("分级承担", "By level and jurisdiction")) }
+        table id="shares" {
+            tr { th { (lang.t("级次", "Level")) } th { (lang.t("承担方", "Paid by")) } th.num { (lang.t("已承诺", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } }
+            @for ((l, j), (c, p)) in &by_level { tr { td { (level_in(lang, l)) } td.payer { (jname(j)) } td.num.committed { (yuan(kc_domain::from_fen(*c))) } td.num.paid { (yuan(kc_domain::from_fen(*p))) } } }
         }
         h2 { (lang.t("措施与年度", "By measure and year")) }
         table id="budgets" {
-            tr { th { (lang.t("措施", "Measure")) } th { (lang.t("年度", "Year")) } th { (lang.t("级次", "Level")) } th.num { (lang.t("预算", "Budget")) } th.num { (lang.t("已承诺", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } th { (lang.t("执行", "Use")) } }
+            tr { th { (lang.t("措施", "Measure")) } th { (lang.t("年度", "Year")) } th { (lang.t("级次", "Level")) } th { (lang.t("承担方", "Paid by")) } th.num { (lang.t("预算", "Budget")) } th.num { (lang.t("已承诺", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } th { (lang.t("执行", "Use")) } }
             @for (m, y, l) in &rows {
                 tr {
                     td { (st.lib.measure(m).map(|x| x.label.zh.clone()).unwrap_or(m.clone())) }
-                    td { (y) } td { (level_in(lang, &l.level)) }
+                    td { (y) } td { (level_in(lang, &l.level)) } td.payer { (jname(&l.jurisdiction)) }
                     td.num { (l.budget_fen.map(|b| yuan(kc_domain::from_fen(b))).unwrap_or_else(|| "—".into())) }
                     td.num.committed { (yuan(kc_domain::from_fen(l.committed_fen))) }
                     td.num.paid { (yuan(kc_domain::from_fen(l.paid_fen))) }
@@ -86,7 +101,13 @@ pub(crate) async fn budget_page(
                 (csrf_field(s))
                 label { (lang.t("措施", "Measure")) " " select name="measure" { @for m in &st.lib.measures { option value=(m.id) selected[FormProblem::value(p, "measure").as_deref() == Some(m.id.as_str())] { (kc_eval::plain::label(&m.label, lang.0)) } } } }
                 label { (lang.t("年度", "Year")) " " input name="year" size="5" value=(FormProblem::value(p, "year").unwrap_or_default()); }
-                label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(l)] { (level_in(lang, l)) } } } }
+                @if let Some(j) = own {
+                    // A jurisdiction sets its own budget, of its own level.
+                    input type="hidden" name="level" value=(j.tier.level());
+                    span { (lang.t("级次 ", "Level ")) strong { (jname(&j.code)) " · " (level_in(lang, j.tier.level())) } }
+                } @else {
+                    label { (lang.t("级次", "Level")) " " select name="level" { @for l in ["city", "district", "province", "central"] { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(l)] { (level_in(lang, l)) } } } }
+                }
                 label { (lang.t("金额(元)", "Amount (yuan)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()); }
                 button type="submit" { (lang.t("保存", "Save")) }
             }
@@ -149,26 +170,29 @@ pub(crate) async fn save_budget(s: &Session, st: &AppState, f: BudgetForm) -> Re
     Ok(())
 }
 
-/// Every budget line: (measure, year, line), by measure and year.
+/// Every budget line the actor sees: (measure, year, line), by measure and year.
 pub(crate) async fn budget_rows(
     store: &kc_store::Store,
+    actor: &kc_store::Actor,
 ) -> Result<Vec<(String, i64, kc_store::BudgetLine)>, AppError> {
     let mut rows = Vec::new();
     for (measure, year) in store.budget_keys().await? {
-        for l in store.budget_status(&measure, year as i32).await? {
+        for l in store.budget_status_for(actor, &measure, year as i32).await? {
             rows.push((measure.clone(), year, l));
         }
     }
     Ok(rows)
 }
 
-/// Committed and paid fen per level over all lines (分级承担).
+/// Committed and paid fen per level and paying jurisdiction over all lines (分级承担).
 pub(crate) fn by_level(
     rows: &[(String, i64, kc_store::BudgetLine)],
-) -> BTreeMap<String, (i64, i64)> {
-    let mut out: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+) -> BTreeMap<(String, String), (i64, i64)> {
+    let mut out: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     for (_, _, l) in rows {
-        let e = out.entry(l.level.clone()).or_default();
+        let e = out
+            .entry((l.level.clone(), l.jurisdiction.clone()))
+            .or_default();
         e.0 = e.0.saturating_add(l.committed_fen);
         e.1 = e.1.saturating_add(l.paid_fen);
     }

@@ -261,7 +261,7 @@ pub(crate) async fn calculator(
     // An applicant (or staff with ?applicant=) evaluates the stored record with its ledger.
     let record = match (&s, q.get("applicant")) {
         (Some(sess), Some(id)) => {
-            sess.may_see(id)?;
+            sess.may_see(&st.store, id).await?;
             Some(id.clone())
         }
         (Some(sess), None) if !q.contains_key("a.kind") => sess.user.applicant_id.clone(),

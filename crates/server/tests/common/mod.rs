@@ -52,6 +52,7 @@ pub async fn seed(store: &Store) {
                     role,
                     applicant_id: applicant.map(String::from),
                     password_hash: Some(hash.clone()),
+                    jurisdiction: None,
                 },
             )
             .await

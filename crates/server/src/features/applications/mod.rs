@@ -98,6 +98,10 @@ pub(crate) async fn application_page(
         .ok_or_else(|| AppError::NotFound(a.measure.clone()))?;
     let d = &st.lib.documents[m.doc];
     let role = s.role();
+    let actor = s.user.actor();
+    let region = st.store.applicant_region(&a.applicant_id).await?;
+    // The levels that review it in turn (区县初审推荐, 市级复审批准), where levels share the cost.
+    let stages = st.store.review_stages(&a.measure, &region);
     let acts: Vec<Action> = [
         Action::Submit,
         Action::Withdraw,
@@ -105,6 +109,7 @@ pub(crate) async fn application_page(
         Action::DeclineOffer,
         Action::StartReview,
         Action::RequestMaterial,
+        Action::Recommend,
         Action::Approve,
         Action::Reject,
         Action::PublishNotice,
@@ -112,8 +117,23 @@ pub(crate) async fn application_page(
     ]
     .into_iter()
     .filter(|act| kc_domain::transition(a.state, *act, role).is_ok())
+    .filter(|act| st.store.review_turn(&actor, &a, &region, *act).is_ok())
     .collect();
-    let levels: Vec<&str> = m.split.shares.iter().map(|x| x.0.keyword()).collect();
+    let jurisdictions = st.store.jurisdictions();
+    let levels: Vec<&str> = kc_store::jurisdictions::paying_levels(m);
+    // Who pays each level for this applicant; a jurisdiction's finance records only its own.
+    let payer_of = |l: &str| jurisdictions.payer(l, &region).map(str::to_string);
+    let pay_levels: Vec<&str> = levels
+        .iter()
+        .copied()
+        .filter(|l| {
+            actor
+                .jurisdiction
+                .as_ref()
+                .is_none_or(|own| payer_of(l).as_ref() == Some(own))
+        })
+        .collect();
+    let stage_now = usize::try_from(a.review_stage).unwrap_or(0);
     // What each level committed and paid for this application: the pay form shows what is left.
     let mut per_level: Vec<(String, Money, Money)> = levels
         .iter()
@@ -154,6 +174,26 @@ pub(crate) async fn application_page(
                 @if let Some(r) = &a.reason { tr { th { (lang.t("理由", "Reason")) } td { (r) } } }
                 @if let Some(mm) = &a.missing { tr { th { (lang.t("需补正材料", "Missing")) } td { (mm) } } }
                 @if let Some(n) = &a.notice_until { tr { th { (lang.t("公示期满", "Notice until")) } td { (n) } } }
+                @if stages.len() > 1 {
+                    tr {
+                        th { (lang.t("分级审核", "Review by level")) }
+                        td.stages {
+                            @for (i, j) in stages.iter().enumerate() {
+                                @if i > 0 { " → " }
+                                @let name = if lang.0 { jurisdictions.get(j).map(|x| x.en.as_str()).unwrap_or(j.as_str()) } else { jurisdictions.zh(j) };
+                                @let last = i + 1 == stages.len();
+                                span.stage {
+                                    (name) " "
+                                    @if i < stage_now { span.yes { (if last { lang.t("已批准", "approved") } else { lang.t("已推荐", "recommended") }) } }
+                                    @else if i == stage_now && !a.state.is_final() && !a.state.holds_commitment() { strong { (lang.t("(当前)", "(now)")) } }
+                                    @else if last && a.state.holds_commitment() { span.yes { (lang.t("已批准", "approved")) } }
+                                    @else { span.muted { (if last { lang.t("(批准)", "(approves)") } else { lang.t("(初审推荐)", "(recommends)") }) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(r) = a.recommended { tr { th { (lang.t("推荐金额", "Recommended")) } td.recommended { (yuan(r)) } } }
             }
             div.quote { (m.clause.quote) }
         }
@@ -173,7 +213,7 @@ pub(crate) async fn application_page(
                     @match act {
                         // A fixed sum (定额) is prefilled; a maximum (最高) or an amount set by
                         // review is the reviewer's to name (the store refuses without one).
-                        Action::Approve if matches!(a.amount_kind.as_deref(), Some("cap" | "review")) => {
+                        Action::Approve | Action::Recommend if a.recommended.is_none() && matches!(a.amount_kind.as_deref(), Some("cap" | "review")) => {
                             label {
                                 (lang.t("批准金额(元,必填)", "Amount (yuan, required)")) " "
                                 input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) required aria-invalid=[p.map(|_| "true")];
@@ -183,8 +223,12 @@ pub(crate) async fn application_page(
                             }
                             label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason" value=(FormProblem::value(p, "reason").unwrap_or_default()); }
                         }
-                        Action::Approve => {
-                            label { (lang.t("批准金额(元,不超过计算金额)", "Amount (yuan, at most the computed amount)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_else(|| a.computed.map(|c| c.plain()).unwrap_or_default())) aria-invalid=[p.map(|_| "true")]; }
+                        Action::Approve | Action::Recommend => {
+                            label {
+                                @if *act == Action::Recommend { (lang.t("推荐金额(元,不超过计算金额)", "Recommended amount (yuan, at most the computed amount)")) }
+                                @else { (lang.t("批准金额(元,不超过计算金额)", "Amount (yuan, at most the computed amount)")) }
+                                " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_else(|| a.recommended.or(a.computed).map(|c| c.plain()).unwrap_or_default())) aria-invalid=[p.map(|_| "true")];
+                            }
                             label { (lang.t("理由(低于计算金额时必填)", "Reason (required below the computed amount)")) " " input name="reason" value=(FormProblem::value(p, "reason").unwrap_or_default()); }
                         }
                         Action::Reject | Action::Object => { label { (lang.t("理由", "Reason")) " " input name="reason" required value=(FormProblem::value(p, "reason").unwrap_or_default()); } }
@@ -202,7 +246,7 @@ pub(crate) async fn application_page(
                 }
             }
         }
-        @if a.state == St::PublicNotice && role.may(Access::RecordPayments) && a.notice_until.as_deref().is_none_or(|u| u <= today.as_str()) {
+        @if a.state == St::PublicNotice && role.may(Access::RecordPayments) && !pay_levels.is_empty() && a.notice_until.as_deref().is_none_or(|u| u <= today.as_str()) {
             h2 { (lang.t("拨付", "Payment")) }
             @let p = FormProblem::for_form(problem, "pay");
             form.card method="post" action={"/applications/" (a.id) "/pay"} {
@@ -210,9 +254,9 @@ pub(crate) async fn application_page(
                 (csrf_field(s))
                 table.remaining {
                     tr { th { (lang.t("级次", "Level")) } th.num { (lang.t("应拨付(已承诺)", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } th.num { (lang.t("待拨付", "Left to pay")) } }
-                    @for (l, c, p) in &per_level { tr { td { (level_in(lang, l)) } td.num { (yuan(*c)) } td.num { (yuan(*p)) } td.num.left { (yuan(*c - *p)) } } }
+                    @for (l, c, p) in &per_level { tr { td { (level_in(lang, l)) @if let Some(j) = payer_of(l) { " · " (if lang.0 { jurisdictions.get(&j).map(|x| x.en.clone()).unwrap_or(j.clone()) } else { jurisdictions.zh(&j).to_string() }) } } td.num { (yuan(*c)) } td.num { (yuan(*p)) } td.num.left { (yuan(*c - *p)) } } }
                 }
-                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &levels { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(*l)] { (level_in(lang, l)) } } } }
+                label { (lang.t("承担级次", "Level")) " " select name="level" { @for l in &pay_levels { option value=(l) selected[FormProblem::value(p, "level").as_deref() == Some(*l)] { (level_in(lang, l)) } } } }
                 label { (lang.t("金额(元)", "Amount (yuan)")) " " input name="amount" value=(FormProblem::value(p, "amount").unwrap_or_default()) aria-invalid=[p.map(|_| "true")]; }
                 button type="submit" { (lang.t("记录拨付", "Record payment")) }
             }

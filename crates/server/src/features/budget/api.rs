@@ -22,11 +22,11 @@ pub(crate) async fn budget_levels(
     ApiSession(s): ApiSession,
 ) -> ApiResult<Json<J>> {
     s.require_access(kc_domain::Access::Budgets)?;
-    let rows = budget_rows(&st.store).await?;
+    let rows = budget_rows(&st.store, &s.user.actor()).await?;
     Ok(Json(json!(
         by_level(&rows)
             .iter()
-            .map(|(l, (c, p))| json!({"level": l, "committed": kc_domain::from_fen(*c).plain(), "paid": kc_domain::from_fen(*p).plain()}))
+            .map(|((l, j), (c, p))| json!({"level": l, "jurisdiction": j, "committed": kc_domain::from_fen(*c).plain(), "paid": kc_domain::from_fen(*p).plain()}))
             .collect::<Vec<_>>()
     )))
 }
@@ -37,6 +37,10 @@ pub(crate) struct BudgetRequest {
     year: i32,
     /// central, province, city, district, institution
     level: String,
+    /// the jurisdiction whose budget this is (a region code such as hunnan, of the level's
+    /// tier); staff of a jurisdiction set only their own and may leave it out; staff of the
+    /// whole platform leave it out for a budget of the whole level
+    jurisdiction: Option<String>,
     /// 元, at most two decimals, not negative
     amount: String,
 }
@@ -54,15 +58,27 @@ pub(crate) async fn set_budget(
     csrf(&s, &headers)?;
     let req: BudgetRequest = body(&bytes)?;
     let amount = money(&req.amount, "amount")?;
+    let actor = s.user.actor();
+    let jurisdiction = req.jurisdiction.clone().or(actor.jurisdiction.clone());
     st.store
-        .set_budget(&s.user.actor(), &req.measure, req.year, &req.level, amount)
+        .set_budget_of(
+            &actor,
+            &req.measure,
+            req.year,
+            &req.level,
+            jurisdiction.as_deref().filter(|j| !j.is_empty()),
+            amount,
+        )
         .await?;
-    let lines = st.store.budget_status(&req.measure, req.year).await?;
+    let lines = st
+        .store
+        .budget_status_for(&actor, &req.measure, req.year)
+        .await?;
     Ok(Json(json!(
         lines
             .iter()
             .map(|l| json!({
-                "measure": req.measure, "year": req.year, "level": l.level,
+                "measure": req.measure, "year": req.year, "level": l.level, "jurisdiction": l.jurisdiction,
                 "budget": l.budget_fen.map(|b| kc_domain::from_fen(b).plain()),
                 "committed": kc_domain::from_fen(l.committed_fen).plain(), "paid": kc_domain::from_fen(l.paid_fen).plain(),
                 "warning": l.warning(),

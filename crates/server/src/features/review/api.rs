@@ -36,7 +36,7 @@ pub(crate) async fn applicants_list(
     ApiSession(s): ApiSession,
 ) -> ApiResult<Json<J>> {
     s.require_access(kc_domain::Access::AllApplicants)?;
-    let list = st.store.applicants().await?;
+    let list = st.store.applicants(&s.user.actor()).await?;
     Ok(Json(json!(
         list.iter()
             .map(|a| json!({"id": a.id, "name": a.name, "kind": a.kind, "region": a.region}))
@@ -61,7 +61,7 @@ pub(crate) async fn applicant_eligibility(
     Path(id): Path<String>,
     Query(q): Query<EligibilityQuery>,
 ) -> ApiResult<Json<J>> {
-    s.may_see(&id)?;
+    s.may_see(&st.store, &id).await?;
     let today = st.store.today();
     let full = match q.detail.as_deref() {
         None | Some("summary") => false,

@@ -21,6 +21,9 @@ pub(crate) struct FormatQuery {
     /// `csv` or `xlsx`. Import: default from the Content-Type (text/csv or the xlsx type).
     /// Export: default `xlsx`.
     format: Option<String>,
+    /// Export: only the applicants located in this jurisdiction (a region code such as
+    /// hunnan, inside the caller's own); default the caller's own jurisdiction.
+    jurisdiction: Option<String>,
 }
 
 /// What an import did.
@@ -149,9 +152,19 @@ pub(crate) async fn export_table(
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
     s.require_access(kc_domain::Access::AllApplicants)?;
+    // Each jurisdiction exports its own (a city may name one of its districts).
+    let scope = st
+        .store
+        .export_scope(&s.user.actor(), q.jurisdiction.as_deref())?;
     let (sheet, (heads, rows)) = match table.as_str() {
-        "applications" => ("申请 applications", st.store.applications_table().await?),
-        "ledger" => ("台账 ledger", st.store.ledger_table().await?),
+        "applications" => (
+            "申请 applications",
+            st.store.applications_table_in(scope.as_deref()).await?,
+        ),
+        "ledger" => (
+            "台账 ledger",
+            st.store.ledger_table_in(scope.as_deref()).await?,
+        ),
         other => {
             return Err(
                 AppError::NotFound(format!("table {other} (applications or ledger)")).into(),
