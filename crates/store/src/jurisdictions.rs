@@ -230,8 +230,8 @@ mod tests {
     use super::*;
 
     fn tree() -> Jurisdictions {
-        let lib = kc_library::shipped().expect("shipped library compiles");
-        Jurisdictions::from_library(&lib)
+        let (_, checked) = kc_library::load_shipped();
+        Jurisdictions::from_library(checked.library.as_ref().expect("the shipped library checks"))
     }
 
     #[test]
