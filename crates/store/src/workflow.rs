@@ -1161,15 +1161,11 @@ impl Store {
         }
         let before = app_json(&app);
         let now = self.now();
-        // The last level approves what the level before it recommended unless it names an
-        // amount of its own (with that level's reason for an amount below the engine's).
-        let (amount, reason) = match (action, args.amount) {
-            (Action::ConfirmOffer, _) => (None, None),
-            (Action::Approve, None) if app.recommended.is_some() => (
-                app.recommended,
-                args.reason.as_deref().or(app.reason.as_deref()),
-            ),
-            (_, a) => (a, args.reason.as_deref()),
+        // The approving level names its amount as the recommending one did: a recommendation
+        // is advice (the page prefills it), never a default the store fills in.
+        let (amount, reason) = match action {
+            Action::ConfirmOffer => (None, None),
+            _ => (args.amount, args.reason.as_deref()),
         };
         let event_date = inputs.event_date.clone();
         let award = self.decide_award(&app, inputs, amount, reason)?;

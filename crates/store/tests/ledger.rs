@@ -54,6 +54,7 @@ async fn an_application_goes_from_draft_to_disbursed_with_exact_ledger_rows() {
         s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
             .await
             .unwrap();
+        through_lower_levels(&s, &id).await;
         // Below the cap needs a reason; above it is refused.
         let below = ActArgs {
             amount: Some(m("150000")),
@@ -262,6 +263,7 @@ async fn once_only_duplicates_and_other_applicants_are_refused() {
         for (actor, action) in [(&me, Action::Submit), (&reviewer(1), Action::StartReview)] {
             s.act(actor, &a1, action, ActArgs::default()).await.unwrap();
         }
+        through_lower_levels(&s, &a1).await;
         assert_eq!(
             code(
                 &s.act(&me, &a1, Action::Approve, ActArgs::default())
@@ -282,8 +284,9 @@ async fn once_only_duplicates_and_other_applicants_are_refused() {
         s.act(&reviewer(2), &a2, Action::StartReview, ActArgs::default())
             .await
             .unwrap();
+        // Already the first level (the district's recommendation) weighs it against the ledger.
         let e = s
-            .act(&reviewer(2), &a2, Action::Approve, ActArgs::default())
+            .act(&reviewer(2), &a2, Action::Recommend, amount("200000"))
             .await
             .unwrap_err();
         assert_eq!(code(&e), "not_awarded", "{}: {e}", db.label);
@@ -325,6 +328,7 @@ async fn a_reversal_restores_cumulative_headroom() {
             s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
                 .await
                 .unwrap();
+            through_lower_levels(&s, &id).await;
             ids.push(id);
         }
         // l1: 50% × 300,000 = 150,000 (headroom 200,000).
@@ -428,6 +432,7 @@ async fn budgets_refuse_overcommitment_and_warn_at_70_and_90_percent() {
             s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
                 .await
                 .unwrap();
+            through_lower_levels(&s, &id).await;
             ids.push(id);
         }
         // 5% × 2,000,000 = 100,000 each; budget 250,000.
@@ -562,6 +567,7 @@ async fn repeated_transfers_pay_only_the_increment_and_an_activity_only_once() {
             s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
                 .await
                 .unwrap();
+            through_lower_levels(&s, &id).await;
             s.act(&reviewer(1), &id, Action::Approve, amount(a)).await
         };
         // 四(一) 1.5% of 1,000,000 = 15,000.00.

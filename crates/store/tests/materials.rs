@@ -217,6 +217,7 @@ async fn materials_are_handed_in_answered_kept_and_restored() {
         s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
             .await
             .unwrap();
+        through_lower_levels(&s, &id).await;
         s.act(
             &reviewer(1),
             &id,
@@ -290,6 +291,7 @@ async fn materials_are_handed_in_answered_kept_and_restored() {
         s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
             .await
             .unwrap();
+        through_lower_levels(&s, &id).await;
         s.act(
             &reviewer(1),
             &id,

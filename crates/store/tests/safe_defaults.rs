@@ -39,6 +39,7 @@ async fn in_review(s: &Store, me: &Actor, ev: &str, cert: &str, measure: &str) -
     s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
         .await
         .unwrap();
+    through_lower_levels(&s, &id).await;
     id
 }
 
@@ -187,6 +188,7 @@ async fn the_notice_period_is_5_to_30_days_unless_configured() {
             s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
                 .await
                 .unwrap();
+            through_lower_levels(&s, &id).await;
             s.act(&reviewer(1), &id, Action::Approve, ActArgs::default())
                 .await
                 .unwrap();

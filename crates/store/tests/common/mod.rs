@@ -206,5 +206,45 @@ pub async fn hunnan_in_review(s: &Store, event: &J, measure: &str) -> String {
     )
     .await
     .unwrap();
+    through_lower_levels(s, &id).await;
     id
+}
+
+/// Where levels share the cost (the 1:1 city/district split of 沈政发〔2021〕11号), every level
+/// before the last recommends and the next takes the application into review, so that it
+/// stands before the approving level. Each recommends the engine's amount (a fixed sum, or a
+/// maximum's cap), or 10万元 for an amount set by review. Tests of the levels themselves are
+/// in `jurisdictions.rs`.
+#[allow(dead_code)]
+pub async fn through_lower_levels(s: &Store, id: &str) {
+    loop {
+        let a = s.application(&admin(), id).await.unwrap();
+        let region = s.applicant_region(&a.applicant_id).await.unwrap();
+        let stages = s.review_stages(&a.measure, &region);
+        if usize::try_from(a.review_stage).unwrap() + 1 >= stages.len() {
+            return;
+        }
+        let amount = a
+            .computed
+            .unwrap_or_else(|| kc_money::Money::parse_amount("100000").unwrap());
+        s.act(
+            &reviewer(1),
+            id,
+            kc_domain::Action::Recommend,
+            kc_store::ActArgs {
+                amount: Some(amount),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        s.act(
+            &reviewer(1),
+            id,
+            kc_domain::Action::StartReview,
+            kc_store::ActArgs::default(),
+        )
+        .await
+        .unwrap();
+    }
 }
