@@ -19,6 +19,11 @@ pub struct DbOpt {
     /// clause gives no range, in 元 (default 100,000,000.00)
     #[arg(long, global = true)]
     pub review_ceiling: Option<String>,
+    /// Where levels of government share an award's cost, which reviews it first: the lower
+    /// level recommends and the higher approves (lower-first, the default: 区县初审, 市级复审),
+    /// or the other way round (higher-first)
+    #[arg(long, global = true, value_name = "ORDER", value_parser = ["lower-first", "higher-first"])]
+    pub review_order: Option<String>,
     /// The 公示 periods a reviewer may choose (default 5–30 days); set by `serve --notice-days`
     /// and `app --notice-range`.
     #[arg(skip)]
@@ -49,6 +54,9 @@ impl DbOpt {
         let mut store = open(&self.database, lib).await?;
         if let Some(range) = &self.notice_days {
             store = store.with_notice_days(range.clone());
+        }
+        if let Some(order) = self.review_order.as_deref().and_then(kc_domain::ReviewOrder::parse) {
+            store = store.with_review_order(order);
         }
         Ok(match &self.review_ceiling {
             Some(text) => {
@@ -142,12 +150,14 @@ pub enum AppCommand {
         #[arg(long = "as")]
         actor: String,
     },
-    /// Take a workflow step: submit, start_review, request_material, approve, reject,
-    /// withdraw, publish_notice, object, confirm_offer, decline_offer
+    /// Take a workflow step: submit, start_review, request_material, recommend (a lower
+    /// level's 初审推荐 where levels share the cost), approve, reject, withdraw,
+    /// publish_notice, object, confirm_offer, decline_offer
     Act {
         id: String,
         action: String,
-        /// Who acts: applicant:USCC, reviewer:NAME, finance:NAME, admin:NAME
+        /// Who acts: applicant:USCC, reviewer:NAME, finance:NAME, admin:NAME; staff of one
+        /// jurisdiction with @REGION (reviewer:li@hunnan)
         #[arg(long = "as")]
         actor: String,
         #[arg(long)]
@@ -210,15 +220,21 @@ pub async fn open(url: &str, lib: Arc<kc_check::Library>) -> Result<Store> {
     )
 }
 
+/// `--as ROLE[:NAME][@JURISDICTION]`: staff of one jurisdiction with `@hunnan`.
 fn parse_actor(s: &str) -> Result<Actor> {
+    let (s, jurisdiction) = match s.split_once('@') {
+        Some((a, j)) => (a, Some(j)),
+        None => (s, None),
+    };
     let (role, who) = s.split_once(':').unwrap_or((s, "cli"));
     let role = Role::parse(role)
         .filter(|r| *r != Role::System)
         .ok_or_else(|| anyhow!("--as “{s}”: role must be applicant, reviewer, finance or admin"))?;
-    Ok(if role == Role::Applicant {
-        Actor::applicant(who, who)
-    } else {
-        Actor::new(who, role)
+    Ok(match (role, jurisdiction) {
+        (Role::Applicant, None) => Actor::applicant(who, who),
+        (Role::Applicant, Some(_)) => bail!("--as “{s}”: an applicant has no jurisdiction"),
+        (role, Some(j)) => Actor::staff(who, role, j),
+        (role, None) => Actor::new(who, role),
     })
 }
 
@@ -228,6 +244,7 @@ fn parse_action(s: &str) -> Result<Action> {
         Submit,
         StartReview,
         RequestMaterial,
+        Recommend,
         Approve,
         Reject,
         Withdraw,

@@ -321,6 +321,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     let opt = db::DbOpt {
                         database: database.clone(),
                         review_ceiling: None,
+                        review_order: None,
                         notice_days: None,
                     };
                     (

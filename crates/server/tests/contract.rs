@@ -374,6 +374,21 @@ fn calls() -> Vec<Call> {
             Reviewer,
             Json(r#"{"action": "start_review"}"#),
         ),
+        // 1:1 city and district: the district recommends, the city takes it up and approves.
+        call(
+            "act",
+            "POST",
+            "/api/applications/{app}/actions",
+            Reviewer,
+            Json(r#"{"action": "recommend", "amount": "200000"}"#),
+        ),
+        call(
+            "act",
+            "POST",
+            "/api/applications/{app}/actions",
+            Reviewer,
+            Json(r#"{"action": "start_review"}"#),
+        ),
         call(
             "act",
             "POST",

@@ -277,6 +277,16 @@ async fn nobody_reads_or_changes_what_is_not_theirs() {
         .0,
         200
     );
+    // 1:1 city and district (issue 11): the district's recommendation, then the city's review.
+    for step in [
+        json!({"action": "recommend", "amount": "200000"}),
+        json!({"action": "start_review"}),
+    ] {
+        let (st, b) = rev
+            .post(&format!("/api/applications/{id}/actions"), step.clone())
+            .await;
+        assert_eq!(st, 200, "{step}: {b}");
+    }
     assert_eq!(
         fin.post(
             &format!("/api/applications/{id}/actions"),

@@ -25,6 +25,9 @@ async fn an_anonymous_visitor_objects_and_the_reviewer_sees_it() {
     let rev = Client::login(&base, "rev").await;
     for step in [
         json!({"action": "start_review"}),
+        // 1:1 city and district: recommended first, then approved (issue 11).
+        json!({"action": "recommend", "amount": "200000"}),
+        json!({"action": "start_review"}),
         json!({"action": "approve", "amount": "200000"}),
         json!({"action": "publish_notice", "notice_days": 7}),
     ] {
