@@ -55,7 +55,11 @@ impl DbOpt {
         if let Some(range) = &self.notice_days {
             store = store.with_notice_days(range.clone());
         }
-        if let Some(order) = self.review_order.as_deref().and_then(kc_domain::ReviewOrder::parse) {
+        if let Some(order) = self
+            .review_order
+            .as_deref()
+            .and_then(kc_domain::ReviewOrder::parse)
+        {
             store = store.with_review_order(order);
         }
         Ok(match &self.review_ceiling {

@@ -66,7 +66,11 @@ impl Session {
     /// One applicant's file: an applicant sees only its own organisation; staff whose work
     /// needs it see the applicants of their jurisdiction (all, without one); the plan office
     /// none. Decided by the store (`Store::may_see`), which the API and pages share.
-    pub async fn may_see(&self, store: &kc_store::Store, applicant_id: &str) -> Result<(), AppError> {
+    pub async fn may_see(
+        &self,
+        store: &kc_store::Store,
+        applicant_id: &str,
+    ) -> Result<(), AppError> {
         self.require_access(kc_domain::Access::ApplicantFile)?;
         store.may_see(&self.user.actor(), applicant_id).await?;
         Ok(())

@@ -12,14 +12,54 @@ pub const DEMO_PASSWORD: &str = "demo-kechuang";
 
 /// The demo staff of single jurisdictions: (account, name, role, jurisdiction).
 pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
-    ("sy-reviewer", "沈阳市科技局审核员(演示)", Role::Reviewer, "shenyang"),
-    ("sy-finance", "沈阳市财政局(演示)", Role::Finance, "shenyang"),
-    ("hunnan-reviewer", "浑南区科技局审核员(演示)", Role::Reviewer, "hunnan"),
-    ("hunnan-finance", "浑南区财政局(演示)", Role::Finance, "hunnan"),
-    ("tiexi-reviewer", "铁西区科技局审核员(演示)", Role::Reviewer, "tiexi"),
-    ("tiexi-finance", "铁西区财政局(演示)", Role::Finance, "tiexi"),
-    ("lc-reviewer", "聊城市科技局审核员(演示)", Role::Reviewer, "liaocheng"),
-    ("lc-finance", "聊城市财政局(演示)", Role::Finance, "liaocheng"),
+    (
+        "sy-reviewer",
+        "沈阳市科技局审核员(演示)",
+        Role::Reviewer,
+        "shenyang",
+    ),
+    (
+        "sy-finance",
+        "沈阳市财政局(演示)",
+        Role::Finance,
+        "shenyang",
+    ),
+    (
+        "hunnan-reviewer",
+        "浑南区科技局审核员(演示)",
+        Role::Reviewer,
+        "hunnan",
+    ),
+    (
+        "hunnan-finance",
+        "浑南区财政局(演示)",
+        Role::Finance,
+        "hunnan",
+    ),
+    (
+        "tiexi-reviewer",
+        "铁西区科技局审核员(演示)",
+        Role::Reviewer,
+        "tiexi",
+    ),
+    (
+        "tiexi-finance",
+        "铁西区财政局(演示)",
+        Role::Finance,
+        "tiexi",
+    ),
+    (
+        "lc-reviewer",
+        "聊城市科技局审核员(演示)",
+        Role::Reviewer,
+        "liaocheng",
+    ),
+    (
+        "lc-finance",
+        "聊城市财政局(演示)",
+        Role::Finance,
+        "liaocheng",
+    ),
 ];
 
 /// Seeds an empty database; returns lines to print. Does nothing once users exist. `demo`

@@ -142,12 +142,7 @@ impl Jurisdictions {
     /// The jurisdictions that review an application, in review order: each distinct payer of
     /// the measure's levels (a level no jurisdiction pays reviews nothing). One entry for a
     /// measure one level pays; none where no administered jurisdiction pays.
-    pub fn stages<'a>(
-        &'a self,
-        levels: &[&str],
-        region: &str,
-        order: ReviewOrder,
-    ) -> Vec<&'a str> {
+    pub fn stages<'a>(&'a self, levels: &[&str], region: &str, order: ReviewOrder) -> Vec<&'a str> {
         let mut payers: Vec<&str> = levels
             .iter()
             .filter_map(|l| self.payer(l, region))
@@ -231,7 +226,12 @@ mod tests {
 
     fn tree() -> Jurisdictions {
         let (_, checked) = kc_library::load_shipped();
-        Jurisdictions::from_library(checked.library.as_ref().expect("the shipped library checks"))
+        Jurisdictions::from_library(
+            checked
+                .library
+                .as_ref()
+                .expect("the shipped library checks"),
+        )
     }
 
     #[test]
@@ -246,7 +246,10 @@ mod tests {
         assert!(t.contains("liaoning", "hunnan"));
         assert!(t.contains("hunnan", "hunnan"));
         assert!(!t.contains("hunnan", "tiexi"));
-        assert!(!t.contains("hunnan", "shenyang"), "a district does not see its city");
+        assert!(
+            !t.contains("hunnan", "shenyang"),
+            "a district does not see its city"
+        );
         assert!(!t.contains("shenyang", "liaocheng"));
         assert_eq!(t.children("shenyang").len(), 13);
         assert!(t.within("liaocheng").contains(&"liaocheng_hitech_zone"));
@@ -260,7 +263,10 @@ mod tests {
         assert_eq!(t.payer("province", "hunnan"), Some("liaoning"));
         assert_eq!(t.payer("district", "shenyang"), None, "no district known");
         assert_eq!(t.payer("central", "hunnan"), None);
-        assert_eq!(t.payer("district", "liaocheng_econ_zone"), Some("liaocheng_econ_zone"));
+        assert_eq!(
+            t.payer("district", "liaocheng_econ_zone"),
+            Some("liaocheng_econ_zone")
+        );
         // 1:1 city and district: the district recommends, the city approves.
         assert_eq!(
             t.stages(&["city", "district"], "hunnan", ReviewOrder::LowerFirst),
@@ -270,7 +276,13 @@ mod tests {
             t.stages(&["city", "district"], "hunnan", ReviewOrder::HigherFirst),
             vec!["shenyang", "hunnan"]
         );
-        assert_eq!(t.stages(&["city"], "hunnan", ReviewOrder::LowerFirst), vec!["shenyang"]);
-        assert!(t.stages(&["central"], "hunnan", ReviewOrder::LowerFirst).is_empty());
+        assert_eq!(
+            t.stages(&["city"], "hunnan", ReviewOrder::LowerFirst),
+            vec!["shenyang"]
+        );
+        assert!(
+            t.stages(&["central"], "hunnan", ReviewOrder::LowerFirst)
+                .is_empty()
+        );
     }
 }

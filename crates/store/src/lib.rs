@@ -622,9 +622,7 @@ impl Store {
     ) -> Result<()> {
         if let Some(own) = &actor.jurisdiction {
             let tier = self.jurisdictions.get(own).map(|j| j.tier);
-            if jurisdiction != Some(own.as_str())
-                || tier.map(|t| t.level()) != Some(level)
-            {
+            if jurisdiction != Some(own.as_str()) || tier.map(|t| t.level()) != Some(level) {
                 return Err(StoreError::Refused {
                     code: "forbidden",
                     message: format!(
@@ -775,7 +773,10 @@ impl Store {
         if !actor.role.may(kc_domain::Access::Audit) {
             return Err(StoreError::Refused {
                 code: "forbidden",
-                message: format!("角色 {} 无权查看审计日志 (may not see the audit log)", actor.role.code()),
+                message: format!(
+                    "角色 {} 无权查看审计日志 (may not see the audit log)",
+                    actor.role.code()
+                ),
             });
         }
         let scope = match &actor.jurisdiction {
@@ -875,9 +876,9 @@ impl Store {
         let mut out: Vec<BudgetLine> = Vec::new();
         for b in &budgets {
             let (level, jurisdiction): (String, String) = (b.get(0), b.get(1));
-            let counted = spent
-                .iter()
-                .filter(|(l, p, _, _)| *l == level && (jurisdiction.is_empty() || *p == jurisdiction));
+            let counted = spent.iter().filter(|(l, p, _, _)| {
+                *l == level && (jurisdiction.is_empty() || *p == jurisdiction)
+            });
             out.push(BudgetLine {
                 committed_fen: counted.clone().map(|x| x.2).sum(),
                 paid_fen: counted.map(|x| x.3).sum(),
@@ -918,7 +919,10 @@ impl Store {
         if !actor.role.may(kc_domain::Access::Budgets) {
             return Err(StoreError::Refused {
                 code: "forbidden",
-                message: format!("角色 {} 无权查看预算 (may not see budgets)", actor.role.code()),
+                message: format!(
+                    "角色 {} 无权查看预算 (may not see budgets)",
+                    actor.role.code()
+                ),
             });
         }
         let mut lines = self.budget_status(measure, year).await?;

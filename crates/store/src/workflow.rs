@@ -1344,7 +1344,11 @@ impl Store {
                 "recommend_first",
                 format!(
                     "本措施由{}共同出资,须先经{}推荐,再由{}批准 (the levels that pay review in turn: {} recommends first)",
-                    stages.iter().map(|s| j.zh(s)).collect::<Vec<_>>().join("、"),
+                    stages
+                        .iter()
+                        .map(|s| j.zh(s))
+                        .collect::<Vec<_>>()
+                        .join("、"),
                     j.zh(&stages[k]),
                     j.zh(&stages[last]),
                     stages[k]

@@ -177,7 +177,10 @@ pub(crate) async fn budget_rows(
 ) -> Result<Vec<(String, i64, kc_store::BudgetLine)>, AppError> {
     let mut rows = Vec::new();
     for (measure, year) in store.budget_keys().await? {
-        for l in store.budget_status_for(actor, &measure, year as i32).await? {
+        for l in store
+            .budget_status_for(actor, &measure, year as i32)
+            .await?
+        {
             rows.push((measure.clone(), year, l));
         }
     }
