@@ -82,7 +82,7 @@ pub(crate) fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup)
                         (menu_link(&cur, "/calculator", lang.t("政策计算器", "Eligibility")))
                         @if s.is_some() { (menu_link(&cur, "/applications", lang.t("申报", "Applications"))) }
                         @if let Some(Session { user, .. }) = s { @if let Some(a) = &user.applicant_id { (menu_link(&cur, &format!("/applicants/{a}"), lang.t("一企一档", "My file"))) } }
-                        @if staff { (menu_link(&cur, "/review", lang.t("审核", "Review"))) (menu_link(&cur, "/budget", lang.t("预算", "Budgets"))) (menu_link(&cur, "/applicants", lang.t("申报主体", "Applicants"))) }
+                        @if staff { (menu_link(&cur, "/review", lang.t("审核", "Review"))) (menu_link(&cur, "/budget", lang.t("预算", "Budgets"))) (menu_link(&cur, "/jurisdiction", lang.t("辖区", "Jurisdiction"))) (menu_link(&cur, "/applicants", lang.t("申报主体", "Applicants"))) }
                         @if role.is_some_and(|r| r.may(Access::Audit)) { (menu_link(&cur, "/audit", lang.t("审计", "Audit"))) }
                         (menu_link(&cur, "/notices", lang.t("公示", "Notices")))
                         (menu_link(&cur, "/calendar", lang.t("政策日历", "Calendar")))

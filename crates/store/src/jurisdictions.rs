@@ -11,6 +11,7 @@
 
 use crate::{Actor, Result, Store, StoreError};
 use kc_domain::{ReviewOrder, Role, Tier};
+use sqlx::Row;
 
 /// One node of the tree.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,6 +210,115 @@ impl Store {
                     .join(", ")
             )))
         }
+    }
+}
+
+/// What one jurisdiction's staff see at a glance (辖区概览): its applications by state, grouped
+/// by the jurisdiction directly below it that the applicant is located in (a city's
+/// districts; a district's own), and the money each jurisdiction in it committed and paid per
+/// measure (its share).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Overview {
+    /// The jurisdiction (`None`: the whole platform, grouped by province).
+    pub jurisdiction: Option<String>,
+    /// (jurisdiction directly below, or the jurisdiction itself for applicants recorded at
+    /// its own level; application state code; count).
+    pub by_state: Vec<(String, String, i64)>,
+    /// (measure, level, paying jurisdiction, committed fen, paid fen).
+    pub shares: Vec<(String, String, String, i64, i64)>,
+}
+
+impl Store {
+    /// The overview of the actor's jurisdiction, or of `jurisdiction` inside it (a city
+    /// looking at one district).
+    pub async fn overview(&self, actor: &Actor, jurisdiction: Option<&str>) -> Result<Overview> {
+        if !actor.role.may(kc_domain::Access::AllApplicants) {
+            return Err(StoreError::Refused {
+                code: "forbidden",
+                message: format!(
+                    "角色 {} 无权查看辖区概览 (may not see the overview)",
+                    actor.role.code()
+                ),
+            });
+        }
+        let regions = self.export_scope(actor, jurisdiction)?;
+        let target = jurisdiction
+            .map(str::to_string)
+            .or_else(|| actor.jurisdiction.clone());
+        let filter = |column: &str, first: usize| {
+            regions.as_ref().map_or(String::new(), |r| {
+                format!("WHERE {column} IN ({})", in_params(first, r.len()))
+            })
+        };
+        let sql = format!(
+            "SELECT p.region, a.state, COUNT(*) FROM applications a JOIN applicants p ON p.id = a.applicant_id {} \
+             GROUP BY p.region, a.state ORDER BY 1, 2",
+            filter("p.region", 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in regions.iter().flatten() {
+            q = q.bind(r.clone());
+        }
+        let mut by_state: Vec<(String, String, i64)> = Vec::new();
+        for r in q.fetch_all(&self.pool).await? {
+            let region: String = r.get(0);
+            let group = self.group_under(target.as_deref(), &region);
+            let (state, n): (String, i64) = (r.get(1), r.get(2));
+            match by_state
+                .iter_mut()
+                .find(|(g, s, _)| *g == group && *s == state)
+            {
+                Some(e) => e.2 += n,
+                None => by_state.push((group, state, n)),
+            }
+        }
+        let sql = format!(
+            "SELECT measure, level, payer, \
+                    CAST(SUM(CASE WHEN entry IN ('commitment', 'reversal') THEN amount_fen ELSE 0 END) AS BIGINT), \
+                    CAST(SUM(CASE WHEN entry = 'payment' THEN amount_fen ELSE 0 END) AS BIGINT) \
+             FROM ledger {} GROUP BY measure, level, payer ORDER BY 1, 2, 3",
+            regions
+                .as_ref()
+                .map_or("WHERE payer IS NOT NULL".to_string(), |r| {
+                    format!("WHERE payer IN ({})", in_params(1, r.len()))
+                })
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in regions.iter().flatten() {
+            q = q.bind(r.clone());
+        }
+        let shares = q
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect();
+        Ok(Overview {
+            jurisdiction: target,
+            by_state,
+            shares,
+        })
+    }
+
+    /// The group an applicant's region falls in under `top`: the jurisdiction directly below
+    /// `top` that contains it, or `top` itself (for the whole platform: its province, or the
+    /// region itself outside every jurisdiction).
+    fn group_under(&self, top: Option<&str>, region: &str) -> String {
+        let children: Vec<&Jurisdiction> = match top {
+            Some(t) => self.jurisdictions.children(t),
+            None => self
+                .jurisdictions
+                .all()
+                .iter()
+                .filter(|j| j.parent.is_none())
+                .collect(),
+        };
+        children
+            .iter()
+            .find(|c| self.jurisdictions.contains(&c.code, region))
+            .map(|c| c.code.clone())
+            .or_else(|| top.map(str::to_string))
+            .unwrap_or_else(|| region.to_string())
     }
 }
 

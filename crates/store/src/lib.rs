@@ -22,7 +22,7 @@ mod transfer;
 mod workflow;
 
 pub use accounts::{ApplicantRow, LedgerRow, LoginLimits, User};
-pub use jurisdictions::{Jurisdiction, Jurisdictions};
+pub use jurisdictions::{Jurisdiction, Jurisdictions, Overview};
 pub use materials::{
     Attachment, BankAccount, MaterialKind, MaterialRequest, Materials, Pledge, UploadLimits,
 };

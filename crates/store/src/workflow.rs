@@ -2225,11 +2225,29 @@ impl Store {
                 "本角色不查看公示异议 (this role does not see objections)",
             ));
         }
-        let rows = sqlx::query(
-            "SELECT id, application_id, name, contact, reason, at FROM public_objections ORDER BY at, id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = match self.scope_regions(actor) {
+            None => {
+                sqlx::query(
+                    "SELECT id, application_id, name, contact, reason, at FROM public_objections ORDER BY at, id",
+                )
+                .fetch_all(&self.pool)
+                .await?
+            }
+            // Staff of a jurisdiction: the objections to its applicants' applications.
+            Some(regions) => {
+                let sql = format!(
+                    "SELECT o.id, o.application_id, o.name, o.contact, o.reason, o.at FROM public_objections o \
+                     JOIN applications a ON a.id = o.application_id JOIN applicants p ON p.id = a.applicant_id \
+                     WHERE p.region IN ({}) ORDER BY o.at, o.id",
+                    crate::jurisdictions::in_params(1, regions.len())
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for r in &regions {
+                    q = q.bind(r.clone());
+                }
+                q.fetch_all(&self.pool).await?
+            }
+        };
         Ok(rows
             .iter()
             .map(|r| PublicObjection {

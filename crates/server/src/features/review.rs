@@ -61,6 +61,11 @@ pub(crate) fn in_review_queue(state: kc_domain::AppState) -> bool {
     use kc_domain::AppState as St;
     matches!(
         state,
-        St::Submitted | St::InReview | St::NeedsMaterial | St::Approved | St::PublicNotice
+        St::Submitted
+            | St::InReview
+            | St::NeedsMaterial
+            | St::Recommended
+            | St::Approved
+            | St::PublicNotice
     )
 }
