@@ -533,6 +533,23 @@ async function main() {
     await submit(page, page.locator('button[name="do"][value="start_review"]'));
     assert.match(await state(page), /^审核中/);
   });
+  await check('where the city and the district share the cost, the district level recommends first (the whole-platform reviewer acts for each level in turn)', async () => {
+    await page.goto(`${base}/applications/${app.id}`);
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="recommend"]') });
+    if (!(await form.count())) {
+      assert.equal(await page.locator('td.stages').count(), 0, 'one level reviews: no review-by-level row');
+      return;
+    }
+    assert.equal(await page.locator('button[name="do"][value="approve"]').count(), 0, 'no approval before the recommendation');
+    assert.match(await text(page.locator('td.stages')), /→/, 'the levels in order');
+    const input = form.locator('input[name="amount"]');
+    if (!(await input.inputValue())) await input.fill(yuan(pick.amount));
+    await submit(page, form.locator('button[name="do"][value="recommend"]'));
+    assert.match(await state(page), /^已推荐待复审/);
+    assert.equal(fen(await text(page.locator('td.recommended'))), pick.amount);
+    await submit(page, page.locator('button[name="do"][value="start_review"]'));
+    assert.match(await state(page), /^审核中/);
+  });
   const before = await check('budget before approval (reviewer)', () => budgetRows(page, base, pick.label));
   await sideCheck('approve with amount “abc”: the page comes back with the reason beside the form, naming the field, the input kept', async () => {
     await page.goto(`${base}/applications/${app.id}`);
@@ -737,6 +754,117 @@ async function main() {
   });
   await check('log out (demo03)', () => logout(page));
 
+  // -- jurisdictions (issue 11): a 浑南区 clerk recommends, the city approves, each level's
+  // finance pays its half, and each level's budget page shows its own figures. demo08 is the
+  // 浑南区 enterprise 沈阳汇智检测技术有限公司; 创新券 (沈政发〔2021〕11号 (十八)) gives it at most
+  // 60% × 365,400.00 = 219,240.00 元, paid 1:1 by 沈阳市 and 浑南区: 109,620.00 each.
+  const voucher = { amount: 21924000, half: 10962000 };
+  const lv = await check('jurisdictions: demo08 (浑南区) applies for 创新券 with its materials and submits', async () => {
+    await login(page, base, 'demo08');
+    await page.goto(`${base}/`);
+    // The organisation's code from the menu's 一企一档 link.
+    const uscc = (await page.locator('nav a[href^="/applicants/"]').getAttribute('href')).split('/').pop();
+    assert.match(uscc, /^91210112/, 'a 浑南区 code');
+    // Demo event ids are the file's ids prefixed with characters 9–17 of the code (seed.rs).
+    const event = `${uscc.slice(8, 17)}-e5`;
+    const csrf = await page.locator('input[name="csrf"]').first().getAttribute('value');
+    const post = async (url, data) => {
+      const r = await page.request.post(`${base}${url}`, { data, headers: { 'x-csrf-token': csrf } });
+      assert.equal(r.status(), 200, `${url}: ${await r.text()}`);
+      return r.json();
+    };
+    const a = await post('/api/applications', { applicant: uscc, measure: 'innovation_voucher', event });
+    await post(`/api/applications/${a.id}/account`, { account_name: '沈阳汇智检测技术有限公司', bank: '中国银行沈阳浑南支行', account_no: '6217000012345678' });
+    await post(`/api/applications/${a.id}/pledge`, {});
+    const sub = await post(`/api/applications/${a.id}/actions`, { action: 'submit' });
+    assert.equal(sub.state, 'submitted');
+    await logout(page);
+    return { id: a.id, uscc };
+  });
+  await check('jurisdictions: 铁西区 does not see it; the city cannot take it up before 浑南区', async () => {
+    await login(page, base, 'tiexi-reviewer');
+    assert.equal((await page.goto(`${base}/applications/${lv.id}`)).status(), 403);
+    await page.goto(`${base}/review`);
+    assert.equal(await page.locator(`main table a[href="/applications/${lv.id}"]`).count(), 0, 'not in 铁西区\'s queue');
+    await logout(page);
+    await login(page, base, 'sy-reviewer');
+    await page.goto(`${base}/applications/${lv.id}`);
+    assert.equal(await page.locator('button[name="do"]').count(), 0, 'no step for the city yet');
+    assert.match(await text(page.locator('td.stages')), /浑南区[\s\S]*当前[\s\S]*→[\s\S]*沈阳市/);
+    await logout(page);
+  });
+  await check('jurisdictions: the 浑南区 clerk takes it up and recommends 219,240.00 (初审推荐)', async () => {
+    await login(page, base, 'hunnan-reviewer');
+    await page.goto(`${base}/review`);
+    await submit(page, page.locator(`main table a[href="/applications/${lv.id}"]`));
+    await submit(page, page.locator('button[name="do"][value="start_review"]'));
+    assert.equal(await page.locator('button[name="do"][value="approve"]').count(), 0, 'the district does not approve');
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="recommend"]') });
+    await form.locator('input[name="amount"]').fill(yuan(voucher.amount));
+    await submit(page, form.locator('button[name="do"][value="recommend"]'));
+    assert.match(await state(page), /^已推荐待复审/);
+    assert.equal(await page.locator('button[name="do"]').count(), 0, 'nothing more for the district');
+    await shot(page, 'application-recommended');
+    await logout(page);
+  });
+  await check('jurisdictions: the city (沈阳市) takes it up, approves the recommended amount and publishes', async () => {
+    await login(page, base, 'sy-reviewer');
+    await page.goto(`${base}/applications/${lv.id}`);
+    await submit(page, page.locator('button[name="do"][value="start_review"]'));
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
+    assert.equal(fen(await form.locator('input[name="amount"]').inputValue()), voucher.amount, 'the recommendation prefilled');
+    await submit(page, form.locator('button[name="do"][value="approve"]'));
+    assert.match(await state(page), /^已批准/);
+    const pub = page.locator('form', { has: page.locator('button[name="do"][value="publish_notice"]') });
+    await pub.locator('input[name="notice_days"]').fill('0');
+    await submit(page, pub.locator('button[name="do"][value="publish_notice"]'));
+    assert.match(await state(page), /^公示中/);
+    await logout(page);
+  });
+  /** The /budget 分级承担 rows: [{level, payer, committed, paid}] in fen. */
+  const shares = async () => {
+    const resp = await page.goto(`${base}/budget`);
+    assert.equal(resp.status(), 200);
+    return page.locator('table#shares tr').evaluateAll((trs) => trs.filter((tr) => tr.querySelector('td.payer')).map((tr) => ({
+      payer: tr.querySelector('td.payer').innerText.trim(),
+      committed: tr.querySelector('td.committed').innerText.trim(),
+      paid: tr.querySelector('td.paid').innerText.trim(),
+    })));
+  };
+  await check('jurisdictions: 浑南区 finance pays only its half (109,620.00); its budget page shows only 浑南区', async () => {
+    await login(page, base, 'hunnan-finance');
+    await page.goto(`${base}/applications/${lv.id}`);
+    const options = await page.locator('select[name="level"] option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(options, ['district'], 'only its own level to pay');
+    await page.fill('form[action$="/pay"] input[name="amount"]', yuan(voucher.half));
+    await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
+    assert.match(await state(page), /^公示中/, 'the city\'s half is still due');
+    const rows = await shares();
+    assert.ok(rows.length >= 1 && rows.every((r) => r.payer === '浑南区'), `only 浑南区: ${JSON.stringify(rows)}`);
+    assert.equal(rows.reduce((n, r) => n + fen(r.paid), 0), voucher.half, 'paid: its half');
+    await shot(page, 'budget-district');
+    await logout(page);
+  });
+  await check('jurisdictions: 沈阳市 finance pays the city half → 已拨付; its budget page shows the city and its districts', async () => {
+    await login(page, base, 'sy-finance');
+    const paidBy = (rows, who) => rows.filter((r) => r.payer === who).reduce((n, r) => n + fen(r.paid), 0);
+    const before = await shares();
+    await page.goto(`${base}/applications/${lv.id}`);
+    const options = await page.locator('select[name="level"] option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(options, ['city']);
+    await page.fill('form[action$="/pay"] input[name="amount"]', yuan(voucher.half));
+    await submit(page, page.locator('form[action$="/pay"] button[type="submit"]'));
+    assert.match(await state(page), /^已拨付/);
+    const rows = await shares();
+    assert.equal(paidBy(rows, '沈阳市') - paidBy(before, '沈阳市'), voucher.half, 'the city paid its half');
+    assert.equal(paidBy(rows, '浑南区'), voucher.half, 'and sees 浑南区\'s half');
+    assert.ok(rows.every((r) => !/聊城/.test(r.payer)), 'nothing of 聊城');
+    await page.goto(`${base}/jurisdiction`);
+    assert.ok(await page.locator('table#by-state a[href="/jurisdiction?j=hunnan"]').count(), 'the roll-up lists 浑南区');
+    await shot(page, 'jurisdiction');
+    await logout(page);
+  });
+
   // -- the administrator: audit log
   await check('audit log (demo-admin) records the scenario', async () => {
     await login(page, base, 'demo-admin');
@@ -907,7 +1035,7 @@ async function main() {
 }
 
 /** The roles the crawls log in as (null: a visitor without an account). */
-const CRAWL_ROLES = [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner'];
+const CRAWL_ROLES = [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner', 'hunnan-reviewer', 'sy-finance'];
 
 /**
  * For each role, a fresh browser context logged in as it (switched to English with `en`), and

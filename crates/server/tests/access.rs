@@ -126,6 +126,8 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         "/api/plans/tasks",
         [401, 403, 403, 200, 200, 200, 200],
     ),
+    // A jurisdiction's dashboard (辖区概览): staff who review or pay.
+    ("GET", "/jurisdiction", [401, 403, 403, 200, 200, 200, 403]),
     // The audit log: admins.
     ("GET", "/audit", [401, 403, 403, 403, 403, 200, 403]),
     ("GET", "/api/audit", [401, 403, 403, 403, 403, 200, 403]),
