@@ -190,12 +190,15 @@ pub enum AppCommand {
 
 #[derive(Subcommand)]
 pub enum BudgetCommand {
-    /// Set the budget of a measure for a year and level
+    /// Set the budget of a measure for a year and level (of one jurisdiction of that level
+    /// with --jurisdiction, e.g. the 浑南区 district budget: hunnan)
     Set {
         measure: String,
         year: i32,
         level: String,
         amount: String,
+        #[arg(long)]
+        jurisdiction: Option<String>,
     },
     /// Budget, committed and paid per level, with warnings at 70% and 90%
     Show { measure: String, year: i32 },
@@ -653,13 +656,15 @@ pub fn budget(cmd: BudgetCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Re
                 year,
                 level,
                 amount,
+                jurisdiction,
             } => {
                 store
-                    .set_budget(
+                    .set_budget_of(
                         &Actor::new("cli", Role::Admin),
                         &measure,
                         year,
                         &level,
+                        jurisdiction.as_deref(),
                         money(&amount, "amount")?,
                     )
                     .await?;
@@ -667,9 +672,15 @@ pub fn budget(cmd: BudgetCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Re
             }
             BudgetCommand::Show { measure, year } => {
                 for l in store.budget_status(&measure, year).await? {
+                    // A jurisdiction's line names it: `district@hunnan`.
+                    let level = if l.jurisdiction.is_empty() {
+                        l.level.clone()
+                    } else {
+                        format!("{}@{}", l.level, l.jurisdiction)
+                    };
                     println!(
                         "{measure} {year} {:<9} budget {:>18}  committed {:>18}  paid {:>18}  {}",
-                        l.level,
+                        level,
                         l.budget_fen
                             .map(|b| kc_domain::from_fen(b).to_string())
                             .unwrap_or_else(|| "-".into()),

@@ -628,6 +628,39 @@ mod tests {
     }
 
     #[test]
+    fn where_levels_share_the_cost_a_lower_level_recommends_and_the_next_takes_it_up() {
+        use AppState::*;
+        assert_eq!(
+            transition(InReview, Action::Recommend, Role::Reviewer),
+            Ok(Recommended)
+        );
+        assert_eq!(
+            transition(Recommended, Action::StartReview, Role::Reviewer),
+            Ok(InReview)
+        );
+        assert_eq!(
+            transition(Recommended, Action::Reject, Role::Reviewer),
+            Ok(Rejected)
+        );
+        assert_eq!(
+            transition(Recommended, Action::Withdraw, Role::Applicant),
+            Ok(Withdrawn)
+        );
+        assert!(transition(Recommended, Action::Approve, Role::Reviewer).is_err());
+        assert!(transition(Submitted, Action::Recommend, Role::Reviewer).is_err());
+        assert!(transition(InReview, Action::Recommend, Role::Finance).is_err());
+        assert!(!Recommended.holds_commitment() && !Recommended.is_final());
+        assert_eq!(Tier::of_level("district"), Some(Tier::District));
+        assert_eq!(Tier::of_level("central"), None);
+        assert_eq!(Tier::at_depth(1).map(Tier::level), Some("city"));
+        assert_eq!(
+            ReviewOrder::parse("higher-first"),
+            Some(ReviewOrder::HigherFirst)
+        );
+        assert_eq!(ReviewOrder::parse("lower"), None);
+    }
+
+    #[test]
     fn the_happy_paths_of_the_workflow() {
         use AppState::*;
         let mut s = Draft;

@@ -779,10 +779,10 @@ impl Store {
                 ),
             });
         }
-        let scope = match &actor.jurisdiction {
-            None => None,
-            Some(j) => Some(self.jurisdictions.within(j)),
-        };
+        let scope = actor
+            .jurisdiction
+            .as_ref()
+            .map(|j| self.jurisdictions.within(j));
         self.audit_query_in(filter, scope.as_deref()).await
     }
 

@@ -32,7 +32,7 @@ async fn prepare(s: &kc_store::Store, n: usize) -> Vec<String> {
         s.act(&reviewer(0), &id, Action::StartReview, ActArgs::default())
             .await
             .unwrap();
-        through_lower_levels(&s, &id).await;
+        through_lower_levels(s, &id).await;
         ids.push(id);
     }
     ids
@@ -151,7 +151,7 @@ async fn prepare_many(s: &kc_store::Store, applicants: usize, per: usize) -> Vec
             s.act(&reviewer(0), &app, Action::StartReview, ActArgs::default())
                 .await
                 .unwrap();
-            through_lower_levels(&s, &app).await;
+            through_lower_levels(s, &app).await;
             ids.push(app);
         }
         all.push(ids);

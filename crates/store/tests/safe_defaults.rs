@@ -39,7 +39,7 @@ async fn in_review(s: &Store, me: &Actor, ev: &str, cert: &str, measure: &str) -
     s.act(&reviewer(1), &id, Action::StartReview, ActArgs::default())
         .await
         .unwrap();
-    through_lower_levels(&s, &id).await;
+    through_lower_levels(s, &id).await;
     id
 }
 
