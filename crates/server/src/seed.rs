@@ -34,6 +34,7 @@ pub async fn first_start(
                 role: Role::Admin,
                 applicant_id: None,
                 password_hash: Some(hash_password(&admin_password)),
+                jurisdiction: None,
             },
         )
         .await?;
@@ -65,6 +66,7 @@ pub async fn first_start(
                     role: Role::Applicant,
                     applicant_id: Some(id.clone()),
                     password_hash: Some(hash.clone()),
+                    jurisdiction: None,
                 },
             )
             .await?;
@@ -88,6 +90,7 @@ pub async fn first_start(
                     role,
                     applicant_id: None,
                     password_hash: Some(hash.clone()),
+                    jurisdiction: None,
                 },
             )
             .await?;

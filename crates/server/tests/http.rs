@@ -499,6 +499,7 @@ async fn the_plan_office_records_progress_and_the_status_follows() {
                 role: Role::PlanOffice,
                 applicant_id: None,
                 password_hash: Some(hash_password(PW)),
+                jurisdiction: None,
             },
         )
         .await

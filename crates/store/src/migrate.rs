@@ -41,6 +41,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "materials",
         include_str!("../migrations/sqlite/0007_materials.sql"),
     ),
+    (
+        9,
+        "organisations",
+        include_str!("../migrations/sqlite/0009_organisations.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -77,6 +82,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         7,
         "materials",
         include_str!("../migrations/postgres/0007_materials.sql"),
+    ),
+    (
+        9,
+        "organisations",
+        include_str!("../migrations/postgres/0009_organisations.sql"),
     ),
 ];
 
