@@ -96,6 +96,7 @@ async fn start(name: &str) -> String {
                     role: Role::Applicant,
                     applicant_id: Some(id.clone()),
                     password_hash: Some(hash.clone()),
+                    jurisdiction: None,
                 },
             )
             .await
@@ -114,6 +115,7 @@ async fn start(name: &str) -> String {
             },
             false,
         )),
+        oidc: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

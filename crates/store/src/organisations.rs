@@ -294,7 +294,6 @@ impl Store {
         token: &str,
     ) -> Result<IssuedLink> {
         self.require_org_admin(actor, org).await?;
-        check_user_id(user_id)?;
         let mut tx = self.pool.begin().await?;
         let existing = sqlx::query("SELECT role, password_hash FROM users WHERE id = $1")
             .bind(user_id)
@@ -316,6 +315,8 @@ impl Store {
         }
         let new_account = match &existing {
             None => {
+                // Only a new account's name is checked: existing ones predate the rule.
+                check_user_id(user_id)?;
                 check_name(name)?;
                 sqlx::query("INSERT INTO users (id, name, role, applicant_id, password_hash, created_at) VALUES ($1, $2, $3, $4, NULL, $5)")
                     .bind(user_id)

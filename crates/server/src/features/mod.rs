@@ -13,6 +13,7 @@ pub mod home;
 pub mod library;
 pub mod login;
 pub mod notices;
+pub mod organisation;
 pub mod plans;
 pub mod review;
 pub mod transfer;
@@ -35,5 +36,6 @@ pub fn routes() -> Router<AppState> {
         .merge(calendar::routes())
         .merge(plans::routes())
         .merge(notices::routes())
+        .merge(organisation::routes())
         .merge(applications::materials::routes())
 }
