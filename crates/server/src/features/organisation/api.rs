@@ -34,7 +34,7 @@ fn member_json(m: &Member) -> J {
 
 fn issued_json(st: &AppState, headers: &HeaderMap, link: &IssuedLink, token: &str) -> J {
     let (path, url) = link_address(st, headers, token);
-    json!({"user": link.user_id, "purpose": link.purpose.code(), "expires_at": link.expires_at, "path": path, "url": url})
+    json!({"user": link.user_id, "purpose": link.purpose.code(), "expires_at": link.expires_at, "token": token, "path": path, "url": url})
 }
 
 /// The organisations the caller belongs to and the one its session acts for (applicants).
@@ -77,7 +77,7 @@ pub(crate) async fn switch_organisation(
 /// The users of the organisation the caller acts for, and its open invitations (its
 /// administrator).
 #[utoipa::path(get, path = "/api/organisation/users", operation_id = "organisation_users",
-    responses((status = 200, description = "[{user, name, admin, status}]", body = Object), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "[{user, name, admin, status}]", body = Vec<Object>), (status = 403, body = ErrorBody)))]
 pub(crate) async fn organisation_users(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -105,7 +105,7 @@ pub(crate) struct InviteRequest {
 /// Invites a user into the organisation the caller administers: a one-time link (72 h) to
 /// hand over; only its hash is stored. Audited.
 #[utoipa::path(post, path = "/api/organisation/users", operation_id = "invite_user", request_body = InviteRequest,
-    responses((status = 200, description = "{user, purpose, expires_at, path, url}", body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "{user, purpose, expires_at, token, path, url}", body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn invite_user(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -138,7 +138,7 @@ pub(crate) async fn remove_user(
 /// Who did what for the organisation the caller administers: its users' audit entries about
 /// the organisation and its applications, newest first.
 #[utoipa::path(get, path = "/api/organisation/audit", operation_id = "organisation_audit",
-    responses((status = 200, description = "[{seq, at, actor, action, entity, entity_id}]", body = Object), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "[{seq, at, actor, action, entity, entity_id}]", body = Vec<Object>), (status = 403, body = ErrorBody)))]
 pub(crate) async fn organisation_audit(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -153,7 +153,7 @@ pub(crate) async fn organisation_audit(
 /// its own users, a staff administrator or the admin role for staff. Audited.
 #[utoipa::path(post, path = "/api/users/{user}/reset_link", operation_id = "reset_link",
     params(("user" = String, Path, description = "account name")),
-    responses((status = 200, description = "{user, purpose, expires_at, path, url}", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "{user, purpose, expires_at, token, path, url}", body = Object), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn reset_link(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -167,7 +167,7 @@ pub(crate) async fn reset_link(
 
 /// Staff accounts (the admin role or a staff administrator).
 #[utoipa::path(get, path = "/api/staff", operation_id = "staff_users",
-    responses((status = 200, description = "[{user, name, role, staff_id, admin, active}]", body = Object), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "[{user, name, role, staff_id, admin, active}]", body = Vec<Object>), (status = 403, body = ErrorBody)))]
 pub(crate) async fn staff_users(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
@@ -195,7 +195,7 @@ pub(crate) struct StaffInviteRequest {
 
 /// Invites a staff account into the inviter's jurisdiction: a one-time link (72 h). Audited.
 #[utoipa::path(post, path = "/api/staff", operation_id = "invite_staff", request_body = StaffInviteRequest,
-    responses((status = 200, description = "{user, purpose, expires_at, path, url}", body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "{user, purpose, expires_at, token, path, url}", body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn invite_staff_api(
     State(st): State<AppState>,
     ApiSession(s): ApiSession,
