@@ -352,6 +352,44 @@ async fn links_expire_and_an_existing_account_accepts_while_logged_in() {
             Some(HUNNAN),
             "{l}"
         );
+
+        // A backup keeps the memberships as they are: a user removed from the organisation it
+        // was created for stays removed after a restore.
+        s.remove_member(&boss, HUNNAN, "late").await.unwrap();
+        let lines = s.backup_lines().await.unwrap();
+        assert!(lines.iter().any(|x| x.contains("\"memberships\"")), "{l}");
+        let target = if l == "sqlite" {
+            sqlite("org_restore").await
+        } else {
+            postgres("org_restore").await.unwrap()
+        };
+        let t = open(&target).await;
+        t.restore_lines(&lines, &|_, _| {}).await.unwrap();
+        assert!(t.memberships("late").await.unwrap().is_empty(), "{l}");
+        let ms = t.memberships("hn-boss").await.unwrap();
+        assert!(
+            ms.len() == 1 && ms[0].applicant_id == HUNNAN && ms[0].is_admin,
+            "{l}"
+        );
+        // A backup made before memberships existed: every applicant account becomes its
+        // organisation's administrator, as the migration does.
+        let old: Vec<String> = lines
+            .iter()
+            .filter(|x| !x.contains("\"memberships\"") && !x.contains("\"staff_accounts\""))
+            .cloned()
+            .collect();
+        let target = if l == "sqlite" {
+            sqlite("org_restore_old").await
+        } else {
+            postgres("org_restore_old").await.unwrap()
+        };
+        let t = open(&target).await;
+        t.restore_lines(&old, &|_, _| {}).await.unwrap();
+        let ms = t.memberships("gt-boss").await.unwrap();
+        assert!(
+            ms.len() == 1 && ms[0].applicant_id == GAOTANG && ms[0].is_admin,
+            "{l}"
+        );
     }
 }
 
