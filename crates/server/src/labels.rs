@@ -130,7 +130,6 @@ pub fn action_words(action: &str, en: bool) -> String {
         "reset_link" => ("生成重置密码链接", "issued a password-reset link"),
         "reset_password" => ("重置密码", "reset the password"),
         "set_staff_id" => ("设置工号", "mapped a staff id"),
-        "oidc_login" => ("统一身份认证登录", "logged in by unified login"),
         other => return other.replace('_', " "),
     };
     (if en { e } else { zh }).to_string()

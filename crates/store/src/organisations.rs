@@ -497,14 +497,14 @@ impl Store {
             None,
         )
         .await?;
-        tx.commit().await.map_err(StoreError::from)
+        tx.commit().await?;
+        Ok(())
     }
 
-    /// A password-reset link for `user_id`; audited. The organisation's administrator resets
-    /// its users — only those who belong to no other organisation, so no administrator can
-    /// take over an account another organisation relies on; the admin role resets anyone but
-    /// another admin's account is its own business only through itself; a staff administrator
-    /// resets staff accounts that are not admins.
+    /// A password-reset link for `user_id`; audited. Who may make one: the organisation's
+    /// administrator, for its users who belong to no other organisation (no administrator can
+    /// take over an account another organisation relies on); the admin role, for any account
+    /// but its own; a staff administrator, for staff accounts that are not admins.
     pub async fn reset_link(
         &self,
         actor: &Actor,

@@ -127,7 +127,6 @@ fn issued_box(lang: Lang, link: &IssuedLink, url: &str) -> Markup {
 
 fn org_body(
     lang: Lang,
-    st: &AppState,
     s: &Session,
     v: &OrgView,
     problem: Option<&FormProblem>,
@@ -205,7 +204,6 @@ fn org_body(
                 } }
             }
         }
-        @let _ = st;
     }
 }
 
@@ -222,7 +220,7 @@ async fn render_org(
         lang,
         Some(s),
         lang.t("我的单位", "My organisation"),
-        org_body(lang, st, s, &v, problem.as_ref(), issued),
+        org_body(lang, s, &v, problem.as_ref(), issued),
     )?;
     if let Some(status) = status {
         *res.status_mut() = status;
