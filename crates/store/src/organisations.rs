@@ -338,8 +338,29 @@ impl Store {
                         ),
                     ));
                 }
-                // An account that never set a password is nobody's yet: invited afresh.
-                r.get::<Option<String>, _>(1).is_none()
+                if r.get::<Option<String>, _>(1).is_some() {
+                    false
+                } else {
+                    // An account that never set a password is invited afresh only when no other
+                    // organisation holds it: its link would otherwise hand that organisation's
+                    // pending user to this one.
+                    let elsewhere = sqlx::query(
+                        "SELECT 1 FROM memberships WHERE user_id = $1 AND applicant_id <> $2",
+                    )
+                    .bind(user_id)
+                    .bind(org)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if elsewhere.is_some() {
+                        return Err(refused(
+                            "duplicate",
+                            format!(
+                                "账号:{user_id} 已被其他单位使用,请换一个账号名 (user {user_id} belongs to another organisation; choose another name)"
+                            ),
+                        ));
+                    }
+                    true
+                }
             }
         };
         if new_account {

@@ -278,6 +278,18 @@ async fn links_expire_and_an_existing_account_accepts_while_logged_in() {
         // A token never issued is refused the same way.
         assert_eq!(code(&s.link(&token(99)).await.unwrap_err()), "invalid_link");
 
+        // An account another organisation invited and that has no password yet cannot be
+        // invited here: its link would hand Gaotang a Hunnan user.
+        s.invite_member(&boss, HUNNAN, "pending", "待定", false, &token(15))
+            .await
+            .unwrap();
+        let e = s
+            .invite_member(&gt, GAOTANG, "pending", "待定", false, &token(16))
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "duplicate", "{l}");
+        assert_eq!(code(&s.link(&token(16)).await.unwrap_err()), "invalid_link");
+
         // Gaotang's administrator invites Hunnan's (existing) administrator: it joins only
         // when it accepts, logged in as itself.
         s.invite_member(&gt, GAOTANG, "hn-boss", "", false, &token(13))
