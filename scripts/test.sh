@@ -65,6 +65,16 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The unified-login test (crates/server/tests/oidc.rs) starts a real OpenID Connect provider
+# from e2e/node_modules (oidc-provider): install the npm packages before cargo test; with
+# KECHUANG_REQUIRE_OIDC=1 a missing node or package fails the test instead of skipping it.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "error: node and npm are needed for the unified-login and browser tests (Node.js 20 or later)" >&2
+  exit 1
+fi
+echo "== npm packages of e2e/ (the OpenID Connect provider, the browser tests)"
+(cd e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+export KECHUANG_REQUIRE_OIDC=1
 echo "== cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked
 echo "== browser tests (headless Chromium)"

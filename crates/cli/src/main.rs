@@ -41,6 +41,81 @@ enum VocabFormat {
     JsonSchema,
 }
 
+/// Unified login (统一身份认证) through OpenID Connect: off unless the issuer is given.
+#[derive(clap::Args, Debug)]
+struct OidcArgs {
+    /// The OpenID Connect issuer URL (its /.well-known/openid-configuration is read); turns on
+    /// 统一身份认证登录 beside passwords
+    #[arg(long, env = "KECHUANG_OIDC_ISSUER", value_name = "URL")]
+    oidc_issuer: Option<String>,
+    /// The client id registered with the provider
+    #[arg(long, env = "KECHUANG_OIDC_CLIENT_ID", value_name = "ID")]
+    oidc_client_id: Option<String>,
+    /// The client secret (omit for a public client: PKCE alone); prefer the environment
+    /// variable, which does not show in the process list
+    #[arg(
+        long,
+        env = "KECHUANG_OIDC_CLIENT_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
+    oidc_client_secret: Option<String>,
+    /// This platform's callback as registered: https://HOST/login/oidc/callback
+    #[arg(long, env = "KECHUANG_OIDC_REDIRECT_URL", value_name = "URL")]
+    oidc_redirect_url: Option<String>,
+    /// Scopes besides openid, separated by spaces (those that release the claims below)
+    #[arg(long, env = "KECHUANG_OIDC_SCOPES", default_value = "profile")]
+    oidc_scopes: String,
+    /// The claim holding an organisation's 统一社会信用代码
+    #[arg(long, env = "KECHUANG_OIDC_USCC_CLAIM", default_value = "uscc")]
+    oidc_uscc_claim: String,
+    /// The claim holding a staff member's id (工号)
+    #[arg(long, env = "KECHUANG_OIDC_STAFF_CLAIM", default_value = "staff_id")]
+    oidc_staff_claim: String,
+}
+
+impl OidcArgs {
+    fn config(self) -> Result<Option<kc_server::OidcConfig>> {
+        let Some(issuer) = self.oidc_issuer.filter(|s| !s.trim().is_empty()) else {
+            if self.oidc_client_id.is_some() || self.oidc_redirect_url.is_some() {
+                bail!(
+                    "--oidc-client-id/--oidc-redirect-url: 须同时给出 --oidc-issuer (needs --oidc-issuer)"
+                );
+            }
+            return Ok(None);
+        };
+        let check_url = |flag: &str, v: &str| -> Result<()> {
+            if v.starts_with("https://") || v.starts_with("http://") {
+                Ok(())
+            } else {
+                bail!("{flag}: “{v}” 不是 http(s) 地址 (not an http(s) URL)")
+            }
+        };
+        check_url("--oidc-issuer", &issuer)?;
+        let Some(client_id) = self.oidc_client_id.filter(|s| !s.is_empty()) else {
+            bail!("--oidc-client-id: 启用统一身份认证时必填 (required with --oidc-issuer)");
+        };
+        let Some(redirect_url) = self.oidc_redirect_url.filter(|s| !s.is_empty()) else {
+            bail!("--oidc-redirect-url: 启用统一身份认证时必填 (required with --oidc-issuer)");
+        };
+        check_url("--oidc-redirect-url", &redirect_url)?;
+        Ok(Some(kc_server::OidcConfig {
+            issuer,
+            client_id,
+            client_secret: self.oidc_client_secret.filter(|s| !s.is_empty()),
+            redirect_url,
+            scopes: self
+                .oidc_scopes
+                .split_whitespace()
+                .filter(|s| *s != "openid")
+                .map(String::from)
+                .collect(),
+            uscc_claim: self.oidc_uscc_claim,
+            staff_claim: self.oidc_staff_claim,
+        }))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Parse and type-check a policy library; print diagnostics (检查政策库)
@@ -114,6 +189,8 @@ enum Command {
         /// no answer within 60 s) refuses the upload. E.g. "clamscan --no-summary" or "clamdscan --fdpass --no-summary"
         #[arg(long, value_name = "COMMAND")]
         scan_command: Option<String>,
+        #[command(flatten)]
+        oidc: OidcArgs,
     },
     /// Plans and targets: check, status, a unit's report (计划与目标)
     Plan {
@@ -388,7 +465,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             anon_read_per_minute,
             notice_days,
             scan_command,
+            oidc,
         } => {
+            let oidc = oidc.config()?;
             let mut opt = opt;
             opt.notice_days = notice_days.as_deref().map(db::notice_range).transpose()?;
             let scan: Vec<String> = scan_command
@@ -440,6 +519,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             calc_per_minute: anon_calc_per_minute,
                             read_per_minute: anon_read_per_minute,
                         },
+                        oidc,
                     },
                     plan_lib,
                 )

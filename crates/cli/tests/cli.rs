@@ -213,3 +213,36 @@ fn serve_shuts_down_gracefully_on_sigterm() {
     assert!(rest.contains("shutting down"), "{rest}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn serve_refuses_an_incomplete_unified_login_configuration_naming_the_flag() {
+    let db = std::env::temp_dir().join(format!("kc-oidc-flags-{}.db", std::process::id()));
+    let db = db.to_str().unwrap();
+    let (code, _, err) = kechuang(&[
+        "serve",
+        "--database",
+        db,
+        "--oidc-issuer",
+        "https://id.example.gov.cn/oidc",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--oidc-client-id"), "{err}");
+    let (code, _, err) = kechuang(&[
+        "serve",
+        "--database",
+        db,
+        "--oidc-issuer",
+        "id.example.gov.cn",
+        "--oidc-client-id",
+        "kechuang",
+        "--oidc-redirect-url",
+        "https://kechuang.example.gov.cn/login/oidc/callback",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--oidc-issuer") && err.contains("不是 http(s) 地址"),
+        "{err}"
+    );
+    // Nothing was started or written.
+    assert!(!Path::new(db).exists());
+}

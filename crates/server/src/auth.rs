@@ -31,6 +31,29 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
+/// The password policy of every password a user chooses (an invitation, a reset): 10 to 128
+/// characters, and not the account name. Long rather than complex: a passphrase is easier to
+/// remember and harder to guess than `Passw0rd!`.
+pub fn check_new_password(password: &str, user_id: &str) -> Result<(), AppError> {
+    let n = password.chars().count();
+    let problem = if n < 10 {
+        Some("新密码:至少 10 个字符 (new password: at least 10 characters)")
+    } else if n > 128 {
+        Some("新密码:最多 128 个字符 (new password: at most 128 characters)")
+    } else if password.eq_ignore_ascii_case(user_id) {
+        Some("新密码:不能与账号相同 (new password: must differ from the user name)")
+    } else {
+        None
+    };
+    match problem {
+        Some(m) => Err(AppError::BadRequest {
+            code: "invalid",
+            message: m.into(),
+        }),
+        None => Ok(()),
+    }
+}
+
 pub fn random_token() -> String {
     let bytes: [u8; 32] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -208,6 +231,13 @@ pub async fn login(
         });
     };
     store.login_succeeded(user_id, &client).await?;
+    open_session(state, user).await
+}
+
+/// Opens a session for `user`, who has proved who they are (a password, or unified login),
+/// acting for its default organisation.
+pub(crate) async fn open_session(state: &AppState, user: User) -> Result<Session, AppError> {
+    let store = &state.store;
     let id = random_token();
     let csrf = random_token();
     let expires = jiff::Timestamp::now()

@@ -125,6 +125,12 @@ pub fn action_words(action: &str, en: bool) -> String {
         "import" => ("导入", "imported"),
         "restore" => ("恢复备份", "restored a backup"),
         "login" => ("登录", "logged in"),
+        "invite_user" => ("邀请用户", "invited a user"),
+        "remove_user" => ("移除用户", "removed a user"),
+        "accept_invite" => ("接受邀请", "accepted an invitation"),
+        "reset_link" => ("生成重置密码链接", "issued a password-reset link"),
+        "reset_password" => ("重置密码", "reset the password"),
+        "set_staff_id" => ("设置工号", "mapped a staff id"),
         other => return other.replace('_', " "),
     };
     (if en { e } else { zh }).to_string()
@@ -140,6 +146,7 @@ pub fn entity_words(entity: &str, en: bool) -> String {
         "indicator" => ("计划指标", "plan indicator"),
         "task" => ("计划任务", "plan task"),
         "user" => ("账号", "account"),
+        "organisation" => ("单位", "organisation"),
         other => return other.replace('_', " "),
     };
     (if en { e } else { zh }).to_string()
@@ -166,6 +173,12 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "record_actual",
     "correct_actual",
     "record_progress",
+    "invite_user",
+    "remove_user",
+    "accept_invite",
+    "reset_link",
+    "reset_password",
+    "set_staff_id",
 ];
 
 /// The codes [`entity_words`] knows, for the audit page's filter.
@@ -177,6 +190,7 @@ pub const AUDIT_ENTITIES: &[&str] = &[
     "indicator",
     "task",
     "user",
+    "organisation",
 ];
 
 pub(crate) fn yuan(m: Money) -> String {

@@ -82,6 +82,8 @@ pub(crate) fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup)
                         (menu_link(&cur, "/calculator", lang.t("政策计算器", "Eligibility")))
                         @if s.is_some() { (menu_link(&cur, "/applications", lang.t("申报", "Applications"))) }
                         @if let Some(Session { user, .. }) = s { @if let Some(a) = &user.applicant_id { (menu_link(&cur, &format!("/applicants/{a}"), lang.t("一企一档", "My file"))) } }
+                        @if role == Some(kc_domain::Role::Applicant) { (menu_link(&cur, "/organisation", lang.t("我的单位", "My organisation"))) }
+                        @if role == Some(kc_domain::Role::Admin) { (menu_link(&cur, "/staff", lang.t("工作人员账号", "Staff accounts"))) }
                         @if staff { (menu_link(&cur, "/review", lang.t("审核", "Review"))) (menu_link(&cur, "/budget", lang.t("预算", "Budgets"))) (menu_link(&cur, "/jurisdiction", lang.t("辖区", "Jurisdiction"))) (menu_link(&cur, "/applicants", lang.t("申报主体", "Applicants"))) }
                         @if role.is_some_and(|r| r.may(Access::Audit)) { (menu_link(&cur, "/audit", lang.t("审计", "Audit"))) }
                         (menu_link(&cur, "/notices", lang.t("公示", "Notices")))

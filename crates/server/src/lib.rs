@@ -42,10 +42,31 @@ pub struct AppState {
     pub plans: Arc<kc_plans::PlanLibrary>,
     /// Rate limits, work limits, the client's address (see `guard`).
     pub guard: Arc<guard::Guard>,
+    /// Unified login (统一身份认证) through OpenID Connect, when configured.
+    pub oidc: Option<Arc<OidcConfig>>,
+}
+
+/// Unified login (统一身份认证): the OpenID Connect provider and how its identities map to
+/// accounts. Set by `kechuang serve --oidc-*` (or `KECHUANG_OIDC_*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OidcConfig {
+    /// The issuer URL; its `/.well-known/openid-configuration` is read at each login.
+    pub issuer: String,
+    pub client_id: String,
+    /// `None`: a public client (PKCE alone).
+    pub client_secret: Option<String>,
+    /// This platform's callback, as registered with the provider: `https://HOST/login/oidc/callback`.
+    pub redirect_url: String,
+    /// Scopes asked for besides `openid` (the ones that release the claims below).
+    pub scopes: Vec<String>,
+    /// The claim holding an organisation's 统一社会信用代码.
+    pub uscc_claim: String,
+    /// The claim holding a staff member's id (工号).
+    pub staff_claim: String,
 }
 
 /// How `kechuang serve` runs: the settings an operator chooses.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ServeOptions {
     /// Set the `Secure` flag on every cookie (behind HTTPS).
     pub secure_cookies: bool,
@@ -53,6 +74,8 @@ pub struct ServeOptions {
     pub trust_proxy: bool,
     /// Rate limits for callers without a session.
     pub quota: guard::AnonQuota,
+    /// Unified login, when configured.
+    pub oidc: Option<OidcConfig>,
 }
 
 /// The router: pages, the JSON API, the OpenAPI document.
@@ -280,6 +303,7 @@ pub async fn serve(
         secure_cookies: options.secure_cookies,
         plans: Arc::new(plans),
         guard,
+        oidc: options.oidc.map(Arc::new),
     };
     let listener = tokio::net::TcpListener::bind(addr)
         .await

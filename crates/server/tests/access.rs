@@ -130,6 +130,32 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ("GET", "/jurisdiction", [401, 403, 403, 200, 200, 200, 403]),
     // The audit log: admins.
     ("GET", "/audit", [401, 403, 403, 403, 403, 200, 403]),
+    // 我的单位 and 单位用户管理: an organisation's own users (hn and gt administer theirs).
+    ("GET", "/organisation", [401, 200, 200, 403, 403, 403, 403]),
+    (
+        "GET",
+        "/api/organisations",
+        [401, 200, 200, 403, 403, 403, 403],
+    ),
+    (
+        "GET",
+        "/api/organisation/users",
+        [401, 200, 200, 403, 403, 403, 403],
+    ),
+    (
+        "GET",
+        "/api/organisation/audit",
+        [401, 200, 200, 403, 403, 403, 403],
+    ),
+    // 工作人员账号: the admin role (or a staff administrator, none here).
+    ("GET", "/staff", [401, 403, 403, 403, 403, 200, 403]),
+    ("GET", "/api/staff", [401, 403, 403, 403, 403, 200, 403]),
+    // A one-time link is its own credential: a made-up one is refused to everyone alike.
+    (
+        "GET",
+        "/api/links/0000000000000000000000000000000000000000000000000000000000000000",
+        [409, 409, 409, 409, 409, 409, 409],
+    ),
     ("GET", "/api/audit", [401, 403, 403, 403, 403, 200, 403]),
 ];
 

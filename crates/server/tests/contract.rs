@@ -115,6 +115,7 @@ async fn start(name: &str) -> String {
             },
             false,
         )),
+        oidc: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -619,6 +620,69 @@ fn calls() -> Vec<Call> {
                 r#"{"task": "{task_plan}:{task}", "year": {task_year}, "done": "2023-06-01", "source": "督查通报"}"#,
             ),
         ),
+        // 我的单位, 单位用户管理, one-time links, 工作人员账号 (issue 11, item 3).
+        call("my_organisations", "GET", "/api/organisations", Hn, None),
+        call(
+            "switch_organisation",
+            "POST",
+            "/api/organisations/current",
+            Hn,
+            Json(r#"{"applicant": "91210112MA0XK8R34Y"}"#),
+        ),
+        keep(
+            call(
+                "invite_user",
+                "POST",
+                "/api/organisation/users",
+                Hn,
+                Json(r#"{"user": "hn-contract", "name": "契约测试经办人"}"#),
+            ),
+            &[("invite", "/token")],
+        ),
+        call(
+            "organisation_users",
+            "GET",
+            "/api/organisation/users",
+            Hn,
+            None,
+        ),
+        call("link_info", "GET", "/api/links/{invite}", Anonymous, None),
+        call(
+            "use_link",
+            "POST",
+            "/api/links/{invite}",
+            Anonymous,
+            Json(r#"{"password": "contract-password-1"}"#),
+        ),
+        call(
+            "reset_link",
+            "POST",
+            "/api/users/hn-contract/reset_link",
+            Hn,
+            None,
+        ),
+        call(
+            "remove_user",
+            "POST",
+            "/api/organisation/users/hn-contract/remove",
+            Hn,
+            None,
+        ),
+        call(
+            "organisation_audit",
+            "GET",
+            "/api/organisation/audit",
+            Hn,
+            None,
+        ),
+        call(
+            "invite_staff",
+            "POST",
+            "/api/staff",
+            Admin,
+            Json(r#"{"user": "staff-contract", "name": "契约测试审核", "role": "reviewer"}"#),
+        ),
+        call("staff_users", "GET", "/api/staff", Admin, None),
         call("logout", "POST", "/api/logout", Hn, None),
     ]
 }
@@ -685,13 +749,46 @@ const UI: &[(&str, &str, &[&str])] = &[
     ("POST", "/plans/actuals", &["record_actual"]),
     ("POST", "/plans/progress", &["record_progress"]),
     ("GET", "/lang/{lang}", &[]),
+    (
+        "GET",
+        "/organisation",
+        &[
+            "my_organisations",
+            "organisation_users",
+            "organisation_audit",
+        ],
+    ),
+    ("POST", "/organisation/switch", &["switch_organisation"]),
+    ("POST", "/organisation/users", &["invite_user"]),
+    (
+        "POST",
+        "/organisation/users/{user}/remove",
+        &["remove_user"],
+    ),
+    ("POST", "/users/{user}/reset", &["reset_link"]),
+    ("GET", "/staff", &["staff_users"]),
+    ("POST", "/staff", &["invite_staff"]),
+    ("GET", "/link/{token}", &["link_info"]),
+    ("POST", "/link/{token}", &["use_link"]),
+    ("GET", "/login/oidc", &[]),
+    ("GET", "/login/oidc/callback", &[]),
 ];
 
 /// UI routes without an API counterpart, and why.
-const EXEMPT: &[(&str, &str)] = &[(
-    "/lang/{lang}",
-    "sets the page language cookie; the API answers in Chinese with English",
-)];
+const EXEMPT: &[(&str, &str)] = &[
+    (
+        "/lang/{lang}",
+        "sets the page language cookie; the API answers in Chinese with English",
+    ),
+    (
+        "/login/oidc",
+        "unified login is a browser redirect to the identity provider; an API client logs in with POST /api/login",
+    ),
+    (
+        "/login/oidc/callback",
+        "the identity provider's redirect back to the browser that started the login",
+    ),
+];
 
 /// API operations that no page offers (the command line does), so they map to no UI route.
 const API_ONLY: &[&str] = &["import_table", "export_table"];

@@ -51,6 +51,8 @@ pub struct User {
     pub id: String,
     pub name: String,
     pub role: Role,
+    /// The organisation the user acts for: for a session, the one it has chosen (while the
+    /// membership lasts); otherwise the account's default (see `Store::user`).
     pub applicant_id: Option<String>,
     pub password_hash: Option<String>,
     /// Staff: the jurisdiction worked for (`None`: the whole platform).
@@ -67,6 +69,11 @@ impl User {
         }
     }
 }
+
+/// SQL for the organisation a user (`u`) acts for by default.
+const DEFAULT_ORG: &str = "COALESCE(\
+     (SELECT m.applicant_id FROM memberships m WHERE m.user_id = u.id AND m.applicant_id = u.applicant_id), \
+     (SELECT MIN(m.applicant_id) FROM memberships m WHERE m.user_id = u.id))";
 
 fn user_from(r: &AnyRow) -> Result<User> {
     let role: String = r.get(2);
@@ -125,6 +132,17 @@ impl Store {
             .bind(user.jurisdiction.clone())
             .execute(&mut *tx)
             .await?;
+        if let (Role::Applicant, Some(org)) = (user.role, &user.applicant_id) {
+            // An account created for an organisation is its administrator (as every account
+            // was before organisations had several users).
+            sqlx::query("INSERT INTO memberships (user_id, applicant_id, is_admin, added_by, added_at) VALUES ($1, $2, 1, $3, $4)")
+                .bind(&user.id)
+                .bind(org)
+                .bind(format!("{}:{}", actor.role.code(), actor.id))
+                .bind(self.now())
+                .execute(&mut *tx)
+                .await?;
+        }
         let after = serde_json::json!({"id": user.id, "role": user.role.code(), "applicant": user.applicant_id, "jurisdiction": user.jurisdiction}).to_string();
         self.audit_in(
             &mut tx,
@@ -140,13 +158,16 @@ impl Store {
         Ok(())
     }
 
+    /// An account, with the organisation it acts for by default: the one it was created for
+    /// while it still belongs to it, else the first of its memberships.
     pub async fn user(&self, id: &str) -> Result<Option<User>> {
-        let r = sqlx::query(
-            "SELECT id, name, role, applicant_id, password_hash, jurisdiction FROM users WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!(
+            "SELECT u.id, u.name, u.role, {DEFAULT_ORG}, u.password_hash, u.jurisdiction FROM users u WHERE u.id = $1"
+        );
+        let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         r.as_ref().map(user_from).transpose()
     }
 
@@ -157,7 +178,11 @@ impl Store {
         csrf: &str,
         expires_at: &str,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO sessions (id, user_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        let sql = format!(
+            "INSERT INTO sessions (id, user_id, csrf, created_at, expires_at, acting_for) \
+             SELECT $1, u.id, $3, $4, $5, {DEFAULT_ORG} FROM users u WHERE u.id = $2"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
             .bind(user_id)
             .bind(csrf)
@@ -168,11 +193,14 @@ impl Store {
         Ok(())
     }
 
-    /// The user and CSRF token of a live session.
+    /// The user and CSRF token of a live session. The user's organisation is the one the
+    /// session acts for, and only while the user still belongs to it (a removed user's
+    /// sessions act for no organisation from the next request on).
     pub async fn session(&self, id: &str) -> Result<Option<(User, String)>> {
         let r = sqlx::query(
-            "SELECT u.id, u.name, u.role, u.applicant_id, u.password_hash, u.jurisdiction, s.csrf, s.expires_at FROM sessions s \
-             JOIN users u ON u.id = s.user_id WHERE s.id = $1",
+            "SELECT u.id, u.name, u.role, m.applicant_id, u.password_hash, u.jurisdiction, s.csrf, s.expires_at FROM sessions s \
+             JOIN users u ON u.id = s.user_id \
+             LEFT JOIN memberships m ON m.user_id = s.user_id AND m.applicant_id = s.acting_for WHERE s.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)

@@ -18,6 +18,7 @@ pub mod jurisdictions;
 pub mod materials;
 pub mod migrate;
 mod names;
+pub mod organisations;
 mod transfer;
 mod workflow;
 
@@ -27,6 +28,9 @@ pub use materials::{
     Attachment, BankAccount, MaterialKind, MaterialRequest, Materials, Pledge, UploadLimits,
 };
 pub use names::EventLine;
+pub use organisations::{
+    IssuedLink, LinkInfo, LinkPurpose, Member, MemberStatus, Membership, StaffRow,
+};
 pub use transfer::{BACKUP_FORMAT, ImportReport, RowError, Rows};
 pub use workflow::{ActArgs, ApplicationView, NoticeLine, Notification, PublicObjection};
 

@@ -46,6 +46,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "jurisdictions",
         include_str!("../migrations/sqlite/0008_jurisdictions.sql"),
     ),
+    (
+        9,
+        "organisations",
+        include_str!("../migrations/sqlite/0009_organisations.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -87,6 +92,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         8,
         "jurisdictions",
         include_str!("../migrations/postgres/0008_jurisdictions.sql"),
+    ),
+    (
+        9,
+        "organisations",
+        include_str!("../migrations/postgres/0009_organisations.sql"),
     ),
 ];
 

@@ -740,6 +740,20 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
         ],
     ),
     (
+        "memberships",
+        &[
+            ("user_id", false),
+            ("applicant_id", false),
+            ("is_admin", true),
+            ("added_by", false),
+            ("added_at", false),
+        ],
+    ),
+    (
+        "staff_accounts",
+        &[("user_id", false), ("staff_id", false), ("is_admin", true)],
+    ),
+    (
         "plan_actuals",
         &[
             ("seq", true),
@@ -972,10 +986,12 @@ impl Store {
             });
         }
         let total = lines.len() - 1;
+        let mut saw_memberships = false;
         for (i, line) in lines.iter().enumerate().skip(1) {
             let v: J = serde_json::from_str(line)
                 .map_err(|e| StoreError::Invalid(format!("line {}: {e}", i + 1)))?;
             let table = v["table"].as_str().unwrap_or("");
+            saw_memberships |= table == "memberships";
             let (name, cols) = TABLES.iter().find(|(t, _)| *t == table).ok_or_else(|| {
                 StoreError::Invalid(format!("line {}: unknown table “{table}”", i + 1))
             })?;
@@ -1035,6 +1051,16 @@ impl Store {
                 .map_err(|e| StoreError::Invalid(format!("line {}: {e}", i + 1)))?;
             progress(i, total);
             self.pause_point().await;
+        }
+        if !saw_memberships {
+            // A backup made before memberships (migration 0009): every applicant account
+            // becomes its organisation's administrator, as the migration does.
+            sqlx::query(
+                "INSERT INTO memberships (user_id, applicant_id, is_admin, added_by, added_at) \
+                 SELECT id, applicant_id, 1, 'system:migration', created_at FROM users WHERE applicant_id IS NOT NULL",
+            )
+            .execute(&mut **tx)
+            .await?;
         }
         if self.backend == Backend::Postgres {
             for t in ["ledger", "audit", "plan_actuals", "plan_progress"] {

@@ -44,6 +44,8 @@ pub const PUBLIC: &[&str] = &[
     "public_notices",
     "lodge_objection",
     "calendar",
+    "link_info",
+    "use_link",
 ];
 
 /// Tag of the public operations in the OpenAPI document.
@@ -79,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/plans/tasks.xlsx", get(plans::plan_tasks_xlsx))
         .merge(crate::features::notices::api_routes())
         .merge(crate::features::applications::materials::api_routes())
+        .merge(crate::features::organisation::api::api_routes())
 }
 
 #[derive(OpenApi)]
@@ -116,6 +119,17 @@ pub fn routes() -> Router<AppState> {
         crate::features::applications::materials::pledge_api,
         crate::features::applications::materials::download_api,
         crate::features::applications::materials::remove_api,
+        crate::features::organisation::api::my_organisations,
+        crate::features::organisation::api::switch_organisation,
+        crate::features::organisation::api::organisation_users,
+        crate::features::organisation::api::invite_user,
+        crate::features::organisation::api::remove_user,
+        crate::features::organisation::api::organisation_audit,
+        crate::features::organisation::api::reset_link,
+        crate::features::organisation::api::staff_users,
+        crate::features::organisation::api::invite_staff_api,
+        crate::features::organisation::api::link_info,
+        crate::features::organisation::api::use_link_api,
     ),
     components(schemas(
         notices::ObjectionRequest,
@@ -131,6 +145,10 @@ pub fn routes() -> Router<AppState> {
         transfer::ImportErrorBody,
         crate::features::plans::ActualBody,
         crate::features::plans::ProgressBody,
+        crate::features::organisation::api::SwitchRequest,
+        crate::features::organisation::api::InviteRequest,
+        crate::features::organisation::api::StaffInviteRequest,
+        crate::features::organisation::api::UseLinkRequest,
     ))
 )]
 struct ExtDoc;

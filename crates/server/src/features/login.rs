@@ -26,23 +26,31 @@ pub(crate) struct LoginForm {
     password: String,
 }
 
-pub(crate) async fn login_form(MaybeSession(s): MaybeSession, lang: Lang) -> PageResult {
+pub(crate) async fn login_form(
+    MaybeSession(s): MaybeSession,
+    lang: Lang,
+    State(st): State<AppState>,
+) -> PageResult {
     page(
         lang,
         s.as_ref(),
         lang.t("登录", "Log in"),
-        login_body(lang, "", None),
+        login_body(lang, "", None, st.oidc.is_some()),
     )
 }
 
-/// The login form; after a refusal, the reason above it and the user name kept.
-pub(crate) fn login_body(lang: Lang, user: &str, problem: Option<&str>) -> Markup {
+/// The login form; after a refusal, the reason above it and the user name kept. With unified
+/// login configured, its button beside the form.
+pub(crate) fn login_body(lang: Lang, user: &str, problem: Option<&str>, oidc: bool) -> Markup {
     html! {
         form.card method="post" action="/login" {
             @if let Some(p) = problem { div.error.form-error role="alert" { (p) } }
             label { (lang.t("用户名", "User")) br; input name="user" autocomplete="username" required value=(user); }
             label { (lang.t("密码", "Password")) br; input name="password" type="password" autocomplete="current-password" required aria-invalid=[problem.map(|_| "true")]; }
             button type="submit" { (lang.t("登录", "Log in")) }
+        }
+        @if oidc {
+            p.card { a href="/login/oidc" { (lang.t("统一身份认证登录", "Log in with unified login (统一身份认证)")) } }
         }
         p.muted { (lang.t("演示账号见启动时的提示(密码 demo-kechuang)。", "Demo accounts are printed at first start (password demo-kechuang).")) }
     }
@@ -67,7 +75,7 @@ pub(crate) async fn login(
                 lang,
                 None,
                 lang.t("登录", "Log in"),
-                login_body(lang, f.user.trim(), Some(&e.message())),
+                login_body(lang, f.user.trim(), Some(&e.message()), st.oidc.is_some()),
             )?;
             *res.status_mut() = status;
             Ok(res)

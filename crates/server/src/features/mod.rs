@@ -13,6 +13,7 @@ pub mod home;
 pub mod library;
 pub mod login;
 pub mod notices;
+pub mod organisation;
 pub mod overview;
 pub mod plans;
 pub mod review;
@@ -37,5 +38,6 @@ pub fn routes() -> Router<AppState> {
         .merge(plans::routes())
         .merge(notices::routes())
         .merge(overview::routes())
+        .merge(organisation::routes())
         .merge(applications::materials::routes())
 }

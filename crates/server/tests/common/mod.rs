@@ -71,6 +71,17 @@ pub async fn start(url: &str) -> (String, Store) {
 /// Starts the app after `tweak` has changed its state (a guard with other limits, secure
 /// cookies…).
 pub async fn start_with(url: &str, tweak: impl FnOnce(&mut AppState)) -> (String, Store) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_on(listener, url, tweak).await
+}
+
+/// Starts the app on a listener bound beforehand (a test that must know the address before
+/// the app's state is made: unified login registers the callback URL with its provider).
+pub async fn start_on(
+    listener: tokio::net::TcpListener,
+    url: &str,
+    tweak: impl FnOnce(&mut AppState),
+) -> (String, Store) {
     // Tests publish with a notice period of 0 days to pay at once.
     let store = Store::open(url, library())
         .await
@@ -99,9 +110,9 @@ pub async fn start_with(url: &str, tweak: impl FnOnce(&mut AppState)) -> (String
         secure_cookies: false,
         plans: Arc::new(plans),
         guard: Arc::new(kc_server::guard::Guard::default()),
+        oidc: None,
     };
     tweak(&mut state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, kc_server::app(state)).await.unwrap() });
     (format!("http://{addr}"), store)
