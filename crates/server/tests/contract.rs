@@ -567,6 +567,13 @@ fn calls() -> Vec<Call> {
         call("budgets", "GET", "/api/budgets", Reviewer, None),
         call("budget_levels", "GET", "/api/budgets/levels", Finance, None),
         call(
+            "jurisdiction_overview",
+            "GET",
+            "/api/jurisdiction",
+            Reviewer,
+            None,
+        ),
+        call(
             "audit",
             "GET",
             "/api/audit?action=set_budget&limit=5",
@@ -738,6 +745,7 @@ const UI: &[(&str, &str, &[&str])] = &[
     ("GET", "/applicants", &["applicants_list"]),
     ("GET", "/applicants/{id}", &["applicant"]),
     ("GET", "/calendar", &["calendar", "notifications"]),
+    ("GET", "/jurisdiction", &["jurisdiction_overview"]),
     (
         "GET",
         "/notifications",

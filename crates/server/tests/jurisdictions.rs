@@ -87,6 +87,11 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
     ),
     (
         "GET",
+        "/api/jurisdiction?j=tiexi",
+        [403, 200, 200, 403, 403, 200, 200],
+    ),
+    (
+        "GET",
         "/api/export/applications?jurisdiction=hunnan",
         [200, 403, 200, 403, 200, 200, 200],
     ),
@@ -356,6 +361,40 @@ async fn each_jurisdiction_reaches_only_its_own_and_two_levels_review_in_turn() 
             .post("/api/budgets/lines", json!({"measure": "hitech_first", "year": 2023, "level": "district", "amount": "500000"}))
             .await;
         assert_eq!(s, 200, "{label}: {b}");
+        // The overview as JSON: the city's applications grouped by district, 沈阳市's and
+        // 浑南区's shares of 高新技术企业 (100,000.00 each, paid).
+        let (s, o) = sy_rev.get("/api/jurisdiction").await;
+        assert_eq!(s, 200, "{label}: {o}");
+        let mut groups: Vec<&str> = o["by_state"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["jurisdiction"].as_str().unwrap())
+            .collect();
+        groups.sort();
+        groups.dedup();
+        assert_eq!(groups, vec!["hunnan", "tiexi"], "{label}: {o}");
+        let mut shares: Vec<(String, String, String)> = o["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                (
+                    x["payer"].as_str().unwrap().to_string(),
+                    x["committed"].as_str().unwrap().to_string(),
+                    x["paid"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        shares.sort();
+        assert_eq!(
+            shares,
+            vec![
+                ("hunnan".into(), "100000.00".into(), "100000.00".into()),
+                ("shenyang".into(), "100000.00".into(), "100000.00".into())
+            ],
+            "{label}: {o}"
+        );
         // The district's dashboard shows its share; the city's its districts as rows.
         let (s, page) = hn_rev.page("/jurisdiction").await;
         assert_eq!(s, 200);

@@ -74,6 +74,10 @@ pub fn routes() -> Router<AppState> {
         .route("/budgets/lines", post(budgets::set_budget))
         .route("/import/{table}", post(transfer::import_table))
         .route("/export/{table}", get(transfer::export_table))
+        .route(
+            "/jurisdiction",
+            get(crate::features::overview::api::overview),
+        )
         .route("/calendar", get(calendar::calendar))
         .route("/notifications", get(calendar::notifications))
         .route("/notifications/unread", get(calendar::notifications_unread))
@@ -102,6 +106,7 @@ pub fn routes() -> Router<AppState> {
         budgets::set_budget,
         transfer::import_table,
         transfer::export_table,
+        crate::features::overview::api::overview,
         calendar::calendar,
         calendar::notifications,
         calendar::notifications_unread,

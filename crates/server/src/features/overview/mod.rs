@@ -14,6 +14,8 @@ use kc_domain::{Access, AppState as St};
 use maud::html;
 use serde::Deserialize;
 
+pub mod api;
+
 /// The pages of this feature.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/jurisdiction", get(overview))
