@@ -67,6 +67,8 @@ pub struct StaffRow {
     pub staff_id: Option<String>,
     pub is_admin: bool,
     pub has_password: bool,
+    /// The jurisdiction the account works in (`None`: the whole platform).
+    pub jurisdiction: Option<String>,
 }
 
 /// What a one-time link is for.
@@ -561,9 +563,13 @@ impl Store {
                     true
                 }
             }
-            Role::Admin => actor.role == Role::Admin && actor.id != user_id,
+            Role::Admin => {
+                actor.role == Role::Admin
+                    && actor.id != user_id
+                    && self.staff_in_scope(actor, &target)
+            }
             Role::System => false,
-            _ => self.is_staff_admin(actor).await?,
+            _ => self.is_staff_admin(actor).await? && self.staff_in_scope(actor, &target),
         };
         if !allowed {
             return Err(forbidden(
@@ -607,7 +613,9 @@ impl Store {
     }
 
     /// Invites a staff account (the admin role or a staff administrator); audited. The new
-    /// account gets the inviter's jurisdiction; only the admin role makes admins.
+    /// account works in `jurisdiction`, which must lie in the inviter's own (a city's
+    /// administrator invites a district's clerk), by default the inviter's; only the admin
+    /// role makes admins.
     #[allow(clippy::too_many_arguments)]
     pub async fn invite_staff(
         &self,
@@ -617,6 +625,7 @@ impl Store {
         role: Role,
         admin: bool,
         staff_id: Option<&str>,
+        jurisdiction: Option<&str>,
         token: &str,
     ) -> Result<IssuedLink> {
         if !self.is_staff_admin(actor).await? {
@@ -649,15 +658,33 @@ impl Store {
                 ));
             }
         }
-        let inviter = self.user(&actor.id).await?;
+        let inviter = self.user(&actor.id).await?.and_then(|u| u.jurisdiction);
+        let jurisdiction = match (
+            jurisdiction.map(str::trim).filter(|j| !j.is_empty()),
+            inviter,
+        ) {
+            (None, own) => own,
+            (Some(j), own) => {
+                self.check_jurisdiction(j)?;
+                if let Some(own) = &own
+                    && !self.jurisdictions().contains(own, j)
+                {
+                    return Err(forbidden(&format!(
+                        "{}不在{}辖区内,不能为其邀请工作人员 (outside your jurisdiction)",
+                        self.jurisdictions().zh(j),
+                        self.jurisdictions().zh(own)
+                    )));
+                }
+                Some(j.to_string())
+            }
+        };
         let user = crate::User {
             id: user_id.to_string(),
             name: name.trim().to_string(),
             role,
             applicant_id: None,
             password_hash: None,
-            // The invited account works where its inviter works.
-            jurisdiction: inviter.and_then(|u| u.jurisdiction),
+            jurisdiction,
         };
         self.create_user(actor, &user).await?;
         let mut tx = self.pool.begin().await?;
@@ -757,7 +784,17 @@ impl Store {
         Ok(())
     }
 
-    /// Staff accounts, for a staff administrator.
+    /// Whether a staff account works inside the actor's jurisdiction (everything for the
+    /// whole platform's staff): a jurisdiction's administrators manage only their own staff.
+    fn staff_in_scope(&self, actor: &Actor, target: &crate::User) -> bool {
+        match (&actor.jurisdiction, &target.jurisdiction) {
+            (None, _) => true,
+            (Some(own), Some(t)) => self.jurisdictions().contains(own, t),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// Staff accounts, for a staff administrator: those of the jurisdictions in its own.
     pub async fn staff_users(&self, actor: &Actor) -> Result<Vec<StaffRow>> {
         if !self.is_staff_admin(actor).await? {
             return Err(forbidden(
@@ -765,12 +802,20 @@ impl Store {
             ));
         }
         let rows = sqlx::query(
-            "SELECT u.id, u.name, u.role, s.staff_id, COALESCE(s.is_admin, 0), u.password_hash FROM users u \
+            "SELECT u.id, u.name, u.role, s.staff_id, COALESCE(s.is_admin, 0), u.password_hash, u.jurisdiction FROM users u \
              LEFT JOIN staff_accounts s ON s.user_id = u.id WHERE u.role <> 'applicant' AND u.role <> 'system' ORDER BY u.id",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
+            .filter(|r| {
+                let j: Option<String> = r.get(6);
+                match (&actor.jurisdiction, j) {
+                    (None, _) => true,
+                    (Some(own), Some(j)) => self.jurisdictions().contains(own, &j),
+                    (Some(_), None) => false,
+                }
+            })
             .map(|r| {
                 let role: String = r.get(2);
                 Ok(StaffRow {
@@ -781,6 +826,7 @@ impl Store {
                     staff_id: r.get(3),
                     is_admin: r.get::<i64, _>(4) != 0,
                     has_password: r.get::<Option<String>, _>(5).is_some(),
+                    jurisdiction: r.get(6),
                 })
             })
             .collect()

@@ -421,6 +421,7 @@ async fn staff_are_invited_by_an_administrator() {
                 Role::Finance,
                 false,
                 None,
+                None,
                 &token(20),
             )
             .await
@@ -435,6 +436,7 @@ async fn staff_are_invited_by_an_administrator() {
             Role::Finance,
             false,
             Some("SY-0042"),
+            None,
             &token(21),
         )
         .await
@@ -447,6 +449,7 @@ async fn staff_are_invited_by_an_administrator() {
                 Role::Finance,
                 false,
                 Some("SY-0042"),
+                None,
                 &token(22),
             )
             .await
@@ -473,18 +476,89 @@ async fn staff_are_invited_by_an_administrator() {
             Role::Reviewer,
             true,
             None,
+            None,
             &token(23),
         )
         .await
         .unwrap();
         let chief2 = Actor::new("chief2", Role::Reviewer);
         assert!(s.is_staff_admin(&chief2).await.unwrap(), "{l}");
+        // A jurisdiction's administrator invites into its own jurisdiction (or one inside
+        // it), lists and resets only its own staff (issue 11).
+        s.invite_staff(
+            &adm,
+            "hn-chief",
+            "浑南科长",
+            Role::Reviewer,
+            true,
+            None,
+            Some("hunnan"),
+            &token(30),
+        )
+        .await
+        .unwrap();
+        let hn_chief = Actor::staff("hn-chief", Role::Reviewer, "hunnan");
+        let e = s
+            .invite_staff(
+                &hn_chief,
+                "tx9",
+                "铁西九",
+                Role::Reviewer,
+                false,
+                None,
+                Some("tiexi"),
+                &token(31),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "forbidden", "{l}: {e}");
+        s.invite_staff(
+            &hn_chief,
+            "hn9",
+            "浑南九",
+            Role::Finance,
+            false,
+            None,
+            None,
+            &token(32),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            s.user("hn9")
+                .await
+                .unwrap()
+                .unwrap()
+                .jurisdiction
+                .as_deref(),
+            Some("hunnan"),
+            "{l}: the invited account works where its inviter works"
+        );
+        let mine: Vec<String> = s
+            .staff_users(&hn_chief)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.user_id)
+            .collect();
+        assert_eq!(mine, vec!["hn-chief".to_string(), "hn9".to_string()], "{l}");
+        let e = s
+            .reset_link(&hn_chief, "fin2", &token(33))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            code(&e),
+            "forbidden",
+            "{l}: fin2 works for the whole platform"
+        );
+        s.reset_link(&hn_chief, "hn9", &token(34)).await.unwrap();
         s.invite_staff(
             &chief2,
             "rev9",
             "审核九",
             Role::Reviewer,
             false,
+            None,
             None,
             &token(24),
         )
@@ -498,6 +572,7 @@ async fn staff_are_invited_by_an_administrator() {
                 Role::Admin,
                 false,
                 None,
+                None,
                 &token(25),
             )
             .await
@@ -510,6 +585,7 @@ async fn staff_are_invited_by_an_administrator() {
                 "x",
                 Role::Applicant,
                 false,
+                None,
                 None,
                 &token(26),
             )
@@ -530,7 +606,16 @@ async fn staff_are_invited_by_an_administrator() {
         );
         // A bad account name is named.
         let e = s
-            .invite_staff(&adm, "a b", "x", Role::Reviewer, false, None, &token(29))
+            .invite_staff(
+                &adm,
+                "a b",
+                "x",
+                Role::Reviewer,
+                false,
+                None,
+                None,
+                &token(29),
+            )
             .await
             .unwrap_err();
         assert!(e.to_string().contains("账号"), "{l}: {e}");

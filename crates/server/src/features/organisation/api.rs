@@ -175,7 +175,7 @@ pub(crate) async fn staff_users(
     let rows = staff_rows(&st, &s).await?;
     Ok(Json(json!(
         rows.iter()
-            .map(|r| json!({"user": r.user_id, "name": r.name, "role": r.role.code(), "staff_id": r.staff_id, "admin": r.is_admin, "active": r.has_password}))
+            .map(|r| json!({"user": r.user_id, "name": r.name, "role": r.role.code(), "staff_id": r.staff_id, "admin": r.is_admin, "active": r.has_password, "jurisdiction": r.jurisdiction}))
             .collect::<Vec<_>>()
     )))
 }
@@ -191,6 +191,9 @@ pub(crate) struct StaffInviteRequest {
     /// May invite staff in turn
     #[serde(default)]
     admin: bool,
+    /// The jurisdiction the account works in (a region code such as hunnan, inside the
+    /// inviter's own); default the inviter's
+    jurisdiction: Option<String>,
 }
 
 /// Invites a staff account into the inviter's jurisdiction: a one-time link (72 h). Audited.
@@ -212,6 +215,7 @@ pub(crate) async fn invite_staff_api(
         &req.role,
         req.admin,
         req.staff_id.as_deref(),
+        req.jurisdiction.as_deref(),
     )
     .await?;
     Ok(Json(issued_json(&st, &headers, &link, &token)))

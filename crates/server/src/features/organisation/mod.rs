@@ -386,6 +386,25 @@ async fn render_staff(
     let rows = staff_rows(st, s).await?;
     let p = problem.as_ref();
     let invite_p = FormProblem::for_form(p, "invite_staff");
+    // The jurisdictions an invited account may work in: the inviter's own and those in it.
+    let js = st.store.jurisdictions();
+    let jname = |code: &str| -> String {
+        match js.get(code) {
+            Some(j) if lang.0 => j.en.clone(),
+            Some(j) => j.zh.clone(),
+            None => code.to_string(),
+        }
+    };
+    let places: Vec<&kc_store::Jurisdiction> = js
+        .all()
+        .iter()
+        .filter(|j| {
+            s.user
+                .jurisdiction
+                .as_deref()
+                .is_none_or(|own| js.contains(own, &j.code))
+        })
+        .collect();
     let roles: Vec<Role> = if s.user.role == Role::Admin {
         vec![Role::Reviewer, Role::Finance, Role::PlanOffice, Role::Admin]
     } else {
@@ -395,10 +414,11 @@ async fn render_staff(
         @if let Some((link, url)) = issued { (issued_box(lang, link, url)) }
         (problem_box(p.filter(|p| p.form != "invite_staff")))
         table.cards {
-            tr { th { (lang.t("账号", "User")) } th { (lang.t("姓名", "Name")) } th { (lang.t("角色", "Role")) } th { (lang.t("工号", "Staff id")) } th { (lang.t("状态", "Status")) } th { (lang.t("操作", "Actions")) } }
+            tr { th { (lang.t("账号", "User")) } th { (lang.t("姓名", "Name")) } th { (lang.t("角色", "Role")) } th { (lang.t("辖区", "Jurisdiction")) } th { (lang.t("工号", "Staff id")) } th { (lang.t("状态", "Status")) } th { (lang.t("操作", "Actions")) } }
             @for r in &rows { tr {
                 td { (r.user_id) } td { (r.name) }
                 td { (if lang.0 { r.role.code() } else { role_zh(r.role) }) @if r.is_admin { " " span.tag { (lang.t("可邀请工作人员", "invites staff")) } } }
+                td { (r.jurisdiction.as_deref().map(|j| jname(j)).unwrap_or_else(|| lang.t("全平台", "whole platform").to_string())) }
                 td { (r.staff_id.clone().unwrap_or_default()) }
                 td { (if r.has_password { lang.t("已启用", "active") } else { lang.t("待设置密码", "awaiting a password") }) }
                 td { @if r.user_id != s.user.id && (r.role != Role::Admin || s.user.role == Role::Admin) {
@@ -415,7 +435,11 @@ async fn render_staff(
             label { (lang.t("角色", "Role")) br; select name="role" { @for r in &roles { option value=(r.code()) selected[FormProblem::value(invite_p, "role").as_deref() == Some(r.code())] { (if lang.0 { r.code() } else { role_zh(*r) }) } } } }
             label { (lang.t("工号(统一身份认证,可选)", "Staff id (unified login, optional)")) br; input name="staff_id" value=(FormProblem::value(invite_p, "staff_id").unwrap_or_default()); }
             label { input type="checkbox" name="admin" value="1" checked[FormProblem::value(invite_p, "admin").as_deref() == Some("1")]; " " (lang.t("可邀请工作人员", "may invite staff")) }
-            p.muted { (lang.t("受邀账号与邀请人属于同一辖区。", "The invited account works in the inviter's jurisdiction.")) }
+            label { (lang.t("辖区", "Jurisdiction")) br; select name="jurisdiction" {
+                @if s.user.jurisdiction.is_none() { option value="" { (lang.t("全平台", "whole platform")) } }
+                @for j in &places { option value=(j.code) selected[FormProblem::value(invite_p, "jurisdiction").as_deref().or(s.user.jurisdiction.as_deref()) == Some(j.code.as_str())] { (jname(&j.code)) " · " (if lang.0 { j.tier.en() } else { j.tier.zh() }) } }
+            } }
+            p.muted { (lang.t("受邀账号只能查看和办理所属辖区内的申报主体。", "The invited account sees and acts on the applicants of its jurisdiction only.")) }
             button type="submit" { (lang.t("生成邀请链接", "Make an invitation link")) }
         }
     };
@@ -448,8 +472,10 @@ pub(crate) struct StaffForm {
     role: String,
     staff_id: Option<String>,
     admin: Option<String>,
+    jurisdiction: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn do_invite_staff(
     st: &AppState,
     s: &Session,
@@ -458,6 +484,7 @@ pub(crate) async fn do_invite_staff(
     role: &str,
     admin: bool,
     staff_id: Option<&str>,
+    jurisdiction: Option<&str>,
 ) -> Result<(IssuedLink, String), AppError> {
     let role = Role::parse(role.trim()).ok_or_else(|| AppError::BadRequest {
         code: "invalid",
@@ -473,6 +500,7 @@ pub(crate) async fn do_invite_staff(
             role,
             admin,
             staff_id,
+            jurisdiction,
             &token,
         )
         .await?;
@@ -496,6 +524,7 @@ pub(crate) async fn invite_staff(
         &f.role,
         admin,
         f.staff_id.as_deref(),
+        f.jurisdiction.as_deref(),
     )
     .await
     {
@@ -513,6 +542,10 @@ pub(crate) async fn invite_staff(
                     f.staff_id.clone().unwrap_or_default(),
                 ),
                 ("admin".to_string(), f.admin.clone().unwrap_or_default()),
+                (
+                    "jurisdiction".to_string(),
+                    f.jurisdiction.clone().unwrap_or_default(),
+                ),
             ]
             .into();
             let p = FormProblem::from_error("invite_staff", e, values)?;
