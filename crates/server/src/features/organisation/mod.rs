@@ -418,7 +418,7 @@ async fn render_staff(
             @for r in &rows { tr {
                 td { (r.user_id) } td { (r.name) }
                 td { (if lang.0 { r.role.code() } else { role_zh(r.role) }) @if r.is_admin { " " span.tag { (lang.t("可邀请工作人员", "invites staff")) } } }
-                td { (r.jurisdiction.as_deref().map(|j| jname(j)).unwrap_or_else(|| lang.t("全平台", "whole platform").to_string())) }
+                td { (r.jurisdiction.as_deref().map(&jname).unwrap_or_else(|| lang.t("全平台", "whole platform").to_string())) }
                 td { (r.staff_id.clone().unwrap_or_default()) }
                 td { (if r.has_password { lang.t("已启用", "active") } else { lang.t("待设置密码", "awaiting a password") }) }
                 td { @if r.user_id != s.user.id && (r.role != Role::Admin || s.user.role == Role::Admin) {
