@@ -395,6 +395,33 @@ async fn each_jurisdiction_reaches_only_its_own_and_two_levels_review_in_turn() 
             ],
             "{label}: {o}"
         );
+        // Plans: those the jurisdiction takes part in (辽宁省's and 沈阳市's for 浑南区; 聊城市's
+        // for 聊城市), every plan for the whole platform.
+        let plans = |v: serde_json::Value| -> Vec<String> {
+            let mut p: Vec<String> = v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["plan"].as_str().unwrap().to_string())
+                .collect();
+            p.sort();
+            p
+        };
+        assert_eq!(
+            plans(hn_rev.get("/api/plans").await.1),
+            vec!["ln-transfer-2018", "sd-zone-2016", "sy-work-2019"],
+            "{label}"
+        );
+        assert_eq!(
+            plans(callers[3].get("/api/plans").await.1),
+            vec!["lc-innovative-city-2020"],
+            "{label}"
+        );
+        assert_eq!(
+            plans(callers[6].get("/api/plans").await.1).len(),
+            4,
+            "{label}"
+        );
         // The district's dashboard shows its share; the city's its districts as rows.
         let (s, page) = hn_rev.page("/jurisdiction").await;
         assert_eq!(s, 200);

@@ -181,6 +181,18 @@ impl Store {
         }
     }
 
+    /// Whether the actor's jurisdiction takes part in a plan of `region`: the plan covers it
+    /// (a province's or its city's plan for a district) or lies in it (a district's plan for
+    /// its city). Staff of the whole platform see every plan.
+    pub fn sees_plan(&self, actor: &Actor, region: &str) -> bool {
+        match &actor.jurisdiction {
+            None => true,
+            Some(j) => {
+                self.jurisdictions.contains(region, j) || self.jurisdictions.contains(j, region)
+            }
+        }
+    }
+
     /// The regions a scoped actor sees (`None`: everything).
     pub fn scope_regions(&self, actor: &Actor) -> Option<Vec<String>> {
         if actor.role == Role::Applicant {

@@ -106,8 +106,15 @@ pub(crate) async fn calendar(
             });
         }
     }
-    if s.as_ref().is_some_and(|x| x.role().may(Access::Plans)) {
-        for p in &st.plans.plans {
+    if let Some(x) = s.as_ref().filter(|x| x.role().may(Access::Plans)) {
+        let actor = x.user.actor();
+        // The targets of the plans the user's jurisdiction takes part in.
+        for p in st
+            .plans
+            .plans
+            .iter()
+            .filter(|p| st.store.sees_plan(&actor, &p.region))
+        {
             for i in &p.indicators {
                 entries.push(DayEntry {
                     date: i.deadline,

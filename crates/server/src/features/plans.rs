@@ -38,9 +38,14 @@ pub fn api_routes() -> Router<AppState> {
         .route("/plans/progress", post(api_record_progress))
 }
 
-/// The plan library with the progress recorded in the database added.
-pub(crate) async fn effective(st: &AppState) -> Result<PlanLibrary, AppError> {
+/// The plan library with the progress recorded in the database added, holding the plans the
+/// actor's jurisdiction takes part in (see `Store::sees_plan`).
+pub(crate) async fn effective(
+    st: &AppState,
+    actor: &kc_store::Actor,
+) -> Result<PlanLibrary, AppError> {
     let mut lib = (*st.plans).clone();
+    lib.plans.retain(|p| st.store.sees_plan(actor, &p.region));
     let (actuals, progress) = st.store.plan_records().await?;
     // Oldest first: a later record for the same indicator and date supersedes (a correction),
     // also a value of the plan files.
@@ -314,7 +319,11 @@ async fn dashboard_view(
     s.as_ref()
         .ok_or(AppError::Unauthorized)?
         .require_access(kc_domain::Access::Plans)?;
-    let lib = effective(st).await?;
+    let actor = s
+        .as_ref()
+        .map(|s| s.user.actor())
+        .ok_or(AppError::Unauthorized)?;
+    let lib = effective(st, &actor).await?;
     let at = q
         .date
         .as_deref()
@@ -474,7 +483,11 @@ async fn tasks(
     s.as_ref()
         .ok_or(AppError::Unauthorized)?
         .require_access(kc_domain::Access::Plans)?;
-    let lib = effective(&st).await?;
+    let actor = s
+        .as_ref()
+        .map(|s| s.user.actor())
+        .ok_or(AppError::Unauthorized)?;
+    let lib = effective(&st, &actor).await?;
     let at = q
         .date
         .as_deref()
@@ -727,7 +740,7 @@ pub(crate) async fn api_status(
     Query(q): Query<PlanQuery>,
 ) -> Result<Json<J>, crate::api::ApiError> {
     s.require_access(kc_domain::Access::Plans)?;
-    let lib = effective(&st).await?;
+    let lib = effective(&st, &s.user.actor()).await?;
     let at = q
         .date
         .as_deref()
@@ -824,7 +837,7 @@ async fn tasks_xlsx(
     Query(q): Query<UnitQuery>,
 ) -> Result<Response, AppError> {
     s.require_access(kc_domain::Access::Plans)?;
-    let bytes = unit_xlsx(&st, &q).await?;
+    let bytes = unit_xlsx(&st, &s.user.actor(), &q).await?;
     Ok((
         [
             (
@@ -842,8 +855,12 @@ async fn tasks_xlsx(
 }
 
 /// The bytes of a unit's 督办清单 workbook (the page's download and the API's).
-pub(crate) async fn unit_xlsx(st: &AppState, q: &UnitQuery) -> Result<Vec<u8>, AppError> {
-    let lib = effective(st).await?;
+pub(crate) async fn unit_xlsx(
+    st: &AppState,
+    actor: &kc_store::Actor,
+    q: &UnitQuery,
+) -> Result<Vec<u8>, AppError> {
+    let lib = effective(st, actor).await?;
     let at = q
         .date
         .as_deref()

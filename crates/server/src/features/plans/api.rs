@@ -24,7 +24,7 @@ pub(crate) async fn plan_tasks(
     Query(q): Query<UnitQuery>,
 ) -> ApiResult<Json<J>> {
     s.require_access(kc_domain::Access::Plans)?;
-    let lib = effective(&st).await?;
+    let lib = effective(&st, &s.user.actor()).await?;
     let at = q
         .date
         .as_deref()
@@ -62,7 +62,7 @@ pub(crate) async fn plan_tasks_xlsx(
     Query(q): Query<UnitQuery>,
 ) -> ApiResult<Response> {
     s.require_access(kc_domain::Access::Plans)?;
-    let bytes = unit_xlsx(&st, &q).await?;
+    let bytes = unit_xlsx(&st, &s.user.actor(), &q).await?;
     Ok((
         [
             (header::CONTENT_TYPE, crate::api::XLSX.to_string()),
