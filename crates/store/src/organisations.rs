@@ -787,9 +787,15 @@ impl Store {
     /// Whether a staff account works inside the actor's jurisdiction (everything for the
     /// whole platform's staff): a jurisdiction's administrators manage only their own staff.
     fn staff_in_scope(&self, actor: &Actor, target: &crate::User) -> bool {
-        match (&actor.jurisdiction, &target.jurisdiction) {
+        self.works_in_scope(actor, target.jurisdiction.as_deref())
+    }
+
+    /// Whether an account working in `jurisdiction` (`None`: the whole platform) lies in the
+    /// actor's scope.
+    fn works_in_scope(&self, actor: &Actor, jurisdiction: Option<&str>) -> bool {
+        match (&actor.jurisdiction, jurisdiction) {
             (None, _) => true,
-            (Some(own), Some(t)) => self.jurisdictions().contains(own, t),
+            (Some(own), Some(j)) => self.jurisdictions().contains(own, j),
             (Some(_), None) => false,
         }
     }
@@ -808,14 +814,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .filter(|r| {
-                let j: Option<String> = r.get(6);
-                match (&actor.jurisdiction, j) {
-                    (None, _) => true,
-                    (Some(own), Some(j)) => self.jurisdictions().contains(own, &j),
-                    (Some(_), None) => false,
-                }
-            })
+            .filter(|r| self.works_in_scope(actor, r.get::<Option<String>, _>(6).as_deref()))
             .map(|r| {
                 let role: String = r.get(2);
                 Ok(StaffRow {

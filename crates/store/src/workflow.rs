@@ -483,12 +483,7 @@ impl Store {
     pub async fn may_see(&self, actor: &Actor, applicant_id: &str) -> Result<()> {
         self.may_see_role(actor, applicant_id)?;
         if actor.role != Role::Applicant && actor.jurisdiction.is_some() {
-            let region = sqlx::query("SELECT region FROM applicants WHERE id = $1")
-                .bind(applicant_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .map(|r| r.get::<String, _>(0))
-                .ok_or_else(|| StoreError::NotFound(format!("applicant {applicant_id}")))?;
+            let region = self.applicant_region(applicant_id).await?;
             self.check_region(actor, &region)?;
         }
         Ok(())
