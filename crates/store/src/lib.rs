@@ -15,6 +15,7 @@
 
 mod accounts;
 pub mod jurisdictions;
+pub mod market;
 pub mod materials;
 pub mod migrate;
 mod names;
@@ -181,6 +182,8 @@ pub struct Store {
     jurisdictions: Arc<jurisdictions::Jurisdictions>,
     /// The order in which the levels that pay an application review it.
     review_order: kc_domain::ReviewOrder,
+    /// The S&T market's dictionary and search index.
+    market: Arc<market::search::MarketSearch>,
 }
 
 /// At most this many applications' keys are cached (the cache is emptied when full).
@@ -276,6 +279,16 @@ impl Store {
                 })
             });
         let pool = opts.connect(&url).await?;
+        // The market's search index lives beside an SQLite file; in memory otherwise (see
+        // `market::search`).
+        let market_dir = sqlite_path
+            .as_ref()
+            .filter(|p| !p.to_string_lossy().contains(":memory:") && !url.contains("mode=memory"))
+            .map(|p| {
+                let mut dir = p.clone().into_os_string();
+                dir.push(".market-index");
+                std::path::PathBuf::from(dir)
+            });
         let pg = if backend == Backend::Postgres {
             // Connections are opened when first needed, as for the pool above.
             Some(
@@ -310,6 +323,7 @@ impl Store {
             pg,
             jurisdictions: Arc::new(jurisdictions::Jurisdictions::from_library(&lib)),
             review_order: kc_domain::ReviewOrder::default(),
+            market: Arc::new(market::search::MarketSearch::new(market_dir)),
             lib,
         };
         migrate::run(&store).await?;

@@ -51,6 +51,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "organisations",
         include_str!("../migrations/sqlite/0009_organisations.sql"),
     ),
+    (
+        10,
+        "market",
+        include_str!("../migrations/sqlite/0010_market.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -97,6 +102,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         9,
         "organisations",
         include_str!("../migrations/postgres/0009_organisations.sql"),
+    ),
+    (
+        10,
+        "market",
+        include_str!("../migrations/postgres/0010_market.sql"),
     ),
 ];
 

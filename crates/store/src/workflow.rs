@@ -1959,6 +1959,24 @@ impl Store {
         applicant_id: &str,
         event_id: &str,
     ) -> Result<Vec<String>> {
+        self.applications_for_event_in(tx, actor, applicant_id, event_id, false)
+            .await
+    }
+
+    /// The applications an event opens. Every event: an offer (免申即享) for each measure it
+    /// triggers whose clause writes a fixed sum. An event the platform itself verified (a
+    /// contract registered or a voucher redeemed on the S&T market, `verified`): also an offer
+    /// for an amount fixed by a formula over its figures (90% of the voucher's service amount),
+    /// since no declared figure needs checking; and for an amount left to review (最高…, 不超过…)
+    /// a draft application (origin `market`) the applicant submits with one step.
+    pub(crate) async fn applications_for_event_in(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        applicant_id: &str,
+        event_id: &str,
+        verified: bool,
+    ) -> Result<Vec<String>> {
         let profile = self.profile_in(tx, applicant_id).await?;
         let row = sqlx::query("SELECT body FROM events WHERE id = $1")
             .bind(event_id)
@@ -2015,16 +2033,19 @@ impl Store {
             .filter(|o| o.status == Status::Awarded && o.event == Some(0))
         {
             let Some(a) = &o.award else { continue };
-            let (AmountKind::Fixed, Some(amount)) = (a.kind, a.amount) else {
-                continue;
-            };
-            // Only a fixed sum written in the clause (给予2万元) is offered without review; an
-            // amount computed from declared figures (50% of loan costs) needs a reviewer.
             let m = &self.lib.measures[o.measure];
-            if !matches!(&m.grant, kc_check::GrantRule::Fixed(n) if matches!(n.kind, kc_check::NodeKind::Const(_)))
-            {
-                continue;
-            }
+            // Only a fixed sum written in the clause (给予2万元) is offered without review; an
+            // amount computed from declared figures (50% of loan costs) needs a reviewer —
+            // unless the platform verified the figures itself.
+            let written_sum = matches!(&m.grant, kc_check::GrantRule::Fixed(n) if matches!(n.kind, kc_check::NodeKind::Const(_)));
+            let (origin, state) = match (a.kind, a.amount) {
+                (AmountKind::Fixed, Some(_)) if written_sum || verified => {
+                    ("offer", AppState::Offered)
+                }
+                _ if verified => ("market", AppState::Draft),
+                _ => continue,
+            };
+            let computed = a.amount.map(|amount| (amount, a.kind));
             let measure = &m.id;
             match self
                 .insert_application(
@@ -2033,9 +2054,9 @@ impl Store {
                     applicant_id,
                     measure,
                     event_id,
-                    "offer",
-                    AppState::Offered,
-                    Some((amount, a.kind)),
+                    origin,
+                    state,
+                    computed,
                 )
                 .await
             {
