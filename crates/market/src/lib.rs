@@ -62,7 +62,20 @@ pub struct Field {
     pub en: &'static str,
 }
 
-pub const FIELDS: &[Field] = &[];
+pub const FIELDS: &[Field] = &[
+    Field { code: "intelligent_manufacturing", zh: "智能制造与机器人", en: "Intelligent manufacturing and robotics" },
+    Field { code: "advanced_equipment", zh: "高端装备", en: "Advanced equipment" },
+    Field { code: "new_materials", zh: "新材料", en: "New materials" },
+    Field { code: "metallurgy", zh: "冶金与有色金属", en: "Metallurgy and non-ferrous metals" },
+    Field { code: "chemical", zh: "石化与精细化工", en: "Petrochemicals and fine chemicals" },
+    Field { code: "biomedicine", zh: "生物医药", en: "Biomedicine" },
+    Field { code: "electronic_information", zh: "电子信息", en: "Electronics and information" },
+    Field { code: "new_energy", zh: "新能源与储能", en: "New energy and storage" },
+    Field { code: "new_energy_vehicles", zh: "汽车及新能源汽车", en: "Automobiles and new-energy vehicles" },
+    Field { code: "energy_saving", zh: "节能环保", en: "Energy saving and environment" },
+    Field { code: "modern_agriculture", zh: "现代农业与食品", en: "Modern agriculture and food" },
+    Field { code: "light_textile", zh: "轻工纺织与造纸", en: "Light industry, textiles and paper" },
+];
 
 pub fn field(code: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.code == code || f.zh == code)

@@ -507,7 +507,7 @@ impl Store {
         if state == "redeemed" {
             return Err(refused("already_redeemed", format!("订单 {order} 已兑付 (already redeemed)")));
         }
-        let redeemed_fen: i64 = sqlx::query("SELECT COALESCE(SUM(amount_fen), 0) FROM voucher_orders WHERE voucher_id = $1 AND state = 'redeemed'")
+        let redeemed_fen: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM voucher_orders WHERE voucher_id = $1 AND state = 'redeemed'")
             .bind(&voucher)
             .fetch_one(&mut **tx)
             .await?
