@@ -80,6 +80,7 @@ pub(crate) fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup)
                     nav aria-label=(lang.t("主菜单", "Main menu")) {
                         (menu_link(&cur, "/library", lang.t("政策库", "Policies")))
                         (menu_link(&cur, "/calculator", lang.t("政策计算器", "Eligibility")))
+                        (menu_link(&cur, "/market", lang.t("科技大市场", "S&T market")))
                         @if s.is_some() { (menu_link(&cur, "/applications", lang.t("申报", "Applications"))) }
                         @if let Some(Session { user, .. }) = s { @if let Some(a) = &user.applicant_id { (menu_link(&cur, &format!("/applicants/{a}"), lang.t("一企一档", "My file"))) } }
                         @if role == Some(kc_domain::Role::Applicant) { (menu_link(&cur, "/organisation", lang.t("我的单位", "My organisation"))) }

@@ -46,6 +46,11 @@ pub const PUBLIC: &[&str] = &[
     "calendar",
     "link_info",
     "use_link",
+    "market_search",
+    "market_listings",
+    "market_listing",
+    "listing_matches",
+    "market_services",
 ];
 
 /// Tag of the public operations in the OpenAPI document.
@@ -86,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::features::notices::api_routes())
         .merge(crate::features::applications::materials::api_routes())
         .merge(crate::features::organisation::api::api_routes())
+        .merge(crate::features::market::api::api_routes())
 }
 
 #[derive(OpenApi)]
@@ -135,6 +141,33 @@ pub fn routes() -> Router<AppState> {
         crate::features::organisation::api::invite_staff_api,
         crate::features::organisation::api::link_info,
         crate::features::organisation::api::use_link_api,
+        crate::features::market::api::search,
+        crate::features::market::api::listings,
+        crate::features::market::api::create,
+        crate::features::market::api::listing,
+        crate::features::market::api::update,
+        crate::features::market::api::status,
+        crate::features::market::api::review,
+        crate::features::market::api::matches,
+        crate::features::market::api::import,
+        crate::features::market::api::export,
+        crate::features::market::api::fairs,
+        crate::features::market::api::create_fair,
+        crate::features::market::api::fair,
+        crate::features::market::api::add_fair_listings,
+        crate::features::market::api::match_fair,
+        crate::features::market::api::meeting,
+        crate::features::market::api::contracts,
+        crate::features::market::api::register,
+        crate::features::market::api::stats,
+        crate::features::market::api::settle,
+        crate::features::market::api::services,
+        crate::features::market::api::add_service,
+        crate::features::market::api::vouchers,
+        crate::features::market::api::issue,
+        crate::features::market::api::order,
+        crate::features::market::api::redeem,
+        crate::features::market::api::relation,
     ),
     components(schemas(
         notices::ObjectionRequest,
@@ -154,6 +187,19 @@ pub fn routes() -> Router<AppState> {
         crate::features::organisation::api::InviteRequest,
         crate::features::organisation::api::StaffInviteRequest,
         crate::features::organisation::api::UseLinkRequest,
+        crate::features::market::api::NewListing,
+        crate::features::market::api::StatusRequest,
+        crate::features::market::api::ReviewRequest,
+        crate::features::market::api::FairRequest,
+        crate::features::market::api::FairListingsRequest,
+        crate::features::market::api::MeetingRequest,
+        crate::features::market::api::ContractRequest,
+        crate::features::market::api::SettleRequest,
+        crate::features::market::api::ServiceRequest,
+        crate::features::market::api::VoucherRequest,
+        crate::features::market::api::OrderRequest,
+        crate::features::market::api::RedeemRequest,
+        crate::features::market::api::RelationRequest,
     ))
 )]
 struct ExtDoc;

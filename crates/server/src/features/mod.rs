@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod home;
 pub mod library;
 pub mod login;
+pub mod market;
 pub mod notices;
 pub mod organisation;
 pub mod overview;
@@ -39,5 +40,6 @@ pub fn routes() -> Router<AppState> {
         .merge(notices::routes())
         .merge(overview::routes())
         .merge(organisation::routes())
+        .merge(market::routes())
         .merge(applications::materials::routes())
 }
