@@ -28,6 +28,30 @@ pub struct DbOpt {
     /// and `app --notice-range`.
     #[arg(skip)]
     pub notice_days: Option<std::ops::RangeInclusive<i64>>,
+    /// Where the S&T market keeps its search index (default: beside an SQLite file; in
+    /// memory for PostgreSQL, rebuilt from the database at start)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub market_index: Option<PathBuf>,
+    /// More synonym groups for the market's dictionary, one group per line (docs/market.md)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub market_synonyms: Option<PathBuf>,
+}
+
+impl DbOpt {
+    /// The operator's own dictionary groups (`--market-synonyms`), checked line by line.
+    pub fn market_dictionary(&self) -> Result<Option<kc_market::Dictionary>> {
+        match &self.market_synonyms {
+            Some(p) => {
+                let text =
+                    std::fs::read_to_string(p).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+                Ok(Some(
+                    kc_market::Dictionary::parse(&text)
+                        .map_err(|e| anyhow!("{}: {e}", p.display()))?,
+                ))
+            }
+            None => Ok(None),
+        }
+    }
 }
 
 /// Parses a range of notice periods, `MIN-MAX` in days (`5-30`), for `--notice-days` /
@@ -52,6 +76,12 @@ impl DbOpt {
     /// Opens the database with this option's settings.
     pub async fn open(&self, lib: Arc<kc_check::Library>) -> Result<Store> {
         let mut store = open(&self.database, lib).await?;
+        if let Some(dir) = &self.market_index {
+            store = store.with_market_index_dir(dir.clone());
+        }
+        if let Some(dict) = self.market_dictionary()? {
+            store = store.with_market_dictionary(dict);
+        }
         if let Some(range) = &self.notice_days {
             store = store.with_notice_days(range.clone());
         }

@@ -2,6 +2,7 @@
 //! evaluate, print. Errors are `anyhow` here and nowhere below.
 
 mod db;
+mod market;
 mod plans;
 
 // mimalloc instead of glibc's malloc: in a profile of PostgreSQL approvals a fifth of this
@@ -254,6 +255,16 @@ enum Command {
         #[arg(long, global = true)]
         policies: Option<PathBuf>,
     },
+    /// The S&T market: rebuild the search index, import or export listings, evaluate the
+    /// matcher on the labelled sample (科技大市场)
+    Market {
+        #[command(subcommand)]
+        cmd: market::MarketCommand,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long, global = true)]
+        policies: Option<PathBuf>,
+    },
     /// Benchmark approval latency under concurrent reviewers, on a scratch database
     BenchApprovals {
         #[command(flatten)]
@@ -400,6 +411,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         review_ceiling: None,
                         review_order: None,
                         notice_days: None,
+                        market_index: None,
+                        market_synonyms: None,
                     };
                     (
                         db::stored_input(id, day, &opt, std::sync::Arc::new(lib.clone()))?,
@@ -565,6 +578,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             opt.notice_days = notice_range.as_deref().map(db::notice_range).transpose()?;
             db::app(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Market { cmd, opt, policies } => {
+            market::run(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Budget { cmd, opt, policies } => {
