@@ -72,6 +72,37 @@ pub(crate) async fn applicant(
     }
     certs.sort_by(|a, b| b.1.cmp(&a.1));
     certs.dedup();
+    let words = |table: &'static [(&'static str, &'static str, &'static str)], code: &str| {
+        let (zh, en) = kc_store::market::label(table, code);
+        lang.t(zh, en).to_string()
+    };
+    // 科技大市场: its listings, the contracts it is a party of, its vouchers (each as the
+    // reader may see them).
+    let actor = s.user.actor();
+    let listings = st
+        .store
+        .listings(
+            Some(&actor),
+            &kc_store::market::ListingFilter {
+                owner: Some(id.clone()),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let contracts: Vec<_> = st
+        .store
+        .contracts(&actor, None)
+        .await?
+        .into_iter()
+        .filter(|c| c.seller_id == id || c.buyer_id == id || c.broker_id.as_deref() == Some(id.as_str()))
+        .collect();
+    let vouchers: Vec<_> = st
+        .store
+        .vouchers(&actor)
+        .await?
+        .into_iter()
+        .filter(|v| v.applicant_id == id)
+        .collect();
     let body = html! {
         div.card {
             p { strong { (profile["name"].as_str().unwrap_or("")) } " · " span.uscc { (id) } " · " (member_in(&st, lang, "ApplicantKind", profile["kind"].as_str().unwrap_or(""))) " · " (member_in(&st, lang, "Region", profile["region"].as_str().unwrap_or(""))) }
@@ -86,6 +117,22 @@ pub(crate) async fn applicant(
                 td { (crate::labels::event_words(&st.lib, e["kind"].as_str().unwrap_or(""), e["date"].as_str().unwrap_or(""), e, en)) } } } }
         h2 { (lang.t("申请与支持", "Applications and awards")) }
         (app_rows(lang, &st, &apps, &names))
+        h2 #market { (lang.t("科技大市场", "S&T market")) }
+        @if listings.is_empty() && contracts.is_empty() && vouchers.is_empty() {
+            p.muted { (lang.t("暂无成果、需求、技术合同或创新券。", "No achievements, demands, contracts or vouchers.")) }
+        }
+        @if !listings.is_empty() {
+            table.cards #file-listings { tr { th { (lang.t("成果与需求", "Achievements and demands")) } th { (lang.t("状态", "Status")) } }
+                @for l in &listings { tr { td { a href={"/market/listings/" (l.id)} { (l.title) } } td { (words(l.statuses(), &l.status)) " · " (words(kc_store::market::REVIEW_STATES, &l.review)) } } } }
+        }
+        @if !contracts.is_empty() {
+            table.cards #file-contracts { tr { th { (lang.t("技术合同", "Technology contracts")) } th { (lang.t("登记日期", "Registered")) } th.num { (lang.t("成交额", "Amount")) } }
+                @for c in &contracts { tr { td { (c.reg_no) " " (c.title) } td { (c.registered_on) } td.num { (yuan(c.amount)) } } } }
+        }
+        @if !vouchers.is_empty() {
+            table.cards #file-vouchers { tr { th { (lang.t("创新券", "Vouchers")) } th.num { (lang.t("额度", "Quota")) } th.num { (lang.t("已兑付", "Redeemed")) } }
+                @for v in &vouchers { tr { td { a href="/market/vouchers" { (v.year) " " (v.id) } } td.num { (yuan(v.quota)) } td.num { (yuan(v.redeemed)) } } } }
+        }
         h2 { (lang.t("资金台账", "Ledger")) }
         table.cards { tr { th { (lang.t("申请", "Application")) } th { (lang.t("类型", "Entry")) } th { (lang.t("级次", "Level")) } th.num { (lang.t("金额", "Amount")) } th { (lang.t("时间", "When")) } }
             @for r in &ledger { tr { td { a href={"/applications/" (r.application)} { (r.application) } } td { (entry_in(lang, r.entry.code())) } td { (level_in(lang, &r.level)) } td.num { (yuan(r.amount)) } td { (readable_time(&r.at)) } } } }
