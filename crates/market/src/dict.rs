@@ -69,7 +69,7 @@ impl Dictionary {
             }
             let err = |zh: String, en: String| DictError { line, zh, en };
             let mut group: Vec<String> = Vec::new();
-            for (n, part) in content.split([',', ',']).enumerate() {
+            for (n, part) in content.split([',', '\u{FF0C}']).enumerate() {
                 let term = normalize(part.trim());
                 if term.is_empty() {
                     return Err(err(
@@ -83,7 +83,7 @@ impl Dictionary {
                         format!("“{term}” is longer than {MAX_TERM_CHARS} characters: not a term"),
                     ));
                 }
-                if term.contains(['、', ';', ';', '\t']) {
+                if term.contains(['、', ';', '\u{FF1B}', '\t']) {
                     return Err(err(
                         format!("“{term}” 含有分隔符;词之间请用逗号"),
                         format!("“{term}” contains a separator; separate terms with commas"),

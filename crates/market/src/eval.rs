@@ -156,7 +156,7 @@ impl Row<'_> {
 }
 
 fn split_keywords(s: &str) -> Vec<String> {
-    s.split([';', ';'])
+    s.split([';', '\u{FF1B}'])
         .map(str::trim)
         .filter(|k| !k.is_empty())
         .map(str::to_string)
