@@ -300,7 +300,7 @@ pub fn score_ranking(ranked: &[&str], labels: &HashMap<&str, u8>) -> Metrics {
         .iter()
         .enumerate()
         .map(|(i, id)| gain(rel(id)) / discount(i))
-        .sum();
+        .fold(0.0, |a, b| a + b);
     let mut ideal: Vec<u8> = labels.values().copied().collect();
     ideal.sort_unstable_by(|a, b| b.cmp(a));
     let idcg: f64 = ideal
@@ -308,7 +308,7 @@ pub fn score_ranking(ranked: &[&str], labels: &HashMap<&str, u8>) -> Metrics {
         .take(K)
         .enumerate()
         .map(|(i, &r)| gain(r) / discount(i))
-        .sum();
+        .fold(0.0, |a, b| a + b);
     let first = top.iter().position(|id| rel(id) >= 1);
     Metrics {
         recall_at_10: if relevant == 0 {
