@@ -40,6 +40,7 @@ struct Fields {
     id: Field,
     side: Field,
     body: Field,
+    grams: Field,
     json: Field,
     analysis: Field,
 }
@@ -54,7 +55,8 @@ fn schema() -> (Schema, Fields) {
     let f = Fields {
         id: b.add_text_field("id", STRING | STORED),
         side: b.add_text_field("side", STRING | STORED),
-        body: b.add_text_field("body", body_opts),
+        body: b.add_text_field("body", body_opts.clone()),
+        grams: b.add_text_field("grams", body_opts),
         json: b.add_text_field("json", STORED),
         analysis: b.add_text_field("analysis", STORED),
     };
@@ -143,7 +145,7 @@ impl MarketIndex {
             writer: Mutex::new(writer),
             analyzer,
             f,
-            threshold: matching::DEFAULT_THRESHOLD,
+            threshold: matching::env_threshold(),
         })
     }
 
@@ -174,29 +176,26 @@ impl MarketIndex {
     fn document(&self, l: &Listing, a: &Analysis) -> Result<TantivyDocument, MarketError> {
         let json = serde_json::to_string(l).map_err(|e| MarketError::Json(e.to_string()))?;
         let analysis = serde_json::to_string(a).map_err(|e| MarketError::Json(e.to_string()))?;
-        let tokens = a
-            .tokens()
-            .into_iter()
-            .enumerate()
-            .map(|(position, text)| Token {
-                offset_from: 0,
-                offset_to: 0,
-                position,
-                text,
-                position_length: 1,
-            })
-            .collect();
+        let pre = |toks: Vec<String>| PreTokenizedString {
+            text: String::new(),
+            tokens: toks
+                .into_iter()
+                .enumerate()
+                .map(|(position, text)| Token {
+                    offset_from: 0,
+                    offset_to: 0,
+                    position,
+                    text,
+                    position_length: 1,
+                })
+                .collect(),
+        };
         let mut doc = TantivyDocument::new();
         doc.add_text(self.f.id, &l.id);
         doc.add_text(self.f.side, l.side.code());
         // Analysed once here; the registered tokenizer gives the same tokens for plain text.
-        doc.add_pre_tokenized_text(
-            self.f.body,
-            PreTokenizedString {
-                text: String::new(),
-                tokens,
-            },
-        );
+        doc.add_pre_tokenized_text(self.f.body, pre(a.tokens()));
+        doc.add_pre_tokenized_text(self.f.grams, pre(a.grams.clone()));
         doc.add_text(self.f.json, json);
         doc.add_text(self.f.analysis, analysis);
         Ok(doc)
@@ -305,11 +304,28 @@ impl MarketIndex {
         let mut seen = HashSet::new();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut ideal = 0.0f32;
-        for tok in a.tokens() {
-            if !seen.insert(tok.clone()) {
+        let grams = a.grams.iter().map(|g| (self.f.grams, g.clone(), matching::bigram_weight()));
+        let tokens = a.tokens();
+        let mut qtf: HashMap<&str, usize> = HashMap::new();
+        for t in &tokens {
+            *qtf.entry(t.as_str()).or_default() += 1;
+        }
+        let qtf_boost = matching::qtf_boost();
+        let words = tokens.iter().map(|t| {
+            let w = if t.starts_with(CONCEPT) {
+                matching::concept_weight()
+            } else {
+                1.0
+            };
+            // A word the query repeats (its title and keywords are given twice) matters more.
+            let rep = qtf.get(t.as_str()).copied().unwrap_or(1).min(3) as f32 - 1.0;
+            (self.f.body, t.clone(), w * (1.0 + qtf_boost * rep))
+        });
+        for (field, tok, weight) in words.chain(grams) {
+            if weight <= 0.0 || !seen.insert((field, tok.clone())) {
                 continue;
             }
-            let term = Term::from_field_text(self.f.body, &tok);
+            let term = Term::from_field_text(field, &tok);
             let df = searcher.doc_freq(&term)?;
             // A word no listing uses cannot match; leaving it out of the ideal keeps a
             // demand's colloquial words ("夜班", "断料") from sinking every score. Calibrated
@@ -319,11 +335,6 @@ impl MarketIndex {
                 continue;
             }
             let df = df as f32;
-            let weight = if tok.starts_with(CONCEPT) {
-                matching::CONCEPT_WEIGHT
-            } else {
-                1.0
-            };
             let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
             ideal += weight * idf * (BM25_K1 + 1.0);
             let tq: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));

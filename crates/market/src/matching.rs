@@ -27,6 +27,24 @@ pub const DEFAULT_THRESHOLD: f32 = 0.08;
 /// same word does.
 pub const CONCEPT_WEIGHT: f32 = 0.8;
 
+/// Weight of a character bigram relative to a word. Low: bigrams are many and loose, they
+/// should break ties and rescue near-misses, not outvote words.
+pub const BIGRAM_WEIGHT: f32 = 0.3;
+
+fn env_f32(name: &str, default: f32) -> f32 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+pub(crate) fn bigram_weight() -> f32 {
+    env_f32("KC_BIGRAM", BIGRAM_WEIGHT)
+}
+pub const QTF_BOOST: f32 = 0.25;
+pub(crate) fn qtf_boost() -> f32 {
+    env_f32("KC_QTF", QTF_BOOST)
+}
+pub(crate) fn concept_weight() -> f32 {
+    env_f32("KC_CONCEPT", CONCEPT_WEIGHT)
+}
+
 const FIELD_BONUS: f32 = 0.03;
 const DISTRICT_BONUS: f32 = 0.02;
 const CITY_BONUS: f32 = 0.015;
@@ -401,4 +419,8 @@ pub fn try_batch_match(
         per_achievement: shortlist(&d_index, achievements)?,
         pairs: achievements.len() * demands.len(),
     })
+}
+
+pub(crate) fn env_threshold() -> f32 {
+    env_f32("KC_THRESHOLD", DEFAULT_THRESHOLD)
 }
