@@ -1,196 +1,84 @@
-//! Placeholder of the market types while the search crate is built on its own branch.
+//! The S&T market (科技大市场): search and matching between 科技成果 (achievements offered by
+//! universities, institutes and enterprises) and 技术需求 (demands that enterprises post in
+//! their own words). Pure: listings come in as values, results go out as values; no database
+//! and no HTTP. Text is cut into words by jieba, and a synonym dictionary (concept groups and
+//! abbreviations) is applied at both index and query time, so an enterprise's "焊缝总是开裂"
+//! can find a researcher's "残余应力控制". Every match carries its reasons (shared terms,
+//! dictionary synonyms, field, region, maturity, price), and when nothing is relevant enough
+//! the answer says so (`no_good_match`) instead of padding the list.
 
-use serde::{Deserialize, Serialize};
+mod analyze;
+pub mod baseline;
+mod dict;
+pub mod eval;
+mod index;
+mod matching;
+mod model;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    Achievement,
-    Demand,
+pub use analyze::{Analysis, Analyzer};
+pub use dict::{DictError, Dictionary};
+pub use index::{Hit, MarketIndex};
+pub use matching::{
+    Batch, CONCEPT_WEIGHT, DEFAULT_THRESHOLD, Match, MatchList, Reason, RegionFit, batch_match,
+    region_fit, try_batch_match,
+};
+pub use model::{
+    FIELDS, Field, Listing, Maturity, REGIONS, Region, Side, field, fmt_yuan, parse_yuan,
+    region, region_path,
+};
+
+/// Everything that can go wrong in this crate. Display is Chinese first, then English.
+#[derive(Debug)]
+pub enum MarketError {
+    /// The search index failed (tantivy, or a directory that cannot be opened).
+    Index(String),
+    /// A file could not be read.
+    Io { path: String, message: String },
+    /// A cell of an input table is wrong; `row` counts the header as row 1.
+    Parse {
+        file: String,
+        row: usize,
+        column: String,
+        message: String,
+    },
+    /// The synonym dictionary is malformed.
+    Dict(DictError),
+    /// A stored listing could not be encoded or decoded.
+    Json(String),
 }
 
-impl Side {
-    pub fn code(self) -> &'static str {
+impl std::fmt::Display for MarketError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Side::Achievement => "achievement",
-            Side::Demand => "demand",
-        }
-    }
-    pub fn zh(self) -> &'static str {
-        match self {
-            Side::Achievement => "科技成果",
-            Side::Demand => "技术需求",
+            MarketError::Index(m) => write!(f, "检索索引出错 (search index error): {m}"),
+            MarketError::Io { path, message } => {
+                write!(f, "无法读取 {path} (cannot read {path}): {message}")
+            }
+            MarketError::Parse {
+                file,
+                row,
+                column,
+                message,
+            } => write!(
+                f,
+                "{file} 第 {row} 行 “{column}” 列:{message} ({file}, row {row}, column {column})"
+            ),
+            MarketError::Dict(e) => e.fmt(f),
+            MarketError::Json(m) => write!(f, "条目编码错误 (listing encoding error): {m}"),
         }
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Maturity {
-    Lab,
-    SmallPilot,
-    Pilot,
-    Industrial,
-}
+impl std::error::Error for MarketError {}
 
-impl Maturity {
-    pub const ALL: [Maturity; 4] = [Maturity::Lab, Maturity::SmallPilot, Maturity::Pilot, Maturity::Industrial];
-    pub fn code(self) -> &'static str {
-        match self {
-            Maturity::Lab => "lab",
-            Maturity::SmallPilot => "small_pilot",
-            Maturity::Pilot => "pilot",
-            Maturity::Industrial => "industrial",
-        }
-    }
-    pub fn zh(self) -> &'static str {
-        match self {
-            Maturity::Lab => "实验室",
-            Maturity::SmallPilot => "小试",
-            Maturity::Pilot => "中试",
-            Maturity::Industrial => "产业化",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Maturity> {
-        Maturity::ALL.into_iter().find(|m| m.code() == s || m.zh() == s)
+impl From<tantivy::TantivyError> for MarketError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        MarketError::Index(e.to_string())
     }
 }
 
-pub struct Field {
-    pub code: &'static str,
-    pub zh: &'static str,
-    pub en: &'static str,
-}
-
-pub const FIELDS: &[Field] = &[
-    Field { code: "intelligent_manufacturing", zh: "智能制造与机器人", en: "Intelligent manufacturing and robotics" },
-    Field { code: "advanced_equipment", zh: "高端装备", en: "Advanced equipment" },
-    Field { code: "new_materials", zh: "新材料", en: "New materials" },
-    Field { code: "metallurgy", zh: "冶金与有色金属", en: "Metallurgy and non-ferrous metals" },
-    Field { code: "chemical", zh: "石化与精细化工", en: "Petrochemicals and fine chemicals" },
-    Field { code: "biomedicine", zh: "生物医药", en: "Biomedicine" },
-    Field { code: "electronic_information", zh: "电子信息", en: "Electronics and information" },
-    Field { code: "new_energy", zh: "新能源与储能", en: "New energy and storage" },
-    Field { code: "new_energy_vehicles", zh: "汽车及新能源汽车", en: "Automobiles and new-energy vehicles" },
-    Field { code: "energy_saving", zh: "节能环保", en: "Energy saving and environment" },
-    Field { code: "modern_agriculture", zh: "现代农业与食品", en: "Modern agriculture and food" },
-    Field { code: "light_textile", zh: "轻工纺织与造纸", en: "Light industry, textiles and paper" },
-];
-
-pub fn field(code: &str) -> Option<&'static Field> {
-    FIELDS.iter().find(|f| f.code == code || f.zh == code)
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Listing {
-    pub id: String,
-    pub side: Side,
-    pub title: String,
-    pub field: String,
-    pub keywords: Vec<String>,
-    pub text: String,
-    pub maturity: Option<Maturity>,
-    pub price_fen: Option<i64>,
-    pub region: Vec<String>,
-}
-
-// --- placeholders until the search crate lands (replaced at merge) ---
-#[derive(Clone, Debug, Default)]
-pub struct Dictionary;
-impl Dictionary {
-    pub fn builtin() -> Dictionary {
-        Dictionary
-    }
-    pub fn parse(_text: &str) -> Result<Dictionary, String> {
-        Ok(Dictionary)
-    }
-    pub fn merge(self, _other: Dictionary) -> Dictionary {
-        self
-    }
-}
-pub struct Hit {
-    pub id: String,
-    pub side: Side,
-    pub score: f32,
-    pub terms: Vec<String>,
-}
-pub enum Reason {}
-impl Reason {
-    pub fn zh(&self) -> String {
-        String::new()
-    }
-    pub fn en(&self) -> String {
-        String::new()
-    }
-}
-pub struct Match {
-    pub id: String,
-    pub score: f32,
-    pub reasons: Vec<Reason>,
-}
-pub struct MatchList {
-    pub matches: Vec<Match>,
-    pub no_good_match: bool,
-    pub threshold: f32,
-}
-pub struct Batch {
-    pub per_demand: Vec<(String, Vec<Match>)>,
-    pub per_achievement: Vec<(String, Vec<Match>)>,
-    pub pairs: usize,
-}
-pub fn batch_match(_a: &[Listing], _d: &[Listing], _dict: &Dictionary, _n: usize) -> Batch {
-    unimplemented!()
-}
-pub struct MarketIndex;
-impl MarketIndex {
-    pub fn in_ram(_d: Dictionary) -> Result<MarketIndex, String> {
-        unimplemented!()
-    }
-    pub fn open_dir(_p: &std::path::Path, _d: Dictionary) -> Result<MarketIndex, String> {
-        unimplemented!()
-    }
-    pub fn synced_seq(&self) -> i64 {
-        0
-    }
-    pub fn upsert(&self, _l: &Listing) -> Result<(), String> {
-        Ok(())
-    }
-    pub fn remove(&self, _id: &str) -> Result<(), String> {
-        Ok(())
-    }
-    pub fn clear(&self) -> Result<(), String> {
-        Ok(())
-    }
-    pub fn commit(&self, _seq: i64) -> Result<(), String> {
-        Ok(())
-    }
-    pub fn len(&self) -> usize {
-        0
-    }
-    pub fn search(&self, _q: &str, _s: Option<Side>, _l: usize) -> Result<Vec<Hit>, String> {
-        Ok(vec![])
-    }
-    pub fn matches_for(&self, _l: &Listing, _n: usize) -> Result<MatchList, String> {
-        unimplemented!()
-    }
-}
-pub mod eval {
-    pub struct Sample;
-    impl Sample {
-        pub fn builtin() -> Sample {
-            Sample
-        }
-        pub fn read_dir(_p: &std::path::Path) -> Result<Sample, String> {
-            Ok(Sample)
-        }
-    }
-    pub struct Report;
-    impl Report {
-        pub fn render(&self) -> String {
-            String::new()
-        }
-    }
-    pub fn evaluate(_s: &Sample, _d: &super::Dictionary) -> Report {
-        Report
+impl From<DictError> for MarketError {
+    fn from(e: DictError) -> Self {
+        MarketError::Dict(e)
     }
 }
