@@ -44,8 +44,8 @@ for a in A:
     if not money.match(a['price']): err(f"{a['id']} price")
     kw = a['keywords'].split('；')
     if not 3 <= len(kw) <= 6 or any(not k for k in kw): err(f"{a['id']} keywords {len(kw)}")
-    n = len(a['abstract'])
-    if not 60 <= n <= 200: err(f"{a['id']} abstract {n} chars")
+    n, m = cjk(a['abstract']), len(a['abstract'])
+    if n < 60 or m > 200: err(f"{a['id']} abstract {n} Chinese characters, {m} characters in all")
 dids = collections.Counter(d['id'] for d in D)
 for k, v in dids.items():
     if v > 1: err(f'duplicate demand {k}')
@@ -56,8 +56,8 @@ for d in D:
     if d['maturity'] not in MATURITY | {''}: err(f"{d['id']} maturity")
     if not money.match(d['budget']): err(f"{d['id']} budget")
     if d['deadline'] and not re.fullmatch(r'202[678]-\d\d-\d\d', d['deadline']): err(f"{d['id']} deadline")
-    n = len(d['problem'])
-    if not 40 <= n <= 150: err(f"{d['id']} problem {n} chars")
+    n, m = cjk(d['problem']), len(d['problem'])
+    if n < 40 or m > 150: err(f"{d['id']} problem {n} Chinese characters, {m} characters in all")
 Am = {a['id']: a for a in A}; Dm = {d['id']: d for d in D}
 seen = set(); pos = collections.defaultdict(int); rel = collections.Counter()
 for l in L:
