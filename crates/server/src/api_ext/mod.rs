@@ -188,6 +188,8 @@ pub fn routes() -> Router<AppState> {
         crate::features::organisation::api::StaffInviteRequest,
         crate::features::organisation::api::UseLinkRequest,
         crate::features::market::api::NewListing,
+        crate::features::market::api::ListingRowError,
+        crate::features::market::api::ListingImportErrors,
         crate::features::market::api::StatusRequest,
         crate::features::market::api::ReviewRequest,
         crate::features::market::api::FairRequest,

@@ -269,6 +269,28 @@ pub(crate) async fn matches(
     Ok(Json(to_json(&m)))
 }
 
+/// One problem of a listings file.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ListingRowError {
+    file: String,
+    /// the row as a spreadsheet shows it (the header is row 1)
+    row: usize,
+    column: String,
+    message: String,
+}
+
+/// A listings import refused because of bad rows: nothing was imported.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ListingImportErrors {
+    /// `invalid_rows`
+    code: String,
+    message: String,
+    /// every problem found (up to 50), by row and column
+    errors: Vec<ListingRowError>,
+}
+
 #[derive(Deserialize, IntoParams)]
 pub(crate) struct ImportParams {
     /// `csv` or `xlsx`; default from the Content-Type.
@@ -285,7 +307,7 @@ pub(crate) struct ImportParams {
         (Vec<u8> = "text/csv"),
         (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 200, description = "{imported, ids}", body = Object),
-        (status = 400, description = "bad rows (nothing imported) or bad file", body = crate::features::transfer::api::ImportErrorBody),
+        (status = 400, description = "bad rows (nothing imported) or bad file", body = ListingImportErrors),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn import(
     State(st): State<AppState>,
