@@ -449,6 +449,25 @@ async fn a_redeemed_voucher_pays_the_sme_and_the_institution_and_abuse_is_refuse
             2,
             "its orders' vouchers"
         );
+
+        // A backup holds the market: vouchers, orders, services and relations restore as
+        // they were.
+        let lines = s.backup_lines().await.unwrap();
+        let target = match db.label {
+            "sqlite" => sqlite("market_voucher_restore").await,
+            _ => postgres("market_voucher_restore").await.unwrap(),
+        };
+        let t = open(&target).await;
+        t.restore_lines(&lines, &|_, _| {}).await.unwrap();
+        let before = serde_json::to_value(s.vouchers(&admin()).await.unwrap()).unwrap();
+        let after = serde_json::to_value(t.vouchers(&admin()).await.unwrap()).unwrap();
+        assert_eq!(before, after, "{}", db.label);
+        assert_eq!(t.services().await.unwrap().len(), 1);
+        let e = t
+            .redeem_order(&inst, &o4, "FW-HT-004", "FP-0004", None)
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "related_parties", "the relation is restored too");
     }
 }
 
