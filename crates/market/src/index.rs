@@ -145,7 +145,7 @@ impl MarketIndex {
             writer: Mutex::new(writer),
             analyzer,
             f,
-            threshold: matching::env_threshold(),
+            threshold: matching::DEFAULT_THRESHOLD,
         })
     }
 
@@ -304,22 +304,14 @@ impl MarketIndex {
         let mut seen = HashSet::new();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut ideal = 0.0f32;
-        let grams = a.grams.iter().map(|g| (self.f.grams, g.clone(), matching::bigram_weight()));
-        let tokens = a.tokens();
-        let mut qtf: HashMap<&str, usize> = HashMap::new();
-        for t in &tokens {
-            *qtf.entry(t.as_str()).or_default() += 1;
-        }
-        let qtf_boost = matching::qtf_boost();
-        let words = tokens.iter().map(|t| {
+        let grams = a.grams.iter().map(|g| (self.f.grams, g.clone(), matching::BIGRAM_WEIGHT));
+        let words = a.tokens().into_iter().map(|t| {
             let w = if t.starts_with(CONCEPT) {
-                matching::concept_weight()
+                matching::CONCEPT_WEIGHT
             } else {
                 1.0
             };
-            // A word the query repeats (its title and keywords are given twice) matters more.
-            let rep = qtf.get(t.as_str()).copied().unwrap_or(1).min(3) as f32 - 1.0;
-            (self.f.body, t.clone(), w * (1.0 + qtf_boost * rep))
+            (self.f.body, t, w)
         });
         for (field, tok, weight) in words.chain(grams) {
             if weight <= 0.0 || !seen.insert((field, tok.clone())) {
@@ -328,14 +320,13 @@ impl MarketIndex {
             let term = Term::from_field_text(field, &tok);
             let df = searcher.doc_freq(&term)?;
             // A word no listing uses cannot match; leaving it out of the ideal keeps a
-            // demand's colloquial words ("夜班", "断料") from sinking every score. Calibrated
-            // on the sample: counting such words as df = 1 cost recall@10 0.73 → 0.34 at
-            // the best F1 threshold.
+            // demand's colloquial words ("夜班", "断料") from sinking every score. Measured on
+            // the sample before the dictionary: counting them as df = 1 cost recall@10
+            // 0.73 → 0.34 at the best-F1 threshold.
             if df == 0 {
                 continue;
             }
-            let df = df as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            let idf = idf_of(df as f32, n);
             ideal += weight * idf * (BM25_K1 + 1.0);
             let tq: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
             let q: Box<dyn Query> = if weight == 1.0 {
@@ -430,8 +421,13 @@ impl MarketIndex {
             .doc_freq(&Term::from_field_text(self.f.body, word))
             .unwrap_or(0)
             .max(1) as f32;
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+        idf_of(df, n)
     }
+}
+
+/// BM25's idf as tantivy computes it.
+fn idf_of(df: f32, n: f32) -> f32 {
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
 fn poisoned() -> MarketError {

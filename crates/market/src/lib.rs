@@ -19,7 +19,7 @@ pub use analyze::{Analysis, Analyzer};
 pub use dict::{DictError, Dictionary};
 pub use index::{Hit, MarketIndex};
 pub use matching::{
-    Batch, CONCEPT_WEIGHT, DEFAULT_THRESHOLD, Match, MatchList, Reason, RegionFit, batch_match,
+    BIGRAM_WEIGHT, Batch, CONCEPT_WEIGHT, DEFAULT_THRESHOLD, MIN_EVIDENCE, Match, MatchList, Reason, RegionFit, batch_match,
     region_fit, try_batch_match,
 };
 pub use model::{
