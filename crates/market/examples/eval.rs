@@ -68,7 +68,10 @@ fn main() {
             region: Vec::new(),
         })
         .collect();
-    println!("threshold  recall@10  nDCG@10  offered  TP   FP   FN   F1     no_match(all-0 demands)  no_match(relevant demands)  off-topic no_match/{}", off_topic.len());
+    println!(
+        "threshold  recall@10  nDCG@10  offered  TP   FP   FN   F1     no_match(all-0 demands)  no_match(relevant demands)  off-topic no_match/{}",
+        off_topic.len()
+    );
     for step in 0..=30 {
         let t = step as f32 * 0.01;
         index.set_threshold(t);

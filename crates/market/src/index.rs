@@ -304,7 +304,10 @@ impl MarketIndex {
         let mut seen = HashSet::new();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut ideal = 0.0f32;
-        let grams = a.grams.iter().map(|g| (self.f.grams, g.clone(), matching::BIGRAM_WEIGHT));
+        let grams = a
+            .grams
+            .iter()
+            .map(|g| (self.f.grams, g.clone(), matching::BIGRAM_WEIGHT));
         let words = a.tokens().into_iter().map(|t| {
             let w = if t.starts_with(CONCEPT) {
                 matching::CONCEPT_WEIGHT

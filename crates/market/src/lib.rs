@@ -19,12 +19,12 @@ pub use analyze::{Analysis, Analyzer};
 pub use dict::{DictError, Dictionary};
 pub use index::{Hit, MarketIndex};
 pub use matching::{
-    BIGRAM_WEIGHT, Batch, CONCEPT_WEIGHT, DEFAULT_THRESHOLD, MIN_EVIDENCE, Match, MatchList, Reason, RegionFit, batch_match,
-    region_fit, try_batch_match,
+    BIGRAM_WEIGHT, Batch, CONCEPT_WEIGHT, DEFAULT_THRESHOLD, MIN_EVIDENCE, Match, MatchList,
+    Reason, RegionFit, batch_match, region_fit, try_batch_match,
 };
 pub use model::{
-    FIELDS, Field, Listing, Maturity, REGIONS, Region, Side, field, fmt_yuan, parse_yuan,
-    region, region_path,
+    FIELDS, Field, Listing, Maturity, REGIONS, Region, Side, field, fmt_yuan, parse_yuan, region,
+    region_path,
 };
 
 /// Everything that can go wrong in this crate. Display is Chinese first, then English.

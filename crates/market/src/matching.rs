@@ -43,7 +43,6 @@ pub const BIGRAM_WEIGHT: f32 = 0.15;
 /// of 12 and keeps recall@10 at 0.86 (1: 0.79 at the same threshold; 3: 0.56).
 pub const MIN_EVIDENCE: usize = 2;
 
-
 const FIELD_BONUS: f32 = 0.03;
 const DISTRICT_BONUS: f32 = 0.02;
 const CITY_BONUS: f32 = 0.015;
@@ -411,8 +410,7 @@ pub fn batch_match(
     dict: &Dictionary,
     per_item: usize,
 ) -> Batch {
-    try_batch_match(achievements, demands, dict, per_item)
-        .expect("in-memory market index failed")
+    try_batch_match(achievements, demands, dict, per_item).expect("in-memory market index failed")
 }
 
 pub fn try_batch_match(
