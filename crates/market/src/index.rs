@@ -412,24 +412,20 @@ impl MarketIndex {
     ) -> Result<MatchList, MarketError> {
         // Bonuses can reorder candidates, so look a little deeper than asked.
         let cands = self.candidates(qa, Some(l.side.other()), limit * 2 + 10, Some(&l.id))?;
-        let idf = |w: &str| self.idf(w);
-        Ok(matching::rank(l, qa, cands, limit, self.threshold, &idf))
-    }
-
-    /// idf of a word in the body field (for ordering shared terms by how telling they are).
-    pub(crate) fn idf(&self, word: &str) -> f32 {
         let searcher = self.reader.searcher();
         let n = searcher.num_docs().max(1) as f32;
-        let df = searcher
-            .doc_freq(&Term::from_field_text(self.f.body, word))
-            .unwrap_or(0)
-            .max(1) as f32;
-        idf_of(df, n)
+        let df = |w: &str| {
+            let df = searcher
+                .doc_freq(&Term::from_field_text(self.f.body, w))
+                .unwrap_or(0) as f32;
+            (df, n)
+        };
+        Ok(matching::rank(l, qa, cands, limit, self.threshold, &df))
     }
 }
 
 /// BM25's idf as tantivy computes it.
-fn idf_of(df: f32, n: f32) -> f32 {
+pub(crate) fn idf_of(df: f32, n: f32) -> f32 {
     (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 

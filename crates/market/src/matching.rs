@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::analyze::{Analysis, Analyzer};
-use crate::index::{Candidate, MarketIndex, listing_text};
+use crate::index::{Candidate, MarketIndex, idf_of, listing_text};
 use crate::{Dictionary, Listing, MarketError, Maturity, Side, field, fmt_yuan};
 
 /// The least normalised text score (see [`MarketIndex::search`]) a candidate needs to be
@@ -20,7 +20,7 @@ use crate::{Dictionary, Listing, MarketError, Maturity, Side, field, fmt_yuan};
 /// --calibrate`, which sweeps the threshold in steps of 0.01 and prints recall@10, nDCG@10,
 /// the F1 of "offered ⇔ labelled relevant" and how many off-topic requests get
 /// `no_good_match`. The rule: the highest threshold at which recall@10 stays within 3% of its
-/// value with no threshold at all (0.880 → 0.861 at 0.07; at 0.08 it falls to 0.843). F1
+/// value with no threshold at all (0.878 → 0.854 at 0.07; at 0.08 it falls to 0.834). F1
 /// rises further with the threshold, but each step then costs real matches.
 pub const DEFAULT_THRESHOLD: f32 = 0.07;
 
@@ -36,12 +36,18 @@ pub const CONCEPT_WEIGHT: f32 = 2.0;
 /// for vocabulary the dictionary does not know yet.
 pub const BIGRAM_WEIGHT: f32 = 0.15;
 
-/// The least number of distinct shared terms plus dictionary synonym pairs a match needs.
-/// One shared word is chance (服务, 设计, 视频 turn up in any text); two, or a synonym pair
-/// from the dictionary, is a shared subject. On the sample (threshold 0.07), 1 let 10 of 12
-/// off-topic requests (婚纱摄影, 物业费 …) match on a word like 服务 or 视频; 2 turns away 11
-/// of 12 and keeps recall@10 at 0.86 (1: 0.79 at the same threshold; 3: 0.56).
+/// The least evidence (see `evidence`: a shared uncommon word is one point, a shared
+/// dictionary term or synonym pair two) a match needs. One shared word is chance (服务, 设计,
+/// 视频 turn up in any text); two, or one link the dictionary makes, is a shared subject.
+/// On the sample at threshold 0.07, 1 let 10 of 12 off-topic requests (婚纱摄影, 物业费 …)
+/// match; 2 turns away all 12 and keeps recall@10 at 0.854 (3: 0.56).
 pub const MIN_EVIDENCE: usize = 2;
+
+/// A word in more than this share of the listings is too common to count as evidence. On the
+/// sample: 0.03 cost recall@10 0.03; 0.08 costs 0.01; 0.12 let 2 of 12 off-topic requests
+/// through again (on 时间 + 服务, 制作 + 设计).
+pub const GENERIC_SHARE: f32 = 0.08;
+pub const GENERIC_MIN_DF: f32 = 5.0;
 
 const FIELD_BONUS: f32 = 0.03;
 const DISTRICT_BONUS: f32 = 0.02;
@@ -219,7 +225,7 @@ pub struct MatchList {
 
 /// Shared words, most telling first, without a word that is part of another shown word
 /// (激光 is not news next to 激光焊接).
-fn shared_terms(q: &Analysis, d: &Analysis, idf: &dyn Fn(&str) -> f32) -> Vec<String> {
+fn shared_terms(q: &Analysis, d: &Analysis, stats: &DfStats) -> Vec<String> {
     let dw: HashSet<&str> = d.words.iter().map(String::as_str).collect();
     let mut shared: Vec<&str> = Vec::new();
     for w in &q.words {
@@ -232,7 +238,13 @@ fn shared_terms(q: &Analysis, d: &Analysis, idf: &dyn Fn(&str) -> f32) -> Vec<St
         .copied()
         .filter(|w| !shared.iter().any(|o| o != w && o.contains(w)))
         .collect();
-    let mut scored: Vec<(f32, &str)> = keep.into_iter().map(|w| (idf(w), w)).collect();
+    let mut scored: Vec<(f32, &str)> = keep
+        .into_iter()
+        .map(|w| {
+            let (df, n) = stats(w);
+            (idf_of(df.max(1.0), n), w)
+        })
+        .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored
         .into_iter()
@@ -326,17 +338,28 @@ fn facts(l: &Listing, other: &Listing, reasons: &mut Vec<Reason>) -> f32 {
     bonus
 }
 
+/// (document frequency, number of documents) of a word in the index.
+pub(crate) type DfStats<'a> = dyn Fn(&str) -> (f32, f32) + 'a;
+
+/// Whether a word is too common in the index to show a shared subject: in more than
+/// [`GENERIC_SHARE`] of the listings (and more than [`GENERIC_MIN_DF`], so that a small
+/// index does not call everything common). 时间, 服务, 设计 are; 残余应力 is not.
+fn generic(w: &str, stats: &DfStats) -> bool {
+    let (df, n) = stats(w);
+    df > GENERIC_MIN_DF.max(GENERIC_SHARE * n)
+}
+
 /// Points of evidence that two texts share a subject: a shared word of two or more
-/// characters is one point, a shared dictionary term or a dictionary synonym pair two (the
-/// dictionary names the domain's subjects; 服务 or 设计 turn up anywhere).
-fn evidence(shared: &[String], syn: &[(String, String)], qa: &Analysis) -> usize {
+/// characters that is not [`generic`] is one point; a shared dictionary term or a dictionary
+/// synonym pair two (the dictionary names the domain's subjects).
+fn evidence(shared: &[String], syn: &[(String, String)], qa: &Analysis, stats: &DfStats) -> usize {
     let in_dict = |w: &str| qa.concepts.iter().any(|(_, s)| s == w);
     shared
         .iter()
         .map(|w| {
             if in_dict(w) {
                 2
-            } else if w.chars().count() >= 2 {
+            } else if w.chars().count() >= 2 && !generic(w, stats) {
                 1
             } else {
                 0
@@ -353,18 +376,18 @@ pub(crate) fn rank(
     cands: Vec<Candidate>,
     limit: usize,
     threshold: f32,
-    idf: &dyn Fn(&str) -> f32,
+    stats: &DfStats,
 ) -> MatchList {
     let mut matches: Vec<Match> = cands
         .into_iter()
         .filter(|c| c.text_score >= threshold)
         .filter_map(|c| {
             let mut reasons = Vec::new();
-            let shared = shared_terms(qa, &c.analysis, idf);
+            let shared = shared_terms(qa, &c.analysis, stats);
             let syn = synonym_terms(qa, &c.analysis);
             // A single character (率, 人, 漆) is too ambiguous to count as evidence, though
             // it is still scored and shown.
-            if evidence(&shared, &syn, qa) < MIN_EVIDENCE {
+            if evidence(&shared, &syn, qa, stats) < MIN_EVIDENCE {
                 return None;
             }
             if !shared.is_empty() {
