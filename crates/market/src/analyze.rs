@@ -44,10 +44,6 @@ fn is_content(w: &str) -> bool {
     w.chars().any(|c| c.is_alphabetic()) && !is_stop(w)
 }
 
-fn is_han(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
-}
-
 fn base_jieba() -> &'static Jieba {
     static BASE: OnceLock<Jieba> = OnceLock::new();
     BASE.get_or_init(Jieba::new)
@@ -60,10 +56,6 @@ pub struct Analysis {
     pub words: Vec<String>,
     /// (canonical term of a dictionary group, the term the text used), each pair once.
     pub concepts: Vec<(String, String)>,
-    /// Character bigrams of each run of Chinese characters: a weak signal that still meets
-    /// words jieba cut differently (胶条 / 密封条) or that no dictionary links.
-    #[serde(default)]
-    pub grams: Vec<String>,
 }
 
 impl Analysis {
@@ -186,21 +178,7 @@ impl Analyzer {
             }
             words.push(w.to_string());
         }
-        let mut grams = Vec::new();
-        let mut run: Vec<char> = Vec::new();
-        for c in norm.chars().chain(std::iter::once(' ')) {
-            if is_han(c) {
-                run.push(c);
-            } else {
-                grams.extend(run.windows(2).map(|w| w.iter().collect::<String>()));
-                run.clear();
-            }
-        }
-        Analysis {
-            words,
-            concepts,
-            grams,
-        }
+        Analysis { words, concepts }
     }
 }
 

@@ -20,7 +20,7 @@ use crate::{Dictionary, Listing, MarketError, Maturity, Side, field, fmt_yuan};
 /// --calibrate`, which sweeps the threshold in steps of 0.01 and prints recall@10, nDCG@10,
 /// the F1 of "offered ⇔ labelled relevant" and how many off-topic requests get
 /// `no_good_match`. The rule: the highest threshold at which recall@10 stays within 3% of its
-/// value with no threshold at all (0.878 → 0.854 at 0.07; at 0.08 it falls to 0.834). F1
+/// value with no threshold at all (0.878 → 0.861 at 0.07; at 0.08 it falls to 0.843). F1
 /// rises further with the threshold, but each step then costs real matches.
 pub const DEFAULT_THRESHOLD: f32 = 0.07;
 
@@ -30,17 +30,11 @@ pub const DEFAULT_THRESHOLD: f32 = 0.07;
 /// 2.0 raised nDCG@10 from 0.823 to 0.855; 3.0 gained almost nothing more.
 pub const CONCEPT_WEIGHT: f32 = 2.0;
 
-/// Weight of a character bigram relative to a word. Low: bigrams are many and loose, they
-/// should break ties and rescue near-misses, not outvote words. Without a dictionary they
-/// added 0.03 nDCG@10 on the sample; with it they change little, and stay as the fallback
-/// for vocabulary the dictionary does not know yet.
-pub const BIGRAM_WEIGHT: f32 = 0.15;
-
 /// The least evidence (see `evidence`: a shared uncommon word is one point, a shared
 /// dictionary term or synonym pair two) a match needs. One shared word is chance (服务, 设计,
 /// 视频 turn up in any text); two, or one link the dictionary makes, is a shared subject.
 /// On the sample at threshold 0.07, 1 let 10 of 12 off-topic requests (婚纱摄影, 物业费 …)
-/// match; 2 turns away all 12 and keeps recall@10 at 0.854 (3: 0.56).
+/// match; 2 turns away all 12 and keeps recall@10 at 0.861 (3: 0.56).
 pub const MIN_EVIDENCE: usize = 2;
 
 /// A word in more than this share of the listings is too common to count as evidence. On the
@@ -405,9 +399,10 @@ pub(crate) fn rank(
         })
         .collect();
     matches.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    let no_good_match = matches.is_empty();
     matches.truncate(limit);
     MatchList {
-        no_good_match: matches.is_empty(),
+        no_good_match,
         matches,
         threshold,
     }
@@ -443,25 +438,32 @@ pub fn try_batch_match(
     per_item: usize,
 ) -> Result<Batch, MarketError> {
     let analyzer = Arc::new(Analyzer::new(dict.clone()));
-    let a_index = MarketIndex::in_ram_with(analyzer.clone())?;
-    a_index.upsert_many(achievements)?;
-    a_index.commit(0)?;
-    let d_index = MarketIndex::in_ram_with(analyzer)?;
-    d_index.upsert_many(demands)?;
-    d_index.commit(0)?;
-    let shortlist = |index: &MarketIndex, ls: &[Listing]| {
+    // Each listing is analysed once and used both as a document and as a query.
+    let analyse = |ls: &[Listing]| -> Vec<Analysis> {
         ls.par_iter()
-            .map(|l| {
-                let qa = index.analyzer().analyze(&listing_text(l));
+            .map(|l| analyzer.analyze(&listing_text(l)))
+            .collect()
+    };
+    let (a_an, d_an) = (analyse(achievements), analyse(demands));
+    let a_index = MarketIndex::in_ram_with(analyzer.clone())?;
+    a_index.upsert_analysed(achievements, &a_an)?;
+    a_index.commit(0)?;
+    let d_index = MarketIndex::in_ram_with(analyzer.clone())?;
+    d_index.upsert_analysed(demands, &d_an)?;
+    d_index.commit(0)?;
+    let shortlist = |index: &MarketIndex, ls: &[Listing], an: &[Analysis]| {
+        ls.par_iter()
+            .zip(an)
+            .map(|(l, qa)| {
                 index
-                    .matches_for_analysed(l, &qa, per_item)
+                    .matches_for_analysed(l, qa, per_item)
                     .map(|m| (l.id.clone(), m.matches))
             })
             .collect::<Result<Vec<_>, _>>()
     };
     Ok(Batch {
-        per_demand: shortlist(&a_index, demands)?,
-        per_achievement: shortlist(&d_index, achievements)?,
+        per_demand: shortlist(&a_index, demands, &d_an)?,
+        per_achievement: shortlist(&d_index, achievements, &a_an)?,
         pairs: achievements.len() * demands.len(),
     })
 }

@@ -126,7 +126,7 @@ fn enterprise_words_find_literature_words_with_a_synonym_reason() {
         "XQ1",
         Side::Demand,
         "焊缝总是开裂",
-        "我们的结构件焊完以后焊缝总是开裂,返修率很高。",
+        "我们的结构件焊接以后焊缝总是开裂,返修率很高。",
     );
     d.maturity = Some(Maturity::SmallPilot);
     d.price_fen = Some(50_000_000);
