@@ -3,7 +3,7 @@
 //! and the F1 of "offered ⇔ labelled relevant" over the top-10 lists: the basis of
 //! `DEFAULT_THRESHOLD`.
 //!
-//! cargo run -p kc-market --release --example eval [-- --calibrate] [--dir data/market/sample]
+//! cargo run -p kc-market --release --example eval [-- --calibrate] [--no-dict] [--dir DIR]
 
 use std::path::PathBuf;
 
@@ -35,7 +35,12 @@ fn main() {
         }),
         None => Sample::builtin(),
     };
-    let dict = Dictionary::builtin();
+    // `--no-dict` measures what the dictionary adds.
+    let dict = if args.iter().any(|a| a == "--no-dict") {
+        Dictionary::empty()
+    } else {
+        Dictionary::builtin()
+    };
     println!(
         "{} achievements, {} demands, {} labels, {} dictionary groups, threshold {DEFAULT_THRESHOLD}",
         sample.achievements.len(),
