@@ -248,3 +248,35 @@ impl TokenStream for VecTokenStream {
         &mut self.tokens[self.next - 1]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tantivy_tokenizer_gives_the_analysis_tokens() {
+        let an = Arc::new(Analyzer::new(
+            Dictionary::parse("焊缝开裂,焊接裂纹,残余应力").unwrap(),
+        ));
+        let text = "激光焊接残余应力控制,焊缝总是开裂";
+        let mut tok = KcTokenizer(an.clone());
+        let mut stream = tok.token_stream(text);
+        let mut seen = Vec::new();
+        while stream.advance() {
+            seen.push(stream.token().text.clone());
+        }
+        assert_eq!(seen, an.analyze(text).tokens());
+        assert!(seen.contains(&format!("{CONCEPT}焊缝开裂")));
+    }
+
+    #[test]
+    fn loose_terms_stay_within_a_clause() {
+        let an = Analyzer::new(Dictionary::parse("焊缝开裂,焊接裂纹").unwrap());
+        assert!(
+            !an.analyze("焊缝。开裂")
+                .concepts
+                .iter()
+                .any(|(c, _)| c == "焊缝开裂")
+        );
+    }
+}

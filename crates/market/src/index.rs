@@ -108,6 +108,8 @@ impl MarketIndex {
 
     /// The index kept in directory `path`, created (with the directory) if missing.
     /// The dictionary must be the one the index was built with, or rebuild it (`clear`).
+    /// The index holds the directory's writer lock: one `MarketIndex` per directory at a
+    /// time (a second open fails with [`MarketError::Index`]).
     pub fn open_dir(path: &Path, dict: Dictionary) -> Result<MarketIndex, MarketError> {
         std::fs::create_dir_all(path).map_err(|e| MarketError::Io {
             path: path.display().to_string(),
