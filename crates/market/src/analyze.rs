@@ -44,10 +44,6 @@ fn is_content(w: &str) -> bool {
     w.chars().any(|c| c.is_alphabetic()) && !is_stop(w)
 }
 
-fn is_han(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
-}
-
 fn base_jieba() -> &'static Jieba {
     static BASE: OnceLock<Jieba> = OnceLock::new();
     BASE.get_or_init(Jieba::new)
@@ -60,10 +56,6 @@ pub struct Analysis {
     pub words: Vec<String>,
     /// (canonical term of a dictionary group, the term the text used), each pair once.
     pub concepts: Vec<(String, String)>,
-    /// Character bigrams of each run of Chinese characters: a weak signal that still meets
-    /// words jieba cut differently (胶条 / 密封条) or that no dictionary links.
-    #[serde(default)]
-    pub grams: Vec<String>,
 }
 
 impl Analysis {
@@ -186,21 +178,7 @@ impl Analyzer {
             }
             words.push(w.to_string());
         }
-        let mut grams = Vec::new();
-        let mut run: Vec<char> = Vec::new();
-        for c in norm.chars().chain(std::iter::once(' ')) {
-            if is_han(c) {
-                run.push(c);
-            } else {
-                grams.extend(run.windows(2).map(|w| w.iter().collect::<String>()));
-                run.clear();
-            }
-        }
-        Analysis {
-            words,
-            concepts,
-            grams,
-        }
+        Analysis { words, concepts }
     }
 }
 
@@ -268,5 +246,37 @@ impl TokenStream for VecTokenStream {
     }
     fn token_mut(&mut self) -> &mut Token {
         &mut self.tokens[self.next - 1]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tantivy_tokenizer_gives_the_analysis_tokens() {
+        let an = Arc::new(Analyzer::new(
+            Dictionary::parse("焊缝开裂,焊接裂纹,残余应力").unwrap(),
+        ));
+        let text = "激光焊接残余应力控制,焊缝总是开裂";
+        let mut tok = KcTokenizer(an.clone());
+        let mut stream = tok.token_stream(text);
+        let mut seen = Vec::new();
+        while stream.advance() {
+            seen.push(stream.token().text.clone());
+        }
+        assert_eq!(seen, an.analyze(text).tokens());
+        assert!(seen.contains(&format!("{CONCEPT}焊缝开裂")));
+    }
+
+    #[test]
+    fn loose_terms_stay_within_a_clause() {
+        let an = Analyzer::new(Dictionary::parse("焊缝开裂,焊接裂纹").unwrap());
+        assert!(
+            !an.analyze("焊缝。开裂")
+                .concepts
+                .iter()
+                .any(|(c, _)| c == "焊缝开裂")
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The synonym dictionary: groups of terms that mean the same thing, or that an enterprise
 //! and a researcher use for the same problem. One group per line, comma-separated (ASCII or
-//! full-width), first term canonical; `#` starts a comment; blank lines are ignored.
+//! full-width), first term canonical; `#` starts a comment; blank lines are ignored. A line
+//! with one term has no synonyms but still makes jieba keep that term whole.
 
 use std::collections::HashMap;
 
@@ -96,12 +97,6 @@ impl Dictionary {
                     ));
                 }
                 group.push(term);
-            }
-            if group.len() < 2 {
-                return Err(err(
-                    format!("一组至少要有两个词,这里只有 “{}”", group[0]),
-                    format!("a group needs at least two terms; only “{}” here", group[0]),
-                ));
             }
             dict.push(group);
         }

@@ -1,5 +1,7 @@
 //! The tantivy index of listings: one document per listing, its words and dictionary concepts
-//! in one BM25 field, the listing itself and its analysis stored beside it.
+//! in one BM25 field, the listing itself and its analysis stored beside it. Character
+//! bigrams as a second, low-weight field were tried: +0.03 nDCG@10 on the sample without the
+//! dictionary, nothing with it, and about twice the query time, so they were dropped.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -40,7 +42,6 @@ struct Fields {
     id: Field,
     side: Field,
     body: Field,
-    grams: Field,
     json: Field,
     analysis: Field,
 }
@@ -55,8 +56,7 @@ fn schema() -> (Schema, Fields) {
     let f = Fields {
         id: b.add_text_field("id", STRING | STORED),
         side: b.add_text_field("side", STRING | STORED),
-        body: b.add_text_field("body", body_opts.clone()),
-        grams: b.add_text_field("grams", body_opts),
+        body: b.add_text_field("body", body_opts),
         json: b.add_text_field("json", STORED),
         analysis: b.add_text_field("analysis", STORED),
     };
@@ -108,6 +108,8 @@ impl MarketIndex {
 
     /// The index kept in directory `path`, created (with the directory) if missing.
     /// The dictionary must be the one the index was built with, or rebuild it (`clear`).
+    /// The index holds the directory's writer lock: one `MarketIndex` per directory at a
+    /// time (a second open fails with [`MarketError::Index`]).
     pub fn open_dir(path: &Path, dict: Dictionary) -> Result<MarketIndex, MarketError> {
         std::fs::create_dir_all(path).map_err(|e| MarketError::Io {
             path: path.display().to_string(),
@@ -145,7 +147,7 @@ impl MarketIndex {
             writer: Mutex::new(writer),
             analyzer,
             f,
-            threshold: matching::env_threshold(),
+            threshold: matching::DEFAULT_THRESHOLD,
         })
     }
 
@@ -195,7 +197,6 @@ impl MarketIndex {
         doc.add_text(self.f.side, l.side.code());
         // Analysed once here; the registered tokenizer gives the same tokens for plain text.
         doc.add_pre_tokenized_text(self.f.body, pre(a.tokens()));
-        doc.add_pre_tokenized_text(self.f.grams, pre(a.grams.clone()));
         doc.add_text(self.f.json, json);
         doc.add_text(self.f.analysis, analysis);
         Ok(doc)
@@ -208,9 +209,24 @@ impl MarketIndex {
 
     /// Adds many listings, analysing them in parallel; each replaces any with the same id.
     pub fn upsert_many(&self, ls: &[Listing]) -> Result<(), MarketError> {
+        let analyses: Vec<Analysis> = ls
+            .par_iter()
+            .map(|l| self.analyzer.analyze(&listing_text(l)))
+            .collect();
+        self.upsert_analysed(ls, &analyses)
+    }
+
+    /// [`upsert_many`](Self::upsert_many) with the analyses already made by this index's
+    /// analyzer (batch matching analyses each listing once for both roles).
+    pub(crate) fn upsert_analysed(
+        &self,
+        ls: &[Listing],
+        analyses: &[Analysis],
+    ) -> Result<(), MarketError> {
         let docs: Vec<TantivyDocument> = ls
             .par_iter()
-            .map(|l| self.document(l, &self.analyzer.analyze(&listing_text(l))))
+            .zip(analyses)
+            .map(|(l, a)| self.document(l, a))
             .collect::<Result<_, _>>()?;
         let w = self.writer.lock().map_err(|_| poisoned())?;
         for (l, doc) in ls.iter().zip(docs) {
@@ -298,47 +314,32 @@ impl MarketIndex {
         side: Option<Side>,
         limit: usize,
         exclude: Option<&str>,
+        min_text_score: f32,
     ) -> Result<Vec<Candidate>, MarketError> {
         let searcher = self.reader.searcher();
         let n = searcher.num_docs().max(1) as f32;
         let mut seen = HashSet::new();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut ideal = 0.0f32;
-        let grams = a
-            .grams
-            .iter()
-            .map(|g| (self.f.grams, g.clone(), matching::bigram_weight()));
-        let tokens = a.tokens();
-        let mut qtf: HashMap<&str, usize> = HashMap::new();
-        for t in &tokens {
-            *qtf.entry(t.as_str()).or_default() += 1;
-        }
-        let qtf_boost = matching::qtf_boost();
-        let words = tokens.iter().map(|t| {
-            let w = if t.starts_with(CONCEPT) {
-                matching::concept_weight()
+        for tok in a.tokens() {
+            if !seen.insert(tok.clone()) {
+                continue;
+            }
+            let weight = if tok.starts_with(CONCEPT) {
+                matching::CONCEPT_WEIGHT
             } else {
                 1.0
             };
-            // A word the query repeats (its title and keywords are given twice) matters more.
-            let rep = qtf.get(t.as_str()).copied().unwrap_or(1).min(3) as f32 - 1.0;
-            (self.f.body, t.clone(), w * (1.0 + qtf_boost * rep))
-        });
-        for (field, tok, weight) in words.chain(grams) {
-            if weight <= 0.0 || !seen.insert((field, tok.clone())) {
-                continue;
-            }
-            let term = Term::from_field_text(field, &tok);
+            let term = Term::from_field_text(self.f.body, &tok);
             let df = searcher.doc_freq(&term)?;
             // A word no listing uses cannot match; leaving it out of the ideal keeps a
-            // demand's colloquial words ("夜班", "断料") from sinking every score. Calibrated
-            // on the sample: counting such words as df = 1 cost recall@10 0.73 → 0.34 at
-            // the best F1 threshold.
+            // demand's colloquial words ("夜班", "断料") from sinking every score. Measured on
+            // the sample before the dictionary: counting them as df = 1 cost recall@10
+            // 0.73 → 0.34 at the best-F1 threshold.
             if df == 0 {
                 continue;
             }
-            let df = df as f32;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+            let idf = idf_of(df as f32, n);
             ideal += weight * idf * (BM25_K1 + 1.0);
             let tq: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
             let q: Box<dyn Query> = if weight == 1.0 {
@@ -372,12 +373,17 @@ impl MarketIndex {
         let top = searcher.search(&query, &TopDocs::with_limit(want).order_by_score())?;
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
+            let text_score = (score / ideal).min(1.0);
+            // Sorted by score: the rest are below the threshold too, and not worth reading.
+            if text_score < min_text_score {
+                break;
+            }
             let (listing, analysis) = self.stored(&searcher, addr)?;
             if Some(listing.id.as_str()) == exclude {
                 continue;
             }
             out.push(Candidate {
-                text_score: (score / ideal).min(1.0),
+                text_score,
                 listing,
                 analysis,
             });
@@ -395,7 +401,7 @@ impl MarketIndex {
         limit: usize,
     ) -> Result<Vec<Hit>, MarketError> {
         let qa = self.analyzer.analyze(query);
-        let cands = self.candidates(&qa, side, limit, None)?;
+        let cands = self.candidates(&qa, side, limit, None, 0.0)?;
         Ok(cands
             .into_iter()
             .map(|c| Hit {
@@ -420,21 +426,28 @@ impl MarketIndex {
         limit: usize,
     ) -> Result<MatchList, MarketError> {
         // Bonuses can reorder candidates, so look a little deeper than asked.
-        let cands = self.candidates(qa, Some(l.side.other()), limit * 2 + 10, Some(&l.id))?;
-        let idf = |w: &str| self.idf(w);
-        Ok(matching::rank(l, qa, cands, limit, self.threshold, &idf))
-    }
-
-    /// idf of a word in the body field (for ordering shared terms by how telling they are).
-    pub(crate) fn idf(&self, word: &str) -> f32 {
+        let cands = self.candidates(
+            qa,
+            Some(l.side.other()),
+            limit * 2 + 10,
+            Some(&l.id),
+            self.threshold,
+        )?;
         let searcher = self.reader.searcher();
         let n = searcher.num_docs().max(1) as f32;
-        let df = searcher
-            .doc_freq(&Term::from_field_text(self.f.body, word))
-            .unwrap_or(0)
-            .max(1) as f32;
-        (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+        let df = |w: &str| {
+            let df = searcher
+                .doc_freq(&Term::from_field_text(self.f.body, w))
+                .unwrap_or(0) as f32;
+            (df, n)
+        };
+        Ok(matching::rank(l, qa, cands, limit, self.threshold, &df))
     }
+}
+
+/// BM25's idf as tantivy computes it.
+pub(crate) fn idf_of(df: f32, n: f32) -> f32 {
+    (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
 }
 
 fn poisoned() -> MarketError {

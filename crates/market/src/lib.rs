@@ -19,8 +19,8 @@ pub use analyze::{Analysis, Analyzer};
 pub use dict::{DictError, Dictionary};
 pub use index::{Hit, MarketIndex};
 pub use matching::{
-    Batch, CONCEPT_WEIGHT, DEFAULT_THRESHOLD, Match, MatchList, Reason, RegionFit, batch_match,
-    region_fit, try_batch_match,
+    Batch, CONCEPT_WEIGHT, DEFAULT_THRESHOLD, MIN_EVIDENCE, Match, MatchList, Reason, RegionFit,
+    batch_match, region_fit, try_batch_match,
 };
 pub use model::{
     FIELDS, Field, Listing, Maturity, REGIONS, Region, Side, field, fmt_yuan, parse_yuan, region,

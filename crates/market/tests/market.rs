@@ -80,7 +80,7 @@ fn dictionary_parses_groups_and_comments() {
 
 #[test]
 fn dictionary_errors_name_the_line() {
-    let e = Dictionary::parse("a,b\n# comment\n焊缝开裂\n").unwrap_err();
+    let e = Dictionary::parse("a,b\n# comment\n焊缝开裂,\n").unwrap_err();
     assert_eq!(e.line, 3);
     let shown = e.to_string();
     assert!(
@@ -89,7 +89,10 @@ fn dictionary_errors_name_the_line() {
     );
     let e = Dictionary::parse("a,b\nc,,d\n").unwrap_err();
     assert_eq!(e.line, 2);
-    assert!(e.en.contains("empty"), "{e}");
+    assert!(e.en.contains("term 2 is empty"), "{e}");
+    let e = Dictionary::parse("a,b\nc;d,e\n").unwrap_err();
+    assert_eq!(e.line, 2);
+    assert!(e.zh.contains("分隔符"), "{e}");
     let e = Dictionary::parse("\n\nx,y,x\n").unwrap_err();
     assert_eq!(e.line, 3);
     assert!(e.zh.contains("重复"), "{e}");
@@ -123,7 +126,7 @@ fn enterprise_words_find_literature_words_with_a_synonym_reason() {
         "XQ1",
         Side::Demand,
         "焊缝总是开裂",
-        "我们的结构件焊完以后焊缝总是开裂,返修率很高。",
+        "我们的结构件焊接以后焊缝总是开裂,返修率很高。",
     );
     d.maturity = Some(Maturity::SmallPilot);
     d.price_fen = Some(50_000_000);
@@ -211,6 +214,7 @@ fn upsert_replaces_and_remove_removes() {
     let mut a = idx.get("CG2").unwrap();
     a.title = "锂电池极片涂布".into();
     a.text = "锂离子电池极片涂布厚度在线检测".into();
+    a.keywords = vec!["涂布".into()];
     idx.upsert(&a).unwrap();
     idx.commit(2).unwrap();
     assert_eq!(idx.len(), 3);
