@@ -246,3 +246,32 @@ fn serve_refuses_an_incomplete_unified_login_configuration_naming_the_flag() {
     // Nothing was started or written.
     assert!(!Path::new(db).exists());
 }
+
+#[test]
+fn market_eval_prints_the_engine_beside_the_baseline() {
+    let (code, out, err) = kechuang(&["market", "eval"]);
+    assert_eq!(code, 0, "{err}");
+    for part in [
+        "recall@10",
+        "nDCG@10",
+        "MRR",
+        "引擎 engine",
+        "二元组基线 baseline",
+    ] {
+        assert!(out.contains(part), "{part} in {out}");
+    }
+    // A malformed dictionary of the operator's is refused with its line.
+    let dir = std::env::temp_dir().join(format!("kc-syn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("extra.txt");
+    std::fs::write(&file, "# ok\nAGV小车,搬运小车\n,空词\n").unwrap();
+    let (code, _, err) = kechuang(&[
+        "market",
+        "eval",
+        "--market-synonyms",
+        file.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains('3'), "names line 3: {err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

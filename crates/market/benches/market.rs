@@ -2,7 +2,7 @@
 //! sample's vocabulary with a fixed seed, indexed, then 1,000 searches and 1,000 matches_for
 //! with p50/p99 latency; (b) batch_match on 2,000 × 2,000 synthetic listings.
 //!
-//! cargo bench -p kc-market --bench market            (figures in docs/benchmarks-market.md)
+//! cargo bench -p kc-market --bench market            (figures in docs/benchmarks.md, "S&T market")
 //! KC_BENCH_LISTINGS=20000 cargo bench -p kc-market     (a smaller run)
 
 use std::time::{Duration, Instant};

@@ -1296,6 +1296,11 @@ async fn vouchers_page(
     };
     let p = p.as_ref();
     let v = |f: &str| FormProblem::value(p, f).unwrap_or_default();
+    // The relation form starts from the acting organisation, as one usually declares one's own.
+    let first_party = match FormProblem::value(p, "a") {
+        Some(a) => a,
+        None => org.clone().unwrap_or_default(),
+    };
     let body = html! {
         (nav(lang, Some(s)))
         (problem_box(p))
@@ -1366,7 +1371,7 @@ async fn vouchers_page(
         p.muted { (lang.t("存在关联关系的单位之间不能兑付创新券。", "No voucher is redeemed between related parties.")) }
         form.card #declare-relation method="post" action="/market/relations" {
             (csrf_field(s))
-            label { (lang.t("单位一统一社会信用代码", "First party's USCC")) " " input name="a" required value=(v("a").is_empty().then(|| org.clone().unwrap_or_default()).unwrap_or(v("a"))); }
+            label { (lang.t("单位一统一社会信用代码", "First party's USCC")) " " input name="a" required value=(first_party); }
             label { (lang.t("单位二统一社会信用代码", "Second party's USCC")) " " input name="b" required value=(v("b")); }
             label { (lang.t("关联关系说明", "What relates them")) " " input name="note" required value=(v("note")); }
             button.secondary type="submit" { (lang.t("申报", "Declare")) }
