@@ -67,6 +67,10 @@ pub fn run(cmd: MarketCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Resul
             MarketCommand::Eval { .. } => unreachable!("handled above"),
             MarketCommand::Reindex => {
                 let n = store.market_reindex().await?;
+                if let Some(note) = store.market_index_note() {
+                    eprintln!("{note}");
+                    eprintln!("运行中的平台进程会自行跟上数据库 (the running platform catches up with the database by itself); 重建其索引请停止平台后再执行 (to rebuild its index, stop it and run this again)");
+                }
                 println!("索引已重建 reindexed: {n} published listings");
             }
             MarketCommand::Import {

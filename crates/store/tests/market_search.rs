@@ -98,8 +98,17 @@ async fn two_processes_on_one_database_answer_alike() {
         let dir = std::env::temp_dir().join(format!("kc-market-two-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let a = open(&db).await.with_market_index_dir(dir.join("a"));
-        let b = open(&db).await.with_market_index_dir(dir.join("b"));
+        // The second names the same directory (a command beside a running `serve` on one
+        // SQLite file): the directory has one writer, so it keeps its index in memory.
+        let b = open(&db).await.with_market_index_dir(dir.join("a"));
         let (weld, ..) = seed(&a).await;
+        // The first process opens its index (and holds the directory).
+        assert!(
+            !a.market_search(None, "AGV", None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let hits = b
             .market_search(None, "焊缝开裂", Some(Side::Achievement), 10)
             .await
@@ -108,6 +117,12 @@ async fn two_processes_on_one_database_answer_alike() {
             hits.first().map(|h| h.listing.id.as_str()),
             Some(weld.as_str()),
             "{}: the other process finds the new listing at once",
+            db.label
+        );
+        assert!(a.market_index_note().is_none());
+        assert!(
+            b.market_index_note().is_some_and(|n| n.contains("内存")),
+            "{}",
             db.label
         );
         // Withdrawn through the other process: gone from the first one's answers.

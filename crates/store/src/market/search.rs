@@ -16,6 +16,8 @@ pub struct MarketSearch {
     pub(crate) dict: Arc<Dictionary>,
     pub(crate) dir: Option<PathBuf>,
     pub(crate) index: tokio::sync::Mutex<Option<MarketIndex>>,
+    /// Why the index is in memory although a directory was named (another process holds it).
+    pub(crate) note: std::sync::Mutex<Option<String>>,
 }
 
 impl MarketSearch {
@@ -24,6 +26,7 @@ impl MarketSearch {
             dict: Arc::new(Dictionary::builtin()),
             dir,
             index: tokio::sync::Mutex::new(None),
+            note: std::sync::Mutex::new(None),
         }
     }
 }
@@ -60,6 +63,7 @@ impl Store {
             dict: self.market.dict.clone(),
             dir: Some(dir),
             index: tokio::sync::Mutex::new(None),
+            note: std::sync::Mutex::new(None),
         });
         self
     }
@@ -71,8 +75,14 @@ impl Store {
             dict: Arc::new(dict),
             dir: self.market.dir.clone(),
             index: tokio::sync::Mutex::new(None),
+            note: std::sync::Mutex::new(None),
         });
         self
+    }
+
+    /// Why the market's index is not where it was meant to be, if it is not.
+    pub fn market_index_note(&self) -> Option<String> {
+        self.market.note.lock().expect("note").clone()
     }
 
     /// The dictionary search and matching use.
@@ -85,8 +95,20 @@ impl Store {
         let mut guard = self.market.index.lock().await;
         if guard.is_none() {
             let dict = (*self.market.dict).clone();
+            // A directory holds one writer: when another process on the same SQLite file
+            // (a running `serve` beside a command) has it, this one builds its own index in
+            // memory from the database, which answers the same.
             let index = match &self.market.dir {
-                Some(dir) => MarketIndex::open_dir(dir, dict).map_err(index_error)?,
+                Some(dir) => match MarketIndex::open_dir(dir, dict.clone()) {
+                    Ok(index) => index,
+                    Err(e) => {
+                        *self.market.note.lock().expect("note") = Some(format!(
+                            "索引目录 {} 正被其他进程使用,本进程在内存中建立索引 (the index directory is in use by another process; this one keeps its index in memory): {e}",
+                            dir.display()
+                        ));
+                        MarketIndex::in_ram(dict).map_err(index_error)?
+                    }
+                },
                 None => MarketIndex::in_ram(dict).map_err(index_error)?,
             };
             *guard = Some(index);
