@@ -81,13 +81,17 @@ pub fn run(cmd: MarketCommand, opt: DbOpt, lib: Arc<kc_check::Library>) -> Resul
                 };
                 let t = kc_tabular::read(&path).map_err(|e| anyhow!("{e}"))?;
                 let name = path.display().to_string();
-                let checked = match store.validate_listing_import(side, &name, &t.headers, &t.rows) {
+                let checked = match store.validate_listing_import(side, &name, &t.headers, &t.rows)
+                {
                     Ok(c) => c,
                     Err(errors) => {
                         for e in errors.iter().take(50) {
                             eprintln!("{e}");
                         }
-                        bail!("导入未执行 nothing imported: {} problem(s) found (showing up to 50)", errors.len());
+                        bail!(
+                            "导入未执行 nothing imported: {} problem(s) found (showing up to 50)",
+                            errors.len()
+                        );
                     }
                 };
                 let ids = store

@@ -36,7 +36,9 @@ fn main() {
     let mut index = MarketIndex::in_ram(dict.clone()).expect("index");
     index.upsert_many(&sample.achievements).expect("index");
     index.commit(0).expect("commit");
-    println!("threshold  recall@10  nDCG@10  offered  TP   FP   FN   F1     no_match(all-0 demands)  no_match(relevant demands)");
+    println!(
+        "threshold  recall@10  nDCG@10  offered  TP   FP   FN   F1     no_match(all-0 demands)  no_match(relevant demands)"
+    );
     for step in 0..=30 {
         let t = step as f32 * 0.01;
         index.set_threshold(t);

@@ -195,7 +195,9 @@ impl Sample {
         let ach = Csv::read(
             ACH_FILE,
             achievements_csv,
-            &["id", "title", "field", "keywords", "abstract", "maturity", "price", "region"],
+            &[
+                "id", "title", "field", "keywords", "abstract", "maturity", "price", "region",
+            ],
         )?;
         for r in ach.rows() {
             s.achievements.push(Listing {
@@ -213,7 +215,9 @@ impl Sample {
         let dem = Csv::read(
             DEM_FILE,
             demands_csv,
-            &["id", "title", "field", "problem", "budget", "region", "maturity"],
+            &[
+                "id", "title", "field", "problem", "budget", "region", "maturity",
+            ],
         )?;
         for r in dem.rows() {
             s.demands.push(Listing {
@@ -228,11 +232,18 @@ impl Sample {
                 region: r.region()?,
             });
         }
-        let lab = Csv::read(LAB_FILE, labels_csv, &["demand", "achievement", "relevance"])?;
+        let lab = Csv::read(
+            LAB_FILE,
+            labels_csv,
+            &["demand", "achievement", "relevance"],
+        )?;
         for r in lab.rows() {
             let demand = r.required("demand")?;
             if !s.demands.iter().any(|d| d.id == demand) {
-                return Err(r.err("demand", format!("没有需求 “{demand}” (no demand “{demand}”)")));
+                return Err(r.err(
+                    "demand",
+                    format!("没有需求 “{demand}” (no demand “{demand}”)"),
+                ));
             }
             let achievement = r.required("achievement")?;
             if !s.achievements.iter().any(|a| a.id == achievement) {

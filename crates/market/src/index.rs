@@ -304,7 +304,10 @@ impl MarketIndex {
         let mut seen = HashSet::new();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut ideal = 0.0f32;
-        let grams = a.grams.iter().map(|g| (self.f.grams, g.clone(), matching::bigram_weight()));
+        let grams = a
+            .grams
+            .iter()
+            .map(|g| (self.f.grams, g.clone(), matching::bigram_weight()));
         let tokens = a.tokens();
         let mut qtf: HashMap<&str, usize> = HashMap::new();
         for t in &tokens {

@@ -23,8 +23,8 @@ pub use matching::{
     region_fit, try_batch_match,
 };
 pub use model::{
-    FIELDS, Field, Listing, Maturity, REGIONS, Region, Side, field, fmt_yuan, parse_yuan,
-    region, region_path,
+    FIELDS, Field, Listing, Maturity, REGIONS, Region, Side, field, fmt_yuan, parse_yuan, region,
+    region_path,
 };
 
 /// Everything that can go wrong in this crate. Display is Chinese first, then English.

@@ -32,7 +32,10 @@ pub const CONCEPT_WEIGHT: f32 = 0.8;
 pub const BIGRAM_WEIGHT: f32 = 0.3;
 
 fn env_f32(name: &str, default: f32) -> f32 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 pub(crate) fn bigram_weight() -> f32 {
     env_f32("KC_BIGRAM", BIGRAM_WEIGHT)
@@ -387,8 +390,7 @@ pub fn batch_match(
     dict: &Dictionary,
     per_item: usize,
 ) -> Batch {
-    try_batch_match(achievements, demands, dict, per_item)
-        .expect("in-memory market index failed")
+    try_batch_match(achievements, demands, dict, per_item).expect("in-memory market index failed")
 }
 
 pub fn try_batch_match(

@@ -253,7 +253,11 @@ pub fn region_path(leaf: &str) -> Vec<String> {
 /// More than two decimals, a sign, or anything but digits is an error (Chinese, English).
 pub fn parse_yuan(s: &str) -> Result<i64, String> {
     let s = s.trim();
-    let bad = || format!("金额 “{s}” 不是以元为单位、最多两位小数的数 (“{s}” is not an amount in yuan with at most 2 decimals)");
+    let bad = || {
+        format!(
+            "金额 “{s}” 不是以元为单位、最多两位小数的数 (“{s}” is not an amount in yuan with at most 2 decimals)"
+        )
+    };
     let (whole, frac) = match s.split_once('.') {
         Some((w, f)) => (w, f),
         None => (s, ""),
@@ -270,7 +274,11 @@ pub fn parse_yuan(s: &str) -> Result<i64, String> {
         ));
     }
     let yuan: i64 = whole.parse().map_err(|_| bad())?;
-    let mut fen: i64 = if frac.is_empty() { 0 } else { frac.parse().map_err(|_| bad())? };
+    let mut fen: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse().map_err(|_| bad())?
+    };
     if frac.len() == 1 {
         fen *= 10;
     }

@@ -32,7 +32,10 @@ fn metrics_by_hand() {
     assert!((m.ndcg_at_10 - 0.562_46).abs() < 1e-4);
     assert!((m.mrr - 0.5).abs() < 1e-12);
     let none = score_ranking(&["C", "X"], &labels);
-    assert_eq!((none.recall_at_10, none.ndcg_at_10, none.mrr), (0.0, 0.0, 0.0));
+    assert_eq!(
+        (none.recall_at_10, none.ndcg_at_10, none.mrr),
+        (0.0, 0.0, 0.0)
+    );
 }
 
 #[test]
@@ -58,18 +61,29 @@ fn evaluate_tiny_sample() {
 fn parse_errors_name_file_row_and_column() {
     let bad_price = ACH.replace("300000.5", "300000.555");
     match Sample::parse(&bad_price, DEM, LAB).unwrap_err() {
-        MarketError::Parse { file, row, column, .. } => {
-            assert_eq!((file.as_str(), row, column.as_str()), ("achievements.csv", 2, "price"))
+        MarketError::Parse {
+            file, row, column, ..
+        } => {
+            assert_eq!(
+                (file.as_str(), row, column.as_str()),
+                ("achievements.csv", 2, "price")
+            )
         }
         e => panic!("{e}"),
     }
     let bad_region = DEM.replace("linqing", "atlantis");
     let e = Sample::parse(ACH, &bad_region, LAB).unwrap_err();
-    assert!(matches!(&e, MarketError::Parse { row: 3, column, .. } if column == "region"), "{e}");
+    assert!(
+        matches!(&e, MarketError::Parse { row: 3, column, .. } if column == "region"),
+        "{e}"
+    );
     assert!(e.to_string().contains("第 3 行"), "{e}");
     let bad_label = format!("{LAB}XQ1,CG9,1\n");
     let e = Sample::parse(ACH, DEM, &bad_label).unwrap_err();
-    assert!(matches!(&e, MarketError::Parse { row: 5, column, .. } if column == "achievement"), "{e}");
+    assert!(
+        matches!(&e, MarketError::Parse { row: 5, column, .. } if column == "achievement"),
+        "{e}"
+    );
     let bad_rel = LAB.replace("XQ1,CG1,2", "XQ1,CG1,3");
     assert!(Sample::parse(ACH, DEM, &bad_rel).is_err());
 }

@@ -70,7 +70,11 @@ fn dictionary_parses_groups_and_comments() {
     assert_eq!(d.len(), 3);
     assert_eq!(d.groups()[2], ["全角", "逗号"]);
     let merged = d.merge(Dictionary::parse("a,x\nq,r").unwrap());
-    assert_eq!(merged.len(), 4, "a group with the same canonical term is united");
+    assert_eq!(
+        merged.len(),
+        4,
+        "a group with the same canonical term is united"
+    );
     assert_eq!(merged.groups()[0], ["a", "b", "c", "x"]);
 }
 
@@ -79,7 +83,10 @@ fn dictionary_errors_name_the_line() {
     let e = Dictionary::parse("a,b\n# comment\n焊缝开裂\n").unwrap_err();
     assert_eq!(e.line, 3);
     let shown = e.to_string();
-    assert!(shown.contains("第 3 行") && shown.contains("line 3"), "{shown}");
+    assert!(
+        shown.contains("第 3 行") && shown.contains("line 3"),
+        "{shown}"
+    );
     let e = Dictionary::parse("a,b\nc,,d\n").unwrap_err();
     assert_eq!(e.line, 2);
     assert!(e.en.contains("empty"), "{e}");
@@ -106,11 +113,7 @@ fn tokenisation_keeps_dictionary_terms_whole() {
     assert!(words.iter().any(|w| w == "agv"), "{words:?}");
     // A dictionary term found with words between its parts is still a concept.
     let a = an.analyze("焊缝总是开裂");
-    assert!(
-        a.concepts.iter().any(|(c, _)| c == "焊缝开裂"),
-        "{:?}",
-        a
-    );
+    assert!(a.concepts.iter().any(|(c, _)| c == "焊缝开裂"), "{:?}", a);
 }
 
 #[test]
@@ -137,7 +140,8 @@ fn enterprise_words_find_literature_words_with_a_synonym_reason() {
         })
         .expect("a synonym reason");
     assert!(
-        syn.iter().any(|(their, our)| their != our && our == "焊缝开裂"),
+        syn.iter()
+            .any(|(their, our)| their != our && our == "焊缝开裂"),
         "{syn:?}"
     );
     assert!(reasons.contains(&Reason::SameField("intelligent_manufacturing".into())));
@@ -190,7 +194,11 @@ fn search_finds_terms_and_filters_side() {
     let hits = idx.search("残余应力", None, 5).unwrap();
     assert_eq!(hits[0].id, "CG1");
     assert!(hits[0].terms.iter().any(|t| t == "残余应力"));
-    assert!(idx.search("残余应力", Some(Side::Demand), 5).unwrap().is_empty());
+    assert!(
+        idx.search("残余应力", Some(Side::Demand), 5)
+            .unwrap()
+            .is_empty()
+    );
     // Through the dictionary: 焊接裂纹 finds the listing that says 残余应力.
     let hits = idx.search("焊接裂纹", Some(Side::Achievement), 5).unwrap();
     assert_eq!(hits[0].id, "CG1", "{hits:?}");
@@ -207,7 +215,12 @@ fn upsert_replaces_and_remove_removes() {
     idx.commit(2).unwrap();
     assert_eq!(idx.len(), 3);
     assert_eq!(idx.get("CG2").unwrap().title, "锂电池极片涂布");
-    assert!(idx.search("焊接烟尘", None, 5).unwrap().iter().all(|h| h.id != "CG2"));
+    assert!(
+        idx.search("焊接烟尘", None, 5)
+            .unwrap()
+            .iter()
+            .all(|h| h.id != "CG2")
+    );
     assert_eq!(idx.search("锂电", None, 5).unwrap()[0].id, "CG2");
     idx.remove("CG2").unwrap();
     idx.commit(3).unwrap();
@@ -244,7 +257,12 @@ fn batch_match_shortlists_both_ways() {
     let achievements = welding_achievements();
     let demands = vec![
         listing("XQ1", Side::Demand, "焊缝总是开裂", "结构件焊缝总是开裂"),
-        listing("XQ2", Side::Demand, "车间烟大", "焊接烟尘大,工人受不了,想要除尘净化"),
+        listing(
+            "XQ2",
+            Side::Demand,
+            "车间烟大",
+            "焊接烟尘大,工人受不了,想要除尘净化",
+        ),
         listing("XQ3", Side::Demand, "茶叶包装设计", "茶叶包装设计"),
     ];
     let b = batch_match(&achievements, &demands, &dict(), 5);

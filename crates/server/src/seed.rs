@@ -250,7 +250,11 @@ async fn seed_market(store: &Store) -> Result<String, kc_store::StoreError> {
     ];
     for (owner, input) in own {
         let id = store
-            .create_listing(&Actor::applicant("demo-seed", owner), Side::Achievement, &input)
+            .create_listing(
+                &Actor::applicant("demo-seed", owner),
+                Side::Achievement,
+                &input,
+            )
             .await?;
         store.review_listing(&staff, &id, true, "").await?;
         imported += 1;

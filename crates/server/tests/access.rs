@@ -14,6 +14,36 @@ const WHO: [&str; 7] = ["anon", "hn", "gt", "rev", "fin", "adm", "plan"];
 /// applicant), rev (reviewer), fin (finance), adm (admin), plan (plan office)).
 /// `{app}` is an application of HUNNAN.
 const MATRIX: &[(&str, &str, [u16; 7])] = &[
+    // The S&T market (issue 12): public search; the staff's review queue and 对接会.
+    ("GET", "/market", [200, 200, 200, 200, 200, 200, 200]),
+    (
+        "GET",
+        "/api/market/search?q=AGV",
+        [200, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/market/services",
+        [200, 200, 200, 200, 200, 200, 200],
+    ),
+    ("GET", "/market/mine", [401, 200, 200, 200, 200, 200, 200]),
+    ("GET", "/market/review", [401, 403, 403, 200, 403, 200, 403]),
+    ("GET", "/market/fairs", [401, 403, 403, 200, 403, 200, 403]),
+    (
+        "GET",
+        "/api/market/fairs",
+        [401, 403, 403, 200, 403, 200, 403],
+    ),
+    (
+        "GET",
+        "/market/contracts",
+        [401, 200, 200, 200, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/market/vouchers",
+        [401, 200, 200, 200, 200, 200, 200],
+    ),
     // Public: the library, the calculator, the 公示 list, the calendar.
     ("GET", "/", [200, 200, 200, 200, 200, 200, 200]),
     ("GET", "/library", [200, 200, 200, 200, 200, 200, 200]),

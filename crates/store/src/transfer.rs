@@ -867,10 +867,7 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
     ),
     (
         "market_fair_listings",
-        &[
-            ("fair_id", false),
-            ("listing_id", false),
-        ],
+        &[("fair_id", false), ("listing_id", false)],
     ),
     (
         "market_fair_pairs",

@@ -46,7 +46,13 @@ async fn parties(s: &Store) -> Parties {
     };
     for (id, name, kind, region, size) in [
         (&p.uni, "聊城示例大学", "university", "dongchangfu", None),
-        (&p.buyer, "聊城示例轴承有限公司", "enterprise", "linqing", Some("small")),
+        (
+            &p.buyer,
+            "聊城示例轴承有限公司",
+            "enterprise",
+            "linqing",
+            Some("small"),
+        ),
         (
             &p.registrar,
             "聊城示例技术合同登记站",
@@ -254,13 +260,7 @@ async fn closing_a_year_rewards_the_registration_institution_on_its_volume() {
             .iter()
             .enumerate()
         {
-            let mut c = contract(
-                &p,
-                &format!("SY2022-{n}"),
-                "技术开发",
-                amount,
-                "2022-09-01",
-            );
+            let mut c = contract(&p, &format!("SY2022-{n}"), "技术开发", amount, "2022-09-01");
             c.tech_amount = tech.to_string();
             s.register_contract(&reg, &c).await.unwrap();
         }
@@ -299,7 +299,13 @@ async fn a_redeemed_voucher_pays_the_sme_and_the_institution_and_abuse_is_refuse
         let inst = Actor::applicant("u-inst", GAOTANG);
         let sme = Actor::applicant("u-sme", &p.buyer);
         let svc = s
-            .add_service(&inst, None, "扫描电镜检测", "检验检测", "材料断口与表面形貌分析")
+            .add_service(
+                &inst,
+                None,
+                "扫描电镜检测",
+                "检验检测",
+                "材料断口与表面形貌分析",
+            )
             .await
             .unwrap();
         // Eligibility: a university is no SME.
@@ -326,7 +332,13 @@ async fn a_redeemed_voucher_pays_the_sme_and_the_institution_and_abuse_is_refuse
             .redeem_order(&inst, &o1, "FW-HT-001", "FP-0001", None)
             .await
             .unwrap();
-        assert_eq!(r.applications.len(), 2, "{}: {:?}", db.label, r.applications);
+        assert_eq!(
+            r.applications.len(),
+            2,
+            "{}: {:?}",
+            db.label,
+            r.applications
+        );
         let mut got = Vec::new();
         for id in &r.applications {
             let a = s.application(&admin(), id).await.unwrap();
@@ -377,7 +389,10 @@ async fn a_redeemed_voucher_pays_the_sme_and_the_institution_and_abuse_is_refuse
             .unwrap_err();
         assert_eq!(code(&e), "over_quota", "{e}");
         assert!(e.to_string().contains("30,000.00"), "{e}");
-        let e = s.order_service(&sme, &v, &svc, "30000.01").await.unwrap_err();
+        let e = s
+            .order_service(&sme, &v, &svc, "30000.01")
+            .await
+            .unwrap_err();
         assert_eq!(code(&e), "over_quota", "{e}");
         // After its expiry: redeemed on a date past valid_until.
         let old = uscc("91371525MA3C00002");
@@ -429,7 +444,11 @@ async fn a_redeemed_voucher_pays_the_sme_and_the_institution_and_abuse_is_refuse
         assert!(s.vouchers(&other).await.unwrap().is_empty());
         assert_eq!(code(&s.voucher(&other, &v).await.unwrap_err()), "not_found");
         assert_eq!(s.vouchers(&sme).await.unwrap().len(), 1);
-        assert_eq!(s.vouchers(&inst).await.unwrap().len(), 2, "its orders' vouchers");
+        assert_eq!(
+            s.vouchers(&inst).await.unwrap().len(),
+            2,
+            "its orders' vouchers"
+        );
     }
 }
 
@@ -488,7 +507,13 @@ async fn a_shenyang_voucher_opens_a_draft_for_up_to_sixty_percent() {
             .await
             .unwrap();
         let svc = s
-            .add_service(&reviewer(1), Some(&lab), "三坐标测量", "instrument_sharing", "")
+            .add_service(
+                &reviewer(1),
+                Some(&lab),
+                "三坐标测量",
+                "instrument_sharing",
+                "",
+            )
             .await
             .unwrap();
         let v = s
@@ -544,7 +569,11 @@ async fn listings_are_reviewed_and_private_until_published() {
             .unwrap();
         let mine = s.listing(Some(&buyer), &d).await.unwrap();
         assert_eq!(
-            (mine.review.as_str(), mine.status.as_str(), mine.region.as_str()),
+            (
+                mine.review.as_str(),
+                mine.status.as_str(),
+                mine.region.as_str()
+            ),
             ("pending", "open", "linqing")
         );
         // Unpublished: invisible to another organisation and to the public.
@@ -589,10 +618,7 @@ async fn listings_are_reviewed_and_private_until_published() {
         );
         fixed.price = Some("200000".into());
         let u = s.update_listing(&buyer, &d, &fixed).await.unwrap();
-        assert_eq!(
-            (u.review.as_str(), u.price),
-            ("pending", Some(m("200000")))
-        );
+        assert_eq!((u.review.as_str(), u.price), ("pending", Some(m("200000"))));
         s.review_listing(&reviewer(1), &d, true, "").await.unwrap();
         assert!(s.listing(None, &d).await.unwrap().is_public());
         // Bad input names its field.
@@ -662,10 +688,7 @@ async fn an_import_with_a_broken_row_imports_nothing() {
         let errors = s
             .validate_listing_import(kc_market::Side::Achievement, "a.csv", &headers, &rows)
             .unwrap_err();
-        let named: Vec<(usize, &str)> = errors
-            .iter()
-            .map(|e| (e.row, e.column.as_str()))
-            .collect();
+        let named: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column.as_str())).collect();
         assert_eq!(named, vec![(3, "maturity"), (3, "price")], "{errors:?}");
         assert!(errors[0].to_string().contains("第3行"));
         // The good rows alone import; an id already stored fails the whole batch.
@@ -673,7 +696,10 @@ async fn an_import_with_a_broken_row_imports_nothing() {
         let checked = s
             .validate_listing_import(kc_market::Side::Achievement, "a.csv", &headers, &good)
             .unwrap();
-        let ids = s.import_listings(&reviewer(1), &checked, None).await.unwrap();
+        let ids = s
+            .import_listings(&reviewer(1), &checked, None)
+            .await
+            .unwrap();
         assert_eq!(ids, vec!["CG1", "CG3"]);
         let again = vec![row(2, "CG9", "pilot", ""), row(3, "CG1", "pilot", "")];
         let checked = s

@@ -234,10 +234,6 @@ async fn a_fair_matches_in_batch_and_counts_its_meetings() {
         let sy = Actor::staff("sy", kc_domain::Role::Reviewer, "shenyang");
         assert!(s.fair(&sy, &fair).await.is_err());
         assert!(s.fairs(&sy).await.unwrap().is_empty());
-        assert!(
-            s.fair(&Actor::applicant("u", HUNNAN), &fair)
-                .await
-                .is_err()
-        );
+        assert!(s.fair(&Actor::applicant("u", HUNNAN), &fair).await.is_err());
     }
 }

@@ -94,7 +94,9 @@ pub(crate) async fn applicant(
         .contracts(&actor, None)
         .await?
         .into_iter()
-        .filter(|c| c.seller_id == id || c.buyer_id == id || c.broker_id.as_deref() == Some(id.as_str()))
+        .filter(|c| {
+            c.seller_id == id || c.buyer_id == id || c.broker_id.as_deref() == Some(id.as_str())
+        })
         .collect();
     let vouchers: Vec<_> = st
         .store

@@ -27,7 +27,12 @@ pub const CONTRACT_TYPES: &[(&str, &str, &str, &str)] = &[
         "Technology development",
         "tech_development",
     ),
-    ("transfer", "技术转让", "Technology transfer", "tech_transfer"),
+    (
+        "transfer",
+        "技术转让",
+        "Technology transfer",
+        "tech_transfer",
+    ),
     ("license", "技术许可", "Technology licence", "tech_transfer"),
     (
         "consulting",
@@ -265,27 +270,44 @@ impl Store {
         {
             return Err(invalid(
                 "reg_no",
-                format!("登记编号“{reg_no}”须为1–40位字母、数字、-、_ (1–40 ASCII letters, digits, - or _)"),
+                format!(
+                    "登记编号“{reg_no}”须为1–40位字母、数字、-、_ (1–40 ASCII letters, digits, - or _)"
+                ),
             ));
         }
-        let Some((ctype, _, _, engine_type)) = CONTRACT_TYPES
-            .iter()
-            .find(|(c, zh, _, _)| *c == input.contract_type.trim() || *zh == input.contract_type.trim())
-        else {
+        let Some((ctype, _, _, engine_type)) = CONTRACT_TYPES.iter().find(|(c, zh, _, _)| {
+            *c == input.contract_type.trim() || *zh == input.contract_type.trim()
+        }) else {
             return Err(invalid(
                 "contract_type",
-                format!("“{}”; 可选 (one of): 技术开发, 技术转让, 技术许可, 技术咨询, 技术服务", input.contract_type),
+                format!(
+                    "“{}”; 可选 (one of): 技术开发, 技术转让, 技术许可, 技术咨询, 技术服务",
+                    input.contract_type
+                ),
             ));
         };
         let title = input.title.trim();
         if title.is_empty() || title.chars().count() > 200 {
-            return Err(invalid("title", "合同名称必填,至多200字 (a title of at most 200 characters)"));
+            return Err(invalid(
+                "title",
+                "合同名称必填,至多200字 (a title of at most 200 characters)",
+            ));
         }
         let (seller_id, seller_name, seller_region, seller_on) = self
-            .party("seller", &input.seller_id, &input.seller_name, &input.seller_region)
+            .party(
+                "seller",
+                &input.seller_id,
+                &input.seller_name,
+                &input.seller_region,
+            )
             .await?;
         let (buyer_id, buyer_name, buyer_region, _) = self
-            .party("buyer", &input.buyer_id, &input.buyer_name, &input.buyer_region)
+            .party(
+                "buyer",
+                &input.buyer_id,
+                &input.buyer_name,
+                &input.buyer_region,
+            )
             .await?;
         if seller_id == buyer_id {
             return Err(invalid(
@@ -293,7 +315,12 @@ impl Store {
                 "买方与卖方是同一单位,不构成技术交易 (seller and buyer are the same organisation)",
             ));
         }
-        let broker_id = match input.broker_id.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        let broker_id = match input
+            .broker_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty())
+        {
             None => None,
             Some(b) => {
                 let u = kc_domain::Uscc::parse(b)
@@ -304,10 +331,15 @@ impl Store {
                     .fetch_optional(&self.pool)
                     .await?
                     .map(|r| r.get(0));
-                if !matches!(kind.as_deref(), Some("tech_transfer_institution" | "university" | "research_institute")) {
+                if !matches!(
+                    kind.as_deref(),
+                    Some("tech_transfer_institution" | "university" | "research_institute")
+                ) {
                     return Err(invalid(
                         "broker_id",
-                        format!("{u} 不是平台上的技术转移服务机构 (not a technology transfer institution on the platform)"),
+                        format!(
+                            "{u} 不是平台上的技术转移服务机构 (not a technology transfer institution on the platform)"
+                        ),
                     ));
                 }
                 Some(u)
@@ -331,7 +363,11 @@ impl Store {
                 .map_err(|_| invalid(f, format!("“{v}”不是日期 YYYY-MM-DD (not a date)")))
         };
         let signed = date("signed_on", &input.signed_on)?;
-        let registered = match input.registered_on.as_deref().filter(|d| !d.trim().is_empty()) {
+        let registered = match input
+            .registered_on
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+        {
             Some(d) => date("registered_on", d)?,
             None => self.today(),
         };
@@ -347,7 +383,12 @@ impl Store {
                 format!("登记日期 {registered} 在今天之后 (in the future)"),
             ));
         }
-        let linked = |id: &Option<String>| id.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        let linked = |id: &Option<String>| {
+            id.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
         let achievement_id = linked(&input.achievement_id);
         let demand_id = linked(&input.demand_id);
         for (id, side, field) in [
@@ -360,7 +401,17 @@ impl Store {
                     .await
                     .map_err(|_| invalid(field, format!("{id} 不存在 (no such listing)")))?;
                 if l.side.code() != side {
-                    return Err(invalid(field, format!("{id} 不是{} (wrong side)", if side == "demand" { "技术需求" } else { "科技成果" })));
+                    return Err(invalid(
+                        field,
+                        format!(
+                            "{id} 不是{} (wrong side)",
+                            if side == "demand" {
+                                "技术需求"
+                            } else {
+                                "科技成果"
+                            }
+                        ),
+                    ));
                 }
             }
         }
@@ -418,7 +469,8 @@ impl Store {
                 "item": item,
                 "local_conversion": local,
             });
-            self.add_event_in(&mut tx, actor, &seller_id, &event).await?;
+            self.add_event_in(&mut tx, actor, &seller_id, &event)
+                .await?;
             applications = self
                 .applications_for_event_in(&mut tx, actor, &seller_id, &id, true)
                 .await?;
@@ -451,7 +503,14 @@ impl Store {
         // The listings the contract settles move on: the achievement is transferred (or
         // licensed) and the demand solved.
         for (id, status) in [
-            (&achievement_id, if matches!(*ctype, "transfer" | "license") { "transferred" } else { "negotiating" }),
+            (
+                &achievement_id,
+                if matches!(*ctype, "transfer" | "license") {
+                    "transferred"
+                } else {
+                    "negotiating"
+                },
+            ),
             (&demand_id, "solved"),
         ] {
             if let Some(id) = id {
@@ -468,11 +527,14 @@ impl Store {
             "contract",
             &reg_no,
             None,
-            Some(&json!({
-                "type": ctype, "seller": seller_id, "buyer": buyer_id, "amount": amount.plain(),
-                "tech_amount": tech_amount.plain(), "registered_on": registered.to_string(),
-                "event": event_id, "applications": applications,
-            }).to_string()),
+            Some(
+                &json!({
+                    "type": ctype, "seller": seller_id, "buyer": buyer_id, "amount": amount.plain(),
+                    "tech_amount": tech_amount.plain(), "registered_on": registered.to_string(),
+                    "event": event_id, "applications": applications,
+                })
+                .to_string(),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -495,7 +557,8 @@ impl Store {
                 .contains(&Some(org))
             }),
             Role::Reviewer | Role::Admin | Role::Finance => {
-                self.sees_region(actor, &c.seller_region) || self.sees_region(actor, &c.buyer_region)
+                self.sees_region(actor, &c.seller_region)
+                    || self.sees_region(actor, &c.buyer_region)
             }
             _ => false,
         }
@@ -632,10 +695,17 @@ impl Store {
             Default::default();
         for c in &contracts {
             if !c.institution_id.starts_with("staff:") {
-                { let v = volume.entry(c.institution_id.clone()).or_insert(Money::ZERO); *v = *v + c.tech_amount; }
+                {
+                    let v = volume
+                        .entry(c.institution_id.clone())
+                        .or_insert(Money::ZERO);
+                    *v = *v + c.tech_amount;
+                }
             }
             if let Some(b) = &c.broker_id {
-                let e = brokered.entry(b.clone()).or_insert((Money::ZERO, Vec::new()));
+                let e = brokered
+                    .entry(b.clone())
+                    .or_insert((Money::ZERO, Vec::new()));
                 e.0 = e.0 + c.amount;
                 e.1.push(c.buyer_region.clone());
             }

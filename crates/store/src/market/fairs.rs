@@ -123,7 +123,9 @@ impl Store {
             ));
         }
         let date: jiff::civil::Date = held_on.trim().parse().map_err(|_| {
-            StoreError::Invalid(format!("held_on: “{held_on}”不是日期 YYYY-MM-DD (not a date)"))
+            StoreError::Invalid(format!(
+                "held_on: “{held_on}”不是日期 YYYY-MM-DD (not a date)"
+            ))
         })?;
         if !self.is_region(region) {
             return Err(StoreError::Invalid(format!(
@@ -164,13 +166,12 @@ impl Store {
     /// The 对接会 the actor's jurisdiction holds, newest first.
     pub async fn fairs(&self, actor: &Actor) -> Result<Vec<Fair>> {
         self.fair_staff(actor)?;
-        let ids: Vec<String> =
-            sqlx::query("SELECT id FROM market_fairs ORDER BY held_on DESC, id")
-                .fetch_all(&self.pool)
-                .await?
-                .iter()
-                .map(|r| r.get(0))
-                .collect();
+        let ids: Vec<String> = sqlx::query("SELECT id FROM market_fairs ORDER BY held_on DESC, id")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::new();
         for id in ids {
@@ -206,11 +207,13 @@ impl Store {
             .fetch_optional(&mut **tx)
             .await?;
             if there.is_none() {
-                sqlx::query("INSERT INTO market_fair_listings (fair_id, listing_id) VALUES ($1, $2)")
-                    .bind(fair)
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO market_fair_listings (fair_id, listing_id) VALUES ($1, $2)",
+                )
+                .bind(fair)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
                 added += 1;
             }
         }
@@ -297,10 +300,12 @@ impl Store {
             }
         }
         let mut tx = self.begin_write(&["market".to_string()]).await?;
-        sqlx::query("DELETE FROM market_fair_pairs WHERE fair_id = $1 AND outcome = '' AND score_milli > 0")
-            .bind(fair)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM market_fair_pairs WHERE fair_id = $1 AND outcome = '' AND score_milli > 0",
+        )
+        .bind(fair)
+        .execute(&mut **tx)
+        .await?;
         for ((demand, achievement), (score, reasons)) in &pairs {
             let kept = sqlx::query("SELECT 1 FROM market_fair_pairs WHERE fair_id = $1 AND demand_id = $2 AND achievement_id = $3")
                 .bind(fair)
@@ -359,7 +364,9 @@ impl Store {
         note: &str,
     ) -> Result<()> {
         self.fair_staff(actor)?;
-        let Some((code, _, _)) = OUTCOMES.iter().find(|(c, zh, _)| *c == outcome || *zh == outcome)
+        let Some((code, _, _)) = OUTCOMES
+            .iter()
+            .find(|(c, zh, _)| *c == outcome || *zh == outcome)
         else {
             return Err(StoreError::Invalid(format!(
                 "outcome: “{outcome}”; 可选 (one of): intention 意向, signed 签约, failed 未成"
@@ -377,7 +384,11 @@ impl Store {
             if there.is_none() {
                 return Err(StoreError::Invalid(format!(
                     "{side}: {id} 不是本对接会的{} (not a {side} of this event)",
-                    if side == "demand" { "技术需求" } else { "科技成果" }
+                    if side == "demand" {
+                        "技术需求"
+                    } else {
+                        "科技成果"
+                    }
                 )));
             }
         }
@@ -389,7 +400,9 @@ impl Store {
             .await?;
         let note = note.trim();
         if note.chars().count() > 500 {
-            return Err(StoreError::Invalid("note: 至多500字 (at most 500 characters)".into()));
+            return Err(StoreError::Invalid(
+                "note: 至多500字 (at most 500 characters)".into(),
+            ));
         }
         match &before {
             Some(_) => {

@@ -444,7 +444,11 @@ impl Store {
                             .into(),
                     ));
                 }
-                (Some(id.to_string()), name.to_string(), Some(region.to_string()))
+                (
+                    Some(id.to_string()),
+                    name.to_string(),
+                    Some(region.to_string()),
+                )
             }
             None => {
                 let name = trimmed(&input.owner_name).unwrap_or_default();
@@ -473,14 +477,19 @@ impl Store {
                 if !self.is_region(&r) {
                     errors.push((
                         "region".into(),
-                        format!("“{r}”不是地区代码 (unknown region), 如 hunnan, gaotang, liaocheng"),
+                        format!(
+                            "“{r}”不是地区代码 (unknown region), 如 hunnan, gaotang, liaocheng"
+                        ),
                     ));
                 }
                 r
             }
             (None, Some(r)) => r,
             (None, None) => {
-                errors.push(("region".into(), "所在地区必填 (a region is required)".into()));
+                errors.push((
+                    "region".into(),
+                    "所在地区必填 (a region is required)".into(),
+                ));
                 String::new()
             }
         };
@@ -960,9 +969,8 @@ impl Store {
 
     /// Listings changed after `seq`, with the newest seq: what an index needs to catch up.
     pub async fn listings_changed_since(&self, seq: i64) -> Result<(Vec<ListingView>, i64)> {
-        let sql = format!(
-            "SELECT {LISTING_COLUMNS} FROM market_listings WHERE seq > $1 ORDER BY seq"
-        );
+        let sql =
+            format!("SELECT {LISTING_COLUMNS} FROM market_listings WHERE seq > $1 ORDER BY seq");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(seq)
             .fetch_all(&self.pool)
@@ -1175,11 +1183,13 @@ impl Store {
         for l in listings {
             let id = self.insert_listing_in(&mut tx, actor, l).await?;
             if let Some(f) = fair {
-                sqlx::query("INSERT INTO market_fair_listings (fair_id, listing_id) VALUES ($1, $2)")
-                    .bind(f)
-                    .bind(&id)
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO market_fair_listings (fair_id, listing_id) VALUES ($1, $2)",
+                )
+                .bind(f)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
             }
             ids.push(id);
         }

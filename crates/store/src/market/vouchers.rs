@@ -84,7 +84,10 @@ fn invalid(field: &str, message: impl std::fmt::Display) -> StoreError {
 }
 
 impl Store {
-    async fn applicant_kind_region(&self, id: &str) -> Result<(String, String, String, serde_json::Value)> {
+    async fn applicant_kind_region(
+        &self,
+        id: &str,
+    ) -> Result<(String, String, String, serde_json::Value)> {
         let row = sqlx::query("SELECT name, kind, region, profile FROM applicants WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -118,15 +121,23 @@ impl Store {
         if !PROVIDER_KINDS.contains(&kind.as_str()) {
             return Err(refused(
                 "not_provider",
-                format!("{institution} 不是科技服务机构、高校或科研院所,不能登记服务 (not a registered service provider)"),
+                format!(
+                    "{institution} 不是科技服务机构、高校或科研院所,不能登记服务 (not a registered service provider)"
+                ),
             ));
         }
         if market_staff(actor) && !self.sees_region(actor, &region) {
-            return Err(refused("out_of_jurisdiction", "服务机构不在本辖区 (the institution is outside your jurisdiction)"));
+            return Err(refused(
+                "out_of_jurisdiction",
+                "服务机构不在本辖区 (the institution is outside your jurisdiction)",
+            ));
         }
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(invalid("name", "服务名称必填,至多100字 (a name of at most 100 characters)"));
+            return Err(invalid(
+                "name",
+                "服务名称必填,至多100字 (a name of at most 100 characters)",
+            ));
         }
         let Some((cat, _, _)) = SERVICE_CATEGORIES
             .iter()
@@ -134,11 +145,16 @@ impl Store {
         else {
             return Err(invalid(
                 "category",
-                format!("“{category}”; 可选 (one of): instrument_sharing 大型仪器共享, testing 检验检测, rd_design 研发设计"),
+                format!(
+                    "“{category}”; 可选 (one of): instrument_sharing 大型仪器共享, testing 检验检测, rd_design 研发设计"
+                ),
             ));
         };
         if description.chars().count() > 2000 {
-            return Err(invalid("description", "至多2000字 (at most 2000 characters)"));
+            return Err(invalid(
+                "description",
+                "至多2000字 (at most 2000 characters)",
+            ));
         }
         let mut tx = self.begin_write(&["market".to_string()]).await?;
         let id = format!("FW{:08X}", crate::workflow::rand_u32());
@@ -152,8 +168,16 @@ impl Store {
             .bind(self.now())
             .execute(&mut **tx)
             .await?;
-        self.audit_in(&mut tx, actor, "create", "service", &id, None, Some(&json!({"institution": institution, "name": name, "category": cat}).to_string()))
-            .await?;
+        self.audit_in(
+            &mut tx,
+            actor,
+            "create",
+            "service",
+            &id,
+            None,
+            Some(&json!({"institution": institution, "name": name, "category": cat}).to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -192,49 +216,71 @@ impl Store {
         valid_until: &str,
     ) -> Result<String> {
         if !market_staff(actor) {
-            return Err(refused("forbidden", "创新券由科技局工作人员发放 (S&T staff issue vouchers)"));
+            return Err(refused(
+                "forbidden",
+                "创新券由科技局工作人员发放 (S&T staff issue vouchers)",
+            ));
         }
         let (name, kind, region, profile) = self.applicant_kind_region(applicant).await?;
         if !self.sees_region(actor, &region) {
-            return Err(refused("out_of_jurisdiction", format!("{name} 不在本辖区 (outside your jurisdiction)")));
+            return Err(refused(
+                "out_of_jurisdiction",
+                format!("{name} 不在本辖区 (outside your jurisdiction)"),
+            ));
         }
         let size = profile["size"].as_str().unwrap_or("");
         let eligible = kind == "maker_team"
             || (kind == "enterprise" && matches!(size, "medium" | "small" | "micro"));
         if !eligible {
             let why = if kind != "enterprise" {
-                format!("主体类型为 {kind},创新券发放给中小微企业和创业创客团队 (vouchers go to SMEs and maker teams)")
+                format!(
+                    "主体类型为 {kind},创新券发放给中小微企业和创业创客团队 (vouchers go to SMEs and maker teams)"
+                )
             } else if size.is_empty() {
-                "企业规模未填写,无法确认是否为中小微企业 (the enterprise's size is not on file)".to_string()
+                "企业规模未填写,无法确认是否为中小微企业 (the enterprise's size is not on file)"
+                    .to_string()
             } else {
                 format!("企业规模为 {size},不是中小微企业 (not a small or medium enterprise)")
             };
             return Err(refused("not_eligible", why));
         }
         if !(2000..=2100).contains(&year) {
-            return Err(invalid("year", format!("{year} 不是有效年度 (not a plausible year)")));
+            return Err(invalid(
+                "year",
+                format!("{year} 不是有效年度 (not a plausible year)"),
+            ));
         }
         let quota = parse_yuan(quota).map_err(|e| invalid("quota", e))?;
-        let until: jiff::civil::Date = valid_until
-            .trim()
-            .parse()
-            .map_err(|_| invalid("valid_until", format!("“{valid_until}”不是日期 YYYY-MM-DD (not a date)")))?;
+        let until: jiff::civil::Date = valid_until.trim().parse().map_err(|_| {
+            invalid(
+                "valid_until",
+                format!("“{valid_until}”不是日期 YYYY-MM-DD (not a date)"),
+            )
+        })?;
         if until.year() as i32 != year && until.year() as i32 != year + 1 {
             return Err(invalid(
                 "valid_until",
-                format!("有效期 {until} 应在额度年度 {year} 或次年内 (within the quota's year or the next)"),
+                format!(
+                    "有效期 {until} 应在额度年度 {year} 或次年内 (within the quota's year or the next)"
+                ),
             ));
         }
-        let mut tx = self.begin_write(&[format!("applicant:{applicant}"), "market".into()]).await?;
-        let exists = sqlx::query("SELECT id FROM vouchers WHERE applicant_id = $1 AND quota_year = $2")
-            .bind(applicant)
-            .bind(year as i64)
-            .fetch_optional(&mut **tx)
+        let mut tx = self
+            .begin_write(&[format!("applicant:{applicant}"), "market".into()])
             .await?;
+        let exists =
+            sqlx::query("SELECT id FROM vouchers WHERE applicant_id = $1 AND quota_year = $2")
+                .bind(applicant)
+                .bind(year as i64)
+                .fetch_optional(&mut **tx)
+                .await?;
         if let Some(r) = exists {
             return Err(refused(
                 "duplicate",
-                format!("{name} 已有{year}年度创新券 {} (one voucher quota per year)", r.get::<String, _>(0)),
+                format!(
+                    "{name} 已有{year}年度创新券 {} (one voucher quota per year)",
+                    r.get::<String, _>(0)
+                ),
             ));
         }
         let id = format!("CXQ{year}-{:08X}", crate::workflow::rand_u32());
@@ -345,17 +391,30 @@ impl Store {
         amount: &str,
     ) -> Result<String> {
         let v = self.voucher_row(voucher).await?;
-        if actor.role != Role::Applicant || actor.applicant.as_deref() != Some(v.applicant_id.as_str()) {
-            return Err(refused("forbidden", "只有持券企业可以用券下单 (only the holder orders with its voucher)"));
+        if actor.role != Role::Applicant
+            || actor.applicant.as_deref() != Some(v.applicant_id.as_str())
+        {
+            return Err(refused(
+                "forbidden",
+                "只有持券企业可以用券下单 (only the holder orders with its voucher)",
+            ));
         }
         let s = self
             .services()
             .await?
             .into_iter()
             .find(|s| s.id == service)
-            .ok_or_else(|| invalid("service", format!("服务 {service} 不存在 (no such service)")))?;
+            .ok_or_else(|| {
+                invalid(
+                    "service",
+                    format!("服务 {service} 不存在 (no such service)"),
+                )
+            })?;
         if !s.active {
-            return Err(refused("service_inactive", format!("服务“{}”已下架 (the service is no longer offered)", s.name)));
+            return Err(refused(
+                "service_inactive",
+                format!("服务“{}”已下架 (the service is no longer offered)", s.name),
+            ));
         }
         let amount = parse_yuan(amount).map_err(|e| invalid("amount", e))?;
         self.check_voucher_rules(&v, &s.institution_id, amount, self.today(), None, None)
@@ -372,8 +431,16 @@ impl Store {
             .bind(format!("{}:{}", actor.role.code(), actor.id))
             .execute(&mut **tx)
             .await?;
-        self.audit_in(&mut tx, actor, "order", "voucher", voucher, None, Some(&json!({"order": id, "service": service, "amount": amount.plain()}).to_string()))
-            .await?;
+        self.audit_in(
+            &mut tx,
+            actor,
+            "order",
+            "voucher",
+            voucher,
+            None,
+            Some(&json!({"order": id, "service": service, "amount": amount.plain()}).to_string()),
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -394,7 +461,11 @@ impl Store {
         {
             return Err(refused(
                 "already_redeemed",
-                format!("订单 {} 已于 {} 兑付,同一订单只能兑付一次 (an order is redeemed once)", o.id, o.redeemed_on.clone().unwrap_or_default()),
+                format!(
+                    "订单 {} 已于 {} 兑付,同一订单只能兑付一次 (an order is redeemed once)",
+                    o.id,
+                    o.redeemed_on.clone().unwrap_or_default()
+                ),
             ));
         }
         if let Some(receipt) = receipt {
@@ -405,15 +476,24 @@ impl Store {
             if let Some(r) = used {
                 return Err(refused(
                     "receipt_reused",
-                    format!("票据号 {receipt} 已用于订单 {} 的兑付,同一票据不能兑付两次 (a receipt is redeemed once)", r.get::<String, _>(0)),
+                    format!(
+                        "票据号 {receipt} 已用于订单 {} 的兑付,同一票据不能兑付两次 (a receipt is redeemed once)",
+                        r.get::<String, _>(0)
+                    ),
                 ));
             }
         }
-        let until: jiff::civil::Date = v.valid_until.parse().map_err(|_| StoreError::Invalid("stored valid_until".into()))?;
+        let until: jiff::civil::Date = v
+            .valid_until
+            .parse()
+            .map_err(|_| StoreError::Invalid("stored valid_until".into()))?;
         if on > until {
             return Err(refused(
                 "voucher_expired",
-                format!("创新券 {} 有效期至 {until},{on} 已过期 (the voucher expired)", v.id),
+                format!(
+                    "创新券 {} 有效期至 {until},{on} 已过期 (the voucher expired)",
+                    v.id
+                ),
             ));
         }
         if v.redeemed + amount > v.quota {
@@ -434,15 +514,20 @@ impl Store {
                 "服务机构与持券企业是同一单位(统一社会信用代码相同),不能兑付 (provider and holder are the same organisation)",
             ));
         }
-        let related = sqlx::query("SELECT note FROM market_relations WHERE (a = $1 AND b = $2) OR (a = $2 AND b = $1)")
-            .bind(institution)
-            .bind(&v.applicant_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let related = sqlx::query(
+            "SELECT note FROM market_relations WHERE (a = $1 AND b = $2) OR (a = $2 AND b = $1)",
+        )
+        .bind(institution)
+        .bind(&v.applicant_id)
+        .fetch_optional(&self.pool)
+        .await?;
         if let Some(r) = related {
             return Err(refused(
                 "related_parties",
-                format!("服务机构与持券企业存在关联关系({}),不能兑付 (declared related parties)", r.get::<String, _>(0)),
+                format!(
+                    "服务机构与持券企业存在关联关系({}),不能兑付 (declared related parties)",
+                    r.get::<String, _>(0)
+                ),
             ));
         }
         Ok(())
@@ -467,34 +552,58 @@ impl Store {
         let voucher: String = row.get(0);
         let mut tx_locks = vec![format!("voucher:{voucher}")];
         let v = self.voucher_row(&voucher).await?;
-        let o = v.orders.iter().find(|o| o.id == order).cloned().ok_or_else(|| StoreError::NotFound(format!("order {order}")))?;
+        let o = v
+            .orders
+            .iter()
+            .find(|o| o.id == order)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(format!("order {order}")))?;
         let (_, _, holder_region, _) = self.applicant_kind_region(&v.applicant_id).await?;
         let allowed = match actor.role {
             Role::Applicant => actor.applicant.as_deref() == Some(o.institution_id.as_str()),
             _ => market_staff(actor) && self.sees_region(actor, &holder_region),
         };
         if !allowed {
-            return Err(refused("forbidden", "只有提供服务的机构或科技局工作人员可以兑付 (the providing institution or staff redeem)"));
+            return Err(refused(
+                "forbidden",
+                "只有提供服务的机构或科技局工作人员可以兑付 (the providing institution or staff redeem)",
+            ));
         }
         let contract_no = contract_no.trim();
         let receipt_no = receipt_no.trim();
         for (f, val) in [("contract_no", contract_no), ("receipt_no", receipt_no)] {
             if val.is_empty() || val.chars().count() > 60 {
-                return Err(invalid(f, "须填写服务合同编号和发票(收据)号,至多60字 (the contract and the receipt are required)"));
+                return Err(invalid(
+                    f,
+                    "须填写服务合同编号和发票(收据)号,至多60字 (the contract and the receipt are required)",
+                ));
             }
         }
         let on: jiff::civil::Date = match on.filter(|d| !d.trim().is_empty()) {
-            Some(d) => d.trim().parse().map_err(|_| invalid("redeemed_on", format!("“{d}”不是日期 (not a date)")))?,
+            Some(d) => d
+                .trim()
+                .parse()
+                .map_err(|_| invalid("redeemed_on", format!("“{d}”不是日期 (not a date)")))?,
             None => self.today(),
         };
         if on > self.today() {
-            return Err(invalid("redeemed_on", format!("{on} 在今天之后 (in the future)")));
+            return Err(invalid(
+                "redeemed_on",
+                format!("{on} 在今天之后 (in the future)"),
+            ));
         }
         if o.state == "cancelled" {
             return Err(refused("cancelled", "订单已取消 (the order was cancelled)"));
         }
-        self.check_voucher_rules(&v, &o.institution_id, o.amount, on, Some(&o), Some(receipt_no))
-            .await?;
+        self.check_voucher_rules(
+            &v,
+            &o.institution_id,
+            o.amount,
+            on,
+            Some(&o),
+            Some(receipt_no),
+        )
+        .await?;
         tx_locks.push(format!("applicant:{}", v.applicant_id));
         tx_locks.push(format!("applicant:{}", o.institution_id));
         let mut tx = self.begin_write(&tx_locks).await?;
@@ -505,7 +614,10 @@ impl Store {
             .await?
             .get(0);
         if state == "redeemed" {
-            return Err(refused("already_redeemed", format!("订单 {order} 已兑付 (already redeemed)")));
+            return Err(refused(
+                "already_redeemed",
+                format!("订单 {order} 已兑付 (already redeemed)"),
+            ));
         }
         let redeemed_fen: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM voucher_orders WHERE voucher_id = $1 AND state = 'redeemed'")
             .bind(&voucher)
@@ -513,7 +625,10 @@ impl Store {
             .await?
             .get(0);
         if from_fen(redeemed_fen) + o.amount > v.quota {
-            return Err(refused("over_quota", "超出创新券剩余额度 (above the voucher's remaining quota)"));
+            return Err(refused(
+                "over_quota",
+                "超出创新券剩余额度 (above the voucher's remaining quota)",
+            ));
         }
         sqlx::query("UPDATE voucher_orders SET state = 'redeemed', contract_no = $1, receipt_no = $2, redeemed_on = $3 WHERE id = $4")
             .bind(contract_no)
@@ -529,10 +644,16 @@ impl Store {
             "id": bought, "kind": "voucher_service_purchased", "date": on.to_string(),
             "service_amount": o.amount.plain(), "provider_region": provider_region, "via_platform": true,
         })).await?;
-        self.add_event_in(&mut tx, actor, &o.institution_id, &json!({
-            "id": delivered, "kind": "voucher_service_delivered", "date": on.to_string(),
-            "contract_amount": o.amount.plain(),
-        })).await?;
+        self.add_event_in(
+            &mut tx,
+            actor,
+            &o.institution_id,
+            &json!({
+                "id": delivered, "kind": "voucher_service_delivered", "date": on.to_string(),
+                "contract_amount": o.amount.plain(),
+            }),
+        )
+        .await?;
         let mut applications = self
             .applications_for_event_in(&mut tx, actor, &v.applicant_id, &bought, true)
             .await?;
@@ -554,7 +675,13 @@ impl Store {
 
     /// Declares two parties related (关联关系): no voucher is redeemed between them. Staff,
     /// or one of the parties itself.
-    pub async fn declare_relation(&self, actor: &Actor, a: &str, b: &str, note: &str) -> Result<()> {
+    pub async fn declare_relation(
+        &self,
+        actor: &Actor,
+        a: &str,
+        b: &str,
+        note: &str,
+    ) -> Result<()> {
         let parse = |f: &str, v: &str| {
             kc_domain::Uscc::parse(v.trim())
                 .map(|u| u.to_string())
@@ -562,16 +689,25 @@ impl Store {
         };
         let (a, b) = (parse("a", a)?, parse("b", b)?);
         if a == b {
-            return Err(invalid("b", "同一单位无需申报关联关系 (the same organisation)"));
+            return Err(invalid(
+                "b",
+                "同一单位无需申报关联关系 (the same organisation)",
+            ));
         }
         let party = actor.role == Role::Applicant
             && actor.applicant.as_deref().is_some_and(|o| o == a || o == b);
         if !party && !market_staff(actor) {
-            return Err(refused("forbidden", "关联关系由当事单位或科技局工作人员申报 (a party or staff declares a relation)"));
+            return Err(refused(
+                "forbidden",
+                "关联关系由当事单位或科技局工作人员申报 (a party or staff declares a relation)",
+            ));
         }
         let note = note.trim();
         if note.is_empty() || note.chars().count() > 200 {
-            return Err(invalid("note", "须说明关联关系,至多200字 (describe the relation)"));
+            return Err(invalid(
+                "note",
+                "须说明关联关系,至多200字 (describe the relation)",
+            ));
         }
         let (a, b) = if a < b { (a, b) } else { (b, a) };
         let mut tx = self.begin_write(&["market".to_string()]).await?;
@@ -589,8 +725,16 @@ impl Store {
                 .bind(self.now())
                 .execute(&mut **tx)
                 .await?;
-            self.audit_in(&mut tx, actor, "declare", "relation", &format!("{a}~{b}"), None, Some(&json!({"note": note}).to_string()))
-                .await?;
+            self.audit_in(
+                &mut tx,
+                actor,
+                "declare",
+                "relation",
+                &format!("{a}~{b}"),
+                None,
+                Some(&json!({"note": note}).to_string()),
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -331,7 +331,8 @@ pub(crate) async fn import(
         _ => {
             return Err(AppError::BadRequest {
                 code: "invalid",
-                message: "format: give ?format=csv|xlsx or Content-Type text/csv or the xlsx type".into(),
+                message: "format: give ?format=csv|xlsx or Content-Type text/csv or the xlsx type"
+                    .into(),
             }
             .into());
         }
@@ -499,10 +500,7 @@ pub(crate) async fn add_fair_listings(
 ) -> ApiResult<Json<J>> {
     csrf(&s, &headers)?;
     let r: FairListingsRequest = body(&bytes)?;
-    let added = st
-        .store
-        .add_to_fair(&s.user.actor(), &id, &r.ids)
-        .await?;
+    let added = st.store.add_to_fair(&s.user.actor(), &id, &r.ids).await?;
     Ok(Json(json!({"added": added})))
 }
 
@@ -661,7 +659,9 @@ pub(crate) async fn settle(
 #[utoipa::path(get, path = "/api/market/services", operation_id = "market_services",
     responses((status = 200, description = "{services: [...]}", body = Object)))]
 pub(crate) async fn services(State(st): State<AppState>) -> ApiResult<Json<J>> {
-    Ok(Json(json!({"services": to_json(&st.store.services().await?)})))
+    Ok(Json(
+        json!({"services": to_json(&st.store.services().await?)}),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -734,7 +734,13 @@ pub(crate) async fn issue(
     let r: VoucherRequest = body(&bytes)?;
     let id = st
         .store
-        .issue_voucher(&s.user.actor(), &r.applicant, r.year, &r.quota, &r.valid_until)
+        .issue_voucher(
+            &s.user.actor(),
+            &r.applicant,
+            r.year,
+            &r.quota,
+            &r.valid_until,
+        )
         .await?;
     Ok(Json(json!({"id": id})))
 }

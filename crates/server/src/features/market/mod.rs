@@ -18,8 +18,7 @@ use kc_store::market::contracts::{CONTRACT_TYPES, ContractInput};
 use kc_store::market::fairs::OUTCOMES;
 use kc_store::market::vouchers::SERVICE_CATEGORIES;
 use kc_store::market::{
-    ListingFilter, ListingInput, ListingView,
-    REVIEW_STATES, TRANSFER_MODES, label, market_staff,
+    ListingFilter, ListingInput, ListingView, REVIEW_STATES, TRANSFER_MODES, label, market_staff,
 };
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -33,7 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/market", get(home))
         .route("/market/new", get(new_listing))
         .route("/market/listings", post(create_listing))
-        .route("/market/listings/{id}", get(listing_page).post(update_listing))
+        .route(
+            "/market/listings/{id}",
+            get(listing_page).post(update_listing),
+        )
         .route("/market/listings/{id}/edit", get(edit_listing))
         .route("/market/listings/{id}/status", post(listing_status))
         .route("/market/listings/{id}/review", post(review_listing))
@@ -197,12 +199,7 @@ pub(crate) async fn home(
             ul #recent { @for l in &recent { (listing_row(&st, lang, l)) } }
         }
     };
-    page(
-        lang,
-        s.as_ref(),
-        lang.t("科技大市场", "S&T market"),
-        body,
-    )
+    page(lang, s.as_ref(), lang.t("科技大市场", "S&T market"), body)
 }
 
 #[derive(Deserialize)]
@@ -590,7 +587,15 @@ pub(crate) async fn listing_status(
         .store
         .set_listing_status(&s.user.actor(), &id, &f.status)
         .await;
-    back_or_problem(&s, lang, &st, &id, "status", r.map(|_| ()).map_err(Into::into)).await
+    back_or_problem(
+        &s,
+        lang,
+        &st,
+        &id,
+        "status",
+        r.map(|_| ()).map_err(Into::into),
+    )
+    .await
 }
 
 async fn back_or_problem(
@@ -637,7 +642,15 @@ pub(crate) async fn review_listing(
             f.reason.as_deref().unwrap_or(""),
         )
         .await;
-    back_or_problem(&s, lang, &st, &id, "review", r.map(|_| ()).map_err(Into::into)).await
+    back_or_problem(
+        &s,
+        lang,
+        &st,
+        &id,
+        "review",
+        r.map(|_| ()).map_err(Into::into),
+    )
+    .await
 }
 
 pub(crate) async fn mine(
@@ -819,7 +832,8 @@ async fn fair_page_with(
     require_staff(s)?;
     let v = st.store.fair(&s.user.actor(), id).await?;
     let f = &v.figures;
-    let titles: BTreeMap<&str, &ListingView> = v.listings.iter().map(|l| (l.id.as_str(), l)).collect();
+    let titles: BTreeMap<&str, &ListingView> =
+        v.listings.iter().map(|l| (l.id.as_str(), l)).collect();
     let p = p.as_ref();
     let body = html! {
         (nav(lang, Some(s)))
@@ -1054,12 +1068,10 @@ async fn contracts_page(
     let stats = st.store.contract_stats(&actor, year).await?;
     let may_register = market_staff(&actor)
         || match &actor.applicant {
-            Some(org) => st
-                .store
-                .applicants(&actor)
-                .await?
-                .iter()
-                .any(|a| &a.id == org && a.kind == "contract_registration_institution"),
+            Some(org) => {
+                st.store.profile(org).await?["kind"].as_str()
+                    == Some("contract_registration_institution")
+            }
             None => false,
         };
     let p = p.as_ref();
@@ -1230,10 +1242,14 @@ pub(crate) async fn settle_contracts(
 ) -> PageResult {
     s.check_csrf(f.csrf.as_deref())?;
     let r: Result<(), AppError> = async {
-        let year = f.year.trim().parse::<i32>().map_err(|_| AppError::BadRequest {
-            code: "invalid",
-            message: format!("year: “{}”不是年份 (not a year)", f.year),
-        })?;
+        let year = f
+            .year
+            .trim()
+            .parse::<i32>()
+            .map_err(|_| AppError::BadRequest {
+                code: "invalid",
+                message: format!("year: “{}”不是年份 (not a year)", f.year),
+            })?;
         st.store.settle_contract_year(&s.user.actor(), year).await?;
         Ok(())
     }
@@ -1258,20 +1274,24 @@ pub(crate) async fn vouchers(
     vouchers_page(&s, lang, &st, None).await
 }
 
-async fn vouchers_page(s: &Session, lang: Lang, st: &AppState, p: Option<FormProblem>) -> PageResult {
+async fn vouchers_page(
+    s: &Session,
+    lang: Lang,
+    st: &AppState,
+    p: Option<FormProblem>,
+) -> PageResult {
     let actor = s.user.actor();
     let services = st.store.services().await?;
     let mine = st.store.vouchers(&actor).await?;
     let staff = market_staff(&actor);
     let org = actor.applicant.clone();
     let provider = match &org {
-        Some(o) => services.iter().any(|x| &x.institution_id == o)
-            || st
-                .store
-                .applicants(&actor)
-                .await?
-                .iter()
-                .any(|a| &a.id == o && kc_store::market::vouchers::PROVIDER_KINDS.contains(&a.kind.as_str())),
+        Some(o) => {
+            services.iter().any(|x| &x.institution_id == o)
+                || st.store.profile(o).await?["kind"]
+                    .as_str()
+                    .is_some_and(|k| kc_store::market::vouchers::PROVIDER_KINDS.contains(&k))
+        }
         None => false,
     };
     let p = p.as_ref();
@@ -1433,12 +1453,22 @@ pub(crate) async fn issue_voucher(
     ]
     .into();
     let r: Result<(), AppError> = async {
-        let year = f.year.trim().parse::<i32>().map_err(|_| AppError::BadRequest {
-            code: "invalid",
-            message: format!("year: “{}”不是年份 (not a year)", f.year),
-        })?;
+        let year = f
+            .year
+            .trim()
+            .parse::<i32>()
+            .map_err(|_| AppError::BadRequest {
+                code: "invalid",
+                message: format!("year: “{}”不是年份 (not a year)", f.year),
+            })?;
         st.store
-            .issue_voucher(&s.user.actor(), f.applicant.trim(), year, &f.quota, &f.valid_until)
+            .issue_voucher(
+                &s.user.actor(),
+                f.applicant.trim(),
+                year,
+                &f.quota,
+                &f.valid_until,
+            )
             .await?;
         Ok(())
     }
