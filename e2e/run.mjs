@@ -17,6 +17,7 @@
 //   E2E_SCREENSHOTS    where screenshots go (default docs/screenshots of the repository;
 //                      "none" to take none)
 //   E2E_HEADFUL=1      show the browser (needs a display)
+//   E2E_ONLY=market    run only the 科技大市场 scenario (quick, no crawls)
 //
 // Prints one line per check and, last, `N passed, M failed`; exits non-zero on any failure.
 
@@ -302,6 +303,13 @@ async function main() {
   context.on('response', (r) => {
     if (r.status() >= 500) serverErrors.push(`${r.request().method()} ${r.url()} → ${r.status()}`);
   });
+
+  if (process.env.E2E_ONLY === 'market') {
+    // A quick run of the market scenario alone (no crawls, no axe), while working on it.
+    await marketScenario(page, context, base);
+    await check('no HTTP 5xx during the run', () => assert.deepEqual(serverErrors, []));
+    return;
+  }
 
   // -- public pages
   await check('home page (anonymous)', async () => {
@@ -1087,13 +1095,14 @@ async function marketScenario(page, context, base) {
     assert.equal(await text(page.locator('#listing span.review')), '待审核');
     assert.equal(await text(page.locator('main h1')), weldDemand.title);
     assert.ok(await page.locator('ol#matches').isVisible(), 'the owner sees its matches');
-    const rows = await page.locator('ol#matches > li').evaluateAll((lis) =>
+    const rows = await page.locator('ol#matches > li.listing').evaluateAll((lis) =>
       lis.map((li) => ({
         title: li.querySelector('a[href^="/market/listings/"]')?.innerText.trim(),
         href: li.querySelector('a[href^="/market/listings/"]')?.getAttribute('href'),
         reasons: [...li.querySelectorAll('ul.reasons li')].map((r) => r.innerText.trim()),
       })),
     );
+    assert.equal(await page.locator('ol#matches > *').count(), rows.length, 'every item of the list is a match with its link (no empty items)');
     const at = rows.findIndex((r) => r.title === WELD_ACHIEVEMENT);
     if (at < 0 || at > 2) {
       const api = await page.request.get(`${base}/api/market/listings/${m[1]}/matches`);

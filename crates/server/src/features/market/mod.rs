@@ -97,6 +97,12 @@ fn status_words(lang: Lang, l: &ListingView) -> String {
 
 /// One listing in a list: its title (linked), side, field, region, maturity, price, state.
 fn listing_row(st: &AppState, lang: Lang, l: &ListingView) -> Markup {
+    listing_row_with(st, lang, l, html! {})
+}
+
+/// The same list item with more below it (a search hit's terms, a match's reasons): inside the
+/// `li`, since an `li` directly in an `li` (or a `div` directly in a `ul`) breaks the list.
+fn listing_row_with(st: &AppState, lang: Lang, l: &ListingView, more: Markup) -> Markup {
     html! {
         li.listing data-id=(l.id) {
             span.tag { (side_words(lang, l.side)) } " "
@@ -108,6 +114,7 @@ fn listing_row(st: &AppState, lang: Lang, l: &ListingView) -> Markup {
                 " · " (status_words(lang, l))
                 @if !l.is_public() { " · " strong { (words(lang, REVIEW_STATES, &l.review)) } }
             }
+            (more)
         }
     }
 }
@@ -188,8 +195,9 @@ pub(crate) async fn home(
             } @else {
                 ul #hits {
                     @for h in &hits {
-                        (listing_row(&st, lang, &h.listing))
-                        @if !h.terms.is_empty() { div.muted { (lang.t("命中词:", "Matched: ")) (h.terms.join("、")) } }
+                        (listing_row_with(&st, lang, &h.listing, html! {
+                            @if !h.terms.is_empty() { div.muted { (lang.t("命中词:", "Matched: ")) (h.terms.join("、")) } }
+                        }))
                     }
                 }
             }
@@ -470,10 +478,9 @@ fn matches_block(st: &AppState, lang: Lang, m: &kc_store::market::search::Matche
         @if !m.matches.is_empty() {
             ol.matches #matches {
                 @for x in &m.matches {
-                    li {
-                        (listing_row(st, lang, &x.listing))
+                    (listing_row_with(st, lang, &x.listing, html! {
                         ul.reasons { @for (zh, en) in &x.reasons { li { (if lang.0 { en } else { zh }) } } }
-                    }
+                    }))
                 }
             }
         }
