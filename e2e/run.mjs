@@ -1382,7 +1382,8 @@ function marketSeeds(user) {
   if (user) seeds.push('/market/mine', '/market/contracts', '/market/vouchers');
   if (MARKET_STAFF.has(user)) {
     seeds.push('/market/review', '/market/fairs');
-    if (market.fair) seeds.push(`/market/fairs/${market.fair}`);
+    // The scenario's 对接会 is in 聊城: platform-wide staff only (浑南区 staff are told 404).
+    if (market.fair && user !== 'hunnan-reviewer') seeds.push(`/market/fairs/${market.fair}`);
   }
   return seeds;
 }
