@@ -17,7 +17,7 @@
 //   E2E_SCREENSHOTS    where screenshots go (default docs/screenshots of the repository;
 //                      "none" to take none)
 //   E2E_HEADFUL=1      show the browser (needs a display)
-//   E2E_ONLY=market    run only the 科技大市场 scenario (quick, no crawls)
+//   E2E_ONLY=market    run only the 科技大市场 scenario and axe (quick, no crawls)
 //
 // Prints one line per check and, last, `N passed, M failed`; exits non-zero on any failure.
 
@@ -305,8 +305,9 @@ async function main() {
   });
 
   if (process.env.E2E_ONLY === 'market') {
-    // A quick run of the market scenario alone (no crawls, no axe), while working on it.
+    // A quick run of the market scenario alone (and axe; no crawls), while working on it.
     await marketScenario(page, context, base);
+    await sideCheck('accessibility (axe) of the main pages', async () => assert.deepEqual(await axeMainPages(base, null, null), []));
     await check('no HTTP 5xx during the run', () => assert.deepEqual(serverErrors, []));
     return;
   }
