@@ -1451,7 +1451,10 @@ async function crawlForCodes() {
   const snake = /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/;
   const dotted = /\b(?:applicant|event)\.[a-z_]+/;
   const states = /\b(?:draft|submitted|in_review|needs_material|public_notice|disbursed|offered|withdrawn)\b/;
+  const visited = new Map(); // role → the paths visited, to check the market's are among them
   const reached = await crawlRoles({ maxPages: 60, perShape: 3 }, async (p, user, path0) => {
+    if (!visited.has(user)) visited.set(user, new Set());
+    visited.get(user).add(path0);
     for (const width of [1280, 390]) {
       await p.setViewportSize({ width, height: 844 });
       const t = await p.evaluate(() => {
@@ -1468,6 +1471,11 @@ async function crawlForCodes() {
     await p.setViewportSize({ width: 1280, height: 844 });
   });
   for (const [user, n] of reached) if (n < 5) problems.push(`${user}: only ${n} pages reached`);
+  for (const user of CRAWL_ROLES) {
+    const role = user ?? 'anonymous';
+    const missed = marketSeeds(user).filter((u) => !visited.get(role)?.has(u));
+    if (missed.length) problems.push(`${role}: market pages not reached: ${missed.join(', ')}`);
+  }
   return problems;
 }
 
