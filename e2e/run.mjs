@@ -17,6 +17,7 @@
 //   E2E_SCREENSHOTS    where screenshots go (default docs/screenshots of the repository;
 //                      "none" to take none)
 //   E2E_HEADFUL=1      show the browser (needs a display)
+//   E2E_ONLY=market    run only the 科技大市场 scenario and axe (quick, no crawls)
 //
 // Prints one line per check and, last, `N passed, M failed`; exits non-zero on any failure.
 
@@ -302,6 +303,14 @@ async function main() {
   context.on('response', (r) => {
     if (r.status() >= 500) serverErrors.push(`${r.request().method()} ${r.url()} → ${r.status()}`);
   });
+
+  if (process.env.E2E_ONLY === 'market') {
+    // A quick run of the market scenario alone (and axe; no crawls), while working on it.
+    await marketScenario(page, context, base);
+    await sideCheck('accessibility (axe) of the main pages', async () => assert.deepEqual(await axeMainPages(base, null, null), []));
+    await check('no HTTP 5xx during the run', () => assert.deepEqual(serverErrors, []));
+    return;
+  }
 
   // -- public pages
   await check('home page (anonymous)', async () => {
@@ -997,6 +1006,10 @@ async function main() {
     assert.match(await text(page.locator('div.error')), /出错了 \(403\)/);
   });
 
+  // -- 科技大市场: demand → matches → review → contract → application → approval; 对接会
+  skipping = null;
+  await marketScenario(page, context, base);
+
   skipping = null;
   await sideCheck('plain language: a crawl of every page of every role, desktop and phone, shows no rule identifier, raw state code or bare credit code', async () => {
     const problems = await crawlForCodes();
@@ -1034,8 +1047,347 @@ async function main() {
   });
 }
 
+// ---------------------------------------------------------------- 科技大市场 (the S&T market)
+
+// What the market scenario found, for the crawls and axe: {demand, achievement, fair} ids.
+const market = {};
+
+const LC_UNIVERSITY = '123715032R4LE1JQ2T'; // demo43 聊城兴业大学
+const LC_SME = '913715250MKMGX7X98'; // demo31 聊城云图机器人有限公司
+const WELD_ACHIEVEMENT = '机器人激光焊接残余应力控制与焊缝裂纹抑制技术';
+
+/** A fresh context without an account; returns [page, close]. */
+async function anonPage() {
+  const ctx = await browser.newContext({ locale: 'zh-CN' });
+  return [await ctx.newPage(), () => ctx.close()];
+}
+
+/** The ids of the listings a /market search lists in #hits. */
+async function searchIds(p, base, q) {
+  const resp = await p.goto(`${base}/market?q=${encodeURIComponent(q)}`);
+  assert.equal(resp.status(), 200, `/market?q=${q}: HTTP ${resp.status()}`);
+  return p.locator('#hits li.listing').evaluateAll((ls) => ls.map((l) => l.getAttribute('data-id')));
+}
+
+/**
+ * The market scenario: an SME posts a demand in its own words, the matching finds the
+ * university's achievement, the city's clerk publishes the demand and registers the licence
+ * contract, the university applies for the 聊政字〔2020〕15号 四(一) award the contract opened and
+ * the clerk approves it; then the vouchers, the 一企一档 and a 对接会.
+ */
+async function marketScenario(page, context, base) {
+  const weldDemand = {
+    title: '机器人焊出来的焊缝总是开裂',
+    text: '我们焊接机器人焊出来的结构件焊缝总是开裂,返修率很高,想找能解决的技术',
+  };
+  const posted = await check('科技大市场: demo31 发布技术需求(用自己的话),待审核;匹配列出聊城兴业大学的焊缝裂纹抑制成果(前三,附理由)', async () => {
+    await login(page, base, 'demo31');
+    let resp = await page.goto(`${base}/market/new?side=demand`);
+    assert.equal(resp.status(), 200);
+    const form = page.locator('#listing-form');
+    await form.locator('input[name="title"]').fill(weldDemand.title);
+    await form.locator('select[name="field"]').selectOption({ label: '智能制造与机器人' });
+    await form.locator('textarea[name="text"]').fill(weldDemand.text);
+    await form.locator('input[name="price"]').fill('900000');
+    resp = await submit(page, form.locator('button[type="submit"]'));
+    assert.equal(resp.status(), 200, `posting the demand: HTTP ${resp.status()}`);
+    const m = new URL(page.url()).pathname.match(/^\/market\/listings\/([\w-]+)$/);
+    assert.ok(m, `landed on the listing page, got ${page.url()}`);
+    assert.equal(await text(page.locator('#listing span.review')), '待审核');
+    assert.equal(await text(page.locator('main h1')), weldDemand.title);
+    assert.ok(await page.locator('ol#matches').isVisible(), 'the owner sees its matches');
+    const rows = await page.locator('ol#matches > li.listing').evaluateAll((lis) =>
+      lis.map((li) => ({
+        title: li.querySelector('a[href^="/market/listings/"]')?.innerText.trim(),
+        href: li.querySelector('a[href^="/market/listings/"]')?.getAttribute('href'),
+        reasons: [...li.querySelectorAll('ul.reasons li')].map((r) => r.innerText.trim()),
+      })),
+    );
+    assert.equal(await page.locator('ol#matches > *').count(), rows.length, 'every item of the list is a match with its link (no empty items)');
+    const at = rows.findIndex((r) => r.title === WELD_ACHIEVEMENT);
+    if (at < 0 || at > 2) {
+      const api = await page.request.get(`${base}/api/market/listings/${m[1]}/matches`);
+      console.log(`     matches of ${m[1]} (API): ${(await api.text()).slice(0, 3000)}`);
+    }
+    assert.ok(at >= 0 && at <= 2, `the demo43 achievement among the first three matches: ${JSON.stringify(rows.slice(0, 5))}`);
+    assert.ok(rows[at].reasons.length >= 1, 'with at least one reason');
+    assert.ok(rows[at].reasons.every((r) => /[\u4e00-\u9fff]/.test(r)), `reasons in Chinese: ${rows[at].reasons}`);
+    console.log(`     demand ${m[1]}: match #${at + 1} “${rows[at].title}” — ${rows[at].reasons.join(' / ')}`);
+    await shot(page, 'market-listing');
+    market.demand = m[1];
+    market.achievement = rows[at].href.split('/').pop();
+    return { demand: m[1], achievement: market.achievement };
+  });
+  await check('科技大市场: 待审核的需求对其他单位不存在(404),匿名搜索“焊缝开裂”也搜不到', async () => {
+    await logout(page);
+    await login(page, base, 'demo01');
+    const resp = await page.goto(`${base}/market/listings/${posted.demand}`);
+    assert.equal(resp.status(), 404, `another applicant opening the pending demand: HTTP ${resp.status()}`);
+    assert.match(await text(page.locator('div.error h1')), /404/);
+    const [anon, close] = await anonPage();
+    try {
+      const ids = await searchIds(anon, base, '焊缝开裂');
+      assert.ok(!ids.includes(posted.demand), 'the pending demand is not found');
+      assert.equal((await anon.goto(`${base}/market/listings/${posted.demand}`)).status(), 404);
+    } finally {
+      await close();
+    }
+    await logout(page);
+  });
+  await check('科技大市场: 聊城市科技局审核员在待审核列表中找到它,审核通过并发布;匿名搜索此后能找到', async () => {
+    await login(page, base, 'lc-reviewer');
+    const resp = await page.goto(`${base}/market/review`);
+    assert.equal(resp.status(), 200);
+    const link = page.locator(`#queue a[href="/market/listings/${posted.demand}"]`);
+    assert.equal(await link.count(), 1, 'the demand is in the review queue');
+    await submit(page, link);
+    const form = page.locator('#review-actions form', { has: page.locator('input[name="decision"][value="publish"]') });
+    assert.equal(await text(form.locator('button')), '审核通过并发布');
+    await submit(page, form.locator('button'));
+    assert.equal(await text(page.locator('#listing span.review')), '已发布');
+    assert.equal(await page.locator('#review-actions').count(), 0, 'nothing left to review');
+    await page.goto(`${base}/market/review`);
+    assert.equal(await page.locator(`#queue a[href="/market/listings/${posted.demand}"]`).count(), 0, 'gone from the queue');
+    const [anon, close] = await anonPage();
+    try {
+      const ids = await searchIds(anon, base, '焊缝开裂');
+      assert.ok(ids.includes(posted.demand), `the published demand is found: ${ids.slice(0, 10)}`);
+      await shot(anon, 'market-search');
+      await anon.setViewportSize({ width: 390, height: 844 });
+      await anon.goto(`${base}/market?q=${encodeURIComponent('焊缝开裂')}`);
+      await shot(anon, 'market-search-phone', { maxHeight: 6000 });
+    } finally {
+      await close();
+    }
+  });
+  const contract = await check('科技大市场: 审核员登记技术许可合同(80万元);为卖方生成申请;成果已转化,需求已解决', async () => {
+    let resp = await page.goto(`${base}/market/contracts`);
+    assert.equal(resp.status(), 200);
+    const form = page.locator('#register-contract');
+    const fill = async (name, value) => form.locator(`input[name="${name}"]`).fill(value);
+    await fill('reg_no', 'LC2024-E2E-001');
+    await form.locator('select[name="contract_type"]').selectOption('license');
+    assert.equal(await form.locator('select[name="contract_type"] option:checked').innerText(), '技术许可');
+    await fill('title', '焊缝裂纹抑制技术许可');
+    await fill('seller_id', LC_UNIVERSITY);
+    await fill('buyer_id', LC_SME);
+    await fill('achievement_id', posted.achievement);
+    await fill('demand_id', posted.demand);
+    await fill('amount', '800000');
+    await fill('tech_amount', '800000');
+    await fill('signed_on', '2024-05-01');
+    await fill('registered_on', '2024-05-10');
+    resp = await submit(page, form.locator('button[type="submit"]'));
+    assert.equal(resp.status(), 200, `registering: HTTP ${resp.status()} ${await text(page.locator('main')).catch(() => '')}`);
+    const box = page.locator('#registered');
+    assert.match(await text(box), /LC2024-E2E-001/);
+    const links = await box.locator('a[href^="/applications/"]').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.equal(links.length, 1, `one application opened for the seller: ${links}`);
+    await page.goto(`${base}/market/contracts?year=2024`);
+    assert.match(await text(page.locator('#contracts')), /LC2024-E2E-001[\s\S]*技术许可/);
+    assert.match(await text(page.locator('#by-type')), /技术许可/);
+    await shot(page, 'market-contracts');
+    await page.goto(`${base}/market/listings/${posted.achievement}`);
+    assert.equal(await text(page.locator('#listing span.status')), '已转化');
+    await page.goto(`${base}/market/listings/${posted.demand}`);
+    assert.equal(await text(page.locator('#listing span.status')), '已解决');
+    await logout(page);
+    return { id: links[0].split('/').pop() };
+  });
+  await check('科技大市场: demo43 打开合同生成的申请草稿(来源:科技大市场,最高 12,000.00 元),提交收款账户与承诺书后提交', async () => {
+    await login(page, base, 'demo43');
+    const a0 = await apiJson(page, `${base}/api/applications/${contract.id}`);
+    assert.equal(a0.state, 'draft');
+    assert.equal(a0.origin, 'market', `origin ${a0.origin}`);
+    assert.equal(a0.applicant, LC_UNIVERSITY);
+    assert.equal(fen(a0.computed), 1200000, `computed ${a0.computed}`);
+    await page.goto(`${base}/applications/${contract.id}`);
+    assert.match(await state(page), /^草稿/);
+    // 聊政字〔2020〕15号 四(一): up to 1.5% × 800,000.00 = 12,000.00.
+    assert.match(await text(page.locator('main')), /12,000\.00[\s\S]*最高|最高[\s\S]*12,000\.00/, 'the computed amount 12,000.00, a maximum (最高)');
+    const acc = page.locator('form.account');
+    assert.ok((await acc.locator('input[name="account_name"]').inputValue()).length > 0, '开户名 is prefilled');
+    await acc.locator('input[name="bank"]').fill('中国工商银行聊城分行');
+    await acc.locator('input[name="account_no"]').fill('6222 0216 0000 1234');
+    await submit(page, acc.locator('button[type="submit"]'));
+    assert.match(await text(page.locator('table.account')), /6222021600001234/);
+    await page.locator('form.pledge input[name="accept"]').check();
+    await submit(page, page.locator('form.pledge button[type="submit"]'));
+    assert.match(await text(page.locator('p.pledged')), /申报单位已于 .* 确认/);
+    await submit(page, page.locator('button[name="do"][value="submit"]'));
+    assert.match(await state(page), /^已提交/);
+    await logout(page);
+  });
+  await sideCheck('科技大市场: 申请页写明来源“科技大市场”', async () => {
+    await login(page, base, 'demo43');
+    await page.goto(`${base}/applications/${contract.id}`);
+    const origin = page.locator('tr', { has: page.locator('th', { hasText: /^来源$/ }) }).locator('td');
+    const t = await text(origin);
+    await logout(page);
+    assert.match(t, /科技大市场/, `来源 says “${t}”`);
+  });
+  await check('科技大市场: 聊城市科技局审核员开始审核并批准 12,000.00 元', async () => {
+    await login(page, base, 'lc-reviewer');
+    await page.goto(`${base}/applications/${contract.id}`);
+    await submit(page, page.locator('button[name="do"][value="start_review"]'));
+    assert.match(await state(page), /^审核中/);
+    const rec = page.locator('form', { has: page.locator('button[name="do"][value="recommend"]') });
+    if (await rec.count()) {
+      const input = rec.locator('input[name="amount"]');
+      if (!(await input.inputValue())) await input.fill('12000.00');
+      await submit(page, rec.locator('button[name="do"][value="recommend"]'));
+      await submit(page, page.locator('button[name="do"][value="start_review"]'));
+    }
+    const form = page.locator('form', { has: page.locator('button[name="do"][value="approve"]') });
+    assert.equal(await form.count(), 1, 'the city clerk may approve');
+    const input = form.locator('input[name="amount"]');
+    if (await form.locator('.cap').count()) {
+      assert.equal(fen(await text(form.locator('.cap'))), 1200000, 'the cap beside the field');
+    }
+    await input.fill('12000.00');
+    await submit(page, form.locator('button[name="do"][value="approve"]'));
+    assert.match(await state(page), /^已批准/);
+    assert.equal(fen(await text(page.locator('td.approved'))), 1200000);
+    const a = await apiJson(page, `${base}/api/applications/${contract.id}`);
+    assert.equal(a.state, 'approved');
+    assert.equal(fen(a.approved), 1200000);
+    await logout(page);
+  });
+  await sideCheck('科技大市场: demo31 的创新券页列出其创新券;一企一档的“科技大市场”列出它的需求', async () => {
+    await login(page, base, 'demo31');
+    let resp = await page.goto(`${base}/market/vouchers`);
+    assert.equal(resp.status(), 200);
+    assert.ok((await page.locator('#services tr').count()) >= 2, 'the service catalogue');
+    const v = page.locator('section.voucher');
+    assert.equal(await v.count(), 1, 'its one voucher');
+    assert.match(await text(v), /2024/);
+    assert.match(await text(v), /聊城云图机器人有限公司/);
+    assert.equal(await v.locator('form.order').count(), 1, 'the holder may order with it');
+    resp = await page.goto(`${base}/applicants/${LC_SME}`);
+    assert.equal(resp.status(), 200);
+    assert.ok(await page.locator('#market').count(), 'a 科技大市场 section');
+    const link = page.locator(`main a[href="/market/listings/${posted.demand}"]`);
+    assert.equal(await link.count(), 1, 'the demand listed in the file');
+    assert.equal(await text(link), weldDemand.title);
+    await logout(page);
+  });
+  await sideCheck('科技大市场: 审核员新建对接会,导入 2 项成果与 2 项需求,批量匹配,记录一次意向;带错误行的导入逐行列出错误且不导入', async () => {
+    await login(page, base, 'reviewer');
+    let resp = await page.goto(`${base}/market/fairs`);
+    assert.equal(resp.status(), 200);
+    const nf = page.locator('#new-fair');
+    await nf.locator('input[name="name"]').fill('E2E 智能制造成果对接会');
+    await nf.locator('input[name="held_on"]').fill('2024-06-18');
+    const region = await nf.locator('select[name="region"] option', { hasText: '聊城' }).first().getAttribute('value').catch(() => null);
+    if (region) await nf.locator('select[name="region"]').selectOption(region);
+    await submit(page, nf.locator('button[type="submit"]'));
+    const fm = new URL(page.url()).pathname.match(/^\/market\/fairs\/([\w-]+)$/);
+    assert.ok(fm, `landed on the event's page, got ${page.url()}`);
+    market.fair = fm[1];
+    const figure = async (cls) => Number(await text(page.locator(`#fair-figures td.${cls}`)));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kechuang-fair-'));
+    const csv = (name, lines) => {
+      const f = path.join(dir, name);
+      fs.writeFileSync(f, lines.join('\n') + '\n');
+      return f;
+    };
+    const achievements = csv('achievements.csv', [
+      'title,owner,field,abstract,maturity,region',
+      '厚板机器人焊接焊缝冷裂纹预防与残余应力消减技术,聊城理工研究院,intelligent_manufacturing,通过焊前预热与焊后热处理降低焊接残余应力，消除焊缝冷裂纹，已在工程机械结构件中试,中试,liaocheng',
+      '激光SLAM导航AGV自动导引车,聊城智能物流研究所,intelligent_manufacturing,基于激光SLAM的自动导引车，无需磁条即可在车间内自主导航搬运物料，定位精度±10毫米,产业化,liaocheng',
+    ]);
+    const demands = csv('demands.csv', [
+      'title,enterprise,field,problem,region',
+      '焊接件焊缝开裂返修多,聊城重工结构件有限公司,intelligent_manufacturing,我们的挖掘机结构件焊完以后焊缝老是开裂，返修率高,liaocheng',
+      '车间物料搬运想用AGV代替人工,聊城轴承制造有限公司,intelligent_manufacturing,车间里工序之间搬运物料全靠人推车，想用自动导引车代替人工搬运,liaocheng',
+    ]);
+    const broken = csv('broken.csv', [
+      'title,owner,field,abstract,maturity,region',
+      '一项成熟度写错的成果,某研究院,intelligent_manufacturing,成熟度一栏写成了半成品,半成品,liaocheng',
+    ]);
+    const importFile = async (side, file) => {
+      const form = page.locator('#fair-import');
+      await form.locator('select[name="side"]').selectOption(side);
+      await form.locator('input[name="file"]').setInputFiles(file);
+      return submit(page, form.locator('button[type="submit"]'));
+    };
+    try {
+      resp = await importFile('achievement', achievements);
+      assert.equal(resp.status(), 200, `importing achievements: HTTP ${resp.status()}`);
+      resp = await importFile('demand', demands);
+      assert.equal(resp.status(), 200, `importing demands: HTTP ${resp.status()}`);
+      const cells = await page.locator('#fair-figures td').allInnerTexts();
+      assert.deepEqual(cells.slice(0, 2).map(Number), [2, 2], `2 achievements, 2 demands: ${cells}`);
+      // A bad row: every problem by row and column, nothing imported.
+      resp = await importFile('achievement', broken);
+      assert.equal(resp.status(), 400, `a broken import: HTTP ${resp.status()}`);
+      const errors = await page.locator('#import-errors tr').evaluateAll((trs) => trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].map((td) => td.innerText.trim())));
+      assert.ok(errors.some(([row, col]) => row === '2' && col === 'maturity'), `row 2, column maturity: ${JSON.stringify(errors)}`);
+      assert.ok(await page.locator('header nav').count(), 'the page itself, with its navigation');
+      assert.equal(Number((await page.locator('#fair-figures td').allInnerTexts())[0]), 2, 'nothing imported');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    await page.goto(`${base}/market/fairs/${market.fair}`);
+    await submit(page, page.locator('#fair-match button'));
+    assert.ok((await figure('proposed')) >= 2, 'pairs proposed');
+    const pairs = await page.locator('#fair-pairs tr').evaluateAll((trs) =>
+      trs.slice(1).map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.querySelector('a').innerText.trim())),
+    );
+    assert.ok(pairs.some(([d, a]) => d === '焊接件焊缝开裂返修多' && a.startsWith('厚板机器人焊接')), `the welding pair: ${JSON.stringify(pairs)}`);
+    assert.ok(pairs.some(([d, a]) => d.includes('AGV') && a.includes('AGV')), `the AGV pair: ${JSON.stringify(pairs)}`);
+    assert.equal(await figure('intentions'), 0);
+    const row = page.locator('#fair-pairs tr', { has: page.locator('a', { hasText: '焊接件焊缝开裂返修多' }) }).filter({ has: page.locator('a', { hasText: '厚板机器人焊接' }) });
+    await row.locator('select[name="outcome"]').selectOption('intention');
+    await submit(page, row.locator('button[type="submit"]'));
+    assert.equal(await figure('intentions'), 1, 'the intentions figure');
+    await shot(page, 'market-fair');
+    const phone = await context.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(`${base}/market/fairs/${market.fair}`);
+      await shot(phone, 'market-fair-phone', { maxHeight: 6000 });
+      await phone.goto(`${base}/market/listings/${posted.demand}`);
+      await shot(phone, 'market-listing-phone', { maxHeight: 6000 });
+    } finally {
+      await phone.close();
+    }
+    await logout(page);
+  });
+  await sideCheck('科技大市场: 合同登记页(手机)', async () => {
+    await login(page, base, 'lc-reviewer');
+    const phone = await context.newPage();
+    try {
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.goto(`${base}/market/contracts?year=2024`);
+      assert.ok(await phone.locator('#register-contract').isVisible());
+      await shot(phone, 'market-contracts-phone', { maxHeight: 6000 });
+    } finally {
+      await phone.close();
+    }
+    await logout(page);
+  });
+}
+
 /** The roles the crawls log in as (null: a visitor without an account). */
 const CRAWL_ROLES = [null, applicantUser, 'reviewer', 'finance', 'demo-admin', 'planner', 'hunnan-reviewer', 'sy-finance'];
+
+/** Market staff among the crawl roles (they also reach the review queue and the 对接会). */
+const MARKET_STAFF = new Set(['reviewer', 'demo-admin', 'hunnan-reviewer']);
+
+/** The market pages a role's crawl must reach: search, a listing, and the signed-in pages. */
+function marketSeeds(user) {
+  const seeds = ['/market'];
+  if (market.achievement) seeds.push(`/market/listings/${market.achievement}`);
+  if (market.demand) seeds.push(`/market/listings/${market.demand}`);
+  if (user) seeds.push('/market/mine', '/market/contracts', '/market/vouchers');
+  if (MARKET_STAFF.has(user)) {
+    seeds.push('/market/review', '/market/fairs');
+    // The scenario's 对接会 is in 聊城: platform-wide staff only (浑南区 staff are told 404).
+    if (market.fair && user !== 'hunnan-reviewer') seeds.push(`/market/fairs/${market.fair}`);
+  }
+  return seeds;
+}
 
 /**
  * For each role, a fresh browser context logged in as it (switched to English with `en`), and
@@ -1055,7 +1407,8 @@ async function crawlRoles({ en = false, maxPages, perShape, skip = /^$/ }, visit
       if (en) await p.goto(`${serverBase}/lang/en`);
       const seen = new Set();
       const shapes = new Map();
-      const queue = ['/'];
+      // The market's pages first (the menu reaches /market, the rest may lie past maxPages).
+      const queue = ['/', ...marketSeeds(user)];
       while (queue.length && seen.size < maxPages) {
         const path0 = queue.shift();
         if (seen.has(path0)) continue;
@@ -1077,6 +1430,8 @@ async function crawlRoles({ en = false, maxPages, perShape, skip = /^$/ }, visit
         }
       }
       reached.set(user ?? 'anonymous', seen.size);
+      const missed = marketSeeds(user).filter((u) => !seen.has(u));
+      if (missed.length) console.log(`     warn: ${user ?? 'anonymous'} did not reach ${missed.join(', ')}`);
     } finally {
       await ctx.close();
     }
@@ -1096,7 +1451,10 @@ async function crawlForCodes() {
   const snake = /\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b/;
   const dotted = /\b(?:applicant|event)\.[a-z_]+/;
   const states = /\b(?:draft|submitted|in_review|needs_material|public_notice|disbursed|offered|withdrawn)\b/;
+  const visited = new Map(); // role → the paths visited, to check the market's are among them
   const reached = await crawlRoles({ maxPages: 60, perShape: 3 }, async (p, user, path0) => {
+    if (!visited.has(user)) visited.set(user, new Set());
+    visited.get(user).add(path0);
     for (const width of [1280, 390]) {
       await p.setViewportSize({ width, height: 844 });
       const t = await p.evaluate(() => {
@@ -1113,6 +1471,11 @@ async function crawlForCodes() {
     await p.setViewportSize({ width: 1280, height: 844 });
   });
   for (const [user, n] of reached) if (n < 5) problems.push(`${user}: only ${n} pages reached`);
+  for (const user of CRAWL_ROLES) {
+    const role = user ?? 'anonymous';
+    const missed = marketSeeds(user).filter((u) => !visited.get(role)?.has(u));
+    if (missed.length) problems.push(`${role}: market pages not reached: ${missed.join(', ')}`);
+  }
   return problems;
 }
 
@@ -1193,9 +1556,10 @@ async function crawlFormMistakes() {
 async function axeMainPages(base, app, pick) {
   const axeSource = fs.readFileSync(path.join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
   const plan = [
-    [null, ['/', '/library', pick ? `/library/${pick.measure}` : '/library', '/calculator', '/notices', '/calendar', '/login']],
+    [null, ['/', '/library', pick ? `/library/${pick.measure}` : '/library', '/calculator', '/notices', '/calendar', '/login', `/market?q=${encodeURIComponent('焊缝开裂')}`, ...(market.demand ? [`/market/listings/${market.demand}`] : [])]],
     [applicantUser, ['/', '/calculator', '/applications', app ? `/applications/${app.id}` : '/applications', '/notifications']],
-    ['reviewer', ['/review', app ? `/applications/${app.id}` : '/review', '/applicants', '/budget']],
+    ['reviewer', ['/review', app ? `/applications/${app.id}` : '/review', '/applicants', '/budget', '/market', '/market/contracts', '/market/fairs', ...(market.fair ? [`/market/fairs/${market.fair}`] : [])]],
+    ['demo31', ['/market/new?side=demand', '/market/mine', '/market/vouchers']],
     ['demo-admin', ['/audit']],
     ['planner', ['/plans']],
   ];

@@ -97,6 +97,12 @@ fn status_words(lang: Lang, l: &ListingView) -> String {
 
 /// One listing in a list: its title (linked), side, field, region, maturity, price, state.
 fn listing_row(st: &AppState, lang: Lang, l: &ListingView) -> Markup {
+    listing_row_with(st, lang, l, html! {})
+}
+
+/// The same list item with more below it (a search hit's terms, a match's reasons): inside the
+/// `li`, since an `li` directly in an `li` (or a `div` directly in a `ul`) breaks the list.
+fn listing_row_with(st: &AppState, lang: Lang, l: &ListingView, more: Markup) -> Markup {
     html! {
         li.listing data-id=(l.id) {
             span.tag { (side_words(lang, l.side)) } " "
@@ -108,18 +114,28 @@ fn listing_row(st: &AppState, lang: Lang, l: &ListingView) -> Markup {
                 " · " (status_words(lang, l))
                 @if !l.is_public() { " · " strong { (words(lang, REVIEW_STATES, &l.review)) } }
             }
+            (more)
         }
     }
 }
 
+/// Whether the actor may list: an organisation's account, or the market staff (the store's rule
+/// in `create_listing`); others (finance, planners) are not offered the form.
+fn may_list(a: &kc_store::Actor) -> bool {
+    (a.role == kc_domain::Role::Applicant && a.applicant.is_some()) || market_staff(a)
+}
+
 fn nav(lang: Lang, s: Option<&Session>) -> Markup {
     let staff = s.is_some_and(|s| market_staff(&s.user.actor()));
+    let lister = s.is_some_and(|s| may_list(&s.user.actor()));
     html! {
         nav.card.market-nav aria-label=(lang.t("科技大市场", "S&T market")) {
             a href="/market" { (lang.t("搜索", "Search")) }
-            @if s.is_some() {
+            @if lister {
                 " · " a href="/market/new?side=demand" { (lang.t("发布技术需求", "Post a demand")) }
                 " · " a href="/market/new?side=achievement" { (lang.t("发布科技成果", "List an achievement")) }
+            }
+            @if s.is_some() {
                 " · " a href="/market/mine" { (lang.t("我的发布与匹配", "My listings and matches")) }
                 " · " a href="/market/contracts" { (lang.t("技术合同登记", "Contract registration")) }
                 " · " a href="/market/vouchers" { (lang.t("创新券", "Innovation vouchers")) }
@@ -188,8 +204,9 @@ pub(crate) async fn home(
             } @else {
                 ul #hits {
                     @for h in &hits {
-                        (listing_row(&st, lang, &h.listing))
-                        @if !h.terms.is_empty() { div.muted { (lang.t("命中词:", "Matched: ")) (h.terms.join("、")) } }
+                        (listing_row_with(&st, lang, &h.listing, html! {
+                            @if !h.terms.is_empty() { div.muted { (lang.t("命中词:", "Matched: ")) (h.terms.join("、")) } }
+                        }))
                     }
                 }
             }
@@ -297,6 +314,11 @@ pub(crate) async fn new_listing(
     State(st): State<AppState>,
     Query(q): Query<SideQuery>,
 ) -> PageResult {
+    if !may_list(&s.user.actor()) {
+        return Err(AppError::Forbidden(
+            "只有申报主体和科技局工作人员可以发布 (only organisations and S&T staff list)".into(),
+        ));
+    }
     let side = match q.side.as_deref() {
         Some("achievement") => Side::Achievement,
         _ => Side::Demand,
@@ -470,10 +492,9 @@ fn matches_block(st: &AppState, lang: Lang, m: &kc_store::market::search::Matche
         @if !m.matches.is_empty() {
             ol.matches #matches {
                 @for x in &m.matches {
-                    li {
-                        (listing_row(st, lang, &x.listing))
+                    (listing_row_with(st, lang, &x.listing, html! {
                         ul.reasons { @for (zh, en) in &x.reasons { li { (if lang.0 { en } else { zh }) } } }
-                    }
+                    }))
                 }
             }
         }
@@ -1429,8 +1450,25 @@ pub(crate) async fn add_service(
         )
         .await
         .map(|_| ())
-        .map_err(Into::into);
-    let values = [("name".to_string(), f.name.clone())].into();
+        .map_err(|e| match AppError::from(e) {
+            // An institution's code typed that is not on the platform: a mistake in the form.
+            e @ AppError::NotFound(_) => AppError::BadRequest {
+                code: "invalid",
+                message: format!(
+                    "服务机构统一社会信用代码 (institution's USCC): {}",
+                    e.message()
+                ),
+            },
+            e => e,
+        });
+    let values = [
+        ("name".to_string(), f.name.clone()),
+        (
+            "institution".to_string(),
+            f.institution.clone().unwrap_or_default(),
+        ),
+    ]
+    .into();
     voucher_form(&s, lang, &st, "service", values, r).await
 }
 
