@@ -331,9 +331,23 @@ pub(crate) fn member_in(st: &AppState, lang: Lang, enum_name: &str, member: &str
 
 /// The words of a notification's step (`create` of an offer is a new 免申即享 offer).
 /// A notification's step in English, as [`step_zh`] says it in Chinese.
+/// Where an application came from: applied for, offered (免申即享), or prepared by the S&T
+/// market from a registered contract or a redeemed voucher.
+pub(crate) fn origin_in(lang: Lang, origin: &str) -> &'static str {
+    match origin {
+        "offer" => lang.t("免申即享", "offer"),
+        "market" => lang.t(
+            "科技大市场(合同登记或创新券兑付后生成)",
+            "S&T market (prepared from a registered contract or a redeemed voucher)",
+        ),
+        _ => lang.t("申报", "application"),
+    }
+}
+
 pub(crate) fn step_en(action: &str, origin: &str) -> String {
     match action {
         "create" if origin == "offer" => "new offer to confirm".to_string(),
+        "create" if origin == "market" => "application prepared by the S&T market".to_string(),
         "create" => "application created".to_string(),
         "pay" => "payment recorded".to_string(),
         other => crate::labels::action_words(other, true),
@@ -343,6 +357,7 @@ pub(crate) fn step_en(action: &str, origin: &str) -> String {
 pub(crate) fn step_zh(action: &str, origin: &str) -> String {
     match action {
         "create" if origin == "offer" => "新的免申即享待确认".to_string(),
+        "create" if origin == "market" => "科技大市场为您生成的申请草稿".to_string(),
         "create" => "创建申请".to_string(),
         "pay" => "记录拨付".to_string(),
         other => crate::api::parse_action(other)

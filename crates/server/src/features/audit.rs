@@ -112,11 +112,7 @@ pub(crate) fn change_words(lang: Lang, st: &AppState, entity: &str, after: &str)
             "notice_until" if !text.is_empty() => {
                 Some(format!("{}{text}", lang.t("公示至 ", "notice until ")))
             }
-            "origin" => Some(if text == "offer" {
-                lang.t("免申即享", "offer").to_string()
-            } else {
-                lang.t("申报", "application").to_string()
-            }),
+            "origin" => Some(crate::labels::origin_in(lang, text).to_string()),
             "name" if !text.is_empty() => Some(text.to_string()),
             "value" | "actual" => Some(format!(
                 "{}{}",

@@ -64,12 +64,12 @@ pub(crate) async fn budget_page(
             p.card.scope { (lang.t("本页为", "This page shows ")) strong { (jname(&j.code)) } (lang.t("辖区的预算与分担:本级预算及所辖区县的分担。", "'s budgets and shares: its own level and the jurisdictions in it.")) }
         }
         h2 { (lang.t("分级承担", "By level and jurisdiction")) }
-        table id="shares" {
+        table id="shares" tabindex="0" aria-label=(lang.t("分级承担", "By level and jurisdiction")) {
             tr { th { (lang.t("级次", "Level")) } th { (lang.t("承担方", "Paid by")) } th.num { (lang.t("已承诺", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } }
             @for ((l, j), (c, p)) in &by_level { tr { td { (level_in(lang, l)) } td.payer { (jname(j)) } td.num.committed { (yuan(kc_domain::from_fen(*c))) } td.num.paid { (yuan(kc_domain::from_fen(*p))) } } }
         }
         h2 { (lang.t("措施与年度", "By measure and year")) }
-        table id="budgets" {
+        table id="budgets" tabindex="0" aria-label=(lang.t("措施与年度的预算执行", "Budgets by measure and year")) {
             tr { th { (lang.t("措施", "Measure")) } th { (lang.t("年度", "Year")) } th { (lang.t("级次", "Level")) } th { (lang.t("承担方", "Paid by")) } th.num { (lang.t("预算", "Budget")) } th.num { (lang.t("已承诺", "Committed")) } th.num { (lang.t("已拨付", "Paid")) } th { (lang.t("执行", "Use")) } }
             @for (m, y, l) in &rows {
                 tr {

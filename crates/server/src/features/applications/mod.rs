@@ -167,7 +167,7 @@ pub(crate) async fn application_page(
             table {
                 tr { th { (lang.t("申报主体", "Applicant")) } td { a href={"/applicants/" (a.applicant_id)} { (names.applicant(&a.applicant_id)) } " " span.muted.uscc { (a.applicant_id) } } }
                 tr { th { (lang.t("事项", "Event")) } td { (names.event(&st.lib, &a.event_id, lang.0)) } }
-                tr { th { (lang.t("来源", "Origin")) } td { (if a.origin == "offer" { "免申即享" } else { "申报" }) } }
+                tr { th { (lang.t("来源", "Origin")) } td.origin { (crate::labels::origin_in(lang, &a.origin)) } }
                 tr { th { (lang.t("状态", "State")) } td.state { span.badge { (state_words(lang, &a)) } } }
                 tr { th { (lang.t("计算金额", "Computed")) } td { (a.computed.map(crate::labels::yuan_wan).unwrap_or_default()) " " (kind_zh(a.amount_kind.as_deref().unwrap_or(""))) } }
                 tr { th { (lang.t("批准金额", "Approved")) } td.approved { (a.approved.map(yuan).unwrap_or_default()) } }

@@ -898,7 +898,9 @@ async fn fair_page_with(
                             (csrf_field(s))
                             input type="hidden" name="demand" value=(pair.demand_id);
                             input type="hidden" name="achievement" value=(pair.achievement_id);
-                            select name="outcome" aria-label=(lang.t("对接结果", "Outcome")) {
+                            select name="outcome" required aria-label=(lang.t("对接结果", "Outcome")) {
+                                // Nothing chosen until someone records the meeting: one click must not record an intention.
+                                @if pair.outcome.is_empty() { option value="" selected { (lang.t("— 选择结果 —", "— choose —")) } }
                                 @for (c, zh, en) in OUTCOMES { option value=(c) selected[pair.outcome == *c] { (lang.t(zh, en)) } }
                             }
                             button.secondary type="submit" { (lang.t("记录", "Record")) }
