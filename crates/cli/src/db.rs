@@ -888,3 +888,22 @@ pub fn bench_approvals(
         Ok(())
     })
 }
+
+/// The stored applicants as a population: each one's eval input (profile, events, ledger
+/// history) as of `as_of`, for `kechuang simulate --database`.
+pub fn stored_population(
+    opt: &DbOpt,
+    lib: Arc<kc_check::Library>,
+    as_of: jiff::civil::Date,
+) -> Result<Vec<String>> {
+    let opt = opt.clone();
+    runtime()?.block_on(async move {
+        let store = opt.open(lib).await?;
+        let staff = Actor::new("simulate", Role::Admin);
+        let mut out = Vec::new();
+        for a in store.applicants(&staff).await? {
+            out.push(store.eval_input(&a.id, as_of).await?.to_string());
+        }
+        Ok(out)
+    })
+}

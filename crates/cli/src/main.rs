@@ -265,6 +265,28 @@ enum Command {
         #[arg(long, global = true)]
         policies: Option<PathBuf>,
     },
+    /// Policy cost simulation: the whole library over a population, per measure and year —
+    /// recipients, totals, each level's share, review cases apart, the distribution (测算)
+    Simulate {
+        /// The population: one `kechuang/eval-input/v1` document per line (JSON lines)
+        #[arg(long, required_unless_present = "from_database")]
+        population: Option<PathBuf>,
+        /// Instead: the applicants stored in `--database`, with their ledger history
+        #[arg(long, conflicts_with = "population")]
+        from_database: bool,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long)]
+        policies: Option<PathBuf>,
+        /// First day of the period (events before it count for once-only rules and caps only)
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day of the period (default today)
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Benchmark approval latency under concurrent reviewers, on a scratch database
     BenchApprovals {
         #[command(flatten)]
@@ -582,6 +604,57 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Market { cmd, opt, policies } => {
             market::run(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate {
+            population,
+            from_database,
+            opt,
+            policies,
+            from,
+            to,
+            format,
+        } => {
+            let lib = load_checked(policies)?;
+            let day = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
+                s.as_deref()
+                    .map(|d| {
+                        d.parse::<Date>().map_err(|_| {
+                            anyhow::anyhow!("--{what}: “{d}” is not a date YYYY-MM-DD")
+                        })
+                    })
+                    .transpose()
+            };
+            let from = day(&from, "from")?;
+            let to = day(&to, "to")?.unwrap_or_else(|| {
+                jiff::Timestamp::now()
+                    .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+                    .date()
+            });
+            let mut sim = kc_simulate::Simulation::new(&lib, from, Some(to));
+            if from_database {
+                let docs = db::stored_population(&opt, std::sync::Arc::new(lib.clone()), to)?;
+                for d in docs {
+                    let input = kc_wire::parse_input(&lib, &d, Some(to))
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    sim.add(input);
+                }
+            } else {
+                let path = population.expect("required by clap");
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                for input in kc_simulate::read_population(&lib, &text) {
+                    sim.add(input.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+                }
+            }
+            let forecast = sim.finish();
+            match format {
+                Format::Text => print!("{}", kc_simulate::render_text(&lib, &forecast)),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&kc_simulate::to_json(&forecast))?
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Budget { cmd, opt, policies } => {

@@ -275,3 +275,30 @@ fn market_eval_prints_the_engine_beside_the_baseline() {
     assert!(err.contains('3'), "names line 3: {err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn simulate_totals_the_hand_worked_population() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../simulate/tests/data/twelve.jsonl"
+    );
+    let (code, out, err) = kechuang(&[
+        "simulate",
+        "--population",
+        path,
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2023-12-31",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // Worked out in crates/simulate/tests/population.rs.
+    assert_eq!(j["total"], "1023000.00");
+    assert_eq!(j["applicants"], 12);
+    let (code, _, err) = kechuang(&["simulate", "--population", path, "--to", "2023-02-30"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--to"), "{err}");
+}

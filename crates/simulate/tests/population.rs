@@ -1,0 +1,170 @@
+//! A population of twelve applicants written by hand (`tests/data/twelve.jsonl`), simulated
+//! over 2023; every figure below was worked out from the clauses before the run.
+
+use kc_money::Money;
+use std::path::Path;
+use std::sync::Arc;
+
+fn library() -> Arc<kc_check::Library> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let (files, checked) = kc_library::load(&dir).expect("policies load");
+    assert!(!checked.has_errors(), "{}", checked.render(&files));
+    Arc::new(checked.library.unwrap())
+}
+
+fn m(s: &str) -> Money {
+    Money::parse_amount(s).unwrap()
+}
+
+/// (recipients, awards, fixed, up to, review cases, [(level, amount)]) of a measure in 2023.
+type Expect = (
+    usize,
+    usize,
+    &'static str,
+    &'static str,
+    usize,
+    &'static [(&'static str, &'static str)],
+);
+
+#[test]
+fn twelve_applicants_over_2023() {
+    let lib = library();
+    let text = include_str!("data/twelve.jsonl");
+    let mut sim = kc_simulate::Simulation::new(
+        &lib,
+        Some("2023-01-01".parse().unwrap()),
+        Some("2023-12-31".parse().unwrap()),
+    );
+    for input in kc_simulate::read_population(&lib, text) {
+        sim.add(input.unwrap());
+    }
+    let f = sim.finish();
+    let text = kc_simulate::render_text(&lib, &f);
+    assert_eq!(f.applicants, 12);
+    let expected: &[(&str, Expect)] = &[
+        // 沈政发〔2021〕11号 (五): 2万元 to each first 科技型中小企业 filing (A1, A2, A3), shared
+        // city:district 1:1; A3's 2022 high-tech certification lies outside the period.
+        (
+            "tech_sme_first",
+            (
+                3,
+                3,
+                "60000",
+                "0",
+                0,
+                &[("city", "30000"), ("district", "30000")],
+            ),
+        ),
+        // (五): first high-tech certification, 最高20万元 (A2): an upper bound, not a payment.
+        (
+            "hitech_first",
+            (
+                1,
+                1,
+                "0",
+                "200000",
+                0,
+                &[("city", "100000"), ("district", "100000")],
+            ),
+        ),
+        // (十八): 0.2‰ of 300,000,000 = 60,000 (A4); 0.2‰ of 800,000,000 = 160,000, at most
+        // 100,000 (A5).
+        (
+            "contract_registration_institution",
+            (
+                2,
+                2,
+                "160000",
+                "0",
+                0,
+                &[("city", "80000"), ("district", "80000")],
+            ),
+        ),
+        // (十八): 不超过 60% × 50,000 = 30,000 (A6).
+        (
+            "innovation_voucher",
+            (
+                1,
+                1,
+                "0",
+                "30000",
+                0,
+                &[("city", "15000"), ("district", "15000")],
+            ),
+        ),
+        // 聊政字〔2020〕15号 五(三): province 60% + city 30% of 40,000 (L1); L6 is a large
+        // enterprise and gets nothing.
+        (
+            "voucher_user",
+            (
+                1,
+                1,
+                "36000",
+                "0",
+                0,
+                &[("city", "12000"), ("province", "24000")],
+            ),
+        ),
+        // 五(三): 5% of 40,000 = 2,000 (L2); 5% of 9,000,000 = 450,000 and 5% of 2,000,000 =
+        // 100,000 of which 50,000 remain under the 50万元 a year (L3).
+        (
+            "voucher_institution",
+            (2, 3, "502000", "0", 0, &[("city", "502000")]),
+        ),
+        // 四(一): 不超过 1.5% × 2,000,000 (L4) and 1‰ × 5,000,000 (L5).
+        (
+            "contract_dev_transfer",
+            (1, 1, "0", "30000", 0, &[("city", "30000")]),
+        ),
+        (
+            "contract_consult_service",
+            (1, 1, "0", "5000", 0, &[("city", "5000")]),
+        ),
+        // 四(一): the matching of a national S&T award is set by review, with no range: counted
+        // apart, never as zero (L5).
+        ("lc_science_award_matching", (1, 1, "0", "0", 1, &[])),
+    ];
+    assert_eq!(f.lines.len(), expected.len(), "{text}");
+    for (measure, (recipients, awards, fixed, up_to, review, levels)) in expected {
+        let l = f
+            .lines
+            .iter()
+            .find(|l| l.measure == *measure && l.year == 2023)
+            .unwrap_or_else(|| panic!("{measure} missing:\n{text}"));
+        assert_eq!(
+            (l.recipients, l.awards, l.fixed, l.capped, l.review_cases),
+            (*recipients, *awards, m(fixed), m(up_to), *review),
+            "{measure}"
+        );
+        let got: Vec<(String, Money)> = l.by_level.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        let want: Vec<(String, Money)> =
+            levels.iter().map(|(k, v)| (k.to_string(), m(v))).collect();
+        assert_eq!(got, want, "{measure}");
+    }
+    // 60,000 + 200,000 + 160,000 + 30,000 + 36,000 + 502,000 + 30,000 + 5,000.
+    assert_eq!(f.total(), m("1023000"));
+    // The distribution of 五(三)'s three institution awards: 2,000 · 50,000 · 450,000.
+    let vi = f
+        .lines
+        .iter()
+        .find(|l| l.measure == "voucher_institution")
+        .unwrap();
+    assert_eq!(
+        (vi.percentile(10), vi.percentile(50), vi.percentile(90)),
+        (Some(m("2000")), Some(m("50000")), Some(m("450000")))
+    );
+    assert!(text.contains("评审确定 set by review: 1 笔"), "{text}");
+    let json = kc_simulate::to_json(&f);
+    assert_eq!(json["total"], "1023000.00");
+}
+
+#[test]
+fn a_bad_line_is_named() {
+    let lib = library();
+    let text = "# comment\n\n{\"schema\": \"kechuang/eval-input/v1\", \"as_of\": \"2023-13-01\"}\n";
+    let e = kc_simulate::read_population(&lib, text)
+        .next()
+        .unwrap()
+        .unwrap_err();
+    assert!(e.contains("line 3"), "{e}");
+}
