@@ -286,6 +286,12 @@ enum Command {
         to: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
+        /// A reform: a policy library directory (a copy of policies/ with a rate, cap or date
+        /// changed, or measures replaced, added or removed), checked like any library; the
+        /// output adds baseline, reform and delta per measure, year and level, and the winners
+        /// and losers
+        #[arg(long, value_name = "DIR")]
+        reform: Option<PathBuf>,
     },
     /// Benchmark approval latency under concurrent reviewers, on a scratch database
     BenchApprovals {
@@ -614,8 +620,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             from,
             to,
             format,
+            reform,
         } => {
             let lib = load_checked(policies)?;
+            let reform_lib = reform.map(|dir| load_checked(Some(dir))).transpose()?;
             let day = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
                 s.as_deref()
                     .map(|d| {
@@ -631,29 +639,69 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
                     .date()
             });
-            let mut sim = kc_simulate::Simulation::new(&lib, from, Some(to));
-            if from_database {
-                let docs = db::stored_population(&opt, std::sync::Arc::new(lib.clone()), to)?;
-                for d in docs {
-                    let input = kc_wire::parse_input(&lib, &d, Some(to))
-                        .map_err(|e| anyhow::anyhow!("{e}"))?;
-                    sim.add(input);
-                }
+            // The population as eval-input lines, read once; each library parses them.
+            let (name, lines): (String, Vec<String>) = if from_database {
+                (
+                    opt.database.clone(),
+                    db::stored_population(&opt, std::sync::Arc::new(lib.clone()), to)?,
+                )
             } else {
                 let path = population.expect("required by clap");
                 let text = std::fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))?;
-                for input in kc_simulate::read_population(&lib, &text) {
-                    sim.add(input.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+                (
+                    path.display().to_string(),
+                    text.lines().map(str::to_string).collect(),
+                )
+            };
+            let text = lines.join("\n");
+            let run = |lib: &kc_check::Library| -> Result<kc_simulate::Forecast> {
+                let mut sim = kc_simulate::Simulation::new(lib, from, Some(to));
+                for input in kc_simulate::read_population(lib, &text) {
+                    sim.add(input.map_err(|e| anyhow::anyhow!("{name}: {e}"))?);
                 }
-            }
-            let forecast = sim.finish();
+                Ok(sim.finish())
+            };
+            let forecast = run(&lib)?;
+            let comparison = match &reform_lib {
+                Some(r) => Some((run(r)?, r)),
+                None => None,
+            };
             match format {
-                Format::Text => print!("{}", kc_simulate::render_text(&lib, &forecast)),
-                Format::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&kc_simulate::to_json(&forecast))?
-                ),
+                Format::Text => {
+                    print!("{}", kc_simulate::render_text(&lib, &forecast));
+                    if let Some((after, r)) = &comparison {
+                        println!();
+                        print!(
+                            "{}",
+                            kc_simulate::render_comparison(
+                                r,
+                                &kc_simulate::compare(&forecast, after)
+                            )
+                        );
+                    }
+                }
+                Format::Json => {
+                    let mut j = kc_simulate::to_json(&forecast);
+                    if let Some((after, _)) = &comparison {
+                        let c = kc_simulate::compare(&forecast, after);
+                        j = serde_json::json!({
+                            "baseline": j,
+                            "reform": kc_simulate::to_json(after),
+                            "delta": c.lines.iter().map(|d| serde_json::json!({
+                                "measure": d.measure, "year": d.year, "baseline": d.baseline.plain(),
+                                "reform": d.reform.plain(), "delta": d.delta().plain(),
+                            })).collect::<Vec<_>>(),
+                            "winners": c.winners().count(),
+                            "losers": c.losers().count(),
+                            "changed": c.changed.iter().take(10).map(|(r, b, a)| serde_json::json!({
+                                "applicant": r.id, "name": r.name, "kind": r.kind, "region": r.region,
+                                "baseline": b.plain(), "reform": a.plain(),
+                            })).collect::<Vec<_>>(),
+                        });
+                    }
+                    println!("{}", serde_json::to_string_pretty(&j)?);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -298,6 +298,26 @@ fn simulate_totals_the_hand_worked_population() {
     // Worked out in crates/simulate/tests/population.rs.
     assert_eq!(j["total"], "1023000.00");
     assert_eq!(j["applicants"], 12);
+    // The shipped library as its own "reform": the same totals, nobody wins or loses.
+    let policies = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies");
+    let (code, out, err) = kechuang(&[
+        "simulate",
+        "--population",
+        path,
+        "--to",
+        "2023-12-31",
+        "--reform",
+        policies,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["baseline"]["total"], j["reform"]["total"]);
+    assert_eq!(
+        (j["winners"].as_u64(), j["losers"].as_u64()),
+        (Some(0), Some(0))
+    );
     let (code, _, err) = kechuang(&["simulate", "--population", path, "--to", "2023-02-30"]);
     assert_ne!(code, 0);
     assert!(err.contains("--to"), "{err}");

@@ -49,6 +49,16 @@ impl Line {
     }
 }
 
+/// One applicant's total over the period (fixed amounts and maxima).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recipient {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub region: String,
+    pub total: Money,
+}
+
 /// The forecast over a population.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Forecast {
@@ -57,6 +67,8 @@ pub struct Forecast {
     pub to: Option<Date>,
     /// By measure (library order), then year.
     pub lines: Vec<Line>,
+    /// Every applicant with a computed amount, by id.
+    pub recipients: BTreeMap<String, Recipient>,
 }
 
 impl Forecast {
@@ -75,6 +87,7 @@ pub struct Simulation<'a> {
     to: Option<Date>,
     applicants: usize,
     lines: BTreeMap<(usize, i16), (Line, BTreeSet<String>)>,
+    recipients: BTreeMap<String, Recipient>,
 }
 
 impl<'a> Simulation<'a> {
@@ -85,6 +98,7 @@ impl<'a> Simulation<'a> {
             to,
             applicants: 0,
             lines: BTreeMap::new(),
+            recipients: BTreeMap::new(),
         }
     }
 
@@ -131,6 +145,22 @@ impl<'a> Simulation<'a> {
                 }
             }
             if let Some(m) = a.amount {
+                let v = &self.lib.vocab;
+                let member = |slot: usize| match &input.applicant.fields[slot] {
+                    kc_check::Value::Enum(e, x) => v.member_name(*e, *x).to_string(),
+                    _ => String::new(),
+                };
+                let r = self
+                    .recipients
+                    .entry(input.applicant.id.clone())
+                    .or_insert_with(|| Recipient {
+                        id: input.applicant.id.clone(),
+                        name: input.applicant.name.clone(),
+                        kind: member(v.kind_slot),
+                        region: member(v.region_slot),
+                        total: Money::ZERO,
+                    });
+                r.total = r.total + m;
                 line.amounts.push(m);
                 for (level, part) in &a.split {
                     let e = line
@@ -158,6 +188,7 @@ impl<'a> Simulation<'a> {
             from: self.from,
             to: self.to,
             lines,
+            recipients: self.recipients,
         }
     }
 }
@@ -265,4 +296,152 @@ pub fn to_json(f: &Forecast) -> J {
             "p90": l.percentile(90).map(|m| m.plain()), "max": l.amounts.last().map(|m| m.plain()),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// One measure and year, before and after a reform.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeltaLine {
+    pub measure: String,
+    pub year: i16,
+    /// Fixed amounts plus maxima.
+    pub baseline: Money,
+    pub reform: Money,
+    pub by_level: BTreeMap<String, (Money, Money)>,
+}
+
+impl DeltaLine {
+    pub fn delta(&self) -> Money {
+        self.reform - self.baseline
+    }
+}
+
+/// A reform against the baseline: per measure, year and level, and who gains or loses.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    pub lines: Vec<DeltaLine>,
+    /// (applicant, baseline total, reform total) of everyone whose total changed, the largest
+    /// change first.
+    pub changed: Vec<(Recipient, Money, Money)>,
+}
+
+impl Comparison {
+    pub fn winners(&self) -> impl Iterator<Item = &(Recipient, Money, Money)> {
+        self.changed.iter().filter(|(_, b, r)| r > b)
+    }
+    pub fn losers(&self) -> impl Iterator<Item = &(Recipient, Money, Money)> {
+        self.changed.iter().filter(|(_, b, r)| r < b)
+    }
+}
+
+/// Compares a reform's forecast with the baseline's over the same population.
+pub fn compare(baseline: &Forecast, reform: &Forecast) -> Comparison {
+    let mut lines: BTreeMap<(String, i16), DeltaLine> = BTreeMap::new();
+    for (which, f) in [(0, baseline), (1, reform)] {
+        for l in &f.lines {
+            let d = lines
+                .entry((l.measure.clone(), l.year))
+                .or_insert_with(|| DeltaLine {
+                    measure: l.measure.clone(),
+                    year: l.year,
+                    baseline: Money::ZERO,
+                    reform: Money::ZERO,
+                    by_level: BTreeMap::new(),
+                });
+            let total = l.fixed + l.capped;
+            if which == 0 {
+                d.baseline = total;
+            } else {
+                d.reform = total;
+            }
+            for (level, m) in &l.by_level {
+                let e = d
+                    .by_level
+                    .entry(level.clone())
+                    .or_insert((Money::ZERO, Money::ZERO));
+                if which == 0 {
+                    e.0 = *m;
+                } else {
+                    e.1 = *m;
+                }
+            }
+        }
+    }
+    let ids: BTreeSet<&String> = baseline
+        .recipients
+        .keys()
+        .chain(reform.recipients.keys())
+        .collect();
+    let mut changed: Vec<(Recipient, Money, Money)> = ids
+        .into_iter()
+        .filter_map(|id| {
+            let b = baseline.recipients.get(id);
+            let r = reform.recipients.get(id);
+            let bt = b.map(|x| x.total).unwrap_or(Money::ZERO);
+            let rt = r.map(|x| x.total).unwrap_or(Money::ZERO);
+            (bt != rt).then(|| (r.or(b).cloned().expect("one side has it"), bt, rt))
+        })
+        .collect();
+    changed.sort_by(|a, b| {
+        let da = (a.2 - a.1).decimal().abs();
+        let db = (b.2 - b.1).decimal().abs();
+        db.cmp(&da).then(a.0.id.cmp(&b.0.id))
+    });
+    Comparison {
+        lines: lines
+            .into_values()
+            .filter(|d| d.delta() != Money::ZERO || d.baseline != Money::ZERO)
+            .collect(),
+        changed,
+    }
+}
+
+/// A comparison for a reader: per measure and year, the winners and losers.
+pub fn render_comparison(lib: &Library, c: &Comparison) -> String {
+    let mut s = String::from("改革对比 reform against the baseline (fixed + up to):\n");
+    for d in c.lines.iter().filter(|d| d.delta() != Money::ZERO) {
+        let label = lib
+            .measure(&d.measure)
+            .map(|m| m.label.zh.clone())
+            .unwrap_or_default();
+        s += &format!(
+            "  {label} {} {}年: 基线 baseline {} → 改革 reform {} 元 (差额 delta {})\n",
+            d.measure,
+            d.year,
+            yuan(d.baseline),
+            yuan(d.reform),
+            yuan(d.delta())
+        );
+        for (level, (b, r)) in &d.by_level {
+            if b != r {
+                s += &format!("      {level}: {} → {} 元\n", yuan(*b), yuan(*r));
+            }
+        }
+    }
+    let sum = |it: &mut dyn Iterator<Item = &(Recipient, Money, Money)>| {
+        it.fold((0usize, Money::ZERO), |(n, t), (_, b, r)| {
+            (n + 1, t + (*r - *b))
+        })
+    };
+    let (wn, wt) = sum(&mut c.winners());
+    let (ln, lt) = sum(&mut c.losers());
+    s += &format!(
+        "受益者 winners: {wn}, 合计 +{} 元; 受损者 losers: {ln}, 合计 {} 元\n",
+        yuan(wt),
+        yuan(lt)
+    );
+    for (r, b, after) in c.changed.iter().take(10) {
+        s += &format!(
+            "  {} {} ({} · {}): {} → {} 元\n",
+            r.name,
+            r.id,
+            r.kind,
+            r.region,
+            yuan(*b),
+            yuan(*after)
+        );
+    }
+    if c.lines.iter().all(|d| d.delta() == Money::ZERO) {
+        s += "  无变化 no change\n";
+    }
+    s
 }

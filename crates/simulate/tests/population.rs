@@ -168,3 +168,87 @@ fn a_bad_line_is_named() {
         .unwrap_err();
     assert!(e.contains("line 3"), "{e}");
 }
+
+/// A copy of the shipped library with one parameter changed: the registration institution's
+/// rate read as 2‰ instead of 0.2‰ (the garbled "02‰" of 沈政发〔2021〕11号 (十八)).
+fn reform_library() -> Arc<kc_check::Library> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    let dir = std::env::temp_dir().join(format!("kc-reform-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let p = e.unwrap().path();
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        if p.ends_with("shenyang-2021-11.md") {
+            let from = "= 0.2‰ from 2021-07-14";
+            assert!(text.contains(from), "the parameter line moved");
+            text = text.replace(from, "= 2‰ from 2021-07-14");
+        }
+        std::fs::write(dir.join(p.file_name().unwrap()), text).unwrap();
+    }
+    let (files, checked) = kc_library::load(&dir).expect("reform loads");
+    assert!(!checked.has_errors(), "{}", checked.render(&files));
+    let _ = std::fs::remove_dir_all(&dir);
+    Arc::new(checked.library.unwrap())
+}
+
+#[test]
+fn a_parameter_reform_against_the_baseline() {
+    let text = include_str!("data/twelve.jsonl");
+    let run = |lib: &kc_check::Library| {
+        let mut sim = kc_simulate::Simulation::new(
+            lib,
+            Some("2023-01-01".parse().unwrap()),
+            Some("2023-12-31".parse().unwrap()),
+        );
+        for input in kc_simulate::read_population(lib, text) {
+            sim.add(input.unwrap());
+        }
+        sim.finish()
+    };
+    let base = run(&library());
+    let reform = run(&reform_library());
+    let c = kc_simulate::compare(&base, &reform);
+    // Only (十八)'s registration reward changes: A4 2‰ × 300,000,000 = 600,000, at most
+    // 100,000 (was 60,000); A5 stays at the 100,000 ceiling. 160,000 → 200,000.
+    let changed: Vec<_> = c
+        .lines
+        .iter()
+        .filter(|d| d.delta() != Money::ZERO)
+        .collect();
+    assert_eq!(changed.len(), 1, "{c:?}");
+    let d = changed[0];
+    assert_eq!(
+        (d.measure.as_str(), d.year, d.baseline, d.reform, d.delta()),
+        (
+            "contract_registration_institution",
+            2023,
+            m("160000"),
+            m("200000"),
+            m("40000")
+        )
+    );
+    assert_eq!(d.by_level["city"], (m("80000"), m("100000")));
+    assert_eq!(d.by_level["district"], (m("80000"), m("100000")));
+    assert_eq!(c.winners().count(), 1);
+    assert_eq!(c.losers().count(), 0);
+    let (who, before, after) = &c.changed[0];
+    assert_eq!(
+        (
+            who.id.as_str(),
+            who.kind.as_str(),
+            who.region.as_str(),
+            *before,
+            *after
+        ),
+        (
+            "A4",
+            "contract_registration_institution",
+            "kangping",
+            m("60000"),
+            m("100000")
+        )
+    );
+    let text = kc_simulate::render_comparison(&library(), &c);
+    assert!(text.contains("受益者 winners: 1"), "{text}");
+}
