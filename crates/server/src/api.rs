@@ -115,3 +115,45 @@ pub(crate) fn parse_action(s: &str) -> Result<Action, AppError> {
 }
 
 pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A table as a download named `{name}.{ext}`: `xlsx` (the default) or `csv`, exact text
+/// cells either way. Every export of the API answers through this.
+pub(crate) fn table_download(
+    format: Option<&str>,
+    name: &str,
+    sheet: &str,
+    heads: &[&str],
+    rows: &[Vec<String>],
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::header;
+    let to_internal = |e: kc_tabular::TableError| AppError::Internal(e.to_string());
+    let (ct, ext, bytes) = match format.unwrap_or("xlsx") {
+        "xlsx" => (
+            XLSX,
+            "xlsx",
+            kc_tabular::xlsx_bytes(sheet, heads, rows).map_err(to_internal)?,
+        ),
+        "csv" => (
+            "text/csv; charset=utf-8",
+            "csv",
+            kc_tabular::csv_bytes(heads, rows).map_err(to_internal)?,
+        ),
+        other => {
+            return Err(AppError::BadRequest {
+                code: "invalid",
+                message: format!("format: “{other}” (csv or xlsx)"),
+            });
+        }
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.{ext}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

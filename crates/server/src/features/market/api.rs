@@ -397,37 +397,13 @@ pub(crate) async fn export(
     let side = side(&which)?;
     let (heads, rows) = st.store.listings_table(&s.user.actor(), side).await?;
     let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
-    let to_internal = |e: kc_tabular::TableError| AppError::Internal(e.to_string());
-    let (ct, ext, bytes) = match q.format.as_deref().unwrap_or("xlsx") {
-        "xlsx" => (
-            crate::api::XLSX,
-            "xlsx",
-            kc_tabular::xlsx_bytes(side.zh(), &heads, &rows).map_err(to_internal)?,
-        ),
-        "csv" => (
-            "text/csv; charset=utf-8",
-            "csv",
-            kc_tabular::csv_bytes(&heads, &rows).map_err(to_internal)?,
-        ),
-        other => {
-            return Err(AppError::BadRequest {
-                code: "invalid",
-                message: format!("format: “{other}” (csv or xlsx)"),
-            }
-            .into());
-        }
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, ct.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}s.{ext}\"", side.code()),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::api::table_download(
+        q.format.as_deref(),
+        &format!("{}s", side.code()),
+        side.zh(),
+        &heads,
+        &rows,
+    )?)
 }
 
 /// The 对接会 of the caller's jurisdiction (staff).

@@ -14,7 +14,6 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::XLSX;
-const CSV: &str = "text/csv; charset=utf-8";
 
 #[derive(Deserialize, IntoParams)]
 pub(crate) struct FormatQuery {
@@ -171,35 +170,11 @@ pub(crate) async fn export_table(
             );
         }
     };
-    let to_internal = |e: kc_tabular::TableError| AppError::Internal(e.to_string());
-    let (ct, ext, bytes) = match q.format.as_deref().unwrap_or("xlsx") {
-        "xlsx" => (
-            XLSX,
-            "xlsx",
-            kc_tabular::xlsx_bytes(sheet, &heads, &rows).map_err(to_internal)?,
-        ),
-        "csv" => (
-            CSV,
-            "csv",
-            kc_tabular::csv_bytes(&heads, &rows).map_err(to_internal)?,
-        ),
-        other => {
-            return Err(AppError::BadRequest {
-                code: "invalid",
-                message: format!("format: “{other}” (csv or xlsx)"),
-            }
-            .into());
-        }
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, ct.to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{table}.{ext}\""),
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::api::table_download(
+        q.format.as_deref(),
+        &table,
+        sheet,
+        &heads,
+        &rows,
+    )?)
 }
