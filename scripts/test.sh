@@ -61,6 +61,11 @@ ensure_postgres() {
 
 ensure_postgres
 
+# Incremental compilation state is for edit-compile loops; a whole-suite run does not reuse it
+# and it doubles the target directory.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+echo "== disk free before the build: $(df -h . | awk 'NR==2 {print $4}')"
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
@@ -78,7 +83,10 @@ export KECHUANG_REQUIRE_OIDC=1
 echo "== cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked
 echo "== browser tests (headless Chromium)"
-cargo build --locked -p kc-cli
+# --all-targets resolves features as `cargo test` did, so the binary it already built is reused
+# instead of compiling the dependency tree a second time with other features.
+cargo build --locked --workspace --all-targets
+echo "== disk free after the build: $(df -h . | awk 'NR==2 {print $4}')"
 # Screenshots go to a scratch directory here; `E2E_SCREENSHOTS=docs/screenshots` refreshes the
 # committed ones.
 E2E_SCREENSHOTS="${E2E_SCREENSHOTS:-$(mktemp -d)}" bash scripts/e2e.sh
