@@ -286,11 +286,12 @@ enum Command {
         to: Option<String>,
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
-        /// A reform: a policy library directory (a copy of policies/ with a rate, cap or date
+        /// A reform: a reform file (`set KNOB = VALUE [from DATE]`, `remove MEASURE`; see
+        /// docs/simulation.md) or a policy library directory (a copy of policies/ with a rate, cap or date
         /// changed, or measures replaced, added or removed), checked like any library; the
         /// output adds baseline, reform and delta per measure, year and level, and the winners
         /// and losers
-        #[arg(long, value_name = "DIR")]
+        #[arg(long, value_name = "FILE|DIR")]
         reform: Option<PathBuf>,
     },
     /// Benchmark approval latency under concurrent reviewers, on a scratch database
@@ -623,7 +624,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             reform,
         } => {
             let lib = load_checked(policies)?;
-            let reform_lib = reform.map(|dir| load_checked(Some(dir))).transpose()?;
+            let reform_lib = reform.map(|path| reform_library(&lib, path)).transpose()?;
             let day = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
                 s.as_deref()
                     .map(|d| {
@@ -832,4 +833,18 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+}
+
+/// A reform given on the command line: a reform file applied to the baseline, or a whole
+/// library directory.
+fn reform_library(base: &kc_check::Library, path: PathBuf) -> Result<kc_check::Library> {
+    if path.is_dir() {
+        return load_checked(Some(path));
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the reform {}", path.display()))?;
+    let reform = kc_simulate::reform::parse_reform(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    kc_simulate::reform::apply(base, &reform, &kc_simulate::reform::change_lines(&text))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -7,6 +7,8 @@
 //! evaluated by the per-applicant engine, so the forecast is exact to the fen and every amount
 //! traces to a clause.
 
+pub mod reform;
+
 use jiff::civil::Date;
 use kc_check::Library;
 use kc_eval::{AmountKind, Input, Status};

@@ -252,3 +252,102 @@ fn a_parameter_reform_against_the_baseline() {
     let text = kc_simulate::render_comparison(&library(), &c);
     assert!(text.contains("受益者 winners: 1"), "{text}");
 }
+
+fn forecast_2023(lib: &kc_check::Library) -> kc_simulate::Forecast {
+    let mut sim = kc_simulate::Simulation::new(
+        lib,
+        Some("2023-01-01".parse().unwrap()),
+        Some("2023-12-31".parse().unwrap()),
+    );
+    for input in kc_simulate::read_population(lib, include_str!("data/twelve.jsonl")) {
+        sim.add(input.unwrap());
+    }
+    sim.finish()
+}
+
+fn total_of(f: &kc_simulate::Forecast, measure: &str) -> Money {
+    f.lines
+        .iter()
+        .filter(|l| l.measure == measure)
+        .fold(Money::ZERO, |s, l| s + l.fixed + l.capped)
+}
+
+#[test]
+fn a_reform_file_sets_knobs_and_removes_measures() {
+    use kc_simulate::reform;
+    let lib = library();
+    let text = "# 试算 a trial reform\n\
+                reform \"科技型中小企业补助提至3万元\" \"trial\"\n\
+                set tech_sme_first#1 = 3万元\n\
+                set voucher_institution#2 = 60万元\n\
+                set contract_registration_rate = 2‰\n\
+                remove hitech_first\n";
+    let r = reform::parse_reform(text).unwrap();
+    assert_eq!(r.title, "科技型中小企业补助提至3万元");
+    let reformed = reform::apply(&lib, &r, &reform::change_lines(text)).unwrap();
+    let (base, after) = (forecast_2023(&lib), forecast_2023(&reformed));
+    // (五): 3 first filings × 30,000 = 90,000 (was 3 × 20,000).
+    assert_eq!(total_of(&after, "tech_sme_first"), m("90000"));
+    // 五(三): L3's 450,000 + 100,000 now fit under 600,000: 2,000 + 450,000 + 100,000.
+    assert_eq!(total_of(&after, "voucher_institution"), m("552000"));
+    // (十八) at 2‰: A4 100,000 (cap), A5 100,000.
+    assert_eq!(
+        total_of(&after, "contract_registration_institution"),
+        m("200000")
+    );
+    // (五) high-tech: removed, 200,000 → 0.
+    assert_eq!(total_of(&after, "hitech_first"), Money::ZERO);
+    // 1,023,000 + 30,000 + 50,000 + 40,000 − 200,000.
+    assert_eq!(after.total(), m("943000"));
+    let c = kc_simulate::compare(&base, &after);
+    assert_eq!(c.losers().count(), 1, "A2 loses the high-tech award");
+    assert_eq!(c.losers().next().unwrap().0.id, "A2");
+}
+
+#[test]
+fn a_knob_changed_from_a_date_keeps_the_old_value_before_it() {
+    use kc_simulate::reform;
+    let lib = library();
+    // A3 filed 2023-02-01 and A1 2023-03-01 (before), A2 2023-04-01 (after).
+    let text = "set tech_sme_first#1 = 3万元 from 2023-03-15\n";
+    let r = reform::parse_reform(text).unwrap();
+    let reformed = reform::apply(&lib, &r, &reform::change_lines(text)).unwrap();
+    let f = forecast_2023(&reformed);
+    assert_eq!(total_of(&f, "tech_sme_first"), m("70000"));
+    let knobs = reform::knobs(&reformed);
+    assert!(
+        knobs
+            .iter()
+            .any(|k| k.id == "tech_sme_first#1" && k.role == "parameter"),
+        "the dated change is a parameter now"
+    );
+}
+
+#[test]
+fn bad_reforms_are_named() {
+    use kc_simulate::reform;
+    let lib = library();
+    let e = reform::parse_reform("reform \"x\"\nset tech_sme_first#1 3万元\n").unwrap_err();
+    assert_eq!(e.line, 2, "{e}");
+    let e = reform::parse_reform("frobnicate\n").unwrap_err();
+    assert!(e.to_string().contains("第1行"), "{e}");
+    let bad = |text: &str| {
+        let r = reform::parse_reform(text).unwrap();
+        reform::apply(&lib, &r, &reform::change_lines(text))
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(bad("\nset no_such_measure#1 = 5%\n").contains("第2行"));
+    assert!(bad("set tech_sme_first#1 = 12%\n").contains("不是金额"));
+    assert!(bad("set voucher_institution#1 = 三成\n").contains("不是比例"));
+    assert!(bad("set tech_sme_first#1 = 1.234元\n").contains("精确到分"));
+    assert!(bad("set tech_sme_first#9 = 1元\n").contains("没有可调整项"));
+    assert!(bad("set tech_sme_first@valid_to = 2000-01-01\n").contains("晚于"));
+    assert!(bad("set tech_sme_first#1 = 3万元 from 2030-01-01\n").contains("有效期"));
+    assert!(bad("remove nothing_here\n").contains("nothing_here"));
+    // Every knob of the library has a distinct id and parses back its own value.
+    let knobs = reform::knobs(&lib);
+    assert!(knobs.len() > 200, "{}", knobs.len());
+    let ids: std::collections::BTreeSet<_> = knobs.iter().map(|k| &k.id).collect();
+    assert_eq!(ids.len(), knobs.len());
+}
