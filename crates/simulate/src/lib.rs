@@ -7,11 +7,12 @@
 //! evaluated by the per-applicant engine, so the forecast is exact to the fen and every amount
 //! traces to a clause.
 
+pub mod columnar;
 pub mod reform;
 
 use jiff::civil::Date;
 use kc_check::Library;
-use kc_eval::{AmountKind, Input, Status};
+use kc_eval::{AmountKind, Input};
 use kc_money::Money;
 use serde_json::{Value as J, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -90,6 +91,7 @@ pub struct Simulation<'a> {
     applicants: usize,
     lines: BTreeMap<(usize, i16), (Line, BTreeSet<String>)>,
     recipients: BTreeMap<String, Recipient>,
+    plan: Option<columnar::Plan<'a>>,
 }
 
 impl<'a> Simulation<'a> {
@@ -101,33 +103,65 @@ impl<'a> Simulation<'a> {
             applicants: 0,
             lines: BTreeMap::new(),
             recipients: BTreeMap::new(),
+            plan: None,
         }
     }
 
-    /// Evaluates one applicant: its events up to `to` (earlier ones too, so once-only rules
-    /// and caps see them), counting the awards of events inside the period.
-    pub fn add(&mut self, mut input: Input) {
-        self.applicants += 1;
+    /// Restricts an applicant to the period: its events up to `to` (earlier ones too, so
+    /// once-only rules and caps see them), judged as of `to`.
+    fn prepare(&self, input: &mut Input) {
         if let Some(to) = self.to {
             input.events.retain(|e| e.date <= to);
             if input.as_of < to {
                 input.as_of = to;
             }
         }
-        let ev = kc_eval::evaluate(self.lib, &input);
-        for o in ev.outcomes.iter().filter(|o| o.status == Status::Awarded) {
-            let (Some(i), Some(a)) = (o.event, &o.award) else {
-                continue;
-            };
-            let date = input.events[i].date;
+    }
+
+    /// Evaluates one applicant with the per-applicant engine.
+    pub fn add(&mut self, mut input: Input) {
+        self.prepare(&mut input);
+        let paid = columnar::engine_awards(self.lib, &input);
+        self.record(&input, &paid);
+    }
+
+    /// Evaluates a batch of applicants with the columnar engine, in parallel chunks; the result
+    /// is the same as adding each with [`Simulation::add`]. Returns what ran where.
+    pub fn add_batch(&mut self, mut inputs: Vec<Input>) -> columnar::Stats {
+        use rayon::prelude::*;
+        for i in &mut inputs {
+            self.prepare(i);
+        }
+        let plan = self
+            .plan
+            .get_or_insert_with(|| columnar::Plan::compile(self.lib));
+        // Chunks big enough to amortise the column set-up, small enough to spread over cores.
+        let chunk = (inputs.len() / (4 * rayon::current_num_threads())).clamp(256, 16_384);
+        let results: Vec<(Vec<Vec<columnar::Paid>>, columnar::Stats)> =
+            inputs.par_chunks(chunk).map(|c| plan.run(c)).collect();
+        let mut stats = plan.stats();
+        for ((paid, s), inputs) in results.into_iter().zip(inputs.chunks(chunk)) {
+            stats.add(s);
+            for (input, paid) in inputs.iter().zip(paid) {
+                self.record(input, &paid);
+            }
+        }
+        stats
+    }
+
+    /// Counts one applicant's awards inside the period.
+    fn record(&mut self, input: &Input, paid: &[columnar::Paid]) {
+        self.applicants += 1;
+        for p in paid {
+            let date = input.events[p.event].date;
             if self.from.is_some_and(|f| date < f) {
                 continue;
             }
             let year = date.year();
-            let (line, who) = self.lines.entry((o.measure, year)).or_insert_with(|| {
+            let (line, who) = self.lines.entry((p.measure, year)).or_insert_with(|| {
                 (
                     Line {
-                        measure: self.lib.measures[o.measure].id.clone(),
+                        measure: self.lib.measures[p.measure].id.clone(),
                         year,
                         ..Default::default()
                     },
@@ -136,17 +170,17 @@ impl<'a> Simulation<'a> {
             });
             who.insert(input.applicant.id.clone());
             line.awards += 1;
-            match (a.kind, a.amount) {
+            match (p.kind, p.amount) {
                 (AmountKind::Fixed, Some(m)) => line.fixed = line.fixed + m,
                 (_, Some(m)) => line.capped = line.capped + m,
                 (_, None) => {
                     line.review_cases += 1;
-                    if let Some((_, hi)) = a.range {
+                    if let Some((_, hi)) = p.range {
                         line.review_upper = line.review_upper + hi;
                     }
                 }
             }
-            if let Some(m) = a.amount {
+            if let Some(m) = p.amount {
                 let v = &self.lib.vocab;
                 let member = |slot: usize| match &input.applicant.fields[slot] {
                     kc_check::Value::Enum(e, x) => v.member_name(*e, *x).to_string(),
@@ -164,7 +198,7 @@ impl<'a> Simulation<'a> {
                     });
                 r.total = r.total + m;
                 line.amounts.push(m);
-                for (level, part) in &a.split {
+                for (level, part) in &p.split {
                     let e = line
                         .by_level
                         .entry(level.keyword().to_string())
