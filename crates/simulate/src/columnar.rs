@@ -7,7 +7,8 @@
 //! Exactness is guarded, not assumed: an operation whose result the fixed-point form cannot hold
 //! exactly (a division with a remainder, a rate like 1/3, an overflow) marks that applicant's
 //! events of the measure, and those — like a measure using a construct the plan does not
-//! compile, or an applicant with a payment history — are evaluated by the per-applicant engine.
+//! compile, an applicant with a payment history, or an item transferred a second time (paid on
+//! its increment) — are evaluated by the per-applicant engine.
 //! Either way every award equals the per-applicant engine's to the fen; the property test in
 //! tests/columnar.rs checks it on random populations, and [`Stats`] says how much ran columnar.
 
@@ -94,12 +95,16 @@ pub struct Stats {
     /// Event rows evaluated by plans, and (applicant, measure) pairs handed to the engine.
     pub rows: usize,
     pub engine_pairs: usize,
+    /// Applicants evaluated whole by the engine (a payment history, a value the plans cannot
+    /// hold exactly).
+    pub engine_applicants: usize,
 }
 
 impl Stats {
     pub fn add(&mut self, o: Stats) {
         self.rows += o.rows;
         self.engine_pairs += o.engine_pairs;
+        self.engine_applicants += o.engine_applicants;
     }
 }
 
@@ -125,6 +130,7 @@ enum Op {
     Year(Box<Expr>),
     Holds(Box<Expr>, Option<Box<Expr>>),
     Figure(usize, Box<Expr>),
+    Increment(Box<Expr>, Box<Expr>),
     Tier(Box<Expr>, Vec<(Pattern, Expr)>),
     Key(Vec<Expr>),
     /// Always unknown (e.g. a comparison of two types that never compare).
@@ -265,8 +271,7 @@ fn compile(n: &kc_check::Node, consts: &mut Vec<String>) -> Option<Expr> {
             }
             Op::Tier(s, out)
         }
-        // An increment reads what was paid before for the same item: the engine's job.
-        NodeKind::Increment(..) => return None,
+        NodeKind::Increment(a, k) => Op::Increment(b(a, consts)?, b(k, consts)?),
     };
     Some(Expr { op, ty: n.ty })
 }
@@ -421,6 +426,7 @@ impl<'l> Plan<'l> {
         }
         for (a, input) in inputs.iter().enumerate() {
             if batch.whole_engine[a] {
+                stats.engine_applicants += 1;
                 out[a] = engine_awards(self.lib, input);
             }
         }
@@ -526,6 +532,7 @@ impl<'i> Batch<'i> {
             ty,
             bad: vec![false; n],
             lets: Vec::with_capacity(mp.lets.len()),
+            increments: vec![None; n],
         };
         for l in &mp.lets {
             let col = cx.eval(self, l);
@@ -557,6 +564,10 @@ impl<'i> Batch<'i> {
         let mut engine = Vec::new();
         // (date, amount, activity) of this measure's awards to the current applicant.
         let mut running: Vec<(Date, i128, Option<String>)> = Vec::new();
+        // The items (`increment(…, item)`) already paid to the current applicant.
+        let mut items: Vec<&str> = Vec::new();
+        let mut pending: Vec<Paid> = Vec::new();
+        let increments = std::mem::take(&mut cx.increments);
         let mut r = 0;
         while r < n {
             let a = self.rows[ty][r].0;
@@ -572,8 +583,19 @@ impl<'i> Batch<'i> {
                 continue;
             }
             running.clear();
+            items.clear();
+            pending.clear();
             let input = &self.inputs[ai];
+            let mut to_engine = false;
             for row in r..end {
+                // A repeated item is paid on its increment over what was paid before: the
+                // columns assumed nothing was, so the engine takes this applicant.
+                if let Some((item, _)) = &increments[row]
+                    && items.contains(&item.as_str())
+                {
+                    to_engine = true;
+                    break;
+                }
                 let ei = self.rows[ty][row].1 as usize;
                 let date = input.events[ei].date;
                 if !met[row] || date < m.valid.0 || date > m.valid.1 || date > input.as_of {
@@ -643,7 +665,10 @@ impl<'i> Batch<'i> {
                             continue;
                         }
                         running.push((date, total, activity));
-                        out[ai].push(Paid {
+                        if let Some((item, _)) = &increments[row] {
+                            items.push(item);
+                        }
+                        pending.push(Paid {
                             measure: mi,
                             event: ei,
                             kind: AmountKind::Fixed,
@@ -686,7 +711,10 @@ impl<'i> Batch<'i> {
                     }
                 }
                 running.push((date, amount.unwrap_or(0), activity));
-                out[ai].push(Paid {
+                if let Some((item, _)) = &increments[row] {
+                    items.push(item);
+                }
+                pending.push(Paid {
                     measure: mi,
                     event: ei,
                     kind,
@@ -694,6 +722,11 @@ impl<'i> Batch<'i> {
                     range,
                     split,
                 });
+            }
+            if to_engine {
+                engine.push(ai);
+            } else {
+                out[ai].append(&mut pending);
             }
             r = end;
         }
@@ -712,6 +745,8 @@ struct Cx<'p, 'l> {
     /// Rows whose value the plan could not compute exactly.
     bad: Vec<bool>,
     lets: Vec<Vec<Cell>>,
+    /// Per row, the first increment computed: its item and full amount.
+    increments: Vec<Option<(String, i128)>>,
 }
 
 fn cmp_cells(b: &Batch, ty: Type, x: Cell, y: Cell) -> Option<std::cmp::Ordering> {
@@ -1022,6 +1057,23 @@ impl Cx<'_, '_> {
                     });
                 }
                 out
+            }
+            Op::Increment(x, k) => {
+                let kty = k.ty;
+                let (amounts, keys) = (self.eval(b, x), self.eval(b, k));
+                (0..n)
+                    .map(|r| {
+                        let (Cell::Num(v), Some(key)) = (amounts[r], key_of(lib, b, kty, keys[r]))
+                        else {
+                            return Cell::Unknown;
+                        };
+                        if self.increments[r].is_none() {
+                            self.increments[r] = Some((key, v));
+                        }
+                        // Nothing paid before for the item (see run_measure): the whole amount.
+                        Cell::Num(v.max(0))
+                    })
+                    .collect()
             }
             Op::Key(parts) => {
                 let cols: Vec<(Type, Vec<Cell>)> =
