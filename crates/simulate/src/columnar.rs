@@ -47,6 +47,11 @@ fn fixed(d: Dec) -> Option<i128> {
     (v.abs() < LIMIT).then_some(v)
 }
 
+/// A whole-fen fixed-point amount (already rounded) as money at scale 2, without normalising.
+fn money_of_fen(v: i128) -> Money {
+    i64::try_from(v / (ONE / 100)).map_or_else(|_| money_of(v), Money::from_fen)
+}
+
 fn money_of(v: i128) -> Money {
     Money::from_decimal(Dec::from_i128_with_scale(v, SCALE).normalize())
 }
@@ -296,7 +301,8 @@ struct MeasurePlan {
     grant: GrantPlan,
     caps: Vec<(Expr, CapPeriod)>,
     once_applicant: bool,
-    once_keys: Vec<Expr>,
+    /// Each `once per` key rule as its parts (`once per a, b` has two), compared cell by cell.
+    once_keys: Vec<Vec<Expr>>,
 }
 
 enum GrantPlan {
@@ -342,12 +348,20 @@ fn compile_measure(m: &Measure, consts: &mut Vec<String>) -> Option<MeasurePlan>
             .once
             .iter()
             .filter_map(|o| match o {
-                OnceRule::PerKey(n) => Some(c(n, consts)),
+                OnceRule::PerKey(n) => Some(match &n.kind {
+                    NodeKind::Key(parts) => parts.iter().map(|p| c(p, consts)).collect(),
+                    _ => c(n, consts).map(|e| vec![e]),
+                }),
                 OnceRule::PerApplicant => None,
             })
             .collect::<Option<_>>()?,
     })
 }
+
+/// Applicants per evaluated slice: a few thousand rows per column keep every column of a
+/// measure in L2 cache; whole-batch columns of a million rows each cost a fresh mapping and its
+/// page faults, and ran several times slower.
+pub const SLICE: usize = 2_048;
 
 /// A library compiled for columnar evaluation: compile once, run on many batches.
 pub struct Plan<'l> {
@@ -393,9 +407,28 @@ impl<'l> Plan<'l> {
         }
     }
 
-    /// The awards of each applicant of the batch (same order), and what ran where.
+    /// The awards of each applicant of the batch (same order), and what ran where. Evaluates
+    /// in slices of [`SLICE`] applicants, whose columns stay in the processor's cache.
     pub fn run(&self, inputs: &[Input]) -> (Vec<Vec<Paid>>, Stats) {
-        let mut batch = Batch::new(self, inputs);
+        let mut out = Vec::with_capacity(inputs.len());
+        let mut stats = Stats::default();
+        for slice in inputs.chunks(SLICE) {
+            let mut batch = self.prepare(slice);
+            let (paid, s) = self.evaluate(&mut batch);
+            out.extend(paid);
+            stats.add(s);
+        }
+        (out, stats)
+    }
+
+    /// Lays a batch of applicants out in columns (what loading data into arrays is elsewhere).
+    pub fn prepare<'i>(&self, inputs: &'i [Input]) -> Batch<'i> {
+        Batch::new(self, inputs)
+    }
+
+    /// Evaluates every measure over a prepared batch.
+    pub fn evaluate(&self, batch: &mut Batch) -> (Vec<Vec<Paid>>, Stats) {
+        let inputs = batch.inputs;
         let mut out: Vec<Vec<Paid>> = vec![Vec::new(); inputs.len()];
         let mut stats = Stats::default();
         for (mi, plan) in self.measures.iter().enumerate() {
@@ -436,7 +469,7 @@ impl<'l> Plan<'l> {
 
 /// A batch of applicants laid out in columns: applicant fields, and per event type the rows
 /// of every applicant's events of that type in the engine's order (by date, then id).
-struct Batch<'i> {
+pub struct Batch<'i> {
     inputs: &'i [Input],
     texts: Vec<String>,
     /// [slot][applicant]
@@ -447,6 +480,9 @@ struct Batch<'i> {
     rows: Vec<Vec<(u32, u32)>>,
     /// Per event type: [field][row].
     fields: Vec<Vec<Vec<Cell>>>,
+    /// Per event type: each row's date (read by every measure; kept beside the fields so the
+    /// evaluation never chases pointers into the inputs).
+    dates: Vec<Vec<Date>>,
 }
 
 impl<'i> Batch<'i> {
@@ -463,6 +499,7 @@ impl<'i> Batch<'i> {
             .iter()
             .map(|e| vec![Vec::new(); e.fields.len()])
             .collect();
+        let mut dates: Vec<Vec<Date>> = vec![Vec::new(); n_types];
         let mut order: Vec<usize> = Vec::new();
         for (a, input) in inputs.iter().enumerate() {
             if !input.history.is_empty() {
@@ -488,6 +525,7 @@ impl<'i> Batch<'i> {
                     continue;
                 }
                 rows[e.kind].push((a as u32, ei as u32));
+                dates[e.kind].push(e.date);
                 for (f, col) in fields[e.kind].iter_mut().enumerate() {
                     let v = e.fields.get(f).unwrap_or(&Value::Unknown);
                     col.push(const_cell(v, &mut texts).unwrap_or_else(|| {
@@ -504,6 +542,7 @@ impl<'i> Batch<'i> {
             whole_engine,
             rows,
             fields,
+            dates,
         }
     }
 
@@ -546,11 +585,26 @@ impl<'i> Batch<'i> {
                 *ok &= *v == Cell::Bool(true);
             }
         }
-        let keys: Vec<(Type, Vec<Cell>)> = mp
+        let keys: Vec<Vec<(Type, Vec<Cell>)>> = mp
             .once_keys
             .iter()
-            .map(|k| (k.ty, cx.eval(self, k)))
+            .map(|parts| parts.iter().map(|k| (k.ty, cx.eval(self, k))).collect())
             .collect();
+        // The engine joins a key's parts with '|': a text part holding '|' could make two
+        // different tuples one key. Such rows go to the engine.
+        for rule in keys.iter().filter(|r| r.len() > 1) {
+            for (ty, col) in rule {
+                if *ty == Type::Text {
+                    for (r, c) in col.iter().enumerate() {
+                        if let Cell::Text(t) = c
+                            && self.text(*t).contains('|')
+                        {
+                            cx.bad[r] = true;
+                        }
+                    }
+                }
+            }
+        }
         let grant: Vec<Vec<Cell>> = match &mp.grant {
             GrantPlan::Amount(e, _) => vec![cx.eval(self, e)],
             GrantPlan::Review(Some((a, b))) => vec![cx.eval(self, a), cx.eval(self, b)],
@@ -560,12 +614,21 @@ impl<'i> Batch<'i> {
         let caps: Vec<Vec<Cell>> = mp.caps.iter().map(|(e, _)| cx.eval(self, e)).collect();
         let shares: Vec<Rate> = m.split.shares.iter().map(|s| s.1).collect();
         let levels: Vec<Level> = m.split.shares.iter().map(|s| s.0).collect();
+        // The split in fixed point where the shares allow it (kc_money::allocate otherwise).
+        let fixed_shares: Option<Vec<i128>> = (shares.iter().map(|r| r.fraction()).sum::<Dec>()
+            == Dec::ONE
+            && m.split.remainder < shares.len())
+        .then(|| shares.iter().map(|r| fixed(r.fraction())).collect())
+        .flatten();
+        let fen = ONE / 100;
 
         let mut engine = Vec::new();
         // (date, amount, activity) of this measure's awards to the current applicant.
-        let mut running: Vec<(Date, i128, Option<String>)> = Vec::new();
-        // The items (`increment(…, item)`) already paid to the current applicant.
-        let mut items: Vec<&str> = Vec::new();
+        // (date, amount, row) of this measure's awards to the current applicant; the row gives
+        // the award's activity key (its last `once per` rule, as the engine records it).
+        let mut running: Vec<(Date, i128, usize)> = Vec::new();
+        // The rows of awards whose increment recorded an item.
+        let mut items: Vec<usize> = Vec::new();
         let mut pending: Vec<Paid> = Vec::new();
         let increments = std::mem::take(&mut cx.increments);
         let mut r = 0;
@@ -590,31 +653,32 @@ impl<'i> Batch<'i> {
             for row in r..end {
                 // A repeated item is paid on its increment over what was paid before: the
                 // columns assumed nothing was, so the engine takes this applicant.
-                if let Some((item, _)) = &increments[row]
-                    && items.contains(&item.as_str())
+                if let Some((ity, item)) = increments[row]
+                    && items
+                        .iter()
+                        .any(|p| increments[*p].is_some_and(|(_, c)| self.key_eq(ity, item, c)))
                 {
                     to_engine = true;
                     break;
                 }
                 let ei = self.rows[ty][row].1 as usize;
-                let date = input.events[ei].date;
+                let date = self.dates[ty][row];
                 if !met[row] || date < m.valid.0 || date > m.valid.1 || date > input.as_of {
                     continue;
                 }
                 if mp.once_applicant && !running.is_empty() {
                     continue;
                 }
-                let mut activity = None;
                 let mut blocked = false;
-                for (kty, k) in &keys {
-                    match key_of(plan.lib, self, *kty, k[row]) {
-                        None => blocked = true,
-                        Some(key) => {
-                            if running.iter().any(|p| p.2.as_deref() == Some(key.as_str())) {
-                                blocked = true;
-                            }
-                            activity = Some(key);
-                        }
+                for rule in &keys {
+                    if rule.iter().any(|(ty, col)| !keyable(*ty, col[row])) {
+                        blocked = true;
+                    } else if let Some(last) = keys.last()
+                        && running
+                            .iter()
+                            .any(|p| self.keys_eq(plan.lib, rule, row, last, p.2))
+                    {
+                        blocked = true;
                     }
                 }
                 if blocked {
@@ -656,7 +720,7 @@ impl<'i> Batch<'i> {
                                 Some(v) => {
                                     let fen = v / (ONE / 100) * (ONE / 100);
                                     total += fen;
-                                    split.push((*level, money_of(fen)));
+                                    split.push((*level, money_of_fen(fen)));
                                 }
                                 None => all = false,
                             }
@@ -664,15 +728,15 @@ impl<'i> Batch<'i> {
                         if !all || total == 0 {
                             continue;
                         }
-                        running.push((date, total, activity));
-                        if let Some((item, _)) = &increments[row] {
-                            items.push(item);
+                        running.push((date, total, row));
+                        if increments[row].is_some() {
+                            items.push(row);
                         }
                         pending.push(Paid {
                             measure: mi,
                             event: ei,
                             kind: AmountKind::Fixed,
-                            amount: Some(money_of(total)),
+                            amount: Some(money_of_fen(total)),
                             range: None,
                             split,
                         });
@@ -705,20 +769,42 @@ impl<'i> Batch<'i> {
                 }
                 let mut split = Vec::new();
                 if let Some(x) = amount {
-                    match kc_money::allocate(money_of(x), &shares, m.split.remainder) {
-                        Some(parts) => split = levels.iter().copied().zip(parts).collect(),
-                        None => continue,
+                    let quick = fixed_shares.as_ref().and_then(|fs| {
+                        let mut parts = Vec::with_capacity(fs.len());
+                        for s in fs {
+                            let p = x.checked_mul(*s)?;
+                            if p % ONE != 0 {
+                                return None;
+                            }
+                            parts.push(p / ONE / fen * fen);
+                        }
+                        let given: i128 = parts.iter().sum();
+                        parts[m.split.remainder] += x - given;
+                        Some(parts)
+                    });
+                    match quick {
+                        Some(parts) => {
+                            split = levels
+                                .iter()
+                                .copied()
+                                .zip(parts.into_iter().map(money_of_fen))
+                                .collect()
+                        }
+                        None => match kc_money::allocate(money_of(x), &shares, m.split.remainder) {
+                            Some(parts) => split = levels.iter().copied().zip(parts).collect(),
+                            None => continue,
+                        },
                     }
                 }
-                running.push((date, amount.unwrap_or(0), activity));
-                if let Some((item, _)) = &increments[row] {
-                    items.push(item);
+                running.push((date, amount.unwrap_or(0), row));
+                if increments[row].is_some() {
+                    items.push(row);
                 }
                 pending.push(Paid {
                     measure: mi,
                     event: ei,
                     kind,
-                    amount: amount.map(money_of),
+                    amount: amount.map(money_of_fen),
                     range,
                     split,
                 });
@@ -736,6 +822,44 @@ impl<'i> Batch<'i> {
     fn text(&self, t: u32) -> &str {
         &self.texts[t as usize]
     }
+
+    /// Two keyable cells of one type give the same key text (see kc_eval's `key_of`).
+    fn key_eq(&self, ty: Type, x: Cell, y: Cell) -> bool {
+        match (x, y) {
+            (Cell::Text(a), Cell::Text(b)) => self.text(a) == self.text(b),
+            _ => keyable(ty, x) && x == y,
+        }
+    }
+
+    /// Row `a`'s key under `rule_a` equals row `b`'s under `rule_b`, as joined key texts.
+    fn keys_eq(
+        &self,
+        lib: &Library,
+        rule_a: &[(Type, Vec<Cell>)],
+        a: usize,
+        rule_b: &[(Type, Vec<Cell>)],
+        b: usize,
+    ) -> bool {
+        let same_shape =
+            rule_a.len() == rule_b.len() && rule_a.iter().zip(rule_b).all(|(x, y)| x.0 == y.0);
+        if same_shape {
+            rule_a
+                .iter()
+                .zip(rule_b)
+                .all(|((ty, ca), (_, cb))| self.key_eq(*ty, ca[a], cb[b]))
+        } else {
+            // Different rules of one measure: compare the texts the engine would build.
+            let text = |rule: &[(Type, Vec<Cell>)], r: usize| -> Option<String> {
+                let parts: Option<Vec<String>> = rule
+                    .iter()
+                    .map(|(ty, c)| key_of(lib, self, *ty, c[r]))
+                    .collect();
+                parts.map(|p| p.join("|"))
+            };
+            let (x, y) = (text(rule_a, a), text(rule_b, b));
+            x.is_some() && x == y
+        }
+    }
 }
 
 /// One measure's evaluation over the rows of its event type.
@@ -745,8 +869,8 @@ struct Cx<'p, 'l> {
     /// Rows whose value the plan could not compute exactly.
     bad: Vec<bool>,
     lets: Vec<Vec<Cell>>,
-    /// Per row, the first increment computed: its item and full amount.
-    increments: Vec<Option<(String, i128)>>,
+    /// Per row, the item of the first increment computed (its key type and cell).
+    increments: Vec<Option<(Type, Cell)>>,
 }
 
 fn cmp_cells(b: &Batch, ty: Type, x: Cell, y: Cell) -> Option<std::cmp::Ordering> {
@@ -780,8 +904,7 @@ impl Cx<'_, '_> {
                 let ty = self.ty;
                 (0..n)
                     .map(|r| {
-                        let (a, ei) = b.rows[ty][r];
-                        let date = b.inputs[a as usize].events[ei as usize].date;
+                        let date = b.dates[ty][r];
                         let i = values.partition_point(|(d, _)| *d <= date);
                         if i == 0 {
                             Cell::Unknown
@@ -795,10 +918,7 @@ impl Cx<'_, '_> {
                     .collect()
             }
             Op::EventField(f) => b.fields[self.ty][*f].clone(),
-            Op::EventDate => b.rows[self.ty]
-                .iter()
-                .map(|(a, ei)| Cell::Date(b.inputs[*a as usize].events[*ei as usize].date))
-                .collect(),
+            Op::EventDate => b.dates[self.ty].iter().map(|d| Cell::Date(*d)).collect(),
             Op::EventId => {
                 let ty = self.ty;
                 (0..n)
@@ -1063,12 +1183,14 @@ impl Cx<'_, '_> {
                 let (amounts, keys) = (self.eval(b, x), self.eval(b, k));
                 (0..n)
                     .map(|r| {
-                        let (Cell::Num(v), Some(key)) = (amounts[r], key_of(lib, b, kty, keys[r]))
-                        else {
+                        let Cell::Num(v) = amounts[r] else {
                             return Cell::Unknown;
                         };
+                        if !keyable(kty, keys[r]) {
+                            return Cell::Unknown;
+                        }
                         if self.increments[r].is_none() {
-                            self.increments[r] = Some((key, v));
+                            self.increments[r] = Some((kty, keys[r]));
                         }
                         // Nothing paid before for the item (see run_measure): the whole amount.
                         Cell::Num(v.max(0))
@@ -1130,6 +1252,17 @@ impl Cx<'_, '_> {
             }
         }
     }
+}
+
+/// A value `kc_eval`'s `key_of` gives a key for.
+fn keyable(ty: Type, c: Cell) -> bool {
+    matches!(
+        (ty, c),
+        (Type::Text, Cell::Text(_))
+            | (Type::Int, Cell::Num(_))
+            | (Type::Enum(_), Cell::Enum(_))
+            | (Type::Date, Cell::Date(_))
+    )
 }
 
 /// `kc_eval`'s key of a value: text, a whole number, an enum member's name or a date.

@@ -393,7 +393,8 @@ pub fn apply(lib: &Library, reform: &Reform, lines: &[usize]) -> Result<Library,
         apply_change(&mut out, c).map_err(|m| err(line_of(i), m))?;
     }
     for id in &reform.removed {
-        if out.measure(id).is_none() {
+        // By scan, not by index: the index is rebuilt once every removal is done.
+        if !out.measures.iter().any(|m| &m.id == id) {
             return Err(err(0, format!("没有措施“{id}” no measure {id} to remove")));
         }
         out.measures.retain(|m| &m.id != id);

@@ -281,7 +281,8 @@ fn a_reform_file_sets_knobs_and_removes_measures() {
                 set tech_sme_first#1 = 3万元\n\
                 set voucher_institution#2 = 60万元\n\
                 set contract_registration_rate = 2‰\n\
-                remove hitech_first\n";
+                remove hitech_first\n\
+                remove gazelle_unicorn_first\n";
     let r = reform::parse_reform(text).unwrap();
     assert_eq!(r.title, "科技型中小企业补助提至3万元");
     let reformed = reform::apply(&lib, &r, &reform::change_lines(text)).unwrap();
