@@ -165,7 +165,11 @@ pub(crate) struct ResolvedEvent {
 
 #[derive(Clone, Debug)]
 pub(crate) enum Draw {
-    LogNormal { mu: f64, sigma: f64, max: Option<f64> },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+        max: Option<f64>,
+    },
     Shares(usize, Vec<(MemberId, f64)>),
     Bool(f64),
     Fixed(Value),
@@ -196,7 +200,11 @@ pub(crate) fn lognormal(median: f64, p90: f64) -> Option<(f64, f64)> {
 
 impl Calibration {
     pub fn parse(text: &str) -> Result<Calibration, PopulationError> {
-        toml::from_str(text).map_err(|e| bad(format!("不是有效的校准文件 (not a valid calibration file: {e})")))
+        toml::from_str(text).map_err(|e| {
+            bad(format!(
+                "不是有效的校准文件 (not a valid calibration file: {e})"
+            ))
+        })
     }
 
     pub fn load(path: &std::path::Path) -> Result<Calibration, PopulationError> {
@@ -227,10 +235,19 @@ impl Calibration {
             ("regions".to_string(), self.regions.source.as_str()),
         ];
         for c in &self.certifications {
-            out.push((format!("certifications.{}.holders", c.cert), &c.holders.source));
-            out.push((format!("certifications.{}.new_per_year", c.cert), &c.new_per_year.source));
+            out.push((
+                format!("certifications.{}.holders", c.cert),
+                &c.holders.source,
+            ));
+            out.push((
+                format!("certifications.{}.new_per_year", c.cert),
+                &c.new_per_year.source,
+            ));
             if let Some(r) = &c.renewal_years {
-                out.push((format!("certifications.{}.renewal_years", c.cert), &r.source));
+                out.push((
+                    format!("certifications.{}.renewal_years", c.cert),
+                    &r.source,
+                ));
             }
         }
         for e in &self.events {
@@ -251,35 +268,42 @@ impl Calibration {
         }
         let v = &lib.vocab;
         let (from, to) = self.period()?;
-        let n = self
-            .population
-            .count
-            .filter(|n| *n >= 1.0)
-            .ok_or_else(|| bad("population.count 应为正数 (must be a positive count)".into()))?;
-        let members = |e: usize, what: &str, s: &Shares| -> Result<Vec<(MemberId, f64)>, PopulationError> {
-            let def = &v.enums[e];
-            let mut out = Vec::new();
-            for (name, w) in &s.shares {
-                let m = def.member(name).ok_or_else(|| {
-                    bad(format!("{what}: “{name}”不是{} (not a member of {})", def.label.zh, def.name))
-                })?;
-                if !(w.is_finite() && *w >= 0.0) {
-                    return Err(bad(format!("{what}.{name}: 应为非负数 (must be ≥ 0)")));
+        let n =
+            self.population.count.filter(|n| *n >= 1.0).ok_or_else(|| {
+                bad("population.count 应为正数 (must be a positive count)".into())
+            })?;
+        let members =
+            |e: usize, what: &str, s: &Shares| -> Result<Vec<(MemberId, f64)>, PopulationError> {
+                let def = &v.enums[e];
+                let mut out = Vec::new();
+                for (name, w) in &s.shares {
+                    let m = def.member(name).ok_or_else(|| {
+                        bad(format!(
+                            "{what}: “{name}”不是{} (not a member of {})",
+                            def.label.zh, def.name
+                        ))
+                    })?;
+                    if !(w.is_finite() && *w >= 0.0) {
+                        return Err(bad(format!("{what}.{name}: 应为非负数 (must be ≥ 0)")));
+                    }
+                    out.push((m, *w));
                 }
-                out.push((m, *w));
-            }
-            let total: f64 = out.iter().map(|(_, w)| w).sum();
-            if total <= 0.0 {
-                return Err(bad(format!("{what}: 合计为零 (the shares add up to zero)")));
-            }
-            Ok(out.into_iter().map(|(m, w)| (m, w / total)).collect())
-        };
+                let total: f64 = out.iter().map(|(_, w)| w).sum();
+                if total <= 0.0 {
+                    return Err(bad(format!("{what}: 合计为零 (the shares add up to zero)")));
+                }
+                Ok(out.into_iter().map(|(m, w)| (m, w / total)).collect())
+            };
         let kinds = members(v.applicant_kind, "kinds", &self.kinds)?;
         let regions = members(v.region, "regions", &self.regions)?;
-        let size_slot = v.applicant.iter().enumerate().find_map(|(i, f)| match f.ty {
-            Type::Enum(e) if f.name == "size" => Some((i, e)),
-            _ => None,
-        });
+        let size_slot = v
+            .applicant
+            .iter()
+            .enumerate()
+            .find_map(|(i, f)| match f.ty {
+                Type::Enum(e) if f.name == "size" => Some((i, e)),
+                _ => None,
+            });
         let sizes = match size_slot {
             Some((_, e)) => members(e, "sizes", &self.sizes)?,
             None => Vec::new(),
@@ -290,13 +314,19 @@ impl Calibration {
                 .iter()
                 .map(|k| {
                     v.enums[v.applicant_kind].member(k).ok_or_else(|| {
-                        bad(format!("{what}: “{k}”不是申报主体类型 (not an applicant kind)"))
+                        bad(format!(
+                            "{what}: “{k}”不是申报主体类型 (not an applicant kind)"
+                        ))
                     })
                 })
                 .collect()
         };
         let share_of = |ks: &[MemberId]| -> f64 {
-            kinds.iter().filter(|(k, _)| ks.contains(k)).map(|(_, s)| s).sum()
+            kinds
+                .iter()
+                .filter(|(k, _)| ks.contains(k))
+                .map(|(_, s)| s)
+                .sum()
         };
         let quantity = |what: &str, q: &Quantity, eligible: f64| -> Result<f64, PopulationError> {
             match (q.count, q.rate) {
@@ -310,12 +340,23 @@ impl Calibration {
         let mut certs = Vec::new();
         for c in &self.certifications {
             let cert = v.enums[v.certification].member(&c.cert).ok_or_else(|| {
-                bad(format!("certifications: “{}”不是资质类型 (not a certification)", c.cert))
+                bad(format!(
+                    "certifications: “{}”不是资质类型 (not a certification)",
+                    c.cert
+                ))
             })?;
             let ks = kind_list(&format!("certifications.{}.kinds", c.cert), &c.kinds)?;
             let eligible = n * share_of(&ks);
-            let p_hold = quantity(&format!("certifications.{}.holders", c.cert), &c.holders, eligible)?;
-            let new = quantity(&format!("certifications.{}.new_per_year", c.cert), &c.new_per_year, 1.0)?;
+            let p_hold = quantity(
+                &format!("certifications.{}.holders", c.cert),
+                &c.holders,
+                eligible,
+            )?;
+            let new = quantity(
+                &format!("certifications.{}.new_per_year", c.cert),
+                &c.new_per_year,
+                1.0,
+            )?;
             // A yearly count of new certifications is drawn among the eligible not holding it.
             let p_new = if c.new_per_year.count.is_some() {
                 let rest = eligible * (1.0 - p_hold.min(1.0));
@@ -361,30 +402,48 @@ impl Calibration {
             })
         });
         if !certs.is_empty() && certified.is_none() {
-            return Err(bad("词汇表没有 certified 事项 (the vocabulary has no certified event)".into()));
+            return Err(bad(
+                "词汇表没有 certified 事项 (the vocabulary has no certified event)".into(),
+            ));
         }
         let mut events = Vec::new();
         for e in &self.events {
             let kind = v.event_by_name(&e.event).ok_or_else(|| {
-                bad(format!("events: “{}”不是事项类型 (not an event kind)", e.event))
+                bad(format!(
+                    "events: “{}”不是事项类型 (not an event kind)",
+                    e.event
+                ))
             })?;
             let def = &v.events[kind];
             let ks = kind_list(&format!("events.{}.kinds", e.event), &e.kinds)?;
             let mut sz = Vec::new();
             for s in &e.sizes {
                 let Some((_, se)) = size_slot else {
-                    return Err(bad("sizes: 词汇表没有 size 字段 (the vocabulary has no size)".into()));
+                    return Err(bad(
+                        "sizes: 词汇表没有 size 字段 (the vocabulary has no size)".into(),
+                    ));
                 };
                 sz.push(v.enums[se].member(s).ok_or_else(|| {
-                    bad(format!("events.{}.sizes: “{s}”不是企业规模 (not a size)", e.event))
+                    bad(format!(
+                        "events.{}.sizes: “{s}”不是企业规模 (not a size)",
+                        e.event
+                    ))
                 })?);
             }
             let mut eligible = n * share_of(&ks);
             if !sz.is_empty() {
-                let s: f64 = sizes.iter().filter(|(m, _)| sz.contains(m)).map(|(_, w)| w).sum();
+                let s: f64 = sizes
+                    .iter()
+                    .filter(|(m, _)| sz.contains(m))
+                    .map(|(_, w)| w)
+                    .sum();
                 eligible *= s;
             }
-            let rate = quantity(&format!("events.{}.per_year", e.event), &e.per_year, eligible)?;
+            let rate = quantity(
+                &format!("events.{}.per_year", e.event),
+                &e.per_year,
+                eligible,
+            )?;
             for name in e.fields.keys() {
                 if !def.fields.iter().any(|f| &f.name == name) {
                     return Err(bad(format!(
@@ -412,7 +471,10 @@ impl Calibration {
         let mut figures = Vec::new();
         for f in &self.figures {
             let fid = v.figure_by_name(&f.figure).ok_or_else(|| {
-                bad(format!("figures: “{}”不是年度数据 (not a figure)", f.figure))
+                bad(format!(
+                    "figures: “{}”不是年度数据 (not a figure)",
+                    f.figure
+                ))
             })?;
             let ks = kind_list(&format!("figures.{}.kinds", f.figure), &f.kinds)?;
             let (mu, sigma) = money_lognormal(&format!("figures.{}", f.figure), &f.median, &f.p90)?;
@@ -426,7 +488,7 @@ impl Calibration {
             regions,
             kind_slot: v.kind_slot,
             region_slot: v.region_slot,
-            size_slot: size_slot.map(|(i, e)| (i, e)),
+            size_slot,
             enterprise,
             certs,
             events,
@@ -437,8 +499,7 @@ impl Calibration {
 }
 
 fn amount(what: &str, s: &str) -> Result<f64, PopulationError> {
-    let m = kc_money::Money::parse_amount(s)
-        .map_err(|e| bad(format!("{what}: “{s}” {e}")))?;
+    let m = kc_money::Money::parse_amount(s).map_err(|e| bad(format!("{what}: “{s}” {e}")))?;
     m.decimal()
         .to_string()
         .parse::<f64>()
@@ -446,11 +507,19 @@ fn amount(what: &str, s: &str) -> Result<f64, PopulationError> {
 }
 
 fn money_lognormal(what: &str, median: &str, p90: &str) -> Result<(f64, f64), PopulationError> {
-    lognormal(amount(what, median)?, amount(what, p90)?)
-        .ok_or_else(|| bad(format!("{what}: 须 0 < median ≤ p90 (need 0 < median ≤ p90)")))
+    lognormal(amount(what, median)?, amount(what, p90)?).ok_or_else(|| {
+        bad(format!(
+            "{what}: 须 0 < median ≤ p90 (need 0 < median ≤ p90)"
+        ))
+    })
 }
 
-fn draw(lib: &Library, what: &str, ty: Type, fc: &FieldCalibration) -> Result<Draw, PopulationError> {
+fn draw(
+    lib: &Library,
+    what: &str,
+    ty: Type,
+    fc: &FieldCalibration,
+) -> Result<Draw, PopulationError> {
     if let Some(v) = &fc.value {
         let val = kc_wire::parse_value_text(lib, ty, v, what).map_err(|e| bad(e.to_string()))?;
         return Ok(Draw::Fixed(val));
@@ -458,7 +527,9 @@ fn draw(lib: &Library, what: &str, ty: Type, fc: &FieldCalibration) -> Result<Dr
     match ty {
         Type::Money => {
             let (Some(m), Some(p)) = (&fc.median, &fc.p90) else {
-                return Err(bad(format!("{what}: 金额须给出 median 与 p90 (money needs median and p90)")));
+                return Err(bad(format!(
+                    "{what}: 金额须给出 median 与 p90 (money needs median and p90)"
+                )));
             };
             let (mu, sigma) = money_lognormal(what, m, p)?;
             let max = fc.max.as_deref().map(|x| amount(what, x)).transpose()?;
@@ -466,11 +537,15 @@ fn draw(lib: &Library, what: &str, ty: Type, fc: &FieldCalibration) -> Result<Dr
         }
         Type::Bool => match fc.true_share {
             Some(s) if (0.0..=1.0).contains(&s) => Ok(Draw::Bool(s)),
-            _ => Err(bad(format!("{what}: 须给出 0 到 1 的 true_share (give true_share in 0..1)"))),
+            _ => Err(bad(format!(
+                "{what}: 须给出 0 到 1 的 true_share (give true_share in 0..1)"
+            ))),
         },
         Type::Enum(e) => {
             let Some(shares) = &fc.shares else {
-                return Err(bad(format!("{what}: 须给出 shares (give shares by member)")));
+                return Err(bad(format!(
+                    "{what}: 须给出 shares (give shares by member)"
+                )));
             };
             let s = Shares {
                 shares: shares.clone(),
@@ -480,7 +555,10 @@ fn draw(lib: &Library, what: &str, ty: Type, fc: &FieldCalibration) -> Result<Dr
             let mut out = Vec::new();
             for (name, w) in &s.shares {
                 let m = def.member(name).ok_or_else(|| {
-                    bad(format!("{what}: “{name}”不是{} (not a member of {})", def.label.zh, def.name))
+                    bad(format!(
+                        "{what}: “{name}”不是{} (not a member of {})",
+                        def.label.zh, def.name
+                    ))
                 })?;
                 out.push((m, w.max(0.0)));
             }
@@ -488,7 +566,10 @@ fn draw(lib: &Library, what: &str, ty: Type, fc: &FieldCalibration) -> Result<Dr
             if total <= 0.0 {
                 return Err(bad(format!("{what}: 合计为零 (the shares add up to zero)")));
             }
-            Ok(Draw::Shares(e, out.into_iter().map(|(m, w)| (m, w / total)).collect()))
+            Ok(Draw::Shares(
+                e,
+                out.into_iter().map(|(m, w)| (m, w / total)).collect(),
+            ))
         }
         _ => Err(bad(format!(
             "{what}: 此类型只能给固定值 value (this type takes a fixed value only)"

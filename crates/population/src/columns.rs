@@ -56,7 +56,17 @@ pub fn layout(lib: &Library) -> Layout {
     }
     let mut names: Vec<String> = [APPLICANT, NAME, AS_OF].map(String::from).to_vec();
     names.extend(applicant_fields.iter().map(|(_, c)| c.clone()));
-    names.extend([CERTIFICATIONS, FIGURES, HISTORY, EVENT, EVENT_KIND, EVENT_DATE].map(String::from));
+    names.extend(
+        [
+            CERTIFICATIONS,
+            FIGURES,
+            HISTORY,
+            EVENT,
+            EVENT_KIND,
+            EVENT_DATE,
+        ]
+        .map(String::from),
+    );
     names.extend(event_fields.iter().map(|f| format!("event.{f}")));
     Layout {
         names,
@@ -116,7 +126,8 @@ pub fn figures_text(lib: &Library, input: &Input) -> Option<String> {
 }
 
 pub fn prior_json(p: &PriorAward) -> J {
-    let mut o = json!({"measure": p.measure, "date": p.date.to_string(), "amount": p.amount.plain()});
+    let mut o =
+        json!({"measure": p.measure, "date": p.date.to_string(), "amount": p.amount.plain()});
     if let Some(a) = &p.activity {
         o["activity"] = J::String(a.clone());
     }
@@ -131,9 +142,8 @@ pub fn prior_json(p: &PriorAward) -> J {
 
 /// The history as a JSON array (the `history` of eval-input), `None` when empty.
 pub fn history_text(input: &Input) -> Option<String> {
-    (!input.history.is_empty()).then(|| {
-        J::Array(input.history.iter().map(prior_json).collect()).to_string()
-    })
+    (!input.history.is_empty())
+        .then(|| J::Array(input.history.iter().map(prior_json).collect()).to_string())
 }
 
 /// An input as one `kechuang/eval-input/v1` document.

@@ -70,8 +70,18 @@ fn day_between(rng: &mut ChaCha8Rng, a: Date, b: Date) -> Date {
 }
 
 fn year_bounds(y: i16) -> (Date, Date) {
-    (Date::constant(2000, 1, 1).with().year(y).build().expect("valid"),
-     Date::constant(2000, 12, 31).with().year(y).build().expect("valid"))
+    (
+        Date::constant(2000, 1, 1)
+            .with()
+            .year(y)
+            .build()
+            .expect("valid"),
+        Date::constant(2000, 12, 31)
+            .with()
+            .year(y)
+            .build()
+            .expect("valid"),
+    )
 }
 
 fn add_years(d: Date, n: i16) -> Option<Date> {
@@ -108,7 +118,10 @@ impl Generator<'_> {
         let mut certifications = Vec::new();
         // (cert, date, first) of the certified events to make.
         let mut certified: Vec<(MemberId, Date, bool)> = Vec::new();
-        let renewals = |cert: MemberId, since: Date, every: Option<i16>, out: &mut Vec<(MemberId, Date, bool)>| {
+        let renewals = |cert: MemberId,
+                        since: Date,
+                        every: Option<i16>,
+                        out: &mut Vec<(MemberId, Date, bool)>| {
             let Some(n) = every else { return };
             let mut k = 1;
             while let Some(d) = add_years(since, n * k) {
@@ -150,7 +163,11 @@ impl Generator<'_> {
                 None => rng.random::<f64>() < c.p_hold,
             };
             if holds {
-                let d = day_between(rng, add_years(from, -3).unwrap_or(from), from.yesterday().unwrap_or(from));
+                let d = day_between(
+                    rng,
+                    add_years(from, -3).unwrap_or(from),
+                    from.yesterday().unwrap_or(from),
+                );
                 certifications.push((c.cert, d));
                 renewals(c.cert, d, c.renewal, &mut certified);
                 continue;
@@ -184,7 +201,9 @@ impl Generator<'_> {
             }
         }
         for e in &cal.events {
-            if !e.kinds.contains(&kind) || (!e.sizes.is_empty() && !size.is_some_and(|s| e.sizes.contains(&s))) {
+            if !e.kinds.contains(&kind)
+                || (!e.sizes.is_empty() && !size.is_some_and(|s| e.sizes.contains(&s)))
+            {
                 continue;
             }
             for y in from.year()..=to.year() {

@@ -161,13 +161,7 @@ impl<'l> Assembler<'l> {
         }
     }
 
-    fn value(
-        &self,
-        row: u64,
-        col: usize,
-        ty: Type,
-        t: &str,
-    ) -> Result<Value, PopulationError> {
+    fn value(&self, row: u64, col: usize, ty: Type, t: &str) -> Result<Value, PopulationError> {
         kc_wire::parse_value_text(self.lib, ty, t, "")
             .map_err(|e| PopulationError::at(row, &self.cols.names[col], e.message))
     }
@@ -304,10 +298,22 @@ impl<'l> Assembler<'l> {
                         "“{part}”应写作 资质@日期 (expected cert@YYYY-MM-DD, e.g. high_tech@2022-11-01)"
                     ))
                 })?;
-                let Value::Enum(_, m) = self.value(row, self.cols.certifications.expect("read"), Type::Enum(vocab.certification), cert)? else {
+                let Value::Enum(_, m) = self.value(
+                    row,
+                    self.cols.certifications.expect("read"),
+                    Type::Enum(vocab.certification),
+                    cert,
+                )?
+                else {
                     return Err(bad(format!("“{part}”缺少资质 (missing the certification)")));
                 };
-                let Value::Date(d) = self.value(row, self.cols.certifications.expect("read"), Type::Date, date)? else {
+                let Value::Date(d) = self.value(
+                    row,
+                    self.cols.certifications.expect("read"),
+                    Type::Date,
+                    date,
+                )?
+                else {
                     return Err(bad(format!("“{part}”缺少日期 (missing the date)")));
                 };
                 certifications.push((m, d));
@@ -335,7 +341,12 @@ impl<'l> Assembler<'l> {
                     Ok(y) if (1900..=2200).contains(&y) => y,
                     _ => return Err(bad(format!("“{year}”不是年份 (not a year)"))),
                 };
-                let v = self.value(row, self.cols.figures.expect("read"), vocab.figures[fid].ty, val)?;
+                let v = self.value(
+                    row,
+                    self.cols.figures.expect("read"),
+                    vocab.figures[fid].ty,
+                    val,
+                )?;
                 figures.push((fid, year, v));
             }
         }
@@ -447,7 +458,13 @@ impl<'l> PopulationReader<'l> {
                     .iter()
                     .enumerate()
                     // A spreadsheet's UTF-8 byte order mark is not part of the first name.
-                    .map(|(i, h)| if i == 0 { h.trim_start_matches('\u{feff}') } else { h })
+                    .map(|(i, h)| {
+                        if i == 0 {
+                            h.trim_start_matches('\u{feff}')
+                        } else {
+                            h
+                        }
+                    })
                     .map(|h| h.trim().to_string())
                     .collect();
                 (
@@ -459,8 +476,9 @@ impl<'l> PopulationReader<'l> {
                 )
             }
             Format::Parquet => {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-                    .map_err(|e| io_error("不是有效的 Parquet 文件 not a valid Parquet file", path, e))?;
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+                    io_error("不是有效的 Parquet 文件 not a valid Parquet file", path, e)
+                })?;
                 let header = builder
                     .schema()
                     .fields()
@@ -558,14 +576,12 @@ impl<'l> PopulationReader<'l> {
                 let r = *pos;
                 *pos += 1;
                 self.row += 1;
-                let get = |i: usize| {
-                    match &b.cols[i] {
-                        PqCol::Text(a) => (!a.is_null(r)).then(|| Cell::Text(a.value(r))),
-                        PqCol::Date(a) => (!a.is_null(r))
-                            .then(|| epoch_days(a.value(r)))
-                            .flatten()
-                            .map(Cell::Date),
-                    }
+                let get = |i: usize| match &b.cols[i] {
+                    PqCol::Text(a) => (!a.is_null(r)).then(|| Cell::Text(a.value(r))),
+                    PqCol::Date(a) => (!a.is_null(r))
+                        .then(|| epoch_days(a.value(r)))
+                        .flatten()
+                        .map(Cell::Date),
                 };
                 self.asm.row(self.row, &get).map(|_| true)
             }
@@ -584,13 +600,12 @@ impl<'l> PopulationReader<'l> {
                 if l.is_empty() || l.starts_with('#') {
                     continue;
                 }
-                let input = kc_wire::parse_input(self.lib, l, None).map_err(|e| {
-                    PopulationError {
+                let input =
+                    kc_wire::parse_input(self.lib, l, None).map_err(|e| PopulationError {
                         row: Some(n),
                         column: None,
                         message: e.to_string(),
-                    }
-                })?;
+                    })?;
                 self.asm.counts.rows += 1;
                 self.asm.counts.applicants += 1;
                 self.asm.counts.events += input.events.len() as u64;

@@ -66,18 +66,30 @@ fn twelve_applicants_round_trip_through_parquet_csv_and_jsonl() {
         // And the inputs themselves: the same facts, value by value.
         for (a, b) in inputs.iter().zip(&back) {
             assert_eq!(a.applicant.id, b.applicant.id);
-            assert_eq!(a.applicant.fields, b.applicant.fields, "{ext} {}", a.applicant.id);
+            assert_eq!(
+                a.applicant.fields, b.applicant.fields,
+                "{ext} {}",
+                a.applicant.id
+            );
             assert_eq!(a.as_of, b.as_of);
             assert_eq!(a.events.len(), b.events.len());
             for (x, y) in a.events.iter().zip(&b.events) {
-                assert_eq!((&x.id, x.kind, x.date, &x.fields), (&y.id, y.kind, y.date, &y.fields));
+                assert_eq!(
+                    (&x.id, x.kind, x.date, &x.fields),
+                    (&y.id, y.kind, y.date, &y.fields)
+                );
             }
         }
     }
     // CSV rows: one per event, an applicant's rows together; header on row 1.
     let csv = std::fs::read_to_string(temp("twelve.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 16);
-    assert!(csv.lines().next().unwrap().starts_with("applicant,name,as_of,applicant.kind,"));
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .starts_with("applicant,name,as_of,applicant.kind,")
+    );
 }
 
 #[test]
@@ -92,15 +104,24 @@ fn certifications_figures_and_history_round_trip() {
         write(&path, &lib, inputs.clone()).unwrap();
         let back = all(&path, &lib);
         let (a, b) = (&inputs[0], &back[0]);
-        assert_eq!(a.applicant.certifications, b.applicant.certifications, "{ext}");
+        assert_eq!(
+            a.applicant.certifications, b.applicant.certifications,
+            "{ext}"
+        );
         assert_eq!(a.applicant.figures, b.applicant.figures, "{ext}");
         assert_eq!(a.history, b.history, "{ext}");
         assert_eq!(b.applicant.certifications.len(), 2);
         assert_eq!(b.history[0].amount, Money::parse_amount("1000").unwrap());
     }
     let csv = std::fs::read_to_string(temp("one.csv")).unwrap();
-    assert!(csv.contains("tech_transfer_municipal@2021-03-01;high_tech@2020-01-02"), "{csv}");
-    assert!(csv.contains("contract_turnover@2022=4000000.50;revenue@2023=12.00"), "{csv}");
+    assert!(
+        csv.contains("tech_transfer_municipal@2021-03-01;high_tech@2020-01-02"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("contract_turnover@2022=4000000.50;revenue@2023=12.00"),
+        "{csv}"
+    );
 }
 
 #[test]
@@ -110,9 +131,14 @@ fn batches_never_split_an_applicant_and_hold_at_most_a_batch() {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/population/shenyang.toml"),
     )
     .unwrap();
-    let inputs: Vec<_> = kc_population::generate(&lib, &cal, 300, 7).unwrap().collect();
+    let inputs: Vec<_> = kc_population::generate(&lib, &cal, 300, 7)
+        .unwrap()
+        .collect();
     let events: usize = inputs.iter().map(|i| i.events.len()).sum();
-    assert!(inputs.iter().filter(|i| i.events.len() > 1).count() > 20, "multi-row applicants");
+    assert!(
+        inputs.iter().filter(|i| i.events.len() > 1).count() > 20,
+        "multi-row applicants"
+    );
     for ext in ["parquet", "csv"] {
         let path = temp(&format!("stream.{ext}"));
         write(&path, &lib, inputs.clone()).unwrap();
@@ -128,7 +154,10 @@ fn batches_never_split_an_applicant_and_hold_at_most_a_batch() {
                 ids.extend(b.into_iter().map(|i| i.applicant.id));
             }
             // Every batch but the last is full; no applicant appears twice (none was split).
-            assert!(sizes[..sizes.len() - 1].iter().all(|s| *s == k), "{ext} {k}");
+            assert!(
+                sizes[..sizes.len() - 1].iter().all(|s| *s == k),
+                "{ext} {k}"
+            );
             assert_eq!(sizes.iter().sum::<usize>(), 300, "{ext} {k}");
             let expected: Vec<_> = inputs.iter().map(|i| i.applicant.id.clone()).collect();
             assert_eq!(ids, expected, "{ext} {k}");
@@ -160,24 +189,42 @@ fn a_bad_money_value_names_its_row_and_column() {
                 L5,research_institute,dongchangfu,e3,contract_registered,2023-05-01,300.5,tech_service\n\
                 L5,research_institute,dongchangfu,e4,contract_registered,2023-07-01,12.345.6,tech_service\n";
     let e = csv_error(text);
-    assert_eq!((e.row, e.column.as_deref()), (Some(5), Some("event.amount")), "{e}");
+    assert_eq!(
+        (e.row, e.column.as_deref()),
+        (Some(5), Some("event.amount")),
+        "{e}"
+    );
     let shown = e.to_string();
-    assert!(shown.starts_with("第5行 row 5, 列 column event.amount: "), "{shown}");
+    assert!(
+        shown.starts_with("第5行 row 5, 列 column event.amount: "),
+        "{shown}"
+    );
 }
 
 #[test]
 fn an_unknown_enum_member_names_the_column() {
-    let text = "applicant,applicant.kind,applicant.region\nA,enterprise,hunnan\nB,enterprise,atlantis\n";
+    let text =
+        "applicant,applicant.kind,applicant.region\nA,enterprise,hunnan\nB,enterprise,atlantis\n";
     let e = csv_error(text);
-    assert_eq!((e.row, e.column.as_deref()), (Some(3), Some("applicant.region")), "{e}");
-    assert!(e.message.contains("atlantis") && e.message.contains("hunnan"), "{e}");
+    assert_eq!(
+        (e.row, e.column.as_deref()),
+        (Some(3), Some("applicant.region")),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("atlantis") && e.message.contains("hunnan"),
+        "{e}"
+    );
 }
 
 #[test]
 fn missing_and_unknown_columns_are_named() {
     let e = csv_error("name,applicant.kind\n示例,enterprise\n");
     assert_eq!(e.column.as_deref(), Some("applicant"), "{e}");
-    assert!(e.to_string().contains("missing required column applicant"), "{e}");
+    assert!(
+        e.to_string().contains("missing required column applicant"),
+        "{e}"
+    );
     let e = csv_error("applicant,event,event_date\nA,e1,2023-01-01\n");
     assert_eq!(e.column.as_deref(), Some("event_kind"), "{e}");
     let e = csv_error("applicant,applicant.colour\nA,red\n");
@@ -186,7 +233,11 @@ fn missing_and_unknown_columns_are_named() {
     let e = csv_error(
         "applicant,event,event_kind,event_date,event.amount,event.cert\nA,e1,certified,2023-01-01,5,high_tech\n",
     );
-    assert_eq!((e.row, e.column.as_deref()), (Some(2), Some("event.amount")), "{e}");
+    assert_eq!(
+        (e.row, e.column.as_deref()),
+        (Some(2), Some("event.amount")),
+        "{e}"
+    );
 }
 
 #[test]

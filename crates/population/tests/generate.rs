@@ -67,11 +67,20 @@ fn counts_follow_the_shenyang_calibration() {
             regions_hunnan += 1;
         }
         if i.applicant.fields[v.kind_slot] != Value::Enum(v.applicant_kind, enterprise) {
-            assert!(i.applicant.certifications.iter().all(|(c, _)| *c != high_tech));
+            assert!(
+                i.applicant
+                    .certifications
+                    .iter()
+                    .all(|(c, _)| *c != high_tech)
+            );
             continue;
         }
         ent += 1;
-        if i.applicant.certifications.iter().any(|(c, d)| *c == high_tech && *d < from) {
+        if i.applicant
+            .certifications
+            .iter()
+            .any(|(c, d)| *c == high_tech && *d < from)
+        {
             holders += 1;
         }
         pools += i.events.iter().filter(|e| e.kind == pool).count();
@@ -79,14 +88,27 @@ fn counts_follow_the_shenyang_calibration() {
     assert_eq!(n, 20_000);
     let share = |a: usize, b: usize| a as f64 / b as f64;
     let near = |got: f64, want: f64, tol: f64, what: &str| {
-        assert!((got - want).abs() <= tol, "{what}: {got:.4}, calibrated {want:.4}");
+        assert!(
+            (got - want).abs() <= tol,
+            "{what}: {got:.4}, calibrated {want:.4}"
+        );
     };
     // 3,735 enterprises of 3,879 applicants.
     near(share(ent, n), 3735.0 / 3879.0, 0.01, "enterprise share");
     // 1,230 high-tech enterprises among 3,735 (报告 2018三、).
-    near(share(holders, ent), 1230.0 / 3735.0, 0.02, "high-tech share");
+    near(
+        share(holders, ent),
+        1230.0 / 3735.0,
+        0.02,
+        "high-tech share",
+    );
     // 594 pool entries a year among 3,735 enterprises, over five years.
-    near(share(pools, ent) / 5.0, 594.0 / 3735.0, 0.01, "pool entries per enterprise-year");
+    near(
+        share(pools, ent) / 5.0,
+        594.0 / 3735.0,
+        0.01,
+        "pool entries per enterprise-year",
+    );
     near(share(regions_hunnan, n), 30.0 / 99.0, 0.02, "浑南 share");
 }
 
@@ -96,16 +118,25 @@ fn transfer_institution_levels_are_exclusive_and_follow_seven_thirteen_twenty_on
     let v = &lib.vocab;
     // The Shenyang file with its transfer institutions only, so that a small sample has many.
     let text = std::fs::read_to_string(data().join("shenyang.toml")).unwrap();
-    let line = text.lines().find(|l| l.starts_with("shares = { enterprise = 3735")).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("shares = { enterprise = 3735"))
+        .unwrap();
     let text = text
         .replace(line, "shares = { tech_transfer_institution = 41 }")
         .replace("count = 3879", "count = 41");
     let cal = Calibration::parse(&text).unwrap();
-    let levels: Vec<_> = ["tech_transfer_national", "tech_transfer_provincial", "tech_transfer_municipal"]
-        .iter()
-        .map(|c| v.enums[v.certification].member(c).unwrap())
-        .collect();
-    let kind = v.enums[v.applicant_kind].member("tech_transfer_institution").unwrap();
+    let levels: Vec<_> = [
+        "tech_transfer_national",
+        "tech_transfer_provincial",
+        "tech_transfer_municipal",
+    ]
+    .iter()
+    .map(|c| v.enums[v.certification].member(c).unwrap())
+    .collect();
+    let kind = v.enums[v.applicant_kind]
+        .member("tech_transfer_institution")
+        .unwrap();
     let mut counts = [0usize; 3];
     let mut institutions = 0;
     for i in generate(&lib, &cal, 5_000, 3).unwrap() {
@@ -114,7 +145,12 @@ fn transfer_institution_levels_are_exclusive_and_follow_seven_thirteen_twenty_on
         }
         institutions += 1;
         let held: Vec<usize> = (0..3)
-            .filter(|k| i.applicant.certifications.iter().any(|(c, _)| *c == levels[*k]))
+            .filter(|k| {
+                i.applicant
+                    .certifications
+                    .iter()
+                    .any(|(c, _)| *c == levels[*k])
+            })
             .collect();
         assert!(held.len() == 1, "{:?}", i.applicant.certifications);
         counts[held[0]] += 1;
@@ -130,7 +166,9 @@ fn transfer_institution_levels_are_exclusive_and_follow_seven_thirteen_twenty_on
 /// Every table of a shipped calibration that holds a number also holds a non-empty `source`.
 fn unsourced(t: &toml::Table, path: &str, out: &mut Vec<String>) {
     let needs = t.iter().any(|(k, v)| {
-        v.is_integer() || v.is_float() || ["shares", "median", "p90", "max", "value"].contains(&k.as_str())
+        v.is_integer()
+            || v.is_float()
+            || ["shares", "median", "p90", "max", "value"].contains(&k.as_str())
     });
     if needs {
         match t.get("source").and_then(|s| s.as_str()) {
@@ -170,18 +208,40 @@ fn every_calibration_figure_has_a_source_and_the_files_check() {
     }
     // The Shenyang figures are the report's own: quoted in the file with their paragraph.
     let sy = std::fs::read_to_string(data().join("shenyang.toml")).unwrap();
-    for quoted in ["总数达1230家", "新增高新技术企业386家左右", "科技型中小企业达1431家", "“双培育”入库企业达1074家",
-        "涌现出8家“瞪羚”企业", "国家级7家", "省级13家", "市级21家", "206.4亿元"] {
+    for quoted in [
+        "总数达1230家",
+        "新增高新技术企业386家左右",
+        "科技型中小企业达1431家",
+        "“双培育”入库企业达1074家",
+        "涌现出8家“瞪羚”企业",
+        "国家级7家",
+        "省级13家",
+        "市级21家",
+        "206.4亿元",
+    ] {
         assert!(sy.contains(quoted), "{quoted}");
         let report = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/shenyang-2018-work-report.md"),
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../policies/shenyang-2018-work-report.md"),
         )
         .unwrap();
-        assert!(report.contains(quoted.trim_start_matches("“双培育”")), "{quoted} is not in the report");
+        assert!(
+            report.contains(quoted.trim_start_matches("“双培育”")),
+            "{quoted} is not in the report"
+        );
     }
     // A calibration figure without a source is refused.
-    let broken = sy.replacen("source = \"报告 2018三、: 全年预计新增高新技术企业386家左右,总数达1230家\"", "source = \"\"", 1);
+    let broken = sy.replacen(
+        "source = \"报告 2018三、: 全年预计新增高新技术企业386家左右,总数达1230家\"",
+        "source = \"\"",
+        1,
+    );
     assert_ne!(broken, sy);
-    let e = generate(&lib, &Calibration::parse(&broken).unwrap(), 1, 0).err().unwrap();
-    assert!(e.to_string().contains("certifications.high_tech.holders"), "{e}");
+    let e = generate(&lib, &Calibration::parse(&broken).unwrap(), 1, 0)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("certifications.high_tech.holders"),
+        "{e}"
+    );
 }
