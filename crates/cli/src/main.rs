@@ -4,6 +4,7 @@
 mod db;
 mod market;
 mod plans;
+mod population;
 
 // mimalloc instead of glibc's malloc: in a profile of PostgreSQL approvals a fifth of this
 // process's CPU was malloc/free (see docs/benchmarks.md).
@@ -265,10 +266,18 @@ enum Command {
         #[arg(long, global = true)]
         policies: Option<PathBuf>,
     },
+    /// Synthetic populations and population files (Parquet, CSV, JSON lines) for `simulate`
+    Population {
+        #[command(subcommand)]
+        cmd: population::PopulationCommand,
+        #[arg(long, global = true)]
+        policies: Option<PathBuf>,
+    },
     /// Policy cost simulation: the whole library over a population, per measure and year —
     /// recipients, totals, each level's share, review cases apart, the distribution (测算)
     Simulate {
-        /// The population: one `kechuang/eval-input/v1` document per line (JSON lines)
+        /// The population: .parquet or .csv (docs/population.md), or JSON lines of
+        /// `kechuang/eval-input/v1` documents
         #[arg(long, required_unless_present = "from_database")]
         population: Option<PathBuf>,
         /// Instead: the applicants stored in `--database`, with their ledger history
@@ -613,6 +622,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             market::run(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Population { cmd, policies } => {
+            population::run(cmd, &load_checked(policies)?)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Simulate {
             population,
             from_database,
@@ -640,8 +653,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
                     .date()
             });
+            // Parquet and CSV are streamed in batches by each library's run, never whole.
+            let columnar = population.clone().filter(|p| {
+                !from_database
+                    && matches!(
+                        kc_population::Format::of(p),
+                        Ok(kc_population::Format::Parquet | kc_population::Format::Csv)
+                    )
+            });
             // The population as eval-input lines, read once; each library parses them.
-            let (name, lines): (String, Vec<String>) = if from_database {
+            let (name, lines): (String, Vec<String>) = if let Some(p) = &columnar {
+                (p.display().to_string(), Vec::new())
+            } else if from_database {
                 (
                     opt.database.clone(),
                     db::stored_population(&opt, std::sync::Arc::new(lib.clone()), to)?,
@@ -658,6 +681,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let text = lines.join("\n");
             let run = |lib: &kc_check::Library| -> Result<kc_simulate::Forecast> {
                 let mut sim = kc_simulate::Simulation::new(lib, from, Some(to));
+                if let Some(p) = &columnar {
+                    let batches = kc_population::read_as_of(p, lib, 4096, to)
+                        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+                    for batch in batches {
+                        for input in batch.map_err(|e| anyhow::anyhow!("{name}: {e}"))? {
+                            sim.add(input);
+                        }
+                    }
+                }
                 for input in kc_simulate::read_population(lib, &text) {
                     sim.add(input.map_err(|e| anyhow::anyhow!("{name}: {e}"))?);
                 }

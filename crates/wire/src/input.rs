@@ -200,6 +200,46 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
     })
 }
 
+/// Reads one value of a vocabulary type written as text — a CSV cell, a Parquet string — so
+/// that a value means the same in every population format as in eval-input JSON: booleans are
+/// `true`/`false`, whole numbers are digits, everything else is the text the JSON string would
+/// hold (amounts `1234.56`, dates `2024-05-01`, enum members by name or Chinese label). An
+/// empty or blank cell is not given (`Unknown`). Errors name `path`.
+pub fn parse_value_text(
+    lib: &Library,
+    ty: Type,
+    text: &str,
+    path: &str,
+) -> Result<Value, InputError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(Value::Unknown);
+    }
+    let v = match ty {
+        Type::Bool => match t {
+            "true" => J::Bool(true),
+            "false" => J::Bool(false),
+            _ => {
+                return err(
+                    path,
+                    format!("“{t}”应为 true 或 false (expected true or false)"),
+                );
+            }
+        },
+        Type::Int => match t.parse::<i64>() {
+            Ok(i) => J::from(i),
+            Err(_) => {
+                return err(
+                    path,
+                    format!("“{t}”应为整数 (expected a whole number)"),
+                );
+            }
+        },
+        _ => J::String(t.to_string()),
+    };
+    typed(lib, ty, &v, path)
+}
+
 fn check_keys(map: &Map<String, J>, path: &str, allowed: &[&str]) -> Result<(), InputError> {
     for k in map.keys() {
         if !allowed.contains(&k.as_str()) {

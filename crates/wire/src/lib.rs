@@ -11,6 +11,6 @@ mod input;
 mod output;
 mod schema;
 
-pub use input::{INPUT_SCHEMA, InputError, parse_input, parse_input_value};
+pub use input::{INPUT_SCHEMA, InputError, parse_input, parse_input_value, parse_value_text};
 pub use output::{OUTPUT_SCHEMA, to_json, to_json_summary};
 pub use schema::input_schema;

@@ -1,0 +1,704 @@
+//! Streaming readers: rows in, batches of whole applicants out.
+
+use crate::columns::*;
+use crate::{Counts, Format, PopulationError, io_error};
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, StringArray};
+use arrow::datatypes::DataType;
+use jiff::civil::Date;
+use kc_check::Library;
+use kc_check::ir::{Type, Value};
+use kc_eval::{Applicant, Event, Input};
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use std::collections::{HashSet, VecDeque};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+/// One cell: text, or a date from a Parquet `date32` column.
+#[derive(Clone, Copy)]
+enum Cell<'a> {
+    Text(&'a str),
+    Date(Date),
+}
+
+/// Where each known column sits in the file's header.
+struct Columns {
+    names: Vec<String>,
+    applicant: usize,
+    name: Option<usize>,
+    as_of: Option<usize>,
+    /// (slot, column index) of the applicant fields present.
+    applicant_fields: Vec<(usize, usize)>,
+    certifications: Option<usize>,
+    figures: Option<usize>,
+    history: Option<usize>,
+    event: Option<(usize, usize, usize)>,
+    /// Per event type: the column of each declared field, if present.
+    event_fields: Vec<Vec<Option<usize>>>,
+    /// Per event type: the `event.*` columns that are not fields of that type.
+    stray: Vec<Vec<usize>>,
+}
+
+impl Columns {
+    fn new(lib: &Library, header: &[String]) -> Result<Columns, PopulationError> {
+        let layout = layout(lib);
+        let header_row = 1;
+        let mut seen = HashSet::new();
+        for h in header {
+            if !seen.insert(h.as_str()) {
+                return Err(PopulationError::at(
+                    header_row,
+                    h,
+                    "列名重复 (the column appears twice)",
+                ));
+            }
+            if !layout.names.contains(h) {
+                return Err(PopulationError::at(
+                    header_row,
+                    h,
+                    format!(
+                        "未知的列 (unknown column; the columns are: {})",
+                        layout.names.join(", ")
+                    ),
+                ));
+            }
+        }
+        let pos = |n: &str| header.iter().position(|h| h == n);
+        let missing = |n: &str| {
+            PopulationError::at(
+                header_row,
+                n,
+                format!("缺少必需的列 {n} (missing required column {n})"),
+            )
+        };
+        let applicant = pos(APPLICANT).ok_or_else(|| missing(APPLICANT))?;
+        let event = match (pos(EVENT), pos(EVENT_KIND), pos(EVENT_DATE)) {
+            (None, None, None) => None,
+            (Some(a), Some(b), Some(c)) => Some((a, b, c)),
+            (None, _, _) => return Err(missing(EVENT)),
+            (_, None, _) => return Err(missing(EVENT_KIND)),
+            (_, _, None) => return Err(missing(EVENT_DATE)),
+        };
+        let event_cols: Vec<usize> = (0..header.len())
+            .filter(|i| header[*i].starts_with("event."))
+            .collect();
+        if event.is_none() && !event_cols.is_empty() {
+            return Err(missing(EVENT));
+        }
+        let mut event_fields = Vec::new();
+        let mut stray = Vec::new();
+        for def in &lib.vocab.events {
+            let cols: Vec<Option<usize>> = def
+                .fields
+                .iter()
+                .map(|f| pos(&format!("event.{}", f.name)))
+                .collect();
+            stray.push(
+                event_cols
+                    .iter()
+                    .copied()
+                    .filter(|c| !cols.contains(&Some(*c)))
+                    .collect(),
+            );
+            event_fields.push(cols);
+        }
+        Ok(Columns {
+            names: header.to_vec(),
+            applicant,
+            name: pos(NAME),
+            as_of: pos(AS_OF),
+            applicant_fields: layout
+                .applicant_fields
+                .iter()
+                .filter_map(|(slot, c)| pos(c).map(|i| (*slot, i)))
+                .collect(),
+            certifications: pos(CERTIFICATIONS),
+            figures: pos(FIGURES),
+            history: pos(HISTORY),
+            event,
+            event_fields,
+            stray,
+        })
+    }
+}
+
+/// Builds applicants from their rows; complete ones wait in `done`.
+struct Assembler<'l> {
+    lib: &'l Library,
+    cols: Columns,
+    default_as_of: Date,
+    current: Option<Input>,
+    event_ids: HashSet<String>,
+    done: VecDeque<Input>,
+    counts: Counts,
+}
+
+fn text<'a>(get: &dyn Fn(usize) -> Option<Cell<'a>>, col: Option<usize>) -> Option<&'a str> {
+    match col.and_then(get) {
+        Some(Cell::Text(s)) if !s.trim().is_empty() => Some(s.trim()),
+        _ => None,
+    }
+}
+
+impl<'l> Assembler<'l> {
+    fn date<'c>(
+        &self,
+        row: u64,
+        get: &dyn Fn(usize) -> Option<Cell<'c>>,
+        col: usize,
+    ) -> Result<Option<Date>, PopulationError> {
+        match get(col) {
+            Some(Cell::Date(d)) => Ok(Some(d)),
+            Some(Cell::Text(s)) if !s.trim().is_empty() => {
+                match kc_wire::parse_value_text(self.lib, Type::Date, s, "")
+                    .map_err(|e| PopulationError::at(row, &self.cols.names[col], e.message))?
+                {
+                    Value::Date(d) => Ok(Some(d)),
+                    _ => Ok(None),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn value(&self, row: u64, col: usize, ty: Type, t: &str) -> Result<Value, PopulationError> {
+        kc_wire::parse_value_text(self.lib, ty, t, "")
+            .map_err(|e| PopulationError::at(row, &self.cols.names[col], e.message))
+    }
+
+    fn finish_current(&mut self) {
+        if let Some(input) = self.current.take() {
+            self.counts.applicants += 1;
+            self.done.push_back(input);
+        }
+        self.event_ids.clear();
+    }
+
+    fn row<'c>(
+        &mut self,
+        row: u64,
+        get: &dyn Fn(usize) -> Option<Cell<'c>>,
+    ) -> Result<(), PopulationError> {
+        self.counts.rows += 1;
+        let id = text(get, Some(self.cols.applicant)).ok_or_else(|| {
+            PopulationError::at(
+                row,
+                APPLICANT,
+                "缺少申报主体编号 (missing: every row names its applicant)",
+            )
+        })?;
+        if self.current.as_ref().is_none_or(|c| c.applicant.id != id) {
+            self.finish_current();
+            let input = self.start(row, get, id)?;
+            self.current = Some(input);
+        }
+        let Some((ec, kc, dc)) = self.cols.event else {
+            return Ok(());
+        };
+        let Some(event_id) = text(get, Some(ec)) else {
+            if text(get, Some(kc)).is_some() {
+                return Err(PopulationError::at(
+                    row,
+                    EVENT,
+                    "缺少事项编号 (missing: an event kind is given, so the event needs an id)",
+                ));
+            }
+            return Ok(());
+        };
+        let kind_name = text(get, Some(kc)).ok_or_else(|| {
+            PopulationError::at(row, EVENT_KIND, "缺少事项类型 (missing: the event kind)")
+        })?;
+        let vocab = &self.lib.vocab;
+        let kind = vocab.event_by_name(kind_name).ok_or_else(|| {
+            let names: Vec<&str> = vocab.events.iter().map(|e| e.name.as_str()).collect();
+            PopulationError::at(
+                row,
+                EVENT_KIND,
+                format!(
+                    "未知的事项类型“{kind_name}” (unknown event kind; one of: {})",
+                    names.join(", ")
+                ),
+            )
+        })?;
+        let date = self.date(row, get, dc)?.ok_or_else(|| {
+            PopulationError::at(row, EVENT_DATE, "缺少事项日期 (missing: the event date)")
+        })?;
+        for c in &self.cols.stray[kind] {
+            if text(get, Some(*c)).is_some() {
+                return Err(PopulationError::at(
+                    row,
+                    &self.cols.names[*c],
+                    format!(
+                        "事项类型 {kind_name} 没有此字段,应留空 (not a field of event kind {kind_name}: leave it empty)"
+                    ),
+                ));
+            }
+        }
+        let def = &vocab.events[kind];
+        let mut fields = Vec::with_capacity(def.fields.len());
+        for (f, col) in def.fields.iter().zip(&self.cols.event_fields[kind]) {
+            fields.push(match text(get, *col) {
+                Some(t) => self.value(row, col.expect("text came from it"), f.ty, t)?,
+                None => Value::Unknown,
+            });
+        }
+        if !self.event_ids.insert(event_id.to_string()) {
+            return Err(PopulationError::at(
+                row,
+                EVENT,
+                format!("事项编号“{event_id}”重复 (event id used twice for this applicant)"),
+            ));
+        }
+        self.counts.events += 1;
+        self.current
+            .as_mut()
+            .expect("started above")
+            .events
+            .push(Event {
+                id: event_id.to_string(),
+                kind,
+                date,
+                fields,
+            });
+        Ok(())
+    }
+
+    /// The applicant of its first row.
+    fn start<'c>(
+        &self,
+        row: u64,
+        get: &dyn Fn(usize) -> Option<Cell<'c>>,
+        id: &str,
+    ) -> Result<Input, PopulationError> {
+        let lib = self.lib;
+        let vocab = &lib.vocab;
+        let name = text(get, self.cols.name).unwrap_or("").to_string();
+        let mut fields = vec![Value::Unknown; vocab.applicant.len()];
+        if let Some(slot) = vocab.applicant.iter().position(|f| f.name == NAME)
+            && !name.is_empty()
+        {
+            fields[slot] = Value::Text(name.clone());
+        }
+        for (slot, col) in &self.cols.applicant_fields {
+            if let Some(t) = text(get, Some(*col)) {
+                fields[*slot] = self.value(row, *col, vocab.applicant[*slot].ty, t)?;
+            }
+        }
+        let as_of = match self.cols.as_of {
+            Some(c) => self.date(row, get, c)?,
+            None => None,
+        }
+        .unwrap_or(self.default_as_of);
+        let mut certifications = Vec::new();
+        if let Some(t) = text(get, self.cols.certifications) {
+            for part in t.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                let bad = |m: String| PopulationError::at(row, CERTIFICATIONS, m);
+                let (cert, date) = part.split_once('@').ok_or_else(|| {
+                    bad(format!(
+                        "“{part}”应写作 资质@日期 (expected cert@YYYY-MM-DD, e.g. high_tech@2022-11-01)"
+                    ))
+                })?;
+                let Value::Enum(_, m) = self.value(
+                    row,
+                    self.cols.certifications.expect("read"),
+                    Type::Enum(vocab.certification),
+                    cert,
+                )?
+                else {
+                    return Err(bad(format!("“{part}”缺少资质 (missing the certification)")));
+                };
+                let Value::Date(d) = self.value(
+                    row,
+                    self.cols.certifications.expect("read"),
+                    Type::Date,
+                    date,
+                )?
+                else {
+                    return Err(bad(format!("“{part}”缺少日期 (missing the date)")));
+                };
+                certifications.push((m, d));
+            }
+        }
+        let mut figures = Vec::new();
+        if let Some(t) = text(get, self.cols.figures) {
+            for part in t.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+                let bad = |m: String| PopulationError::at(row, FIGURES, m);
+                let shape = || {
+                    bad(format!(
+                        "“{part}”应写作 数据@年份=值 (expected figure@YEAR=value, e.g. revenue@2022=1234.56)"
+                    ))
+                };
+                let (fig, rest) = part.split_once('@').ok_or_else(shape)?;
+                let (year, val) = rest.split_once('=').ok_or_else(shape)?;
+                let fid = vocab.figure_by_name(fig.trim()).ok_or_else(|| {
+                    let names: Vec<&str> = vocab.figures.iter().map(|f| f.name.as_str()).collect();
+                    bad(format!(
+                        "未知的年度数据“{fig}” (unknown figure; figures: {})",
+                        names.join(", ")
+                    ))
+                })?;
+                let year: i64 = match year.trim().parse() {
+                    Ok(y) if (1900..=2200).contains(&y) => y,
+                    _ => return Err(bad(format!("“{year}”不是年份 (not a year)"))),
+                };
+                let v = self.value(
+                    row,
+                    self.cols.figures.expect("read"),
+                    vocab.figures[fid].ty,
+                    val,
+                )?;
+                figures.push((fid, year, v));
+            }
+        }
+        let mut history = Vec::new();
+        if let Some(t) = text(get, self.cols.history) {
+            let bad = |m: String| PopulationError::at(row, HISTORY, m);
+            let arr: serde_json::Value = serde_json::from_str(t)
+                .map_err(|e| bad(format!("不是有效的 JSON (not valid JSON: {e})")))?;
+            // The prior awards are read by eval-input's own parser, inside a minimal document.
+            let doc = serde_json::json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01",
+                "applicant": {}, "history": arr});
+            history = kc_wire::parse_input_value(lib, &doc, None)
+                .map_err(|e| bad(e.to_string()))?
+                .history;
+        }
+        Ok(Input {
+            as_of,
+            applicant: Applicant {
+                id: id.to_string(),
+                name,
+                fields,
+                certifications,
+                figures,
+            },
+            events: Vec::new(),
+            history,
+        })
+    }
+}
+
+/// One Parquet record batch with its columns as text or dates.
+struct PqBatch {
+    cols: Vec<PqCol>,
+    rows: usize,
+}
+
+enum PqCol {
+    Text(StringArray),
+    Date(Date32Array),
+}
+
+enum Source {
+    Csv {
+        reader: csv::Reader<BufReader<File>>,
+        record: csv::StringRecord,
+    },
+    Parquet {
+        reader: ParquetRecordBatchReader,
+        batch: Option<PqBatch>,
+        pos: usize,
+    },
+    Jsonl {
+        lines: std::io::Lines<BufReader<File>>,
+    },
+}
+
+/// A streaming reader over a population file: an iterator of batches of whole applicants.
+/// It stops after the first error.
+pub struct PopulationReader<'l> {
+    lib: &'l Library,
+    source: Source,
+    asm: Assembler<'l>,
+    batch: usize,
+    row: u64,
+    finished: bool,
+    failed: bool,
+    max_held: usize,
+}
+
+const EPOCH: Date = Date::constant(1970, 1, 1);
+
+fn epoch_days(days: i32) -> Option<Date> {
+    EPOCH.checked_add(jiff::Span::new().days(days as i64)).ok()
+}
+
+impl<'l> PopulationReader<'l> {
+    /// The largest number of complete applicants the reader held at once: never more than a
+    /// batch, whatever the size of the file.
+    pub fn max_held(&self) -> usize {
+        self.max_held
+    }
+
+    /// Applicants, events and rows read so far.
+    pub fn counts(&self) -> Counts {
+        self.asm.counts
+    }
+
+    fn open(
+        path: &Path,
+        lib: &'l Library,
+        batch: usize,
+        default_as_of: Date,
+    ) -> Result<PopulationReader<'l>, PopulationError> {
+        let batch = batch.max(1);
+        let file = File::open(path).map_err(|e| io_error("无法读取 cannot read", path, e))?;
+        let (source, header): (Source, Vec<String>) = match Format::of(path)? {
+            Format::Csv => {
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(false)
+                    .from_reader(BufReader::new(file));
+                let header = reader
+                    .headers()
+                    .map_err(|e| PopulationError {
+                        row: Some(1),
+                        column: None,
+                        message: format!("表头无法读取 (cannot read the header: {e})"),
+                    })?
+                    .iter()
+                    .enumerate()
+                    // A spreadsheet's UTF-8 byte order mark is not part of the first name.
+                    .map(|(i, h)| {
+                        if i == 0 {
+                            h.trim_start_matches('\u{feff}')
+                        } else {
+                            h
+                        }
+                    })
+                    .map(|h| h.trim().to_string())
+                    .collect();
+                (
+                    Source::Csv {
+                        reader,
+                        record: csv::StringRecord::new(),
+                    },
+                    header,
+                )
+            }
+            Format::Parquet => {
+                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
+                    io_error("不是有效的 Parquet 文件 not a valid Parquet file", path, e)
+                })?;
+                let header = builder
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                let reader = builder
+                    .with_batch_size(batch)
+                    .build()
+                    .map_err(|e| io_error("无法读取 cannot read", path, e))?;
+                (
+                    Source::Parquet {
+                        reader,
+                        batch: None,
+                        pos: 0,
+                    },
+                    header,
+                )
+            }
+            Format::Jsonl => (
+                Source::Jsonl {
+                    lines: BufReader::new(file).lines(),
+                },
+                vec![APPLICANT.to_string()],
+            ),
+        };
+        let cols = Columns::new(lib, &header)?;
+        Ok(PopulationReader {
+            lib,
+            source,
+            asm: Assembler {
+                lib,
+                cols,
+                default_as_of,
+                current: None,
+                event_ids: HashSet::new(),
+                done: VecDeque::new(),
+                counts: Counts::default(),
+            },
+            batch,
+            row: 0,
+            finished: false,
+            failed: false,
+            max_held: 0,
+        })
+    }
+
+    /// Reads one row (one line of JSON lines); `false` at the end of the file.
+    fn pull(&mut self) -> Result<bool, PopulationError> {
+        match &mut self.source {
+            Source::Csv { reader, record } => {
+                // The header is row 1.
+                let row = self.row + 2;
+                match reader.read_record(record) {
+                    Ok(false) => Ok(false),
+                    Ok(true) => {
+                        self.row += 1;
+                        let r = &*record;
+                        self.asm
+                            .row(row, &|i| r.get(i).map(Cell::Text))
+                            .map(|_| true)
+                    }
+                    Err(e) => Err(PopulationError {
+                        row: Some(row),
+                        column: None,
+                        message: format!("CSV 无法读取 (cannot read the CSV row: {e})"),
+                    }),
+                }
+            }
+            Source::Parquet { reader, batch, pos } => {
+                if batch.as_ref().is_none_or(|b| *pos >= b.rows) {
+                    let Some(next) = reader.next() else {
+                        return Ok(false);
+                    };
+                    let rb = next.map_err(|e| PopulationError {
+                        row: Some(self.row + 1),
+                        column: None,
+                        message: format!("Parquet 无法读取 (cannot read: {e})"),
+                    })?;
+                    let mut cols = Vec::with_capacity(rb.num_columns());
+                    for (i, c) in rb.columns().iter().enumerate() {
+                        cols.push(pq_col(c).map_err(|e| PopulationError {
+                            row: Some(self.row + 1),
+                            column: Some(rb.schema().field(i).name().clone()),
+                            message: e,
+                        })?);
+                    }
+                    *batch = Some(PqBatch {
+                        cols,
+                        rows: rb.num_rows(),
+                    });
+                    *pos = 0;
+                }
+                let b = batch.as_ref().expect("loaded above");
+                let r = *pos;
+                *pos += 1;
+                self.row += 1;
+                let get = |i: usize| match &b.cols[i] {
+                    PqCol::Text(a) => (!a.is_null(r)).then(|| Cell::Text(a.value(r))),
+                    PqCol::Date(a) => (!a.is_null(r))
+                        .then(|| epoch_days(a.value(r)))
+                        .flatten()
+                        .map(Cell::Date),
+                };
+                self.asm.row(self.row, &get).map(|_| true)
+            }
+            Source::Jsonl { lines } => loop {
+                let Some(line) = lines.next() else {
+                    return Ok(false);
+                };
+                self.row += 1;
+                let n = self.row;
+                let line = line.map_err(|e| PopulationError {
+                    row: Some(n),
+                    column: None,
+                    message: format!("无法读取 (cannot read the line: {e})"),
+                })?;
+                let l = line.trim();
+                if l.is_empty() || l.starts_with('#') {
+                    continue;
+                }
+                let input =
+                    kc_wire::parse_input(self.lib, l, None).map_err(|e| PopulationError {
+                        row: Some(n),
+                        column: None,
+                        message: e.to_string(),
+                    })?;
+                self.asm.counts.rows += 1;
+                self.asm.counts.applicants += 1;
+                self.asm.counts.events += input.events.len() as u64;
+                self.asm.done.push_back(input);
+                return Ok(true);
+            },
+        }
+    }
+}
+
+/// A column as text (any type Arrow can cast to text) or as dates (`date32`).
+fn pq_col(c: &ArrayRef) -> Result<PqCol, String> {
+    match c.data_type() {
+        DataType::Date32 => Ok(PqCol::Date(c.as_primitive().clone())),
+        DataType::Utf8 => Ok(PqCol::Text(c.as_string::<i32>().clone())),
+        _ => {
+            let t = arrow::compute::cast(c, &DataType::Utf8).map_err(|e| {
+                format!(
+                    "无法读作文本 (column of type {} cannot be read as text: {e})",
+                    c.data_type()
+                )
+            })?;
+            Ok(PqCol::Text(t.as_string::<i32>().clone()))
+        }
+    }
+}
+
+impl Iterator for PopulationReader<'_> {
+    type Item = Result<Vec<Input>, PopulationError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        loop {
+            if self.asm.done.len() >= self.batch {
+                return Some(Ok(self.asm.done.drain(..self.batch).collect()));
+            }
+            if self.finished {
+                if self.asm.done.is_empty() {
+                    return None;
+                }
+                return Some(Ok(self.asm.done.drain(..).collect()));
+            }
+            match self.pull() {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.asm.finish_current();
+                    self.finished = true;
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+            self.max_held = self.max_held.max(self.asm.done.len());
+        }
+    }
+}
+
+/// Today in China (UTC+8): the default as-of date of a row that gives none, as for JSON lines
+/// read by `kechuang simulate` (which moves it to the period's end anyway).
+fn today() -> Date {
+    jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .date()
+}
+
+/// Reads a population in batches of at most `batch_size` applicants, by the file's extension
+/// (.parquet, .csv, .jsonl). Rows without `as_of` are assessed as of today.
+pub fn read<'l>(
+    path: &Path,
+    lib: &'l Library,
+    batch_size: usize,
+) -> Result<PopulationReader<'l>, PopulationError> {
+    PopulationReader::open(path, lib, batch_size, today())
+}
+
+/// [`read`] with the as-of date of rows that give none (e.g. the simulation period's end).
+pub fn read_as_of<'l>(
+    path: &Path,
+    lib: &'l Library,
+    batch_size: usize,
+    default_as_of: Date,
+) -> Result<PopulationReader<'l>, PopulationError> {
+    PopulationReader::open(path, lib, batch_size, default_as_of)
+}
+
+/// Reads the whole file, keeping nothing: its counts, or the first error.
+pub fn check(path: &Path, lib: &Library) -> Result<Counts, PopulationError> {
+    let mut r = read(path, lib, 4096)?;
+    for b in r.by_ref() {
+        b?;
+    }
+    Ok(r.counts())
+}

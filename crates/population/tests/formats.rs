@@ -1,0 +1,262 @@
+//! Parquet, CSV and JSON lines hold the same population: round trips, streaming in batches, and
+//! errors that name the row and the column.
+
+use kc_money::Money;
+use kc_population::{read, read_as_of, write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+fn library() -> Arc<kc_check::Library> {
+    static LIB: OnceLock<Arc<kc_check::Library>> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+        let (files, checked) = kc_library::load(&dir).expect("policies load");
+        assert!(!checked.has_errors(), "{}", checked.render(&files));
+        Arc::new(checked.library.unwrap())
+    })
+    .clone()
+}
+
+fn twelve() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../simulate/tests/data/twelve.jsonl")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kc-pop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn all(path: &Path, lib: &kc_check::Library) -> Vec<kc_eval::Input> {
+    read(path, lib, 5)
+        .unwrap()
+        .flat_map(|b| b.unwrap())
+        .collect()
+}
+
+fn forecast(lib: &kc_check::Library, inputs: Vec<kc_eval::Input>) -> kc_simulate::Forecast {
+    let mut sim = kc_simulate::Simulation::new(
+        lib,
+        Some("2023-01-01".parse().unwrap()),
+        Some("2023-12-31".parse().unwrap()),
+    );
+    for i in inputs {
+        sim.add(i);
+    }
+    sim.finish()
+}
+
+#[test]
+fn twelve_applicants_round_trip_through_parquet_csv_and_jsonl() {
+    let lib = library();
+    let inputs = all(&twelve(), &lib);
+    assert_eq!(inputs.len(), 12);
+    let baseline = forecast(&lib, inputs.clone());
+    assert_eq!(baseline.total(), Money::parse_amount("1023000").unwrap());
+    for ext in ["parquet", "csv", "jsonl"] {
+        let path = temp(&format!("twelve.{ext}"));
+        let counts = write(&path, &lib, inputs.clone()).unwrap();
+        assert_eq!((counts.applicants, counts.events), (12, 16), "{ext}");
+        let back = all(&path, &lib);
+        assert_eq!(back.len(), 12, "{ext}");
+        let f = forecast(&lib, back.clone());
+        // Every line, level, recipient and amount, not only the total.
+        assert_eq!(f, baseline, "{ext}");
+        assert_eq!(f.total(), Money::parse_amount("1023000").unwrap(), "{ext}");
+        // And the inputs themselves: the same facts, value by value.
+        for (a, b) in inputs.iter().zip(&back) {
+            assert_eq!(a.applicant.id, b.applicant.id);
+            assert_eq!(
+                a.applicant.fields, b.applicant.fields,
+                "{ext} {}",
+                a.applicant.id
+            );
+            assert_eq!(a.as_of, b.as_of);
+            assert_eq!(a.events.len(), b.events.len());
+            for (x, y) in a.events.iter().zip(&b.events) {
+                assert_eq!(
+                    (&x.id, x.kind, x.date, &x.fields),
+                    (&y.id, y.kind, y.date, &y.fields)
+                );
+            }
+        }
+    }
+    // CSV rows: one per event, an applicant's rows together; header on row 1.
+    let csv = std::fs::read_to_string(temp("twelve.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 16);
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .starts_with("applicant,name,as_of,applicant.kind,")
+    );
+}
+
+#[test]
+fn certifications_figures_and_history_round_trip() {
+    let lib = library();
+    let line = r#"{"schema": "kechuang/eval-input/v1", "as_of": "2023-12-31", "applicant": {"id": "T1", "name": "示例机构", "kind": "tech_transfer_institution", "region": "dongchangfu", "certifications": [{"cert": "tech_transfer_municipal", "date": "2021-03-01"}, {"cert": "high_tech", "date": "2020-01-02"}], "figures": {"2022": {"contract_turnover": "4000000.50"}, "2023": {"revenue": "12"}}}, "events": [{"id": "t1", "kind": "transfer_service_year", "date": "2023-03-01", "service_year": 2022, "local_conversion": true}], "history": [{"measure": "voucher_institution", "date": "2022-05-01", "amount": "1000.00", "item": "x"}]}"#;
+    let src = temp("one.jsonl");
+    std::fs::write(&src, format!("{line}\n")).unwrap();
+    let inputs = all(&src, &lib);
+    for ext in ["parquet", "csv"] {
+        let path = temp(&format!("one.{ext}"));
+        write(&path, &lib, inputs.clone()).unwrap();
+        let back = all(&path, &lib);
+        let (a, b) = (&inputs[0], &back[0]);
+        assert_eq!(
+            a.applicant.certifications, b.applicant.certifications,
+            "{ext}"
+        );
+        assert_eq!(a.applicant.figures, b.applicant.figures, "{ext}");
+        assert_eq!(a.history, b.history, "{ext}");
+        assert_eq!(b.applicant.certifications.len(), 2);
+        assert_eq!(b.history[0].amount, Money::parse_amount("1000").unwrap());
+    }
+    let csv = std::fs::read_to_string(temp("one.csv")).unwrap();
+    assert!(
+        csv.contains("tech_transfer_municipal@2021-03-01;high_tech@2020-01-02"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("contract_turnover@2022=4000000.50;revenue@2023=12.00"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn batches_never_split_an_applicant_and_hold_at_most_a_batch() {
+    let lib = library();
+    let cal = kc_population::Calibration::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/population/shenyang.toml"),
+    )
+    .unwrap();
+    let inputs: Vec<_> = kc_population::generate(&lib, &cal, 300, 7)
+        .unwrap()
+        .collect();
+    let events: usize = inputs.iter().map(|i| i.events.len()).sum();
+    assert!(
+        inputs.iter().filter(|i| i.events.len() > 1).count() > 20,
+        "multi-row applicants"
+    );
+    for ext in ["parquet", "csv"] {
+        let path = temp(&format!("stream.{ext}"));
+        write(&path, &lib, inputs.clone()).unwrap();
+        for k in [1, 7, 64] {
+            let mut r = read(&path, &lib, k).unwrap();
+            let mut sizes = Vec::new();
+            let mut ids = Vec::new();
+            let mut n_events = 0;
+            for b in r.by_ref() {
+                let b = b.unwrap();
+                sizes.push(b.len());
+                n_events += b.iter().map(|i| i.events.len()).sum::<usize>();
+                ids.extend(b.into_iter().map(|i| i.applicant.id));
+            }
+            // Every batch but the last is full; no applicant appears twice (none was split).
+            assert!(
+                sizes[..sizes.len() - 1].iter().all(|s| *s == k),
+                "{ext} {k}"
+            );
+            assert_eq!(sizes.iter().sum::<usize>(), 300, "{ext} {k}");
+            let expected: Vec<_> = inputs.iter().map(|i| i.applicant.id.clone()).collect();
+            assert_eq!(ids, expected, "{ext} {k}");
+            assert_eq!(n_events, events, "{ext} {k}");
+            assert!(r.max_held() <= k, "{ext} {k}: held {}", r.max_held());
+            assert_eq!(r.counts().applicants, 300);
+        }
+    }
+}
+
+fn csv_error(text: &str) -> kc_population::PopulationError {
+    let lib = library();
+    let path = temp(&format!("bad-{}.csv", text.len()));
+    std::fs::write(&path, text).unwrap();
+    match read(&path, &lib, 10) {
+        Err(e) => e,
+        Ok(r) => r
+            .filter_map(|b| b.err())
+            .next()
+            .expect("the file is refused"),
+    }
+}
+
+#[test]
+fn a_bad_money_value_names_its_row_and_column() {
+    let text = "applicant,applicant.kind,applicant.region,event,event_kind,event_date,event.amount,event.contract_type\n\
+                L4,university,dongchangfu,e1,contract_registered,2023-05-01,2000000,tech_transfer\n\
+                L4,university,dongchangfu,e2,contract_registered,2023-06-01,100,tech_service\n\
+                L5,research_institute,dongchangfu,e3,contract_registered,2023-05-01,300.5,tech_service\n\
+                L5,research_institute,dongchangfu,e4,contract_registered,2023-07-01,12.345.6,tech_service\n";
+    let e = csv_error(text);
+    assert_eq!(
+        (e.row, e.column.as_deref()),
+        (Some(5), Some("event.amount")),
+        "{e}"
+    );
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("第5行 row 5, 列 column event.amount: "),
+        "{shown}"
+    );
+}
+
+#[test]
+fn an_unknown_enum_member_names_the_column() {
+    let text =
+        "applicant,applicant.kind,applicant.region\nA,enterprise,hunnan\nB,enterprise,atlantis\n";
+    let e = csv_error(text);
+    assert_eq!(
+        (e.row, e.column.as_deref()),
+        (Some(3), Some("applicant.region")),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("atlantis") && e.message.contains("hunnan"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_and_unknown_columns_are_named() {
+    let e = csv_error("name,applicant.kind\n示例,enterprise\n");
+    assert_eq!(e.column.as_deref(), Some("applicant"), "{e}");
+    assert!(
+        e.to_string().contains("missing required column applicant"),
+        "{e}"
+    );
+    let e = csv_error("applicant,event,event_date\nA,e1,2023-01-01\n");
+    assert_eq!(e.column.as_deref(), Some("event_kind"), "{e}");
+    let e = csv_error("applicant,applicant.colour\nA,red\n");
+    assert_eq!(e.column.as_deref(), Some("applicant.colour"), "{e}");
+    // A field of another event kind must stay empty.
+    let e = csv_error(
+        "applicant,event,event_kind,event_date,event.amount,event.cert\nA,e1,certified,2023-01-01,5,high_tech\n",
+    );
+    assert_eq!(
+        (e.row, e.column.as_deref()),
+        (Some(2), Some("event.amount")),
+        "{e}"
+    );
+}
+
+#[test]
+fn rows_without_as_of_take_the_default_and_an_applicant_without_events_is_kept() {
+    let lib = library();
+    let path = temp("noevents.csv");
+    std::fs::write(
+        &path,
+        "applicant,applicant.kind,event,event_kind,event_date\nA,enterprise,,,\nB,university,b1,rural_team_recognized,2023-04-01\n",
+    )
+    .unwrap();
+    let inputs: Vec<_> = read_as_of(&path, &lib, 10, "2023-12-31".parse().unwrap())
+        .unwrap()
+        .flat_map(|b| b.unwrap())
+        .collect();
+    assert_eq!(inputs.len(), 2);
+    assert!(inputs[0].events.is_empty());
+    assert_eq!(inputs[1].events.len(), 1);
+    assert_eq!(inputs[0].as_of.to_string(), "2023-12-31");
+    let c = kc_population::check(&path, &lib).unwrap();
+    assert_eq!((c.applicants, c.events, c.rows), (2, 1, 2));
+}
