@@ -907,3 +907,44 @@ pub fn stored_population(
         Ok(out)
     })
 }
+
+/// The budgets of the ledger for these measures and years, per level: a level's own budget
+/// where one is set for the whole level, else the sum of its jurisdictions' budgets.
+pub fn stored_budgets(
+    opt: &DbOpt,
+    lib: Arc<kc_check::Library>,
+    keys: &[(String, i16)],
+) -> Result<kc_simulate::Budgets> {
+    let opt = opt.clone();
+    let keys = keys.to_vec();
+    runtime()?.block_on(async move {
+        let store = opt.open(lib).await?;
+        let mut out = kc_simulate::Budgets::new();
+        for (measure, year) in keys {
+            let lines = store.budget_status(&measure, year as i32).await?;
+            let mut levels: std::collections::BTreeMap<String, (Option<i64>, i64)> =
+                Default::default();
+            for l in lines {
+                let Some(b) = l.budget_fen else { continue };
+                let e = levels.entry(l.level.clone()).or_default();
+                if l.jurisdiction.is_empty() {
+                    e.0 = Some(b);
+                } else {
+                    e.1 += b;
+                }
+            }
+            if !levels.is_empty() {
+                out.insert(
+                    (measure, year),
+                    levels
+                        .into_iter()
+                        .map(|(level, (whole, parts))| {
+                            (level, kc_money::Money::from_fen(whole.unwrap_or(parts)))
+                        })
+                        .collect(),
+                );
+            }
+        }
+        Ok(out)
+    })
+}

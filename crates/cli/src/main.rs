@@ -12,6 +12,7 @@ mod population;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod report;
 mod shipped;
+mod simulate;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -302,6 +303,13 @@ enum Command {
         /// and losers
         #[arg(long, value_name = "FILE|DIR")]
         reform: Option<PathBuf>,
+        /// Put the budgets of `--database`'s ledger beside the forecast (per measure, year and
+        /// level, with the share of the forecast they cover)
+        #[arg(long)]
+        budgets: bool,
+        /// Print the per-applicant engine's trace for this applicant (repeatable)
+        #[arg(long, value_name = "ID")]
+        trace: Vec<String>,
     },
     /// Benchmark approval latency under concurrent reviewers, on a scratch database
     BenchApprovals {
@@ -635,9 +643,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             to,
             format,
             reform,
+            budgets,
+            trace,
         } => {
             let lib = load_checked(policies)?;
-            let reform_lib = reform.map(|path| reform_library(&lib, path)).transpose()?;
             let day = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
                 s.as_deref()
                     .map(|d| {
@@ -653,89 +662,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
                     .date()
             });
-            // Parquet and CSV are streamed in batches by each library's run, never whole.
-            let columnar = population.clone().filter(|p| {
-                !from_database
-                    && matches!(
-                        kc_population::Format::of(p),
-                        Ok(kc_population::Format::Parquet | kc_population::Format::Csv)
-                    )
-            });
-            // The population as eval-input lines, read once; each library parses them.
-            let (name, lines): (String, Vec<String>) = if let Some(p) = &columnar {
-                (p.display().to_string(), Vec::new())
-            } else if from_database {
-                (
-                    opt.database.clone(),
-                    db::stored_population(&opt, std::sync::Arc::new(lib.clone()), to)?,
-                )
-            } else {
-                let path = population.expect("required by clap");
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                (
-                    path.display().to_string(),
-                    text.lines().map(str::to_string).collect(),
-                )
-            };
-            let text = lines.join("\n");
-            let run = |lib: &kc_check::Library| -> Result<kc_simulate::Forecast> {
-                let mut sim = kc_simulate::Simulation::new(lib, from, Some(to));
-                if let Some(p) = &columnar {
-                    let batches = kc_population::read_as_of(p, lib, 4096, to)
-                        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-                    for batch in batches {
-                        for input in batch.map_err(|e| anyhow::anyhow!("{name}: {e}"))? {
-                            sim.add(input);
-                        }
-                    }
-                }
-                for input in kc_simulate::read_population(lib, &text) {
-                    sim.add(input.map_err(|e| anyhow::anyhow!("{name}: {e}"))?);
-                }
-                Ok(sim.finish())
-            };
-            let forecast = run(&lib)?;
-            let comparison = match &reform_lib {
-                Some(r) => Some((run(r)?, r)),
-                None => None,
-            };
-            match format {
-                Format::Text => {
-                    print!("{}", kc_simulate::render_text(&lib, &forecast));
-                    if let Some((after, r)) = &comparison {
-                        println!();
-                        print!(
-                            "{}",
-                            kc_simulate::render_comparison(
-                                r,
-                                &kc_simulate::compare(&forecast, after)
-                            )
-                        );
-                    }
-                }
-                Format::Json => {
-                    let mut j = kc_simulate::to_json(&forecast);
-                    if let Some((after, _)) = &comparison {
-                        let c = kc_simulate::compare(&forecast, after);
-                        j = serde_json::json!({
-                            "baseline": j,
-                            "reform": kc_simulate::to_json(after),
-                            "delta": c.lines.iter().map(|d| serde_json::json!({
-                                "measure": d.measure, "year": d.year, "baseline": d.baseline.plain(),
-                                "reform": d.reform.plain(), "delta": d.delta().plain(),
-                            })).collect::<Vec<_>>(),
-                            "winners": c.winners().count(),
-                            "losers": c.losers().count(),
-                            "changed": c.changed.iter().take(10).map(|(r, b, a)| serde_json::json!({
-                                "applicant": r.id, "name": r.name, "kind": r.kind, "region": r.region,
-                                "baseline": b.plain(), "reform": a.plain(),
-                            })).collect::<Vec<_>>(),
-                        });
-                    }
-                    println!("{}", serde_json::to_string_pretty(&j)?);
-                }
-            }
+            simulate::run(
+                simulate::Args {
+                    population,
+                    from_database,
+                    opt,
+                    from,
+                    to,
+                    json: matches!(format, Format::Json),
+                    reform,
+                    budgets,
+                    trace,
+                },
+                lib,
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Budget { cmd, opt, policies } => {
@@ -869,7 +809,7 @@ mod tests {
 
 /// A reform given on the command line: a reform file applied to the baseline, or a whole
 /// library directory.
-fn reform_library(base: &kc_check::Library, path: PathBuf) -> Result<kc_check::Library> {
+pub(crate) fn reform_library(base: &kc_check::Library, path: PathBuf) -> Result<kc_check::Library> {
     if path.is_dir() {
         return load_checked(Some(path));
     }

@@ -650,3 +650,79 @@ async fn ready(s: &kc_store::Store, me: &Actor, id: &str) {
     .unwrap();
     s.accept_pledge(me, id).await.unwrap();
 }
+
+/// Issue 13: the ledger's budgets beside a forecast, a reform file read once for both
+/// libraries, and the per-applicant trace of a sampled applicant.
+#[test]
+fn simulate_sets_budgets_beside_the_forecast_and_traces_an_applicant() {
+    let dir = scratch("simbudget");
+    let db = dir.join("kc.db").display().to_string();
+    let pop = root().join("crates/simulate/tests/data/twelve.jsonl");
+    let pop = pop.display().to_string();
+    for (level, amount) in [("city", "24000"), ("district", "36000")] {
+        let (code, _, err) = kechuang(
+            &[
+                "budget",
+                "set",
+                "tech_sme_first",
+                "2023",
+                level,
+                amount,
+                "--database",
+                &db,
+            ],
+            &[],
+        );
+        assert_eq!(code, 0, "{err}");
+    }
+    let reform = dir.join("r.reform");
+    std::fs::write(
+        &reform,
+        "reform \"(十八)按2‰\"\nset contract_registration_rate = 2‰\n",
+    )
+    .unwrap();
+    let (code, out, err) = kechuang(
+        &[
+            "simulate",
+            "--population",
+            &pop,
+            "--from",
+            "2023-01-01",
+            "--to",
+            "2023-12-31",
+            "--budgets",
+            "--database",
+            &db,
+            "--reform",
+            &reform.display().to_string(),
+            "--trace",
+            "A1",
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    // (五) 2023: 3 × 20,000 = 60,000 forecast, half city, half district. Budgets 24,000 city
+    // (80.0% of 30,000) and 36,000 district (120.0%): 60,000 in all, 100.0%.
+    assert!(
+        out.contains("预算 budget 60,000.00 元 / 测算 forecast 60,000.00 元, 覆盖 covers 100.0%"),
+        "{out}"
+    );
+    assert!(
+        out.contains("city: 预算 24,000.00 / 测算 30,000.00 元 (80.0%)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("district: 预算 36,000.00 / 测算 30,000.00 元 (120.0%)"),
+        "{out}"
+    );
+    // The reform file: (十八) at 2‰, 160,000 → 200,000.
+    assert!(out.contains("160,000.00 → 改革 reform 200,000.00"), "{out}");
+    assert!(out.contains("追溯 trace A1"), "{out}");
+    assert!(out.contains("20,000.00"), "{out}");
+    let (code, _, err) = kechuang(
+        &["simulate", "--population", &pop, "--trace", "NOBODY"],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("NOBODY"), "{err}");
+}

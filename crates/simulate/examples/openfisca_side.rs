@@ -271,7 +271,7 @@ fn run(lib: &Library, pop: &str, amounts: &str) {
     let mut total = Money::ZERO;
     let fen = |m: Money| (m.decimal() * kc_money::Dec::ONE_HUNDRED).to_string();
     for (input, p) in inputs.iter().zip(&paid) {
-        let mut row = vec![Money::ZERO; 6];
+        let mut row = [Money::ZERO; 6];
         let mut district = Money::ZERO;
         for a in p {
             let i = order.iter().position(|m| *m == Some(a.measure)).unwrap();

@@ -481,3 +481,63 @@ pub fn render_comparison(lib: &Library, c: &Comparison) -> String {
     }
     s
 }
+
+/// Budgets set in the ledger, beside the forecast: (measure, year) → level → amount.
+pub type Budgets = BTreeMap<(String, i16), BTreeMap<String, Money>>;
+
+/// The share of a forecast a budget covers, in percent with one decimal (`None` for a zero
+/// forecast).
+pub fn coverage_percent(budget: Money, forecast: Money) -> Option<kc_money::Dec> {
+    if forecast == Money::ZERO {
+        return None;
+    }
+    let mut p = (budget.decimal() * kc_money::Dec::ONE_HUNDRED / forecast.decimal())
+        .round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    p.rescale(1);
+    Some(p)
+}
+
+/// Each budgeted measure and year beside its forecast (fixed + up to), level by level:
+/// "the 2023 budget of (五) covers 83.0% of the forecast".
+pub fn render_budgets(lib: &Library, f: &Forecast, budgets: &Budgets) -> String {
+    let mut s = String::from("预算对照 budgets beside the forecast (fixed + up to):\n");
+    let mut any = false;
+    for l in &f.lines {
+        let Some(b) = budgets.get(&(l.measure.clone(), l.year)) else {
+            continue;
+        };
+        any = true;
+        let label = lib
+            .measure(&l.measure)
+            .map(|m| m.label.zh.clone())
+            .unwrap_or_default();
+        let forecast = l.fixed + l.capped;
+        let total: Money = b.values().copied().sum();
+        s += &format!(
+            "  {label} {} {}年: 预算 budget {} 元 / 测算 forecast {} 元{}\n",
+            l.measure,
+            l.year,
+            yuan(total),
+            yuan(forecast),
+            match coverage_percent(total, forecast) {
+                Some(p) => format!(", 覆盖 covers {p}%"),
+                None => String::new(),
+            }
+        );
+        for (level, amount) in b {
+            let part = l.by_level.get(level).copied().unwrap_or(Money::ZERO);
+            s += &format!(
+                "      {level}: 预算 {} / 测算 {} 元{}\n",
+                yuan(*amount),
+                yuan(part),
+                coverage_percent(*amount, part)
+                    .map(|p| format!(" ({p}%)"))
+                    .unwrap_or_default()
+            );
+        }
+    }
+    if !any {
+        s += "  台账中没有对应年度的预算 no budget in the ledger for these measures and years\n";
+    }
+    s
+}
