@@ -806,17 +806,3 @@ mod tests {
         super::Cli::command().debug_assert();
     }
 }
-
-/// A reform given on the command line: a reform file applied to the baseline, or a whole
-/// library directory.
-pub(crate) fn reform_library(base: &kc_check::Library, path: PathBuf) -> Result<kc_check::Library> {
-    if path.is_dir() {
-        return load_checked(Some(path));
-    }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading the reform {}", path.display()))?;
-    let reform = kc_simulate::reform::parse_reform(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    kc_simulate::reform::apply(base, &reform, &kc_simulate::reform::change_lines(&text))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-}

@@ -4,7 +4,7 @@
 //! the ledger's budgets beside the forecast, and traces of chosen applicants.
 
 use crate::db;
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use jiff::civil::Date;
 use kc_check::Library;
 use kc_eval::Input;
@@ -84,7 +84,7 @@ pub fn run(a: Args, lib: Library) -> Result<()> {
     let reform = match &a.reform {
         None => None,
         Some(p) if p.is_dir() => Some(Reform::Library(crate::load_checked(Some(p.clone()))?)),
-        Some(p) => Some(Reform::Overlay(crate::reform_library(&lib, p.clone())?)),
+        Some(p) => Some(Reform::Overlay(reform_library(&lib, p.clone())?)),
     };
     let stored = if a.from_database {
         Some(db::stored_population(&a.opt, Arc::new(lib.clone()), a.to)?)
@@ -209,4 +209,18 @@ pub fn run(a: Args, lib: Library) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A reform given on the command line: a reform file applied to the baseline, or a whole
+/// library directory.
+fn reform_library(base: &kc_check::Library, path: PathBuf) -> Result<kc_check::Library> {
+    if path.is_dir() {
+        return crate::load_checked(Some(path));
+    }
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the reform {}", path.display()))?;
+    let reform = kc_simulate::reform::parse_reform(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    kc_simulate::reform::apply(base, &reform, &kc_simulate::reform::change_lines(&text))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
