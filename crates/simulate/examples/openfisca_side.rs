@@ -269,7 +269,12 @@ fn run(lib: &Library, pop: &str, amounts: &str) {
     let mut w = BufWriter::new(std::fs::File::create(amounts).unwrap());
     writeln!(w, "id,{},district_share", MEASURES.join(",")).unwrap();
     let mut total = Money::ZERO;
-    let fen = |m: Money| (m.decimal() * kc_money::Dec::ONE_HUNDRED).to_string();
+    // Whole fen as an integer: every amount is already rounded down to the fen.
+    let fen = |m: Money| {
+        let mut d = m.decimal();
+        d.rescale(2);
+        d.mantissa().to_string()
+    };
     for (input, p) in inputs.iter().zip(&paid) {
         let mut row = [Money::ZERO; 6];
         let mut district = Money::ZERO;
