@@ -227,10 +227,18 @@ async fn home_page(s: &Session, lang: Lang, st: &AppState, typed: Typed) -> Page
                 @if !measures.is_empty() {
                     @let open = measures.iter().any(|m| touched(&by_measure[m.id.as_str()]) || typed.removed.contains(&m.id) || typed.problem(&format!("rm:{}", m.id)).is_some());
                     details.knobs.document open[open] {
-                        summary { (doc_name(d)) " · " (measures.len()) (lang.t(" 项措施", " measures")) }
+                        // The document's name is Chinese in either language: the summary is marked so.
+                        @if lang.0 { summary lang="zh-CN" { (doc_name(d)) } } @else { summary { (doc_name(d)) " · " (measures.len()) " 项措施" } }
                         @for m in &measures {
                             fieldset.measure data-measure=(m.id) {
-                                legend { (measure_name(lib, lang, &m.id)) " " span lang="zh-CN" { (m.clause.id) } }
+                                @if lang.0 && m.label.en.is_some() {
+                                    legend { (measure_name(lib, lang, &m.id)) }
+                                    p.muted.clause { "Clause " span lang="zh-CN" { (m.clause.id) } }
+                                } @else if lang.0 {
+                                    legend lang="zh-CN" { (m.label.zh) " " (m.clause.id) }
+                                } @else {
+                                    legend { (m.label.zh) " " (m.clause.id) }
+                                }
                                 (knob_rows(&by_measure[m.id.as_str()]))
                                 label.remove { input type="checkbox" name="rm" value=(m.id) checked[typed.removed.contains(&m.id)]; " " (lang.t("删除此措施(改革后不再兑现)", "Remove this measure (the reform pays nothing under it)")) }
                                 (field_problem(&typed, &format!("rm:{}", m.id)))

@@ -124,7 +124,13 @@ pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
             } else {
                 format!("k:{knob}")
             };
-            p.insert(field, e.message);
+            // The field names the knob: its id is not repeated in the words beside it.
+            let words = e
+                .message
+                .strip_prefix(&format!("{knob}: "))
+                .unwrap_or(&e.message)
+                .to_string();
+            p.insert(field, words);
             continue;
         }
         changes.push(c);
