@@ -241,6 +241,9 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
         let run2 = run.clone();
         let outcome =
             tokio::task::spawn_blocking(move || evaluate(&store2, &lib, &run2, &ids, c)).await;
+        // The evaluation is over: the slot is free before the result is written, so a caller
+        // who sees the run done may start the next at once.
+        drop(permit);
         let failed = match outcome {
             Ok(Ok(Some(result))) => match store.simulation_finished(&run, &result).await {
                 Ok(_) => None,
@@ -259,7 +262,6 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
         {
             tracing::error!(run = %run, error = %db, "recording a failed simulation");
         }
-        drop(permit);
     });
     Ok(id)
 }
