@@ -18,6 +18,7 @@
 //                      "none" to take none)
 //   E2E_HEADFUL=1      show the browser (needs a display)
 //   E2E_ONLY=market    run only the 科技大市场 scenario and axe (quick, no crawls)
+//   E2E_ONLY=simulate  run only the 测算 scenario (with its own axe and phone checks)
 //
 // Prints one line per check and, last, `N passed, M failed`; exits non-zero on any failure.
 
@@ -304,6 +305,12 @@ async function main() {
     if (r.status() >= 500) serverErrors.push(`${r.request().method()} ${r.url()} → ${r.status()}`);
   });
 
+  if (process.env.E2E_ONLY === 'simulate') {
+    // A quick run of the 测算 scenario alone (its own axe, English and phone checks).
+    await simulateScenario(page, context, base);
+    await check('no HTTP 5xx during the run', () => assert.deepEqual(serverErrors, []));
+    return;
+  }
   if (process.env.E2E_ONLY === 'market') {
     // A quick run of the market scenario alone (and axe; no crawls), while working on it.
     await marketScenario(page, context, base);
@@ -1010,6 +1017,10 @@ async function main() {
   skipping = null;
   await marketScenario(page, context, base);
 
+  // -- 测算: finance runs the library over the demo applicants, then a reform of one knob
+  skipping = null;
+  await simulateScenario(page, context, base);
+
   skipping = null;
   await sideCheck('plain language: a crawl of every page of every role, desktop and phone, shows no rule identifier, raw state code or bare credit code', async () => {
     const problems = await crawlForCodes();
@@ -1044,6 +1055,175 @@ async function main() {
   });
   await check('no HTTP 5xx during the run', () => {
     assert.deepEqual(serverErrors, []);
+  });
+}
+
+// ---------------------------------------------------------------- 测算 (cost simulation)
+
+// The runs the 测算 scenario made, for axe: {baseline, reform} ids.
+const simulation = {};
+
+/** Submits the 测算 form and waits on the run's page until the run is done; returns its id. */
+async function runSimulation(page, base) {
+  const resp = await submit(page, page.locator('#simulate-form button[type="submit"]'));
+  assert.equal(resp.status(), 200, `starting a run: HTTP ${resp.status()}`);
+  const m = new URL(page.url()).pathname.match(/^\/simulate\/runs\/([\w-]+)$/);
+  assert.ok(m, `landed on the run's page, got ${page.url()}`);
+  // The page refreshes itself every 2 s while the run is queued or running.
+  await page.locator('#run-status[data-status="done"]').waitFor({ timeout: 90_000 });
+  return m[1];
+}
+
+/** Sum (fen) of the cells of a column of a table. */
+async function columnFen(page, selector) {
+  const cells = await page.locator(selector).allInnerTexts();
+  return cells.reduce((s, t) => s + fen(t), 0);
+}
+
+/**
+ * 测算: finance runs the whole library over the demo applicants for 2022 and reads the totals
+ * (table, levels, chart), then gives 科技型中小企业 first filings 3万元 instead of 2万元 and sees
+ * the delta; a wrong value comes back beside its field; English, a phone and axe; an
+ * applicant is refused.
+ */
+async function simulateScenario(page, context, base) {
+  const knob = 'tech_sme_first#1';
+  await check('测算: finance opens 测算 from the menu and runs the library over the demo applicants for 2022; the run finishes in the background', async () => {
+    if (await page.locator('header form[action="/logout"]').count()) await logout(page);
+    await login(page, base, 'finance');
+    await submit(page, page.locator('header nav a[href="/simulate"]'));
+    assert.equal(await text(page.locator('main h1')), '测算');
+    assert.equal(await page.locator('header nav a[href="/simulate"]').getAttribute('aria-current'), 'page');
+    await page.fill('#simulate-form input[name="title"]', '2022年基线');
+    await page.fill('#simulate-form input[name="from"]', '2022-01-01');
+    await page.fill('#simulate-form input[name="to"]', '2022-12-31');
+    simulation.baseline = await runSimulation(page, base);
+    assert.equal(await text(page.locator('main h1')), '2022年基线');
+  });
+  await check('测算: the run shows the totals per measure and year, per level and as a chart, the same numbers everywhere', async () => {
+    const rows = await page.locator('table#lines tr[data-measure]').count();
+    assert.ok(rows >= 3, `measures with awards in 2022: ${rows}`);
+    const total = fen(await text(page.locator('#baseline-total')));
+    assert.ok(total > 0, 'a total');
+    const lines = (await columnFen(page, 'table#lines td.fixed')) + (await columnFen(page, 'table#lines td.up-to'));
+    assert.equal(lines, total, 'the lines add up to the total');
+    assert.ok((await page.locator('table#levels tr[data-level]').count()) >= 2, 'levels');
+    const levels = await columnFen(page, 'table#levels tr[data-level] td:nth-child(2)');
+    assert.ok(levels > 0 && levels <= total, `the levels' shares (${levels}) within the total (${total})`);
+    const chart = page.locator('svg#chart');
+    assert.equal(await chart.getAttribute('role'), 'img');
+    assert.match(await chart.locator('title').textContent(), /各措施测算合计/);
+    assert.ok((await chart.locator('rect').count()) >= rows / 2, 'a bar per measure');
+    const desc = await chart.locator('desc').textContent();
+    assert.match(desc, /首次备案的科技型中小企业后补助: 40,000\.00 元/, desc.slice(0, 200));
+    const r = await page.request.get(`${base}/simulate/runs/${simulation.baseline}/result.xlsx`);
+    assert.equal(r.status(), 200);
+    assert.match(r.headers()['content-type'], /spreadsheetml/);
+    await shot(page, 'simulate-run');
+  });
+  await check('测算: a wrong value comes back beside its field, Chinese first with English, and nothing runs', async () => {
+    await page.goto(`${base}/simulate`);
+    const before = await page.locator('table#runs tr[data-run]').count();
+    const row = page.locator(`tr[data-knob="${knob}"]`);
+    await page.locator('details', { has: row }).locator('summary').click();
+    assert.match(await text(row.locator('td.current')), /20,000\.00 元/);
+    await row.locator('input[type="text"]').fill('abc');
+    await page.fill('#simulate-form input[name="from"]', '2022-01-01');
+    await page.fill('#simulate-form input[name="to"]', '2022-12-31');
+    const resp = await submit(page, page.locator('#simulate-form button[type="submit"]'));
+    assert.equal(resp.status(), 400);
+    assert.equal(new URL(page.url()).pathname, '/simulate');
+    const err = await text(page.locator(`tr[data-knob="${knob}"] .field-error`));
+    assert.match(err, /^“abc” 不是金额 is not an amount/);
+    assert.equal(await page.locator(`tr[data-knob="${knob}"] input[type="text"]`).inputValue(), 'abc', 'the input kept');
+    assert.equal(await page.locator('table#runs tr[data-run]').count(), before, 'nothing ran');
+  });
+  await check('测算: 3万元 instead of 2万元 for a first 科技型中小企业 filing — the reform run shows +20,000.00 元 for the two 2022 filings, with winners', async () => {
+    const row = page.locator(`tr[data-knob="${knob}"]`);
+    await row.locator('input[type="text"]').fill('3万元');
+    await page.fill('#simulate-form input[name="title"]', '科技型中小企业首次备案补助提高到3万元');
+    simulation.reform = await runSimulation(page, base);
+    assert.match(await text(page.locator('#reform-changes')), /首次备案的科技型中小企业后补助.*→ 3万元/);
+    assert.equal(await text(page.locator('#delta-total')), '20,000.00 元');
+    const delta = page.locator('table#delta tr.total[data-measure="tech_sme_first"] td.delta');
+    assert.equal(await text(delta), '20,000.00 元');
+    assert.match(await text(page.locator('#winners')), /受益主体 2,合计 \+20,000\.00 元;受损主体 0/);
+    assert.equal(await page.locator('table#largest tr').count(), 3, 'two applicants gain');
+    await shot(page, 'simulate-reform');
+  });
+  await sideCheck('测算: the runs are listed newest first with who ran them, their status and totals', async () => {
+    await page.goto(`${base}/simulate`);
+    const ids = await page.locator('table#runs tr[data-run]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run')));
+    assert.deepEqual(ids.slice(0, 2), [simulation.reform, simulation.baseline]);
+    const first = page.locator(`table#runs tr[data-run="${simulation.reform}"]`);
+    assert.equal(await text(first.locator('td.status')), '已完成');
+    assert.match(await text(first), /财务\(演示\)/);
+  });
+  await sideCheck('测算 in English: headings, labels and buttons of the page and the run are in English', async () => {
+    await page.goto(`${base}/lang/en`);
+    const problems = [];
+    for (const u of ['/simulate', `/simulate/runs/${simulation.reform}`]) {
+      await page.goto(`${base}${u}`);
+      const texts = await page
+        .locator('nav a, th, label, button, summary, legend, h2, caption')
+        .evaluateAll((es) => es.filter((e) => !e.closest('[lang="zh-CN"], .quote, .rule-code')).map((e) => e.innerText.trim()));
+      for (const t of texts) if (/[\u4e00-\u9fff]/.test(t) && t !== '中') problems.push(`${u}: “${t.slice(0, 40)}”`);
+    }
+    await page.goto(`${base}/simulate/runs/${simulation.reform}`);
+    assert.equal(await text(page.locator('#run-status strong.status')), 'done');
+    await page.goto(`${base}/lang/zh`);
+    assert.deepEqual(problems, []);
+  });
+  await sideCheck('测算 on a phone (390 px): the page and the run fit without sideways scrolling', async () => {
+    const probe = await context.newPage();
+    const problems = [];
+    try {
+      await probe.setViewportSize({ width: 390, height: 844 });
+      for (const u of ['/simulate', `/simulate/runs/${simulation.reform}`]) {
+        await probe.goto(`${base}${u}`);
+        // Open every folded knob list: the widest the page gets.
+        await probe.evaluate(() => document.querySelectorAll('details').forEach((d) => d.setAttribute('open', '')));
+        const w = await probe.evaluate(() => document.documentElement.scrollWidth);
+        if (w > 390) problems.push(`${u}: ${w}px`);
+      }
+    } finally {
+      await probe.close();
+    }
+    assert.deepEqual(problems, []);
+  });
+  await sideCheck('测算: axe-core (WCAG 2.1 A/AA) finds no serious or critical violation on the page and the run, desktop and phone', async () => {
+    const axeSource = fs.readFileSync(path.join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
+    const ctx = await browser.newContext({ locale: 'zh-CN', bypassCSP: true });
+    const p = await ctx.newPage();
+    const problems = [];
+    try {
+      await login(p, base, 'finance');
+      for (const width of [1280, 390]) {
+        await p.setViewportSize({ width, height: 844 });
+        for (const u of ['/simulate', `/simulate/runs/${simulation.reform}`]) {
+          await p.goto(`${base}${u}`);
+          await p.evaluate(() => document.querySelectorAll('details').forEach((d) => d.setAttribute('open', '')));
+          await p.addScriptTag({ content: axeSource });
+          const r = await p.evaluate(() => window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }));
+          for (const v of r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')) {
+            problems.push(`${u} @${width}: ${v.id} (${v.impact}) ×${v.nodes.length}: ${v.nodes[0]?.target?.join(' ')}`);
+          }
+        }
+      }
+    } finally {
+      await ctx.close();
+    }
+    assert.deepEqual(problems, []);
+  });
+  await sideCheck('测算 is refused to an applicant (403) and not in its menu', async () => {
+    await logout(page);
+    await login(page, base, applicantUser);
+    assert.equal(await page.locator('header nav a[href="/simulate"]').count(), 0);
+    const resp = await page.goto(`${base}/simulate`);
+    assert.equal(resp.status(), 403);
+    const run = await page.goto(`${base}/simulate/runs/${simulation.reform}`);
+    assert.equal(run.status(), 403);
+    await logout(page);
   });
 }
 
@@ -1561,7 +1741,8 @@ async function axeMainPages(base, app, pick) {
     ['reviewer', ['/review', app ? `/applications/${app.id}` : '/review', '/applicants', '/budget', '/market', '/market/contracts', '/market/fairs', ...(market.fair ? [`/market/fairs/${market.fair}`] : [])]],
     ['demo31', ['/market/new?side=demand', '/market/mine', '/market/vouchers']],
     ['demo-admin', ['/audit']],
-    ['planner', ['/plans']],
+    ['planner', ['/plans', '/simulate']],
+    ['finance', ['/simulate', ...(simulation.reform ? [`/simulate/runs/${simulation.reform}`] : [])]],
   ];
   const problems = [];
   for (const [user, pages] of plan) {

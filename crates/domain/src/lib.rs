@@ -165,6 +165,11 @@ pub enum Access {
     HandInMaterials,
     /// Record a payment (拨付) of a level's part, after the 公示 period.
     RecordPayments,
+    /// The 测算 workspace: cost simulations of the library over the stored applicants, with
+    /// reforms of its parameters (finance, the plan office as leadership's staff, admins). Totals
+    /// by measure, year and level; the applicants whose totals a reform changes are named only
+    /// to roles that see every applicant (`AllApplicants`).
+    Simulate,
 }
 
 impl Role {
@@ -186,6 +191,7 @@ impl Role {
             Access::HandInMaterials => matches!(self, Applicant | System),
             // The system makes offers and ends notice periods; it never pays.
             Access::RecordPayments => matches!(self, Finance | Admin),
+            Access::Simulate => matches!(self, Finance | Admin | PlanOffice | System),
         }
     }
 

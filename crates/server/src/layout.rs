@@ -39,7 +39,7 @@ form.inline{display:inline-block;margin:.2rem .3rem .2rem 0}input,select,textare
 button{font:inherit;background:#b71c1c;color:#fff;border:0;border-radius:4px;padding:.3rem .8rem;cursor:pointer}button.secondary{background:#486581}
 label{display:block;margin:.3rem 0}.bar{background:#eef2f7;height:14px;border-radius:3px;position:relative;min-width:120px}
 .bar span{position:absolute;left:0;top:0;bottom:0;background:#b71c1c;border-radius:3px}.bar span.paid{background:#1b7f3b}
-svg.chart{width:100%;max-width:480px;height:auto;display:block}details summary{cursor:pointer;color:#2f6fb0}
+svg.chart{width:100%;max-width:480px;height:auto;display:block}svg.hbars{max-width:760px}table.knobs input[type=text]{width:9rem}fieldset.measure{background:#fff}details summary{cursor:pointer;color:#2f6fb0}
 details.record form{background:#f5f7fa;padding:.4rem .6rem;border-radius:4px}tr.detail td{border-top:0;padding-top:0}
 tr.detail details{display:inline-block;vertical-align:top;margin-right:1.2rem;max-width:100%}tr.detail details.chart[open]{width:480px}
 .error{background:#fff1f0;border:1px solid #b71c1c;padding:.8rem;border-radius:6px}
@@ -93,6 +93,7 @@ pub(crate) fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup)
                             a.inbox href="/notifications" aria-current=[(cur == "/notifications").then_some("page")] { (lang.t("通知", "Notifications")) " (" (n) ")" }
                         }
                         @if role.is_some_and(|r| r.may(Access::Plans)) { (menu_link(&cur, "/plans", lang.t("计划", "Plans"))) }
+                        @if role.is_some_and(|r| r.may(Access::Simulate)) { (menu_link(&cur, "/simulate", lang.t("测算", "Simulation"))) }
                     }
                     div.right {
                         a href="/lang/zh" lang="zh-CN" { "中" } "/" a href="/lang/en" lang="en" { "EN" }

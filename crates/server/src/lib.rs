@@ -295,6 +295,15 @@ pub async fn serve(
     for line in report {
         println!("{line}");
     }
+    // Runs of the 测算 workspace left queued or running by a process that stopped (their
+    // heartbeat is old) are marked failed, so none stays "running" forever.
+    let stale = store
+        .fail_stale_simulations()
+        .await
+        .map_err(|e| e.to_string())?;
+    if stale > 0 {
+        println!("测算 simulations: {stale} run(s) of a stopped process marked failed");
+    }
     let guard = Arc::new(guard::Guard::new(options.quota, options.trust_proxy));
     guard::spawn_sweeper(guard.clone());
     let state = AppState {

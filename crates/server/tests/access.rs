@@ -187,7 +187,51 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         [409, 409, 409, 409, 409, 409, 409],
     ),
     ("GET", "/api/audit", [401, 403, 403, 403, 403, 200, 403]),
+    // 测算: finance, the plan office (leadership's staff) and admins; not applicants, not
+    // reviewers.
+    ("GET", "/simulate", [401, 403, 403, 403, 200, 200, 200]),
+    (
+        "GET",
+        "/api/simulations",
+        [401, 403, 403, 403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/simulations/knobs",
+        [401, 403, 403, 403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/simulate/runs/{run}",
+        [401, 403, 403, 403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/simulations/{run}",
+        [401, 403, 403, 403, 200, 200, 200],
+    ),
+    (
+        "GET",
+        "/api/simulations/{run}/result.xlsx",
+        [401, 403, 403, 403, 200, 200, 200],
+    ),
 ];
+
+/// Starts a 测算 run and waits until it is done; returns its id.
+async fn finished_run(c: &Client, body: serde_json::Value) -> String {
+    let (s, j) = c.post("/api/simulations", body).await;
+    assert_eq!(s, 202, "{j}");
+    let id = j["id"].as_str().unwrap().to_string();
+    for _ in 0..600 {
+        let (_, r) = c.get(&format!("/api/simulations/{id}")).await;
+        match r["status"].as_str() {
+            Some("done") => return id,
+            Some("failed") => panic!("run failed: {r}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    panic!("run {id} not done in 30 s");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn issue_9_every_role_reaches_only_what_its_work_needs() {
@@ -226,12 +270,18 @@ async fn issue_9_every_role_reaches_only_what_its_work_needs() {
         csrf: String::new(),
     };
     let mut callers = vec![anon, hn];
+    // A finished 测算 run of the seeded applicants, for the run's rows.
+    let fin = Client::login(&base, "fin").await;
+    let run = finished_run(&fin, json!({"from": "2023-01-01", "to": "2023-12-31"})).await;
     for who in &WHO[2..] {
         callers.push(Client::login(&base, who).await);
     }
     let mut wrong = vec![];
     for (method, path, expect) in MATRIX {
-        let path = path.replace("{app}", &app).replace("{file}", &file);
+        let path = path
+            .replace("{app}", &app)
+            .replace("{file}", &file)
+            .replace("{run}", &run);
         for (i, c) in callers.iter().enumerate() {
             assert_eq!(*method, "GET");
             let status = c

@@ -236,6 +236,38 @@ fn calls() -> Vec<Call> {
             Json(include_str!("../../../examples/hunnan-enterprise.json")),
         ),
         call("calendar", "GET", "/api/calendar", Anonymous, None),
+        // 测算: the knobs, a run in the background (its xlsx is fetched at the end of the
+        // table, when it is done), the runs and the run.
+        call(
+            "simulation_knobs",
+            "GET",
+            "/api/simulations/knobs",
+            Finance,
+            None,
+        ),
+        Call {
+            status: 202,
+            ..keep(
+                call(
+                    "start_simulation",
+                    "POST",
+                    "/api/simulations",
+                    Finance,
+                    Json(
+                        r#"{"from": "2020-01-01", "to": "2023-12-31", "changes": [{"knob": "tech_sme_first#1", "value": "3万元"}]}"#,
+                    ),
+                ),
+                &[("run", "/id")],
+            )
+        },
+        call("simulation_runs", "GET", "/api/simulations", Finance, None),
+        call(
+            "simulation_run",
+            "GET",
+            "/api/simulations/{run}",
+            Planner,
+            None,
+        ),
         keep(
             call("plan_status", "GET", "/api/plans", Planner, None),
             &[("plan", "/0/plan"), ("indicator", "/0/indicators/0/id")],
@@ -894,6 +926,13 @@ fn calls() -> Vec<Call> {
                 r#"{"a": "91210112MA0XK8R34Y", "b": "91371526G3FJAFQX31", "note": "同一控股股东"}"#,
             ),
         ),
+        call(
+            "simulation_xlsx",
+            "GET",
+            "/api/simulations/{run}/result.xlsx",
+            Admin,
+            None,
+        ),
         call("logout", "POST", "/api/logout", Hn, None),
     ]
 }
@@ -1023,6 +1062,14 @@ const UI: &[(&str, &str, &[&str])] = &[
     ("POST", "/market/orders", &["order_service"]),
     ("POST", "/market/orders/{id}/redeem", &["redeem_order"]),
     ("POST", "/market/relations", &["declare_relation"]),
+    ("GET", "/simulate", &["simulation_knobs", "simulation_runs"]),
+    ("POST", "/simulate", &["start_simulation"]),
+    ("GET", "/simulate/runs/{id}", &["simulation_run"]),
+    (
+        "GET",
+        "/simulate/runs/{id}/result.xlsx",
+        &["simulation_xlsx"],
+    ),
     ("GET", "/login/oidc", &[]),
     ("GET", "/login/oidc/callback", &[]),
 ];

@@ -20,6 +20,7 @@ pub mod materials;
 pub mod migrate;
 mod names;
 pub mod organisations;
+pub mod simulation;
 mod transfer;
 mod workflow;
 

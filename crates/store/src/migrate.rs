@@ -56,6 +56,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "market",
         include_str!("../migrations/sqlite/0010_market.sql"),
     ),
+    (
+        11,
+        "simulation_runs",
+        include_str!("../migrations/sqlite/0011_simulation_runs.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -107,6 +112,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         10,
         "market",
         include_str!("../migrations/postgres/0010_market.sql"),
+    ),
+    (
+        11,
+        "simulation_runs",
+        include_str!("../migrations/postgres/0011_simulation_runs.sql"),
     ),
 ];
 

@@ -92,6 +92,7 @@ pub fn routes() -> Router<AppState> {
         .merge(crate::features::applications::materials::api_routes())
         .merge(crate::features::organisation::api::api_routes())
         .merge(crate::features::market::api::api_routes())
+        .merge(crate::features::simulate::api::api_routes())
 }
 
 #[derive(OpenApi)]
@@ -168,6 +169,11 @@ pub fn routes() -> Router<AppState> {
         crate::features::market::api::order,
         crate::features::market::api::redeem,
         crate::features::market::api::relation,
+        crate::features::simulate::api::knobs,
+        crate::features::simulate::api::start,
+        crate::features::simulate::api::runs,
+        crate::features::simulate::api::one,
+        crate::features::simulate::api::xlsx,
     ),
     components(schemas(
         notices::ObjectionRequest,
@@ -202,6 +208,10 @@ pub fn routes() -> Router<AppState> {
         crate::features::market::api::OrderRequest,
         crate::features::market::api::RedeemRequest,
         crate::features::market::api::RelationRequest,
+        crate::features::simulate::api::KnobBody,
+        crate::features::simulate::api::SimulationRunBody,
+        crate::features::simulate::api::ChangeRequest,
+        crate::features::simulate::api::SimulationRequest,
     ))
 )]
 struct ExtDoc;

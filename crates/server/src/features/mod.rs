@@ -18,6 +18,7 @@ pub mod organisation;
 pub mod overview;
 pub mod plans;
 pub mod review;
+pub mod simulate;
 pub mod transfer;
 
 use crate::AppState;
@@ -41,5 +42,6 @@ pub fn routes() -> Router<AppState> {
         .merge(overview::routes())
         .merge(organisation::routes())
         .merge(market::routes())
+        .merge(simulate::routes())
         .merge(applications::materials::routes())
 }

@@ -1,0 +1,406 @@
+//! What the 测算 page and its API share: the request checked (period, knob values, removals —
+//! every problem named by its field), the run started in the background, and its result as
+//! JSON. The evaluation is kc-simulate's, over the stored applicants; the store keeps the run.
+
+use crate::AppError;
+use crate::AppState;
+use crate::auth::Session;
+use jiff::civil::Date;
+use kc_check::Library;
+use kc_domain::Access;
+use kc_money::Money;
+use kc_simulate::reform::{self, Change, Reform};
+use serde_json::{Value as J, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
+
+/// Progress is written every this many applicants (and at the end).
+pub(crate) const PROGRESS_EVERY: usize = 10;
+
+/// Runs one process evaluates at once; more are refused (409 `busy`), not queued.
+pub(crate) const RUNS_AT_ONCE: usize = 2;
+
+fn runs() -> Arc<tokio::sync::Semaphore> {
+    static S: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
+    S.get_or_init(|| Arc::new(tokio::sync::Semaphore::new(RUNS_AT_ONCE)))
+        .clone()
+}
+
+/// What a person asked for, as typed.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Request {
+    pub title: String,
+    pub from: String,
+    pub to: String,
+    pub changes: Vec<(String, String, String)>,
+    pub removed: Vec<String>,
+}
+
+/// A request checked: the period, the reform (if any) and the reformed library.
+pub(crate) struct Checked {
+    pub title: String,
+    pub from: Date,
+    pub to: Date,
+    pub reform: Option<(Reform, Library)>,
+}
+
+/// Field → problem, Chinese first with English. Fields: `from`, `to`, `k:KNOB` (the value),
+/// `f:KNOB` (its date), `rm:MEASURE`, `reform` (the changes together).
+pub(crate) type Problems = BTreeMap<String, String>;
+
+fn date(text: &str, zh: &str, en: &str) -> Result<Date, String> {
+    text.trim().parse::<Date>().map_err(|_| {
+        format!(
+            "{zh}“{}”不是日期 ({en}: not a date YYYY-MM-DD)",
+            text.trim()
+        )
+    })
+}
+
+/// Checks a request against the library: every problem found, by field, or the run to start.
+pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
+    let mut p = Problems::new();
+    let from = date(&r.from, "期间起始", "from")
+        .map_err(|e| p.insert("from".into(), e))
+        .ok();
+    let to = date(&r.to, "期间截止", "to")
+        .map_err(|e| p.insert("to".into(), e))
+        .ok();
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            p.insert(
+                "to".into(),
+                format!("期间截止 {t} 早于起始 {f} (the period ends before it starts)"),
+            );
+        } else if t.year() - f.year() > 30 {
+            p.insert(
+                "to".into(),
+                "期间不超过30年 (the period is at most 30 years)".into(),
+            );
+        }
+    }
+    if r.title.chars().count() > 200 {
+        p.insert(
+            "title".into(),
+            "标题不超过200字 (the title is at most 200 characters)".into(),
+        );
+    }
+    let mut changes = Vec::new();
+    for (knob, value, on) in &r.changes {
+        if value.trim().is_empty() && on.trim().is_empty() {
+            continue;
+        }
+        if value.trim().is_empty() {
+            p.insert(
+                format!("k:{knob}"),
+                "请填写新值,或清空日期 (type the new value, or clear the date)".into(),
+            );
+            continue;
+        }
+        let from = if on.trim().is_empty() {
+            None
+        } else {
+            match date(on, "生效日", "from") {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    p.insert(format!("f:{knob}"), e);
+                    continue;
+                }
+            }
+        };
+        let c = Change {
+            knob: knob.clone(),
+            value: value.trim().to_string(),
+            from,
+        };
+        // Each change on its own, so every wrong field is named at once.
+        let one = Reform {
+            changes: vec![c.clone()],
+            ..Default::default()
+        };
+        if let Err(e) = reform::apply(lib, &one, &[]) {
+            let field = if e.message.starts_with("生效日") || e.message.contains("from a date") {
+                format!("f:{knob}")
+            } else {
+                format!("k:{knob}")
+            };
+            // The field names the knob: its id is not repeated in the words beside it.
+            let words = e
+                .message
+                .strip_prefix(&format!("{knob}: "))
+                .unwrap_or(&e.message)
+                .to_string();
+            p.insert(field, words);
+            continue;
+        }
+        changes.push(c);
+    }
+    let mut removed = Vec::new();
+    for m in &r.removed {
+        if lib.measure(m).is_none() {
+            p.insert(
+                format!("rm:{m}"),
+                format!("没有措施“{m}” (no measure {m} to remove)"),
+            );
+        } else if !removed.contains(m) {
+            removed.push(m.clone());
+        }
+    }
+    if !p.is_empty() {
+        return Err(p);
+    }
+    let reform = if changes.is_empty() && removed.is_empty() {
+        None
+    } else {
+        let rf = Reform {
+            title: r.title.trim().to_string(),
+            note: String::new(),
+            changes,
+            removed,
+        };
+        match reform::apply(lib, &rf, &[]) {
+            Ok(l) => Some((rf, l)),
+            Err(e) => {
+                p.insert("reform".into(), e.to_string());
+                return Err(p);
+            }
+        }
+    };
+    let (Some(from), Some(to)) = (from, to) else {
+        unreachable!("no problem, so both dates parsed")
+    };
+    let title = if r.title.trim().is_empty() {
+        match &reform {
+            None => format!("基线 baseline {from} – {to}"),
+            Some((rf, _)) => format!(
+                "改革 reform ({} 项调整 changes) {from} – {to}",
+                rf.changes.len() + rf.removed.len()
+            ),
+        }
+    } else {
+        r.title.trim().to_string()
+    };
+    Ok(Checked {
+        title,
+        from,
+        to,
+        reform,
+    })
+}
+
+/// The problems as one message (the API's 400), each with its field.
+pub(crate) fn problems_message(p: &Problems) -> String {
+    p.iter()
+        .map(|(f, m)| format!("{f}: {m}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn params_json(c: &Checked) -> J {
+    let (changes, removed) = match &c.reform {
+        None => (vec![], vec![]),
+        Some((rf, _)) => (
+            rf.changes
+                .iter()
+                .map(|ch| json!({"knob": ch.knob, "value": ch.value, "from": ch.from.map(|d| d.to_string())}))
+                .collect(),
+            rf.removed.clone(),
+        ),
+    };
+    json!({"from": c.from.to_string(), "to": c.to.to_string(), "changes": changes, "removed": removed})
+}
+
+/// Records the run and starts it in the background; returns its id at once.
+pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<String, AppError> {
+    s.require_access(Access::Simulate)?;
+    let actor = s.user.actor();
+    let Ok(permit) = runs().try_acquire_owned() else {
+        return Err(AppError::Conflict {
+            code: "busy",
+            message: format!(
+                "已有 {RUNS_AT_ONCE} 个测算在运行,请稍后再试 ({RUNS_AT_ONCE} simulations are running; try again when one is done)"
+            ),
+        });
+    };
+    let ids = st.store.population_ids(&actor).await?;
+    let id = st
+        .store
+        .create_simulation_run(
+            &actor,
+            &s.user.name,
+            &c.title,
+            &params_json(&c),
+            ids.len() as i64,
+        )
+        .await?;
+    let store = st.store.clone();
+    let lib = st.lib.clone();
+    let run = id.clone();
+    tokio::spawn(async move {
+        let store2 = store.clone();
+        let run2 = run.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || evaluate(&store2, &lib, &run2, &ids, c)).await;
+        // The evaluation is over: the slot is free before the result is written, so a caller
+        // who sees the run done may start the next at once.
+        drop(permit);
+        let failed = match outcome {
+            Ok(Ok(Some(result))) => match store.simulation_finished(&run, &result).await {
+                Ok(_) => None,
+                Err(e) => Some(format!("结果未能保存 (the result could not be saved): {e}")),
+            },
+            // Marked failed meanwhile (abandoned): nothing more to write.
+            Ok(Ok(None)) => None,
+            Ok(Err(e)) => Some(e),
+            Err(e) => {
+                tracing::error!(run = %run, error = %e, "simulation task failed");
+                Some("测算内部错误,已记录 (internal error in the simulation, logged)".into())
+            }
+        };
+        if let Some(e) = failed
+            && let Err(db) = store.simulation_failed(&run, &e).await
+        {
+            tracing::error!(run = %run, error = %db, "recording a failed simulation");
+        }
+    });
+    Ok(id)
+}
+
+/// The evaluation, on a blocking thread: each applicant's input read from the store, evaluated
+/// under the baseline (and the reform), progress written every [`PROGRESS_EVERY`] applicants.
+/// `Ok(None)`: the run was marked failed meanwhile.
+fn evaluate(
+    store: &kc_store::Store,
+    lib: &Library,
+    run: &str,
+    ids: &[String],
+    c: Checked,
+) -> Result<Option<J>, String> {
+    let rt = tokio::runtime::Handle::current();
+    let mut base = kc_simulate::Simulation::new(lib, Some(c.from), Some(c.to));
+    let mut reformed = c
+        .reform
+        .as_ref()
+        .map(|(_, l)| kc_simulate::Simulation::new(l, Some(c.from), Some(c.to)));
+    if !rt
+        .block_on(store.simulation_progress(run, 0))
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(None);
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let doc = rt.block_on(store.eval_input(id, c.to)).map_err(|e| {
+            format!("申报主体 {id} 的数据无法读取 (cannot read applicant {id}): {e}")
+        })?;
+        let input = kc_wire::parse_input_value(lib, &doc, None)
+            .map_err(|e| format!("申报主体 {id} 的数据无效 (applicant {id}: {e})"))?;
+        if let Some(r) = reformed.as_mut() {
+            r.add(input.clone());
+        }
+        base.add(input);
+        let done = i + 1;
+        if (done % PROGRESS_EVERY == 0 || done == ids.len())
+            && !rt
+                .block_on(store.simulation_progress(run, done as i64))
+                .map_err(|e| e.to_string())?
+        {
+            return Ok(None);
+        }
+    }
+    let base = base.finish();
+    let mut result = json!({"baseline": forecast_json(&base)});
+    if let Some(r) = reformed {
+        let r = r.finish();
+        result["reform"] = forecast_json(&r);
+        result["comparison"] = comparison_json(&kc_simulate::compare(&base, &r));
+    }
+    Ok(Some(result))
+}
+
+/// kc-simulate's JSON of a forecast, with each level's total over every line.
+pub(crate) fn forecast_json(f: &kc_simulate::Forecast) -> J {
+    let mut j = kc_simulate::to_json(f);
+    let mut levels: BTreeMap<String, Money> = BTreeMap::new();
+    for l in &f.lines {
+        for (k, m) in &l.by_level {
+            let e = levels.entry(k.clone()).or_insert(Money::ZERO);
+            *e = *e + *m;
+        }
+    }
+    j["levels"] = J::Object(
+        levels
+            .into_iter()
+            .map(|(k, m)| (k, J::String(m.plain())))
+            .collect(),
+    );
+    j
+}
+
+/// A comparison as JSON: per measure, year and level, and who gains or loses (the ten largest
+/// changes with kind and region).
+pub(crate) fn comparison_json(c: &kc_simulate::Comparison) -> J {
+    let sum = |it: &mut dyn Iterator<Item = &(kc_simulate::Recipient, Money, Money)>| {
+        it.fold((0usize, Money::ZERO), |(n, t), (_, b, r)| {
+            (n + 1, t + (*r - *b))
+        })
+    };
+    let (wn, wt) = sum(&mut c.winners());
+    let (ln, lt) = sum(&mut c.losers());
+    json!({
+        "lines": c.lines.iter().map(|d| json!({
+            "measure": d.measure, "year": d.year, "baseline": d.baseline.plain(), "reform": d.reform.plain(),
+            "delta": d.delta().plain(),
+            "by_level": d.by_level.iter().map(|(k, (b, r))| (k.clone(), json!({"baseline": b.plain(), "reform": r.plain()}))).collect::<serde_json::Map<_, _>>(),
+        })).collect::<Vec<_>>(),
+        "winners": {"count": wn, "total": wt.plain()},
+        "losers": {"count": ln, "total": lt.plain()},
+        "largest": c.changed.iter().take(10).map(|(r, b, a)| json!({
+            "id": r.id, "name": r.name, "kind": r.kind, "region": r.region,
+            "baseline": b.plain(), "reform": a.plain(), "delta": (*a - *b).plain(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A run's result for a role: the applicants a reform changes are named (id and name) only to
+/// roles that see every applicant; the others get their kind and region.
+pub(crate) fn result_for(s: &Session, mut result: J) -> J {
+    if !s.role().may(Access::AllApplicants)
+        && let Some(largest) = result
+            .pointer_mut("/comparison/largest")
+            .and_then(J::as_array_mut)
+    {
+        for r in largest {
+            if let Some(o) = r.as_object_mut() {
+                o.remove("id");
+                o.remove("name");
+            }
+        }
+    }
+    result
+}
+
+/// An amount of a result (decimal text in yuan).
+pub(crate) fn money_of(j: &J) -> Money {
+    j.as_str()
+        .and_then(|t| Money::parse_amount(t).ok())
+        .unwrap_or(Money::ZERO)
+}
+
+/// A run as the API gives it.
+pub(crate) fn run_json(s: &Session, r: &kc_store::simulation::SimulationRun) -> J {
+    let total = |k: &str| {
+        r.result
+            .as_ref()
+            .and_then(|x| x.pointer(&format!("/{k}/total")))
+            .cloned()
+            .unwrap_or(J::Null)
+    };
+    json!({
+        "id": r.id, "title": r.title, "created_by": r.created_by, "created_by_name": r.created_by_name,
+        "created_at": r.created_at, "status": r.status, "done": r.done, "total": r.total,
+        "from": r.params["from"], "to": r.params["to"], "changes": r.params["changes"], "removed": r.params["removed"],
+        "baseline_total": total("baseline"), "reform_total": total("reform"),
+        "error": r.error, "finished_at": r.finished_at,
+        "result": r.result.clone().map(|x| result_for(s, x)),
+    })
+}
