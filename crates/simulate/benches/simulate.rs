@@ -84,7 +84,12 @@ fn main() {
     let t = Instant::now();
     let mut paid = 0usize;
     for b in &mut batches {
-        paid += reform_plan.evaluate(b).0.iter().map(Vec::len).sum::<usize>();
+        paid += reform_plan
+            .evaluate(b)
+            .0
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>();
     }
     let rerun = t.elapsed().as_secs_f64();
     println!(

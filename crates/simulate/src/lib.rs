@@ -1,11 +1,12 @@
-//! Policy cost simulation (测算), first slice of issue 13: the whole library over a population
-//! of applicants, aggregated per measure and year — recipients, the fixed total, the maxima of
-//! the amounts left to review (最高…) reported apart, the cases whose amount is set by review
-//! counted (with the upper bound of their range where the clause gives one, never silently as
-//! zero), each government level's share, and the distribution of the amounts. Pure: the
-//! population comes in as evaluation inputs, the forecast goes out as a value; each applicant is
-//! evaluated by the per-applicant engine, so the forecast is exact to the fen and every amount
-//! traces to a clause.
+//! Policy cost simulation (测算): the whole library over a population of applicants,
+//! aggregated per measure and year — recipients, the fixed total, the maxima of the amounts left
+//! to review (最高…) reported apart, the cases whose amount is set by review counted (with the
+//! upper bound of their range where the clause gives one, never silently as zero), each
+//! government level's share, and the distribution of the amounts; reforms (`reform`) against
+//! the baseline with winners and losers; budgets beside the forecast. Pure: the population comes
+//! in as evaluation inputs, the forecast goes out as a value. Applicants are evaluated by the
+//! per-applicant engine (`Simulation::add`) or by the columnar engine (`Simulation::add_batch`,
+//! `columnar`), which gives the same awards to the fen; every amount traces to a clause.
 
 pub mod columnar;
 pub mod reform;
@@ -89,7 +90,9 @@ pub struct Simulation<'a> {
     from: Option<Date>,
     to: Option<Date>,
     applicants: usize,
-    lines: BTreeMap<(usize, i16), (Line, BTreeSet<String>)>,
+    /// Each line with the serial of the last applicant counted in it: an applicant's awards
+    /// arrive together, so a new serial is a new recipient (no set of ids to keep).
+    lines: BTreeMap<(usize, i16), (Line, usize)>,
     recipients: BTreeMap<String, Recipient>,
     plan: Option<columnar::Plan<'a>>,
 }
@@ -152,23 +155,28 @@ impl<'a> Simulation<'a> {
     /// Counts one applicant's awards inside the period.
     fn record(&mut self, input: &Input, paid: &[columnar::Paid]) {
         self.applicants += 1;
+        let serial = self.applicants;
+        let mut total: Option<Money> = None;
         for p in paid {
             let date = input.events[p.event].date;
             if self.from.is_some_and(|f| date < f) {
                 continue;
             }
             let year = date.year();
-            let (line, who) = self.lines.entry((p.measure, year)).or_insert_with(|| {
+            let (line, last) = self.lines.entry((p.measure, year)).or_insert_with(|| {
                 (
                     Line {
                         measure: self.lib.measures[p.measure].id.clone(),
                         year,
                         ..Default::default()
                     },
-                    BTreeSet::new(),
+                    0,
                 )
             });
-            who.insert(input.applicant.id.clone());
+            if *last != serial {
+                *last = serial;
+                line.recipients += 1;
+            }
             line.awards += 1;
             match (p.kind, p.amount) {
                 (AmountKind::Fixed, Some(m)) => line.fixed = line.fixed + m,
@@ -181,22 +189,7 @@ impl<'a> Simulation<'a> {
                 }
             }
             if let Some(m) = p.amount {
-                let v = &self.lib.vocab;
-                let member = |slot: usize| match &input.applicant.fields[slot] {
-                    kc_check::Value::Enum(e, x) => v.member_name(*e, *x).to_string(),
-                    _ => String::new(),
-                };
-                let r = self
-                    .recipients
-                    .entry(input.applicant.id.clone())
-                    .or_insert_with(|| Recipient {
-                        id: input.applicant.id.clone(),
-                        name: input.applicant.name.clone(),
-                        kind: member(v.kind_slot),
-                        region: member(v.region_slot),
-                        total: Money::ZERO,
-                    });
-                r.total = r.total + m;
+                total = Some(total.unwrap_or(Money::ZERO) + m);
                 line.amounts.push(m);
                 for (level, part) in &p.split {
                     let e = line
@@ -207,14 +200,31 @@ impl<'a> Simulation<'a> {
                 }
             }
         }
+        if let Some(total) = total {
+            let v = &self.lib.vocab;
+            let member = |slot: usize| match &input.applicant.fields[slot] {
+                kc_check::Value::Enum(e, x) => v.member_name(*e, *x).to_string(),
+                _ => String::new(),
+            };
+            let r = self
+                .recipients
+                .entry(input.applicant.id.clone())
+                .or_insert_with(|| Recipient {
+                    id: input.applicant.id.clone(),
+                    name: input.applicant.name.clone(),
+                    kind: member(v.kind_slot),
+                    region: member(v.region_slot),
+                    total: Money::ZERO,
+                });
+            r.total = r.total + total;
+        }
     }
 
     pub fn finish(self) -> Forecast {
         let lines = self
             .lines
             .into_values()
-            .map(|(mut l, who)| {
-                l.recipients = who.len();
+            .map(|(mut l, _)| {
                 l.amounts.sort();
                 l
             })
