@@ -1159,6 +1159,18 @@ async function simulateScenario(page, context, base) {
     assert.equal(await text(first.locator('td.status')), '已完成');
     assert.match(await text(first), /财务\(演示\)/);
   });
+  await check('测算: a synthetic population of 2,000 Shenyang applicants (the shipped calibration) runs in the background and pays under several measures', async () => {
+    await page.goto(`${base}/simulate`);
+    await page.check('#population input[name="population"][value="shenyang"]');
+    await page.fill('#population input[name="size"]', '2000');
+    await page.fill('#simulate-form input[name="title"]', '沈阳模拟总体 2,000');
+    await page.fill('#simulate-form input[name="from"]', '2021-07-14');
+    await page.fill('#simulate-form input[name="to"]', '2023-12-31');
+    simulation.synthetic = await runSimulation(page, base);
+    assert.match(await text(page.locator('#run-population')), /沈阳市模拟总体.*2000 个/);
+    assert.ok((await page.locator('table#lines tr[data-measure]').count()) >= 5, 'several measures pay');
+    assert.ok(fen(await text(page.locator('#baseline-total'))) > 0, 'a total');
+  });
   await sideCheck('测算 in English: headings, labels and buttons of the page and the run are in English', async () => {
     await page.goto(`${base}/lang/en`);
     const problems = [];

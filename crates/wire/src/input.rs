@@ -229,10 +229,7 @@ pub fn parse_value_text(
         Type::Int => match t.parse::<i64>() {
             Ok(i) => J::from(i),
             Err(_) => {
-                return err(
-                    path,
-                    format!("“{t}”应为整数 (expected a whole number)"),
-                );
+                return err(path, format!("“{t}”应为整数 (expected a whole number)"));
             }
         },
         _ => J::String(t.to_string()),

@@ -134,6 +134,11 @@ pub(crate) struct SimulationRequest {
     from: Option<String>,
     /// the period's last day (default: 31 December of this year)
     to: Option<String>,
+    /// the population: `stored` (default: the applicants on the platform), or a synthetic
+    /// population generated over the period from a shipped calibration: `shenyang`, `liaocheng`
+    population: Option<String>,
+    /// applicants of a synthetic population (default 10,000, at most 200,000)
+    size: Option<u64>,
     /// the reform's changes; none: the baseline alone
     #[serde(default)]
     changes: Vec<ChangeRequest>,
@@ -162,6 +167,8 @@ pub(crate) async fn start(
         title: req.title.unwrap_or_default(),
         from: req.from.unwrap_or(format!("{year}-01-01")),
         to: req.to.unwrap_or(format!("{year}-12-31")),
+        population: req.population.unwrap_or_default(),
+        size: req.size.map(|n| n.to_string()).unwrap_or_default(),
         changes: req
             .changes
             .into_iter()

@@ -213,6 +213,29 @@ async fn home_page(s: &Session, lang: Lang, st: &AppState, typed: Typed) -> Page
                 p.muted { (lang.t("事件发生在期间内的兑现计入测算;期间之前的事件也参与计算(一次性和年度上限据此判断),但不计入合计。",
                     "Awards of events inside the period are counted; earlier events are evaluated too (once-only rules and yearly caps see them) but not counted.")) }
             }
+            fieldset #population {
+                legend { (lang.t("测算总体", "Population")) }
+                @let chosen = typed.value("population").unwrap_or("stored");
+                label {
+                    input type="radio" name="population" value="stored" checked[chosen == "stored" || chosen.is_empty()];
+                    " " (lang.t("本平台登记的申报主体", "The applicants registered on this platform"))
+                }
+                @for c in &run::CALIBRATIONS {
+                    label {
+                        input type="radio" name="population" value=(c.name) checked[chosen == c.name];
+                        " " (lang.t(c.zh, c.en))
+                    }
+                }
+                (field_problem(&typed, "population"))
+                label { (lang.t("模拟总体规模(个申报主体)", "Size of a synthetic population (applicants)")) " "
+                    input type="number" name="size" min="1" max=(run::MAX_SIZE) step="1" inputmode="numeric"
+                        value=(typed.value("size").map(str::to_string).unwrap_or_else(|| run::DEFAULT_SIZE.to_string()))
+                        aria-describedby=[typed.problem("size").map(|_| "err-size")];
+                    (field_problem(&typed, "size"))
+                }
+                p.muted { (lang.t("模拟总体按校准文件(data/population/,每个数字注明出处)在测算期间内生成,同一设置生成同一总体;更大的总体请用命令行 kechuang simulate。",
+                    "A synthetic population is generated over the period from a calibration file (data/population/, every figure with its source); the same settings give the same population. For larger populations use kechuang simulate on the command line.")) }
+            }
             h3 { (lang.t("改革方案(可选)", "Reform (optional)")) }
             p.muted { (lang.t("在要调整的项目中填写新值,如 3万元、12%、2‰ 或日期;可填写自何日起适用(之前仍按原值)。不填写任何新值即为基线测算。",
                 "Type a new value where you want a change — 3万元 (30,000 yuan), 12%, 2‰ or a date — and optionally the date from which it applies (before it the old value holds). Leave every field empty for the baseline alone.")) }
@@ -293,6 +316,8 @@ fn request_of(fields: &[(String, String)]) -> (Request, Typed, Option<String>) {
             "title" => r.title = v.clone(),
             "from" => r.from = v.clone(),
             "to" => r.to = v.clone(),
+            "population" => r.population = v.clone(),
+            "size" => r.size = v.clone(),
             "rm" => {
                 r.removed.push(v.clone());
                 typed.removed.insert(v.clone());
@@ -525,6 +550,12 @@ pub(crate) async fn run_page(
             (lang.t("状态:", "Status: ")) strong.status { (status_words(lang, &r.status)) }
             " · " (lang.t("期间 ", "period ")) (r.params["from"].as_str().unwrap_or("")) " – " (r.params["to"].as_str().unwrap_or(""))
             " · " (lang.t("运行人 ", "run by ")) (r.created_by_name) " · " (readable_time(&r.created_at))
+            " · " (lang.t("总体 ", "population ")) span #run-population {
+                @match run::CALIBRATIONS.iter().find(|c| Some(c.name) == r.params["population"].as_str()) {
+                    Some(c) => { (lang.t(c.zh, c.en)) ", " (r.params["size"].as_u64().unwrap_or(0)) (lang.t(" 个", " applicants")) }
+                    None => { (lang.t("本平台登记的申报主体", "the applicants on this platform")) }
+                }
+            }
         }
         @if live {
             p {

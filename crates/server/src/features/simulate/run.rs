@@ -32,6 +32,10 @@ pub(crate) struct Request {
     pub title: String,
     pub from: String,
     pub to: String,
+    /// `stored` (default), or a shipped calibration: `shenyang`, `liaocheng`.
+    pub population: String,
+    /// Applicants of a synthetic population (default [`DEFAULT_SIZE`]).
+    pub size: String,
     pub changes: Vec<(String, String, String)>,
     pub removed: Vec<String>,
 }
@@ -41,6 +45,7 @@ pub(crate) struct Checked {
     pub title: String,
     pub from: Date,
     pub to: Date,
+    pub population: Population,
     pub reform: Option<(Reform, Library)>,
 }
 
@@ -58,8 +63,84 @@ fn date(text: &str, zh: &str, en: &str) -> Result<Date, String> {
 }
 
 /// Checks a request against the library: every problem found, by field, or the run to start.
+/// The population a run evaluates.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Population {
+    /// The applicants stored on the platform (of the caller's jurisdiction).
+    Stored,
+    /// A synthetic population generated from a shipped calibration file over the period.
+    Synthetic(&'static Calibrated, u64),
+}
+
+/// A calibration file shipped with kechuang (data/population/), embedded in the binary.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Calibrated {
+    pub name: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub text: &'static str,
+}
+
+pub(crate) const CALIBRATIONS: [Calibrated; 2] = [
+    Calibrated {
+        name: "shenyang",
+        zh: "沈阳市模拟总体(按2018年政府工作报告校准)",
+        en: "Shenyang, synthetic (calibrated on the 2018 government work report)",
+        text: include_str!("../../../../../data/population/shenyang.toml"),
+    },
+    Calibrated {
+        name: "liaocheng",
+        zh: "聊城市模拟总体(按聊政字〔2020〕15号目标校准)",
+        en: "Liaocheng, synthetic (calibrated on the targets of the city's 2020 S&T policy, No. 15)",
+        text: include_str!("../../../../../data/population/liaocheng.toml"),
+    },
+];
+
+/// Applicants of a synthetic population unless the form says otherwise.
+pub(crate) const DEFAULT_SIZE: u64 = 10_000;
+/// The largest synthetic population the platform generates (a run holds one process's cores);
+/// larger ones are for `kechuang population generate` and `kechuang simulate`.
+pub(crate) const MAX_SIZE: u64 = 200_000;
+/// The generator's seed: the same request gives the same population.
+const SEED: u64 = 1;
+
+fn population(r: &Request, p: &mut Problems) -> Population {
+    match r.population.trim() {
+        "" | "stored" => Population::Stored,
+        name => match CALIBRATIONS.iter().find(|c| c.name == name) {
+            None => {
+                p.insert(
+                    "population".into(),
+                    format!("没有总体“{name}” (no population {name})"),
+                );
+                Population::Stored
+            }
+            Some(c) => {
+                let size = if r.size.trim().is_empty() {
+                    Some(DEFAULT_SIZE)
+                } else {
+                    r.size.trim().replace(',', "").parse::<u64>().ok()
+                };
+                match size {
+                    Some(n) if (1..=MAX_SIZE).contains(&n) => Population::Synthetic(c, n),
+                    _ => {
+                        p.insert(
+                            "size".into(),
+                            format!(
+                                "规模应为 1 至 {MAX_SIZE} 的整数 (the size is a whole number from 1 to {MAX_SIZE}; larger populations with `kechuang simulate`)"
+                            ),
+                        );
+                        Population::Stored
+                    }
+                }
+            }
+        },
+    }
+}
+
 pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
     let mut p = Problems::new();
+    let population = population(r, &mut p);
     let from = date(&r.from, "期间起始", "from")
         .map_err(|e| p.insert("from".into(), e))
         .ok();
@@ -184,6 +265,7 @@ pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
         title,
         from,
         to,
+        population,
         reform,
     })
 }
@@ -207,7 +289,12 @@ fn params_json(c: &Checked) -> J {
             rf.removed.clone(),
         ),
     };
-    json!({"from": c.from.to_string(), "to": c.to.to_string(), "changes": changes, "removed": removed})
+    let (population, size) = match c.population {
+        Population::Stored => ("stored", None),
+        Population::Synthetic(cal, n) => (cal.name, Some(n)),
+    };
+    json!({"from": c.from.to_string(), "to": c.to.to_string(), "population": population,
+        "size": size, "changes": changes, "removed": removed})
 }
 
 /// Records the run and starts it in the background; returns its id at once.
@@ -222,7 +309,14 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
             ),
         });
     };
-    let ids = st.store.population_ids(&actor).await?;
+    let ids = match c.population {
+        Population::Stored => st.store.population_ids(&actor).await?,
+        Population::Synthetic(..) => Vec::new(),
+    };
+    let total = match c.population {
+        Population::Stored => ids.len() as u64,
+        Population::Synthetic(_, n) => n,
+    };
     let id = st
         .store
         .create_simulation_run(
@@ -230,7 +324,7 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
             &s.user.name,
             &c.title,
             &params_json(&c),
-            ids.len() as i64,
+            total as i64,
         )
         .await?;
     let store = st.store.clone();
@@ -266,6 +360,9 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
     Ok(id)
 }
 
+/// Applicants of a synthetic population per batch (and per progress step).
+const BATCH: usize = 4_096;
+
 /// The evaluation, on a blocking thread: each applicant's input read from the store, evaluated
 /// under the baseline (and the reform), progress written every [`PROGRESS_EVERY`] applicants.
 /// `Ok(None)`: the run was marked failed meanwhile.
@@ -287,6 +384,33 @@ fn evaluate(
         .map_err(|e| e.to_string())?
     {
         return Ok(None);
+    }
+    if let Population::Synthetic(cal, size) = c.population {
+        // Generated over the run's period, evaluated batch by batch by the columnar engine;
+        // the reform sees the same batches.
+        let calibration = kc_population::Calibration::parse(cal.text)
+            .map_err(|e| format!("校准文件 {} 无效 (calibration {}): {e}", cal.name, cal.name))?;
+        let mut people =
+            kc_population::generate_over(lib, &calibration, size, SEED, Some((c.from, c.to)))
+                .map_err(|e| format!("生成总体失败 (generating the population): {e}"))?;
+        let mut done = 0u64;
+        loop {
+            let batch: Vec<kc_eval::Input> = people.by_ref().take(BATCH).collect();
+            if batch.is_empty() {
+                break;
+            }
+            done += batch.len() as u64;
+            if let Some(r) = reformed.as_mut() {
+                r.add_batch(batch.clone());
+            }
+            base.add_batch(batch);
+            if !rt
+                .block_on(store.simulation_progress(run, done as i64))
+                .map_err(|e| e.to_string())?
+            {
+                return Ok(None);
+            }
+        }
     }
     for (i, id) in ids.iter().enumerate() {
         let doc = rt.block_on(store.eval_input(id, c.to)).map_err(|e| {
