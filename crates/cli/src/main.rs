@@ -39,6 +39,13 @@ enum Format {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum SimFormat {
+    Text,
+    Json,
+    Xlsx,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum VocabFormat {
     Markdown,
     JsonSchema,
@@ -294,8 +301,12 @@ enum Command {
         /// Last day of the period (default today)
         #[arg(long)]
         to: Option<String>,
+        /// text, json, or xlsx (a workbook, with --out)
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: SimFormat,
+        /// The workbook to write with --format xlsx
+        #[arg(long, value_name = "FILE.xlsx", required_if_eq("format", "xlsx"))]
+        out: Option<PathBuf>,
         /// A reform: a reform file (`set KNOB = VALUE [from DATE]`, `remove MEASURE`; see
         /// docs/simulation.md) or a policy library directory (a copy of policies/ with a rate, cap or date
         /// changed, or measures replaced, added or removed), checked like any library; the
@@ -645,6 +656,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             reform,
             budgets,
             trace,
+            out,
         } => {
             let lib = load_checked(policies)?;
             let day = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
@@ -669,7 +681,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     opt,
                     from,
                     to,
-                    json: matches!(format, Format::Json),
+                    format: match format {
+                        SimFormat::Text => simulate::Output::Text,
+                        SimFormat::Json => simulate::Output::Json,
+                        SimFormat::Xlsx => simulate::Output::Xlsx(out.expect("required by clap")),
+                    },
                     reform,
                     budgets,
                     trace,

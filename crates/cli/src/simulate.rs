@@ -20,10 +20,17 @@ pub struct Args {
     pub opt: db::DbOpt,
     pub from: Option<Date>,
     pub to: Date,
-    pub json: bool,
+    pub format: Output,
     pub reform: Option<PathBuf>,
     pub budgets: bool,
     pub trace: Vec<String>,
+}
+
+pub enum Output {
+    Text,
+    Json,
+    /// A workbook: one row per measure and year (with the reform's total and the delta).
+    Xlsx(PathBuf),
 }
 
 enum Reform {
@@ -144,7 +151,19 @@ pub fn run(a: Args, lib: Library) -> Result<()> {
             ));
         }
     }
-    if a.json {
+    if let Output::Xlsx(path) = &a.format {
+        let (heads, rows) = kc_simulate::table(&lib, &forecast, after.as_ref().map(|(f, _)| f));
+        let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+        let bytes = kc_tabular::xlsx_bytes("测算 simulation", &heads, &rows)
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!(
+            "已写入 written: {} ({} 行 rows; 合计 total {} 元)",
+            path.display(),
+            rows.len(),
+            forecast.total().grouped()
+        );
+    } else if matches!(a.format, Output::Json) {
         let mut j = kc_simulate::to_json(&forecast);
         if let Some(b) = &budgets {
             j["budgets"] = serde_json::Value::Array(

@@ -719,6 +719,46 @@ fn simulate_sets_budgets_beside_the_forecast_and_traces_an_applicant() {
     assert!(out.contains("160,000.00 → 改革 reform 200,000.00"), "{out}");
     assert!(out.contains("追溯 trace A1"), "{out}");
     assert!(out.contains("20,000.00"), "{out}");
+    // The same as a workbook: one row per measure and year, the reform's total and the delta.
+    let xlsx = dir.join("sim.xlsx");
+    let (code, _, err) = kechuang(
+        &[
+            "simulate",
+            "--population",
+            &pop,
+            "--from",
+            "2023-01-01",
+            "--to",
+            "2023-12-31",
+            "--reform",
+            &reform.display().to_string(),
+            "--format",
+            "xlsx",
+            "--out",
+            &xlsx.display().to_string(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let t = kc_tabular::read(&xlsx).unwrap();
+    assert_eq!(t.headers.last().map(String::as_str), Some("差额 delta"));
+    let row = &t
+        .rows
+        .iter()
+        .find(|(_, r)| r[0] == "contract_registration_institution")
+        .unwrap()
+        .1;
+    assert_eq!(
+        (
+            row[3].as_str(),
+            row[6].as_str(),
+            row[row.len() - 1].as_str()
+        ),
+        ("2023", "160000.00", "40000.00")
+    );
+    let (code, _, err) = kechuang(&["simulate", "--population", &pop, "--format", "xlsx"], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--out"), "{err}");
     let (code, _, err) = kechuang(
         &["simulate", "--population", &pop, "--trace", "NOBODY"],
         &[],

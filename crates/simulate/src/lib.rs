@@ -370,7 +370,35 @@ pub struct Comparison {
     pub changed: Vec<(Recipient, Money, Money)>,
 }
 
+/// Winners and losers of one group (an applicant kind or a region).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupChange {
+    pub winners: usize,
+    pub gain: Money,
+    pub losers: usize,
+    /// Negative.
+    pub loss: Money,
+}
+
 impl Comparison {
+    /// Winners and losers per applicant kind (`by_region == false`) or per region.
+    pub fn by_group(&self, by_region: bool) -> BTreeMap<String, GroupChange> {
+        let mut out: BTreeMap<String, GroupChange> = BTreeMap::new();
+        for (r, b, a) in &self.changed {
+            let key = if by_region { &r.region } else { &r.kind };
+            let g = out.entry(key.clone()).or_default();
+            let d = *a - *b;
+            if a > b {
+                g.winners += 1;
+                g.gain = g.gain + d;
+            } else {
+                g.losers += 1;
+                g.loss = g.loss + d;
+            }
+        }
+        out
+    }
+
     pub fn winners(&self) -> impl Iterator<Item = &(Recipient, Money, Money)> {
         self.changed.iter().filter(|(_, b, r)| r > b)
     }
@@ -475,6 +503,27 @@ pub fn render_comparison(lib: &Library, c: &Comparison) -> String {
         yuan(wt),
         yuan(lt)
     );
+    for (title, by_region) in [
+        ("按主体类型 by applicant kind", false),
+        ("按地区 by region", true),
+    ] {
+        let groups = c.by_group(by_region);
+        if groups.is_empty() {
+            continue;
+        }
+        s += &format!("  {title}:\n");
+        for (k, g) in &groups {
+            s += &format!(
+                "    {}: 受益 {} (+{} 元), 受损 {} ({} 元)\n",
+                if k.is_empty() { "—" } else { k },
+                g.winners,
+                yuan(g.gain),
+                g.losers,
+                yuan(g.loss)
+            );
+        }
+    }
+    s += "  变化最大的十个 the ten largest changes:\n";
     for (r, b, after) in c.changed.iter().take(10) {
         s += &format!(
             "  {} {} ({} · {}): {} → {} 元\n",
@@ -550,4 +599,106 @@ pub fn render_budgets(lib: &Library, f: &Forecast, budgets: &Budgets) -> String 
         s += "  台账中没有对应年度的预算 no budget in the ledger for these measures and years\n";
     }
     s
+}
+
+/// The forecast as a table (one row per measure and year) for a workbook: amounts as exact
+/// decimal text, each level a column; with a reform, its total and the delta per row.
+pub fn table(
+    lib: &Library,
+    f: &Forecast,
+    reform: Option<&Forecast>,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let levels: BTreeSet<&String> = f
+        .lines
+        .iter()
+        .chain(reform.iter().flat_map(|r| r.lines.iter()))
+        .flat_map(|l| l.by_level.keys())
+        .collect();
+    let mut heads: Vec<String> = [
+        "措施 measure",
+        "措施名称 name",
+        "条款 clause",
+        "年度 year",
+        "受益主体 recipients",
+        "笔数 awards",
+        "定额合计 fixed",
+        "最高额合计 up to",
+        "评审确定 review cases",
+        "区间上限合计 review upper bounds",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    heads.extend(levels.iter().map(|l| format!("级次 level {l}")));
+    heads.extend(
+        ["p10", "p50", "p90", "最大 max"]
+            .iter()
+            .map(|s| s.to_string()),
+    );
+    if reform.is_some() {
+        heads.push("改革后 reform (fixed + up to)".into());
+        heads.push("差额 delta".into());
+    }
+    let mut keys: BTreeSet<(usize, String, i16)> = BTreeSet::new();
+    for l in f
+        .lines
+        .iter()
+        .chain(reform.iter().flat_map(|r| r.lines.iter()))
+    {
+        let order = lib
+            .measure_index
+            .get(&l.measure)
+            .copied()
+            .unwrap_or(usize::MAX);
+        keys.insert((order, l.measure.clone(), l.year));
+    }
+    let plain = |m: Option<Money>| m.map(|m| m.plain()).unwrap_or_default();
+    let rows = keys
+        .into_iter()
+        .map(|(_, measure, year)| {
+            let find = |f: &Forecast| {
+                f.lines
+                    .iter()
+                    .find(|l| l.measure == measure && l.year == year)
+                    .cloned()
+            };
+            let l = find(f).unwrap_or_else(|| Line {
+                measure: measure.clone(),
+                year,
+                ..Default::default()
+            });
+            let m = lib.measure(&measure);
+            let mut row = vec![
+                measure.clone(),
+                m.map(|m| m.label.zh.clone()).unwrap_or_default(),
+                m.map(|m| format!("{} {}", lib.documents[m.doc].number, m.clause.id))
+                    .unwrap_or_default(),
+                year.to_string(),
+                l.recipients.to_string(),
+                l.awards.to_string(),
+                l.fixed.plain(),
+                l.capped.plain(),
+                l.review_cases.to_string(),
+                l.review_upper.plain(),
+            ];
+            row.extend(
+                levels
+                    .iter()
+                    .map(|lv| plain(Some(l.by_level.get(*lv).copied().unwrap_or(Money::ZERO)))),
+            );
+            row.extend([
+                plain(l.percentile(10)),
+                plain(l.percentile(50)),
+                plain(l.percentile(90)),
+                plain(l.amounts.last().copied()),
+            ]);
+            if let Some(r) = reform {
+                let after = find(r).map(|x| x.fixed + x.capped).unwrap_or(Money::ZERO);
+                row.push(after.plain());
+                row.push((after - (l.fixed + l.capped)).plain());
+            }
+            row
+        })
+        .collect();
+    (heads, rows)
 }

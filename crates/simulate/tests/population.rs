@@ -303,6 +303,34 @@ fn a_reform_file_sets_knobs_and_removes_measures() {
     let c = kc_simulate::compare(&base, &after);
     assert_eq!(c.losers().count(), 1, "A2 loses the high-tech award");
     assert_eq!(c.losers().next().unwrap().0.id, "A2");
+    // By kind: the enterprises A1–A3 gain 10,000 each (3万元 instead of 2万元), A2 loses its
+    // 200,000 high-tech award: two winners (+20,000), one loser (200,000 − 10,000 = −190,000).
+    let kinds = c.by_group(false);
+    let e = &kinds["enterprise"];
+    assert_eq!(
+        (e.winners, e.gain, e.losers, e.loss),
+        (2, m("20000"), 1, m("-190000"))
+    );
+    let text = kc_simulate::render_comparison(&lib, &c);
+    assert!(text.contains("按主体类型 by applicant kind"), "{text}");
+    // The workbook's rows: one per measure and year, with the reform's total and the delta.
+    let (heads, rows) = kc_simulate::table(&lib, &base, Some(&after));
+    assert_eq!(heads.last().unwrap(), "差额 delta");
+    let row = rows.iter().find(|r| r[0] == "tech_sme_first").unwrap();
+    assert_eq!(
+        (
+            row[3].as_str(),
+            row[6].as_str(),
+            &row[row.len() - 2],
+            &row[row.len() - 1]
+        ),
+        (
+            "2023",
+            "60000.00",
+            &"90000.00".to_string(),
+            &"30000.00".to_string()
+        )
+    );
 }
 
 #[test]
