@@ -322,3 +322,82 @@ fn simulate_totals_the_hand_worked_population() {
     assert_ne!(code, 0);
     assert!(err.contains("--to"), "{err}");
 }
+
+/// Issue 14, item 3: `policy new` turns a document's text into a literate skeleton that checks
+/// beside the vocabulary, and `coverage` then lists the clauses naming amounts as gaps.
+#[test]
+fn policy_new_makes_a_skeleton_that_checks_and_coverage_lists_what_remains() {
+    let dir = std::env::temp_dir().join(format!("kc-skeleton-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/vocabulary.md"),
+        dir.join("vocabulary.md"),
+    )
+    .unwrap();
+    let text = dir.join("doc.txt");
+    std::fs::write(
+        &text,
+        "某市人民政府关于支持科技创新的若干措施\n为加快建设创新型城市,制定如下措施。\n\
+         一、支持企业创新\n(一)对首次认定的高新技术企业给予20万元奖励。\n(二)加强协同。\n\
+         二、建设创新平台\n(一)对新获批的国家级平台给予100万元奖励。\n",
+    )
+    .unwrap();
+    let out = dir.join("doc.md");
+    let (code, _, err) = kechuang(&[
+        "policy",
+        "new",
+        "--text",
+        text.to_str().unwrap(),
+        "--number",
+        "测试〔2026〕1号",
+        "--valid",
+        "2026-01-01..2030-12-31",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("5 条编号条款"), "{err}");
+    let file = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        file.contains("### 二(一) 对新获批的国家级平台给予100万元奖励"),
+        "{file}"
+    );
+    assert!(
+        file.contains("> (一)对首次认定的高新技术企业给予20万元奖励。"),
+        "{file}"
+    );
+    let (code, _, err) = kechuang(&["check", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = kechuang(&[
+        "coverage",
+        "--policies",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "gaps fail coverage");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let gaps: Vec<&str> = j[0]["clauses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "gap")
+        .map(|c| c["clause"].as_str().unwrap())
+        .collect();
+    assert_eq!(gaps, ["(一)", "二(一)"]);
+    // Bad input is named.
+    let (code, _, err) = kechuang(&[
+        "policy",
+        "new",
+        "--text",
+        text.to_str().unwrap(),
+        "--valid",
+        "2030-01-01..2026-01-01",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--valid"), "{err}");
+    let (code, _, err) = kechuang(&["policy", "new", "--text", "/no/such/file.txt"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/no/such/file.txt"), "{err}");
+}

@@ -11,6 +11,7 @@ pub mod ast;
 pub mod diag;
 pub mod literate;
 pub mod parse;
+pub mod skeleton;
 
 pub use diag::{Diagnostic, Severity, Span, line_col, render};
 
