@@ -376,3 +376,34 @@ async fn a_synthetic_population_equals_the_generator_under_the_engine() {
         }
     }
 }
+
+/// Hostile input: a reform listing 10,001 changes is refused at once, with nothing run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reform_of_ten_thousand_changes_is_refused() {
+    for (label, url) in backends("simulate_hostile").await {
+        let (base, store) = start(&url).await;
+        kc_server::seed::first_start(&store, Some(&demo_data()))
+            .await
+            .unwrap();
+        seed(&store).await;
+        let fin = Client::login(&base, "fin").await;
+        let changes: Vec<J> = (0..10_001)
+            .map(|i| json!({"knob": format!("tech_sme_first#{i}"), "value": "1元"}))
+            .collect();
+        let (s, j) = fin
+            .post("/api/simulations", json!({"changes": changes}))
+            .await;
+        assert_eq!(s, 400, "{label}: {j}");
+        assert!(
+            j["message"].as_str().unwrap_or("").contains("reform"),
+            "{label}: {j}"
+        );
+        let (s, runs) = fin.get("/api/simulations").await;
+        assert_eq!(s, 200);
+        assert_eq!(
+            runs.as_array().map(Vec::len),
+            Some(0),
+            "{label}: nothing ran"
+        );
+    }
+}

@@ -254,7 +254,11 @@ pub fn parse_value(ty: Type, old: &Value, text: &str) -> Result<Value, String> {
                 (t.strip_suffix('元').unwrap_or(t), 1)
             };
             let d = kc_money::parse_number(num).map_err(|_| bad("金额"))?;
-            let m = Money::from_decimal(d * rust_decimal_from(factor));
+            // Checked: "79228162514264337593543950335亿元" is a clear error, not an overflow.
+            let m = Money::from_decimal(
+                d.checked_mul(rust_decimal_from(factor))
+                    .ok_or_else(|| format!("“{t}” 超出金额上限 is beyond the largest amount"))?,
+            );
             if !m.is_whole_fen() {
                 return Err(format!("“{t}” 精确到分 must be whole fen"));
             }
@@ -267,6 +271,10 @@ pub fn parse_value(ty: Type, old: &Value, text: &str) -> Result<Value, String> {
             let r = Rate::parse(t).map_err(|_| bad("比例"))?;
             if r < Rate::ZERO {
                 return Err(format!("“{t}” 不能为负 must not be negative"));
+            }
+            // No clause pays more than ten times a base; a larger rate is a typing slip.
+            if r > Rate::from_fraction(kc_money::Dec::TEN) {
+                return Err(format!("“{t}” 超过1000% is above 1000%"));
             }
             let unit = if t.ends_with('‰') {
                 RateUnit::PerMille

@@ -374,6 +374,15 @@ fn bad_reforms_are_named() {
     assert!(bad("set tech_sme_first@valid_to = 2000-01-01\n").contains("晚于"));
     assert!(bad("set tech_sme_first#1 = 3万元 from 2030-01-01\n").contains("有效期"));
     assert!(bad("remove nothing_here\n").contains("nothing_here"));
+    // Near the type limits: a clear error, no overflow.
+    assert!(
+        bad("set tech_sme_first#1 = 79228162514264337593543950335亿元\n").contains("超出金额上限")
+    );
+    assert!(bad("set tech_sme_first#1 = 1000000000000.01\n").contains("不是金额"));
+    assert!(
+        bad("set contract_registration_rate = 79228162514264337593543950335‰\n")
+            .contains("超过1000%")
+    );
     // Every knob of the library has a distinct id and parses back its own value.
     let knobs = reform::knobs(&lib);
     assert!(knobs.len() > 200, "{}", knobs.len());

@@ -96,6 +96,9 @@ pub(crate) const CALIBRATIONS: [Calibrated; 2] = [
     },
 ];
 
+/// The most changes (and removed measures) one reform may list: more than the library's knobs.
+pub(crate) const MAX_CHANGES: usize = 1_000;
+
 /// Applicants of a synthetic population unless the form says otherwise.
 pub(crate) const DEFAULT_SIZE: u64 = 10_000;
 /// The largest synthetic population the platform generates (a run holds one process's cores);
@@ -165,6 +168,14 @@ pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
             "title".into(),
             "标题不超过200字 (the title is at most 200 characters)".into(),
         );
+    }
+    // Each change is checked on a copy of the library: bound the work a request can ask for.
+    if r.changes.len() > MAX_CHANGES || r.removed.len() > MAX_CHANGES {
+        p.insert(
+            "reform".into(),
+            format!("一次改革最多调整 {MAX_CHANGES} 项 (a reform changes at most {MAX_CHANGES} knobs and measures)"),
+        );
+        return Err(p);
     }
     let mut changes = Vec::new();
     for (knob, value, on) in &r.changes {
