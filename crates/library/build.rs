@@ -35,6 +35,31 @@ fn main() {
         ));
     }
     out.push_str("];\n");
+    // The scenarios under tests/scenarios, which seed the database's first library version
+    // beside the policies (the 政策管理 workspace runs them before publishing).
+    let scen = root.join("tests/scenarios");
+    println!("cargo:rerun-if-changed={}", scen.display());
+    let mut names: Vec<String> = std::fs::read_dir(&scen)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    out.push_str(
+        "/// The shipped scenario files: (path relative to the workspace root, text), by path.\n\
+         pub(crate) static SHIPPED_SCENARIOS: &[(&str, &str)] = &[\n",
+    );
+    for n in &names {
+        out.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            format!("tests/scenarios/{n}"),
+            scen.join(n).display().to_string()
+        ));
+    }
+    out.push_str("];\n");
     let dest = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets it"))
         .join("shipped_policies.rs");
     std::fs::write(dest, out).expect("write shipped_policies.rs");

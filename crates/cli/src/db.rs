@@ -234,7 +234,7 @@ pub enum BudgetCommand {
     Show { measure: String, year: i32 },
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -243,6 +243,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 pub async fn open(url: &str, lib: Arc<kc_check::Library>) -> Result<Store> {
     let store = Store::open(url, lib)
+        .await
+        .map_err(|e| anyhow!("{url}: {e}"))?;
+    // The database's active library version, where it holds one, is what every command
+    // evaluates with (as `serve` does).
+    store
+        .refresh_library()
         .await
         .map_err(|e| anyhow!("{url}: {e}"))?;
     // Crash tests widen the window inside approvals and imports.
@@ -258,7 +264,7 @@ pub async fn open(url: &str, lib: Arc<kc_check::Library>) -> Result<Store> {
 }
 
 /// `--as ROLE[:NAME][@JURISDICTION]`: staff of one jurisdiction with `@hunnan`.
-fn parse_actor(s: &str) -> Result<Actor> {
+pub(crate) fn parse_actor(s: &str) -> Result<Actor> {
     let (s, jurisdiction) = match s.split_once('@') {
         Some((a, j)) => (a, Some(j)),
         None => (s, None),

@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod report;
 mod shipped;
 mod simulate;
+mod versions;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -234,6 +235,16 @@ enum Command {
         #[arg(long, global = true)]
         plans: Option<PathBuf>,
     },
+    /// Library versions in the database: list, export, import as a draft, check, submit,
+    /// approve (政策库版本)
+    Library {
+        #[command(subcommand)]
+        cmd: versions::LibraryCommand,
+        #[command(flatten)]
+        opt: db::DbOpt,
+        #[arg(long, global = true)]
+        policies: Option<PathBuf>,
+    },
     /// Database administration: init, migrate, status, backup, restore (数据库)
     Db {
         #[command(subcommand)]
@@ -423,6 +434,51 @@ fn load(dir: Option<PathBuf>) -> Result<(Vec<SourceFile>, Checked)> {
     }
 }
 
+/// The files that become library version 1 of a new database: the shipped policies and
+/// scenarios, or the policy files of `--policies DIR` (as `policies/NAME.md`) with the
+/// scenarios of `DIR/../tests/scenarios` where there are any.
+fn seed_files(dir: Option<&std::path::Path>) -> Result<Vec<kc_store::versions::VersionFile>> {
+    let (policies, scenarios) = match dir {
+        None => (kc_library::shipped(), kc_library::shipped_scenarios()),
+        Some(dir) => {
+            let as_named = |prefix: &str, files: Vec<SourceFile>| -> Vec<SourceFile> {
+                files
+                    .into_iter()
+                    .map(|f| SourceFile {
+                        path: format!(
+                            "{prefix}{}",
+                            std::path::Path::new(&f.path)
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default()
+                        ),
+                        text: f.text,
+                    })
+                    .collect()
+            };
+            let policies = kc_library::read_dir(dir)
+                .with_context(|| format!("cannot read policy library {}", dir.display()))?;
+            let scen_dir = dir.join("../tests/scenarios");
+            let mut scenarios = Vec::new();
+            if let Ok(paths) = kc_scenario::files_in(&scen_dir) {
+                for p in paths {
+                    let text = std::fs::read_to_string(&p)
+                        .with_context(|| format!("cannot read {}", p.display()))?;
+                    scenarios.push(SourceFile {
+                        path: p.display().to_string(),
+                        text,
+                    });
+                }
+            }
+            (
+                as_named("policies/", policies),
+                as_named("tests/scenarios/", scenarios),
+            )
+        }
+    };
+    Ok(kc_store::versions::version_files(&policies, &scenarios))
+}
+
 fn load_checked(dir: Option<PathBuf>) -> Result<Library> {
     let (files, checked) = load(dir)?;
     if checked.has_errors() {
@@ -593,6 +649,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         .unwrap_or_else(|_| "info,sqlx=warn".into()),
                 )
                 .try_init();
+            let seed_library = seed_files(policies.as_deref())?;
             let lib = std::sync::Arc::new(load_checked(policies)?);
             let plan_lib = match plans::load_shipped().1 {
                 Ok(l) => l,
@@ -619,6 +676,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             read_per_minute: anon_read_per_minute,
                         },
                         oidc,
+                        seed_library,
                     },
                     plan_lib,
                 )
@@ -628,6 +686,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Plan { cmd, plans } => plans::run(cmd, plans),
+        Command::Library { cmd, opt, policies } => {
+            versions::run(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Db { cmd, opt, policies } => {
             db::db(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
             Ok(ExitCode::SUCCESS)

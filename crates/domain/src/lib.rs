@@ -130,6 +130,9 @@ pub enum Role {
     Admin,
     /// The 督查考核 plan office: records indicator values and task milestones.
     PlanOffice,
+    /// 政策编辑: drafts new library versions in the 政策管理 workspace (issue 14). Publishing
+    /// needs a second person with `ApprovePolicy`.
+    PolicyAuthor,
     /// The system itself (免申即享 offers, notice periods ending).
     System,
 }
@@ -170,6 +173,11 @@ pub enum Access {
     /// by measure, year and level; the applicants whose totals a reform changes are named only
     /// to roles that see every applicant (`AllApplicants`).
     Simulate,
+    /// Draft a library version in the 政策管理 workspace: edit documents and scenarios, check,
+    /// run, cost, submit for approval (政策编辑, admins).
+    DraftPolicy,
+    /// Approve and publish a submitted draft — never one's own (four eyes; admins).
+    ApprovePolicy,
 }
 
 impl Role {
@@ -191,7 +199,11 @@ impl Role {
             Access::HandInMaterials => matches!(self, Applicant | System),
             // The system makes offers and ends notice periods; it never pays.
             Access::RecordPayments => matches!(self, Finance | Admin),
-            Access::Simulate => matches!(self, Finance | Admin | PlanOffice | System),
+            Access::Simulate => {
+                matches!(self, Finance | Admin | PlanOffice | PolicyAuthor | System)
+            }
+            Access::DraftPolicy => matches!(self, PolicyAuthor | Admin),
+            Access::ApprovePolicy => matches!(self, Admin),
         }
     }
 
@@ -202,6 +214,7 @@ impl Role {
             Role::Finance => "finance",
             Role::Admin => "admin",
             Role::PlanOffice => "plan_office",
+            Role::PolicyAuthor => "policy_author",
             Role::System => "system",
         }
     }
@@ -212,6 +225,7 @@ impl Role {
             "finance" => Role::Finance,
             "admin" => Role::Admin,
             "plan_office" => Role::PlanOffice,
+            "policy_author" => Role::PolicyAuthor,
             "system" => Role::System,
             _ => return None,
         })

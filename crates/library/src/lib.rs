@@ -86,6 +86,18 @@ pub fn shipped() -> Vec<SourceFile> {
         .collect()
 }
 
+/// The scenarios shipped with kechuang (`tests/scenarios/*.json`), embedded like the
+/// policies: with the policies they make the first library version of a new database.
+pub fn shipped_scenarios() -> Vec<SourceFile> {
+    SHIPPED_SCENARIOS
+        .iter()
+        .map(|(path, text)| SourceFile {
+            path: (*path).to_string(),
+            text: (*text).to_string(),
+        })
+        .collect()
+}
+
 /// Checks the shipped library (see `shipped`).
 pub fn load_shipped() -> (Vec<SourceFile>, Checked) {
     let files = shipped();

@@ -73,18 +73,24 @@ fn compare(expected: &J, actual: &J) -> Vec<String> {
 /// Runs one scenario file against the library.
 pub fn run_file(lib: &Library, path: &Path) -> ScenarioResult {
     let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => run_text(lib, &file, &text),
+        Err(e) => ScenarioResult {
+            file,
+            problems: vec![format!("cannot read: {e}")],
+            ..Default::default()
+        },
+    }
+}
+
+/// Runs one scenario given as text (`file` names it in the result): a scenario kept in a
+/// library version in the database, for the 政策管理 workspace.
+pub fn run_text(lib: &Library, file: &str, text: &str) -> ScenarioResult {
     let mut r = ScenarioResult {
-        file: file.clone(),
+        file: file.to_string(),
         ..Default::default()
     };
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            r.problems.push(format!("cannot read: {e}"));
-            return r;
-        }
-    };
-    let sc: J = match serde_json::from_str(&text) {
+    let sc: J = match serde_json::from_str(text) {
         Ok(j) => j,
         Err(e) => {
             r.problems.push(format!("not valid JSON: {e}"));

@@ -3,8 +3,8 @@
 //! write must carry, amounts and actions typed in a request. A leaf: the handlers live in
 //! `api_ext` and with their features.
 
+use crate::AppError;
 use crate::auth::{self};
-use crate::{AppError, AppState};
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -33,13 +33,13 @@ pub(crate) type ApiResult<T> = Result<T, ApiError>;
 /// A live session for the API: a missing one is a JSON 401, not a page.
 pub struct ApiSession(pub auth::Session);
 
-impl axum::extract::FromRequestParts<AppState> for ApiSession {
+impl axum::extract::FromRequestParts<crate::Platform> for ApiSession {
     type Rejection = ApiError;
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &AppState,
+        state: &crate::Platform,
     ) -> Result<Self, ApiError> {
-        match auth::load_session(parts, state, false).await? {
+        match auth::load_session(parts, &state.0, false).await? {
             Some(s) => Ok(ApiSession(s)),
             None => Err(AppError::Unauthorized.into()),
         }

@@ -125,10 +125,13 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 /// The session, if the request carries a live one.
 pub struct MaybeSession(pub Option<Session>);
 
-impl FromRequestParts<AppState> for MaybeSession {
+impl FromRequestParts<crate::Platform> for MaybeSession {
     type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(MaybeSession(load_session(parts, state, true).await?))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::Platform,
+    ) -> Result<Self, AppError> {
+        Ok(MaybeSession(load_session(parts, &state.0, true).await?))
     }
 }
 
@@ -162,9 +165,12 @@ pub(crate) async fn load_session(
 /// A live session, or 401.
 pub struct CurrentSession(pub Session);
 
-impl FromRequestParts<AppState> for CurrentSession {
+impl FromRequestParts<crate::Platform> for CurrentSession {
     type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::Platform,
+    ) -> Result<Self, AppError> {
         match MaybeSession::from_request_parts(parts, state).await?.0 {
             Some(s) => Ok(CurrentSession(s)),
             None => Err(AppError::Unauthorized),
@@ -182,9 +188,9 @@ impl Lang {
     }
 }
 
-impl FromRequestParts<AppState> for Lang {
+impl FromRequestParts<crate::Platform> for Lang {
     type Rejection = AppError;
-    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, _: &crate::Platform) -> Result<Self, AppError> {
         Ok(Lang(cookie(parts, LANG_COOKIE) == Some("en")))
     }
 }

@@ -164,13 +164,13 @@ impl ClientIp {
     }
 }
 
-impl FromRequestParts<AppState> for ClientIp {
+impl FromRequestParts<crate::Platform> for ClientIp {
     type Rejection = crate::AppError;
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        state: &crate::Platform,
     ) -> Result<Self, crate::AppError> {
-        Ok(ClientIp::of(parts, state.guard.trust_forwarded))
+        Ok(ClientIp::of(parts, state.0.guard.trust_forwarded))
     }
 }
 

@@ -247,6 +247,7 @@ pub(crate) fn role_zh(r: Role) -> &'static str {
         Role::Finance => "财务",
         Role::Admin => "管理员",
         Role::PlanOffice => "督查考核",
+        Role::PolicyAuthor => "政策编辑",
         Role::System => "系统",
     }
 }

@@ -46,6 +46,36 @@ pub struct AppState {
     pub oidc: Option<Arc<OidcConfig>>,
 }
 
+/// The router's state: the platform as started. Each request's handlers get an [`AppState`]
+/// whose `lib` is one snapshot of the active library version, taken when the request is
+/// extracted ([`axum::extract::FromRef`]) after `refresh_library` has read which version is
+/// active: a version published by any process is used from the next request on, and no
+/// request sees half a library.
+#[derive(Clone)]
+pub struct Platform(pub AppState);
+
+impl axum::extract::FromRef<Platform> for AppState {
+    fn from_ref(p: &Platform) -> AppState {
+        let mut s = p.0.clone();
+        s.lib = s.store.library();
+        s
+    }
+}
+
+/// Before each request: which library version is active (one indexed read), swapping in one
+/// another process published. A failure to read it is logged and the request goes on with
+/// the library this process holds (the request will meet the same database anyway).
+async fn refresh_library(
+    axum::extract::State(p): axum::extract::State<Platform>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Err(e) = p.0.store.refresh_library().await {
+        tracing::warn!("cannot read the active library version: {e}");
+    }
+    next.run(req).await
+}
+
 /// Unified login (统一身份认证): the OpenID Connect provider and how its identities map to
 /// accounts. Set by `kechuang serve --oidc-*` (or `KECHUANG_OIDC_*`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,17 +106,26 @@ pub struct ServeOptions {
     pub quota: guard::AnonQuota,
     /// Unified login, when configured.
     pub oidc: Option<OidcConfig>,
+    /// The files of the library the process was started with (policies and scenarios): on
+    /// first start they become library version 1 in the database, which is then the library
+    /// the platform evaluates with. Empty: no versions (the started library serves).
+    pub seed_library: Vec<kc_store::versions::VersionFile>,
 }
 
 /// The router: pages, the JSON API, the OpenAPI document.
 pub fn router(state: AppState) -> Router {
+    let platform = Platform(state);
     Router::new()
         .merge(features::routes())
         .nest("/api", api_ext::endpoints::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            platform.clone(),
+            refresh_library,
+        ))
         .layer(axum::middleware::from_fn(guard::reject_nul))
         .layer(axum::middleware::from_fn(labels::with_current_path))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            platform.0.clone(),
             guard::anon_rate_limit,
         ))
         .layer(axum::middleware::from_fn(guard::error_shape))
@@ -101,7 +140,7 @@ pub fn router(state: AppState) -> Router {
                     tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
                 ),
         )
-        .with_state(state)
+        .with_state(platform)
 }
 
 /// The router as a service that knows each connection's peer address (for rate limits and
@@ -294,6 +333,20 @@ pub async fn serve(
         .map_err(|e| e.to_string())?;
     for line in report {
         println!("{line}");
+    }
+    if !options.seed_library.is_empty() {
+        let lock = store.startup_lock().await.map_err(|e| e.to_string())?;
+        let seeded = store.seed_library(&options.seed_library).await;
+        lock.release().await.map_err(|e| e.to_string())?;
+        let (version, new) = seeded.map_err(|e| format!("政策库版本 library version: {e}"))?;
+        let a = store.active();
+        println!(
+            "政策库版本 {version}{} 生效: {} 个文件, {} 项措施 (library version {version} active{})",
+            if new { "(首次启动写入)" } else { "" },
+            options.seed_library.len(),
+            a.lib.measures.len(),
+            if new { ", seeded on first start" } else { "" }
+        );
     }
     // Runs of the 测算 workspace left queued or running by a process that stopped (their
     // heartbeat is old) are marked failed, so none stays "running" forever.

@@ -22,6 +22,7 @@ mod names;
 pub mod organisations;
 pub mod simulation;
 mod transfer;
+pub mod versions;
 mod workflow;
 
 pub use accounts::{ApplicantRow, LedgerRow, LoginLimits, User};
@@ -154,7 +155,9 @@ pub const DEFAULT_NOTICE_DAYS: std::ops::RangeInclusive<i64> = 5..=30;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    lib: Arc<Library>,
+    /// The library versions: the active one (swapped when another is published) and the
+    /// checked versions by id (see `versions`).
+    libs: Arc<versions::Libraries>,
     clock: Clock,
     /// A pause inside the approval transaction, between reading the ledger and writing it:
     /// widens the race window so concurrency and crash tests are not left to luck.
@@ -325,7 +328,7 @@ impl Store {
             jurisdictions: Arc::new(jurisdictions::Jurisdictions::from_library(&lib)),
             review_order: kc_domain::ReviewOrder::default(),
             market: Arc::new(market::search::MarketSearch::new(market_dir)),
-            lib,
+            libs: Arc::new(versions::Libraries::new(lib)),
         };
         migrate::run(&store).await?;
         Ok(store)
@@ -427,10 +430,6 @@ impl Store {
         self.backend
     }
 
-    pub fn library(&self) -> &Library {
-        &self.lib
-    }
-
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -467,9 +466,10 @@ impl Store {
             .map_err(|e| StoreError::Invalid(format!("$.applicant.id: “{id}”: {e}")))?;
         let doc =
             json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01", "applicant": profile});
-        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+        let input = kc_wire::parse_input(&self.library(), &doc.to_string(), None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let v = &self.lib.vocab;
+        let lib = self.library();
+        let v = &lib.vocab;
         let name = input.applicant.name.clone();
         if name.trim().is_empty() {
             return Err(StoreError::Invalid(
@@ -558,10 +558,10 @@ impl Store {
     ) -> Result<String> {
         let profile = self.profile_in(tx, applicant_id).await?;
         let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01", "applicant": profile, "events": [event]});
-        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+        let input = kc_wire::parse_input(&self.library(), &doc.to_string(), None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let ev = &input.events[0];
-        let kind = self.lib.vocab.events[ev.kind].name.clone();
+        let kind = self.library().vocab.events[ev.kind].name.clone();
         let exists: Option<AnyRow> = sqlx::query("SELECT id FROM events WHERE id = $1")
             .bind(&ev.id)
             .fetch_optional(&mut **tx)
@@ -670,7 +670,7 @@ impl Store {
                 message: format!("角色 {} 无权设置预算", actor.role.code()),
             });
         }
-        if self.lib.measure(measure).is_none() {
+        if self.library().measure(measure).is_none() {
             return Err(StoreError::Invalid(format!("unknown measure “{measure}”")));
         }
         kc_domain::check_year(year.into()).map_err(StoreError::Invalid)?;

@@ -61,6 +61,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "simulation_runs",
         include_str!("../migrations/sqlite/0011_simulation_runs.sql"),
     ),
+    (
+        12,
+        "library_versions",
+        include_str!("../migrations/sqlite/0012_library_versions.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -117,6 +122,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         11,
         "simulation_runs",
         include_str!("../migrations/postgres/0011_simulation_runs.sql"),
+    ),
+    (
+        12,
+        "library_versions",
+        include_str!("../migrations/postgres/0012_library_versions.sql"),
     ),
 ];
 

@@ -82,7 +82,8 @@ impl Store {
     /// left out of the object and reported). Unknown columns are reported once per file by
     /// `header_problems`, not here.
     fn applicant_row(&self, headers: &[String], cells: &[String]) -> (J, Vec<(String, String)>) {
-        let v = &self.lib.vocab;
+        let lib = self.library();
+        let v = &lib.vocab;
         let mut obj = Map::new();
         let mut figures: Map<String, J> = Map::new();
         let mut errors = Vec::new();
@@ -140,7 +141,8 @@ impl Store {
     /// Columns of a file that no row can use: a misspelt header is found even where its
     /// cells are empty. Reported once, on row 1 (the header row).
     fn header_problems(&self, headers: &[String], events: bool) -> Vec<(String, String)> {
-        let v = &self.lib.vocab;
+        let lib = self.library();
+        let v = &lib.vocab;
         let mut out = Vec::new();
         for h in headers {
             let known = if events {
@@ -181,7 +183,8 @@ impl Store {
         headers: &[String],
         cells: &[String],
     ) -> std::result::Result<(String, J, Vec<(String, String)>), Vec<(String, String)>> {
-        let v = &self.lib.vocab;
+        let lib = self.library();
+        let v = &lib.vocab;
         let get = |name: &str| {
             headers
                 .iter()
@@ -259,7 +262,8 @@ impl Store {
         reported: &mut Vec<String>,
         check: impl Fn(&J) -> std::result::Result<T, (String, String)>,
     ) -> (Option<T>, Vec<(String, String)>) {
-        let v = &self.lib.vocab;
+        let lib = self.library();
+        let v = &lib.vocab;
         let mut found = Vec::new();
         for _ in 0..20 {
             match check(&obj) {
@@ -355,7 +359,8 @@ impl Store {
         if let Some((file, t)) = events {
             push(&mut errors, file, 1, self.header_problems(t.headers, true));
             let placeholder = {
-                let v = &self.lib.vocab;
+                let lib = self.library();
+                let v = &lib.vocab;
                 json!({"kind": v.enums[v.applicant_kind].members[0].name, "region": v.enums[v.region].members[0].name})
             };
             let mut seen = std::collections::HashSet::new();
@@ -367,7 +372,7 @@ impl Store {
                         push(&mut errors, file, *row, cell_errors);
                         let (ok, found) = self.every_problem(ev.clone(), &mut reported, |obj| {
                             let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": "2000-01-01", "applicant": placeholder, "events": [obj]});
-                            kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+                            kc_wire::parse_input(&self.library(), &doc.to_string(), None)
                                 .map(|_| ())
                                 .map_err(|e| (column_of(&e.path), e.message))
                         });
@@ -534,10 +539,10 @@ impl Store {
             .iter()
             .map(|r| {
                 let measure: String = r.get(3);
-                let (title, doc, clause) = match self.lib.measure(&measure) {
+                let (title, doc, clause) = match self.library().measure(&measure) {
                     Some(m) => (
                         m.label.zh.clone(),
-                        self.lib.documents[m.doc].number.clone(),
+                        self.library().documents[m.doc].number.clone(),
                         m.clause.id.clone(),
                     ),
                     None => Default::default(),
@@ -960,6 +965,42 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
             ("declared_at", false),
         ],
     ),
+    // The library versions (migration 0012): drafts and published versions with their files,
+    // the active pointer, and the version each decided application was decided under.
+    (
+        "library_versions",
+        &[
+            ("id", true),
+            ("state", false),
+            ("title", false),
+            ("base", true),
+            ("hash", false),
+            ("drafted_by", false),
+            ("drafted_by_name", false),
+            ("created_at", false),
+            ("updated_at", false),
+            ("submitted_by", false),
+            ("submitted_at", false),
+            ("approved_by", false),
+            ("approved_by_name", false),
+            ("published_at", false),
+            ("applies_from", false),
+            ("returned_reason", false),
+        ],
+    ),
+    (
+        "library_files",
+        &[("version", true), ("path", false), ("text", false)],
+    ),
+    ("library_state", &[("id", true), ("active", true)]),
+    (
+        "application_versions",
+        &[
+            ("application_id", false),
+            ("version", true),
+            ("decided_at", false),
+        ],
+    ),
     (
         "audit",
         &[
@@ -1024,6 +1065,9 @@ impl Store {
             let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
             let order = if names.contains(&"seq") {
                 "seq"
+            } else if *table == "library_files" {
+                // Many files per version: the path makes the order total.
+                "version, path"
             } else {
                 names[0]
             };

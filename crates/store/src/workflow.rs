@@ -2,6 +2,7 @@
 //! run inside a serialised write transaction together with the ledger write.
 
 use crate::{Actor, Backend, Result, Store, StoreError};
+use kc_check::Library;
 use kc_domain::{Access, Action, AppState, EntryKind, Role, from_fen, to_fen, transition};
 use kc_eval::{AmountKind, PriorAward, Status};
 use kc_money::Money;
@@ -288,6 +289,8 @@ pub(crate) struct AwardDecision {
     activity: Option<String>,
     item: Option<String>,
     base_fen: Option<i64>,
+    /// The library version the decision was made under (`None`: no version in the database).
+    library_version: Option<i64>,
 }
 
 /// The steps a reviewing level takes, checked against whose turn it is (`check_stage`).
@@ -594,7 +597,7 @@ impl Store {
             return Ok(None);
         }
         // A measure no longer in the library cannot limit today's rules.
-        if self.lib.measure(&measure).is_none() {
+        if self.library().measure(&measure).is_none() {
             return Ok(None);
         }
         let bad = |what: &str| {
@@ -629,9 +632,38 @@ impl Store {
         Ok(h)
     }
 
+    /// Re-evaluates an application with the library version its award was decided under
+    /// (the active version if it has not been decided): the outcome JSON of `kc_wire::to_json`,
+    /// and the version. A 2022 decision re-evaluated after later versions are published gives
+    /// the 2022 answer, with that trace.
+    pub async fn reevaluate(&self, actor: &Actor, id: &str) -> Result<(Option<i64>, J)> {
+        let app = self.application(actor, id).await?;
+        let decided: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM application_versions WHERE application_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (version, lib) = match decided {
+            Some(v) => (Some(v), self.library_of_version(v).await?),
+            None => {
+                let a = self.active();
+                (a.version, a.lib.clone())
+            }
+        };
+        let mut tx = self.pool.begin().await?;
+        let (input, outcome) = self.evaluate_in(&lib, &mut tx, &app).await?;
+        tx.commit().await?;
+        let ev = kc_eval::Evaluation {
+            outcomes: vec![outcome],
+        };
+        Ok((version, kc_wire::to_json(&lib, &input, &ev)))
+    }
+
     /// Evaluates one application's measure on its event, with the ledger history read in `tx`.
     async fn evaluate_in(
         &self,
+        lib: &Library,
         tx: &mut Tx,
         app: &ApplicationView,
     ) -> Result<(kc_eval::Input, kc_eval::Outcome)> {
@@ -643,7 +675,7 @@ impl Store {
         let event: J = serde_json::from_str(&row.get::<String, _>(0))
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         let history = self.priors_in(tx, &app.applicant_id, Some(&app.id)).await?;
-        self.evaluate_with(app, profile, event, history)
+        self.evaluate_with(lib, app, profile, event, history)
     }
 
     /// Evaluates one application's measure on its event with the given profile and history.
@@ -651,6 +683,7 @@ impl Store {
     /// typed by `kc_wire` as in any input document.
     fn evaluate_with(
         &self,
+        lib: &Library,
         app: &ApplicationView,
         profile: J,
         event: J,
@@ -658,15 +691,14 @@ impl Store {
     ) -> Result<(kc_eval::Input, kc_eval::Outcome)> {
         let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(),
                          "applicant": profile, "events": [event]});
-        let mut input = kc_wire::parse_input_value(&self.lib, &doc, None)
+        let mut input = kc_wire::parse_input_value(lib, &doc, None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         input.history = history;
-        let mi = *self
-            .lib
+        let mi = *lib
             .measure_index
             .get(&app.measure)
             .ok_or_else(|| StoreError::Invalid(format!("unknown measure {}", app.measure)))?;
-        let ev = kc_eval::evaluate_measure(&self.lib, &input, mi);
+        let ev = kc_eval::evaluate_measure(lib, &input, mi);
         let outcome = ev
             .outcomes
             .into_iter()
@@ -737,8 +769,8 @@ impl Store {
                 "只有申报主体可以提出申请 (only an applicant applies)",
             ));
         }
-        let m = self
-            .lib
+        let lib = self.library();
+        let m = lib
             .measure(measure)
             .ok_or_else(|| StoreError::Invalid(format!("unknown measure “{measure}”")))?;
         let mut tx = self
@@ -756,12 +788,12 @@ impl Store {
             ));
         }
         let kind: String = ev.get(1);
-        if self.lib.vocab.events[m.event].name != kind {
+        if self.library().vocab.events[m.event].name != kind {
             return Err(refused(
                 "wrong_event",
                 format!(
                     "措施 {measure} 由“{}”事件触发,事件 {event_id} 是“{kind}”",
-                    self.lib.vocab.events[m.event].label.zh
+                    self.library().vocab.events[m.event].label.zh
                 ),
             ));
         }
@@ -1054,7 +1086,7 @@ impl Store {
                     self.check_ready_in(&mut tx, app_id, action).await?;
                 }
                 // Evaluate at submission so the reviewer sees the engine's amount at once.
-                let (_, outcome) = self.evaluate_in(&mut tx, &app).await?;
+                let (_, outcome) = self.evaluate_in(&self.library(), &mut tx, &app).await?;
                 let computed = outcome
                     .award
                     .as_ref()
@@ -1291,7 +1323,8 @@ impl Store {
     /// The jurisdictions that review an application of `measure` for an applicant located in
     /// `region`, in the configured order (see `Jurisdictions::stages`).
     pub fn review_stages(&self, measure: &str, region: &str) -> Vec<String> {
-        let Some(m) = self.lib.measure(measure) else {
+        let lib = self.library();
+        let Some(m) = lib.measure(measure) else {
             return Vec::new();
         };
         self.jurisdictions
@@ -1376,15 +1409,19 @@ impl Store {
             ..
         } = inputs;
         let region = profile["region"].as_str().unwrap_or_default().to_string();
-        let (_, outcome) = self.evaluate_with(app, profile, event, history)?;
+        // One snapshot of the active library for the whole decision; its version is recorded
+        // with the award (re-evaluating the application later uses it).
+        let active = self.active();
+        let lib = &*active.lib;
+        let (_, outcome) = self.evaluate_with(lib, app, profile, event, history)?;
         if outcome.status != Status::Awarded {
-            let m = &self.lib.measures[outcome.measure];
+            let m = &lib.measures[outcome.measure];
             let open: Vec<String> = outcome
                 .conditions
                 .iter()
                 .filter(|c| c.status != kc_eval::Tri::Met)
                 .map(|c| {
-                    let (t, f) = c.describe(&self.lib, m);
+                    let (t, f) = c.describe(lib, m);
                     format!("{t}({f})")
                 })
                 .collect();
@@ -1481,7 +1518,7 @@ impl Store {
                 "批准金额 {approved} 须为正数且精确到分 (a positive amount in whole fen)"
             )));
         }
-        let m = &self.lib.measures[outcome.measure];
+        let m = &lib.measures[outcome.measure];
         let shares: Vec<kc_money::Rate> = if let kc_check::GrantRule::Parts(_) = m.grant {
             // Parts pay their own formulas: keep the engine's proportions for a lower amount.
             let total = engine.unwrap_or(approved);
@@ -1558,6 +1595,7 @@ impl Store {
             activity: award.activity.clone(),
             item: award.item.clone(),
             base_fen: award.base.and_then(to_fen),
+            library_version: active.version,
         })
     }
 
@@ -1648,6 +1686,17 @@ impl Store {
                 if !d.rows.is_empty() {
                     sql.push_str(&format!("l AS ({}), ", ledger_insert(0, d.rows.len())));
                 }
+                if d.library_version.is_some() {
+                    // $n+15 the version; the application ($n+4) and the time ($n+1) reused.
+                    sql.push_str(&format!(
+                        "v AS (INSERT INTO application_versions (application_id, version, decided_at) \
+                         VALUES (${}, ${}, ${}) ON CONFLICT (application_id) DO UPDATE \
+                         SET version = EXCLUDED.version, decided_at = EXCLUDED.decided_at), ",
+                        n + 4,
+                        n + 15,
+                        n + 1
+                    ));
+                }
                 sql.push_str(&format!(
                     "a AS (INSERT INTO audit (at, actor, action, entity, entity_id, before, after) \
                  VALUES (${}, ${}, ${}, 'application', ${}, ${}, ${})), u AS ({}) SELECT * FROM u",
@@ -1666,7 +1715,12 @@ impl Store {
                     .bind(&app.id)
                     .bind(w.before)
                     .bind(&after_json);
-                let after = app_from_row(&bind_app!(q).fetch_one(&mut **t).await?)?;
+                let q = bind_app!(q);
+                let q = match d.library_version {
+                    Some(v) => q.bind(v),
+                    None => q,
+                };
+                let after = app_from_row(&q.fetch_one(&mut **t).await?)?;
                 debug_assert_eq!(app_json(&after), after_json);
                 return Ok(after);
             }
@@ -1684,6 +1738,17 @@ impl Store {
                 .fetch_one(&mut **tx)
                 .await?,
         )?;
+        if let Some(v) = d.library_version {
+            sqlx::query(
+                "INSERT INTO application_versions (application_id, version, decided_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (application_id) DO UPDATE SET version = excluded.version, decided_at = excluded.decided_at",
+            )
+            .bind(&app.id)
+            .bind(v)
+            .bind(w.now)
+            .execute(&mut **tx)
+            .await?;
+        }
         self.audit_in(
             tx,
             actor,
@@ -2006,14 +2071,13 @@ impl Store {
                 wanted.push((r.get::<String, _>(0), r.get::<Option<i64>, _>(1)));
             }
             let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(), "applicant": profile, "events": events, "history": history});
-            let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+            let input = kc_wire::parse_input(&self.library(), &doc.to_string(), None)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?;
-            let ev = kc_eval::evaluate(&self.lib, &input);
+            let ev = kc_eval::evaluate(&self.library(), &input);
             for (i, (measure, fen)) in wanted.iter().enumerate() {
-                let award = ev
-                    .outcomes
-                    .iter()
-                    .find(|o| o.event == Some(i) && self.lib.measures[o.measure].id == *measure);
+                let award = ev.outcomes.iter().find(|o| {
+                    o.event == Some(i) && self.library().measures[o.measure].id == *measure
+                });
                 history.push(json!({
                     "measure": measure,
                     "date": input.events[i].date.to_string(),
@@ -2023,9 +2087,9 @@ impl Store {
             }
         }
         let doc = json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": self.today().to_string(), "applicant": profile, "events": [event], "history": history});
-        let input = kc_wire::parse_input(&self.lib, &doc.to_string(), None)
+        let input = kc_wire::parse_input(&self.library(), &doc.to_string(), None)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let ev = kc_eval::evaluate(&self.lib, &input);
+        let ev = kc_eval::evaluate(&self.library(), &input);
         let mut offers = Vec::new();
         for o in ev
             .outcomes
@@ -2033,7 +2097,8 @@ impl Store {
             .filter(|o| o.status == Status::Awarded && o.event == Some(0))
         {
             let Some(a) = &o.award else { continue };
-            let m = &self.lib.measures[o.measure];
+            let lib = self.library();
+            let m = &lib.measures[o.measure];
             // Only a fixed sum written in the clause (给予2万元) is offered without review; an
             // amount computed from declared figures (50% of loan costs) needs a reviewer —
             // unless the platform verified the figures itself.

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value as J, json};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/library/measures", get(measures))

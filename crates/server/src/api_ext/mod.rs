@@ -24,7 +24,6 @@ use crate::features::transfer::api as transfer;
 
 pub(crate) use audit::AuditQuery;
 
-use crate::AppState;
 use axum::Router;
 use axum::routing::{get, post};
 use utoipa::OpenApi;
@@ -56,7 +55,7 @@ pub const PUBLIC: &[&str] = &[
 /// Tag of the public operations in the OpenAPI document.
 pub const PUBLIC_TAG: &str = "public";
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/library/documents", get(library::library_documents))
         .route(

@@ -13,7 +13,7 @@ use kc_domain::Access;
 use maud::html;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/applicants", get(applicants))
         .route("/applicants/{id}", get(applicant))

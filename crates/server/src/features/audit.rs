@@ -16,7 +16,7 @@ use serde_json::Value as J;
 pub mod api;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new().route("/audit", get(audit))
 }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 pub mod api;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new().route("/budget", get(budget).post(set_budget))
 }
 

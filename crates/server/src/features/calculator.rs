@@ -18,7 +18,7 @@ use serde_json::{Value as J, json};
 use std::collections::BTreeMap;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new().route("/calculator", get(calculator))
 }
 

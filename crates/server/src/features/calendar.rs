@@ -16,7 +16,7 @@ use serde::Deserialize;
 pub mod api;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new().route("/calendar", get(calendar))
 }
 

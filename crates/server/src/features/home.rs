@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use std::collections::BTreeMap;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/", get(home))
         .route("/notifications", get(inbox))

@@ -13,7 +13,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/login", get(login_form).post(login))
         .route("/logout", post(logout))

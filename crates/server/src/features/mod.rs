@@ -21,11 +21,10 @@ pub mod review;
 pub mod simulate;
 pub mod transfer;
 
-use crate::AppState;
 use axum::Router;
 
 /// Every feature's pages.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .merge(home::routes())
         .merge(login::routes())

@@ -19,13 +19,13 @@ use utoipa::ToSchema;
 
 pub mod api;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/notices", get(notices_page))
         .route("/notices/{id}/objection", post(lodge_form))
 }
 
-pub fn api_routes() -> Router<AppState> {
+pub fn api_routes() -> Router<crate::Platform> {
     Router::new()
         .route("/notices/{id}/public-objections", post(lodge_api))
         .route("/objections", get(objections_api))

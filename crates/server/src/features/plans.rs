@@ -21,7 +21,7 @@ use std::str::FromStr;
 
 pub mod api;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/plans", get(dashboard))
         .route("/plans/tasks", get(tasks))
@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The plan API, nested under `/api` by the API router.
-pub fn api_routes() -> Router<AppState> {
+pub fn api_routes() -> Router<crate::Platform> {
     Router::new()
         .route("/plans", get(api_status))
         .route("/plans/actuals", post(api_record_actual))

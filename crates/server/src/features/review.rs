@@ -14,7 +14,7 @@ use maud::html;
 pub mod api;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new().route("/review", get(review))
 }
 

@@ -294,7 +294,8 @@ impl Store {
 
     /// Whether a region code is a member of the library's `Region` vocabulary.
     pub(crate) fn is_region(&self, code: &str) -> bool {
-        let v = &self.lib.vocab;
+        let lib = self.library();
+        let v = &lib.vocab;
         v.enums[v.region].member(code).is_some()
     }
 

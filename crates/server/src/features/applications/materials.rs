@@ -37,7 +37,7 @@ use utoipa::{IntoParams, ToSchema};
 /// browser); beyond it the request is cut off (413).
 const UPLOAD_BODY: usize = 64 * 1024 * 1024;
 
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route(
             "/applications/{id}/materials",
@@ -49,7 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/files/{id}/remove", post(remove_form))
 }
 
-pub fn api_routes() -> Router<AppState> {
+pub fn api_routes() -> Router<crate::Platform> {
     Router::new()
         .route(
             "/applications/{id}/materials",

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 pub mod materials;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/applications", get(applications).post(apply))
         .route("/applications/{id}", get(application))

@@ -809,7 +809,7 @@ pub(crate) async fn relation(
 }
 
 /// The market's API routes (under /api).
-pub fn api_routes() -> axum::Router<AppState> {
+pub fn api_routes() -> axum::Router<crate::Platform> {
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/market/search", get(search))

@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 pub mod api;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/market", get(home))
         .route("/market/new", get(new_listing))

@@ -9,7 +9,7 @@ use serde_json::{Value as J, json};
 use utoipa::ToSchema;
 
 /// The API routes of this feature.
-pub fn api_routes() -> Router<AppState> {
+pub fn api_routes() -> Router<crate::Platform> {
     Router::new()
         .route("/organisations", get(my_organisations))
         .route("/organisations/current", post(switch_organisation))

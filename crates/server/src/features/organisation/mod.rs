@@ -27,7 +27,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/organisation", get(organisation_page))
         .route("/organisation/switch", post(switch))

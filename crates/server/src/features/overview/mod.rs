@@ -17,7 +17,7 @@ use serde::Deserialize;
 pub mod api;
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new().route("/jurisdiction", get(overview))
 }
 

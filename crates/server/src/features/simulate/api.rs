@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value as J, json};
 use utoipa::ToSchema;
 
-pub fn api_routes() -> axum::Router<AppState> {
+pub fn api_routes() -> axum::Router<crate::Platform> {
     use axum::routing::get;
     axum::Router::new()
         .route("/simulations", get(runs).post(start))

@@ -29,7 +29,7 @@ pub(crate) mod run;
 use run::{Problems, Request, money_of};
 
 /// The pages of this feature.
-pub fn routes() -> Router<AppState> {
+pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/simulate", get(home).post(start))
         .route("/simulate/runs/{id}", get(run_page))
