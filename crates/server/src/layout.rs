@@ -94,6 +94,7 @@ pub(crate) fn layout(lang: Lang, s: Option<&Session>, title: &str, body: Markup)
                         }
                         @if role.is_some_and(|r| r.may(Access::Plans)) { (menu_link(&cur, "/plans", lang.t("计划", "Plans"))) }
                         @if role.is_some_and(|r| r.may(Access::Simulate)) { (menu_link(&cur, "/simulate", lang.t("测算", "Simulation"))) }
+                        @if role.is_some_and(|r| r.may(Access::DraftPolicy) || r.may(Access::ApprovePolicy)) { (menu_link(&cur, "/policy-admin", lang.t("政策管理", "Policy management"))) }
                     }
                     div.right {
                         a href="/lang/zh" lang="zh-CN" { "中" } "/" a href="/lang/en" lang="en" { "EN" }

@@ -132,6 +132,7 @@ pub async fn first_start(
         ("finance", "财务(演示)", Role::Finance),
         ("demo-admin", "管理员(演示)", Role::Admin),
         ("planner", "督查考核(演示)", Role::PlanOffice),
+        ("author", "政策编辑(演示)", Role::PolicyAuthor),
     ] {
         store
             .create_user(
@@ -170,7 +171,7 @@ pub async fn first_start(
     ));
     out.push(seed_market(store).await?);
     out.push(format!(
-        "演示账号 demo accounts (password {DEMO_PASSWORD}): reviewer, finance, demo-admin, planner (全平台 whole platform)"
+        "演示账号 demo accounts (password {DEMO_PASSWORD}): reviewer, finance, demo-admin, planner, author (全平台 whole platform)"
     ));
     out.push(format!(
         "  辖区账号 jurisdiction staff (password {DEMO_PASSWORD}): {}",

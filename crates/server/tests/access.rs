@@ -27,6 +27,13 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         [200, 200, 200, 200, 200, 200, 200],
     ),
     ("GET", "/market/mine", [401, 200, 200, 200, 200, 200, 200]),
+    // 政策管理 (issue 14): policy authors and the approving role (admins) only.
+    ("GET", "/policy-admin", [401, 403, 403, 403, 403, 200, 403]),
+    (
+        "GET",
+        "/api/policy/versions",
+        [401, 403, 403, 403, 403, 200, 403],
+    ),
     ("GET", "/market/review", [401, 403, 403, 200, 403, 200, 403]),
     ("GET", "/market/fairs", [401, 403, 403, 200, 403, 200, 403]),
     (

@@ -78,6 +78,15 @@ async fn start(name: &str) -> String {
     kc_server::seed::first_start(&store, Some(&common::demo_data()))
         .await
         .unwrap();
+    // Library version 1 from the policies (the 政策管理 calls draft from it).
+    let files: Vec<kc_store::versions::VersionFile> = kc_library::shipped()
+        .into_iter()
+        .map(|f| kc_store::versions::VersionFile {
+            path: f.path,
+            text: f.text,
+        })
+        .collect();
+    store.seed_library(&files).await.unwrap();
     let sys = Actor::system();
     let hash = kc_server::hash_password(DEMO_PW);
     for (user, id, name) in [
@@ -133,6 +142,7 @@ enum Who {
     Finance,
     Admin,
     Planner,
+    Author,
 }
 
 impl Who {
@@ -145,6 +155,7 @@ impl Who {
             Who::Finance => "finance",
             Who::Admin => "demo-admin",
             Who::Planner => "planner",
+            Who::Author => "author",
         })
     }
 }
@@ -933,6 +944,143 @@ fn calls() -> Vec<Call> {
             Admin,
             None,
         ),
+        // 政策管理: a draft from the active version, a file added (a diagnostic) and removed,
+        // checks, a skeleton, the cost difference and the comparison, submitted, returned,
+        // submitted again and published by a second person; a second draft discarded; an
+        // application re-evaluated under the version it was decided under.
+        call(
+            "library_versions",
+            "GET",
+            "/api/policy/versions",
+            Author,
+            None,
+        ),
+        Call {
+            status: 201,
+            ..keep(
+                call(
+                    "create_library_draft",
+                    "POST",
+                    "/api/policy/versions",
+                    Author,
+                    Json(r#"{"title": "合同补助说明修订"}"#),
+                ),
+                &[("draft", "/id")],
+            )
+        },
+        call(
+            "library_version",
+            "GET",
+            "/api/policy/versions/{draft}",
+            Admin,
+            None,
+        ),
+        call(
+            "put_library_file",
+            "POST",
+            "/api/policy/versions/{draft}/files",
+            Author,
+            Json(r##"{"path": "policies/zz-note.md", "text": "# 说明\n\n```kc\nmeasure\n```\n"}"##),
+        ),
+        call(
+            "check_library_file",
+            "POST",
+            "/api/policy/versions/{draft}/check-file",
+            Author,
+            Json(r##"{"path": "policies/zz-note.md", "text": "# 说明\n"}"##),
+        ),
+        call(
+            "check_library_version",
+            "GET",
+            "/api/policy/versions/{draft}/check",
+            Author,
+            None,
+        ),
+        call(
+            "delete_library_file",
+            "POST",
+            "/api/policy/versions/{draft}/files/remove",
+            Author,
+            Json(r#"{"path": "policies/zz-note.md"}"#),
+        ),
+        call(
+            "policy_skeleton",
+            "POST",
+            "/api/policy/skeleton",
+            Author,
+            Json(
+                r#"{"text": "关于测试的通知\n一、总则\n(一)给予10万元奖励。", "number": "测试〔2026〕1号", "valid_from": "2026-01-01", "valid_to": "2030-12-31"}"#,
+            ),
+        ),
+        call(
+            "library_cost_difference",
+            "GET",
+            "/api/policy/versions/{draft}/cost?from=2023-01-01&to=2023-12-31",
+            Author,
+            None,
+        ),
+        call(
+            "compare_library_versions",
+            "GET",
+            "/api/policy/versions/{draft}/compare",
+            Admin,
+            None,
+        ),
+        call(
+            "submit_library_draft",
+            "POST",
+            "/api/policy/versions/{draft}/submit",
+            Author,
+            None,
+        ),
+        call(
+            "return_library_draft",
+            "POST",
+            "/api/policy/versions/{draft}/return",
+            Admin,
+            Json(r#"{"reason": "请补充修订依据"}"#),
+        ),
+        call(
+            "submit_library_draft",
+            "POST",
+            "/api/policy/versions/{draft}/submit",
+            Author,
+            None,
+        ),
+        call(
+            "approve_library_draft",
+            "POST",
+            "/api/policy/versions/{draft}/approve",
+            Admin,
+            Json(r#"{"applies_from": "2023-07-01"}"#),
+        ),
+        Call {
+            status: 201,
+            ..keep(
+                call(
+                    "create_library_draft",
+                    "POST",
+                    "/api/policy/versions",
+                    Author,
+                    Json(r#"{"title": "待废弃的草稿"}"#),
+                ),
+                &[("draft2", "/id")],
+            )
+        },
+        call(
+            "discard_library_draft",
+            "POST",
+            "/api/policy/versions/{draft2}/discard",
+            Author,
+            None,
+        ),
+        call(
+            "decided_evaluation",
+            "GET",
+            "/api/applications/{app}/decided-evaluation",
+            Admin,
+            None,
+        ),
         call("logout", "POST", "/api/logout", Hn, None),
     ]
 }
@@ -957,7 +1105,11 @@ const UI: &[(&str, &str, &[&str])] = &[
     ),
     ("GET", "/applications", &["applications", "offers"]),
     ("POST", "/applications", &["create_application"]),
-    ("GET", "/applications/{id}", &["application", "materials"]),
+    (
+        "GET",
+        "/applications/{id}",
+        &["application", "materials", "decided_evaluation"],
+    ),
     (
         "POST",
         "/applications/{id}/act",
@@ -1062,6 +1214,48 @@ const UI: &[(&str, &str, &[&str])] = &[
     ("POST", "/market/orders", &["order_service"]),
     ("POST", "/market/orders/{id}/redeem", &["redeem_order"]),
     ("POST", "/market/relations", &["declare_relation"]),
+    ("GET", "/policy-admin", &["library_versions"]),
+    ("POST", "/policy-admin", &["create_library_draft"]),
+    (
+        "GET",
+        "/policy-admin/{id}",
+        &["library_version", "check_library_version"],
+    ),
+    (
+        "POST",
+        "/policy-admin/{id}/action",
+        &[
+            "submit_library_draft",
+            "approve_library_draft",
+            "return_library_draft",
+            "discard_library_draft",
+        ],
+    ),
+    ("GET", "/policy-admin/{id}/edit", &["library_version"]),
+    (
+        "POST",
+        "/policy-admin/{id}/edit",
+        &[
+            "put_library_file",
+            "check_library_file",
+            "delete_library_file",
+        ],
+    ),
+    (
+        "POST",
+        "/policy-admin/{id}/skeleton",
+        &["policy_skeleton", "put_library_file"],
+    ),
+    (
+        "GET",
+        "/policy-admin/{id}/cost",
+        &["library_cost_difference"],
+    ),
+    (
+        "GET",
+        "/policy-admin/{id}/compare",
+        &["compare_library_versions"],
+    ),
     ("GET", "/simulate", &["simulation_knobs", "simulation_runs"]),
     ("POST", "/simulate", &["start_simulation"]),
     ("GET", "/simulate/runs/{id}", &["simulation_run"]),

@@ -632,6 +632,19 @@ impl Store {
         Ok(h)
     }
 
+    /// The library version an application's award was decided under, if it was decided
+    /// under a version kept in the database.
+    pub async fn decided_version(&self, id: &str) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT version FROM application_versions WHERE application_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+
     /// Re-evaluates an application with the library version its award was decided under
     /// (the active version if it has not been decided): the outcome JSON of `kc_wire::to_json`,
     /// and the version. A 2022 decision re-evaluated after later versions are published gives

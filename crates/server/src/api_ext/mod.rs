@@ -92,6 +92,7 @@ pub fn routes() -> Router<crate::Platform> {
         .merge(crate::features::organisation::api::api_routes())
         .merge(crate::features::market::api::api_routes())
         .merge(crate::features::simulate::api::api_routes())
+        .merge(crate::features::policy_admin::api::api_routes())
 }
 
 #[derive(OpenApi)]
@@ -173,6 +174,21 @@ pub fn routes() -> Router<crate::Platform> {
         crate::features::simulate::api::runs,
         crate::features::simulate::api::one,
         crate::features::simulate::api::xlsx,
+        crate::features::policy_admin::api::versions,
+        crate::features::policy_admin::api::create,
+        crate::features::policy_admin::api::one,
+        crate::features::policy_admin::api::put_file,
+        crate::features::policy_admin::api::delete_file,
+        crate::features::policy_admin::api::check,
+        crate::features::policy_admin::api::check_file,
+        crate::features::policy_admin::api::submit,
+        crate::features::policy_admin::api::approve,
+        crate::features::policy_admin::api::return_draft,
+        crate::features::policy_admin::api::discard,
+        crate::features::policy_admin::api::cost,
+        crate::features::policy_admin::api::compare,
+        crate::features::policy_admin::api::skeleton,
+        crate::features::policy_admin::api::decided,
     ),
     components(schemas(
         notices::ObjectionRequest,
@@ -211,6 +227,14 @@ pub fn routes() -> Router<crate::Platform> {
         crate::features::simulate::api::SimulationRunBody,
         crate::features::simulate::api::ChangeRequest,
         crate::features::simulate::api::SimulationRequest,
+        crate::features::policy_admin::api::VersionBody,
+        crate::features::policy_admin::api::CheckBody,
+        crate::features::policy_admin::api::DraftRequest,
+        crate::features::policy_admin::api::FileRequest,
+        crate::features::policy_admin::api::ApproveRequest,
+        crate::features::policy_admin::api::ReturnRequest,
+        crate::features::policy_admin::api::SkeletonRequest,
+        crate::features::policy_admin::api::RemoveRequest,
     ))
 )]
 struct ExtDoc;

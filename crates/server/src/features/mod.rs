@@ -17,6 +17,7 @@ pub mod notices;
 pub mod organisation;
 pub mod overview;
 pub mod plans;
+pub mod policy_admin;
 pub mod review;
 pub mod simulate;
 pub mod transfer;
@@ -42,5 +43,6 @@ pub fn routes() -> Router<crate::Platform> {
         .merge(organisation::routes())
         .merge(market::routes())
         .merge(simulate::routes())
+        .merge(policy_admin::routes())
         .merge(applications::materials::routes())
 }

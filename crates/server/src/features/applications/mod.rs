@@ -161,6 +161,17 @@ pub(crate) async fn application_page(
         .unwrap_or(*notice_range.start());
     let today = st.store.today().to_string();
     let materials = materials::section(st, lang, s, &a, problem).await?;
+    // An award decided under a library version kept in the database: that version, and the
+    // amount it gives today (re-evaluating a decision gives the answer it was made with).
+    let decided = match st.store.decided_version(&a.id).await? {
+        Some(v) => {
+            let again = st.store.reevaluate(&actor, &a.id).await.ok();
+            let amount =
+                again.and_then(|(_, j)| j["outcomes"][0]["amount"].as_str().map(str::to_string));
+            Some((v, amount))
+        }
+        None => None,
+    };
     let body = html! {
         div.card {
             p { strong { (m.label.zh) } " · " (d.number) " " (m.clause.id) " · " a href={"/library/" (m.id)} { (lang.t("条款与规则", "clause and rule")) } }
@@ -171,6 +182,9 @@ pub(crate) async fn application_page(
                 tr { th { (lang.t("状态", "State")) } td.state { span.badge { (state_words(lang, &a)) } } }
                 tr { th { (lang.t("计算金额", "Computed")) } td { (a.computed.map(crate::labels::yuan_wan).unwrap_or_default()) " " (kind_zh(a.amount_kind.as_deref().unwrap_or(""))) } }
                 tr { th { (lang.t("批准金额", "Approved")) } td.approved { (a.approved.map(yuan).unwrap_or_default()) } }
+                @if let Some((v, amount)) = &decided {
+                    tr #decided-version { th { (lang.t("决定时政策库版本", "Decided under library version")) } td { "v" (v) @if let Some(x) = amount { " · " (lang.t("按该版本重新计算:", "re-evaluated under it: ")) (x) } } }
+                }
                 @if let Some(r) = &a.reason { tr { th { (lang.t("理由", "Reason")) } td { (r) } } }
                 @if let Some(mm) = &a.missing { tr { th { (lang.t("需补正材料", "Missing")) } td { (mm) } } }
                 @if let Some(n) = &a.notice_until { tr { th { (lang.t("公示期满", "Notice until")) } td { (n) } } }
