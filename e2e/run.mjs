@@ -19,6 +19,7 @@
 //   E2E_HEADFUL=1      show the browser (needs a display)
 //   E2E_ONLY=market    run only the 科技大市场 scenario and axe (quick, no crawls)
 //   E2E_ONLY=simulate  run only the 测算 scenario (with its own axe and phone checks)
+//   E2E_ONLY=policy    run only the 政策管理 scenario (draft, diagnostics, cost, four eyes)
 //
 // Prints one line per check and, last, `N passed, M failed`; exits non-zero on any failure.
 
@@ -308,6 +309,11 @@ async function main() {
   if (process.env.E2E_ONLY === 'simulate') {
     // A quick run of the 测算 scenario alone (its own axe, English and phone checks).
     await simulateScenario(page, context, base);
+    await check('no HTTP 5xx during the run', () => assert.deepEqual(serverErrors, []));
+    return;
+  }
+  if (process.env.E2E_ONLY === 'policy') {
+    await policyScenario(page, context, base);
     await check('no HTTP 5xx during the run', () => assert.deepEqual(serverErrors, []));
     return;
   }
@@ -1021,6 +1027,11 @@ async function main() {
   skipping = null;
   await simulateScenario(page, context, base);
 
+  // -- 政策管理: an author raises a fixed amount in a draft, a second person publishes it
+  // (after 测算, whose figures are those of the shipped library)
+  skipping = null;
+  await policyScenario(page, context, base);
+
   skipping = null;
   await sideCheck('plain language: a crawl of every page of every role, desktop and phone, shows no rule identifier, raw state code or bare credit code', async () => {
     const problems = await crawlForCodes();
@@ -1061,6 +1072,141 @@ async function main() {
 // ---------------------------------------------------------------- 测算 (cost simulation)
 
 // The runs the 测算 scenario made, for axe: {baseline, reform} ids.
+const policy = {};
+const SY_FILE = 'policies/shenyang-2021-11.md';
+const SME_LINE = '  grant 2万元                                  # 给予2万元: fixed';
+const SME_SCENARIO = 'tests/scenarios/000-05-tech-sme-first-fixed.json';
+const SME_CALC = '/calculator?a.kind=enterprise&a.region=tiexi&event_kind=certified&e.date=2022-10-08&e.cert=tech_sme&e.first=true';
+
+/**
+ * 政策管理 (issue 14): the policy author drafts a new library version from the active one,
+ * raises the first 科技型中小企业 filing's 2万元 to 3万元 in the browser — a typo first, whose
+ * diagnostic names the line, then the fix: the diagnostics vanish, the shipped scenario of the
+ * measure fails until its amounts are updated too — sees the cost difference over the demo
+ * applicants (+20,000.00 元 for the two 2022 filings), submits; the author cannot approve; a
+ * second person (the admin) approves and publishes, and the calculator shows 3万元.
+ */
+async function policyScenario(page, context, base) {
+  await check('政策管理: the calculator shows 2万元 for a first 科技型中小企业 filing under the shipped version', async () => {
+    if (await page.locator('header form[action="/logout"]').count()) await logout(page);
+    await page.goto(`${base}${SME_CALC}`);
+    const card = page.locator('div.card[data-measure="tech_sme_first"]');
+    assert.match(await text(card.locator('strong.amount')), /20,000\.00 元/);
+  });
+  await check('政策管理: the policy author opens 政策管理 from the menu and drafts from the active version', async () => {
+    await login(page, base, 'author');
+    await submit(page, page.locator('header nav a[href="/policy-admin"]'));
+    assert.equal(await text(page.locator('main h1')), '政策管理');
+    assert.match(await text(page.locator('table#versions tr[data-state="published"]')), /生效中/);
+    await page.fill('#new-draft input[name="title"]', '科技型中小企业首次备案补助提高到3万元');
+    await submit(page, page.locator('#new-draft button[type="submit"]'));
+    const m = new URL(page.url()).pathname.match(/^\/policy-admin\/(\d+)$/);
+    assert.ok(m, page.url());
+    policy.id = m[1];
+    assert.equal(await text(page.locator('#state')), '草稿');
+    assert.ok(await page.locator('#ready').count(), 'a copy of the active version is ready');
+  });
+  await check('政策管理: a typo in the rule shows the checker\'s diagnostic at its line and column, nothing saved', async () => {
+    await page.goto(`${base}/policy-admin/${policy.id}/edit?path=${SY_FILE}`);
+    const original = await page.locator('#text').inputValue();
+    assert.ok(original.includes(SME_LINE), 'the rule as the shipped file writes it');
+    policy.original = original;
+    const typo = original.replace(SME_LINE, '  grant 3万元 × bsae');
+    await page.fill('#text', typo);
+    const resp = await submit(page, page.locator('#editor button[value="check"]'));
+    assert.equal(resp.status(), 200);
+    const line = typo.split('\n').findIndex((l) => l.includes('bsae')) + 1;
+    const row = page.locator('#diagnostics tr.diagnostic').first();
+    assert.equal(await row.getAttribute('data-line'), String(line));
+    assert.match(await text(row), /bsae/);
+    assert.match(await text(page.locator('#blockers')), /诊断/);
+    assert.ok(await page.locator(`#listing mark#L${line}`).count(), 'the line marked in the listing');
+    assert.equal(await page.locator('#text').inputValue(), typo, 'the text typed is kept');
+    await shot(page, 'policy-editor-diagnostic');
+  });
+  await check('政策管理: the fix — the diagnostics vanish; saved; the measure\'s shipped scenario now fails, named', async () => {
+    await page.fill('#text', policy.original.replace(SME_LINE, '  grant 3万元                                  # 给予3万元: fixed (draft)'));
+    await submit(page, page.locator('#editor button[value="save"]'));
+    assert.equal(await text(page.locator('#saved')), '已保存。');
+    assert.equal(await page.locator('#diagnostics').count(), 0, 'no diagnostic');
+    assert.match(await text(page.locator('#blockers')), /000-05-tech-sme-first-fixed\.json/);
+  });
+  await check('政策管理: the author updates the scenario\'s amounts by hand (3万元, 1:1 → 15,000.00 each); the draft is ready', async () => {
+    await page.goto(`${base}/policy-admin/${policy.id}`);
+    await submit(page, page.locator(`#failing a[href$="${SME_SCENARIO}"]`));
+    assert.match(await text(page.locator('#scenario-result')), /30000\.00/);
+    const sc = await page.locator('#text').inputValue();
+    const updated = sc.replace('"amount": "20000.00"', '"amount": "30000.00"').replaceAll('"10000.00"', '"15000.00"');
+    assert.notEqual(updated, sc);
+    await page.fill('#text', updated);
+    await submit(page, page.locator('#editor button[value="save"]'));
+    assert.equal(await text(page.locator('#scenario-result')), '本场景通过。');
+    await page.goto(`${base}/policy-admin/${policy.id}`);
+    assert.ok(await page.locator('#ready').count(), 'ready to submit');
+  });
+  await check('政策管理: the cost difference over the demo applicants in 2022 is +20,000.00 元 (two first filings × 1万元)', async () => {
+    await page.fill('#cost-form input[name="from"]', '2022-01-01');
+    await page.fill('#cost-form input[name="to"]', '2022-12-31');
+    await submit(page, page.locator('#cost-form button[type="submit"]'));
+    assert.equal(await page.locator('#cost-delta').getAttribute('data-delta'), '20000.00');
+    assert.equal(await text(page.locator('table#cost-lines tr[data-measure="tech_sme_first"] td:last-child')), '20,000.00 元');
+    await shot(page, 'policy-cost');
+  });
+  await check('政策管理: the comparison shows the rule before and after, in words, and the scenario amounts', async () => {
+    await page.goto(`${base}/policy-admin/${policy.id}/compare`);
+    const change = page.locator('section.measure-change[data-measure="tech_sme_first"]');
+    assert.match(await text(change), /2万元[\s\S]*3万元/);
+    assert.match(await text(page.locator('details.file-diff', { hasText: 'shenyang-2021-11.md' }).locator('pre.diff')), /\+ +grant 3万元/);
+  });
+  await check('政策管理: submitted; the author cannot approve it; the admin approves and publishes it', async () => {
+    await page.goto(`${base}/policy-admin/${policy.id}`);
+    await submit(page, page.locator('form[action$="/action"] button:has-text("提交批准")'));
+    assert.equal(await text(page.locator('#state')), '待批准');
+    assert.equal(await page.locator('#approve-form').count(), 0, 'no approval form for the author');
+    const r = await page.request.post(`${base}/api/policy/versions/${policy.id}/approve`, {
+      headers: { 'x-csrf-token': await page.locator('input[name="csrf"]').first().inputValue() },
+      data: {},
+    });
+    assert.equal(r.status(), 403);
+    await page.goto(`${base}${SME_CALC}`);
+    assert.match(await text(page.locator('div.card[data-measure="tech_sme_first"] strong.amount')), /20,000\.00 元/, 'not yet published');
+    await logout(page);
+    await login(page, base, 'demo-admin');
+    await page.goto(`${base}/policy-admin/${policy.id}`);
+    await submit(page, page.locator('#approve-form button[type="submit"]'));
+    assert.match(await text(page.locator('#state')), /已发布.*生效中/);
+    await shot(page, 'policy-published');
+  });
+  await check('政策管理: the calculator now shows 3万元 for the same filing', async () => {
+    await logout(page);
+    await page.goto(`${base}${SME_CALC}`);
+    assert.match(await text(page.locator('div.card[data-measure="tech_sme_first"] strong.amount')), /30,000\.00 元/);
+  });
+  await sideCheck('政策管理 in English and on a phone: labels in English; the editor and the comparison fit 390 px', async () => {
+    const probe = await context.newPage();
+    const problems = [];
+    try {
+      await login(probe, base, 'demo-admin');
+      await probe.goto(`${base}/lang/en`);
+      for (const u of ['/policy-admin', `/policy-admin/${policy.id}`, `/policy-admin/${policy.id}/compare`, `/policy-admin/${policy.id}/edit?path=${SY_FILE}`]) {
+        await probe.goto(`${base}${u}`);
+        const texts = await probe
+          .locator('nav a, th, label, button, summary, legend, h2, caption')
+          .evaluateAll((es) => es.filter((e) => !e.closest('[lang="zh-CN"], .quote, .rule-code')).map((e) => e.innerText.trim()));
+        for (const t of texts) if (/[\u4e00-\u9fff]/.test(t) && t !== '中') problems.push(`${u}: “${t.slice(0, 40)}”`);
+        await probe.setViewportSize({ width: 390, height: 844 });
+        const w = await probe.evaluate(() => document.documentElement.scrollWidth);
+        if (w > 390) problems.push(`${u}: ${w}px wide on a phone`);
+        await probe.setViewportSize({ width: 1280, height: 800 });
+      }
+      await probe.goto(`${base}/lang/zh`);
+    } finally {
+      await probe.close();
+    }
+    assert.deepEqual(problems, []);
+  });
+}
+
 const simulation = {};
 
 /** Submits the 测算 form and waits on the run's page until the run is done; returns its id. */

@@ -43,11 +43,16 @@ svg.chart{width:100%;max-width:480px;height:auto;display:block}svg.hbars{max-wid
 details.record form{background:#f5f7fa;padding:.4rem .6rem;border-radius:4px}tr.detail td{border-top:0;padding-top:0}
 tr.detail details{display:inline-block;vertical-align:top;margin-right:1.2rem;max-width:100%}tr.detail details.chart[open]{width:480px}
 .error{background:#fff1f0;border:1px solid #b71c1c;padding:.8rem;border-radius:6px}
+pre.listing,pre.diff,.side-by-side pre{overflow-x:auto;background:#f5f7fa;padding:.5rem;border-radius:4px;font-size:.85rem;max-height:40rem}
+pre.diff ins{background:#e6ffed;text-decoration:none;display:inline-block;min-width:100%}pre.diff del{background:#ffeef0;text-decoration:none;display:inline-block;min-width:100%}
+pre.listing mark{background:#fff3bf}textarea#text{width:100%;box-sizing:border-box;font-family:monospace;font-size:.85rem}
+#version-facts code{word-break:break-all}main textarea{max-width:100%;box-sizing:border-box}
+.side-by-side{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:1rem}
 @media (max-width:640px){th,td{font-size:.9rem;padding:.3rem}header{gap:.3rem;padding:.3rem .5rem}header nav{display:none;flex-direction:column;align-items:stretch;gap:0;width:100%;order:3}.menu-button{display:inline-block;order:2;padding:.5rem .6rem;border:1px solid #fff;border-radius:4px;cursor:pointer}.menu-toggle{display:inline-block;position:absolute;opacity:0;width:1px;height:1px}.menu-toggle:checked~nav{display:flex}.menu-toggle:focus-visible+.menu-button{outline:2px solid #fff;outline-offset:2px}header .right{order:1}
 header nav a,header .right a{padding:.55rem .45rem;white-space:nowrap;display:inline-block}header .who{display:none}header .right button{padding:.2rem .6rem}main{padding:.5rem}table{display:block;overflow-x:auto}
 table.cards,table.cards tbody,table.cards tr,table.cards td{display:block;width:100%}table.cards tr:first-child{display:none}
 table.cards tr{border:1px solid #d9e2ec;border-radius:6px;margin:.4rem 0;background:#fff}table.cards td{border:0;text-align:left}
-button,input,select{min-height:2.6rem}table.month-grid{display:none}}
+button,input,select{min-height:2.6rem}table.month-grid{display:none}.side-by-side{grid-template-columns:minmax(0,1fr)}}
 "#;
 
 /// A menu entry, marked as the current page where it is (`aria-current`, underlined).

@@ -122,7 +122,7 @@ fn diagnostics_table(lang: Lang, id: i64, c: &DraftCheck, only: Option<&str>) ->
                     tr.diagnostic data-line=(d.line) data-column=(d.column) {
                         td { a href=(format!("/policy-admin/{id}/edit?path={}#L{}", d.path, d.line)) { code { (d.path) } } }
                         td.num { (d.line) } td.num { (d.column) }
-                        td lang="zh-CN" { (d.message) @if !d.label.is_empty() { " — " (d.label) } }
+                        td.rule-code lang="zh-CN" { (d.message) @if !d.label.is_empty() { " — " (d.label) } }
                     }
                 }
             }
@@ -261,7 +261,7 @@ async fn version_view(
         @let failing: Vec<&versions::ScenarioRun> = check.scenarios.iter().filter(|x| !x.passed).collect();
         @if !failing.is_empty() {
             h3 { (lang.t("未通过的场景", "Failing scenarios")) }
-            ul #failing { @for f in failing { li { a href=(format!("/policy-admin/{id}/edit?path={}", f.path)) { code { (f.path) } } " " span lang="zh-CN" { (f.name) } pre { (f.problems.join("\n")) } } } }
+            ul #failing { @for f in failing { li { a href=(format!("/policy-admin/{id}/edit?path={}", f.path)) { code { (f.path) } } " " span lang="zh-CN" { (f.name) } pre.rule-code { (f.problems.join("\n")) } } } }
         }
         h2 { (lang.t("操作", "Actions")) }
         div.actions {
@@ -418,8 +418,10 @@ async fn editor(
         .iter()
         .find(|f| f.path == q.path)
         .map(|f| f.text.clone());
-    if text.is_none() {
-        versions::check_path(&q.path)?;
+    if text.is_none()
+        && let Err(e) = versions::check_path(&q.path)
+    {
+        return version_view(&s, lang, &st, id, Some(e.into())).await;
     }
     let check = versions::check_files(&v.files).0;
     editor_page(
@@ -462,7 +464,7 @@ fn editor_page(
         (diagnostics_table(lang, id, check, Some(path)))
         @if let Some(sc) = scenario {
             @if sc.passed { p.ok #scenario-result { (lang.t("本场景通过。", "This scenario passes.")) } }
-            @else { div.error #scenario-result role="alert" { p { (lang.t("本场景未通过:", "This scenario fails:")) } pre { (sc.problems.join("\n")) } } }
+            @else { div.error #scenario-result role="alert" { p { (lang.t("本场景未通过:", "This scenario fails:")) } pre.rule-code { (sc.problems.join("\n")) } } }
         }
         @if editable {
             form.card #editor method="post" action=(format!("/policy-admin/{id}/edit")) {
@@ -481,7 +483,7 @@ fn editor_page(
         }
         details #listing open[!editable || !bad.is_empty()] {
             summary { (lang.t("带行号的文本", "The text with line numbers")) }
-            pre.listing lang="zh-CN" {
+            pre.listing.rule-code lang="zh-CN" {
                 @for (i, line) in text.lines().enumerate() {
                     @let n = i + 1;
                     @if bad.contains(&n) { mark id=(format!("L{n}")) { (format!("{n:>5}  ")) (line) } "\n" }
@@ -606,7 +608,7 @@ fn measure_label(lib: &kc_check::Library, lang: Lang, id: &str) -> Markup {
             html! { (m.label.en.as_deref().unwrap_or_default()) }
         }
         Some(m) => html! { span lang="zh-CN" { (m.label.zh) " " (m.clause.id) } },
-        None => html! { code { (id) } },
+        None => html! { code.rule-code { (id) } },
     }
 }
 
@@ -699,10 +701,10 @@ async fn compare_page(
         @for mm in &measures {
             @let id_ = mm["measure"].as_str().unwrap_or("");
             section.card.measure-change data-measure=(id_) data-change=(mm["change"].as_str().unwrap_or("")) {
-                h3 lang="zh-CN" { (mm["label"].as_str().unwrap_or(id_)) }
+                h3 lang="zh-CN" { (mm["label"].as_str().unwrap_or_default()) }
                 div.side-by-side {
-                    div { h4 { "v" (other) } @if let Some(w) = words(&left, id_) { p.words { (w) } } pre lang="zh-CN" { (mm["old"].as_str().unwrap_or("")) } }
-                    div { h4 { "v" (id) } @if let Some(w) = words(&right, id_) { p.words { (w) } } pre lang="zh-CN" { (mm["new"].as_str().unwrap_or("")) } }
+                    div { h4 { "v" (other) } @if let Some(w) = words(&left, id_) { p.words { (w) } } pre.rule-code lang="zh-CN" { (mm["old"].as_str().unwrap_or("")) } }
+                    div { h4 { "v" (id) } @if let Some(w) = words(&right, id_) { p.words { (w) } } pre.rule-code lang="zh-CN" { (mm["new"].as_str().unwrap_or("")) } }
                 }
             }
         }
@@ -713,7 +715,7 @@ async fn compare_page(
             table #scenario-amounts tabindex="0" aria-label=(lang.t("场景金额", "Amounts on the scenarios")) {
                 tr { th { (lang.t("场景", "Scenario")) } th { (lang.t("措施", "Measure")) } th { (lang.t("事件", "Event")) } th.num { "v" (other) } th.num { "v" (id) } }
                 @for sc in &scen { @for a in sc["awards"].as_array().into_iter().flatten() {
-                    tr { td lang="zh-CN" { (sc["name"].as_str().unwrap_or("")) } td { code { (a["measure"].as_str().unwrap_or("")) } } td { (a["event"].as_str().unwrap_or("")) }
+                    tr { td lang="zh-CN" { (sc["name"].as_str().unwrap_or("")) } td { code.rule-code { (a["measure"].as_str().unwrap_or("")) } } td { (a["event"].as_str().unwrap_or("")) }
                          td.num { (a["old"].as_str().unwrap_or("—")) } td.num { (a["new"].as_str().unwrap_or("—")) } }
                 } }
             }
@@ -724,7 +726,7 @@ async fn compare_page(
         @for f in &files {
             details.card.file-diff open {
                 summary { code { (f["path"].as_str().unwrap_or("")) } " · " (f["change"].as_str().unwrap_or("")) }
-                pre.diff lang="zh-CN" {
+                pre.diff.rule-code lang="zh-CN" {
                     @for l in f["lines"].as_array().into_iter().flatten() {
                         @let tag = l["tag"].as_str().unwrap_or(" ");
                         @let n = |k: &str| l[k].as_u64().map(|x| format!("{x:>5}")).unwrap_or_else(|| "     ".into());
