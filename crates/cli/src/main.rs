@@ -687,7 +687,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Plan { cmd, plans } => plans::run(cmd, plans),
         Command::Library { cmd, opt, policies } => {
-            versions::run(cmd, opt, std::sync::Arc::new(load_checked(policies)?))?;
+            let seed = seed_files(policies.as_deref())?;
+            versions::run(cmd, opt, std::sync::Arc::new(load_checked(policies)?), seed)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Db { cmd, opt, policies } => {

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum LibraryCommand {
+    /// Write the library of this build (or --policies DIR) as version 1 of a database that
+    /// holds none yet — what `serve` does on its first start
+    Seed,
     /// Every version, newest first: state, who drafted and approved it, the active one
     List,
     /// Write a version's files (policies/*.md, tests/scenarios/*.json) under DIR
@@ -82,12 +85,25 @@ fn read_files(dir: &Path) -> Result<Vec<VersionFile>> {
     Ok(out)
 }
 
-pub fn run(cmd: LibraryCommand, opt: DbOpt, lib: std::sync::Arc<kc_check::Library>) -> Result<()> {
+pub fn run(
+    cmd: LibraryCommand,
+    opt: DbOpt,
+    lib: std::sync::Arc<kc_check::Library>,
+    seed: Vec<VersionFile>,
+) -> Result<()> {
     let rt = db::runtime()?;
     rt.block_on(async move {
         let store = db::open(&opt.database, lib).await?;
         let operator = kc_store::Actor::new("cli", kc_domain::Role::Admin);
         match cmd {
+            LibraryCommand::Seed => {
+                let (v, new) = store.seed_library(&seed).await?;
+                if new {
+                    println!("政策库版本 {v} 已写入 ({} 个文件) library version {v} seeded", seed.len());
+                } else {
+                    println!("数据库已有生效版本 {v},未写入 (version {v} is already active; nothing written)");
+                }
+            }
             LibraryCommand::List => {
                 for v in store.library_versions(&operator).await? {
                     println!(
