@@ -422,11 +422,12 @@ async fn issue_9_two_processes_start_at_once_on_an_empty_database() {
             .count();
         assert_eq!(seeded, 1, "{label}: exactly one process seeds");
         let store = kc_store::Store::open(&url, library()).await.unwrap();
-        // The admin, four whole-platform demo staff, eight staff of single jurisdictions
-        // (issue 11) and one account per demo applicant.
+        // The admin, five whole-platform demo staff (the policy author of issue 14 the
+        // fifth), eight staff of single jurisdictions (issue 11) and one account per demo
+        // applicant.
         assert_eq!(
             store.count_users().await.unwrap(),
-            1 + 4 + kc_server::seed::DEMO_STAFF.len() as i64 + 50,
+            1 + 5 + kc_server::seed::DEMO_STAFF.len() as i64 + 50,
             "{label}"
         );
         assert_eq!(kc_server::seed::DEMO_STAFF.len(), 8);
