@@ -79,7 +79,10 @@ fn rule_name(r: &Rule) -> &'static str {
         Rule::param_value => "a value with its date (VALUE from DATE)",
         Rule::window => "a window (window NAME \"…\" measures … applications D1 .. D2)",
         Rule::w_measures | Rule::w_document => "`measures A, B` or `document \"NUMBER\"`",
-        Rule::w_applications => "`applications D1 .. D2`",
+        Rule::w_applications | Rule::k_applications => "`applications D1 .. D2`",
+        Rule::w_events | Rule::k_events => "`events D1 .. D2`",
+        Rule::k_measures => "`measures A, B`",
+        Rule::k_within => "`within`",
         Rule::claim_unit => "a period unit (years, months, days)",
         _ => "more input",
     }
