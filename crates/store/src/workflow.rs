@@ -744,7 +744,7 @@ impl Store {
         let mut tx = self
             .begin_write(&[format!("applicant:{applicant_id}")])
             .await?;
-        let ev = sqlx::query("SELECT applicant_id, kind FROM events WHERE id = $1")
+        let ev = sqlx::query("SELECT applicant_id, kind, date FROM events WHERE id = $1")
             .bind(event_id)
             .fetch_optional(&mut **tx)
             .await?;
@@ -762,6 +762,19 @@ impl Store {
                 format!(
                     "措施 {measure} 由“{}”事件触发,事件 {event_id} 是“{kind}”",
                     self.lib.vocab.events[m.event].label.zh
+                ),
+            ));
+        }
+        // 申报期 and claim deadlines: an application outside them is refused with the reason.
+        let event_date = ev.get::<String, _>(2).parse::<jiff::civil::Date>().ok();
+        let mi = self.lib.measure_index[measure];
+        if let Err(r) = kc_eval::claimable(&self.lib, mi, event_date, self.today()) {
+            return Err(refused(
+                r.code(),
+                format!(
+                    "{} ({})",
+                    r.words(&self.lib, false),
+                    r.words(&self.lib, true)
                 ),
             ));
         }
