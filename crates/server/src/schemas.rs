@@ -128,11 +128,30 @@ pub(crate) struct CalendarDocument {
     status: String,
 }
 
+/// An application window (申报期): a call opening measures for applications.
+#[derive(ToSchema)]
+pub(crate) struct CalendarWindow {
+    id: String,
+    title: String,
+    title_en: Option<String>,
+    /// the number of the document (申报通知) that declares it
+    document: String,
+    /// first and last day applications are taken
+    applications: Vec<String>,
+    /// the period the events must fall in, if the call names one
+    events: Option<Vec<String>>,
+    /// the measures it opens
+    measures: Vec<String>,
+    /// open, upcoming, closed
+    status: String,
+}
+
 /// The policy calendar.
 #[derive(ToSchema)]
 pub(crate) struct CalendarBody {
     today: String,
     documents: Vec<CalendarDocument>,
+    windows: Vec<CalendarWindow>,
 }
 
 /// A change to an application.
