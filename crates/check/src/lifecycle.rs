@@ -276,8 +276,7 @@ pub(crate) fn resolve(cx: &mut Ctx, lib: &mut Library, parsed: &[ParsedFile]) {
         lib.documents[e.to].changes.push(change);
     }
     for d in &mut lib.documents {
-        d.changes
-            .sort_by(|a, b| (a.date, a.kind).cmp(&(b.date, b.kind)));
+        d.changes.sort_by_key(|c| (c.date, c.kind));
     }
 
     // 6. Application windows.
@@ -425,14 +424,14 @@ fn windows(
                     "FROM must not be after TO",
                 );
             }
-            if let Some((c, d, espan)) = w.events {
-                if d < c {
-                    cx.err(
-                        espan,
-                        "the event period ends before it starts",
-                        "FROM must not be after TO",
-                    );
-                }
+            if let Some((c, d, espan)) = w.events
+                && d < c
+            {
+                cx.err(
+                    espan,
+                    "the event period ends before it starts",
+                    "FROM must not be after TO",
+                );
             }
             if cx.diags.len() > errors_before {
                 continue;

@@ -704,8 +704,8 @@ impl Outcome {
             .or_else(|| failing().next())?;
         let ev = plain::label(&lib.vocab.events[m.event].label, en);
         Some(match &c.check {
-            Check::Validity { date, .. } if change_reason(lib, m, &ev, *date, en).is_some() => {
-                change_reason(lib, m, &ev, *date, en).unwrap_or_default()
+            Check::Validity { date, .. } if change_reason(lib, m, ev, *date, en).is_some() => {
+                change_reason(lib, m, ev, *date, en).unwrap_or_default()
             }
             Check::Expired { .. } if m.end_change.is_some() => {
                 let c = m
