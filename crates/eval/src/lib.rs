@@ -802,7 +802,7 @@ fn evaluate_measure_into(
     let mut running: Vec<PriorAward> = input
         .history
         .iter()
-        .filter(|h| h.measure == m.id && h.date <= input.as_of)
+        .filter(|h| lineage(lib, m).any(|id| id == h.measure) && h.date <= input.as_of)
         .cloned()
         .collect();
     let mut any_event = false;
@@ -850,6 +850,23 @@ fn tri(v: &Value) -> Tri {
         Value::Bool(false) => Tri::NotMet,
         _ => Tri::Unknown,
     }
+}
+
+/// The measure and the ones it replaced through amendments, newest first: awards under any of
+/// them are its history (a once-only rule or a cap is not renewed by an amendment).
+fn lineage<'a>(lib: &'a Library, m: &'a Measure) -> impl Iterator<Item = &'a str> + 'a {
+    let mut next = Some(m);
+    std::iter::from_fn(move || {
+        let cur = next?;
+        next = cur
+            .start_change
+            .as_ref()
+            .and_then(|c| c.measure.as_deref())
+            .and_then(|id| lib.measure(id))
+            .filter(|p| p.id != m.id);
+        Some(cur.id.as_str())
+    })
+    .take(lib.measures.len())
 }
 
 fn evaluate_event(
@@ -934,7 +951,9 @@ fn evaluate_event(
     // Once-only and consecutive-year rules read the history.
     let year = date.year() as i64;
     if m.once.iter().any(|o| matches!(o, OnceRule::PerApplicant)) {
-        let prev = prior.iter().find(|p| p.measure == m.id);
+        let prev = prior
+            .iter()
+            .find(|p| lineage(lib, m).any(|id| id == p.measure));
         conditions.push(ConditionResult {
             check: Check::OncePerApplicant {
                 prior: prev.map(|p| (p.date, p.amount)),
