@@ -247,6 +247,12 @@ async fn windows_show_in_the_calendar_and_the_calculator_says_until_when() {
     );
     let windows = cal.split(r#"id="windows""#).nth(1).unwrap();
     assert!(windows.contains("2024-03-01 – 2024-04-30") && windows.contains("受理中"));
+    // The measure's page names the window.
+    let page = fetch(base.clone(), "/library/contract_registration_institution", &[]).await;
+    assert!(
+        page.contains("2024年度技术合同登记机构奖励申报 2024-03-01 – 2024-04-30"),
+        "{page}"
+    );
     let api: serde_json::Value =
         serde_json::from_str(&fetch(base, "/api/calendar", &[]).await).unwrap();
     assert_eq!(api["windows"][0]["status"], "open");
