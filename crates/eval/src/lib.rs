@@ -805,6 +805,30 @@ fn evaluate_measure_into(
         .filter(|h| lineage(lib, m).any(|id| id == h.measure) && h.date <= input.as_of)
         .cloned()
         .collect();
+    // The measure an amendment replaced pays the events before the amendment's date; what it
+    // awards in this same input is history here (its window ends before this one starts).
+    if let Some(prev) = m
+        .start_change
+        .as_ref()
+        .and_then(|c| c.measure.as_deref())
+        .and_then(|id| lib.measure_index.get(id).copied())
+        .filter(|&p| p != mi)
+    {
+        let mut earlier = Vec::new();
+        evaluate_measure_into(lib, input, prev, &lib.measures[prev], order, &mut earlier);
+        for o in earlier {
+            if let (Status::Awarded, Some(a), Some(ei)) = (o.status, &o.award, o.event) {
+                running.push(PriorAward {
+                    measure: lib.measures[prev].id.clone(),
+                    date: input.events[ei].date,
+                    amount: a.amount.unwrap_or(Money::ZERO),
+                    activity: a.activity.clone(),
+                    item: a.item.clone(),
+                    base: a.base,
+                });
+            }
+        }
+    }
     let mut any_event = false;
     for &ei in order {
         let ev = &input.events[ei];
