@@ -248,7 +248,12 @@ async fn windows_show_in_the_calendar_and_the_calculator_says_until_when() {
     let windows = cal.split(r#"id="windows""#).nth(1).unwrap();
     assert!(windows.contains("2024-03-01 – 2024-04-30") && windows.contains("受理中"));
     // The measure's page names the window.
-    let page = fetch(base.clone(), "/library/contract_registration_institution", &[]).await;
+    let page = fetch(
+        base.clone(),
+        "/library/contract_registration_institution",
+        &[],
+    )
+    .await;
     assert!(
         page.contains("2024年度技术合同登记机构奖励申报 2024-03-01 – 2024-04-30"),
         "{page}"
@@ -272,6 +277,22 @@ async fn windows_show_in_the_calendar_and_the_calculator_says_until_when() {
         ),
         "{html}"
     );
+    // Without an event yet, the measure within reach says that its window has closed.
+    let reach = fetch(
+        base.clone(),
+        "/calculator",
+        &[
+            ("a.kind", "contract_registration_institution"),
+            ("a.region", "heping"),
+        ],
+    )
+    .await;
+    let row = reach
+        .split(r#"href="/library/contract_registration_institution""#)
+        .nth(1)
+        .unwrap();
+    let row = row.split("</tr>").next().unwrap();
+    assert!(row.contains("申报期已结束"), "{row}");
     // Before it opens, the calendar lists it as upcoming.
     let (base, _s) = start_with_library(
         &sqlite_url("window_upcoming").await,

@@ -144,7 +144,15 @@ pub(crate) fn evaluation_view(
                 tr {
                     td { a href={"/library/" (m.id)} { (title(m)) } " " span.muted { (lib.documents[m.doc].number) " " (m.clause.id) } }
                     td { (lang.t("发生“", "a “")) (kc_eval::plain::label(&lib.vocab.events[m.event].label, en)) (lang.t("”", "”"))
-                        @for c in o.conditions.iter().filter(|c| c.status == Tri::Unknown) { @let (t, _) = c.describe_in(lib, m, en); br; span.muted { (t) } } }
+                        @for c in o.conditions.iter().filter(|c| c.status == Tri::Unknown) { @let (t, _) = c.describe_in(lib, m, en); br; span.muted { (t) } }
+                        // Where calls (申报通知) open the measure: open now until when, or the next one.
+                        @if lib.windows_of(o.measure).next().is_some() {
+                            br;
+                            @match kc_eval::claimable(lib, o.measure, None, today) {
+                                Ok(c) => span.ok { (c.words(en)) },
+                                Err(r) => span.no { (r.words(lib, en)) },
+                            }
+                        } }
                     td.num { (o.award.as_ref().and_then(|a| a.amount).map(yuan_wan).unwrap_or_else(|| kc_eval::plain::grant_words(lib, m, en))) }
                 }
             }
