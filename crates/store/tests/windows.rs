@@ -77,6 +77,31 @@ async fn a_window_accepts_an_application_inside_and_refuses_a_late_one_with_its_
             .await;
         assert!(app.is_ok(), "{}: {app:?}", db.label);
 
+        // A draft made in the window but handed in after it closed is refused too.
+        let app = app.unwrap();
+        ready(&s, &me, &app).await;
+        let late = store(&db, lib.clone(), "2024-05-01").await;
+        let (code, _) = refusal(
+            late.act(
+                &me,
+                &app,
+                kc_domain::Action::Submit,
+                kc_store::ActArgs::default(),
+            )
+            .await
+            .unwrap_err(),
+        );
+        assert_eq!(code, "window_closed", "{}", db.label);
+        // Handed in on the last day: accepted.
+        s.act(
+            &me,
+            &app,
+            kc_domain::Action::Submit,
+            kc_store::ActArgs::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", db.label));
+
         // The same store a day after the window closed: refused, with the reason.
         let s = store(&db, lib.clone(), "2024-05-01").await;
         let e = s
