@@ -258,6 +258,16 @@ async fn windows_show_in_the_calendar_and_the_calculator_says_until_when() {
         page.contains("2024年度技术合同登记机构奖励申报 2024-03-01 – 2024-04-30"),
         "{page}"
     );
+    let m: serde_json::Value = serde_json::from_str(
+        &fetch(
+            base.clone(),
+            "/api/library/measures/contract_registration_institution",
+            &[],
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(m["windows"][0]["applications"][0], "2024-03-01", "{m}");
     let api: serde_json::Value =
         serde_json::from_str(&fetch(base, "/api/calendar", &[]).await).unwrap();
     assert_eq!(api["windows"][0]["status"], "open");
