@@ -231,7 +231,7 @@ async fn windows_show_in_the_calendar_and_the_calculator_says_until_when() {
     };
     let q: &'static [(&str, &str)] = Box::leak(Box::new(q));
     // Inside the window.
-    let (base, _s) = start_with_library(
+    let (base, store) = start_with_library(
         &sqlite_url("window_open").await,
         library_with_window(),
         || "2024-03-15T04:00:00Z".parse().unwrap(),
@@ -240,6 +240,15 @@ async fn windows_show_in_the_calendar_and_the_calculator_says_until_when() {
     let html = fetch(base.clone(), "/calculator", q).await;
     assert!(html.contains("60,000.00 元"), "{html}");
     assert!(html.contains("可申报,截至 2024-04-30"), "{html}");
+    // A logged-in applicant's 近期截止 lists the window's last day.
+    seed(&store).await;
+    let hn = Client::login(&base, "hn").await;
+    let (_, home) = hn.page("/").await;
+    let deadlines = home.split("近期截止").nth(1).unwrap();
+    assert!(
+        deadlines.contains("2024年度技术合同登记机构奖励申报 申报截止 (申报开始 2024-03-01)"),
+        "{deadlines}"
+    );
     let cal = fetch(base.clone(), "/calendar", &[("month", "2024-03")]).await;
     assert!(
         cal.contains("申报开始 2024年度技术合同登记机构奖励申报"),
