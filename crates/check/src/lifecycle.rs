@@ -12,7 +12,7 @@ use crate::resolve::Ctx;
 use jiff::civil::Date;
 use kc_syntax::ast::{self, ChangeKind, Item, WindowTarget};
 use kc_syntax::{Diagnostic, ParsedFile};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 struct Edge<'p> {
     file: usize,
@@ -352,14 +352,14 @@ fn windows(
     doc_of_file: &[Option<DocId>],
     by_number: &HashMap<String, DocId>,
 ) {
-    let mut seen: HashMap<String, ()> = HashMap::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for (fi, p) in parsed.iter().enumerate() {
         let Some(doc) = doc_of_file[fi] else { continue };
         cx.file = fi;
         for (_, item) in &p.items {
             let Item::Window(w) = item else { continue };
             let errors_before = cx.diags.len();
-            if seen.insert(w.name.name.clone(), ()).is_some() {
+            if !seen.insert(w.name.name.clone()) {
                 cx.err(
                     w.name.span,
                     format!("window `{}` is declared twice", w.name.name),
