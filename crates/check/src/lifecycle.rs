@@ -135,6 +135,8 @@ pub(crate) fn resolve(cx: &mut Ctx, lib: &mut Library, parsed: &[ParsedFile]) {
     // 2. No cycle: a document cannot (through others) change itself.
     report_cycles(cx, lib, &edges);
     if cx.diags.len() > errors_before {
+        // No library comes of it; the windows are still checked, so every error shows at once.
+        windows(cx, lib, parsed, &doc_of_file, &by_number);
         return;
     }
 
