@@ -335,6 +335,14 @@ pub struct Measure {
     pub caps: Vec<CapRule>,
     pub once: Vec<OnceRule>,
     pub consecutive: Option<u32>,
+    /// `claim within N …`: an application later than the event date plus this is refused.
+    pub claim_within: Option<ClaimPeriod>,
+    /// Why `valid.1` is where it is when another document moved it: repealed, amended
+    /// (replaced by a measure of the amending document) or extended.
+    pub end_change: Option<Change>,
+    /// For a measure that `replaces` another: the amendment it belongs to (its date starts
+    /// this measure's window; `measure` names the one replaced).
+    pub start_change: Option<Change>,
     /// The `kc` source of the measure, for `explain`.
     pub source: String,
     /// File and 1-based line of the declaration.
@@ -354,6 +362,86 @@ pub struct Document {
     pub clauses: Vec<ClauseText>,
     /// `unpaid` declarations: clause id → why it holds no payment rule.
     pub unpaid: Vec<(String, String)>,
+    /// The validity the document declares; `valid` is the one in force after other
+    /// documents extended or repealed it.
+    pub declared_valid: (Date, Date),
+    /// What other documents did to this one (amended, extended, repealed), by date.
+    pub changes: Vec<Change>,
+}
+
+pub use kc_syntax::ast::ChangeKind;
+
+/// One document changing another: who (`by`, a document number), how, from (amends,
+/// repeals) or to (extends) which date; `measure` is the other side of a `replaces`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub kind: ChangeKind,
+    pub by: String,
+    pub date: Date,
+    pub measure: Option<String>,
+}
+
+impl Change {
+    /// In words: `已被沈政发〔2025〕3号废止(2025-07-01起)` / `repealed by … from 2025-07-01`.
+    pub fn words(&self, en: bool) -> String {
+        let (by, d) = (&self.by, self.date);
+        match (self.kind, en) {
+            (ChangeKind::Amends, false) => format!("已被{by}修订({d}起)"),
+            (ChangeKind::Amends, true) => format!("amended by {by} from {d}"),
+            (ChangeKind::Extends, false) => format!("经{by}延期至 {d}"),
+            (ChangeKind::Extends, true) => format!("extended by {by} to {d}"),
+            (ChangeKind::Repeals, false) => format!("已被{by}废止({d}起)"),
+            (ChangeKind::Repeals, true) => format!("repealed by {by} from {d}"),
+        }
+    }
+}
+
+/// A claim deadline after the event: `claim within 1 year` (also months, days).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClaimPeriod {
+    pub count: u32,
+    pub unit: kc_syntax::ast::ClaimUnit,
+}
+
+impl ClaimPeriod {
+    /// The last day an application for an event of `event` may be made. A month or a year
+    /// after the 31st of a shorter month ends on that month's last day.
+    pub fn deadline(self, event: Date) -> Option<Date> {
+        use kc_syntax::ast::ClaimUnit;
+        let n = i64::from(self.count);
+        let span = match self.unit {
+            ClaimUnit::Years => jiff::Span::new().try_years(n).ok()?,
+            ClaimUnit::Months => jiff::Span::new().try_months(n).ok()?,
+            ClaimUnit::Days => jiff::Span::new().try_days(n).ok()?,
+        };
+        event.checked_add(span).ok()
+    }
+    pub fn words(self, en: bool) -> String {
+        use kc_syntax::ast::ClaimUnit;
+        let n = self.count;
+        match (self.unit, en) {
+            (ClaimUnit::Years, false) => format!("{n}年"),
+            (ClaimUnit::Months, false) => format!("{n}个月"),
+            (ClaimUnit::Days, false) => format!("{n}日"),
+            (ClaimUnit::Years, true) => format!("{n} year{}", if n == 1 { "" } else { "s" }),
+            (ClaimUnit::Months, true) => format!("{n} month{}", if n == 1 { "" } else { "s" }),
+            (ClaimUnit::Days, true) => format!("{n} day{}", if n == 1 { "" } else { "s" }),
+        }
+    }
+}
+
+/// An application window (申报期): the call `label` (declared in document `doc`) opens
+/// `measures` for applications from `applications.0` to `applications.1`, inclusive, and
+/// where `events` is given only for events dated in it.
+#[derive(Clone, Debug)]
+pub struct Window {
+    pub id: String,
+    pub label: Label,
+    pub doc: DocId,
+    pub clause: Option<String>,
+    pub measures: Vec<usize>,
+    pub applications: (Date, Date),
+    pub events: Option<(Date, Date)>,
 }
 
 /// A checked library, ready to evaluate many times.
@@ -364,10 +452,18 @@ pub struct Library {
     pub parameters: Vec<Parameter>,
     pub measures: Vec<Measure>,
     pub measure_index: BTreeMap<String, usize>,
+    /// Application windows; a measure no window names is open all the time, as before.
+    pub windows: Vec<Window>,
 }
 
 impl Library {
     pub fn measure(&self, id: &str) -> Option<&Measure> {
         self.measure_index.get(id).map(|i| &self.measures[*i])
+    }
+    /// The windows that open measure `mi`, in declaration order.
+    pub fn windows_of(&self, mi: usize) -> impl Iterator<Item = &Window> {
+        self.windows
+            .iter()
+            .filter(move |w| w.measures.contains(&mi))
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod coverage;
 pub mod ir;
+mod lifecycle;
 mod resolve;
 
 pub use ir::*;

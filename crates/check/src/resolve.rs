@@ -9,20 +9,20 @@ use kc_syntax::ast::{self, BinOp, ExprKind, Item, Level, Pattern};
 use kc_syntax::{Diagnostic, ParsedFile, Span};
 use std::collections::{BTreeMap, HashMap};
 
-struct Ctx<'a> {
-    files: &'a [SourceFile],
-    file: usize,
-    diags: Vec<FileDiagnostic>,
+pub(crate) struct Ctx<'a> {
+    pub(crate) files: &'a [SourceFile],
+    pub(crate) file: usize,
+    pub(crate) diags: Vec<FileDiagnostic>,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) {
+    pub(crate) fn err(&mut self, span: Span, message: impl Into<String>, label: impl Into<String>) {
         self.diags.push(FileDiagnostic {
             file: self.file,
             diagnostic: Diagnostic::error(span, message, label),
         });
     }
-    fn push(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
         self.diags.push(FileDiagnostic {
             file: self.file,
             diagnostic: d,
@@ -74,11 +74,17 @@ pub fn check_library(files: &[SourceFile]) -> Checked {
         parameters: Vec::new(),
         measures: Vec::new(),
         measure_index: BTreeMap::new(),
+        windows: Vec::new(),
     };
     let mut measure_spans: HashMap<String, (usize, Span)> = HashMap::new();
     for (fi, p) in parsed.iter().enumerate() {
         cx.file = fi;
         check_document_file(&mut cx, &mut lib, p, &mut measure_spans);
+    }
+    // Amendments, extensions, repeals and windows name other documents' measures: they are
+    // resolved once every measure is known, and only in a library that checks so far.
+    if !cx.diags.iter().any(|d| d.diagnostic.is_error()) {
+        crate::lifecycle::resolve(&mut cx, &mut lib, &parsed);
     }
     let ok = !cx.diags.iter().any(|d| d.diagnostic.is_error());
     Checked {
@@ -393,10 +399,12 @@ fn check_document_file(
             }
         })
         .collect();
-    let has_rules = p
-        .items
-        .iter()
-        .any(|(_, i)| matches!(i, Item::Measure(_) | Item::Parameter(_) | Item::Funding(_)));
+    let has_rules = p.items.iter().any(|(_, i)| {
+        matches!(
+            i,
+            Item::Measure(_) | Item::Parameter(_) | Item::Funding(_) | Item::Window(_)
+        )
+    });
     let Some(doc) = docs.first() else {
         // After a syntax error the document block may be the one lost: do not pile on.
         if has_rules && p.diagnostics.is_empty() {
@@ -407,6 +415,7 @@ fn check_document_file(
                     Item::Measure(m) => Some(m.name.span),
                     Item::Parameter(m) => Some(m.name.span),
                     Item::Funding(m) => Some(m.name.span),
+                    Item::Window(m) => Some(m.name.span),
                     _ => None,
                 })
                 .unwrap_or_default();
@@ -468,6 +477,8 @@ fn check_document_file(
         path: path.clone(),
         clauses: p.literate.clauses.clone(),
         unpaid: Vec::new(),
+        declared_valid: (vfrom, vto),
+        changes: Vec::new(),
     });
     // Clause ids must be unique, or a citation would be ambiguous.
     let mut clause_ids: HashMap<&str, Span> = HashMap::new();
@@ -977,6 +988,11 @@ fn check_measure(
         caps,
         once,
         consecutive: m.consecutive.map(|c| c.0),
+        claim_within: m
+            .claim_within
+            .map(|(count, unit, _)| ClaimPeriod { count, unit }),
+        end_change: None,
+        start_change: None,
         source: cx.text(m.span),
         location: (file.path.clone(), line),
     })

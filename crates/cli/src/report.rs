@@ -76,6 +76,17 @@ pub fn explain(lib: &Library, m: &Measure) -> String {
     let _ = writeln!(out, "\n文件 document: {} {}", d.number, d.title);
     let _ = writeln!(out, "条款 clause:   {}", m.clause.heading);
     let _ = writeln!(out, "有效期 valid:  {} 至 {}", m.valid.0, m.valid.1);
+    for c in m.start_change.iter().chain(m.end_change.iter()) {
+        let _ = writeln!(out, "              {} ({})", c.words(false), c.words(true));
+    }
+    if let Some(p) = m.claim_within {
+        let _ = writeln!(
+            out,
+            "申请期限 claim: 事项发生后{}内 (within {} of the event)",
+            p.words(false),
+            p.words(true)
+        );
+    }
     let _ = writeln!(
         out,
         "触发事件 event: {} ({})",

@@ -16,8 +16,11 @@
 //!
 //! Every evaluation walks pre-resolved slots: no name lookup, no parsing.
 
+mod claim;
 pub mod plain;
 mod render;
+
+pub use claim::{Claimable, Refusal, claimable};
 
 use jiff::civil::Date;
 use kc_check::ir::*;
@@ -209,6 +212,89 @@ fn t(en: bool, zh: String, english: String) -> String {
     if en { english } else { zh }
 }
 
+/// What other documents did to the measure's window, for the validity condition's words:
+/// `;经…延期至 2026-12-31` / `; repealed by … from …`. Empty when nothing did.
+fn changes_note(m: &Measure, en: bool) -> String {
+    let mut out = String::new();
+    let sep = if en { "; " } else { ";" };
+    if let Some(c) = &m.start_change {
+        out.push_str(sep);
+        out.push_str(&if en {
+            format!("in force from {} under the amendment by {}", c.date, c.by)
+        } else {
+            format!("依{}修订自 {} 起施行", c.by, c.date)
+        });
+    }
+    if let Some(c) = &m.end_change {
+        out.push_str(sep);
+        out.push_str(&c.words(en));
+    }
+    out
+}
+
+/// The reason an event dated `date` falls outside the window of `m` when another document
+/// moved its start or end, in plain words; `None` when none did.
+fn change_reason(lib: &Library, m: &Measure, ev: &str, date: Date, en: bool) -> Option<String> {
+    let other = |id: &Option<String>| {
+        id.as_deref()
+            .and_then(|i| lib.measure(i))
+            .map(|o| plain::label(&o.label, en).to_string())
+            .unwrap_or_default()
+    };
+    if date < m.valid.0 {
+        let c = m.start_change.as_ref()?;
+        return Some(t(
+            en,
+            format!(
+                "本条款依{}修订自 {} 起施行,{ev}日期 {date} 适用修订前的条款“{}”",
+                c.by,
+                c.date,
+                other(&c.measure)
+            ),
+            format!(
+                "this measure applies from {} under the amendment by {}; the {ev} ({date}) falls under the measure it replaced, “{}”",
+                c.date,
+                c.by,
+                other(&c.measure)
+            ),
+        ));
+    }
+    let c = m.end_change.as_ref()?;
+    Some(match c.kind {
+        ChangeKind::Repeals => t(
+            en,
+            format!("{},{ev}日期 {date} 在废止之后", c.words(false)),
+            format!("{}; the {ev} is dated {date}", c.words(true)),
+        ),
+        ChangeKind::Amends => t(
+            en,
+            format!(
+                "{},{ev}日期 {date} 适用修订后的条款“{}”",
+                c.words(false),
+                other(&c.measure)
+            ),
+            format!(
+                "{}; the {ev} ({date}) falls under the amended measure “{}”",
+                c.words(true),
+                other(&c.measure)
+            ),
+        ),
+        ChangeKind::Extends => t(
+            en,
+            format!(
+                "政策已于 {} 到期({}),{ev}日期 {date} 在有效期之后",
+                m.valid.1,
+                c.words(false)
+            ),
+            format!(
+                "the policy expired on {} ({}); the {ev} is dated {date}",
+                m.valid.1,
+                c.words(true)
+            ),
+        ),
+    })
+}
+
 fn describe_check(
     lib: &Library,
     m: &Measure,
@@ -221,8 +307,14 @@ fn describe_check(
         Check::Validity { from, to, date } => (
             t(
                 en,
-                format!("{ev_label}须在政策有效期内({from} 至 {to})"),
-                format!("the {ev_label} must fall within the policy's validity ({from} to {to})"),
+                format!(
+                    "{ev_label}须在政策有效期内({from} 至 {to}{})",
+                    changes_note(m, false)
+                ),
+                format!(
+                    "the {ev_label} must fall within the policy's validity ({from} to {to}{})",
+                    changes_note(m, true)
+                ),
             ),
             t(
                 en,
@@ -612,6 +704,24 @@ impl Outcome {
             .or_else(|| failing().next())?;
         let ev = plain::label(&lib.vocab.events[m.event].label, en);
         Some(match &c.check {
+            Check::Validity { date, .. } if change_reason(lib, m, ev, *date, en).is_some() => {
+                change_reason(lib, m, ev, *date, en).unwrap_or_default()
+            }
+            Check::Expired { .. } if m.end_change.is_some() => {
+                let c = m
+                    .end_change
+                    .as_ref()
+                    .map(|c| c.words(en))
+                    .unwrap_or_default();
+                match m.end_change.as_ref().map(|c| c.kind) {
+                    Some(ChangeKind::Extends) => t(
+                        en,
+                        format!("政策已于 {} 到期({c})", m.valid.1),
+                        format!("the policy expired on {} ({c})", m.valid.1),
+                    ),
+                    _ => c,
+                }
+            }
             Check::Validity { from, to, date } if date < from => t(
                 en,
                 format!("{ev}日期 {date} 早于政策施行日 {from}"),
@@ -692,9 +802,33 @@ fn evaluate_measure_into(
     let mut running: Vec<PriorAward> = input
         .history
         .iter()
-        .filter(|h| h.measure == m.id && h.date <= input.as_of)
+        .filter(|h| lineage(lib, m).any(|id| id == h.measure) && h.date <= input.as_of)
         .cloned()
         .collect();
+    // The measure an amendment replaced pays the events before the amendment's date; what it
+    // awards in this same input is history here (its window ends before this one starts).
+    if let Some(prev) = m
+        .start_change
+        .as_ref()
+        .and_then(|c| c.measure.as_deref())
+        .and_then(|id| lib.measure_index.get(id).copied())
+        .filter(|&p| p != mi)
+    {
+        let mut earlier = Vec::new();
+        evaluate_measure_into(lib, input, prev, &lib.measures[prev], order, &mut earlier);
+        for o in earlier {
+            if let (Status::Awarded, Some(a), Some(ei)) = (o.status, &o.award, o.event) {
+                running.push(PriorAward {
+                    measure: lib.measures[prev].id.clone(),
+                    date: input.events[ei].date,
+                    amount: a.amount.unwrap_or(Money::ZERO),
+                    activity: a.activity.clone(),
+                    item: a.item.clone(),
+                    base: a.base,
+                });
+            }
+        }
+    }
     let mut any_event = false;
     for &ei in order {
         let ev = &input.events[ei];
@@ -740,6 +874,23 @@ fn tri(v: &Value) -> Tri {
         Value::Bool(false) => Tri::NotMet,
         _ => Tri::Unknown,
     }
+}
+
+/// The measure and the ones it replaced through amendments, newest first: awards under any of
+/// them are its history (a once-only rule or a cap is not renewed by an amendment).
+fn lineage<'a>(lib: &'a Library, m: &'a Measure) -> impl Iterator<Item = &'a str> + 'a {
+    let mut next = Some(m);
+    std::iter::from_fn(move || {
+        let cur = next?;
+        next = cur
+            .start_change
+            .as_ref()
+            .and_then(|c| c.measure.as_deref())
+            .and_then(|id| lib.measure(id))
+            .filter(|p| p.id != m.id);
+        Some(cur.id.as_str())
+    })
+    .take(lib.measures.len())
 }
 
 fn evaluate_event(
@@ -824,7 +975,9 @@ fn evaluate_event(
     // Once-only and consecutive-year rules read the history.
     let year = date.year() as i64;
     if m.once.iter().any(|o| matches!(o, OnceRule::PerApplicant)) {
-        let prev = prior.iter().find(|p| p.measure == m.id);
+        let prev = prior
+            .iter()
+            .find(|p| lineage(lib, m).any(|id| id == p.measure));
         conditions.push(ConditionResult {
             check: Check::OncePerApplicant {
                 prior: prev.map(|p| (p.date, p.amount)),

@@ -48,6 +48,17 @@ pub(crate) struct NoticeBody {
     until: String,
 }
 
+/// One document changing another (修订, 延期, 废止).
+#[derive(ToSchema)]
+pub(crate) struct DocChangeBody {
+    /// amends, extends, repeals
+    kind: String,
+    /// the number of the document that made the change
+    by: String,
+    /// from (amends, repeals) or to (extends)
+    date: String,
+}
+
 /// A policy document.
 #[derive(ToSchema)]
 pub(crate) struct DocumentBody {
@@ -58,8 +69,12 @@ pub(crate) struct DocumentBody {
     issuer: Option<String>,
     issued: Option<String>,
     published: Option<String>,
-    /// [from, until]
+    /// [from, until] in force, after other documents extended or repealed it
     valid: Vec<String>,
+    /// [from, until] as the document itself declares
+    declared_valid: Vec<String>,
+    /// what other documents did to it, by date
+    changes: Vec<DocChangeBody>,
     /// number of clauses
     clauses: usize,
     /// the measures' ids
@@ -128,11 +143,30 @@ pub(crate) struct CalendarDocument {
     status: String,
 }
 
+/// An application window (申报期): a call opening measures for applications.
+#[derive(ToSchema)]
+pub(crate) struct CalendarWindow {
+    id: String,
+    title: String,
+    title_en: Option<String>,
+    /// the number of the document (申报通知) that declares it
+    document: String,
+    /// first and last day applications are taken
+    applications: Vec<String>,
+    /// the period the events must fall in, if the call names one
+    events: Option<Vec<String>>,
+    /// the measures it opens
+    measures: Vec<String>,
+    /// open, upcoming, closed
+    status: String,
+}
+
 /// The policy calendar.
 #[derive(ToSchema)]
 pub(crate) struct CalendarBody {
     today: String,
     documents: Vec<CalendarDocument>,
+    windows: Vec<CalendarWindow>,
 }
 
 /// A change to an application.

@@ -187,3 +187,139 @@ async fn questionnaire_mistakes_name_the_field_in_words() {
         "{html}"
     );
 }
+
+/// The shipped library plus the test fixture call `tests/lifecycle/window/window.md`: the (十八)
+/// registration reward takes applications 2024-03-01 .. 2024-04-30, for events of 2023.
+fn library_with_window() -> std::sync::Arc<kc_check::Library> {
+    let mut files = kc_library::shipped();
+    let rel = "tests/lifecycle/window/window.md";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel);
+    files.push(kc_check::SourceFile {
+        path: rel.into(),
+        text: std::fs::read_to_string(path).unwrap(),
+    });
+    let checked = kc_check::check_library(&files);
+    assert!(!checked.has_errors(), "{}", checked.render(&files));
+    std::sync::Arc::new(checked.library.unwrap())
+}
+
+/// 申报期 on the pages: the calendar shows the window's first and last day and lists it as open
+/// or upcoming; the calculator says for an award whether it can be claimed now and until when,
+/// or why not. By hand: (十八) 0.2‰ × 300,000,000.00 = 60,000.00 元 (fixed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn windows_show_in_the_calendar_and_the_calculator_says_until_when() {
+    let q = [
+        ("a.kind", "contract_registration_institution"),
+        ("a.region", "heping"),
+        ("event_kind", "contract_registration_volume"),
+        ("e.date", "2023-05-01"),
+        ("e.registration_year", "2023"),
+        ("e.registered_volume", "300000000"),
+    ];
+    let fetch = |base: String, path: &'static str, q: &'static [(&'static str, &'static str)]| async move {
+        reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .query(q)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let q: &'static [(&str, &str)] = Box::leak(Box::new(q));
+    // Inside the window.
+    let (base, store) = start_with_library(
+        &sqlite_url("window_open").await,
+        library_with_window(),
+        || "2024-03-15T04:00:00Z".parse().unwrap(),
+    )
+    .await;
+    let html = fetch(base.clone(), "/calculator", q).await;
+    assert!(html.contains("60,000.00 元"), "{html}");
+    assert!(html.contains("可申报,截至 2024-04-30"), "{html}");
+    // A logged-in applicant's 近期截止 lists the window's last day.
+    seed(&store).await;
+    let hn = Client::login(&base, "hn").await;
+    let (_, home) = hn.page("/").await;
+    let deadlines = home.split("近期截止").nth(1).unwrap();
+    assert!(
+        deadlines.contains("2024年度技术合同登记机构奖励申报 申报截止 (申报开始 2024-03-01)"),
+        "{deadlines}"
+    );
+    let cal = fetch(base.clone(), "/calendar", &[("month", "2024-03")]).await;
+    assert!(
+        cal.contains("申报开始 2024年度技术合同登记机构奖励申报"),
+        "{cal}"
+    );
+    let windows = cal.split(r#"id="windows""#).nth(1).unwrap();
+    assert!(windows.contains("2024-03-01 – 2024-04-30") && windows.contains("受理中"));
+    // The measure's page names the window.
+    let page = fetch(
+        base.clone(),
+        "/library/contract_registration_institution",
+        &[],
+    )
+    .await;
+    assert!(
+        page.contains("2024年度技术合同登记机构奖励申报 2024-03-01 – 2024-04-30"),
+        "{page}"
+    );
+    let m: serde_json::Value = serde_json::from_str(
+        &fetch(
+            base.clone(),
+            "/api/library/measures/contract_registration_institution",
+            &[],
+        )
+        .await,
+    )
+    .unwrap();
+    assert_eq!(m["windows"][0]["applications"][0], "2024-03-01", "{m}");
+    let api: serde_json::Value =
+        serde_json::from_str(&fetch(base, "/api/calendar", &[]).await).unwrap();
+    assert_eq!(api["windows"][0]["status"], "open");
+    assert_eq!(api["windows"][0]["events"][1], "2023-12-31");
+    // A day after it closed: the award stands, but it can no longer be claimed, and why.
+    let (base, _s) = start_with_library(
+        &sqlite_url("window_closed").await,
+        library_with_window(),
+        || "2024-05-01T04:00:00Z".parse().unwrap(),
+    )
+    .await;
+    let html = fetch(base.clone(), "/calculator", q).await;
+    assert!(html.contains("60,000.00 元"), "{html}");
+    assert!(
+        html.contains(
+            "申报期已结束:“2024年度技术合同登记机构奖励申报”的申报期为 2024-03-01 至 2024-04-30"
+        ),
+        "{html}"
+    );
+    // Without an event yet, the measure within reach says that its window has closed.
+    let reach = fetch(
+        base.clone(),
+        "/calculator",
+        &[
+            ("a.kind", "contract_registration_institution"),
+            ("a.region", "heping"),
+        ],
+    )
+    .await;
+    let row = reach
+        .split(r#"href="/library/contract_registration_institution""#)
+        .nth(1)
+        .unwrap();
+    let row = row.split("</tr>").next().unwrap();
+    assert!(row.contains("申报期已结束"), "{row}");
+    // Before it opens, the calendar lists it as upcoming.
+    let (base, _s) = start_with_library(
+        &sqlite_url("window_upcoming").await,
+        library_with_window(),
+        || "2024-02-01T04:00:00Z".parse().unwrap(),
+    )
+    .await;
+    let cal = fetch(base, "/calendar", &[]).await;
+    let windows = cal.split(r#"id="windows""#).nth(1).unwrap();
+    assert!(windows.contains("即将开始"), "{windows}");
+}

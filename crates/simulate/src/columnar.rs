@@ -312,6 +312,11 @@ enum GrantPlan {
 }
 
 fn compile_measure(m: &Measure, consts: &mut Vec<String>) -> Option<MeasurePlan> {
+    // A measure that replaced another through an amendment reads that one's awards as its
+    // history: the engine evaluates it.
+    if m.start_change.is_some() {
+        return None;
+    }
     let c = |n: &kc_check::Node, k: &mut Vec<String>| compile(n, k);
     Some(MeasurePlan {
         lets: m

@@ -358,6 +358,28 @@ fn lock_key(s: &str) -> i64 {
     (h >> 1) as i64
 }
 
+impl Store {
+    /// 申报期 and claim deadline on the store's clock (`kc_eval::claimable`): refused with the
+    /// reason in Chinese and English. A measure the library no longer has is not limited here.
+    fn check_claimable(&self, measure: &str, event_date: Option<jiff::civil::Date>) -> Result<()> {
+        let Some(&mi) = self.lib.measure_index.get(measure) else {
+            return Ok(());
+        };
+        kc_eval::claimable(&self.lib, mi, event_date, self.today())
+            .map(|_| ())
+            .map_err(|r| {
+                refused(
+                    r.code(),
+                    format!(
+                        "{} ({})",
+                        r.words(&self.lib, false),
+                        r.words(&self.lib, true)
+                    ),
+                )
+            })
+    }
+}
+
 pub(crate) fn refused(code: &'static str, message: impl Into<String>) -> StoreError {
     StoreError::Refused {
         code,
@@ -789,7 +811,7 @@ impl Store {
         let mut tx = self
             .begin_write(&[format!("applicant:{applicant_id}")])
             .await?;
-        let ev = sqlx::query("SELECT applicant_id, kind FROM events WHERE id = $1")
+        let ev = sqlx::query("SELECT applicant_id, kind, date FROM events WHERE id = $1")
             .bind(event_id)
             .fetch_optional(&mut **tx)
             .await?;
@@ -810,6 +832,9 @@ impl Store {
                 ),
             ));
         }
+        // 申报期 and claim deadlines: an application outside them is refused with the reason.
+        let event_date = ev.get::<String, _>(2).parse::<jiff::civil::Date>().ok();
+        self.check_claimable(measure, event_date)?;
         let id = self
             .insert_application(
                 &mut tx,
@@ -1097,6 +1122,14 @@ impl Store {
                     self.check_answered_in(&mut tx, app_id).await?;
                 } else {
                     self.check_ready_in(&mut tx, app_id, action).await?;
+                    // A draft made inside its window is handed in inside it too (an answer
+                    // to a 补正 request above is not a new application).
+                    let date: Option<String> =
+                        sqlx::query_scalar("SELECT date FROM events WHERE id = $1")
+                            .bind(&app.event_id)
+                            .fetch_optional(&mut **tx)
+                            .await?;
+                    self.check_claimable(&app.measure, date.and_then(|d| d.parse().ok()))?;
                 }
                 // Evaluate at submission so the reviewer sees the engine's amount at once.
                 let (_, outcome) = self.evaluate_in(&self.library(), &mut tx, &app).await?;

@@ -29,6 +29,7 @@ pub enum Item {
     Funding(FundingDecl),
     Parameter(ParameterDecl),
     Measure(MeasureDecl),
+    Window(WindowDecl),
     Enum(EnumDecl),
     Record(RecordDecl),
     Event(RecordDecl),
@@ -55,6 +56,84 @@ pub struct DocumentDecl {
     pub valid: Option<(Date, Date, Span)>,
     pub region: Option<Ident>,
     pub funding: Option<Ident>,
+    /// `amends "X" from D`, `extends "X" to D`, `repeals "X" from D`: what this document does
+    /// to others, in the order written.
+    pub changes: Vec<DocChange>,
+}
+
+/// What a document does to another one (修订, 延期, 废止).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ChangeKind {
+    /// 修订: measures that `replaces` one of the target's stop it from the date.
+    Amends,
+    /// 延期: the target's measures that ran to its end now run to the date.
+    Extends,
+    /// 废止: none of the target's measures covers an event on or after the date.
+    Repeals,
+}
+
+impl ChangeKind {
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ChangeKind::Amends => "amends",
+            ChangeKind::Extends => "extends",
+            ChangeKind::Repeals => "repeals",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            ChangeKind::Amends => "修订",
+            ChangeKind::Extends => "延期",
+            ChangeKind::Repeals => "废止",
+        }
+    }
+    pub fn en(self) -> &'static str {
+        match self {
+            ChangeKind::Amends => "amended",
+            ChangeKind::Extends => "extended",
+            ChangeKind::Repeals => "repealed",
+        }
+    }
+}
+
+/// `amends "沈政发〔2021〕11号" from 2023-01-01` and its kin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocChange {
+    pub kind: ChangeKind,
+    /// The target document's number.
+    pub target: String,
+    pub target_span: Span,
+    /// From (amends, repeals) or to (extends).
+    pub date: Date,
+    pub span: Span,
+}
+
+/// `window NAME "words" [clause "ID"] measures A, B | document "NUMBER"
+/// applications D1 .. D2 [events D3 .. D4]`: an annual call (申报通知) opening measures for
+/// applications between two dates, optionally only for events of a period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WindowDecl {
+    pub name: Ident,
+    pub label: Label,
+    pub span: Span,
+    pub clause: Option<(String, Span)>,
+    pub opens: WindowTarget,
+    pub applications: (Date, Date, Span),
+    pub events: Option<(Date, Date, Span)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum WindowTarget {
+    Measures(Vec<Ident>),
+    Document(String, Span),
+}
+
+/// A claim deadline after the event (`claim within 1 year`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimUnit {
+    Years,
+    Months,
+    Days,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -179,6 +258,10 @@ pub struct MeasureDecl {
     pub form: Option<Ident>,
     pub on: Option<Ident>,
     pub valid: Option<(Date, Date, Span)>,
+    /// `replaces OTHER`: this measure of an amending document takes over from `OTHER`.
+    pub replaces: Option<Ident>,
+    /// `claim within N years|months|days`: applications after event + N are refused.
+    pub claim_within: Option<(u32, ClaimUnit, Span)>,
     /// `let NAME "words" = EXPR`: the binding, its plain-language words, its expression.
     pub lets: Vec<(Ident, Option<String>, Expr)>,
     pub conditions: Vec<Condition>,

@@ -77,6 +77,13 @@ fn rule_name(r: &Rule) -> &'static str {
         Rule::members | Rule::member => "an enum member",
         Rule::fields | Rule::field => "a field (name: Type \"标签\")",
         Rule::param_value => "a value with its date (VALUE from DATE)",
+        Rule::window => "a window (window NAME \"…\" measures … applications D1 .. D2)",
+        Rule::w_measures | Rule::w_document => "`measures A, B` or `document \"NUMBER\"`",
+        Rule::w_applications | Rule::k_applications => "`applications D1 .. D2`",
+        Rule::w_events | Rule::k_events => "`events D1 .. D2`",
+        Rule::k_measures => "`measures A, B`",
+        Rule::k_within => "`within`",
+        Rule::claim_unit => "a period unit (years, months, days)",
         _ => "more input",
     }
 }
@@ -243,6 +250,7 @@ impl Builder {
                 })
             }
             Rule::measure => Item::Measure(self.measure(p)?),
+            Rule::window => Item::Window(self.window(p)?),
             Rule::unpaid => {
                 let span = self.span(&p);
                 let mut it = p.into_inner();
@@ -342,6 +350,7 @@ impl Builder {
             valid: None,
             region: None,
             funding: None,
+            changes: Vec::new(),
         };
         for f in it {
             let rule = f.as_rule();
@@ -361,6 +370,25 @@ impl Builder {
                 }
                 Rule::doc_region => d.region = Some(self.ident(v)),
                 Rule::doc_funding => d.funding = Some(self.ident(v)),
+                Rule::doc_amends | Rule::doc_extends | Rule::doc_repeals => {
+                    let kind = match rule {
+                        Rule::doc_amends => ChangeKind::Amends,
+                        Rule::doc_extends => ChangeKind::Extends,
+                        _ => ChangeKind::Repeals,
+                    };
+                    let target_span = self.span(&v);
+                    let target = unquote(v.as_str());
+                    fi.next(); // `from` / `to`
+                    let Some(dp) = fi.next() else { continue };
+                    let date = self.date(dp);
+                    d.changes.push(DocChange {
+                        kind,
+                        target,
+                        target_span,
+                        date,
+                        span: fspan,
+                    });
+                }
                 _ => {}
             }
         }
@@ -448,6 +476,8 @@ impl Builder {
             form: None,
             on: None,
             valid: None,
+            replaces: None,
+            claim_within: None,
             lets: Vec::new(),
             conditions: Vec::new(),
             grant: None,
@@ -478,6 +508,30 @@ impl Builder {
                     let from = self.date(ci.next()?);
                     let to = self.date(ci.next()?);
                     self.set_once(&mut m.valid, (from, to, cspan), cspan, "valid");
+                }
+                Rule::m_replaces => {
+                    let v = self.ident(ci.next()?);
+                    self.set_once(&mut m.replaces, v, cspan, "replaces");
+                }
+                Rule::m_claim => {
+                    ci.next(); // `within`
+                    let n = ci.next()?;
+                    let count = n.as_str().replace('_', "").parse::<u32>().ok();
+                    let unit = match ci.next()?.as_str() {
+                        "year" | "years" => ClaimUnit::Years,
+                        "month" | "months" => ClaimUnit::Months,
+                        _ => ClaimUnit::Days,
+                    };
+                    match count {
+                        Some(c) if c > 0 && c <= 36_500 => {
+                            self.set_once(&mut m.claim_within, (c, unit, cspan), cspan, "claim");
+                        }
+                        _ => self.diags.push(Diagnostic::error(
+                            self.span(&n),
+                            "a claim period must be a whole number from 1 to 36500",
+                            "not a claim period",
+                        )),
+                    }
                 }
                 Rule::m_let => {
                     let n = self.ident(ci.next()?);
@@ -576,6 +630,53 @@ impl Builder {
             }
         }
         Some(m)
+    }
+
+    fn window(&mut self, p: P) -> Option<WindowDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        it.next(); // `window`
+        let name = self.ident(it.next()?);
+        let label = self.label(it.next()?);
+        let mut clause = None;
+        let mut opens = None;
+        let mut applications = None;
+        let mut events = None;
+        for c in it {
+            let cspan = self.span(&c);
+            let rule = c.as_rule();
+            let mut ci = c.into_inner();
+            ci.next(); // the keyword
+            match rule {
+                Rule::w_clause => clause = Some((unquote(ci.next()?.as_str()), cspan)),
+                Rule::w_measures => {
+                    opens = Some(WindowTarget::Measures(ci.map(|i| self.ident(i)).collect()))
+                }
+                Rule::w_document => {
+                    let s = ci.next()?;
+                    opens = Some(WindowTarget::Document(unquote(s.as_str()), self.span(&s)));
+                }
+                Rule::w_applications | Rule::w_events => {
+                    let from = self.date(ci.next()?);
+                    let to = self.date(ci.next()?);
+                    if rule == Rule::w_applications {
+                        applications = Some((from, to, cspan));
+                    } else {
+                        events = Some((from, to, cspan));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(WindowDecl {
+            name,
+            label,
+            span,
+            clause,
+            opens: opens?,
+            applications: applications?,
+            events,
+        })
     }
 
     fn set_once<T>(&mut self, slot: &mut Option<T>, v: T, span: Span, what: &str) {

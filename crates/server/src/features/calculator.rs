@@ -46,6 +46,7 @@ pub(crate) fn evaluation_view(
             .unwrap_or_default()
     };
     let as_of = input.as_of;
+    let today = st.store.today();
     let expired: Vec<&kc_check::Document> =
         lib.documents.iter().filter(|d| d.valid.1 < as_of).collect();
     let latest_end = lib.documents.iter().map(|d| d.valid.1).max();
@@ -99,11 +100,20 @@ pub(crate) fn evaluation_view(
                 @if let Some(a) = &o.award {
                     p { (if en { a.kind.code() } else { a.kind.zh() }) " " strong.amount { (a.amount.map(yuan_wan).unwrap_or_else(|| lang.t("评审确定", "set by review").into())) } }
                     ul { @for (_, line) in a.describe_trace_in(lib, m, en) { li { (line) } } }
+                    // 申报期 and claim deadline: can it be claimed today, and until when.
+                    // Shown only where a window or a deadline limits it: elsewhere nothing changed.
+                    @let limited = lib.windows_of(o.measure).next().is_some() || m.claim_within.is_some();
+                    @let claim = o.event.filter(|_| limited).map(|ei| kc_eval::claimable(lib, o.measure, Some(input.events[ei].date), today));
+                    @match &claim {
+                        Some(Ok(c)) => p.claim { span.ok { (c.words(en)) } },
+                        Some(Err(r)) => p.claim { span.no { (r.words(lib, en)) } },
+                        None => {},
+                    }
                     @if visitor { p { a.apply-login href="/login" { (lang.t("登录后申报", "Log in to apply")) } } }
                     @if let (Some(sess), Some(ei)) = (apply_as, o.event) {
                         @if let Some(app) = existing.iter().find(|a| a.measure == m.id && a.event_id == input.events[ei].id && !matches!(a.state, St::Withdrawn | St::Rejected)) {
                             p { (lang.t("已申报:", "Applied: ")) a href={"/applications/" (app.id)} { (app.id) } " " span.tag { (state_words(lang, app)) } }
-                        } @else if sess.role() == Role::Applicant {
+                        } @else if sess.role() == Role::Applicant && !matches!(claim, Some(Err(_))) {
                             form.inline method="post" action="/applications" {
                                 (csrf_field(sess))
                                 input type="hidden" name="measure" value=(m.id);
@@ -134,7 +144,15 @@ pub(crate) fn evaluation_view(
                 tr {
                     td { a href={"/library/" (m.id)} { (title(m)) } " " span.muted { (lib.documents[m.doc].number) " " (m.clause.id) } }
                     td { (lang.t("发生“", "a “")) (kc_eval::plain::label(&lib.vocab.events[m.event].label, en)) (lang.t("”", "”"))
-                        @for c in o.conditions.iter().filter(|c| c.status == Tri::Unknown) { @let (t, _) = c.describe_in(lib, m, en); br; span.muted { (t) } } }
+                        @for c in o.conditions.iter().filter(|c| c.status == Tri::Unknown) { @let (t, _) = c.describe_in(lib, m, en); br; span.muted { (t) } }
+                        // Where calls (申报通知) open the measure: open now until when, or the next one.
+                        @if lib.windows_of(o.measure).next().is_some() {
+                            br;
+                            @match kc_eval::claimable(lib, o.measure, None, today) {
+                                Ok(c) => span.ok { (c.words(en)) },
+                                Err(r) => span.no { (r.words(lib, en)) },
+                            }
+                        } }
                     td.num { (o.award.as_ref().and_then(|a| a.amount).map(yuan_wan).unwrap_or_else(|| kc_eval::plain::grant_words(lib, m, en))) }
                 }
             }

@@ -87,6 +87,49 @@ pub(crate) async fn calendar(
             });
         }
     }
+    // 申报期: each call's first and last day of applications.
+    for w in &lib.windows {
+        let title = kc_eval::plain::label(&w.label, en);
+        entries.push(DayEntry {
+            date: w.applications.0,
+            kind: "window",
+            text: format!("{} {title}", lang.t("申报开始", "applications open")),
+            href: Some("/calendar#windows".into()),
+        });
+        entries.push(DayEntry {
+            date: w.applications.1,
+            kind: "end",
+            text: format!("{} {title}", lang.t("申报截止", "applications close")),
+            href: Some("/calendar#windows".into()),
+        });
+    }
+    // An applicant's own claim deadlines (`claim within …` after its events), still ahead.
+    if let Some(x) = s.as_ref()
+        && let Some(applicant) = x.user.actor().applicant.clone()
+        && let Ok(doc) = st.store.eval_input(&applicant, today).await
+        && let Ok(input) = kc_wire::parse_input(lib, &doc.to_string(), None)
+    {
+        for e in &input.events {
+            for m in lib.measures.iter().filter(|m| m.event == e.kind) {
+                let Some(deadline) = m.claim_within.and_then(|p| p.deadline(e.date)) else {
+                    continue;
+                };
+                if deadline >= today && e.date >= m.valid.0 && e.date <= m.valid.1 {
+                    entries.push(DayEntry {
+                        date: deadline,
+                        kind: "end",
+                        text: format!(
+                            "{} {} · {}",
+                            lang.t("申请期限", "claim deadline"),
+                            kc_eval::plain::label(&m.label, en),
+                            e.id
+                        ),
+                        href: Some(format!("/library/{}", m.id)),
+                    });
+                }
+            }
+        }
+    }
     for n in st.store.public_notices().await? {
         if let Ok(d) = n.until.parse::<Date>() {
             let title = lib
@@ -165,6 +208,7 @@ pub(crate) async fn calendar(
         "start" => lang.t("施行", "in force"),
         "end" => lang.t("截止", "ends"),
         "notice" => lang.t("公示", "notice"),
+        "window" => lang.t("申报", "applications"),
         _ => lang.t("目标", "target"),
     };
     let body = html! {
@@ -179,7 +223,7 @@ pub(crate) async fn calendar(
             }
         }
         table.month-grid {
-            caption.muted { (lang.t("政策施行与届满、申报窗口截止、公示期满", "Documents in force and ending, windows closing, notices ending")) }
+            caption.muted { (lang.t("政策施行与届满、申报期开始与截止、公示期满", "Documents in force and ending, application windows opening and closing, notices ending")) }
             tr { @for w in ["一", "二", "三", "四", "五", "六", "日"].iter().zip(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]) { th scope="col" { (if en { w.1 } else { w.0 }) } } }
             @for week in &weeks {
                 tr {
@@ -203,6 +247,19 @@ pub(crate) async fn calendar(
         h2 { (lang.t("即将到来", "Coming up")) }
         @if upcoming.is_empty() { p.muted { (lang.t("今后没有已知的截止日期:本库政策均已到期。", "No dates ahead: every document of the library has expired.")) } }
         ul.agenda { @for e in &upcoming { li { span.tag { (kind_words(e.kind)) } " " (e.date) " " @if let Some(h) = &e.href { a href=(h) { (e.text) } } @else { (e.text) } } } }
+        h2 #windows { (lang.t("申报期", "Application windows")) }
+        @let open_or_coming: Vec<&kc_check::Window> = lib.windows.iter().filter(|w| w.applications.1 >= today).collect();
+        @if open_or_coming.is_empty() { p.muted { (lang.t("没有正在受理或即将开始的申报;未列申报期的措施可随时申报。", "No window is open or coming; a measure no call names takes applications at any time.")) } }
+        @else { table {
+            tr { th { (lang.t("申报通知", "Call")) } th { (lang.t("申报时间", "Applications")) } th { (lang.t("事项期间", "Events of")) } th { (lang.t("措施", "Measures")) } th { (lang.t("状态", "Status")) } }
+            @for w in &open_or_coming {
+                tr { td { (kc_eval::plain::label(&w.label, en)) " " span.muted { (lib.documents[w.doc].number) } }
+                    td { (w.applications.0) " – " (w.applications.1) }
+                    td { @if let Some((a, b)) = w.events { (a) " – " (b) } @else { (lang.t("不限", "any")) } }
+                    td { @for (i, mi) in w.measures.iter().enumerate() { @if i > 0 { "、" } a href={"/library/" (lib.measures[*mi].id)} { (kc_eval::plain::label(&lib.measures[*mi].label, en)) } } }
+                    td { @if w.applications.0 <= today { span.ok { (lang.t("受理中", "open")) } } @else { span.muted { (lang.t("即将开始", "upcoming")) } } } }
+            }
+        } }
         h2 { (lang.t("正在有效的政策", "In force now")) }
         table {
             tr { th { (lang.t("文件", "Document")) } th { (lang.t("有效期", "Valid")) } th { (lang.t("措施数", "Measures")) } th { (lang.t("提示", "Note")) } }

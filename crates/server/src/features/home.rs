@@ -95,6 +95,22 @@ pub(crate) async fn workbench(lang: Lang, st: &AppState, s: &Session) -> Result<
             ));
         }
     }
+    // 申报期 open now or opening soon: the last day to apply.
+    for w in &st.lib.windows {
+        if w.applications.1 >= today && w.applications.0 <= soon {
+            deadlines.push((
+                w.applications.1,
+                format!(
+                    "{} {} ({} {})",
+                    kc_eval::plain::label(&w.label, lang.0),
+                    lang.t("申报截止", "applications close"),
+                    lang.t("申报开始", "open from"),
+                    w.applications.0
+                ),
+                Some("/calendar#windows".to_string()),
+            ));
+        }
+    }
     deadlines.sort();
     Ok(html! {
         p { (lang.t("您好,", "Hello, ")) (s.user.name) " · " a href="/calculator" { (lang.t("我能享受哪些政策?", "What can we claim?")) } " · " a href="/applications" { (lang.t("我的申报", "My applications")) } }

@@ -47,7 +47,8 @@ pub(crate) async fn library(
         @for (di, d) in lib.documents.iter().enumerate() {
             div.card {
                 h2 { (doc_name(d)) }
-                p.muted { (d.issuer.clone().unwrap_or_default()) " · " (lang.t("有效期", "valid")) " " (d.valid.0) " – " (d.valid.1) }
+                p.muted { (d.issuer.clone().unwrap_or_default()) " · " (lang.t("有效期", "valid")) " " (d.valid.0) " – " (d.valid.1)
+                    @for c in &d.changes { " · " (c.words(lang.0)) } }
                 table {
                     tr { th { (lang.t("条款", "Clause")) } th { (lang.t("措施", "Measure")) } th { (lang.t("方式", "Form")) } th { (lang.t("金额规则", "Amount rule")) } }
                     @for m in lib.measures.iter().filter(|m| m.doc == di) {
@@ -90,7 +91,12 @@ pub(crate) async fn measure_page(
                     tr { th { (lang.t("金额", "Amount")) } td { (kc_eval::plain::grant_words(lib, m, en)) } }
                     tr { th { (lang.t("方式", "Form")) } td { (m.form.map(|f| if lang.0 { f.en() } else { f.zh() }).unwrap_or("")) } }
                     tr { th { (lang.t("触发事项", "Event")) } td { (kc_eval::plain::label(&lib.vocab.events[m.event].label, en)) } }
-                    tr { th { (lang.t("有效期", "Valid")) } td { (m.valid.0) " – " (m.valid.1) } }
+                    tr { th { (lang.t("有效期", "Valid")) } td { (m.valid.0) " – " (m.valid.1)
+                        @if let Some(c) = &m.start_change { " " span.muted { "(" (lang.t("依", "under ")) (c.by) (lang.t("修订自 ", "'s amendment from ")) (c.date) (lang.t(" 起施行)", ")")) } }
+                        @if let Some(c) = &m.end_change { " " span.muted { "(" (c.words(en)) ")" } } } }
+                    @if let Some(p) = m.claim_within { tr { th { (lang.t("申请期限", "Claim within")) } td { (lang.t("事项发生后", "")) (p.words(en)) (lang.t("内", " of the event")) } } }
+                    @let windows: Vec<&kc_check::Window> = lib.windows_of(st.lib.measure_index[&m.id]).collect();
+                    @if !windows.is_empty() { tr { th { (lang.t("申报期", "Application windows")) } td { @for w in &windows { (kc_eval::plain::label(&w.label, en)) " " (w.applications.0) " – " (w.applications.1) br; } } } }
                     tr { th { (lang.t("资金分担", "Split")) } td { (kc_eval::plain::split_words(lib, m, en).join(lang.t(";", "; "))) } }
                 }
                 h2 { (lang.t("申报条件", "Conditions")) }

@@ -82,8 +82,29 @@ pub async fn start_on(
     url: &str,
     tweak: impl FnOnce(&mut AppState),
 ) -> (String, Store) {
+    start_full(listener, url, library(), clock, tweak).await
+}
+
+/// Starts the app on another library (e.g. the shipped one plus a test fixture document) and
+/// another clock.
+pub async fn start_with_library(
+    url: &str,
+    lib: Arc<kc_check::Library>,
+    clock: impl Fn() -> jiff::Timestamp + Send + Sync + 'static,
+) -> (String, Store) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_full(listener, url, lib, clock, |_| {}).await
+}
+
+async fn start_full(
+    listener: tokio::net::TcpListener,
+    url: &str,
+    lib: Arc<kc_check::Library>,
+    clock: impl Fn() -> jiff::Timestamp + Send + Sync + 'static,
+    tweak: impl FnOnce(&mut AppState),
+) -> (String, Store) {
     // Tests publish with a notice period of 0 days to pay at once.
-    let store = Store::open(url, library())
+    let store = Store::open(url, lib.clone())
         .await
         .unwrap()
         .with_clock(clock)
@@ -106,7 +127,7 @@ pub async fn start_on(
     };
     let mut state = AppState {
         store: store.clone(),
-        lib: library(),
+        lib,
         secure_cookies: false,
         plans: Arc::new(plans),
         guard: Arc::new(kc_server::guard::Guard::default()),

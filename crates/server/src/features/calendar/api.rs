@@ -23,7 +23,8 @@ impl DocStatus {
 }
 
 /// The policy calendar: every document with its validity, number of measures and status
-/// (`in_force`, `expiring` within 180 days, `expired`) as of today (China Standard Time).
+/// (`in_force`, `expiring` within 180 days, `expired`) as of today (China Standard Time), and
+/// every application window (申报期) with its dates and status (`open`, `upcoming`, `closed`).
 #[utoipa::path(get, path = "/api/calendar", operation_id = "calendar",
     responses((status = 200, description = "the calendar", body = CalendarBody)))]
 pub(crate) async fn calendar(State(st): State<AppState>) -> Json<J> {
@@ -36,6 +37,13 @@ pub(crate) async fn calendar(State(st): State<AppState>) -> Json<J> {
             "valid": [d.valid.0.to_string(), d.valid.1.to_string()],
             "measures": lib.measures.iter().filter(|m| m.doc == di).count(),
             "status": doc_status(d, today).code(),
+        })).collect::<Vec<_>>(),
+        "windows": lib.windows.iter().map(|w| json!({
+            "id": w.id, "title": w.label.zh, "title_en": w.label.en, "document": lib.documents[w.doc].number,
+            "applications": [w.applications.0.to_string(), w.applications.1.to_string()],
+            "events": w.events.map(|(a, b)| vec![a.to_string(), b.to_string()]),
+            "measures": w.measures.iter().map(|&mi| lib.measures[mi].id.clone()).collect::<Vec<_>>(),
+            "status": if w.applications.1 < today { "closed" } else if w.applications.0 > today { "upcoming" } else { "open" },
         })).collect::<Vec<_>>(),
     }))
 }

@@ -24,6 +24,8 @@ pub(crate) async fn library_documents(State(st): State<AppState>) -> Json<J> {
                 "id": doc_id(d), "number": d.number, "title": d.title, "issuer": d.issuer,
                 "issued": d.issued.map(|x| x.to_string()), "published": d.published.map(|x| x.to_string()),
                 "valid": [d.valid.0.to_string(), d.valid.1.to_string()],
+                "declared_valid": [d.declared_valid.0.to_string(), d.declared_valid.1.to_string()],
+                "changes": d.changes.iter().map(|c| json!({"kind": c.kind.keyword(), "by": c.by, "date": c.date.to_string()})).collect::<Vec<_>>(),
                 "clauses": d.clauses.len(),
                 "measures": lib.measures.iter().filter(|m| m.doc == di).map(|m| m.id.clone()).collect::<Vec<_>>(),
             }))
@@ -60,10 +62,11 @@ pub(crate) async fn library_clauses(
 }
 
 /// One measure: the clause it cites (verbatim), its rule as written, amount rule, form, event,
-/// validity and the split between levels (the measure page).
+/// validity (with the amendment, extension or repeal that moved it), claim deadline,
+/// application windows and the split between levels (the measure page).
 #[utoipa::path(get, path = "/api/library/measures/{id}", operation_id = "library_measure",
     params(("id" = String, Path, description = "measure id, e.g. hitech_first")),
-    responses((status = 200, description = "measure: {measure, title, document, clause, rule, amount_rule, form, event, valid, split}", body = Object), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "measure: {measure, title, document, clause, rule, amount_rule, form, event, valid, valid_changes, claim_within, windows, split}", body = Object), (status = 404, body = ErrorBody)))]
 pub(crate) async fn library_measure(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -80,6 +83,16 @@ pub(crate) async fn library_measure(
         "rule": m.source, "amount_rule": super::amount_rule(m), "amount_words": kc_eval::plain::grant_words(&st.lib, m, false),
         "form": m.form.map(|f| f.zh()), "event": lib.vocab.events[m.event].name,
         "valid": [m.valid.0.to_string(), m.valid.1.to_string()],
+        // What other documents did to this window (amended from, extended to, repealed from).
+        "valid_changes": m.start_change.iter().chain(m.end_change.iter()).map(|c| json!({
+            "kind": c.kind.keyword(), "by": c.by, "date": c.date.to_string(), "measure": c.measure,
+            "words": c.words(false), "words_en": c.words(true),
+        })).collect::<Vec<_>>(),
+        "claim_within": m.claim_within.map(|p| json!({"words": p.words(false), "words_en": p.words(true)})),
+        "windows": lib.windows_of(lib.measure_index[&m.id]).map(|w| json!({
+            "id": w.id, "title": w.label.zh, "applications": [w.applications.0.to_string(), w.applications.1.to_string()],
+            "events": w.events.map(|(a, b)| vec![a.to_string(), b.to_string()]),
+        })).collect::<Vec<_>>(),
         "split": m.split.shares.iter().map(|(l, _, t)| json!({"level": l.keyword(), "share": t})).collect::<Vec<_>>(),
     })))
 }
