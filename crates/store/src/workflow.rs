@@ -362,18 +362,19 @@ impl Store {
     /// 申报期 and claim deadline on the store's clock (`kc_eval::claimable`): refused with the
     /// reason in Chinese and English. A measure the library no longer has is not limited here.
     fn check_claimable(&self, measure: &str, event_date: Option<jiff::civil::Date>) -> Result<()> {
-        let Some(&mi) = self.lib.measure_index.get(measure) else {
+        let lib = self.library();
+        let Some(&mi) = lib.measure_index.get(measure) else {
             return Ok(());
         };
-        kc_eval::claimable(&self.lib, mi, event_date, self.today())
+        kc_eval::claimable(&lib, mi, event_date, self.today())
             .map(|_| ())
             .map_err(|r| {
                 refused(
                     r.code(),
                     format!(
                         "{} ({})",
-                        r.words(&self.lib, false),
-                        r.words(&self.lib, true)
+                        r.words(&lib, false),
+                        r.words(&lib, true)
                     ),
                 )
             })
