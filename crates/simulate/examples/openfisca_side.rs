@@ -256,9 +256,11 @@ fn run(lib: &Library, pop: &str, amounts: &str) {
         let mut batch = plan.prepare(slice);
         prepared += t.elapsed();
         let t = Instant::now();
-        let (p, s) = plan.evaluate(&mut batch);
+        // The award columns, one per formula: what OpenFisca's calculate() produces.
+        let (awards, s) = plan.evaluate_awards(&mut batch);
         calc += t.elapsed();
-        paid.extend(p);
+        // Each applicant's awards, to write the amounts file (outside the calculation).
+        paid.extend(awards.paid(&plan));
         stats.add(s);
     }
     let end_to_end = start.elapsed();

@@ -542,3 +542,89 @@ fn apply_change(lib: &mut Library, c: &Change) -> Result<(), String> {
         Some(Ok(None)) => Ok(()),
     }
 }
+
+/// For each measure of `reformed`, the index of the same measure in `base` where the reform
+/// leaves it as it was — the same definition, and every parameter it reads with the same
+/// values — so that a re-run can take its awards from the baseline (see
+/// [`crate::columnar::Plan::reevaluate`]); `None` where the measure must be evaluated again.
+pub fn reuse(base: &Library, reformed: &Library) -> Vec<Option<usize>> {
+    reformed
+        .measures
+        .iter()
+        .map(|m| {
+            let bi = *base.measure_index.get(&m.id)?;
+            let b = &base.measures[bi];
+            // A measure has no equality; its printed form covers every part of it, and
+            // parameters by index, which are compared next.
+            if format!("{b:?}") != format!("{m:?}") {
+                return None;
+            }
+            let mut params = Vec::new();
+            measure_nodes(m, &mut |n| params_of(n, &mut params));
+            for p in params {
+                let (x, y) = (base.parameters.get(p)?, reformed.parameters.get(p)?);
+                if x.name != y.name || x.values != y.values {
+                    return None;
+                }
+            }
+            Some(bi)
+        })
+        .collect()
+}
+
+fn measure_nodes(m: &kc_check::Measure, f: &mut dyn FnMut(&Node)) {
+    use kc_check::{GrantRule, OnceRule};
+    m.lets.iter().for_each(|b| f(&b.node));
+    m.conditions.iter().for_each(|c| f(&c.expr));
+    match &m.grant {
+        GrantRule::Fixed(n) | GrantRule::UpTo(n) => f(n),
+        GrantRule::Review(Some((a, b))) => {
+            f(a);
+            f(b);
+        }
+        GrantRule::Review(None) => {}
+        GrantRule::Parts(parts) => parts.iter().for_each(|(_, n)| f(n)),
+    }
+    m.caps.iter().for_each(|c| f(&c.amount));
+    for o in &m.once {
+        if let OnceRule::PerKey(n) = o {
+            f(n);
+        }
+    }
+}
+
+/// The parameters a node reads.
+fn params_of(n: &Node, out: &mut Vec<usize>) {
+    let all = |xs: &[Node], out: &mut Vec<usize>| xs.iter().for_each(|x| params_of(x, out));
+    match &n.kind {
+        NodeKind::Param(p) => out.push(*p),
+        NodeKind::Const(_)
+        | NodeKind::EventField(_)
+        | NodeKind::EventDate
+        | NodeKind::EventId
+        | NodeKind::ApplicantField(_)
+        | NodeKind::Let(_) => {}
+        NodeKind::Neg(a) | NodeKind::Not(a) | NodeKind::Year(a) | NodeKind::Figure(_, a) => {
+            params_of(a, out)
+        }
+        NodeKind::Binary(_, a, b) | NodeKind::Within(a, b) | NodeKind::Increment(a, b) => {
+            params_of(a, out);
+            params_of(b, out);
+        }
+        NodeKind::In(a, xs) => {
+            params_of(a, out);
+            all(xs, out);
+        }
+        NodeKind::Min(xs) | NodeKind::Max(xs) | NodeKind::Key(xs) => all(xs, out),
+        NodeKind::Holds(a, d) => {
+            params_of(a, out);
+            if let Some(d) = d {
+                params_of(d, out);
+            }
+        }
+        NodeKind::Tier(s, arms) => {
+            params_of(s, out);
+            arms.iter().for_each(|a| params_of(&a.value, out));
+        }
+    }
+}
