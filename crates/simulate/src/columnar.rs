@@ -587,6 +587,8 @@ enum Col {
     Bool(Rc<Vec<u8>>),
     /// Members, [`NO_MEMBER`] where unknown.
     Enum(Rc<Vec<u32>>),
+    /// Text indices (see [`Batch::text`]), [`NO_MEMBER`] where unknown.
+    Text(Rc<Vec<u32>>),
     /// Anything else (dates, texts, a column whose cells do not all fit its type).
     Cells(Rc<Vec<Cell>>),
 }
@@ -633,6 +635,10 @@ impl Col {
                 NO_MEMBER => Cell::Unknown,
                 m => Cell::Enum(m),
             },
+            Col::Text(v) => match v[r] {
+                NO_MEMBER => Cell::Unknown,
+                t => Cell::Text(t),
+            },
             Col::Cells(v) => v[r],
         }
     }
@@ -669,6 +675,16 @@ impl Col {
                     })
                     .collect(),
             ))
+        } else if ty == Type::Text && all(|c| matches!(c, Cell::Text(_))) {
+            Col::Text(Rc::new(
+                cells
+                    .iter()
+                    .map(|c| match c {
+                        Cell::Text(t) => *t,
+                        _ => NO_MEMBER,
+                    })
+                    .collect(),
+            ))
         } else {
             Col::Cells(Rc::new(cells))
         }
@@ -700,6 +716,17 @@ impl Col {
         }
     }
 
+    /// Row `r` gives a key (see [`keyable`]), read without building the cell where the
+    /// column is typed.
+    #[inline]
+    fn keyable_at(&self, ty: Type, r: usize) -> bool {
+        match (ty, self) {
+            (Type::Int, Col::Num(v)) => v[r] != NA,
+            (Type::Text, Col::Text(v)) | (Type::Enum(_), Col::Enum(v)) => v[r] != NO_MEMBER,
+            _ => keyable(ty, self.get(r)),
+        }
+    }
+
     /// The rows of `rows` (applicant indices) of a per-applicant column.
     fn gather(&self, rows: &[(u32, u32)]) -> Col {
         fn g<T: Copy>(v: &[T], rows: &[(u32, u32)]) -> Rc<Vec<T>> {
@@ -710,6 +737,7 @@ impl Col {
             Col::Num(v) => Col::Num(g(v, rows)),
             Col::Bool(v) => Col::Bool(g(v, rows)),
             Col::Enum(v) => Col::Enum(g(v, rows)),
+            Col::Text(v) => Col::Text(g(v, rows)),
             Col::Cells(v) => Col::Cells(g(v, rows)),
         }
     }
@@ -998,6 +1026,9 @@ pub struct Batch<'i> {
     texts: Vec<String>,
     /// The evaluating plan's constant texts (see [`CONST_TEXT`]).
     consts: Vec<String>,
+    /// Some text holds '|', as far as the first `pipe_checked` texts and the constants go.
+    pipe: bool,
+    pipe_checked: usize,
     /// [slot], one row per applicant.
     applicant: Vec<Col>,
     /// Applicants the engine evaluates whole: a payment history, or a figure it cannot hold.
@@ -1104,6 +1135,8 @@ impl<'i> Batch<'i> {
             inputs,
             texts,
             consts: plan.consts.clone(),
+            pipe: false,
+            pipe_checked: 0,
             applicant,
             whole_engine,
             as_of: inputs.iter().map(|i| i.as_of).collect(),
@@ -1179,8 +1212,10 @@ impl<'i> Batch<'i> {
             .map(|parts| parts.iter().map(|k| (k.ty, cx.eval(self, k))).collect())
             .collect();
         // The engine joins a key's parts with '|': a text part holding '|' could make two
-        // different tuples one key. Such rows go to the engine.
-        for rule in keys.iter().filter(|r| r.len() > 1) {
+        // different tuples one key. Such rows go to the engine. (No text holds one, mostly:
+        // then there is nothing to look for.)
+        let pipes = keys.iter().any(|r| r.len() > 1) && self.any_pipe();
+        for rule in keys.iter().filter(|r| r.len() > 1 && pipes) {
             for (ty, col) in rule {
                 if *ty == Type::Text {
                     for r in 0..n {
@@ -1220,28 +1255,35 @@ impl<'i> Batch<'i> {
         // The rows of awards whose increment recorded an item.
         let mut items: Vec<usize> = Vec::new();
         let increments = std::mem::take(&mut cx.increments);
-        let identity = self.identity[ty];
-        let mut r = 0;
-        while r < n {
-            let a = self.rows[ty][r].0;
-            let end = if identity {
-                r + 1
-            } else {
-                let rows = &self.rows[ty];
+        // Each applicant's rows, where one is met or could not be computed: an applicant
+        // without either gets nothing (an award is needed before an item can repeat).
+        let live = |r: usize| met[r] || cx.bad[r];
+        let groups: Vec<(usize, usize)> = if self.identity[ty] {
+            (0..n).filter(|r| live(*r)).map(|r| (r, r + 1)).collect()
+        } else {
+            let rows = &self.rows[ty];
+            let mut groups = Vec::new();
+            let mut r = 0;
+            while r < n {
                 let mut e = r + 1;
-                while e < n && rows[e].0 == a {
+                while e < n && rows[e].0 == rows[r].0 {
                     e += 1;
                 }
-                e
-            };
+                if (r..e).any(live) {
+                    groups.push((r, e));
+                }
+                r = e;
+            }
+            groups
+        };
+        for (r, end) in groups {
+            let a = self.rows[ty][r].0;
             let ai = a as usize;
             if self.whole_engine[ai] {
-                r = end;
                 continue;
             }
             if cx.bad[r..end].iter().any(|b| *b) {
                 engine.push(ai);
-                r = end;
                 continue;
             }
             running.clear();
@@ -1269,7 +1311,7 @@ impl<'i> Batch<'i> {
                 }
                 let mut blocked = false;
                 for rule in &keys {
-                    if rule.iter().any(|(ty, col)| !keyable(*ty, col.get(row))) {
+                    if rule.iter().any(|(ty, col)| !col.keyable_at(*ty, row)) {
                         blocked = true;
                     } else if let Some(last) = keys.last()
                         && running
@@ -1384,9 +1426,20 @@ impl<'i> Batch<'i> {
                 out.truncate(first_award);
                 engine.push(ai);
             }
-            r = end;
         }
         engine
+    }
+
+    /// Some text of the batch or of the plan holds '|' (texts are looked at once each).
+    fn any_pipe(&mut self) -> bool {
+        if !self.pipe {
+            self.pipe = self.texts[self.pipe_checked.min(self.texts.len())..]
+                .iter()
+                .chain(&self.consts)
+                .any(|t| t.contains('|'));
+        }
+        self.pipe_checked = self.texts.len();
+        self.pipe
     }
 
     fn text(&self, t: u32) -> &str {
@@ -1589,6 +1642,26 @@ impl Cx<'_, '_> {
                 let (tx, ty) = (x.ty, y.ty);
                 let (p, q) = (self.eval(b, x), self.eval(b, y));
                 match (p.nums(), q.nums()) {
+                    (Some(p), Some(q)) if arith_kind(*op, tx, ty) == ArithKind::Scaled => {
+                        // Rate × money and the like: the common product, in its own loop.
+                        let mut out = Vec::with_capacity(n);
+                        for r in 0..n {
+                            let (u, v) = (p.at(r), q.at(r));
+                            out.push(if u == NA || v == NA {
+                                NA
+                            } else {
+                                match mul_scaled(u, v) {
+                                    Exact::Value(c) => c,
+                                    Exact::Unknown => NA,
+                                    Exact::Inexact => {
+                                        self.bad[r] = true;
+                                        NA
+                                    }
+                                }
+                            });
+                        }
+                        Col::Num(Rc::new(out))
+                    }
                     (Some(p), Some(q)) => {
                         let mut out = Vec::with_capacity(n);
                         for r in 0..n {
@@ -1687,7 +1760,9 @@ impl Cx<'_, '_> {
                 let Some(av) = amounts.nums() else {
                     return self.generic(b, e);
                 };
-                if self.increments.is_empty() {
+                // One row per applicant: no item can come twice, nothing to record.
+                let record = !b.identity[self.ty];
+                if record && self.increments.is_empty() {
                     self.increments = vec![None; n];
                 }
                 Col::Num(Rc::new(
@@ -1697,12 +1772,11 @@ impl Cx<'_, '_> {
                             if v == NA {
                                 return NA;
                             }
-                            let key = keys.get(r);
-                            if !keyable(kty, key) {
+                            if !keys.keyable_at(kty, r) {
                                 return NA;
                             }
-                            if self.increments[r].is_none() {
-                                self.increments[r] = Some((kty, key));
+                            if record && self.increments[r].is_none() {
+                                self.increments[r] = Some((kty, keys.get(r)));
                             }
                             // Nothing paid before for the item (see run_measure): the whole
                             // amount.
@@ -2141,8 +2215,15 @@ fn scaled(v: Option<i128>) -> Exact {
 }
 
 /// The product of two scaled values, scaled: exact or `Inexact`.
+#[inline]
 fn mul_scaled(a: i128, b: i128) -> Exact {
-    match a.checked_mul(b).and_then(exact_div_one) {
+    // Operands within i64 (most: a rate, money below 9·10⁸ yuan) cannot overflow: one
+    // 64×64→128 multiplication instead of a checked 128-bit one.
+    let p = match (i64::try_from(a), i64::try_from(b)) {
+        (Ok(x), Ok(y)) => Some(x as i128 * y as i128),
+        _ => a.checked_mul(b),
+    };
+    match p.and_then(exact_div_one) {
         Some(p) => scaled(Some(p)),
         None => Exact::Inexact,
     }
@@ -2155,7 +2236,25 @@ fn int(v: i128) -> Exact {
     }
 }
 
+#[derive(PartialEq)]
+enum ArithKind {
+    /// A product of two scaled values ([`mul_scaled`]).
+    Scaled,
+    Other,
+}
+
+fn arith_kind(op: BinOp, tx: Type, ty: Type) -> ArithKind {
+    use Type::*;
+    match (op, tx, ty) {
+        (BinOp::Mul, Rate, Money) | (BinOp::Mul, Money, Rate) | (BinOp::Mul, Rate, Rate) => {
+            ArithKind::Scaled
+        }
+        _ => ArithKind::Other,
+    }
+}
+
 /// kc_eval's `arith` on fixed-point operands of static types `tx`, `ty`.
+#[inline]
 fn arith(op: BinOp, tx: Type, ty: Type, x: i128, y: i128) -> Exact {
     use Type::*;
     match (op, tx, ty) {
