@@ -1026,6 +1026,8 @@ pub struct Batch<'i> {
     texts: Vec<String>,
     /// The evaluating plan's constant texts (see [`CONST_TEXT`]).
     consts: Vec<String>,
+    /// Column buffers kept from one measure to the next (see [`Pool`]).
+    pool: Pool,
     /// Some text holds '|', as far as the first `pipe_checked` texts and the constants go.
     pipe: bool,
     pipe_checked: usize,
@@ -1135,6 +1137,7 @@ impl<'i> Batch<'i> {
             inputs,
             texts,
             consts: plan.consts.clone(),
+            pool: Pool::default(),
             pipe: false,
             pipe_checked: 0,
             applicant,
@@ -1178,6 +1181,7 @@ impl<'i> Batch<'i> {
             return Vec::new();
         }
         let mut cx = Cx {
+            pool: std::mem::take(&mut self.pool),
             plan,
             ty,
             n,
@@ -1205,6 +1209,7 @@ impl<'i> Batch<'i> {
                     }
                 }
             }
+            cx.pool.recycle(col);
         }
         let keys: Vec<Vec<(Type, Col)>> = mp
             .once_keys
@@ -1249,6 +1254,60 @@ impl<'i> Batch<'i> {
         let (valid_from, valid_to) = m.valid;
 
         let mut engine = Vec::new();
+        // One row per applicant and an amount: nothing paid before the row (no once-only rule,
+        // consecutive years or cap to look back on), so each row stands alone.
+        if self.identity[ty]
+            && let GrantPlan::Amount(_, kind) = &mp.grant
+            && let (Some(amounts), Some(cap_cols)) = (amount_col, &cap_cols)
+        {
+            let dates = &self.dates[ty];
+            for r in 0..n {
+                // Row r is applicant r's.
+                if !(met[r] || cx.bad[r]) || self.whole_engine[r] {
+                    continue;
+                }
+                if cx.bad[r] {
+                    engine.push(r);
+                    continue;
+                }
+                let date = dates[r];
+                if date < valid_from || date > valid_to || date > self.as_of[r] {
+                    continue;
+                }
+                if keys
+                    .iter()
+                    .any(|rule| rule.iter().any(|(ty, col)| !col.keyable_at(*ty, r)))
+                {
+                    continue;
+                }
+                let mut x = amounts.at(r);
+                if x == NA {
+                    continue;
+                }
+                let mut exhausted = false;
+                for cap in cap_cols {
+                    let limit = cap.at(r);
+                    if limit == NA {
+                        continue;
+                    }
+                    if limit <= 0 {
+                        exhausted = true;
+                        break;
+                    }
+                    x = x.min(limit);
+                }
+                if exhausted {
+                    continue;
+                }
+                let x = floor_fen(x);
+                if x == 0 || !mp.split_ok(x) {
+                    continue;
+                }
+                out.push(r as u32, self.rows[ty][r].1, *kind, x);
+            }
+            self.give_back(cx, grant, caps, keys);
+            return engine;
+        }
         // (date, amount, row) of this measure's awards to the current applicant; the row gives
         // the award's activity key (its last `once per` rule, as the engine records it).
         let mut running: Vec<(Date, i128, usize)> = Vec::new();
@@ -1427,7 +1486,28 @@ impl<'i> Batch<'i> {
                 engine.push(ai);
             }
         }
+        self.give_back(cx, grant, caps, keys);
         engine
+    }
+
+    /// Returns a measure's column buffers to the batch's pool.
+    fn give_back(
+        &mut self,
+        mut cx: Cx,
+        grant: Vec<Col>,
+        caps: Vec<Col>,
+        keys: Vec<Vec<(Type, Col)>>,
+    ) {
+        let keys = keys.into_iter().flatten().map(|k| k.1);
+        for c in grant
+            .into_iter()
+            .chain(caps)
+            .chain(keys)
+            .chain(cx.lets.drain(..))
+        {
+            cx.pool.recycle(c);
+        }
+        self.pool = cx.pool;
     }
 
     /// Some text of the batch or of the plan holds '|' (texts are looked at once each).
@@ -1536,8 +1616,51 @@ impl MeasurePlan {
     }
 }
 
+/// Column buffers of finished operations, for the next ones: a slice's columns are
+/// allocated once, not per operation (freeing them returned memory to the system, and taking
+/// it again cost a page fault per page).
+#[derive(Default)]
+struct Pool {
+    nums: Vec<Vec<i128>>,
+    u8s: Vec<Vec<u8>>,
+}
+
+impl Pool {
+    fn nums(&mut self, n: usize) -> Vec<i128> {
+        let mut v = self.nums.pop().unwrap_or_default();
+        v.clear();
+        v.reserve(n);
+        v
+    }
+
+    fn u8s(&mut self, n: usize) -> Vec<u8> {
+        let mut v = self.u8s.pop().unwrap_or_default();
+        v.clear();
+        v.reserve(n);
+        v
+    }
+
+    /// Keeps the buffer of a column no one else holds.
+    fn recycle(&mut self, c: Col) {
+        match c {
+            Col::Num(v) => {
+                if let Ok(v) = Rc::try_unwrap(v) {
+                    self.nums.push(v);
+                }
+            }
+            Col::Bool(v) => {
+                if let Ok(v) = Rc::try_unwrap(v) {
+                    self.u8s.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// One measure's evaluation over the rows of its event type.
 struct Cx<'p, 'l> {
+    pool: Pool,
     plan: &'p Plan<'l>,
     ty: usize,
     n: usize,
@@ -1599,90 +1722,103 @@ impl Cx<'_, '_> {
                 .unwrap_or(Col::Const(Cell::Unknown)),
             Op::Not(x) => {
                 let c = self.eval(b, x);
-                match c.bools() {
-                    Some(v) => Col::Bool(Rc::new((0..n).map(|r| B_TRUE - v.at(r)).collect())),
-                    None => self.generic(b, e),
-                }
+                let Some(v) = c.bools() else {
+                    return self.generic(b, e);
+                };
+                let mut out = self.pool.u8s(n);
+                out.extend((0..n).map(|r| B_TRUE - v.at(r)));
+                self.pool.recycle(c);
+                Col::Bool(Rc::new(out))
             }
             Op::And(x, y) | Op::Or(x, y) => {
                 let (p, q) = (self.eval(b, x), self.eval(b, y));
-                match (p.bools(), q.bools()) {
-                    (Some(p), Some(q)) => {
-                        let v = if matches!(e.op, Op::And(..)) {
-                            (0..n).map(|r| p.at(r).min(q.at(r))).collect()
-                        } else {
-                            (0..n).map(|r| p.at(r).max(q.at(r))).collect()
-                        };
-                        Col::Bool(Rc::new(v))
+                let (Some(u), Some(v)) = (p.bools(), q.bools()) else {
+                    return self.generic(b, e);
+                };
+                let mut out = self.pool.u8s(n);
+                let and = matches!(e.op, Op::And(..));
+                match (u, v, and) {
+                    (V::S(u), V::S(v), true) => out.extend(u.iter().zip(v).map(|(a, c)| *a.min(c))),
+                    (V::S(u), V::S(v), false) => {
+                        out.extend(u.iter().zip(v).map(|(a, c)| *a.max(c)))
                     }
-                    _ => self.generic(b, e),
+                    (u, v, true) => out.extend((0..n).map(|r| u.at(r).min(v.at(r)))),
+                    (u, v, false) => out.extend((0..n).map(|r| u.at(r).max(v.at(r)))),
                 }
+                self.pool.recycle(p);
+                self.pool.recycle(q);
+                Col::Bool(Rc::new(out))
             }
             Op::Cmp(op, x, y) if is_number(x.ty) => {
                 let (p, q) = (self.eval(b, x), self.eval(b, y));
-                match (p.nums(), q.nums()) {
-                    (Some(p), Some(q)) => Col::Bool(Rc::new(
-                        (0..n)
-                            .map(|r| {
-                                let (u, v) = (p.at(r), q.at(r));
-                                if u == NA || v == NA {
-                                    B_UNKNOWN
-                                } else if cmp_op(*op, u.cmp(&v)) {
-                                    B_TRUE
-                                } else {
-                                    B_FALSE
-                                }
-                            })
-                            .collect(),
-                    )),
-                    _ => self.generic(b, e),
-                }
+                let (Some(u), Some(v)) = (p.nums(), q.nums()) else {
+                    return self.generic(b, e);
+                };
+                let mut out = self.pool.u8s(n);
+                out.extend((0..n).map(|r| {
+                    let (u, v) = (u.at(r), v.at(r));
+                    if u == NA || v == NA {
+                        B_UNKNOWN
+                    } else if cmp_op(*op, u.cmp(&v)) {
+                        B_TRUE
+                    } else {
+                        B_FALSE
+                    }
+                }));
+                self.pool.recycle(p);
+                self.pool.recycle(q);
+                Col::Bool(Rc::new(out))
             }
             Op::Arith(op, x, y) => {
                 let (tx, ty) = (x.ty, y.ty);
                 let (p, q) = (self.eval(b, x), self.eval(b, y));
-                match (p.nums(), q.nums()) {
-                    (Some(p), Some(q)) if arith_kind(*op, tx, ty) == ArithKind::Scaled => {
-                        // Rate × money and the like: the common product, in its own loop.
-                        let mut out = Vec::with_capacity(n);
-                        for r in 0..n {
-                            let (u, v) = (p.at(r), q.at(r));
-                            out.push(if u == NA || v == NA {
+                let (Some(u), Some(v)) = (p.nums(), q.nums()) else {
+                    return self.generic(b, e);
+                };
+                let mut out = self.pool.nums(n);
+                let bad = &mut self.bad;
+                let mut one = |r: usize, x: Exact| match x {
+                    Exact::Value(c) => c,
+                    Exact::Unknown => NA,
+                    Exact::Inexact => {
+                        bad[r] = true;
+                        NA
+                    }
+                };
+                match (arith_kind(*op, tx, ty), u, v) {
+                    // Rate × money by a constant rate (the common product), in its own loop.
+                    (ArithKind::Scaled, V::C(c), V::S(s))
+                    | (ArithKind::Scaled, V::S(s), V::C(c))
+                        if c != NA =>
+                    {
+                        out.extend(s.iter().enumerate().map(|(r, x)| {
+                            if *x == NA {
                                 NA
                             } else {
-                                match mul_scaled(u, v) {
-                                    Exact::Value(c) => c,
-                                    Exact::Unknown => NA,
-                                    Exact::Inexact => {
-                                        self.bad[r] = true;
-                                        NA
-                                    }
-                                }
-                            });
-                        }
-                        Col::Num(Rc::new(out))
+                                one(r, mul_scaled(*x, c))
+                            }
+                        }))
                     }
-                    (Some(p), Some(q)) => {
-                        let mut out = Vec::with_capacity(n);
-                        for r in 0..n {
-                            let (u, v) = (p.at(r), q.at(r));
-                            out.push(if u == NA || v == NA {
-                                NA
-                            } else {
-                                match arith(*op, tx, ty, u, v) {
-                                    Exact::Value(c) => c,
-                                    Exact::Unknown => NA,
-                                    Exact::Inexact => {
-                                        self.bad[r] = true;
-                                        NA
-                                    }
-                                }
-                            });
+                    (ArithKind::Scaled, u, v) => out.extend((0..n).map(|r| {
+                        let (x, y) = (u.at(r), v.at(r));
+                        if x == NA || y == NA {
+                            NA
+                        } else {
+                            one(r, mul_scaled(x, y))
                         }
-                        Col::Num(Rc::new(out))
-                    }
-                    _ => self.generic(b, e),
+                    })),
+                    (ArithKind::Other, u, v) => out.extend((0..n).map(|r| {
+                        let (x, y) = (u.at(r), v.at(r));
+                        if x == NA || y == NA {
+                            NA
+                        } else {
+                            one(r, arith(*op, tx, ty, x, y))
+                        }
+                    })),
                 }
+                self.pool.recycle(p);
+                self.pool.recycle(q);
+                Col::Num(Rc::new(out))
             }
             Op::Min(xs) | Op::Max(xs) if is_number(e.ty) => {
                 let cols: Vec<Col> = xs.iter().map(|x| self.eval(b, x)).collect();
@@ -1690,32 +1826,49 @@ impl Cx<'_, '_> {
                     return self.generic(b, e);
                 };
                 let is_min = matches!(e.op, Op::Min(_));
-                Col::Num(Rc::new(
-                    (0..n)
-                        .map(|r| {
-                            let mut best: Option<i128> = None;
-                            for v in &vs {
-                                let x = v.at(r);
-                                if x == NA {
-                                    return NA;
-                                }
-                                best = Some(match best {
-                                    None => x,
-                                    Some(b) if is_min => b.min(x),
-                                    Some(b) => b.max(x),
-                                });
+                let mut out = self.pool.nums(n);
+                match (vs.as_slice(), is_min) {
+                    // Two operands (`min(rate × x, cap)`): no loop over the operands.
+                    ([u, v], true) => out.extend((0..n).map(|r| {
+                        let (x, y) = (u.at(r), v.at(r));
+                        if x == NA || y == NA { NA } else { x.min(y) }
+                    })),
+                    ([u, v], false) => out.extend((0..n).map(|r| {
+                        let (x, y) = (u.at(r), v.at(r));
+                        if x == NA || y == NA { NA } else { x.max(y) }
+                    })),
+                    _ => out.extend((0..n).map(|r| {
+                        let mut best: Option<i128> = None;
+                        for v in &vs {
+                            let x = v.at(r);
+                            if x == NA {
+                                return NA;
                             }
-                            best.unwrap_or(NA)
-                        })
-                        .collect(),
-                ))
+                            best = Some(match best {
+                                None => x,
+                                Some(b) if is_min => b.min(x),
+                                Some(b) => b.max(x),
+                            });
+                        }
+                        best.unwrap_or(NA)
+                    })),
+                }
+                drop(vs);
+                for c in cols {
+                    self.pool.recycle(c);
+                }
+                Col::Num(Rc::new(out))
             }
             Op::EnumTest(x, t) => {
                 let c = self.eval(b, x);
+                let mut out = self.pool.u8s(n);
                 match c.enums() {
-                    Some(v) => Col::Bool(Rc::new((0..n).map(|r| t.at(lib, v.at(r))).collect())),
-                    None => Col::Bool(Rc::new((0..n).map(|r| t.at_cell(lib, c.get(r))).collect())),
+                    Some(V::S(s)) => out.extend(s.iter().map(|m| t.at(lib, *m))),
+                    Some(V::C(m)) => out.resize(n, t.at(lib, m)),
+                    None => out.extend((0..n).map(|r| t.at_cell(lib, c.get(r)))),
                 }
+                self.pool.recycle(c);
+                Col::Bool(Rc::new(out))
             }
             Op::Tier(s, arms)
                 if matches!(s.ty, Type::Enum(_))
@@ -1732,27 +1885,30 @@ impl Cx<'_, '_> {
                 ) else {
                     return self.generic(b, e);
                 };
-                Col::Num(Rc::new(
-                    (0..n)
-                        .map(|r| {
-                            let x = sv.at(r);
-                            if x == NO_MEMBER {
-                                return NA;
-                            }
-                            for ((p, _), v) in arms.iter().zip(&vs) {
-                                let hit = match p {
-                                    Pattern::Any => true,
-                                    Pattern::Members(ms) => ms.contains(&x),
-                                    _ => false,
-                                };
-                                if hit {
-                                    return v.at(r);
-                                }
-                            }
-                            NA
-                        })
-                        .collect(),
-                ))
+                let mut out = self.pool.nums(n);
+                out.extend((0..n).map(|r| {
+                    let x = sv.at(r);
+                    if x == NO_MEMBER {
+                        return NA;
+                    }
+                    for ((p, _), v) in arms.iter().zip(&vs) {
+                        let hit = match p {
+                            Pattern::Any => true,
+                            Pattern::Members(ms) => ms.contains(&x),
+                            _ => false,
+                        };
+                        if hit {
+                            return v.at(r);
+                        }
+                    }
+                    NA
+                }));
+                drop(vs);
+                self.pool.recycle(sc);
+                for c in values {
+                    self.pool.recycle(c);
+                }
+                Col::Num(Rc::new(out))
             }
             Op::Increment(x, k) => {
                 let kty = k.ty;
@@ -1765,25 +1921,22 @@ impl Cx<'_, '_> {
                 if record && self.increments.is_empty() {
                     self.increments = vec![None; n];
                 }
-                Col::Num(Rc::new(
-                    (0..n)
-                        .map(|r| {
-                            let v = av.at(r);
-                            if v == NA {
-                                return NA;
-                            }
-                            if !keys.keyable_at(kty, r) {
-                                return NA;
-                            }
-                            if record && self.increments[r].is_none() {
-                                self.increments[r] = Some((kty, keys.get(r)));
-                            }
-                            // Nothing paid before for the item (see run_measure): the whole
-                            // amount.
-                            v.max(0)
-                        })
-                        .collect(),
-                ))
+                let mut out = self.pool.nums(n);
+                let increments = &mut self.increments;
+                out.extend((0..n).map(|r| {
+                    let v = av.at(r);
+                    if v == NA || !keys.keyable_at(kty, r) {
+                        return NA;
+                    }
+                    if record && increments[r].is_none() {
+                        increments[r] = Some((kty, keys.get(r)));
+                    }
+                    // Nothing paid before for the item (see run_measure): the whole amount.
+                    v.max(0)
+                }));
+                self.pool.recycle(amounts);
+                self.pool.recycle(keys);
+                Col::Num(Rc::new(out))
             }
             _ => self.generic(b, e),
         }
