@@ -89,13 +89,18 @@ fn main() {
     let reuse = kc_simulate::reform::reuse(&lib, &reformed);
     let compiled = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let (mut awards, mut fen) = (0usize, 0i128);
-    for (b, base) in batches.iter_mut().zip(&baseline) {
-        let (a, _) = reform_plan.reevaluate(b, base, &reuse);
-        awards += a.measures.iter().map(|m| m.len()).sum::<usize>();
-        fen += a.total_fen();
-    }
-    let rerun = t.elapsed().as_secs_f64();
+    let rerun: Vec<_> = batches
+        .iter_mut()
+        .zip(&baseline)
+        .map(|(b, base)| reform_plan.reevaluate(b, base, &reuse).0)
+        .collect();
+    let (rerun, results) = (t.elapsed().as_secs_f64(), rerun);
+    let awards: usize = results
+        .iter()
+        .flat_map(|a| &a.measures)
+        .map(|m| m.len())
+        .sum();
+    let fen: i128 = results.iter().map(|a| a.total_fen()).sum();
     println!(
         "parameter reform re-run over the laid-out population, one thread: apply + compile {:.1} ms, \
          evaluate {:.0} ms ({} of {} measures re-evaluated; {awards} awards by the plans, total {} fen)",

@@ -18,6 +18,7 @@ use kc_eval::{AmountKind, Input, Status};
 use kc_money::{Dec, Money, Rate};
 use kc_syntax::ast::{BinOp, CapPeriod, Level};
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// Fixed-point scale: values are integers of 10⁻¹⁰ (yuan for money, fraction for rates).
 const SCALE: u32 = 10;
@@ -727,6 +728,21 @@ impl Col {
         }
     }
 
+    /// The rows `sel` of a column.
+    fn select(&self, sel: &[u32]) -> Col {
+        fn g<T: Copy>(v: &[T], sel: &[u32]) -> Rc<Vec<T>> {
+            Rc::new(sel.iter().map(|r| v[*r as usize]).collect())
+        }
+        match self {
+            Col::Const(c) => Col::Const(*c),
+            Col::Num(v) => Col::Num(g(v, sel)),
+            Col::Bool(v) => Col::Bool(g(v, sel)),
+            Col::Enum(v) => Col::Enum(g(v, sel)),
+            Col::Text(v) => Col::Text(g(v, sel)),
+            Col::Cells(v) => Col::Cells(g(v, sel)),
+        }
+    }
+
     /// The rows of `rows` (applicant indices) of a per-applicant column.
     fn gather(&self, rows: &[(u32, u32)]) -> Col {
         fn g<T: Copy>(v: &[T], rows: &[(u32, u32)]) -> Rc<Vec<T>> {
@@ -798,7 +814,8 @@ impl MeasureAwards {
 /// applicants the per-applicant engine evaluated whole.
 #[derive(Clone, Debug, Default)]
 pub struct Awards {
-    pub measures: Vec<MeasureAwards>,
+    /// Shared, so that a reform's re-run takes an unchanged measure's awards without a copy.
+    pub measures: Vec<Arc<MeasureAwards>>,
     whole: Vec<(u32, Vec<Paid>)>,
     applicants: usize,
 }
@@ -978,8 +995,11 @@ impl<'l> Plan<'l> {
             {
                 let mut m = m.clone();
                 // The engine's awards name their measure by index, which a removal shifts.
-                for p in m.engine.iter_mut().flat_map(|e| e.1.iter_mut()) {
-                    p.measure = mi;
+                if *bi != mi && !m.engine.is_empty() {
+                    let m = Arc::make_mut(&mut m);
+                    for p in m.engine.iter_mut().flat_map(|e| e.1.iter_mut()) {
+                        p.measure = mi;
+                    }
                 }
                 awards.measures.push(m);
                 continue;
@@ -1003,7 +1023,7 @@ impl<'l> Plan<'l> {
                 let paid = paid_of(kc_eval::evaluate_measure(self.lib, &inputs[a], mi).outcomes);
                 out.engine.push((a as u32, paid));
             }
-            awards.measures.push(out);
+            awards.measures.push(Arc::new(out));
         }
         for (a, input) in inputs.iter().enumerate() {
             if batch.whole_engine[a] {
@@ -1182,6 +1202,8 @@ impl<'i> Batch<'i> {
         }
         let mut cx = Cx {
             pool: std::mem::take(&mut self.pool),
+            selected: false,
+            sel: Vec::new(),
             plan,
             ty,
             n,
@@ -1211,6 +1233,18 @@ impl<'i> Batch<'i> {
             }
             cx.pool.recycle(col);
         }
+        // One row per applicant and an amount: nothing paid before a row (no once-only rule,
+        // consecutive years or cap to look back on), so each row stands alone — and a row
+        // whose conditions are not met (computed exactly) gets nothing, whatever its amount:
+        // the keys, amounts and caps are computed for the other rows only.
+        let alone = self.identity[ty] && matches!(mp.grant, GrantPlan::Amount(..));
+        if alone {
+            let sel: Vec<u32> = (0..n)
+                .filter(|r| met[*r] || cx.bad[*r])
+                .map(|r| r as u32)
+                .collect();
+            cx.select(sel);
+        }
         let keys: Vec<Vec<(Type, Col)>> = mp
             .once_keys
             .iter()
@@ -1223,11 +1257,12 @@ impl<'i> Batch<'i> {
         for rule in keys.iter().filter(|r| r.len() > 1 && pipes) {
             for (ty, col) in rule {
                 if *ty == Type::Text {
-                    for r in 0..n {
+                    for r in 0..cx.n {
                         if let Cell::Text(t) = col.get(r)
                             && self.text(t).contains('|')
                         {
-                            cx.bad[r] = true;
+                            let row = cx.row(r);
+                            cx.bad[row] = true;
                         }
                     }
                 }
@@ -1254,16 +1289,11 @@ impl<'i> Batch<'i> {
         let (valid_from, valid_to) = m.valid;
 
         let mut engine = Vec::new();
-        // One row per applicant and an amount: nothing paid before the row (no once-only rule,
-        // consecutive years or cap to look back on), so each row stands alone.
-        if self.identity[ty]
-            && let GrantPlan::Amount(_, kind) = &mp.grant
-            && let (Some(amounts), Some(cap_cols)) = (amount_col, &cap_cols)
-        {
+        if alone && let GrantPlan::Amount(_, kind) = &mp.grant {
             let dates = &self.dates[ty];
-            for r in 0..n {
-                // Row r is applicant r's.
-                if !(met[r] || cx.bad[r]) || self.whole_engine[r] {
+            for (i, r) in cx.sel.iter().map(|r| *r as usize).enumerate() {
+                // Row r is applicant r's; column index i is row r's.
+                if self.whole_engine[r] {
                     continue;
                 }
                 if cx.bad[r] {
@@ -1276,17 +1306,23 @@ impl<'i> Batch<'i> {
                 }
                 if keys
                     .iter()
-                    .any(|rule| rule.iter().any(|(ty, col)| !col.keyable_at(*ty, r)))
+                    .any(|rule| rule.iter().any(|(ty, col)| !col.keyable_at(*ty, i)))
                 {
                     continue;
                 }
-                let mut x = amounts.at(r);
+                let mut x = match amount_col {
+                    Some(c) => c.at(i),
+                    None => num(grant[0].get(i)).unwrap_or(NA),
+                };
                 if x == NA {
                     continue;
                 }
                 let mut exhausted = false;
-                for cap in cap_cols {
-                    let limit = cap.at(r);
+                for (ci, cap) in caps.iter().enumerate() {
+                    let limit = match &cap_cols {
+                        Some(cc) => cc[ci].at(i),
+                        None => num(cap.get(i)).unwrap_or(NA),
+                    };
                     if limit == NA {
                         continue;
                     }
@@ -1661,6 +1697,10 @@ impl Pool {
 /// One measure's evaluation over the rows of its event type.
 struct Cx<'p, 'l> {
     pool: Pool,
+    /// When `selected`, the columns hold only these rows (column index i is row `sel[i]`);
+    /// `bad` and `increments` stay by row.
+    selected: bool,
+    sel: Vec<u32>,
     plan: &'p Plan<'l>,
     ty: usize,
     n: usize,
@@ -1704,6 +1744,33 @@ fn cmp_op(op: BinOp, o: std::cmp::Ordering) -> bool {
 }
 
 impl Cx<'_, '_> {
+    /// The row of column index `i`.
+    #[inline]
+    fn row(&self, i: usize) -> usize {
+        if self.selected {
+            self.sel[i] as usize
+        } else {
+            i
+        }
+    }
+
+    /// Computes the next columns for the rows `sel` only.
+    fn select(&mut self, sel: Vec<u32>) {
+        self.lets = self.lets.iter().map(|c| c.select(&sel)).collect();
+        self.n = sel.len();
+        self.sel = sel;
+        self.selected = true;
+    }
+
+    /// A column of the batch (every row of the type), for the rows evaluated.
+    fn leaf(&self, c: &Col) -> Col {
+        if self.selected {
+            c.select(&self.sel)
+        } else {
+            c.clone()
+        }
+    }
+
     /// A column of `e`: the common operations on typed columns, the rest cell by cell.
     fn eval(&mut self, b: &mut Batch, e: &Expr) -> Col {
         let n = self.n;
@@ -1712,9 +1779,16 @@ impl Cx<'_, '_> {
             Op::Unknown => Col::Const(Cell::Unknown),
             Op::Const(c) => Col::Const(*c),
             Op::Param(p) => self.param(b, *p, e.ty),
-            Op::EventField(f) => b.fields[self.ty][*f].clone(),
-            Op::EventDate => b.date_cells[self.ty].clone(),
-            Op::ApplicantField(s) => b.applicant_col(self.ty, *s),
+            Op::EventField(f) => self.leaf(&b.fields[self.ty][*f]),
+            Op::EventDate => self.leaf(&b.date_cells[self.ty]),
+            Op::ApplicantField(s) => {
+                let c = b.applicant_col(self.ty, *s);
+                if self.selected {
+                    c.select(&self.sel)
+                } else {
+                    c
+                }
+            }
             Op::Let(i) => self
                 .lets
                 .get(*i)
@@ -1777,11 +1851,12 @@ impl Cx<'_, '_> {
                 };
                 let mut out = self.pool.nums(n);
                 let bad = &mut self.bad;
+                let sel = self.selected.then_some(&self.sel[..]);
                 let mut one = |r: usize, x: Exact| match x {
                     Exact::Value(c) => c,
                     Exact::Unknown => NA,
                     Exact::Inexact => {
-                        bad[r] = true;
+                        bad[sel.map_or(r, |s| s[r] as usize)] = true;
                         NA
                     }
                 };
@@ -1919,17 +1994,19 @@ impl Cx<'_, '_> {
                 // One row per applicant: no item can come twice, nothing to record.
                 let record = !b.identity[self.ty];
                 if record && self.increments.is_empty() {
-                    self.increments = vec![None; n];
+                    self.increments = vec![None; b.rows[self.ty].len()];
                 }
                 let mut out = self.pool.nums(n);
                 let increments = &mut self.increments;
+                let sel = self.selected.then_some(&self.sel[..]);
                 out.extend((0..n).map(|r| {
                     let v = av.at(r);
                     if v == NA || !keys.keyable_at(kty, r) {
                         return NA;
                     }
-                    if record && increments[r].is_none() {
-                        increments[r] = Some((kty, keys.get(r)));
+                    let row = sel.map_or(r, |s| s[r] as usize);
+                    if record && increments[row].is_none() {
+                        increments[row] = Some((kty, keys.get(r)));
                     }
                     // Nothing paid before for the item (see run_measure): the whole amount.
                     v.max(0)
@@ -1960,16 +2037,16 @@ impl Cx<'_, '_> {
                 }
             };
         }
-        let cells = b.dates[self.ty]
-            .iter()
-            .enumerate()
-            .map(|(r, date)| {
+        let cells = (0..self.n)
+            .map(|r| {
+                let row = self.row(r);
+                let date = &b.dates[self.ty][row];
                 let i = values.partition_point(|(d, _)| d <= date);
                 if i == 0 {
                     Cell::Unknown
                 } else {
                     values[i - 1].1.unwrap_or_else(|| {
-                        self.bad[r] = true;
+                        self.bad[row] = true;
                         Cell::Unknown
                     })
                 }
@@ -2005,7 +2082,7 @@ impl Cx<'_, '_> {
                 let ty = self.ty;
                 (0..n)
                     .map(|r| {
-                        let (a, ei) = b.rows[ty][r];
+                        let (a, ei) = b.rows[ty][self.row(r)];
                         b.texts
                             .push(b.inputs[a as usize].events[ei as usize].id.clone());
                         Cell::Text((b.texts.len() - 1) as u32)
@@ -2097,7 +2174,8 @@ impl Cx<'_, '_> {
                         Exact::Value(c) => Cell::Num(c),
                         Exact::Unknown => Cell::Unknown,
                         Exact::Inexact => {
-                            self.bad[r] = true;
+                            let row = self.row(r);
+                            self.bad[row] = true;
                             Cell::Unknown
                         }
                     });
@@ -2212,7 +2290,7 @@ impl Cx<'_, '_> {
                 (0..n)
                     .map(|r| match (certs[r], at[r]) {
                         (Cell::Enum(m), Cell::Date(at)) => {
-                            let a = b.rows[ty][r].0 as usize;
+                            let a = b.rows[ty][self.row(r)].0 as usize;
                             Cell::Bool(
                                 b.inputs[a]
                                     .applicant
@@ -2234,7 +2312,7 @@ impl Cx<'_, '_> {
                         out.push(Cell::Unknown);
                         continue;
                     };
-                    let a = b.rows[ty][r].0 as usize;
+                    let a = b.rows[ty][self.row(r)].0 as usize;
                     let found = b.inputs[a]
                         .applicant
                         .figures
@@ -2244,7 +2322,8 @@ impl Cx<'_, '_> {
                     out.push(match found {
                         None => Cell::Unknown,
                         Some(v) => const_cell(&v, &mut b.texts, 0).unwrap_or_else(|| {
-                            self.bad[r] = true;
+                            let row = self.row(r);
+                            self.bad[row] = true;
                             Cell::Unknown
                         }),
                     });
@@ -2254,7 +2333,7 @@ impl Cx<'_, '_> {
             Op::Increment(x, k) => {
                 let kty = k.ty;
                 if self.increments.is_empty() {
-                    self.increments = vec![None; n];
+                    self.increments = vec![None; b.rows[self.ty].len()];
                 }
                 let (amounts, keys) = (self.cells(b, x), self.cells(b, k));
                 (0..n)
@@ -2265,8 +2344,9 @@ impl Cx<'_, '_> {
                         if !keyable(kty, keys[r]) {
                             return Cell::Unknown;
                         }
-                        if self.increments[r].is_none() {
-                            self.increments[r] = Some((kty, keys[r]));
+                        let row = self.row(r);
+                        if self.increments[row].is_none() {
+                            self.increments[row] = Some((kty, keys[r]));
                         }
                         // Nothing paid before for the item (see run_measure): the whole amount.
                         Cell::Num(v.max(0))
