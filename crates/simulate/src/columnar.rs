@@ -1046,8 +1046,6 @@ pub struct Batch<'i> {
     texts: Vec<String>,
     /// The evaluating plan's constant texts (see [`CONST_TEXT`]).
     consts: Vec<String>,
-    /// Column buffers kept from one measure to the next (see [`Pool`]).
-    pool: Pool,
     /// Some text holds '|', as far as the first `pipe_checked` texts and the constants go.
     pipe: bool,
     pipe_checked: usize,
@@ -1157,7 +1155,6 @@ impl<'i> Batch<'i> {
             inputs,
             texts,
             consts: plan.consts.clone(),
-            pool: Pool::default(),
             pipe: false,
             pipe_checked: 0,
             applicant,
@@ -1201,7 +1198,7 @@ impl<'i> Batch<'i> {
             return Vec::new();
         }
         let mut cx = Cx {
-            pool: std::mem::take(&mut self.pool),
+            pool: POOL.take(),
             selected: false,
             sel: Vec::new(),
             plan,
@@ -1291,6 +1288,8 @@ impl<'i> Batch<'i> {
         let mut engine = Vec::new();
         if alone && let GrantPlan::Amount(_, kind) = &mp.grant {
             let dates = &self.dates[ty];
+            // At most one award a selected row.
+            out.reserve(cx.sel.len());
             for (i, r) in cx.sel.iter().map(|r| *r as usize).enumerate() {
                 // Row r is applicant r's; column index i is row r's.
                 if self.whole_engine[r] {
@@ -1543,7 +1542,7 @@ impl<'i> Batch<'i> {
         {
             cx.pool.recycle(c);
         }
-        self.pool = cx.pool;
+        POOL.set(cx.pool);
     }
 
     /// Some text of the batch or of the plan holds '|' (texts are looked at once each).
@@ -1606,6 +1605,13 @@ impl<'i> Batch<'i> {
 }
 
 impl MeasureAwards {
+    fn reserve(&mut self, n: usize) {
+        self.applicant.reserve(n);
+        self.event.reserve(n);
+        self.amount.reserve(n);
+        self.kind.reserve(n);
+    }
+
     fn push(&mut self, a: u32, event: u32, kind: AmountKind, amount: i128) {
         self.applicant.push(a);
         self.event.push(event);
@@ -1659,6 +1665,12 @@ impl MeasurePlan {
 struct Pool {
     nums: Vec<Vec<i128>>,
     u8s: Vec<Vec<u8>>,
+    u32s: Vec<Vec<u32>>,
+}
+
+thread_local! {
+    /// Each thread's buffers, from one measure and one slice to the next.
+    static POOL: std::cell::Cell<Pool> = std::cell::Cell::new(Pool::default());
 }
 
 impl Pool {
@@ -1667,6 +1679,41 @@ impl Pool {
         v.clear();
         v.reserve(n);
         v
+    }
+
+    fn u32s(&mut self, n: usize) -> Vec<u32> {
+        let mut v = self.u32s.pop().unwrap_or_default();
+        v.clear();
+        v.reserve(n);
+        v
+    }
+
+    /// The rows `sel` of a column, in pooled buffers.
+    fn select(&mut self, c: &Col, sel: &[u32]) -> Col {
+        match c {
+            Col::Const(c) => Col::Const(*c),
+            Col::Num(v) => {
+                let mut out = self.nums(sel.len());
+                out.extend(sel.iter().map(|r| v[*r as usize]));
+                Col::Num(Rc::new(out))
+            }
+            Col::Bool(v) => {
+                let mut out = self.u8s(sel.len());
+                out.extend(sel.iter().map(|r| v[*r as usize]));
+                Col::Bool(Rc::new(out))
+            }
+            Col::Enum(v) => {
+                let mut out = self.u32s(sel.len());
+                out.extend(sel.iter().map(|r| v[*r as usize]));
+                Col::Enum(Rc::new(out))
+            }
+            Col::Text(v) => {
+                let mut out = self.u32s(sel.len());
+                out.extend(sel.iter().map(|r| v[*r as usize]));
+                Col::Text(Rc::new(out))
+            }
+            Col::Cells(_) => c.select(sel),
+        }
     }
 
     fn u8s(&mut self, n: usize) -> Vec<u8> {
@@ -1687,6 +1734,11 @@ impl Pool {
             Col::Bool(v) => {
                 if let Ok(v) = Rc::try_unwrap(v) {
                     self.u8s.push(v);
+                }
+            }
+            Col::Enum(v) | Col::Text(v) => {
+                if let Ok(v) = Rc::try_unwrap(v) {
+                    self.u32s.push(v);
                 }
             }
             _ => {}
@@ -1756,16 +1808,23 @@ impl Cx<'_, '_> {
 
     /// Computes the next columns for the rows `sel` only.
     fn select(&mut self, sel: Vec<u32>) {
-        self.lets = self.lets.iter().map(|c| c.select(&sel)).collect();
+        let lets = std::mem::take(&mut self.lets);
+        self.lets = lets.iter().map(|c| self.pool.select(c, &sel)).collect();
+        for c in lets {
+            self.pool.recycle(c);
+        }
         self.n = sel.len();
         self.sel = sel;
         self.selected = true;
     }
 
     /// A column of the batch (every row of the type), for the rows evaluated.
-    fn leaf(&self, c: &Col) -> Col {
+    fn leaf(&mut self, c: &Col) -> Col {
         if self.selected {
-            c.select(&self.sel)
+            let sel = std::mem::take(&mut self.sel);
+            let out = self.pool.select(c, &sel);
+            self.sel = sel;
+            out
         } else {
             c.clone()
         }
@@ -1781,13 +1840,13 @@ impl Cx<'_, '_> {
             Op::Param(p) => self.param(b, *p, e.ty),
             Op::EventField(f) => self.leaf(&b.fields[self.ty][*f]),
             Op::EventDate => self.leaf(&b.date_cells[self.ty]),
+            Op::ApplicantField(s) if self.selected && b.identity[self.ty] => {
+                // Row r is applicant r's.
+                self.leaf(&b.applicant[*s])
+            }
             Op::ApplicantField(s) => {
                 let c = b.applicant_col(self.ty, *s);
-                if self.selected {
-                    c.select(&self.sel)
-                } else {
-                    c
-                }
+                if self.selected { self.leaf(&c) } else { c }
             }
             Op::Let(i) => self
                 .lets
