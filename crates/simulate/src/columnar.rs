@@ -447,11 +447,9 @@ impl EnumTest {
 
     #[inline]
     fn at(&self, lib: &Library, m: u32) -> u8 {
-        if m == NO_MEMBER {
-            return B_UNKNOWN;
-        }
         match self.table.get(m as usize) {
             Some(v) => *v,
+            None if m == NO_MEMBER => B_UNKNOWN,
             None => self.test(lib, m),
         }
     }
@@ -495,6 +493,9 @@ struct MeasurePlan {
     levels: Vec<Level>,
     remainder: usize,
     fixed_shares: Option<Vec<i128>>,
+    /// Every whole-fen amount below [`LIMIT`] splits exactly in fixed point: each share times a
+    /// fen is a multiple of 10⁻¹⁰ (shares of 50%, 100%: the common case).
+    fen_splits: bool,
 }
 
 enum GrantPlan {
@@ -511,7 +512,12 @@ fn compile_measure(lib: &Library, m: &Measure, consts: &mut Vec<String>) -> Opti
         && m.split.remainder < shares.len())
     .then(|| shares.iter().map(|r| fixed(r.fraction())).collect())
     .flatten();
+    let fen_splits = fixed_shares.as_ref().is_some_and(|fs| {
+        fs.iter()
+            .all(|s| (0..=ONE).contains(s) && (s * (ONE / 100)) % ONE == 0)
+    });
     Some(MeasurePlan {
+        fen_splits,
         levels: m.split.shares.iter().map(|s| s.0).collect(),
         shares,
         remainder: m.split.remainder,
@@ -831,7 +837,11 @@ impl Awards {
                 .amount
                 .iter()
                 .filter(|x| **x != NA)
-                .map(|x| x / fen)
+                .map(|x| match i64::try_from(*x) {
+                    // A division by a constant, not a 128-bit library call.
+                    Ok(x) => (x / 100_000_000) as i128,
+                    Err(_) => x / fen,
+                })
                 .sum::<i128>();
             for (_, ps) in &m.engine {
                 t += ps.iter().filter_map(|p| p.amount).map(fen_of).sum::<i128>();
@@ -1067,6 +1077,14 @@ pub struct Batch<'i> {
     dates: Vec<Vec<Date>>,
     date_cells: Vec<Col>,
     date_range: Vec<(Date, Date)>,
+    /// The dates as ordered integers (see [`day_key`]), per event type, and the dates judged.
+    date_keys: Vec<Vec<i32>>,
+    as_of_keys: Vec<i32>,
+}
+
+/// A date as an integer in the same order, compared in one instruction.
+fn day_key(d: Date) -> i32 {
+    (d.year() as i32) << 9 | (d.month() as i32) << 5 | d.day() as i32
 }
 
 impl<'i> Batch<'i> {
@@ -1160,6 +1178,11 @@ impl<'i> Batch<'i> {
             applicant,
             whole_engine,
             as_of: inputs.iter().map(|i| i.as_of).collect(),
+            as_of_keys: inputs.iter().map(|i| day_key(i.as_of)).collect(),
+            date_keys: dates
+                .iter()
+                .map(|d| d.iter().map(|d| day_key(*d)).collect())
+                .collect(),
             rows,
             identity,
             fields,
@@ -1217,9 +1240,14 @@ impl<'i> Batch<'i> {
         for c in &mp.conditions {
             let col = cx.eval(self, c);
             match col.bools() {
-                Some(v) => {
-                    for (r, ok) in met.iter_mut().enumerate() {
-                        *ok &= v.at(r) == B_TRUE;
+                Some(V::S(v)) => {
+                    for (ok, v) in met.iter_mut().zip(v.iter()) {
+                        *ok &= *v == B_TRUE;
+                    }
+                }
+                Some(V::C(v)) => {
+                    if v != B_TRUE {
+                        met.fill(false);
                     }
                 }
                 None => {
@@ -1236,10 +1264,21 @@ impl<'i> Batch<'i> {
         // the keys, amounts and caps are computed for the other rows only.
         let alone = self.identity[ty] && matches!(mp.grant, GrantPlan::Amount(..));
         if alone {
-            let sel: Vec<u32> = (0..n)
-                .filter(|r| met[*r] || cx.bad[*r])
-                .map(|r| r as u32)
-                .collect();
+            // Row r is applicant r's. Rows of applicants left to the engine whole, and rows
+            // dated outside the measure's validity or after the date judged, get nothing.
+            let (from, to) = (day_key(m.valid.0), day_key(m.valid.1));
+            let (keys, as_of) = (&self.date_keys[ty][..n], &self.as_of_keys[..n]);
+            let (whole, bad, met) = (&self.whole_engine[..n], &cx.bad[..n], &met[..n]);
+            // Without branches: every row is written, the count moves on for the selected.
+            let mut sel = vec![0u32; n];
+            let mut len = 0;
+            for r in 0..n {
+                let k = keys[r];
+                let date_ok = (k >= from) & (k <= to) & (k <= as_of[r]);
+                sel[len] = r as u32;
+                len += (!whole[r] & (bad[r] | (met[r] & date_ok))) as usize;
+            }
+            sel.truncate(len);
             cx.select(sel);
         }
         let keys: Vec<Vec<(Type, Col)>> = mp
@@ -1287,20 +1326,13 @@ impl<'i> Batch<'i> {
 
         let mut engine = Vec::new();
         if alone && let GrantPlan::Amount(_, kind) = &mp.grant {
-            let dates = &self.dates[ty];
             // At most one award a selected row.
             out.reserve(cx.sel.len());
             for (i, r) in cx.sel.iter().map(|r| *r as usize).enumerate() {
-                // Row r is applicant r's; column index i is row r's.
-                if self.whole_engine[r] {
-                    continue;
-                }
+                // Row r is applicant r's; column index i is row r's; its date and applicant
+                // were checked in the selection.
                 if cx.bad[r] {
                     engine.push(r);
-                    continue;
-                }
-                let date = dates[r];
-                if date < valid_from || date > valid_to || date > self.as_of[r] {
                     continue;
                 }
                 if keys
@@ -1639,6 +1671,9 @@ impl MeasurePlan {
 
     /// The amount splits (see [`MeasurePlan::split`]), checked without building the split.
     fn split_ok(&self, x: i128) -> bool {
+        if self.fen_splits && x.abs() < LIMIT {
+            return true;
+        }
         let quick = self.fixed_shares.as_ref().is_some_and(|fs| {
             fs.iter()
                 .all(|s| x.checked_mul(*s).and_then(exact_div_one).is_some())
