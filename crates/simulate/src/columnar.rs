@@ -1208,6 +1208,8 @@ impl<'i> Batch<'i> {
 
     /// Evaluates a compiled measure into `out`; returns the applicants whose events of it need
     /// the engine.
+    // A row indexes many columns at once: loops over row numbers read clearer than zips.
+    #[allow(clippy::needless_range_loop)]
     fn run_measure(
         &mut self,
         plan: &Plan,
