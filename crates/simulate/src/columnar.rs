@@ -4,13 +4,34 @@
 //! by column; the once-only rules, consecutive years and caps, which depend on what an
 //! applicant was already paid, then run in one pass per applicant in date order.
 //!
+//! Columns are typed by the expression's static type (`Col`): numbers as `i128` with a
+//! sentinel for unknown, three-valued booleans as bytes, enum members and texts as `u32`, and a
+//! constant (or a parameter whose rows all fall in one value period) as one broadcast value;
+//! anything else (dates, a column whose cells do not fit its type) falls back to tagged cells
+//! and the cell-by-cell operations. An enum tested against constants (`kind = x`,
+//! `kind in [..]`, `region within x`) is a table per member, built at compile time. Buffers come
+//! from a per-thread pool, not one allocation per operation. Products by a rate are divided by
+//! 10¹⁰ exactly without a 128-bit division (see `exact_div_one`).
+//!
+//! Where every applicant has one row of the measure's event type and the grant is an amount,
+//! each row stands alone (nothing paid before it to look back on): the keys, amounts and caps
+//! are then computed only for the rows whose conditions hold (a row whose condition is false,
+//! computed exactly, gets nothing whatever its amount), and the pass needs no per-applicant
+//! history. Otherwise the general pass runs applicant by applicant.
+//!
+//! The awards come out as columns per measure ([`Awards`], [`MeasureAwards`]: applicant, event,
+//! amount), one array per formula; [`Awards::paid`] turns them into [`Paid`] records for the
+//! forecast and traces. A reform's re-run ([`Plan::reevaluate`]) evaluates only the measures the
+//! reform changed (see `reform::reuse`) and takes the others' awards from the baseline's.
+//!
 //! Exactness is guarded, not assumed: an operation whose result the fixed-point form cannot hold
 //! exactly (a division with a remainder, a rate like 1/3, an overflow) marks that applicant's
 //! events of the measure, and those — like a measure using a construct the plan does not
 //! compile, an applicant with a payment history, or an item transferred a second time (paid on
 //! its increment) — are evaluated by the per-applicant engine.
-//! Either way every award equals the per-applicant engine's to the fen; the property test in
-//! tests/columnar.rs checks it on random populations, and [`Stats`] says how much ran columnar.
+//! Either way every award equals the per-applicant engine's to the fen; the property tests in
+//! tests/columnar.rs check it on random populations (with any events, and with one event of
+//! each type so the one-row pass runs), and [`Stats`] says how much ran columnar.
 
 use jiff::civil::Date;
 use kc_check::{EnumId, GrantRule, Library, Measure, NodeKind, OnceRule, TierPattern, Type, Value};
