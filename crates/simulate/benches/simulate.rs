@@ -6,8 +6,10 @@
 //!
 //! - the per-applicant engine, one thread (on a sample: it is the slow reference);
 //! - the columnar engine, one thread and on every core (`Simulation::add_batch`);
-//! - a parameter-only reform re-run: the population laid out in columns once, then the reform's
-//!   plans compiled and evaluated over the same columns, never re-reading the population.
+//! - a parameter-only reform re-run: the population laid out in columns once and the baseline
+//!   evaluated over it; then the reform's plans compiled and only the measures it touches
+//!   re-evaluated over the same columns (`Plan::reevaluate` with `reform::reuse`), the others'
+//!   awards taken from the baseline; and, to check it, the reform evaluated in full.
 
 use kc_simulate::columnar::{Plan, SLICE};
 use std::time::Instant;
