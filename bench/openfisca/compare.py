@@ -45,6 +45,12 @@ def main():
             "",
         ),
         (
+            "  CPU seconds (a shared machine slows the clock)",
+            f"{kc.get('calc_cpu_s', float('nan')):.3f}",
+            f"{of.get('calc_cpu_s', float('nan')):.3f}",
+            f"{of.get('calc_cpu_s', float('nan')) / kc.get('calc_cpu_s', float('nan')):.2f}×",
+        ),
+        (
             "end to end from the CSV file, formula-rows/s",
             f"{rate(kc['end_to_end_s']):,.0f}",
             f"{rate(of['end_to_end_s']):,.0f}",

@@ -34,7 +34,7 @@ echo "== OpenFisca (PyPI) into $venv" >&2
 
 echo "== kechuang's side (release build)" >&2
 (cd "$root" && cargo build -q --release --locked -p kc-simulate --example openfisca_side)
-bin="$root/target/release/examples/openfisca_side"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/openfisca_side"
 
 echo "== population: $size applicants, seed $seed, in $work" >&2
 "$bin" generate "$size" "$seed" "$work/pop.csv" "$work/regions.json"

@@ -46,7 +46,10 @@ fn seed_export_import_check_submit_approve() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("政策库版本 1 已写入"), "{out}");
     let (_, out, _) = d(&["library", "seed"]);
-    assert!(out.contains("已有生效版本 1"), "seeding twice writes nothing: {out}");
+    assert!(
+        out.contains("已有生效版本 1"),
+        "seeding twice writes nothing: {out}"
+    );
 
     // Export: every shipped policy and scenario file, byte for byte.
     let export = dir.join("v1");
@@ -115,7 +118,10 @@ fn seed_export_import_check_submit_approve() {
         "policy_author:author1",
     ]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("草稿 3 已导入") && out.contains("可以发布"), "{out}");
+    assert!(
+        out.contains("草稿 3 已导入") && out.contains("可以发布"),
+        "{out}"
+    );
     let (code, _, err) = d(&["library", "check", "3"]);
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = d(&["library", "submit", "3", "--as", "policy_author:author1"]);
@@ -137,7 +143,10 @@ fn seed_export_import_check_submit_approve() {
     let (_, out, _) = d(&["library", "list"]);
     let active: Vec<&str> = out.lines().filter(|l| l.starts_with('*')).collect();
     assert_eq!(active.len(), 1, "{out}");
-    assert!(active[0].contains("   3  published") && active[0].contains("2026-12-01"), "{out}");
+    assert!(
+        active[0].contains("   3  published") && active[0].contains("2026-12-01"),
+        "{out}"
+    );
     assert!(out.contains("   2  draft"), "{out}");
     // Exporting the active version now gives the edited file.
     let v3 = dir.join("v3");

@@ -542,3 +542,215 @@ fn apply_change(lib: &mut Library, c: &Change) -> Result<(), String> {
         Some(Ok(None)) => Ok(()),
     }
 }
+
+/// For each measure of `reformed`, the index of the same measure in `base` where the reform
+/// leaves it as it was — the same rules (event, validity, lets, conditions, grant, caps,
+/// once-only rules, consecutive years, split), and every parameter it reads with the same
+/// values — so that a re-run can take its awards from the baseline (see
+/// [`crate::columnar::Plan::reevaluate`]); `None` where the measure must be evaluated again.
+/// A reform changes numbers and validities of measures and parameters (see [`apply`]): the
+/// rest of a library, its vocabulary and documents, is the baseline's.
+pub fn reuse(base: &Library, reformed: &Library) -> Vec<Option<usize>> {
+    let mut out: Vec<Option<usize>> = reformed
+        .measures
+        .iter()
+        .map(|m| {
+            let bi = *base.measure_index.get(&m.id)?;
+            // Parameters are compared by index in the rules, and by value next.
+            if !same_measure(&base.measures[bi], m) {
+                return None;
+            }
+            let mut params = Vec::new();
+            measure_nodes(m, &mut |n| params_of(n, &mut params));
+            for p in params {
+                let (x, y) = (base.parameters.get(p)?, reformed.parameters.get(p)?);
+                if x.name != y.name || x.values != y.values {
+                    return None;
+                }
+            }
+            Some(bi)
+        })
+        .collect();
+    // A measure that replaced another through an amendment reads that one's awards as its
+    // history: when the replaced one is re-evaluated, so is it.
+    for (i, m) in reformed.measures.iter().enumerate() {
+        let replaced = m.start_change.as_ref().and_then(|c| c.measure.as_deref());
+        if let Some(r) = replaced.and_then(|r| reformed.measure_index.get(r))
+            && out[*r].is_none()
+        {
+            out[i] = None;
+        }
+    }
+    out
+}
+
+/// Two measures evaluate alike: every part the engines read is equal.
+fn same_measure(a: &kc_check::Measure, b: &kc_check::Measure) -> bool {
+    use kc_check::{GrantRule as G, OnceRule as O};
+    let lets = a.lets.len() == b.lets.len()
+        && a.lets
+            .iter()
+            .zip(&b.lets)
+            .all(|(x, y)| same_node(&x.node, &y.node));
+    let conditions = a.conditions.len() == b.conditions.len()
+        && a.conditions
+            .iter()
+            .zip(&b.conditions)
+            .all(|(x, y)| same_node(&x.expr, &y.expr));
+    let grant = match (&a.grant, &b.grant) {
+        (G::Fixed(x), G::Fixed(y)) | (G::UpTo(x), G::UpTo(y)) => same_node(x, y),
+        (G::Review(None), G::Review(None)) => true,
+        (G::Review(Some((x1, x2))), G::Review(Some((y1, y2)))) => {
+            same_node(x1, y1) && same_node(x2, y2)
+        }
+        (G::Parts(x), G::Parts(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|((l, p), (k, q))| l == k && same_node(p, q))
+        }
+        _ => false,
+    };
+    let caps = a.caps.len() == b.caps.len()
+        && a.caps
+            .iter()
+            .zip(&b.caps)
+            .all(|(x, y)| x.period == y.period && same_node(&x.amount, &y.amount));
+    let once = a.once.len() == b.once.len()
+        && a.once.iter().zip(&b.once).all(|(x, y)| match (x, y) {
+            (O::PerApplicant, O::PerApplicant) => true,
+            (O::PerKey(p), O::PerKey(q)) => same_node(p, q),
+            _ => false,
+        });
+    let split = a.split.remainder == b.split.remainder
+        && a.split.shares.len() == b.split.shares.len()
+        && a.split
+            .shares
+            .iter()
+            .zip(&b.split.shares)
+            .all(|(x, y)| x.0 == y.0 && x.1 == y.1);
+    a.id == b.id
+        && a.event == b.event
+        && a.valid == b.valid
+        && a.consecutive == b.consecutive
+        && grant
+        && caps
+        && once
+        && split
+        && lets
+        && conditions
+}
+
+/// Two expressions are the same, node for node (constants by value).
+fn same_node(a: &Node, b: &Node) -> bool {
+    use NodeKind as K;
+    let all = |x: &[Node], y: &[Node]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same_node(p, q))
+    };
+    a.ty == b.ty
+        && match (&a.kind, &b.kind) {
+            (K::Const(x), K::Const(y)) => x == y,
+            (K::Param(x), K::Param(y))
+            | (K::EventField(x), K::EventField(y))
+            | (K::ApplicantField(x), K::ApplicantField(y))
+            | (K::Let(x), K::Let(y)) => x == y,
+            (K::EventDate, K::EventDate) | (K::EventId, K::EventId) => true,
+            (K::Neg(x), K::Neg(y)) | (K::Not(x), K::Not(y)) | (K::Year(x), K::Year(y)) => {
+                same_node(x, y)
+            }
+            (K::Figure(f, x), K::Figure(g, y)) => f == g && same_node(x, y),
+            (K::Binary(o, x1, x2), K::Binary(p, y1, y2)) => {
+                o == p && same_node(x1, y1) && same_node(x2, y2)
+            }
+            (K::Within(x1, x2), K::Within(y1, y2))
+            | (K::Increment(x1, x2), K::Increment(y1, y2)) => {
+                same_node(x1, y1) && same_node(x2, y2)
+            }
+            (K::In(x, xs), K::In(y, ys)) => same_node(x, y) && all(xs, ys),
+            (K::Min(xs), K::Min(ys)) | (K::Max(xs), K::Max(ys)) | (K::Key(xs), K::Key(ys)) => {
+                all(xs, ys)
+            }
+            (K::Holds(x, d), K::Holds(y, e)) => {
+                same_node(x, y)
+                    && match (d, e) {
+                        (None, None) => true,
+                        (Some(d), Some(e)) => same_node(d, e),
+                        _ => false,
+                    }
+            }
+            (K::Tier(s, xs), K::Tier(t, ys)) => {
+                same_node(s, t)
+                    && xs.len() == ys.len()
+                    && xs.iter().zip(ys).all(|(x, y)| {
+                        same_pattern(&x.pattern, &y.pattern) && same_node(&x.value, &y.value)
+                    })
+            }
+            _ => false,
+        }
+}
+
+fn same_pattern(a: &TierPattern, b: &TierPattern) -> bool {
+    match (a, b) {
+        (TierPattern::Any, TierPattern::Any) => true,
+        (TierPattern::Members(x), TierPattern::Members(y)) => x == y,
+        (TierPattern::Threshold(o, x), TierPattern::Threshold(p, y)) => o == p && x == y,
+        _ => false,
+    }
+}
+
+fn measure_nodes(m: &kc_check::Measure, f: &mut dyn FnMut(&Node)) {
+    use kc_check::{GrantRule, OnceRule};
+    m.lets.iter().for_each(|b| f(&b.node));
+    m.conditions.iter().for_each(|c| f(&c.expr));
+    match &m.grant {
+        GrantRule::Fixed(n) | GrantRule::UpTo(n) => f(n),
+        GrantRule::Review(Some((a, b))) => {
+            f(a);
+            f(b);
+        }
+        GrantRule::Review(None) => {}
+        GrantRule::Parts(parts) => parts.iter().for_each(|(_, n)| f(n)),
+    }
+    m.caps.iter().for_each(|c| f(&c.amount));
+    for o in &m.once {
+        if let OnceRule::PerKey(n) = o {
+            f(n);
+        }
+    }
+}
+
+/// The parameters a node reads.
+fn params_of(n: &Node, out: &mut Vec<usize>) {
+    let all = |xs: &[Node], out: &mut Vec<usize>| xs.iter().for_each(|x| params_of(x, out));
+    match &n.kind {
+        NodeKind::Param(p) => out.push(*p),
+        NodeKind::Const(_)
+        | NodeKind::EventField(_)
+        | NodeKind::EventDate
+        | NodeKind::EventId
+        | NodeKind::ApplicantField(_)
+        | NodeKind::Let(_) => {}
+        NodeKind::Neg(a) | NodeKind::Not(a) | NodeKind::Year(a) | NodeKind::Figure(_, a) => {
+            params_of(a, out)
+        }
+        NodeKind::Binary(_, a, b) | NodeKind::Within(a, b) | NodeKind::Increment(a, b) => {
+            params_of(a, out);
+            params_of(b, out);
+        }
+        NodeKind::In(a, xs) => {
+            params_of(a, out);
+            all(xs, out);
+        }
+        NodeKind::Min(xs) | NodeKind::Max(xs) | NodeKind::Key(xs) => all(xs, out),
+        NodeKind::Holds(a, d) => {
+            params_of(a, out);
+            if let Some(d) = d {
+                params_of(d, out);
+            }
+        }
+        NodeKind::Tier(s, arms) => {
+            params_of(s, out);
+            arms.iter().for_each(|a| params_of(&a.value, out));
+        }
+    }
+}

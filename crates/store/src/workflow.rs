@@ -371,11 +371,7 @@ impl Store {
             .map_err(|r| {
                 refused(
                     r.code(),
-                    format!(
-                        "{} ({})",
-                        r.words(&lib, false),
-                        r.words(&lib, true)
-                    ),
+                    format!("{} ({})", r.words(&lib, false), r.words(&lib, true)),
                 )
             })
     }
