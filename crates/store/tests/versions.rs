@@ -346,3 +346,104 @@ async fn bad_drafts_are_refused_with_their_reason_and_nothing_changes() {
         );
     }
 }
+
+/// A published version that repeals 沈政发〔2021〕11号 from 2023-07-01 (the test fixture of
+/// tests/lifecycle/repeal): an event of 2023-06-30 is still paid under (十八) — 0.2‰ ×
+/// 300,000,000.00 = 60,000.00, under the 10万元 cap — and one of 2023-07-01 is not, the
+/// approval refused with the repeal as the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_repealed_document_pays_for_earlier_events_only() {
+    for db in backends("versions_repeal").await {
+        let l = db.label;
+        let s = kc_store::Store::open(&db.url, library())
+            .await
+            .unwrap()
+            .with_clock(|| "2023-12-31T04:00:00Z".parse().unwrap())
+            .with_notice_days(0..=30);
+        s.seed_library(&policies()).await.unwrap();
+        let d = s
+            .create_draft(
+                &author(),
+                "作者甲",
+                "废止沈政发〔2021〕11号(测试用)",
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        let fixture = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../tests/lifecycle/repeal/repeal.md"),
+        )
+        .unwrap();
+        s.put_draft_file(&author(), d, "policies/zz-repeal-fixture.md", &fixture)
+            .await
+            .unwrap();
+        let c = s.check_version(&author(), d).await.unwrap();
+        assert!(c.ready(), "{l}: {:?}", c.blockers());
+        s.submit_draft(&author(), d).await.unwrap();
+        s.approve_draft(&approver(), "领导乙", d, None)
+            .await
+            .unwrap();
+
+        let inst = "12210102415007255D";
+        s.upsert_applicant(
+            &admin(),
+            &json!({"id": inst, "name": "沈阳和平示例技术市场服务中心", "kind": "contract_registration_institution", "region": "heping"}),
+        )
+        .await
+        .unwrap();
+        let me = Actor::applicant("u-inst", inst);
+        let mut apps = Vec::new();
+        // Two registration years, so that (十八)'s once-a-year rule plays no part.
+        for (id, date, year) in [
+            ("v-before", "2023-06-30", 2022),
+            ("v-after", "2023-07-01", 2023),
+        ] {
+            s.add_event(
+                &admin(),
+                inst,
+                &json!({"id": id, "kind": "contract_registration_volume", "date": date,
+                        "registration_year": year, "registered_volume": "300000000.00"}),
+            )
+            .await
+            .unwrap();
+            let app = s
+                .apply(&me, inst, "contract_registration_institution", id)
+                .await
+                .unwrap();
+            ready(&s, &me, &app).await;
+            s.act(&me, &app, Action::Submit, ActArgs::default())
+                .await
+                .unwrap();
+            s.act(&reviewer(1), &app, Action::StartReview, ActArgs::default())
+                .await
+                .unwrap();
+            apps.push(app);
+        }
+        let before = s.application(&admin(), &apps[0]).await.unwrap();
+        assert_eq!(before.computed, Some(m("60000")), "{l}: before the repeal");
+        let after = s.application(&admin(), &apps[1]).await.unwrap();
+        assert_eq!(after.computed, None, "{l}: after the repeal nothing");
+        through_lower_levels(&s, &apps[0]).await;
+        s.act(&reviewer(1), &apps[0], Action::Approve, amount("60000"))
+            .await
+            .unwrap();
+        let e = s
+            .act(&reviewer(1), &apps[1], Action::Recommend, amount("60000"))
+            .await
+            .unwrap_err();
+        assert_eq!(code(&e), "not_awarded", "{l}: {e}");
+        assert!(
+            e.to_string()
+                .contains("已被沈政发〔2023〕99号(测试用)废止(2023-07-01起)"),
+            "{l}: the repeal named: {e}"
+        );
+        assert!(
+            !e.to_string().contains("仅支持一次"),
+            "{l}: only the repeal: {e}"
+        );
+        // The approved one keeps the version it was decided under.
+        assert_eq!(s.decided_version(&apps[0]).await.unwrap(), Some(2), "{l}");
+    }
+}
