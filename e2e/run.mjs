@@ -1027,7 +1027,7 @@ async function main() {
   skipping = null;
   await simulateScenario(page, context, base);
 
-  // -- 政策管理: an author raises a fixed amount in a draft, a second person publishes it
+  // -- 政策管理: an author lowers a rate in a draft, a second person publishes it
   // (after 测算, whose figures are those of the shipped library)
   skipping = null;
   await policyScenario(page, context, base);
@@ -1074,31 +1074,37 @@ async function main() {
 // The runs the 测算 scenario made, for axe: {baseline, reform} ids.
 const policy = {};
 const SY_FILE = 'policies/shenyang-2021-11.md';
-const SME_LINE = '  grant 2万元                                  # 给予2万元: fixed';
-const SME_SCENARIO = 'tests/scenarios/000-05-tech-sme-first-fixed.json';
-const SME_CALC = '/calculator?a.kind=enterprise&a.region=tiexi&event_kind=certified&e.date=2022-10-08&e.cert=tech_sme&e.first=true';
+const RATE_LINE = 'parameter contract_registration_rate "技术合同登记机构奖励比例(原文“02‰”,读作0.2‰)" = 0.2‰ from 2021-07-14';
+const RATE_NEW = 'parameter contract_registration_rate "技术合同登记机构奖励比例(草稿:调整为0.1‰)" = 0.1‰ from 2021-07-14';
+const CAP_SCENARIO = 'tests/scenarios/000-18-contract-registration-cap.json';
+const REM_SCENARIO = 'tests/scenarios/000-18-contract-registration-remainder.json';
+// A Shenyang registration institution's 2021 volume of 670,460,000.00 yuan, registered on 2022-01-03.
+const REG_CALC = '/calculator?a.kind=contract_registration_institution&a.region=heping&event_kind=contract_registration_volume&e.date=2022-01-03&e.registration_year=2021&e.registered_volume=670460000';
 
 /**
- * 政策管理 (issue 14): the policy author drafts a new library version from the active one,
- * raises the first 科技型中小企业 filing's 2万元 to 3万元 in the browser — a typo first, whose
- * diagnostic names the line, then the fix: the diagnostics vanish, the shipped scenario of the
- * measure fails until its amounts are updated too — sees the cost difference over the demo
- * applicants (+20,000.00 元 for the two 2022 filings), submits; the author cannot approve; a
- * second person (the admin) approves and publishes, and the calculator shows 3万元.
+ * 政策管理 (issue 14): the policy author drafts a new library version from the active one and
+ * lowers the (十八) rate for registration institutions from 0.2‰ to 0.1‰ in the browser — a
+ * typo first, whose diagnostic names the line, then the fix: the diagnostics vanish, the two
+ * shipped scenarios of the measure fail until their hand-worked amounts are updated too
+ * (600,000,000.00 × 0.1‰ = 60,000.00, 1:1 → 30,000.00 each; 12,345,678.90 × 0.1‰ =
+ * 1,234.56789 → 1,234.56, 617.28 each) — sees the cost difference over the demo applicants in
+ * 2022 (670,460,000.00 × 0.2‰ = 134,092.00 → the 10万元 ceiling; × 0.1‰ = 67,046.00: −32,954.00
+ * 元), submits; the author cannot approve; a second person (the admin) approves and publishes,
+ * and the calculator shows 67,046.00 元 for the same volume.
  */
 async function policyScenario(page, context, base) {
-  await check('政策管理: the calculator shows 2万元 for a first 科技型中小企业 filing under the shipped version', async () => {
+  const amount = async (p) => text(p.locator('div.card[data-measure="contract_registration_institution"] strong.amount'));
+  await check('政策管理: the calculator shows the 10万元 ceiling for a 670,460,000.00 yuan volume under the shipped 0.2‰', async () => {
     if (await page.locator('header form[action="/logout"]').count()) await logout(page);
-    await page.goto(`${base}${SME_CALC}`);
-    const card = page.locator('div.card[data-measure="tech_sme_first"]');
-    assert.match(await text(card.locator('strong.amount')), /20,000\.00 元/);
+    await page.goto(`${base}${REG_CALC}`);
+    assert.match(await amount(page), /100,000\.00 元/);
   });
   await check('政策管理: the policy author opens 政策管理 from the menu and drafts from the active version', async () => {
     await login(page, base, 'author');
     await submit(page, page.locator('header nav a[href="/policy-admin"]'));
     assert.equal(await text(page.locator('main h1')), '政策管理');
     assert.match(await text(page.locator('table#versions tr[data-state="published"]')), /生效中/);
-    await page.fill('#new-draft input[name="title"]', '科技型中小企业首次备案补助提高到3万元');
+    await page.fill('#new-draft input[name="title"]', '技术合同登记机构奖励比例调整为0.1‰');
     await submit(page, page.locator('#new-draft button[type="submit"]'));
     const m = new URL(page.url()).pathname.match(/^\/policy-admin\/(\d+)$/);
     assert.ok(m, page.url());
@@ -1106,57 +1112,63 @@ async function policyScenario(page, context, base) {
     assert.equal(await text(page.locator('#state')), '草稿');
     assert.ok(await page.locator('#ready').count(), 'a copy of the active version is ready');
   });
-  await check('政策管理: a typo in the rule shows the checker\'s diagnostic at its line and column, nothing saved', async () => {
+  await check('政策管理: a typo in the rate shows the checker\'s diagnostic at its line, nothing saved', async () => {
     await page.goto(`${base}/policy-admin/${policy.id}/edit?path=${SY_FILE}`);
     const original = await page.locator('#text').inputValue();
-    assert.ok(original.includes(SME_LINE), 'the rule as the shipped file writes it');
+    assert.ok(original.includes(RATE_LINE), 'the parameter as the shipped file writes it');
     policy.original = original;
-    const typo = original.replace(SME_LINE, '  grant 3万元 × bsae');
+    const typo = original.replace(RATE_LINE, RATE_NEW.replace(' from ', ' form '));
     await page.fill('#text', typo);
     const resp = await submit(page, page.locator('#editor button[value="check"]'));
     assert.equal(resp.status(), 200);
-    const line = typo.split('\n').findIndex((l) => l.includes('bsae')) + 1;
+    const line = typo.split('\n').findIndex((l) => l.includes(' form 2021')) + 1;
     const row = page.locator('#diagnostics tr.diagnostic').first();
     assert.equal(await row.getAttribute('data-line'), String(line));
-    assert.match(await text(row), /bsae/);
     assert.match(await text(page.locator('#blockers')), /诊断/);
     assert.ok(await page.locator(`#listing mark#L${line}`).count(), 'the line marked in the listing');
     assert.equal(await page.locator('#text').inputValue(), typo, 'the text typed is kept');
     await shot(page, 'policy-editor-diagnostic');
   });
-  await check('政策管理: the fix — the diagnostics vanish; saved; the measure\'s shipped scenario now fails, named', async () => {
-    await page.fill('#text', policy.original.replace(SME_LINE, '  grant 3万元                                  # 给予3万元: fixed (draft)'));
+  await check('政策管理: the fix — the diagnostics vanish; saved; the measure\'s two shipped scenarios now fail, named', async () => {
+    await page.fill('#text', policy.original.replace(RATE_LINE, RATE_NEW));
     await submit(page, page.locator('#editor button[value="save"]'));
     assert.equal(await text(page.locator('#saved')), '已保存。');
     assert.equal(await page.locator('#diagnostics').count(), 0, 'no diagnostic');
-    assert.match(await text(page.locator('#blockers')), /000-05-tech-sme-first-fixed\.json/);
+    const blockers = await text(page.locator('#blockers'));
+    assert.match(blockers, /2 个测试场景未通过/);
+    assert.match(blockers, /000-18-contract-registration-cap\.json/);
   });
-  await check('政策管理: the author updates the scenario\'s amounts by hand (3万元, 1:1 → 15,000.00 each); the draft is ready', async () => {
-    await page.goto(`${base}/policy-admin/${policy.id}`);
-    await submit(page, page.locator(`#failing a[href$="${SME_SCENARIO}"]`));
-    assert.match(await text(page.locator('#scenario-result')), /30000\.00/);
-    const sc = await page.locator('#text').inputValue();
-    const updated = sc.replace('"amount": "20000.00"', '"amount": "30000.00"').replaceAll('"10000.00"', '"15000.00"');
-    assert.notEqual(updated, sc);
-    await page.fill('#text', updated);
-    await submit(page, page.locator('#editor button[value="save"]'));
-    assert.equal(await text(page.locator('#scenario-result')), '本场景通过。');
+  await check('政策管理: the author updates both scenarios\' hand-worked amounts; the draft is ready', async () => {
+    for (const [path, from, to] of [
+      [CAP_SCENARIO, ['"100000.00"', '"50000.00"'], ['"60000.00"', '"30000.00"']],
+      // The halves first: the new total is the old district half.
+      [REM_SCENARIO, ['"1234.57"', '"1234.56"', '"2469.13"'], ['"617.28"', '"617.28"', '"1234.56"']],
+    ]) {
+      await page.goto(`${base}/policy-admin/${policy.id}`);
+      await submit(page, page.locator(`#failing a[href$="${path}"]`));
+      let sc = await page.locator('#text').inputValue();
+      for (let i = 0; i < from.length; i++) sc = sc.replaceAll(from[i], to[i]);
+      await page.fill('#text', sc);
+      await submit(page, page.locator('#editor button[value="save"]'));
+      assert.equal(await text(page.locator('#scenario-result')), '本场景通过。', path);
+    }
     await page.goto(`${base}/policy-admin/${policy.id}`);
     assert.ok(await page.locator('#ready').count(), 'ready to submit');
   });
-  await check('政策管理: the cost difference over the demo applicants in 2022 is +20,000.00 元 (two first filings × 1万元)', async () => {
+  await check('政策管理: the cost difference over the demo applicants in 2022 is −32,954.00 元 (100,000.00 → 67,046.00)', async () => {
     await page.fill('#cost-form input[name="from"]', '2022-01-01');
     await page.fill('#cost-form input[name="to"]', '2022-12-31');
     await submit(page, page.locator('#cost-form button[type="submit"]'));
-    assert.equal(await page.locator('#cost-delta').getAttribute('data-delta'), '20000.00');
-    assert.equal(await text(page.locator('table#cost-lines tr[data-measure="tech_sme_first"] td:last-child')), '20,000.00 元');
+    assert.equal(await page.locator('#cost-delta').getAttribute('data-delta'), '-32954.00');
+    const row = page.locator('table#cost-lines tr[data-measure="contract_registration_institution"]');
+    assert.match(await text(row), /100,000\.00 元[\s\S]*67,046\.00 元[\s\S]*-32,954\.00 元/);
     await shot(page, 'policy-cost');
   });
-  await check('政策管理: the comparison shows the rule before and after, in words, and the scenario amounts', async () => {
+  await check('政策管理: the comparison shows the rule before and after, and the scenario amounts', async () => {
     await page.goto(`${base}/policy-admin/${policy.id}/compare`);
-    const change = page.locator('section.measure-change[data-measure="tech_sme_first"]');
-    assert.match(await text(change), /2万元[\s\S]*3万元/);
-    assert.match(await text(page.locator('details.file-diff', { hasText: 'shenyang-2021-11.md' }).locator('pre.diff')), /\+ +grant 3万元/);
+    const diff = page.locator('details.file-diff', { hasText: 'shenyang-2021-11.md' }).locator('pre.diff');
+    assert.match(await text(diff), /\+ +parameter contract_registration_rate .*= 0\.1‰/);
+    assert.match(await text(page.locator('table#scenario-amounts')), /100000\.00[\s\S]*60000\.00/);
   });
   await check('政策管理: submitted; the author cannot approve it; the admin approves and publishes it', async () => {
     await page.goto(`${base}/policy-admin/${policy.id}`);
@@ -1168,8 +1180,8 @@ async function policyScenario(page, context, base) {
       data: {},
     });
     assert.equal(r.status(), 403);
-    await page.goto(`${base}${SME_CALC}`);
-    assert.match(await text(page.locator('div.card[data-measure="tech_sme_first"] strong.amount')), /20,000\.00 元/, 'not yet published');
+    await page.goto(`${base}${REG_CALC}`);
+    assert.match(await amount(page), /100,000\.00 元/, 'not yet published');
     await logout(page);
     await login(page, base, 'demo-admin');
     await page.goto(`${base}/policy-admin/${policy.id}`);
@@ -1177,10 +1189,10 @@ async function policyScenario(page, context, base) {
     assert.match(await text(page.locator('#state')), /已发布.*生效中/);
     await shot(page, 'policy-published');
   });
-  await check('政策管理: the calculator now shows 3万元 for the same filing', async () => {
+  await check('政策管理: the calculator now shows 67,046.00 元 for the same volume (0.1‰)', async () => {
     await logout(page);
-    await page.goto(`${base}${SME_CALC}`);
-    assert.match(await text(page.locator('div.card[data-measure="tech_sme_first"] strong.amount')), /30,000\.00 元/);
+    await page.goto(`${base}${REG_CALC}`);
+    assert.match(await amount(page), /67,046\.00 元/);
   });
   await sideCheck('政策管理 in English and on a phone: labels in English; the editor and the comparison fit 390 px', async () => {
     const probe = await context.newPage();
