@@ -339,6 +339,30 @@ async fn bad_drafts_are_refused_with_their_reason_and_nothing_changes() {
         );
         // Nothing published: version 1 is still the one in force.
         assert_eq!(s.refresh_library().await.unwrap(), Some(1), "{l}");
+        // Too many files, an empty or overlong title: refused before anything is written.
+        let many: Vec<VersionFile> = (0..=kc_store::versions::MAX_FILES)
+            .map(|i| VersionFile {
+                path: format!("tests/scenarios/s{i}.json"),
+                text: "{}".into(),
+            })
+            .collect();
+        let before = s.library_versions(&author()).await.unwrap().len();
+        for (title, files) in [
+            ("太多文件", Some(many)),
+            ("", None),
+            (&*"长".repeat(201), None),
+        ] {
+            let e = s
+                .create_draft(&author(), "作者甲", title, Some(1), files)
+                .await
+                .unwrap_err();
+            assert_eq!(code(&e), "invalid", "{l}: {e}");
+        }
+        assert_eq!(
+            s.library_versions(&author()).await.unwrap().len(),
+            before,
+            "{l}"
+        );
         // Unknown versions are not found.
         assert_eq!(
             code(&s.check_version(&author(), 99).await.unwrap_err()),
