@@ -1169,6 +1169,14 @@ async function policyScenario(page, context, base) {
     const diff = page.locator('details.file-diff', { hasText: 'shenyang-2021-11.md' }).locator('pre.diff');
     assert.match(await text(diff), /\+ +parameter contract_registration_rate .*= 0\.1‰/);
     assert.match(await text(page.locator('table#scenario-amounts')), /100000\.00[\s\S]*60000\.00/);
+    // The measure the parameter feeds, previewed as the 政策库 would show it, before and after.
+    const previews = page.locator('section.measure-change[data-measure="contract_registration_institution"] div.preview');
+    assert.equal(await previews.count(), 2);
+    const quoted = await text(previews.nth(0));
+    assert.match(quoted, /推动科技服务机构建设。[\s\S]*技术合同登记机构/, `the clause quoted: ${quoted.slice(0, 300)}`);
+    const [before, after] = [await text(previews.nth(0).locator('p.words')), await text(previews.nth(1).locator('p.words'))];
+    assert.notEqual(before, after, `the amount in words changes: ${before}`);
+    assert.match(after, /0\.1‰/);
   });
   await check('政策管理: submitted; the author cannot approve it; the admin approves and publishes it', async () => {
     await page.goto(`${base}/policy-admin/${policy.id}`);

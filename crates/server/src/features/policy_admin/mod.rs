@@ -661,6 +661,25 @@ async fn cost_page(
     )
 }
 
+/// A measure as the 政策库 shows it: its clause quoted, the amount, the conditions, the split
+/// and the validity in plain words — what publishing the version would show the public.
+fn preview(lib: &Option<kc_check::Library>, id: &str, lang: Lang) -> Markup {
+    let Some((lib, m)) = lib.as_ref().and_then(|l| l.measure(id).map(|m| (l, m))) else {
+        return html! { p.muted { (lang.t("(此版本中没有这项措施)", "(not in this version)")) } };
+    };
+    let en = lang.0;
+    html! {
+        div.preview data-measure=(id) {
+            p lang="zh-CN" { strong { (lib.documents[m.doc].number) " " (m.clause.id) } " " (m.clause.heading) }
+            blockquote.quote lang="zh-CN" { (m.clause.quote) }
+            p.words { (lang.t("金额:", "Amount: ")) (kc_eval::plain::grant_words(lib, m, en)) }
+            ul { @for i in 0..m.conditions.len() { li { (kc_eval::plain::condition_words(lib, m, i, en)) } } }
+            p { (lang.t("资金分担:", "Split: ")) (kc_eval::plain::split_words(lib, m, en).join(lang.t(";", "; "))) }
+            p { (lang.t("有效期:", "Valid: ")) (m.valid.0) " – " (m.valid.1) }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct WithQuery {
     with: Option<i64>,
@@ -683,11 +702,6 @@ async fn compare_page(
         versions::check_files(&w.files).1,
         versions::check_files(&v.files).1,
     );
-    let words = |lib: &Option<kc_check::Library>, m: &str| -> Option<String> {
-        let lib = lib.as_ref()?;
-        let me = lib.measure(m)?;
-        Some(kc_eval::plain::grant_words(lib, me, lang.0))
-    };
     let body = html! {
         p { a href=(format!("/policy-admin/{id}")) { "← " (lang.t("返回版本", "Back to the version")) " v" (id) } }
         form.card method="get" action=(format!("/policy-admin/{id}/compare")) {
@@ -703,8 +717,8 @@ async fn compare_page(
             section.card.measure-change data-measure=(id_) data-change=(mm["change"].as_str().unwrap_or("")) {
                 h3 lang="zh-CN" { (mm["label"].as_str().unwrap_or_default()) }
                 div.side-by-side {
-                    div { h4 { "v" (other) } @if let Some(w) = words(&left, id_) { p.words { (w) } } pre.rule-code lang="zh-CN" { (mm["old"].as_str().unwrap_or("")) } }
-                    div { h4 { "v" (id) } @if let Some(w) = words(&right, id_) { p.words { (w) } } pre.rule-code lang="zh-CN" { (mm["new"].as_str().unwrap_or("")) } }
+                    div { h4 { "v" (other) } (preview(&left, id_, lang)) pre.rule-code lang="zh-CN" { (mm["old"].as_str().unwrap_or("")) } }
+                    div { h4 { "v" (id) } (preview(&right, id_, lang)) pre.rule-code lang="zh-CN" { (mm["new"].as_str().unwrap_or("")) } }
                 }
             }
         }

@@ -173,12 +173,18 @@ pub(crate) fn compare(left: &[VersionFile], right: &[VersionFile]) -> J {
             .collect();
         ids.sort();
         ids.dedup();
+        // A measure evaluates differently when its rule, validity or a parameter it reads
+        // changed (a rate set by a named parameter changes no measure's text).
+        let reuse = kc_simulate::reform::reuse(l, r);
         for id in ids {
             let (a, b) = (l.measure(id), r.measure(id));
+            let differs = |y: &kc_check::Measure| reuse[r.measure_index[&y.id]].is_none();
             let change = match (a, b) {
                 (None, Some(_)) => "added",
                 (Some(_), None) => "removed",
-                (Some(x), Some(y)) if x.source != y.source || x.valid != y.valid => "changed",
+                (Some(x), Some(y)) if x.source != y.source || x.valid != y.valid || differs(y) => {
+                    "changed"
+                }
                 _ => continue,
             };
             measures.push(json!({
