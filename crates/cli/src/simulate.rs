@@ -114,10 +114,16 @@ pub fn run(a: Args, lib: Library) -> Result<()> {
                 .filter(|i| a.trace.contains(&i.applicant.id))
                 .cloned(),
         );
-        if let Some(sim) = &mut overlay {
-            sim.add_batch(batch.clone());
+        // A reform of parameters rides on the baseline's laid-out batch: only the measures it
+        // touches are evaluated again.
+        match &mut overlay {
+            Some(sim) => {
+                base.add_batch_with_reform(sim, batch);
+            }
+            None => {
+                base.add_batch(batch);
+            }
         }
-        base.add_batch(batch);
     }
     let forecast = base.finish();
     let after = match (&reform, overlay) {

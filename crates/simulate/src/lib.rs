@@ -95,6 +95,8 @@ pub struct Simulation<'a> {
     lines: BTreeMap<(usize, i16), (Line, usize)>,
     recipients: BTreeMap<String, Recipient>,
     plan: Option<columnar::Plan<'a>>,
+    /// As a reform's simulation: which of its measures the baseline's awards serve.
+    reuse: Option<Vec<Option<usize>>>,
 }
 
 impl<'a> Simulation<'a> {
@@ -107,6 +109,7 @@ impl<'a> Simulation<'a> {
             lines: BTreeMap::new(),
             recipients: BTreeMap::new(),
             plan: None,
+            reuse: None,
         }
     }
 
@@ -147,6 +150,68 @@ impl<'a> Simulation<'a> {
             stats.add(s);
             for (input, paid) in inputs.iter().zip(paid) {
                 self.record(input, &paid);
+            }
+        }
+        stats
+    }
+
+    /// Evaluates a batch under this simulation's library and under a reform of it at once:
+    /// the batch is laid out in columns once, evaluated under the baseline, and the reform
+    /// re-evaluates only the measures it touches, taking the others' awards from the baseline
+    /// ([`columnar::Plan::reevaluate`], [`reform::reuse`]). The result equals
+    /// `self.add_batch(inputs.clone()); reform.add_batch(inputs)` (tested). Both simulations
+    /// must cover the same period, and the reform be of this library ([`reform::apply`]).
+    pub fn add_batch_with_reform(
+        &mut self,
+        reform: &mut Simulation<'a>,
+        mut inputs: Vec<Input>,
+    ) -> columnar::Stats {
+        use rayon::prelude::*;
+        assert!(
+            self.from == reform.from && self.to == reform.to,
+            "a reform is simulated over the baseline's period"
+        );
+        for i in &mut inputs {
+            self.prepare(i);
+        }
+        let plan = self
+            .plan
+            .get_or_insert_with(|| columnar::Plan::compile(self.lib));
+        let rplan = reform
+            .plan
+            .get_or_insert_with(|| columnar::Plan::compile(reform.lib));
+        let reuse = reform
+            .reuse
+            .get_or_insert_with(|| reform::reuse(self.lib, reform.lib))
+            .clone();
+        let chunk = (inputs.len() / (4 * rayon::current_num_threads())).clamp(256, 16_384);
+        type Both = (
+            Vec<Vec<columnar::Paid>>,
+            Vec<Vec<columnar::Paid>>,
+            columnar::Stats,
+        );
+        let results: Vec<Both> = inputs
+            .par_chunks(chunk)
+            .map(|c| {
+                let (mut base, mut re, mut stats) =
+                    (Vec::new(), Vec::new(), columnar::Stats::default());
+                for slice in c.chunks(columnar::SLICE) {
+                    let mut batch = plan.prepare(slice);
+                    let (b, s) = plan.evaluate_awards(&mut batch);
+                    let (r, _) = rplan.reevaluate(&mut batch, &b, &reuse);
+                    stats.add(s);
+                    base.extend(b.paid(plan));
+                    re.extend(r.paid(rplan));
+                }
+                (base, re, stats)
+            })
+            .collect();
+        let mut stats = plan.stats();
+        for ((base, re, s), inputs) in results.into_iter().zip(inputs.chunks(chunk)) {
+            stats.add(s);
+            for ((input, b), r) in inputs.iter().zip(base).zip(re) {
+                self.record(input, &b);
+                reform.record(input, &r);
             }
         }
         stats

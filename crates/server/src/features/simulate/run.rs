@@ -411,10 +411,15 @@ fn evaluate(
                 break;
             }
             done += batch.len() as u64;
-            if let Some(r) = reformed.as_mut() {
-                r.add_batch(batch.clone());
+            // The reform re-evaluates only the measures it touches, on the same columns.
+            match reformed.as_mut() {
+                Some(r) => {
+                    base.add_batch_with_reform(r, batch);
+                }
+                None => {
+                    base.add_batch(batch);
+                }
             }
-            base.add_batch(batch);
             if !rt
                 .block_on(store.simulation_progress(run, done as i64))
                 .map_err(|e| e.to_string())?
