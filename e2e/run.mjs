@@ -1112,12 +1112,21 @@ async function policyScenario(page, context, base) {
     assert.equal(await text(page.locator('#state')), '草稿');
     assert.ok(await page.locator('#ready').count(), 'a copy of the active version is ready');
   });
-  await check('政策管理: a typo in the rate shows the checker\'s diagnostic at its line, nothing saved', async () => {
+  await check('政策管理: a typo in the rate shows the checker\'s diagnostic at its line as the author types (live) and on 检查, nothing saved', async () => {
     await page.goto(`${base}/policy-admin/${policy.id}/edit?path=${SY_FILE}`);
     const original = await page.locator('#text').inputValue();
     assert.ok(original.includes(RATE_LINE), 'the parameter as the shipped file writes it');
     policy.original = original;
     const typo = original.replace(RATE_LINE, RATE_NEW.replace(' from ', ' form '));
+    const line0 = typo.split('\n').findIndex((l) => l.includes(' form 2021')) + 1;
+    // Live: the diagnostic appears as the author types, before any button is pressed.
+    await page.fill('#text', typo);
+    const liveRow = page.locator('#live li.live-diagnostic').first();
+    await liveRow.waitFor({ timeout: 20_000 });
+    assert.equal(await liveRow.getAttribute('data-line'), String(line0), 'the live diagnostic names the line');
+    await page.fill('#text', original);
+    await page.locator('#live p.ok').waitFor({ timeout: 20_000 });
+    assert.equal(await page.locator('#live li.live-diagnostic').count(), 0, 'and vanishes with the fix');
     await page.fill('#text', typo);
     const resp = await submit(page, page.locator('#editor button[value="check"]'));
     assert.equal(resp.status(), 200);

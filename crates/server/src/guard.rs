@@ -193,8 +193,9 @@ pub async fn anon_rate_limit(State(st): State<AppState>, req: Request, next: Nex
 }
 
 /// Security headers on every response: no framing, no sniffing, no referrer beyond the
-/// origin, a content security policy that allows only our own inline styles (the pages have
-/// no script at all), and no caching of anything but the public library.
+/// origin, a content security policy that allows only our own inline styles and our own
+/// script files (one: the policy editor's live diagnostics, an enhancement the page works
+/// without; no inline script ever), and no caching of anything but the public library.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let mut res = next.run(req).await;
@@ -205,12 +206,12 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(
         h,
         "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, "x-frame-options", "DENY");
     set(h, "x-content-type-options", "nosniff");
     set(h, "referrer-policy", "same-origin");
-    let public = path == "/api/openapi.json";
+    let public = path == "/api/openapi.json" || path == "/policy-admin/editor.js";
     if !public && !h.contains_key(header::CACHE_CONTROL) {
         set(h, "cache-control", "no-store");
     }

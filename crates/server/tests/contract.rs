@@ -1152,6 +1152,7 @@ const UI: &[(&str, &str, &[&str])] = &[
     ("POST", "/plans/actuals", &["record_actual"]),
     ("POST", "/plans/progress", &["record_progress"]),
     ("GET", "/lang/{lang}", &[]),
+    ("GET", "/policy-admin/editor.js", &[]),
     (
         "GET",
         "/organisation",
@@ -1270,6 +1271,10 @@ const UI: &[(&str, &str, &[&str])] = &[
 
 /// UI routes without an API counterpart, and why.
 const EXEMPT: &[(&str, &str)] = &[
+    (
+        "/policy-admin/editor.js",
+        "the editor's script (a static file); the live diagnostics it shows come from check_library_file",
+    ),
     (
         "/lang/{lang}",
         "sets the page language cookie; the API answers in Chinese with English",

@@ -39,6 +39,23 @@ pub fn routes() -> Router<crate::Platform> {
         .route("/policy-admin/{id}/skeleton", post(from_text))
         .route("/policy-admin/{id}/cost", get(cost_page))
         .route("/policy-admin/{id}/compare", get(compare_page))
+        .route("/policy-admin/editor.js", get(editor_js))
+}
+
+/// The editor's live diagnostics (progressive: the form works without it).
+const EDITOR_JS: &str = include_str!("../../../assets/editor.js");
+
+async fn editor_js() -> impl IntoResponse {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        EDITOR_JS,
+    )
 }
 
 fn may_see(s: &Session) -> Result<(), AppError> {
@@ -467,7 +484,8 @@ fn editor_page(
             @else { div.error #scenario-result role="alert" { p { (lang.t("本场景未通过:", "This scenario fails:")) } pre.rule-code { (sc.problems.join("\n")) } } }
         }
         @if editable {
-            form.card #editor method="post" action=(format!("/policy-admin/{id}/edit")) {
+            div #live aria-live="polite" {}
+            form.card #editor method="post" action=(format!("/policy-admin/{id}/edit")) data-version=(id) {
                 (csrf_field(s))
                 input type="hidden" name="path" value=(path);
                 label for="text" { (lang.t("文件内容(条款原文引用、kc 规则块)", "The file (clause quotes and kc rule blocks)")) }
@@ -481,6 +499,7 @@ fn editor_page(
                 }
             }
         }
+        @if editable { script src="/policy-admin/editor.js" defer {} }
         details #listing open[!editable || !bad.is_empty()] {
             summary { (lang.t("带行号的文本", "The text with line numbers")) }
             pre.listing.rule-code lang="zh-CN" {
