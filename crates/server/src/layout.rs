@@ -43,7 +43,7 @@ svg.chart{width:100%;max-width:480px;height:auto;display:block}svg.hbars{max-wid
 details.record form{background:#f5f7fa;padding:.4rem .6rem;border-radius:4px}tr.detail td{border-top:0;padding-top:0}
 tr.detail details{display:inline-block;vertical-align:top;margin-right:1.2rem;max-width:100%}tr.detail details.chart[open]{width:480px}
 .error{background:#fff1f0;border:1px solid #b71c1c;padding:.8rem;border-radius:6px}
-pre.listing,pre.diff,.side-by-side pre{overflow-x:auto;background:#f5f7fa;padding:.5rem;border-radius:4px;font-size:.85rem;max-height:40rem}
+pre.listing,pre.diff,.side-by-side pre{overflow-x:auto;background:#f5f7fa;color:#1a1a1a;padding:.5rem;border-radius:4px;font-size:.85rem;max-height:40rem}
 pre.diff ins{background:#e6ffed;text-decoration:none;display:inline-block;min-width:100%}pre.diff del{background:#ffeef0;text-decoration:none;display:inline-block;min-width:100%}
 pre.listing mark{background:#fff3bf}textarea#text{width:100%;box-sizing:border-box;font-family:monospace;font-size:.85rem}
 #version-facts code{word-break:break-all}main textarea{max-width:100%;box-sizing:border-box}

@@ -120,8 +120,12 @@ fn check_summary(lang: Lang, c: &DraftCheck) -> Markup {
                 ul { @for b in c.blockers() { li { (b) } } }
             }
         }
-        p.muted { (c.documents) (lang.t(" 份文件,", " documents, ")) (c.measures) (lang.t(" 项措施,", " measures, "))
-            (c.scenarios.len()) (lang.t(" 个场景(", " scenarios (")) (c.scenarios.iter().filter(|x| x.passed).count()) (lang.t(" 个通过)", " passing)")) }
+        @if c.documents > 0 {
+            p.muted { (c.documents) (lang.t(" 份文件,", " documents, ")) (c.measures) (lang.t(" 项措施,", " measures, "))
+                (c.scenarios.len()) (lang.t(" 个场景(", " scenarios (")) (c.scenarios.iter().filter(|x| x.passed).count()) (lang.t(" 个通过)", " passing)")) }
+        } @else {
+            p.muted { (lang.t("政策库未通过检查,场景和覆盖情况在改正诊断后显示。", "The library does not check: scenarios and coverage show once the diagnostics are fixed.")) }
+        }
     }
 }
 
@@ -648,7 +652,7 @@ async fn cost_page(
     };
     let body = html! {
         p { a href=(format!("/policy-admin/{id}")) { "← " (lang.t("返回版本", "Back to the version")) " v" (id) } }
-        p { (lang.t("本平台登记的申报主体", "Applicants registered on the platform")) " " (j["applicants"]) (lang.t(" 个,事件期间 ", "; events of ")) (from) " – " (to) "." }
+        p { (lang.t("本平台登记的申报主体", "Applicants registered on the platform")) " " (j["applicants"]) (lang.t(" 个,事件期间 ", "; events of ")) (from) " – " (to) (lang.t("。", ".")) }
         table #cost-totals tabindex="0" aria-label=(lang.t("合计", "Totals")) {
             tr { th { (lang.t("生效版本", "Active version")) } th { (lang.t("本版本", "This version")) } th { (lang.t("差额", "Difference")) } }
             tr { td.num { (yuan(m(&j["active_total"]))) } td.num { (yuan(m(&j["draft_total"]))) } td.num #cost-delta data-delta=(j["delta"].as_str().unwrap_or("")) { (yuan(m(&j["delta"]))) } }
@@ -669,7 +673,7 @@ async fn cost_page(
             }
         }
         p { (lang.t("受益主体 ", "Gaining: ")) (j["winners"]["count"]) (lang.t(" 个,合计 ", ", total ")) (yuan(m(&j["winners"]["total"])))
-            (lang.t(";受损主体 ", "; losing: ")) (j["losers"]["count"]) (lang.t(" 个,合计 ", ", total ")) (yuan(m(&j["losers"]["total"]))) "." }
+            (lang.t(";受损主体 ", "; losing: ")) (j["losers"]["count"]) (lang.t(" 个,合计 ", ", total ")) (yuan(m(&j["losers"]["total"]))) (lang.t("。", ".")) }
         p.muted { (lang.t("固定金额与“最高”金额合计;评审确定的金额不计入。更大的总体请用测算页面。", "Fixed amounts plus maxima; amounts set by review are not counted. For larger populations use the 测算 page.")) }
     };
     page(
