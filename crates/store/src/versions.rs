@@ -427,18 +427,7 @@ impl Store {
     }
 
     async fn version_files(&self, version: i64) -> Result<Vec<VersionFile>> {
-        let rows =
-            sqlx::query("SELECT path, text FROM library_files WHERE version = $1 ORDER BY path")
-                .bind(version)
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .iter()
-            .map(|r| VersionFile {
-                path: r.get(0),
-                text: r.get(1),
-            })
-            .collect())
+        files_of(&self.pool, version).await
     }
 
     /// Reads which version is active and, if another process published a new one, swaps it
@@ -787,18 +776,7 @@ impl Store {
         tx: &mut crate::workflow::WriteTx,
         id: i64,
     ) -> Result<Vec<VersionFile>> {
-        let rows =
-            sqlx::query("SELECT path, text FROM library_files WHERE version = $1 ORDER BY path")
-                .bind(id)
-                .fetch_all(&mut ***tx)
-                .await?;
-        Ok(rows
-            .iter()
-            .map(|r| VersionFile {
-                path: r.get(0),
-                text: r.get(1),
-            })
-            .collect())
+        files_of(&mut ***tx, id).await
     }
 
     /// Checks a version's files (see [`check_files`]).
@@ -981,6 +959,24 @@ impl Store {
         self.refresh_library().await?;
         Ok(())
     }
+}
+
+/// A version's files in path order, read through the pool or inside a transaction.
+async fn files_of<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    version: i64,
+) -> Result<Vec<VersionFile>> {
+    let rows = sqlx::query("SELECT path, text FROM library_files WHERE version = $1 ORDER BY path")
+        .bind(version)
+        .fetch_all(db)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| VersionFile {
+            path: r.get(0),
+            text: r.get(1),
+        })
+        .collect())
 }
 
 fn sha(text: &str) -> String {

@@ -146,6 +146,13 @@ fn may_see(s: &crate::auth::Session) -> Result<(), crate::AppError> {
         .or_else(|_| s.require_access(Access::ApprovePolicy))
 }
 
+/// A version's facts after a step on it (the answer of the step).
+async fn summary(st: &AppState, actor: &kc_store::Actor, id: i64) -> ApiResult<Json<J>> {
+    Ok(Json(json!(
+        st.store.library_version(actor, id).await?.summary
+    )))
+}
+
 pub(crate) fn check_json(c: &kc_store::versions::DraftCheck) -> J {
     let mut j = json!(c);
     j["ready"] = json!(c.ready());
@@ -284,9 +291,7 @@ pub(crate) async fn submit(
     csrf(&s, &headers)?;
     let actor = s.user.actor();
     st.store.submit_draft(&actor, id).await?;
-    Ok(Json(json!(
-        st.store.library_version(&actor, id).await?.summary
-    )))
+    summary(&st, &actor, id).await
 }
 
 /// Approves and publishes a submitted draft: a second person with the approving role, never
@@ -318,9 +323,7 @@ pub(crate) async fn approve(
     st.store
         .approve_draft(&actor, &s.user.name, id, from)
         .await?;
-    Ok(Json(json!(
-        st.store.library_version(&actor, id).await?.summary
-    )))
+    summary(&st, &actor, id).await
 }
 
 /// Returns a submitted draft to its author with the reason.
@@ -339,9 +342,7 @@ pub(crate) async fn return_draft(
     let r: ReturnRequest = body(&bytes)?;
     let actor = s.user.actor();
     st.store.return_draft(&actor, id, &r.reason).await?;
-    Ok(Json(json!(
-        st.store.library_version(&actor, id).await?.summary
-    )))
+    summary(&st, &actor, id).await
 }
 
 /// Discards a draft.
@@ -357,9 +358,7 @@ pub(crate) async fn discard(
     csrf(&s, &headers)?;
     let actor = s.user.actor();
     st.store.discard_draft(&actor, id).await?;
-    Ok(Json(json!(
-        st.store.library_version(&actor, id).await?.summary
-    )))
+    summary(&st, &actor, id).await
 }
 
 /// What the version would cost against the active one over the stored applicants the caller
