@@ -628,6 +628,13 @@ enum Col {
     Cells(Rc<Vec<Cell>>),
 }
 
+/// Where an enum field tested by [`Batch::member_bits`] is.
+#[derive(Clone, Copy)]
+enum MemberCol {
+    Applicant(usize),
+    Event(usize),
+}
+
 /// A typed column read row by row: a broadcast constant or a slice.
 #[derive(Clone, Copy)]
 enum V<'a, T: Copy> {
@@ -722,6 +729,14 @@ impl Col {
             ))
         } else {
             Col::Cells(Rc::new(cells))
+        }
+    }
+
+    /// The members of an enum column (empty for any other column).
+    fn enum_slice(&self) -> &[u32] {
+        match self {
+            Col::Enum(v) => v,
+            _ => &[],
         }
     }
 
@@ -1108,6 +1123,11 @@ pub struct Batch<'i> {
     /// The dates as ordered integers (see [`day_key`]), per event type, and the dates judged.
     date_keys: Vec<Vec<i32>>,
     as_of_keys: Vec<i32>,
+    /// The earliest date judged (as a key), and whether any applicant goes to the engine
+    /// whole: when every row is inside a measure's validity and no applicant is whole, a
+    /// measure need not look at each row's date.
+    as_of_min: i32,
+    any_whole: bool,
 }
 
 /// A date as an integer in the same order, compared in one instruction.
@@ -1197,16 +1217,21 @@ impl<'i> Batch<'i> {
                 (lo, d.iter().max().copied().unwrap_or(lo))
             })
             .collect();
+        let as_of_keys: Vec<i32> = inputs.iter().map(|i| day_key(i.as_of)).collect();
+        // Whether a text holds '|' is a property of the data, looked at as it is laid out.
+        let (pipe, pipe_checked) = (texts.iter().any(|t| t.contains('|')), texts.len());
         Batch {
+            as_of_min: as_of_keys.iter().copied().min().unwrap_or(i32::MAX),
+            any_whole: whole_engine.iter().any(|w| *w),
             inputs,
             texts,
             consts: plan.consts.clone(),
-            pipe: false,
-            pipe_checked: 0,
+            pipe,
+            pipe_checked,
             applicant,
             whole_engine,
             as_of: inputs.iter().map(|i| i.as_of).collect(),
-            as_of_keys: inputs.iter().map(|i| day_key(i.as_of)).collect(),
+            as_of_keys,
             date_keys: dates
                 .iter()
                 .map(|d| d.iter().map(|d| day_key(*d)).collect())
@@ -1218,6 +1243,33 @@ impl<'i> Batch<'i> {
             date_cells,
             date_range,
         }
+    }
+
+    /// A condition testing an enum field of the rows of type `ty` against constants, as the
+    /// field and the set of members (< 64) for which it holds; `None` for any other condition.
+    fn member_bits(&self, ty: usize, c: &Expr) -> Option<(MemberCol, u64)> {
+        let Op::EnumTest(x, t) = &c.op else {
+            return None;
+        };
+        if t.table.len() > 64 {
+            return None;
+        }
+        let (which, col) = match x.op {
+            Op::EventField(f) => (MemberCol::Event(f), &self.fields[ty][f]),
+            Op::ApplicantField(s) if self.identity[ty] => {
+                (MemberCol::Applicant(s), &self.applicant[s])
+            }
+            _ => return None,
+        };
+        if !matches!(col, Col::Enum(_)) {
+            return None;
+        }
+        let bits = t
+            .table
+            .iter()
+            .enumerate()
+            .fold(0u64, |b, (m, v)| b | (u64::from(*v == B_TRUE) << m));
+        Some((which, bits))
     }
 
     fn applicants_with(&self, ty: usize) -> Vec<usize> {
@@ -1257,59 +1309,157 @@ impl<'i> Batch<'i> {
             plan,
             ty,
             n,
-            bad: vec![false; n],
-            lets: Vec::with_capacity(mp.lets.len()),
+            bad: BadRows {
+                rows: vec![false; n],
+                any: false,
+            },
+            let_exprs: &mp.lets,
+            lets: vec![None; mp.lets.len()],
             increments: Vec::new(),
         };
-        for l in &mp.lets {
-            let col = cx.eval(self, l);
-            cx.lets.push(col);
-        }
-        // All conditions met, row by row.
-        let mut met = vec![true; n];
-        for c in &mp.conditions {
-            let col = cx.eval(self, c);
-            match col.bools() {
-                Some(V::S(v)) => {
-                    for (ok, v) in met.iter_mut().zip(v.iter()) {
-                        *ok &= *v == B_TRUE;
-                    }
-                }
-                Some(V::C(v)) => {
-                    if v != B_TRUE {
-                        met.fill(false);
-                    }
-                }
-                None => {
-                    for (r, ok) in met.iter_mut().enumerate() {
-                        *ok &= col.get(r) == Cell::Bool(true);
-                    }
-                }
-            }
-            cx.pool.recycle(col);
-        }
         // One row per applicant and an amount: nothing paid before a row (no once-only rule,
         // consecutive years or cap to look back on), so each row stands alone — and a row
-        // whose conditions are not met (computed exactly) gets nothing, whatever its amount:
-        // the keys, amounts and caps are computed for the other rows only.
+        // whose conditions are not met (computed exactly) gets nothing, whatever its amount.
+        // The rows are then narrowed step by step: to those in the measure's validity and
+        // not after the date judged, then condition by condition to those where it holds
+        // (or which could not be computed exactly: the engine takes those), and each next
+        // condition, the keys, amounts and caps are computed for the rows left only.
         let alone = self.identity[ty] && matches!(mp.grant, GrantPlan::Amount(..));
+        let mut met = Vec::new();
         if alone {
             // Row r is applicant r's. Rows of applicants left to the engine whole, and rows
             // dated outside the measure's validity or after the date judged, get nothing.
             let (from, to) = (day_key(m.valid.0), day_key(m.valid.1));
-            let (keys, as_of) = (&self.date_keys[ty][..n], &self.as_of_keys[..n]);
-            let (whole, bad, met) = (&self.whole_engine[..n], &cx.bad[..n], &met[..n]);
-            // Without branches: every row is written, the count moves on for the selected.
-            let mut sel = vec![0u32; n];
-            let mut len = 0;
-            for r in 0..n {
-                let k = keys[r];
-                let date_ok = (k >= from) & (k <= to) & (k <= as_of[r]);
-                sel[len] = r as u32;
-                len += (!whole[r] & (bad[r] | (met[r] & date_ok))) as usize;
+            let (lo, hi) = self.date_range[ty];
+            let every = !self.any_whole
+                && day_key(lo) >= from
+                && day_key(hi) <= to
+                && day_key(hi) <= self.as_of_min;
+            if !every {
+                let (keys, as_of) = (&self.date_keys[ty][..n], &self.as_of_keys[..n]);
+                let whole = &self.whole_engine[..n];
+                // Without branches: every row is written, the count moves on for the kept.
+                let mut sel = cx.pool.u32s(n);
+                sel.resize(n, 0);
+                let mut len = 0;
+                for r in 0..n {
+                    let k = keys[r];
+                    sel[len] = r as u32;
+                    len += (!whole[r] & (k >= from) & (k <= to) & (k <= as_of[r])) as usize;
+                }
+                sel.truncate(len);
+                cx.select(sel);
             }
-            sel.truncate(len);
-            cx.select(sel);
+            // Enum fields tested by table (`kind in [..]`, `region within ..`) first, all in one
+            // pass: they are exact (no row of theirs goes to the engine), so their order
+            // among the conditions does not change which rows pay.
+            let (bits, rest): (Vec<_>, Vec<_>) = mp
+                .conditions
+                .iter()
+                .map(|c| (c, (!cx.selected).then(|| self.member_bits(ty, c)).flatten()))
+                .partition(|(_, b)| b.is_some());
+            if !bits.is_empty() {
+                // Each test as its field and a table of 65 entries (the 64 members, then one
+                // for "unknown" and anything past them): one load a test a row.
+                let tests: Vec<(&[u32], [u8; 65])> = bits
+                    .iter()
+                    .map(|(_, b)| {
+                        let (col, bits) = b.expect("partitioned");
+                        let col: &[u32] = match col {
+                            MemberCol::Applicant(s) => self.applicant[s].enum_slice(),
+                            MemberCol::Event(f) => self.fields[ty][f].enum_slice(),
+                        };
+                        let mut lut = [0u8; 65];
+                        for (m, x) in lut.iter_mut().take(64).enumerate() {
+                            *x = ((bits >> m) & 1) as u8;
+                        }
+                        (&col[..n], lut)
+                    })
+                    .collect();
+                let at = |(col, lut): &(&[u32], [u8; 65]), r: usize| {
+                    lut[col[r].min(64) as usize] as usize
+                };
+                let mut keep = cx.pool.u32s(n);
+                keep.resize(n, 0);
+                let mut len = 0;
+                let out: &mut [u32] = &mut keep;
+                // Every row is written; the count moves on for the rows every test holds for.
+                match tests.as_slice() {
+                    [a] => {
+                        for r in 0..n {
+                            out[len] = r as u32;
+                            len += at(a, r);
+                        }
+                    }
+                    [a, b] => {
+                        for r in 0..n {
+                            out[len] = r as u32;
+                            len += at(a, r) & at(b, r);
+                        }
+                    }
+                    [a, b, c] => {
+                        for r in 0..n {
+                            out[len] = r as u32;
+                            len += at(a, r) & at(b, r) & at(c, r);
+                        }
+                    }
+                    _ => {
+                        for r in 0..n {
+                            out[len] = r as u32;
+                            len += tests.iter().fold(1, |k, t| k & at(t, r));
+                        }
+                    }
+                }
+                keep.truncate(len);
+                drop(tests);
+                cx.select(keep);
+            }
+            for (c, _) in rest {
+                if cx.n == 0 {
+                    break;
+                }
+                if let Some(keep) = cx.holds(self, c) {
+                    cx.select(keep);
+                }
+            }
+            if !cx.selected {
+                cx.sel = (0..n as u32).collect();
+                cx.selected = true;
+            }
+        } else {
+            for i in 0..mp.lets.len() {
+                let c = cx.eval(
+                    self,
+                    &Expr {
+                        op: Op::Let(i),
+                        ty: Type::Bool,
+                    },
+                );
+                cx.pool.recycle(c);
+            }
+            // All conditions met, row by row.
+            met = vec![true; n];
+            for c in &mp.conditions {
+                let col = cx.eval(self, c);
+                match col.bools() {
+                    Some(V::S(v)) => {
+                        for (ok, v) in met.iter_mut().zip(v.iter()) {
+                            *ok &= *v == B_TRUE;
+                        }
+                    }
+                    Some(V::C(v)) => {
+                        if v != B_TRUE {
+                            met.fill(false);
+                        }
+                    }
+                    None => {
+                        for (r, ok) in met.iter_mut().enumerate() {
+                            *ok &= col.get(r) == Cell::Bool(true);
+                        }
+                    }
+                }
+                cx.pool.recycle(col);
+            }
         }
         let keys: Vec<Vec<(Type, Col)>> = mp
             .once_keys
@@ -1328,7 +1478,7 @@ impl<'i> Batch<'i> {
                             && self.text(t).contains('|')
                         {
                             let row = cx.row(r);
-                            cx.bad[row] = true;
+                            cx.bad.set(row);
                         }
                     }
                 }
@@ -1356,52 +1506,104 @@ impl<'i> Batch<'i> {
 
         let mut engine = Vec::new();
         if alone && let GrantPlan::Amount(_, kind) = &mp.grant {
-            // At most one award a selected row.
-            out.reserve(cx.sel.len());
-            for (i, r) in cx.sel.iter().map(|r| *r as usize).enumerate() {
-                // Row r is applicant r's; column index i is row r's; its date and applicant
-                // were checked in the selection.
-                if cx.bad[r] {
-                    engine.push(r);
-                    continue;
-                }
-                if keys
-                    .iter()
-                    .any(|rule| rule.iter().any(|(ty, col)| !col.keyable_at(*ty, i)))
-                {
-                    continue;
-                }
-                let mut x = match amount_col {
-                    Some(c) => c.at(i),
-                    None => num(grant[0].get(i)).unwrap_or(NA),
-                };
-                if x == NA {
-                    continue;
-                }
-                let mut exhausted = false;
-                for (ci, cap) in caps.iter().enumerate() {
-                    let limit = match &cap_cols {
-                        Some(cc) => cc[ci].at(i),
-                        None => num(cap.get(i)).unwrap_or(NA),
-                    };
-                    if limit == NA {
-                        continue;
-                    }
-                    if limit <= 0 {
-                        exhausted = true;
-                        break;
-                    }
-                    x = x.min(limit);
-                }
-                if exhausted {
-                    continue;
-                }
-                let x = floor_fen(x);
-                if x == 0 || !mp.split_ok(x) {
-                    continue;
-                }
-                out.push(r as u32, self.rows[ty][r].1, *kind, x);
+            // Row sel[i] is applicant sel[i]'s; its date and conditions were checked in the
+            // selection. Column by column: each index's amount, then capped (`NA`: no award),
+            // then floored to the fen and the awards written in one pass.
+            let k = cx.n;
+            let mut xs = cx.pool.nums(k);
+            match amount_col {
+                Some(V::S(a)) => xs.extend_from_slice(&a[..k]),
+                Some(V::C(c)) => xs.resize(k, c),
+                None => xs.extend((0..k).map(|i| num(grant[0].get(i)).unwrap_or(NA))),
             }
+            if cx.bad.any {
+                for (i, x) in xs.iter_mut().enumerate() {
+                    let r = cx.sel[i] as usize;
+                    if cx.bad[r] {
+                        engine.push(r);
+                        *x = NA;
+                    }
+                }
+            }
+            for (ci, cap) in caps.iter().enumerate() {
+                // A cap of nothing left (≤ 0) leaves no award; an unknown cap limits nothing.
+                let capped = |x: i128, l: i128| match (x, l) {
+                    (NA, _) => NA,
+                    (x, NA) => x,
+                    (_, l) if l <= 0 => NA,
+                    (x, l) => x.min(l),
+                };
+                match cap_cols.as_ref().map(|cc| cc[ci]) {
+                    Some(V::C(l)) => xs.iter_mut().for_each(|x| *x = capped(*x, l)),
+                    Some(V::S(ls)) => {
+                        for (x, l) in xs.iter_mut().zip(ls) {
+                            *x = capped(*x, *l);
+                        }
+                    }
+                    None => {
+                        for (i, x) in xs.iter_mut().enumerate() {
+                            *x = capped(*x, num(cap.get(i)).unwrap_or(NA));
+                        }
+                    }
+                }
+            }
+            for (ty, col) in keys.iter().flatten() {
+                match (ty, col) {
+                    (_, Col::Const(c)) if !keyable(*ty, *c) => xs.fill(NA),
+                    (_, Col::Const(_)) => {}
+                    (Type::Int, Col::Num(v)) => {
+                        for (x, v) in xs.iter_mut().zip(v.iter()) {
+                            if *v == NA {
+                                *x = NA;
+                            }
+                        }
+                    }
+                    (Type::Text | Type::Enum(_), Col::Text(v) | Col::Enum(v)) => {
+                        for (x, v) in xs.iter_mut().zip(v.iter()) {
+                            if *v == NO_MEMBER {
+                                *x = NA;
+                            }
+                        }
+                    }
+                    _ => {
+                        for (i, x) in xs.iter_mut().enumerate() {
+                            if !col.keyable_at(*ty, i) {
+                                *x = NA;
+                            }
+                        }
+                    }
+                }
+            }
+            // Every index is written; the count moves on for an award (a whole fen that splits).
+            let base = out.len();
+            out.applicant.resize(base + k, 0);
+            out.event.resize(base + k, 0);
+            out.amount.resize(base + k, 0);
+            let rows: &[(u32, u32)] = &self.rows[ty];
+            let (applicants, events, amounts): (&mut [u32], &mut [u32], &mut [i128]) = (
+                &mut out.applicant[base..],
+                &mut out.event[base..],
+                &mut out.amount[base..],
+            );
+            let mut len = 0;
+            for (x, r) in xs.iter().zip(&cx.sel[..k]) {
+                let x = if *x == NA { 0 } else { floor_fen(*x) };
+                applicants[len] = *r;
+                events[len] = rows[*r as usize].1;
+                amounts[len] = x;
+                let splits = if mp.fen_splits {
+                    x.abs() < LIMIT
+                } else {
+                    mp.split_ok(x)
+                };
+                len += (x != 0 && splits) as usize;
+            }
+            let len = base + len;
+            out.applicant.truncate(len);
+            out.event.truncate(len);
+            out.amount.truncate(len);
+            out.kind.resize(len, *kind);
+            cx.pool.nums.push(xs);
             self.give_back(cx, grant, caps, keys);
             return engine;
         }
@@ -1438,7 +1640,7 @@ impl<'i> Batch<'i> {
             if self.whole_engine[ai] {
                 continue;
             }
-            if cx.bad[r..end].iter().any(|b| *b) {
+            if cx.bad.rows[r..end].iter().any(|b| *b) {
                 engine.push(ai);
                 continue;
             }
@@ -1600,10 +1802,12 @@ impl<'i> Batch<'i> {
             .into_iter()
             .chain(caps)
             .chain(keys)
-            .chain(cx.lets.drain(..))
+            .chain(cx.lets.drain(..).flatten())
         {
             cx.pool.recycle(c);
         }
+        let sel = std::mem::take(&mut cx.sel);
+        cx.pool.u32s.push(sel);
         POOL.set(cx.pool);
     }
 
@@ -1667,13 +1871,6 @@ impl<'i> Batch<'i> {
 }
 
 impl MeasureAwards {
-    fn reserve(&mut self, n: usize) {
-        self.applicant.reserve(n);
-        self.event.reserve(n);
-        self.amount.reserve(n);
-        self.kind.reserve(n);
-    }
-
     fn push(&mut self, a: u32, event: u32, kind: AmountKind, amount: i128) {
         self.applicant.push(a);
         self.event.push(event);
@@ -1723,6 +1920,16 @@ impl MeasurePlan {
     }
 }
 
+/// `out` = `v[sel[0]], v[sel[1]], …` (`out` empty on entry). Over plain slices, so that the
+/// loop keeps its addresses in registers.
+#[inline]
+fn gather<T: Copy + Default>(out: &mut Vec<T>, v: &[T], sel: &[u32]) {
+    out.resize(sel.len(), T::default());
+    for (o, r) in out.iter_mut().zip(sel) {
+        *o = v[*r as usize];
+    }
+}
+
 /// Column buffers of finished operations, for the next ones: a slice's columns are
 /// allocated once, not per operation (freeing them returned memory to the system, and taking
 /// it again cost a page fault per page).
@@ -1759,22 +1966,22 @@ impl Pool {
             Col::Const(c) => Col::Const(*c),
             Col::Num(v) => {
                 let mut out = self.nums(sel.len());
-                out.extend(sel.iter().map(|r| v[*r as usize]));
+                gather(&mut out, v, sel);
                 Col::Num(Rc::new(out))
             }
             Col::Bool(v) => {
                 let mut out = self.u8s(sel.len());
-                out.extend(sel.iter().map(|r| v[*r as usize]));
+                gather(&mut out, v, sel);
                 Col::Bool(Rc::new(out))
             }
             Col::Enum(v) => {
                 let mut out = self.u32s(sel.len());
-                out.extend(sel.iter().map(|r| v[*r as usize]));
+                gather(&mut out, v, sel);
                 Col::Enum(Rc::new(out))
             }
             Col::Text(v) => {
                 let mut out = self.u32s(sel.len());
-                out.extend(sel.iter().map(|r| v[*r as usize]));
+                gather(&mut out, v, sel);
                 Col::Text(Rc::new(out))
             }
             Col::Cells(_) => c.select(sel),
@@ -1811,6 +2018,34 @@ impl Pool {
     }
 }
 
+/// Rows whose value the plan could not compute exactly, and whether there is any (most
+/// slices have none: the flag spares a scan of every row).
+struct BadRows {
+    rows: Vec<bool>,
+    any: bool,
+}
+
+impl BadRows {
+    #[inline]
+    fn set(&mut self, r: usize) {
+        self.rows[r] = true;
+        self.any = true;
+    }
+
+    fn fill_all(&mut self) {
+        self.rows.fill(true);
+        self.any = true;
+    }
+}
+
+impl std::ops::Index<usize> for BadRows {
+    type Output = bool;
+    #[inline]
+    fn index(&self, r: usize) -> &bool {
+        &self.rows[r]
+    }
+}
+
 /// One measure's evaluation over the rows of its event type.
 struct Cx<'p, 'l> {
     pool: Pool,
@@ -1822,8 +2057,10 @@ struct Cx<'p, 'l> {
     ty: usize,
     n: usize,
     /// Rows whose value the plan could not compute exactly.
-    bad: Vec<bool>,
-    lets: Vec<Col>,
+    bad: BadRows,
+    /// The measure's lets, each computed when first read, for the rows evaluated then.
+    let_exprs: &'p [Expr],
+    lets: Vec<Option<Col>>,
     /// Per row, the item of the first increment computed (its key type and cell); empty
     /// until a measure computes one.
     increments: Vec<Option<(Type, Cell)>>,
@@ -1871,16 +2108,94 @@ impl Cx<'_, '_> {
         }
     }
 
-    /// Computes the next columns for the rows `sel` only.
-    fn select(&mut self, sel: Vec<u32>) {
+    /// Computes the next columns for the column indices `keep` of the rows evaluated so far
+    /// only (before any selection, indices are rows).
+    fn select(&mut self, keep: Vec<u32>) {
         let lets = std::mem::take(&mut self.lets);
-        self.lets = lets.iter().map(|c| self.pool.select(c, &sel)).collect();
-        for c in lets {
+        self.lets = lets
+            .iter()
+            .map(|c| c.as_ref().map(|c| self.pool.select(c, &keep)))
+            .collect();
+        for c in lets.into_iter().flatten() {
             self.pool.recycle(c);
         }
-        self.n = sel.len();
-        self.sel = sel;
+        self.n = keep.len();
+        if self.selected {
+            let mut sel = self.pool.u32s(keep.len());
+            sel.extend(keep.iter().map(|i| self.sel[*i as usize]));
+            self.pool.u32s.push(std::mem::replace(&mut self.sel, sel));
+            self.pool.u32s.push(keep);
+        } else {
+            self.sel = keep;
+        }
         self.selected = true;
+    }
+
+    /// The column indices whose condition `c` holds, or whose row could not be computed
+    /// exactly (the engine will take those). `None`: every index does.
+    fn holds(&mut self, b: &mut Batch, c: &Expr) -> Option<Vec<u32>> {
+        let any_bad = self.bad.any;
+        let lib = self.plan.lib;
+        let mut keep = self.pool.u32s(self.n);
+        keep.resize(self.n, 0);
+        let mut len = 0;
+        // An enum field tested by table, read in place: no column of the test is made.
+        if let Op::EnumTest(x, t) = &c.op
+            && !any_bad
+        {
+            let field = match x.op {
+                Op::EventField(f) => Some(&b.fields[self.ty][f]),
+                Op::ApplicantField(s) if b.identity[self.ty] => Some(&b.applicant[s]),
+                _ => None,
+            };
+            if let Some(Col::Enum(v)) = field {
+                let at = |m: u32| match t.table.get(m as usize) {
+                    Some(x) => *x,
+                    None => t.at(lib, m),
+                };
+                // Plain slices: the compiler then keeps their addresses in registers.
+                let (v, out): (&[u32], &mut [u32]) = (v, &mut keep);
+                if self.selected {
+                    for (i, r) in self.sel.iter().enumerate() {
+                        out[len] = i as u32;
+                        len += (at(v[*r as usize]) == B_TRUE) as usize;
+                    }
+                } else {
+                    for (r, m) in v[..self.n].iter().enumerate() {
+                        out[len] = r as u32;
+                        len += (at(*m) == B_TRUE) as usize;
+                    }
+                }
+                keep.truncate(len);
+                return (len < self.n).then_some(keep);
+            }
+        }
+        let col = self.eval(b, c);
+        let any_bad = self.bad.any;
+        match col.bools() {
+            Some(V::C(v)) if v == B_TRUE => {
+                self.pool.recycle(col);
+                self.pool.u32s.push(keep);
+                return None;
+            }
+            Some(V::C(_)) if !any_bad => {}
+            Some(V::S(v)) if !any_bad => {
+                let out: &mut [u32] = &mut keep;
+                for (i, x) in v[..self.n].iter().enumerate() {
+                    out[len] = i as u32;
+                    len += (*x == B_TRUE) as usize;
+                }
+            }
+            _ => {
+                for i in 0..self.n {
+                    keep[len] = i as u32;
+                    len += (col.get(i) == Cell::Bool(true) || self.bad[self.row(i)]) as usize;
+                }
+            }
+        }
+        self.pool.recycle(col);
+        keep.truncate(len);
+        (len < self.n).then_some(keep)
     }
 
     /// A column of the batch (every row of the type), for the rows evaluated.
@@ -1913,11 +2228,18 @@ impl Cx<'_, '_> {
                 let c = b.applicant_col(self.ty, *s);
                 if self.selected { self.leaf(&c) } else { c }
             }
-            Op::Let(i) => self
-                .lets
-                .get(*i)
-                .cloned()
-                .unwrap_or(Col::Const(Cell::Unknown)),
+            Op::Let(i) => {
+                if let Some(Some(c)) = self.lets.get(*i) {
+                    return c.clone();
+                }
+                let exprs = self.let_exprs;
+                let Some(x) = exprs.get(*i) else {
+                    return Col::Const(Cell::Unknown);
+                };
+                let c = self.eval(b, x);
+                self.lets[*i] = Some(c.clone());
+                c
+            }
             Op::Not(x) => {
                 let c = self.eval(b, x);
                 let Some(v) = c.bools() else {
@@ -1980,7 +2302,7 @@ impl Cx<'_, '_> {
                     Exact::Value(c) => c,
                     Exact::Unknown => NA,
                     Exact::Inexact => {
-                        bad[sel.map_or(r, |s| s[r] as usize)] = true;
+                        bad.set(sel.map_or(r, |s| s[r] as usize));
                         NA
                     }
                 };
@@ -2085,6 +2407,41 @@ impl Cx<'_, '_> {
                     return self.generic(b, e);
                 };
                 let mut out = self.pool.nums(n);
+                // Constant arms over an enum column (the common tier): each member's value by
+                // table, built here for the members of the enum.
+                if let (Type::Enum(en), V::S(members)) = (s.ty, sv)
+                    && let Some(consts) = vs
+                        .iter()
+                        .map(|v| match v {
+                            V::C(c) => Some(*c),
+                            V::S(_) => None,
+                        })
+                        .collect::<Option<Vec<i128>>>()
+                {
+                    let table: Vec<i128> = (0..lib.vocab.enums[en].members.len() as u32)
+                        .map(|x| {
+                            arms.iter()
+                                .zip(&consts)
+                                .find(|((p, _), _)| match p {
+                                    Pattern::Any => true,
+                                    Pattern::Members(ms) => ms.contains(&x),
+                                    _ => false,
+                                })
+                                .map_or(NA, |(_, v)| *v)
+                        })
+                        .collect();
+                    out.extend(
+                        members[..n]
+                            .iter()
+                            .map(|m| table.get(*m as usize).copied().unwrap_or(NA)),
+                    );
+                    drop(vs);
+                    self.pool.recycle(sc);
+                    for c in values {
+                        self.pool.recycle(c);
+                    }
+                    return Col::Num(Rc::new(out));
+                }
                 out.extend((0..n).map(|r| {
                     let x = sv.at(r);
                     if x == NO_MEMBER {
@@ -2156,7 +2513,7 @@ impl Cx<'_, '_> {
             return match values[i - 1].1 {
                 Some(c) => Col::Const(c),
                 None => {
-                    self.bad.fill(true);
+                    self.bad.fill_all();
                     Col::Const(Cell::Unknown)
                 }
             };
@@ -2170,7 +2527,7 @@ impl Cx<'_, '_> {
                     Cell::Unknown
                 } else {
                     values[i - 1].1.unwrap_or_else(|| {
-                        self.bad[row] = true;
+                        self.bad.set(row);
                         Cell::Unknown
                     })
                 }
@@ -2299,7 +2656,7 @@ impl Cx<'_, '_> {
                         Exact::Unknown => Cell::Unknown,
                         Exact::Inexact => {
                             let row = self.row(r);
-                            self.bad[row] = true;
+                            self.bad.set(row);
                             Cell::Unknown
                         }
                     });
@@ -2447,7 +2804,7 @@ impl Cx<'_, '_> {
                         None => Cell::Unknown,
                         Some(v) => const_cell(&v, &mut b.texts, 0).unwrap_or_else(|| {
                             let row = self.row(r);
-                            self.bad[row] = true;
+                            self.bad.set(row);
                             Cell::Unknown
                         }),
                     });
