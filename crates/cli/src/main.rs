@@ -7,7 +7,9 @@ mod plans;
 mod population;
 
 // mimalloc instead of glibc's malloc: in a profile of PostgreSQL approvals a fifth of this
-// process's CPU was malloc/free (see docs/benchmarks.md).
+// process's CPU was malloc/free (see docs/benchmarks.md). Built without transparent huge pages
+// (feature `no_thp`): asking for them made a simulation's freed and retaken memory cost a
+// zeroed 2 MiB page each time (a quarter of `simulate`'s time went to clearing pages).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod report;

@@ -52,12 +52,36 @@ fn progress() -> indicatif::ProgressBar {
     pb
 }
 
+/// Calls `f` on each batch of `reader` while a thread reads the next ones: reading and parsing
+/// a file is one thread's work, and it then overlaps the evaluation instead of alternating
+/// with it. At most two batches wait, so memory stays bounded. Stops at `f`'s first error (the
+/// reader then stops at its next batch).
+fn for_each_read_ahead<T: Send>(
+    reader: Box<dyn Iterator<Item = T> + Send + '_>,
+    mut f: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<T>(2);
+        s.spawn(move || {
+            for batch in reader {
+                if tx.send(batch).is_err() {
+                    break;
+                }
+            }
+        });
+        for batch in rx {
+            f(batch)?;
+        }
+        Ok(())
+    })
+}
+
 /// The population's batches, read against `lib`'s vocabulary.
 fn batches<'l>(
     a: &Args,
     lib: &'l Library,
     stored: &'l Option<Vec<String>>,
-) -> Result<Box<dyn Iterator<Item = Result<Vec<Input>>> + 'l>> {
+) -> Result<Box<dyn Iterator<Item = Result<Vec<Input>>> + Send + 'l>> {
     if let Some(lines) = stored {
         let name = a.opt.database.clone();
         let mut inputs = lines.iter().enumerate().map(move |(i, l)| {
@@ -105,7 +129,8 @@ pub fn run(a: Args, lib: Library) -> Result<()> {
         Some(Reform::Overlay(r)) => Some(kc_simulate::Simulation::new(r, a.from, Some(a.to))),
         _ => None,
     };
-    for batch in batches(&a, &lib, &stored)? {
+    let reader = batches(&a, &lib, &stored)?;
+    for_each_read_ahead(reader, |batch| {
         let batch = batch?;
         pb.inc(batch.len() as u64);
         traced.extend(
@@ -124,17 +149,19 @@ pub fn run(a: Args, lib: Library) -> Result<()> {
                 base.add_batch(batch);
             }
         }
-    }
+        Ok(())
+    })?;
     let forecast = base.finish();
     let after = match (&reform, overlay) {
         (Some(Reform::Overlay(r)), Some(sim)) => Some((sim.finish(), r)),
         (Some(Reform::Library(r)), _) => {
             let mut sim = kc_simulate::Simulation::new(r, a.from, Some(a.to));
-            for batch in batches(&a, r, &stored)? {
+            for_each_read_ahead(batches(&a, r, &stored)?, |batch| {
                 let batch = batch?;
                 pb.inc(batch.len() as u64);
                 sim.add_batch(batch);
-            }
+                Ok(())
+            })?;
             Some((sim.finish(), r))
         }
         _ => None,

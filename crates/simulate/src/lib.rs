@@ -257,11 +257,13 @@ impl<'a> Simulation<'a> {
                 total = Some(total.unwrap_or(Money::ZERO) + m);
                 line.amounts.push(m);
                 for (level, part) in &p.split {
-                    let e = line
-                        .by_level
-                        .entry(level.keyword().to_string())
-                        .or_insert(Money::ZERO);
-                    *e = *e + *part;
+                    // Looked up before inserting: no key allocated for every award.
+                    match line.by_level.get_mut(level.keyword()) {
+                        Some(e) => *e = *e + *part,
+                        None => {
+                            line.by_level.insert(level.keyword().to_string(), *part);
+                        }
+                    }
                 }
             }
         }
