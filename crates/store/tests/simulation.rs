@@ -288,7 +288,7 @@ async fn uploaded_populations_are_kept_scoped_deleted_and_backed_up() {
         );
         assert_eq!(
             ids(s.simulation_populations(&sy).await.unwrap()),
-            [b.id.clone()]
+            std::slice::from_ref(&b.id)
         );
         assert!(matches!(
             s.simulation_population(&sy, &a.id).await,

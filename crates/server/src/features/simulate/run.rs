@@ -79,7 +79,7 @@ pub(crate) enum Population {
     /// A synthetic population generated from a shipped calibration file over the period.
     Synthetic(&'static Calibrated, u64),
     /// A population file uploaded to the workspace.
-    Uploaded(UploadedPopulation),
+    Uploaded(Box<UploadedPopulation>),
 }
 
 /// A calibration file shipped with kechuang (data/population/), embedded in the binary.
@@ -120,13 +120,13 @@ const SEED: u64 = 1;
 fn population(r: &Request, uploads: &[UploadedPopulation], p: &mut Problems) -> Population {
     match r.population.trim() {
         "" | "stored" => Population::Stored,
-        id if uploads.iter().any(|u| u.id == id) => Population::Uploaded(
+        id if uploads.iter().any(|u| u.id == id) => Population::Uploaded(Box::new(
             uploads
                 .iter()
                 .find(|u| u.id == id)
                 .cloned()
                 .expect("found above"),
-        ),
+        )),
         name => match CALIBRATIONS.iter().find(|c| c.name == name) {
             None => {
                 p.insert(
