@@ -56,24 +56,6 @@ async fn upload_api(c: &Client, app: &str, query: &str, bytes: Vec<u8>) -> (u16,
     (s, r.json().await.unwrap_or(J::Null))
 }
 
-async fn form(c: &Client, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let mut all = vec![("csrf", c.csrf.as_str())];
-    all.extend_from_slice(fields);
-    let r = c
-        .http
-        .post(format!("{}{path}", c.base))
-        .form(&all)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let loc = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, loc.unwrap_or(r.text().await.unwrap()))
-}
-
 async fn download(c: &Client, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let r = c
         .http

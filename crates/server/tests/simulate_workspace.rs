@@ -68,25 +68,6 @@ async fn upload_api(c: &Client, filename: &str, bytes: &[u8]) -> (u16, J) {
     (s, r.json().await.unwrap_or(J::Null))
 }
 
-/// Posts a form of the 测算 pages (urlencoded, with the CSRF token): (status, location or text).
-async fn form(c: &Client, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
-    let mut all = vec![("csrf", c.csrf.as_str())];
-    all.extend_from_slice(fields);
-    let r = c
-        .http
-        .post(format!("{}{path}", c.base))
-        .form(&all)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    let loc = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, loc.unwrap_or(r.text().await.unwrap()))
-}
-
 async fn wait_over(c: &Client, id: &str) -> J {
     for _ in 0..1200 {
         let (s, r) = c.get(&format!("/api/simulations/{id}")).await;

@@ -319,3 +319,22 @@ pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (Strin
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
+
+/// Posts a form (urlencoded, with the CSRF token): (status, the redirect's location or the page).
+pub async fn form(c: &Client, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let mut all = vec![("csrf", c.csrf.as_str())];
+    all.extend_from_slice(fields);
+    let r = c
+        .http
+        .post(format!("{}{path}", c.base))
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let loc = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, loc.unwrap_or(r.text().await.unwrap()))
+}

@@ -524,10 +524,12 @@ fn evaluate(
         .reform
         .as_ref()
         .map(|(_, l)| kc_simulate::Simulation::new(l, Some(c.from), Some(c.to)));
-    if !rt
-        .block_on(store.simulation_progress(run, 0))
-        .map_err(|e| e.to_string())?
-    {
+    // Writes the progress; `false`: the run was stopped (or failed) meanwhile — end here.
+    let going = |done: u64| {
+        rt.block_on(store.simulation_progress(run, done as i64))
+            .map_err(|e| e.to_string())
+    };
+    if !going(0)? {
         return Ok(None);
     }
     if let (Population::Uploaded(u), Some(bytes)) = (&c.population, upload) {
@@ -544,10 +546,7 @@ fn evaluate(
                 batch.map_err(|e| format!("总体文件 {} (population {}): {e}", u.name, u.name))?;
             done += batch.len() as u64;
             add_batch(&mut base, reformed.as_mut(), batch);
-            if !rt
-                .block_on(store.simulation_progress(run, done as i64))
-                .map_err(|e| e.to_string())?
-            {
+            if !going(done)? {
                 return Ok(None);
             }
         }
@@ -568,10 +567,7 @@ fn evaluate(
             }
             done += batch.len() as u64;
             add_batch(&mut base, reformed.as_mut(), batch);
-            if !rt
-                .block_on(store.simulation_progress(run, done as i64))
-                .map_err(|e| e.to_string())?
-            {
+            if !going(done)? {
                 return Ok(None);
             }
         }
@@ -587,11 +583,7 @@ fn evaluate(
         }
         base.add(input);
         let done = i + 1;
-        if (done % PROGRESS_EVERY == 0 || done == ids.len())
-            && !rt
-                .block_on(store.simulation_progress(run, done as i64))
-                .map_err(|e| e.to_string())?
-        {
+        if (done % PROGRESS_EVERY == 0 || done == ids.len()) && !going(done as u64)? {
             return Ok(None);
         }
     }
