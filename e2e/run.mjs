@@ -1346,6 +1346,39 @@ async function simulateScenario(page, context, base) {
     assert.ok((await page.locator('table#lines tr[data-measure]').count()) >= 5, 'several measures pay');
     assert.ok(fen(await text(page.locator('#baseline-total'))) > 0, 'a total');
   });
+  await check('测算: finance uploads a population file (the twelve applicants written by hand), runs 2023 over it with a reform file rewriting (十八) in the policy language, and reads 1,023,000.00 → 1,103,000.00 元', async () => {
+    await page.goto(`${base}/simulate`);
+    await page.setInputFiles('#upload-form input[type="file"]', path.join(here, '../crates/simulate/tests/data/twelve.jsonl'));
+    await submit(page, page.locator('#upload-form button[type="submit"]'));
+    assert.equal(new URL(page.url()).pathname, '/simulate');
+    const row = page.locator('table#uploads tr[data-population]', { hasText: 'twelve.jsonl' });
+    assert.equal(await text(row.locator('td.applicants')), '12');
+    const id = await row.getAttribute('data-population');
+    await page.check(`#population input[name="population"][value="${id}"]`);
+    await page.locator('#reform-file summary').click();
+    // (十八): 0.3‰ of the registered volume, at most 15万元 — A4 60,000 → 90,000, A5 100,000 → 150,000.
+    await page.fill('#reform_text', [
+      'reform "(十八) 按0.3‰、最高15万元"',
+      'replace contract_registration_institution',
+      'measure contract_registration_institution "技术合同登记机构奖励(试算)" "Reward for registration institutions (trial)"',
+      '  clause "(十八)"',
+      '  on contract_registration_volume',
+      '  when applicant.kind = contract_registration_institution',
+      '  when applicant.region within shenyang',
+      '  grant min(0.3‰ × event.registered_volume, 15万元)',
+      '  once per event.registration_year',
+    ].join('\n'));
+    await page.fill('#simulate-form input[name="title"]', '上传总体:(十八) 改写');
+    await page.fill('#simulate-form input[name="from"]', '2023-01-01');
+    await page.fill('#simulate-form input[name="to"]', '2023-12-31');
+    simulation.uploaded = await runSimulation(page, base);
+    assert.match(await text(page.locator('#run-population')), /twelve\.jsonl.*12 个/);
+    assert.equal(await text(page.locator('#baseline-total')), '1,023,000.00 元');
+    assert.equal(await text(page.locator('#reform-total')), '1,103,000.00 元');
+    assert.equal(await text(page.locator('#delta-total')), '80,000.00 元');
+    assert.match(await text(page.locator('#reform-text')), /replace contract_registration_institution/);
+    await shot(page, 'simulate-upload');
+  });
   await sideCheck('测算 in English: headings, labels and buttons of the page and the run are in English', async () => {
     await page.goto(`${base}/lang/en`);
     const problems = [];

@@ -482,12 +482,18 @@ fn seed_files(dir: Option<&std::path::Path>) -> Result<Vec<kc_store::versions::V
 }
 
 fn load_checked(dir: Option<PathBuf>) -> Result<Library> {
+    Ok(load_checked_with_sources(dir)?.1)
+}
+
+/// The checked library and the files it was checked from (a reform file's measures are checked
+/// in their documents' files).
+fn load_checked_with_sources(dir: Option<PathBuf>) -> Result<(Vec<SourceFile>, Library)> {
     let (files, checked) = load(dir)?;
     if checked.has_errors() {
         eprint!("{}", checked.render(&files));
         bail!("the policy library has errors; run `kechuang check` for details");
     }
-    Ok(checked.library.expect("no errors means a library"))
+    Ok((files, checked.library.expect("no errors means a library")))
 }
 
 fn parse_date_arg(s: &str) -> Result<Date> {
@@ -752,7 +758,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             trace,
             out,
         } => {
-            let lib = load_checked(policies)?;
+            let (sources, lib) = load_checked_with_sources(policies)?;
             let day = |s: &Option<String>, what: &str| -> Result<Option<Date>> {
                 s.as_deref()
                     .map(|d| {
@@ -784,6 +790,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     budgets,
                     trace,
                 },
+                &sources,
                 lib,
             )?;
             Ok(ExitCode::SUCCESS)

@@ -111,11 +111,12 @@ fn batches<'l>(
     ))
 }
 
-pub fn run(a: Args, lib: Library) -> Result<()> {
+/// `sources`: the files `lib` was checked from, where a reform file's measures are checked.
+pub fn run(a: Args, sources: &[kc_check::SourceFile], lib: Library) -> Result<()> {
     let reform = match &a.reform {
         None => None,
         Some(p) if p.is_dir() => Some(Reform::Library(crate::load_checked(Some(p.clone()))?)),
-        Some(p) => Some(Reform::Overlay(reform_library(&lib, p.clone())?)),
+        Some(p) => Some(Reform::Overlay(reform_file(sources, &lib, p)?)),
     };
     let stored = if a.from_database {
         Some(db::stored_population(&a.opt, Arc::new(lib.clone()), a.to)?)
@@ -263,16 +264,18 @@ pub fn run(a: Args, lib: Library) -> Result<()> {
     Ok(())
 }
 
-/// A reform given on the command line: a reform file applied to the baseline, or a whole
-/// library directory.
-fn reform_library(base: &kc_check::Library, path: PathBuf) -> Result<kc_check::Library> {
-    if path.is_dir() {
-        return crate::load_checked(Some(path));
-    }
-    let text = std::fs::read_to_string(&path)
+/// A reform file applied to the baseline: knobs set, measures removed, replaced or added (each
+/// error with the file's line and column).
+fn reform_file(
+    sources: &[kc_check::SourceFile],
+    base: &kc_check::Library,
+    path: &std::path::Path,
+) -> Result<kc_check::Library> {
+    let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the reform {}", path.display()))?;
-    let reform = kc_simulate::reform::parse_reform(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    kc_simulate::reform::apply(base, &reform, &kc_simulate::reform::change_lines(&text))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    let name = path.display().to_string();
+    kc_simulate::reform::apply_file(sources, base, &name, &text).map_err(|errors| {
+        let lines: Vec<String> = errors.iter().map(|e| format!("{name}: {e}")).collect();
+        anyhow::anyhow!("{}", lines.join("\n"))
+    })
 }

@@ -323,6 +323,74 @@ fn simulate_totals_the_hand_worked_population() {
     assert!(err.contains("--to"), "{err}");
 }
 
+/// A reform file that rewrites (十八) in the policy language: the delta worked out in
+/// crates/simulate/tests/reform_measures.rs (A4 60,000 → 90,000, A5 100,000 → 150,000); a
+/// broken measure is refused with the file, line and column.
+#[test]
+fn simulate_with_a_reform_file_that_replaces_a_measure() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../simulate/tests/data/twelve.jsonl"
+    );
+    let dir = std::env::temp_dir().join(format!("kc-reform-m-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let reform = dir.join("r18.reform");
+    let measure = "replace contract_registration_institution\n\
+                   measure contract_registration_institution \"技术合同登记机构奖励(试算)\" \"trial\"\n\
+                   \x20 clause \"(十八)\"\n\
+                   \x20 on contract_registration_volume\n\
+                   \x20 when applicant.kind = contract_registration_institution\n\
+                   \x20 when applicant.region within shenyang\n\
+                   \x20 grant min(0.3‰ × event.registered_volume, 15万元)\n\
+                   \x20 once per event.registration_year\n";
+    std::fs::write(&reform, measure).unwrap();
+    let run = |file: &Path| {
+        kechuang(&[
+            "simulate",
+            "--population",
+            path,
+            "--from",
+            "2023-01-01",
+            "--to",
+            "2023-12-31",
+            "--reform",
+            file.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+    };
+    let (code, out, err) = run(&reform);
+    assert_eq!(code, 0, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(j["baseline"]["total"], "1023000.00");
+    assert_eq!(j["reform"]["total"], "1103000.00");
+    let d = j["delta"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["measure"] == "contract_registration_institution")
+        .unwrap();
+    assert_eq!(
+        (&d["baseline"], &d["delta"]),
+        (&"160000.00".into(), &"80000.00".into())
+    );
+    assert_eq!(
+        (j["winners"].as_u64(), j["losers"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let broken = dir.join("broken.reform");
+    std::fs::write(
+        &broken,
+        measure.replace("registered_volume,", "registered_volum,"),
+    )
+    .unwrap();
+    let (code, _, err) = run(&broken);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("broken.reform: 第7行第"), "{err}");
+    assert!(err.contains("registered_volum"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Issue 14, item 3: `policy new` turns a document's text into a literate skeleton that checks
 /// beside the vocabulary, and `coverage` then lists the clauses naming amounts as gaps.
 #[test]

@@ -17,7 +17,7 @@ mod write;
 pub use calibration::{Calibration, CertCalibration, EventCalibration, FieldCalibration, Quantity};
 pub use columns::{Layout, layout};
 pub use generate::{generate, generate_over};
-pub use read::{PopulationReader, check, read, read_as_of};
+pub use read::{PopulationReader, check, check_bytes, read, read_as_of, read_bytes};
 pub use write::{PopulationWriter, write};
 
 use std::fmt;
@@ -31,6 +31,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// The lower-case name: `parquet`, `csv`, `jsonl`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+            Format::Jsonl => "jsonl",
+        }
+    }
+
     pub fn of(path: &std::path::Path) -> Result<Format, PopulationError> {
         match path
             .extension()

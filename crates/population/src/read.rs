@@ -388,9 +388,24 @@ enum PqCol {
     Date(Date32Array),
 }
 
+/// A population's bytes: a file, or held in memory (an upload).
+enum Data {
+    File(File),
+    Bytes(bytes::Bytes),
+}
+
+impl Data {
+    fn reader(self) -> Box<dyn std::io::Read + Send> {
+        match self {
+            Data::File(f) => Box::new(f),
+            Data::Bytes(b) => Box::new(std::io::Cursor::new(b)),
+        }
+    }
+}
+
 enum Source {
     Csv {
-        reader: csv::Reader<BufReader<File>>,
+        reader: csv::Reader<BufReader<Box<dyn std::io::Read + Send>>>,
         record: csv::StringRecord,
     },
     Parquet {
@@ -399,7 +414,7 @@ enum Source {
         pos: usize,
     },
     Jsonl {
-        lines: std::io::Lines<BufReader<File>>,
+        lines: std::io::Lines<BufReader<Box<dyn std::io::Read + Send>>>,
     },
 }
 
@@ -440,14 +455,32 @@ impl<'l> PopulationReader<'l> {
         batch: usize,
         default_as_of: Date,
     ) -> Result<PopulationReader<'l>, PopulationError> {
-        let batch = batch.max(1);
         let file = File::open(path).map_err(|e| io_error("无法读取 cannot read", path, e))?;
-        let (source, header): (Source, Vec<String>) = match Format::of(path)? {
+        Self::open_data(
+            path,
+            Data::File(file),
+            Format::of(path)?,
+            lib,
+            batch,
+            default_as_of,
+        )
+    }
+
+    fn open_data(
+        path: &Path,
+        data: Data,
+        format: Format,
+        lib: &'l Library,
+        batch: usize,
+        default_as_of: Date,
+    ) -> Result<PopulationReader<'l>, PopulationError> {
+        let batch = batch.max(1);
+        let (source, header): (Source, Vec<String>) = match format {
             Format::Csv => {
                 let mut reader = csv::ReaderBuilder::new()
                     .has_headers(true)
                     .flexible(false)
-                    .from_reader(BufReader::new(file));
+                    .from_reader(BufReader::new(data.reader()));
                 let header = reader
                     .headers()
                     .map_err(|e| PopulationError {
@@ -476,19 +509,31 @@ impl<'l> PopulationReader<'l> {
                 )
             }
             Format::Parquet => {
-                let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| {
-                    io_error("不是有效的 Parquet 文件 not a valid Parquet file", path, e)
-                })?;
-                let header = builder
-                    .schema()
-                    .fields()
-                    .iter()
-                    .map(|f| f.name().clone())
-                    .collect();
-                let reader = builder
-                    .with_batch_size(batch)
-                    .build()
-                    .map_err(|e| io_error("无法读取 cannot read", path, e))?;
+                fn open<T: parquet::file::reader::ChunkReader + 'static>(
+                    path: &Path,
+                    data: T,
+                    batch: usize,
+                ) -> Result<(ParquetRecordBatchReader, Vec<String>), PopulationError>
+                {
+                    let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| {
+                        io_error("不是有效的 Parquet 文件 not a valid Parquet file", path, e)
+                    })?;
+                    let header = builder
+                        .schema()
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().clone())
+                        .collect();
+                    let reader = builder
+                        .with_batch_size(batch)
+                        .build()
+                        .map_err(|e| io_error("无法读取 cannot read", path, e))?;
+                    Ok((reader, header))
+                }
+                let (reader, header) = match data {
+                    Data::File(f) => open(path, f, batch)?,
+                    Data::Bytes(b) => open(path, b, batch)?,
+                };
                 (
                     Source::Parquet {
                         reader,
@@ -500,7 +545,7 @@ impl<'l> PopulationReader<'l> {
             }
             Format::Jsonl => (
                 Source::Jsonl {
-                    lines: BufReader::new(file).lines(),
+                    lines: BufReader::new(data.reader()).lines(),
                 },
                 vec![APPLICANT.to_string()],
             ),
@@ -697,6 +742,41 @@ pub fn read_as_of<'l>(
 /// Reads the whole file, keeping nothing: its counts, or the first error.
 pub fn check(path: &Path, lib: &Library) -> Result<Counts, PopulationError> {
     let mut r = read(path, lib, 4096)?;
+    for b in r.by_ref() {
+        b?;
+    }
+    Ok(r.counts())
+}
+
+/// [`read_as_of`] over a population held in memory (an uploaded file): `name` names it in
+/// errors, `format` is its format (see [`Format::of`]).
+pub fn read_bytes<'l>(
+    name: &str,
+    bytes: Vec<u8>,
+    format: Format,
+    lib: &'l Library,
+    batch_size: usize,
+    default_as_of: Date,
+) -> Result<PopulationReader<'l>, PopulationError> {
+    PopulationReader::open_data(
+        Path::new(name),
+        Data::Bytes(bytes::Bytes::from(bytes)),
+        format,
+        lib,
+        batch_size,
+        default_as_of,
+    )
+}
+
+/// [`check`] over a population held in memory: its counts, or the first error (with its row
+/// and column).
+pub fn check_bytes(
+    name: &str,
+    bytes: Vec<u8>,
+    format: Format,
+    lib: &Library,
+) -> Result<Counts, PopulationError> {
+    let mut r = read_bytes(name, bytes, format, lib, 4096, today())?;
     for b in r.by_ref() {
         b?;
     }

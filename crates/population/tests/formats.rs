@@ -260,3 +260,51 @@ fn rows_without_as_of_take_the_default_and_an_applicant_without_events_is_kept()
     let c = kc_population::check(&path, &lib).unwrap();
     assert_eq!((c.applicants, c.events, c.rows), (2, 1, 2));
 }
+
+/// A population held in memory (an upload to the 测算 page) reads as the same file on disk,
+/// in each format, and a wrong row is named alike.
+#[test]
+fn a_population_in_memory_reads_as_its_file() {
+    use kc_population::{Format, check_bytes, read_bytes};
+    let lib = library();
+    let inputs = all(&twelve(), &lib);
+    let baseline = forecast(&lib, inputs.clone());
+    for (ext, format) in [
+        ("parquet", Format::Parquet),
+        ("csv", Format::Csv),
+        ("jsonl", Format::Jsonl),
+    ] {
+        let path = temp(&format!("mem-twelve.{ext}"));
+        write(&path, &lib, inputs.clone()).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let counts = check_bytes("twelve", bytes.clone(), format, &lib).unwrap();
+        assert_eq!((counts.applicants, counts.events), (12, 16), "{ext}");
+        let back: Vec<kc_eval::Input> = read_bytes(
+            "twelve",
+            bytes,
+            format,
+            &lib,
+            5,
+            "2023-12-31".parse().unwrap(),
+        )
+        .unwrap()
+        .flat_map(|b| b.unwrap())
+        .collect();
+        assert_eq!(forecast(&lib, back), baseline, "{ext}");
+    }
+    let text = "applicant,applicant.kind,applicant.region,event,event_kind,event_date,event.amount,event.contract_type\n\
+                L4,university,dongchangfu,e1,contract_registered,2023-05-01,12.345.6,tech_transfer\n";
+    let e = check_bytes("bad.csv", text.as_bytes().to_vec(), Format::Csv, &lib).unwrap_err();
+    assert_eq!(
+        (e.row, e.column.as_deref()),
+        (Some(2), Some("event.amount"))
+    );
+    let e = check_bytes(
+        "bad.parquet",
+        b"PAR1 not parquet".to_vec(),
+        Format::Parquet,
+        &lib,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("Parquet"), "{e}");
+}

@@ -222,6 +222,11 @@ const MATRIX: &[(&str, &str, [u16; 7])] = &[
         "/api/simulations/{run}/result.xlsx",
         [401, 403, 403, 403, 200, 200, 200],
     ),
+    (
+        "GET",
+        "/api/simulations/populations",
+        [401, 403, 403, 403, 200, 200, 200],
+    ),
 ];
 
 /// Starts a 测算 run and waits until it is done; returns its id.
@@ -339,6 +344,61 @@ async fn issue_9_every_role_reaches_only_what_its_work_needs() {
         )
         .await;
     assert_eq!(s, 403);
+    // 测算 writes. Uploading a population: the roles that may simulate.
+    let upload = |c: &Client| {
+        let r = c
+            .http
+            .post(format!(
+                "{base}/api/simulations/populations?filename=twelve.jsonl"
+            ))
+            .header("x-csrf-token", &c.csrf)
+            .header("content-type", "application/octet-stream")
+            .body(include_str!("../../simulate/tests/data/twelve.jsonl"));
+        async move {
+            let r = r.send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    let mut statuses = vec![];
+    let mut fin_population = String::new();
+    for (i, c) in callers.iter().enumerate() {
+        let (s, j) = upload(c).await;
+        statuses.push(s);
+        if WHO[i] == "fin" {
+            fin_population = j["id"].as_str().unwrap_or("").to_string();
+        }
+    }
+    assert_eq!(statuses, [401, 403, 403, 403, 201, 201, 201]);
+    // Stopping a run and deleting a population: the person who started or uploaded it, or an
+    // admin (the run is over: 409 to them, allowed with nothing to stop).
+    let mut stops = vec![];
+    for c in &callers {
+        stops.push(
+            c.post(&format!("/api/simulations/{run}/stop"), json!({}))
+                .await
+                .0,
+        );
+    }
+    assert_eq!(stops, [401, 403, 403, 403, 409, 409, 403]);
+    let mut deletes = vec![];
+    for i in [0, 1, 2, 3, 6, 5] {
+        deletes.push(
+            callers[i]
+                .post(
+                    &format!("/api/simulations/populations/{fin_population}/delete"),
+                    json!({}),
+                )
+                .await
+                .0,
+        );
+    }
+    assert_eq!(
+        deletes,
+        [401, 403, 403, 403, 403, 200],
+        "anon, hn, gt, rev, plan, adm"
+    );
+
     // The plan office's calendar shows documents but no application's notifications.
     let (_, html) = plan.page("/calendar").await;
     assert!(

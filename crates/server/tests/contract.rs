@@ -272,6 +272,60 @@ fn calls() -> Vec<Call> {
             )
         },
         call("simulation_runs", "GET", "/api/simulations", Finance, None),
+        // A long run over a synthetic population, stopped at once; a population uploaded,
+        // listed and deleted.
+        Call {
+            status: 202,
+            ..keep(
+                call(
+                    "start_simulation",
+                    "POST",
+                    "/api/simulations",
+                    Finance,
+                    Json(
+                        r#"{"from": "2021-07-14", "to": "2023-12-31", "population": "shenyang", "size": 200000}"#,
+                    ),
+                ),
+                &[("long_run", "/id")],
+            )
+        },
+        call(
+            "stop_simulation",
+            "POST",
+            "/api/simulations/{long_run}/stop",
+            Finance,
+            None,
+        ),
+        Call {
+            status: 201,
+            ..keep(
+                call(
+                    "upload_simulation_population",
+                    "POST",
+                    "/api/simulations/populations?filename=twelve.jsonl",
+                    Finance,
+                    Raw(
+                        "application/octet-stream",
+                        include_str!("../../simulate/tests/data/twelve.jsonl"),
+                    ),
+                ),
+                &[("population", "/id")],
+            )
+        },
+        call(
+            "simulation_populations",
+            "GET",
+            "/api/simulations/populations",
+            Planner,
+            None,
+        ),
+        call(
+            "delete_simulation_population",
+            "POST",
+            "/api/simulations/populations/{population}/delete",
+            Finance,
+            None,
+        ),
         call(
             "simulation_run",
             "GET",
@@ -1257,9 +1311,28 @@ const UI: &[(&str, &str, &[&str])] = &[
         "/policy-admin/{id}/compare",
         &["compare_library_versions"],
     ),
-    ("GET", "/simulate", &["simulation_knobs", "simulation_runs"]),
+    (
+        "GET",
+        "/simulate",
+        &[
+            "simulation_knobs",
+            "simulation_runs",
+            "simulation_populations",
+        ],
+    ),
     ("POST", "/simulate", &["start_simulation"]),
+    (
+        "POST",
+        "/simulate/populations",
+        &["upload_simulation_population"],
+    ),
+    (
+        "POST",
+        "/simulate/populations/{id}/delete",
+        &["delete_simulation_population"],
+    ),
     ("GET", "/simulate/runs/{id}", &["simulation_run"]),
+    ("POST", "/simulate/runs/{id}/stop", &["stop_simulation"]),
     (
         "GET",
         "/simulate/runs/{id}/result.xlsx",

@@ -1,8 +1,9 @@
-//! Parameter reforms: every number a measure is paid by (its rates, amounts, caps, tier bounds),
-//! every named parameter and every measure's validity is a *knob* with a stable id; a reform
-//! sets knobs (optionally from a date) or removes measures, and yields a new library checked
-//! against the knobs' types. Changing a literal from a date turns it into a parameter with two
-//! values, so events before the date keep the old amount and the trace names the change.
+//! Reforms: every number a measure is paid by (its rates, amounts, caps, tier bounds), every
+//! named parameter and every measure's validity is a *knob* with a stable id; a reform sets
+//! knobs (optionally from a date), removes measures, and replaces or adds measures written in the
+//! policy language, and yields a new library checked like any policy file. Changing a literal
+//! from a date turns it into a parameter with two values, so events before the date keep the
+//! old amount and the trace names the change.
 //!
 //! A reform file is a few lines of text:
 //!
@@ -12,7 +13,30 @@
 //! set tech_transfer_subsidy#2 = 12%
 //! set platform_national@valid_to = 2026-12-31
 //! remove gazelle_reward
+//!
+//! replace contract_registration_institution
+//! measure contract_registration_institution "技术合同登记机构奖励" "Reward for registration institutions"
+//!   clause "(十八)"
+//!   on contract_registration_volume
+//!   when applicant.kind = contract_registration_institution
+//!   grant min(0.3‰ × event.registered_volume, 15万元)
+//!   once per event.registration_year
+//!
+//! add to "沈政发〔2021〕11号"
+//! measure voucher_bonus "创新券加计补助(试算)" "Innovation voucher bonus (trial)"
+//!   clause "(十八)"
+//!   on voucher_service_purchased
+//!   grant min(10% × event.service_amount, 1万元)
 //! ```
+//!
+//! `replace MEASURE` and `add to DOCUMENT` (its number, quoted, or its file name) start a block
+//! of the policy language (docs/language.md): the lines below them, up to the next line that
+//! starts at its first column with `reform`, `set`, `remove`, `replace` or `add`. A block holds
+//! `measure`s, and `parameter`s they read. The measure that replaces another keeps its id; an
+//! added measure takes an id no measure has. Each block is checked as part of its document —
+//! the document's parameters, fundings (its default split) and clauses, the vocabulary, the
+//! types, every rule of the checker — by [`apply_with_sources`], and every error names the
+//! reform file's line and column. Blocks are applied first, then the `set`s and `remove`s.
 
 use jiff::civil::Date;
 use kc_check::{Library, Node, NodeKind, Parameter, TierPattern, Type, Value};
@@ -52,21 +76,46 @@ pub struct Reform {
     pub note: String,
     pub changes: Vec<Change>,
     pub removed: Vec<String>,
+    /// Measures written in the policy language, replacing or added (see the module's doc).
+    pub measures: Vec<MeasureBlock>,
+}
+
+/// What a block of the policy language in a reform file does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MeasureEdit {
+    /// `add to DOCUMENT`: new measures in that document (its number or its file name).
+    Add { document: String },
+    /// `replace MEASURE`: the block's measure, of the same id, takes that one's place.
+    Replace { measure: String },
+}
+
+/// A block of the policy language in a reform file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MeasureBlock {
+    pub edit: MeasureEdit,
+    /// The `kc` source, verbatim.
+    pub code: String,
+    /// The line of the `add to` / `replace` directive.
+    pub line: usize,
+    /// The line of the block's first line of code (for errors' line and column).
+    pub first_line: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReformError {
     /// 1-based line of the reform file, 0 for a change not read from a file.
     pub line: usize,
+    /// 1-based column (in characters), 0 when the error concerns the whole line.
+    pub column: usize,
     pub message: String,
 }
 
 impl fmt::Display for ReformError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line > 0 {
-            write!(f, "第{}行 line {}: {}", self.line, self.line, self.message)
-        } else {
-            f.write_str(&self.message)
+        match (self.line, self.column) {
+            (0, _) => f.write_str(&self.message),
+            (l, 0) => write!(f, "第{l}行 line {l}: {}", self.message),
+            (l, c) => write!(f, "第{l}行第{c}列 line {l}, column {c}: {}", self.message),
         }
     }
 }
@@ -74,7 +123,11 @@ impl fmt::Display for ReformError {
 impl std::error::Error for ReformError {}
 
 fn err(line: usize, message: String) -> ReformError {
-    ReformError { line, message }
+    ReformError {
+        line,
+        column: 0,
+        message,
+    }
 }
 
 /// Visits every literal of a measure that a reform may change, in knob order.
@@ -322,11 +375,47 @@ fn en_type(ty: Type) -> &'static str {
     }
 }
 
+/// The first word of a line that starts a directive of a reform file (and ends a block).
+const DIRECTIVES: [&str; 5] = ["reform", "set", "remove", "replace", "add"];
+
+fn is_directive(raw: &str) -> bool {
+    let word = raw.split_whitespace().next().unwrap_or("");
+    !raw.starts_with([' ', '\t']) && DIRECTIVES.contains(&word)
+}
+
 /// Reads a reform file. Errors name the line.
 pub fn parse_reform(text: &str) -> Result<Reform, ReformError> {
     let mut r = Reform::default();
+    let mut block: Option<MeasureBlock> = None;
+    let close = |block: &mut Option<MeasureBlock>, r: &mut Reform| -> Result<(), ReformError> {
+        if let Some(b) = block.take() {
+            if b.code.lines().all(|l| {
+                let t = l.trim();
+                t.is_empty() || t.starts_with('#')
+            }) {
+                return Err(err(
+                    b.line,
+                    "其后应写出措施(政策语言) expected a measure in the policy language on the lines below"
+                        .into(),
+                ));
+            }
+            r.measures.push(b);
+        }
+        Ok(())
+    };
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
+        if let Some(b) = block.as_mut()
+            && !is_directive(raw)
+        {
+            if b.code.is_empty() {
+                b.first_line = line;
+            }
+            b.code.push_str(raw);
+            b.code.push('\n');
+            continue;
+        }
+        close(&mut block, &mut r)?;
         let l = raw.trim();
         if l.is_empty() || l.starts_with('#') {
             continue;
@@ -375,14 +464,52 @@ pub fn parse_reform(text: &str) -> Result<Reform, ReformError> {
             });
         } else if let Some(m) = l.strip_prefix("remove ") {
             r.removed.push(m.trim().to_string());
+        } else if let Some(m) = l.strip_prefix("replace ") {
+            let m = m.split('#').next().unwrap_or("").trim();
+            if m.is_empty() || m.contains(char::is_whitespace) {
+                return Err(err(
+                    line,
+                    "应为 replace 措施编号 expected replace MEASURE".into(),
+                ));
+            }
+            block = Some(MeasureBlock {
+                edit: MeasureEdit::Replace {
+                    measure: m.to_string(),
+                },
+                code: String::new(),
+                line,
+                first_line: line + 1,
+            });
+        } else if let Some(rest) = l.strip_prefix("add ") {
+            let doc = rest.trim().strip_prefix("to ").map(str::trim).map(|d| {
+                match d.strip_prefix('"').and_then(|d| d.split_once('"')) {
+                    Some((q, _)) => q.to_string(),
+                    None => d.split('#').next().unwrap_or("").trim().to_string(),
+                }
+            });
+            let Some(document) = doc.filter(|d| !d.is_empty()) else {
+                return Err(err(
+                    line,
+                    "应为 add to \"文件号\" expected add to \"DOCUMENT\"".into(),
+                ));
+            };
+            block = Some(MeasureBlock {
+                edit: MeasureEdit::Add { document },
+                code: String::new(),
+                line,
+                first_line: line + 1,
+            });
         } else {
             return Err(err(
                 line,
-                format!("无法识别“{l}”:应为 reform、set 或 remove expected reform, set or remove"),
+                format!(
+                    "无法识别“{l}”:应为 reform、set、remove、replace 或 add expected reform, set, remove, replace or add"
+                ),
             ));
         }
     }
-    if r.changes.is_empty() && r.removed.is_empty() {
+    close(&mut block, &mut r)?;
+    if r.changes.is_empty() && r.removed.is_empty() && r.measures.is_empty() {
         return Err(err(
             0,
             "改革方案没有任何调整 the reform changes nothing".into(),
@@ -394,7 +521,16 @@ pub fn parse_reform(text: &str) -> Result<Reform, ReformError> {
 /// The library with the reform applied. Each change is checked against its knob: the knob must
 /// exist, the value must be of its type, the date inside the measure's validity. `lines` gives
 /// each change's line in the reform file for errors (empty: 0).
+/// A reform with measures written in the policy language needs the library's source files:
+/// [`apply_with_sources`].
 pub fn apply(lib: &Library, reform: &Reform, lines: &[usize]) -> Result<Library, ReformError> {
+    if let Some(b) = reform.measures.first() {
+        return Err(err(
+            b.line,
+            "改写或新增措施需要政策库的源文件 a reform that writes measures is checked with the library's source files"
+                .into(),
+        ));
+    }
     let mut out = lib.clone();
     let line_of = |i: usize| lines.get(i).copied().unwrap_or(0);
     for (i, c) in reform.changes.iter().enumerate() {
@@ -423,6 +559,271 @@ pub fn change_lines(text: &str) -> Vec<usize> {
         .filter(|(_, l)| l.trim().starts_with("set "))
         .map(|(i, _)| i + 1)
         .collect()
+}
+
+/// The library with a reform applied that may also write measures in the policy language
+/// (`replace`, `add to`): each block is put into its document's source among `files` (the
+/// files `lib` was checked from; a replaced measure's declaration taken out), the whole
+/// library is checked again like any policy library, and then the `set`s and `remove`s are
+/// applied ([`apply`]). Every error names the reform file's line and column: an unknown
+/// document, an unknown measure to replace, an id already taken, a syntax or type error in a
+/// measure. `path` names the reform file in the measures' locations.
+pub fn apply_with_sources(
+    files: &[kc_check::SourceFile],
+    lib: &Library,
+    reform: &Reform,
+    lines: &[usize],
+    path: &str,
+) -> Result<Library, Vec<ReformError>> {
+    if reform.measures.is_empty() {
+        return apply(lib, reform, lines).map_err(|e| vec![e]);
+    }
+    let mut errors = Vec::new();
+    let mut files = files.to_vec();
+    // (file, start of the block in it, the block)
+    let mut placed: Vec<(usize, usize, &MeasureBlock)> = Vec::new();
+    let mut replaced: Vec<&str> = Vec::new();
+    let mut added: Vec<String> = Vec::new();
+    for b in &reform.measures {
+        let at = |span: kc_syntax::Span, message: String| {
+            let (l, c) = kc_syntax::line_col(&b.code, span.start);
+            ReformError {
+                line: b.first_line + l - 1,
+                column: c,
+                message,
+            }
+        };
+        let (items, diags) = kc_syntax::parse::parse_block(&b.code, 0);
+        for d in &diags {
+            errors.push(at(d.span, diagnostic_words(d)));
+        }
+        if !diags.is_empty() {
+            continue;
+        }
+        let doc = match &b.edit {
+            MeasureEdit::Add { document } => {
+                let found = lib
+                    .documents
+                    .iter()
+                    .position(|d| &d.number == document || file_stem(&d.path) == document.as_str());
+                if found.is_none() {
+                    let known: Vec<&str> =
+                        lib.documents.iter().map(|d| d.number.as_str()).collect();
+                    errors.push(err(
+                        b.line,
+                        format!(
+                            "政策库中没有文件“{document}” no document {document} in the library (documents: {})",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                found
+            }
+            MeasureEdit::Replace { measure } => {
+                match lib.measure(measure) {
+                    None => {
+                        errors.push(err(
+                            b.line,
+                            format!("没有措施“{measure}”可替换 no measure {measure} to replace"),
+                        ));
+                        None
+                    }
+                    Some(_) if replaced.contains(&measure.as_str()) => {
+                        errors.push(err(
+                        b.line,
+                        format!("措施“{measure}”已被替换一次 the measure {measure} is replaced twice"),
+                    ));
+                        None
+                    }
+                    Some(m) => {
+                        replaced.push(measure);
+                        Some(m.doc)
+                    }
+                }
+            }
+        };
+        let mut measures = 0;
+        for item in &items {
+            match item {
+                kc_syntax::ast::Item::Measure(m) => {
+                    measures += 1;
+                    let id = &m.name.name;
+                    match &b.edit {
+                        MeasureEdit::Replace { measure } if id != measure => errors.push(at(
+                            m.name.span,
+                            format!(
+                                "替换措施应保留编号“{measure}” the measure that replaces {measure} keeps its id"
+                            ),
+                        )),
+                        MeasureEdit::Add { .. } if lib.measure(id).is_some() => errors.push(at(
+                            m.name.span,
+                            format!(
+                                "措施“{id}”已存在,改写请用 replace {id} the measure {id} exists: write replace {id}"
+                            ),
+                        )),
+                        MeasureEdit::Add { .. } if added.contains(id) => errors.push(at(
+                            m.name.span,
+                            format!("措施“{id}”重复 the measure {id} is added twice"),
+                        )),
+                        MeasureEdit::Add { .. } => added.push(id.clone()),
+                        MeasureEdit::Replace { .. } => {}
+                    }
+                }
+                kc_syntax::ast::Item::Parameter(_) => {}
+                other => errors.push(at(
+                    item_span(other),
+                    "改革方案中只能写措施及其参数 a reform writes measures and their parameters only"
+                        .into(),
+                )),
+            }
+        }
+        if measures == 0 || (measures > 1 && matches!(b.edit, MeasureEdit::Replace { .. })) {
+            errors.push(err(
+                b.line,
+                "replace 后应恰有一项措施,add to 后至少一项 replace takes exactly one measure, add to at least one"
+                    .into(),
+            ));
+        }
+        let Some(doc) = doc else { continue };
+        let Some(fi) = files.iter().position(|f| f.path == lib.documents[doc].path) else {
+            errors.push(err(
+                b.line,
+                format!(
+                    "找不到文件 {} 的源文件 the source of {} is missing",
+                    lib.documents[doc].number, lib.documents[doc].path
+                ),
+            ));
+            continue;
+        };
+        if let MeasureEdit::Replace { measure } = &b.edit {
+            let parsed = kc_syntax::parse_file(&files[fi].text);
+            let span = parsed.items.iter().find_map(|(_, i)| match i {
+                kc_syntax::ast::Item::Measure(m) if &m.name.name == measure => Some(m.span),
+                _ => None,
+            });
+            if let Some(span) = span {
+                // Blanked, not cut: every other offset of the file, and its diagnostics, stay.
+                let text = &mut files[fi].text;
+                let blank: String = text[span.start..span.end]
+                    .chars()
+                    .map(|c| {
+                        if c == '\n' {
+                            "\n".to_string()
+                        } else {
+                            " ".repeat(c.len_utf8())
+                        }
+                    })
+                    .collect();
+                text.replace_range(span.start..span.end, &blank);
+            }
+        }
+        let text = &mut files[fi].text;
+        text.push_str("\n\n```kc\n");
+        placed.push((fi, text.len(), b));
+        text.push_str(&b.code);
+        text.push_str("```\n");
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| (e.line, e.column));
+        return Err(errors);
+    }
+    let checked = kc_check::check_library(&files);
+    for d in checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.diagnostic.is_error())
+    {
+        let start = d.diagnostic.span.start;
+        let block = placed
+            .iter()
+            .find(|(fi, at, b)| *fi == d.file && start >= *at && start <= at + b.code.len());
+        errors.push(match block {
+            Some((_, at, b)) => {
+                let (l, c) = kc_syntax::line_col(&b.code, start - at);
+                ReformError {
+                    line: b.first_line + l - 1,
+                    column: c,
+                    message: diagnostic_words(&d.diagnostic),
+                }
+            }
+            // Elsewhere in the library: what the reform broke there (an amendment that names a
+            // replaced measure, …), with that file's place.
+            None => {
+                let f = &files[d.file];
+                let (l, c) = kc_syntax::line_col(&f.text, start);
+                err(
+                    0,
+                    format!("{}:{l}:{c}: {}", f.path, diagnostic_words(&d.diagnostic)),
+                )
+            }
+        });
+    }
+    let Some(mut out) = checked.library.filter(|_| errors.is_empty()) else {
+        errors.sort_by_key(|e| (e.line, e.column));
+        return Err(errors);
+    };
+    // The measures written in the reform are located there.
+    for (_, _, b) in &placed {
+        for (i, l) in b.code.lines().enumerate() {
+            let Some(id) = l
+                .strip_prefix("measure ")
+                .and_then(|r| r.split_whitespace().next())
+            else {
+                continue;
+            };
+            if let Some(&mi) = out.measure_index.get(id) {
+                out.measures[mi].location = (path.to_string(), b.first_line + i);
+            }
+        }
+    }
+    let rest = Reform {
+        measures: Vec::new(),
+        ..reform.clone()
+    };
+    apply(&out, &rest, lines).map_err(|e| vec![e])
+}
+
+/// [`parse_reform`] and [`apply_with_sources`] of a reform file's text.
+pub fn apply_file(
+    files: &[kc_check::SourceFile],
+    lib: &Library,
+    path: &str,
+    text: &str,
+) -> Result<Library, Vec<ReformError>> {
+    let reform = parse_reform(text).map_err(|e| vec![e])?;
+    apply_with_sources(files, lib, &reform, &change_lines(text), path)
+}
+
+/// A checker's diagnostic in words: its message, and its label where it adds to it.
+fn diagnostic_words(d: &kc_syntax::Diagnostic) -> String {
+    let mut out = d.message.clone();
+    if !d.label.is_empty() && !out.contains(&d.label) {
+        out.push_str(&format!(" ({})", d.label));
+    }
+    for n in &d.notes {
+        out.push_str(&format!("; {n}"));
+    }
+    out
+}
+
+fn file_stem(path: &str) -> &str {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    name.strip_suffix(".md").unwrap_or(name)
+}
+
+fn item_span(item: &kc_syntax::ast::Item) -> kc_syntax::Span {
+    use kc_syntax::ast::Item;
+    match item {
+        Item::Document(d) => d.span,
+        Item::Funding(f) => f.name.span,
+        Item::Parameter(p) => p.name.span,
+        Item::Measure(m) => m.name.span,
+        Item::Window(w) => w.name.span,
+        Item::Enum(e) => e.name.span,
+        Item::Record(r) | Item::Event(r) => r.name.span,
+        Item::Figure(f) => f.name.span,
+        Item::Unpaid(u) => u.span,
+    }
 }
 
 fn apply_change(lib: &mut Library, c: &Change) -> Result<(), String> {

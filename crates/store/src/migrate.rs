@@ -66,6 +66,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "library_versions",
         include_str!("../migrations/sqlite/0012_library_versions.sql"),
     ),
+    (
+        13,
+        "simulation_populations",
+        include_str!("../migrations/sqlite/0013_simulation_populations.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -127,6 +132,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         12,
         "library_versions",
         include_str!("../migrations/postgres/0012_library_versions.sql"),
+    ),
+    (
+        13,
+        "simulation_populations",
+        include_str!("../migrations/postgres/0013_simulation_populations.sql"),
     ),
 ];
 

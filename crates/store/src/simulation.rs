@@ -7,6 +7,12 @@
 //! heartbeat is older than [`STALE_AFTER_SECS`] belonged to a process that stopped (a crash, a
 //! restart): the next process to start, and every reader, mark it failed with that reason, so
 //! no run stays "running" forever and several processes may share one database.
+//!
+//! A run may be stopped by the person who started it or an admin ([`Store::stop_simulation`]):
+//! it is marked `stopped` with the progress it reached, the runner sees that at its next
+//! progress step (between batches) and ends without writing a result — a partial sum is not a
+//! forecast. Uploaded populations ([`Store::add_simulation_population`]) are kept in the
+//! database beside the runs, scoped like them, and are part of backups.
 
 use crate::{Actor, Result, Store, StoreError};
 use kc_domain::Access;
@@ -31,7 +37,7 @@ pub struct SimulationRun {
     pub title: String,
     /// The period and the reform, as the run was asked for.
     pub params: J,
-    /// queued, running, done, failed
+    /// queued, running, done, failed, stopped
     pub status: String,
     pub done: i64,
     pub total: i64,
@@ -39,6 +45,37 @@ pub struct SimulationRun {
     pub result: Option<J>,
     pub error: Option<String>,
     pub finished_at: Option<String>,
+    /// Who stopped the run (status `stopped`).
+    pub stopped_by_name: Option<String>,
+}
+
+/// A population uploaded to the 测算 workspace (without its bytes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UploadedPopulation {
+    pub id: String,
+    /// The file's name as uploaded.
+    pub name: String,
+    /// csv, jsonl, parquet
+    pub format: String,
+    pub size: i64,
+    pub sha256: String,
+    pub applicants: i64,
+    pub events: i64,
+    pub rows: i64,
+    pub jurisdiction: Option<String>,
+    pub uploaded_by: String,
+    pub uploaded_by_name: String,
+    pub uploaded_at: String,
+}
+
+/// What an upload adds: the file, checked by the caller, and its counts.
+pub struct NewPopulation<'a> {
+    pub name: &'a str,
+    pub format: &'a str,
+    pub bytes: &'a [u8],
+    pub applicants: i64,
+    pub events: i64,
+    pub rows: i64,
 }
 
 fn forbidden(actor: &Actor) -> StoreError {
@@ -51,7 +88,40 @@ fn forbidden(actor: &Actor) -> StoreError {
     }
 }
 
-const COLUMNS: &str = "id, created_by, created_by_name, created_at, jurisdiction, title, params, status, done, total, error, finished_at";
+const COLUMNS: &str = "id, created_by, created_by_name, created_at, jurisdiction, title, params, status, done, total, error, finished_at, stopped_by_name";
+
+const POPULATION_COLUMNS: &str = "id, name, format, size, sha256, applicants, events, row_count, jurisdiction, uploaded_by, uploaded_by_name, uploaded_at";
+
+fn population_of(r: &sqlx::any::AnyRow) -> UploadedPopulation {
+    UploadedPopulation {
+        id: r.get(0),
+        name: r.get(1),
+        format: r.get(2),
+        size: r.get(3),
+        sha256: r.get(4),
+        applicants: r.get(5),
+        events: r.get(6),
+        rows: r.get(7),
+        jurisdiction: r.get(8),
+        uploaded_by: r.get(9),
+        uploaded_by_name: r.get(10),
+        uploaded_at: r.get(11),
+    }
+}
+
+/// Only the person who started a run (or uploaded a population) and admins may stop (delete) it.
+fn owner_or_admin(actor: &Actor, owner: &str, what: &str) -> Result<()> {
+    if actor.id == owner || actor.role == kc_domain::Role::Admin {
+        Ok(())
+    } else {
+        Err(StoreError::Refused {
+            code: "forbidden",
+            message: format!(
+                "只有发起人或管理员可以{what} (only the person who started it or an admin may do this)"
+            ),
+        })
+    }
+}
 
 fn run_of(r: &sqlx::any::AnyRow, result: Option<String>) -> Result<SimulationRun> {
     let parse =
@@ -70,6 +140,7 @@ fn run_of(r: &sqlx::any::AnyRow, result: Option<String>) -> Result<SimulationRun
         result: result.as_deref().map(parse).transpose()?,
         error: r.get(10),
         finished_at: r.get(11),
+        stopped_by_name: r.get(12),
     })
 }
 
@@ -257,10 +328,148 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("测算 simulation {id}")))?;
-        let run = run_of(&row, row.get(12))?;
+        let run = run_of(&row, row.get(13))?;
         if actor.jurisdiction.is_some() && run.jurisdiction != actor.jurisdiction {
             return Err(StoreError::NotFound(format!("测算 simulation {id}")));
         }
         Ok(run)
+    }
+
+    /// Stops a queued or running run: marked `stopped` with the progress it reached and who
+    /// stopped it. Its runner notices at its next progress step and ends without a result.
+    /// Only the person who started it or an admin; `not_running` for a run already over.
+    pub async fn stop_simulation(&self, actor: &Actor, name: &str, id: &str) -> Result<()> {
+        let run = self.simulation_run(actor, id).await?;
+        owner_or_admin(actor, &run.created_by, "停止测算")?;
+        let now = self.now();
+        let r = sqlx::query(
+            "UPDATE simulation_runs SET status = 'stopped', stopped_by_name = $1, heartbeat_at = $2, finished_at = $3 WHERE id = $4 AND status IN ('queued', 'running')",
+        )
+        .bind(name)
+        .bind(&now)
+        .bind(&now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::Refused {
+                code: "not_running",
+                message: format!("测算 {id} 已结束,无需停止 (the run is over: nothing to stop)"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Keeps an uploaded population (checked by the caller against the library); returns it.
+    pub async fn add_simulation_population(
+        &self,
+        actor: &Actor,
+        uploader: &str,
+        p: &NewPopulation<'_>,
+    ) -> Result<UploadedPopulation> {
+        if !actor.role.may(Access::Simulate) {
+            return Err(forbidden(actor));
+        }
+        let id = format!(
+            "PP{}-{:08X}",
+            self.today().year(),
+            crate::workflow::rand_u32()
+        );
+        sqlx::query(
+            "INSERT INTO simulation_populations (id, seq, name, format, size, sha256, applicants, events, row_count, jurisdiction, uploaded_by, uploaded_by_name, uploaded_at, data) \
+             VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM simulation_populations), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&id)
+        .bind(p.name)
+        .bind(p.format)
+        .bind(p.bytes.len() as i64)
+        .bind(crate::materials::sha256_hex(p.bytes))
+        .bind(p.applicants)
+        .bind(p.events)
+        .bind(p.rows)
+        .bind(actor.jurisdiction.clone())
+        .bind(&actor.id)
+        .bind(uploader)
+        .bind(self.now())
+        .bind(p.bytes.to_vec())
+        .execute(&self.pool)
+        .await?;
+        self.simulation_population(actor, &id).await
+    }
+
+    /// The uploaded populations `actor` may use, newest first: all for staff of the whole
+    /// platform, those uploaded within the same jurisdiction otherwise.
+    pub async fn simulation_populations(&self, actor: &Actor) -> Result<Vec<UploadedPopulation>> {
+        if !actor.role.may(Access::Simulate) {
+            return Err(forbidden(actor));
+        }
+        let rows = match &actor.jurisdiction {
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {POPULATION_COLUMNS} FROM simulation_populations ORDER BY seq DESC"
+                )))
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(j) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {POPULATION_COLUMNS} FROM simulation_populations WHERE jurisdiction = $1 ORDER BY seq DESC"
+                )))
+                .bind(j.clone())
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        Ok(rows.iter().map(population_of).collect())
+    }
+
+    /// One uploaded population; `NotFound` for one `actor` may not use.
+    pub async fn simulation_population(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<UploadedPopulation> {
+        if !actor.role.may(Access::Simulate) {
+            return Err(forbidden(actor));
+        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {POPULATION_COLUMNS} FROM simulation_populations WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("测算总体 population {id}")))?;
+        let p = population_of(&row);
+        if actor.jurisdiction.is_some() && p.jurisdiction != actor.jurisdiction {
+            return Err(StoreError::NotFound(format!("测算总体 population {id}")));
+        }
+        Ok(p)
+    }
+
+    /// An uploaded population with its bytes, for a run.
+    pub async fn simulation_population_data(
+        &self,
+        actor: &Actor,
+        id: &str,
+    ) -> Result<(UploadedPopulation, Vec<u8>)> {
+        let p = self.simulation_population(actor, id).await?;
+        let data: Vec<u8> = sqlx::query("SELECT data FROM simulation_populations WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
+        Ok((p, data))
+    }
+
+    /// Deletes an uploaded population: the person who uploaded it or an admin. Runs made over
+    /// it keep their results (they name the file).
+    pub async fn delete_simulation_population(&self, actor: &Actor, id: &str) -> Result<()> {
+        let p = self.simulation_population(actor, id).await?;
+        owner_or_admin(actor, &p.uploaded_by, "删除测算总体")?;
+        sqlx::query("DELETE FROM simulation_populations WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

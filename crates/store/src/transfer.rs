@@ -1001,6 +1001,26 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
             ("decided_at", false),
         ],
     ),
+    // Populations uploaded to the 测算 workspace (migration 0013), with their bytes.
+    (
+        "simulation_populations",
+        &[
+            ("id", false),
+            ("seq", true),
+            ("name", false),
+            ("format", false),
+            ("size", true),
+            ("sha256", false),
+            ("applicants", true),
+            ("events", true),
+            ("row_count", true),
+            ("jurisdiction", false),
+            ("uploaded_by", false),
+            ("uploaded_by_name", false),
+            ("uploaded_at", false),
+            ("data", false),
+        ],
+    ),
     (
         "audit",
         &[
@@ -1017,8 +1037,9 @@ const TABLES: &[(&str, &[(&str, bool)])] = &[
 ];
 
 /// Binary columns (table, column): in a backup, the bytes as one base64 string (standard
-/// alphabet, padded). Added with the attachments (migration 0007); older backups have none.
-const BLOBS: &[(&str, &str)] = &[("attachments", "data")];
+/// alphabet, padded). Added with the attachments (migration 0007) and the uploaded populations
+/// (0013); older backups have none.
+const BLOBS: &[(&str, &str)] = &[("attachments", "data"), ("simulation_populations", "data")];
 
 fn is_blob(table: &str, column: &str) -> bool {
     BLOBS.contains(&(table, column))
@@ -1026,9 +1047,9 @@ fn is_blob(table: &str, column: &str) -> bool {
 
 pub const BACKUP_FORMAT: &str = "kechuang/backup/v1";
 
-/// A restored file must be the file that was stored: its bytes hash to its `sha256`, and its
-/// `size` is their length. A damaged backup is refused, naming the line, before anything is
-/// committed.
+/// A restored file (an attachment, an uploaded population) must be the file that was stored:
+/// its bytes hash to its `sha256`, and its `size` is their length. A damaged backup is refused,
+/// naming the line, before anything is committed.
 fn check_attachment(cols: &[(&str, bool)], row: &[J]) -> std::result::Result<(), String> {
     use base64::Engine;
     let at = |c: &str| cols.iter().position(|(n, _)| *n == c).map(|i| &row[i]);
@@ -1036,16 +1057,14 @@ fn check_attachment(cols: &[(&str, bool)], row: &[J]) -> std::result::Result<(),
     let bytes = at("data")
         .and_then(J::as_str)
         .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-        .ok_or_else(|| format!("attachment {id}: its bytes are missing or not base64"))?;
+        .ok_or_else(|| format!("file {id}: its bytes are missing or not base64"))?;
     if at("sha256").and_then(J::as_str) != Some(crate::materials::sha256_hex(&bytes).as_str()) {
         return Err(format!(
-            "attachment {id}: its bytes do not match its SHA-256 (the backup is damaged)"
+            "file {id}: its bytes do not match its SHA-256 (the backup is damaged)"
         ));
     }
     if at("size").and_then(J::as_i64) != Some(bytes.len() as i64) {
-        return Err(format!(
-            "attachment {id}: its size does not match its bytes"
-        ));
+        return Err(format!("file {id}: its size does not match its bytes"));
     }
     Ok(())
 }
@@ -1182,7 +1201,7 @@ impl Store {
                 })?;
             // An older backup's row: the columns added since keep their defaults.
             let cols = &cols[..row.len()];
-            if *name == "attachments" {
+            if BLOBS.iter().any(|(t, _)| t == name) {
                 check_attachment(cols, row)
                     .map_err(|m| StoreError::Invalid(format!("line {}: {m}", i + 1)))?;
             }

@@ -426,6 +426,18 @@ impl Store {
         Ok(lib)
     }
 
+    /// The policy files of the active version and the library checked from them, one
+    /// snapshot: what a reform that rewrites measures is checked against (测算). `None` when no
+    /// version is stored.
+    pub async fn active_sources(&self) -> Result<Option<(Vec<SourceFile>, Arc<Library>)>> {
+        let active = self.active();
+        let Some(v) = active.version else {
+            return Ok(None);
+        };
+        let files = self.version_files(v).await?;
+        Ok(Some((sources(&files), active.lib.clone())))
+    }
+
     async fn version_files(&self, version: i64) -> Result<Vec<VersionFile>> {
         files_of(&self.pool, version).await
     }

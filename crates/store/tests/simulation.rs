@@ -171,3 +171,183 @@ async fn runs_are_kept_read_back_after_a_restart_and_abandoned_ones_fail() {
         );
     }
 }
+
+/// A run is stopped by the person who started it or an admin, never by another: it reads back
+/// `stopped` with the progress it reached, who stopped it and no result, and the runner's next
+/// progress step is refused (that is where it ends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_is_stopped_by_its_owner_or_an_admin() {
+    for db in backends("sim_stop").await {
+        let s = open(&db).await;
+        let fin = finance();
+        let other = Actor::new("finance2", Role::Finance);
+        let params = json!({"from": "2023-01-01", "to": "2023-12-31"});
+        let run = s
+            .create_simulation_run(&fin, "财务一", "长测算", &params, 100)
+            .await
+            .unwrap();
+        assert!(s.simulation_progress(&run, 40).await.unwrap());
+        let e = s.stop_simulation(&other, "财务二", &run).await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StoreError::Refused {
+                    code: "forbidden",
+                    ..
+                }
+            ),
+            "{}: {e}",
+            db.label
+        );
+        s.stop_simulation(&fin, "财务一", &run).await.unwrap();
+        let r = s.simulation_run(&fin, &run).await.unwrap();
+        assert_eq!(
+            (r.status.as_str(), r.done, r.total, r.result.is_none()),
+            ("stopped", 40, 100, true),
+            "{}",
+            db.label
+        );
+        assert_eq!(r.stopped_by_name.as_deref(), Some("财务一"));
+        assert!(r.finished_at.is_some());
+        // The runner's next step is refused, and so is a result written late.
+        assert!(!s.simulation_progress(&run, 50).await.unwrap());
+        assert!(
+            !s.simulation_finished(&run, &json!({"baseline": {}}))
+                .await
+                .unwrap()
+        );
+        assert_eq!(s.simulation_run(&fin, &run).await.unwrap().done, 40);
+        // A run that is over cannot be stopped; an admin may stop another's run.
+        assert!(matches!(
+            s.stop_simulation(&fin, "财务一", &run).await,
+            Err(StoreError::Refused {
+                code: "not_running",
+                ..
+            })
+        ));
+        let second = s
+            .create_simulation_run(&fin, "财务一", "再测算", &params, 100)
+            .await
+            .unwrap();
+        s.stop_simulation(&admin(), "管理员", &second)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.simulation_run(&fin, &second).await.unwrap().status,
+            "stopped"
+        );
+    }
+}
+
+/// Uploaded populations: kept with their bytes and counts, listed newest first within the
+/// uploader's scope, deleted by the uploader or an admin only, and part of a backup that
+/// restores them byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn uploaded_populations_are_kept_scoped_deleted_and_backed_up() {
+    use kc_store::simulation::NewPopulation;
+    for db in backends("sim_pop").await {
+        let s = open(&db).await;
+        let fin = finance();
+        let bytes = b"applicant,applicant.kind\nA1,enterprise\n".to_vec();
+        let new = |name| NewPopulation {
+            name,
+            format: "csv",
+            bytes: &bytes,
+            applicants: 1,
+            events: 0,
+            rows: 1,
+        };
+        let a = s
+            .add_simulation_population(&fin, "财务一", &new("a.csv"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                a.name.as_str(),
+                a.size,
+                a.applicants,
+                a.uploaded_by_name.as_str()
+            ),
+            ("a.csv", bytes.len() as i64, 1, "财务一"),
+            "{}",
+            db.label
+        );
+        let sy = Actor::staff("sy-fin", Role::Finance, "shenyang");
+        let b = s
+            .add_simulation_population(&sy, "沈阳财务", &new("b.csv"))
+            .await
+            .unwrap();
+        let ids = |l: Vec<kc_store::simulation::UploadedPopulation>| {
+            l.into_iter().map(|p| p.id).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(s.simulation_populations(&fin).await.unwrap()),
+            [b.id.clone(), a.id.clone()],
+            "{}: newest first",
+            db.label
+        );
+        assert_eq!(
+            ids(s.simulation_populations(&sy).await.unwrap()),
+            std::slice::from_ref(&b.id)
+        );
+        assert!(matches!(
+            s.simulation_population(&sy, &a.id).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let (p, data) = s.simulation_population_data(&fin, &a.id).await.unwrap();
+        assert_eq!((p, data), (a.clone(), bytes.clone()));
+        assert!(
+            s.add_simulation_population(&reviewer(1), "x", &new("c.csv"))
+                .await
+                .is_err()
+        );
+
+        // In the backup, and restored byte for byte into an empty database.
+        let lines = s.backup_lines().await.unwrap();
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.contains("\"simulation_populations\""))
+                .count(),
+            2,
+            "{}",
+            db.label
+        );
+        let copy = sqlite(&format!("sim_pop_restore_{}", db.label)).await;
+        let t = open(&copy).await;
+        t.restore_lines(&lines, &|_, _| {}).await.unwrap();
+        assert_eq!(
+            t.simulation_population_data(&fin, &a.id).await.unwrap().1,
+            bytes
+        );
+        // A damaged copy is refused before anything is written.
+        let damaged: Vec<String> = lines
+            .iter()
+            .map(|l| {
+                if l.contains("\"simulation_populations\"") {
+                    l.replace(&a.sha256, &"0".repeat(64))
+                } else {
+                    l.clone()
+                }
+            })
+            .collect();
+        let fresh = open(&sqlite(&format!("sim_pop_damaged_{}", db.label)).await).await;
+        let e = fresh.restore_lines(&damaged, &|_, _| {}).await.unwrap_err();
+        assert!(e.to_string().contains("SHA-256"), "{e}");
+
+        // Deleted by its uploader or an admin, not by another.
+        let other = Actor::new("finance2", Role::Finance);
+        assert!(matches!(
+            s.delete_simulation_population(&other, &a.id).await,
+            Err(StoreError::Refused {
+                code: "forbidden",
+                ..
+            })
+        ));
+        s.delete_simulation_population(&fin, &a.id).await.unwrap();
+        s.delete_simulation_population(&admin(), &b.id)
+            .await
+            .unwrap();
+        assert!(s.simulation_populations(&fin).await.unwrap().is_empty());
+    }
+}

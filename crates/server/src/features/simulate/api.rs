@@ -1,6 +1,8 @@
-//! The 测算 API: the knobs a reform may turn, starting a run, the runs and one run with its
-//! result, and the result as xlsx — the page's actions with the page's authorization
-//! (`Access::Simulate`: finance, the plan office, admins).
+//! The 测算 API: the knobs a reform may turn, starting and stopping a run, the runs and one run
+//! with its result, the result as xlsx, and uploaded populations (upload, list, delete) — the
+//! page's actions with the page's authorization (`Access::Simulate`: finance, the plan office,
+//! admins; stopping a run and deleting a population: the person who started or uploaded it, or
+//! an admin).
 
 use super::run::{self, Request};
 use crate::AppState;
@@ -8,20 +10,31 @@ use crate::api::{ApiResult, ApiSession, ErrorBody, body, csrf};
 use crate::labels::doc_id;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kc_domain::Access;
 use serde::Deserialize;
 use serde_json::{Value as J, json};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 pub fn api_routes() -> axum::Router<crate::Platform> {
     use axum::routing::get;
     axum::Router::new()
         .route("/simulations", get(runs).post(start))
         .route("/simulations/knobs", get(knobs))
+        .route(
+            "/simulations/populations",
+            get(populations)
+                .post(upload_population)
+                .layer(DefaultBodyLimit::max(super::UPLOAD_BODY)),
+        )
+        .route(
+            "/simulations/populations/{id}/delete",
+            axum::routing::post(delete_population),
+        )
         .route("/simulations/{id}", get(one))
+        .route("/simulations/{id}/stop", axum::routing::post(stop))
         .route("/simulations/{id}/result.xlsx", get(xlsx))
 }
 
@@ -58,7 +71,7 @@ pub(crate) struct SimulationRunBody {
     created_by: String,
     created_by_name: String,
     created_at: String,
-    /// queued, running, done, failed
+    /// queued, running, done, failed, stopped
     status: String,
     /// applicants evaluated
     done: i64,
@@ -76,6 +89,16 @@ pub(crate) struct SimulationRunBody {
     reform_total: Option<String>,
     error: Option<String>,
     finished_at: Option<String>,
+    /// who stopped the run (status `stopped`: its progress is kept, it has no result)
+    stopped_by_name: Option<String>,
+    /// `stored`, a calibration (`shenyang`, `liaocheng`) or an uploaded population's id
+    population: String,
+    /// the uploaded population: {id, name, format, applicants, events, sha256}
+    upload: Option<J>,
+    /// the measures a reform file rewrites: {replace: MEASURE} or {add_to: DOCUMENT}
+    measures: Vec<J>,
+    /// the reform file as typed
+    reform_text: Option<String>,
     /// when done: {baseline, reform?, comparison?}; baseline and reform in the
     /// `kechuang/simulation/v1` shape with `levels` (each level's total); the applicants of the
     /// comparison are named only to roles that see every applicant
@@ -134,8 +157,9 @@ pub(crate) struct SimulationRequest {
     from: Option<String>,
     /// the period's last day (default: 31 December of this year)
     to: Option<String>,
-    /// the population: `stored` (default: the applicants on the platform), or a synthetic
-    /// population generated over the period from a shipped calibration: `shenyang`, `liaocheng`
+    /// the population: `stored` (default: the applicants on the platform), a synthetic
+    /// population generated over the period from a shipped calibration (`shenyang`,
+    /// `liaocheng`), or the id of an uploaded population (GET /api/simulations/populations)
     population: Option<String>,
     /// applicants of a synthetic population (default 10,000, at most 200,000)
     size: Option<u64>,
@@ -145,11 +169,17 @@ pub(crate) struct SimulationRequest {
     /// measures the reform removes
     #[serde(default)]
     removed: Vec<String>,
+    /// a reform file's text: `set KNOB = VALUE [from DATE]`, `remove MEASURE`, and
+    /// `replace MEASURE` / `add to "DOCUMENT"` followed by measures in the policy language,
+    /// checked like any policy file (docs/simulation.md); each error names its line and column
+    reform: Option<String>,
 }
 
 /// Starts a run over the stored applicants (those of the caller's jurisdiction for staff of
-/// one) in the background; answers at once with the queued run. A wrong value is refused (400)
-/// with its field named (`k:KNOB`, `f:KNOB`, `from`, `to`, `rm:MEASURE`) and nothing runs.
+/// one), a synthetic or an uploaded population in the background; answers at once with the
+/// queued run. A wrong value is refused (400) with its field named (`k:KNOB`, `f:KNOB`, `from`,
+/// `to`, `rm:MEASURE`, `population`, `reform_text` with the reform file's line and column) and
+/// nothing runs.
 #[utoipa::path(post, path = "/api/simulations", operation_id = "start_simulation", request_body = SimulationRequest,
     responses((status = 202, description = "the run, queued", body = SimulationRunBody), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, description = "busy: too many runs at once", body = ErrorBody)))]
@@ -175,11 +205,14 @@ pub(crate) async fn start(
             .map(|c| (c.knob, c.value, c.from.unwrap_or_default()))
             .collect(),
         removed: req.removed,
+        reform_text: req.reform.unwrap_or_default(),
     };
-    let checked = run::check(&st.lib, &r).map_err(|p| crate::AppError::BadRequest {
-        code: "invalid",
-        message: run::problems_message(&p),
-    })?;
+    let checked = run::check(&st, &s, &r)
+        .await?
+        .map_err(|p| crate::AppError::BadRequest {
+            code: "invalid",
+            message: run::problems_message(&p),
+        })?;
     let id = run::start(&st, &s, checked).await?;
     let r = st.store.simulation_run(&s.user.actor(), &id).await?;
     Ok((StatusCode::ACCEPTED, Json(run::run_json(&s, &r))).into_response())
@@ -233,4 +266,112 @@ pub(crate) async fn xlsx(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     Ok(super::download(&st, &s, &id).await?)
+}
+
+/// Stops a queued or running run: it is recorded as `stopped` with the progress it reached,
+/// and its runner ends between two batches without writing a result (a partial sum is not a
+/// forecast). The person who started it or an admin (403 otherwise); 409 `not_running` for a
+/// run that is over.
+#[utoipa::path(post, path = "/api/simulations/{id}/stop", operation_id = "stop_simulation",
+    params(("id" = String, Path, description = "the run")),
+    responses((status = 200, description = "the run, stopped", body = SimulationRunBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "not_running: the run is over", body = ErrorBody)))]
+pub(crate) async fn stop(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<J>> {
+    csrf(&s, &headers)?;
+    run::stop(&st, &s, &id).await?;
+    let r = st.store.simulation_run(&s.user.actor(), &id).await?;
+    Ok(Json(run::run_json(&s, &r)))
+}
+
+/// A population uploaded to the 测算 workspace.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct PopulationBody {
+    /// PP2026-1A2B3C4D
+    id: String,
+    /// the file's name as uploaded
+    name: String,
+    /// csv, jsonl, parquet
+    format: String,
+    /// bytes
+    size: i64,
+    /// hex
+    sha256: String,
+    applicants: i64,
+    events: i64,
+    rows: i64,
+    uploaded_by: String,
+    uploaded_by_name: String,
+    uploaded_at: String,
+}
+
+/// The uploaded populations the caller may use (those uploaded within its jurisdiction for
+/// staff of one), newest first.
+#[utoipa::path(get, path = "/api/simulations/populations", operation_id = "simulation_populations",
+    responses((status = 200, description = "the populations", body = Vec<PopulationBody>), (status = 403, body = ErrorBody)))]
+pub(crate) async fn populations(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+) -> ApiResult<Json<J>> {
+    s.require_access(Access::Simulate)?;
+    let list = st.store.simulation_populations(&s.user.actor()).await?;
+    Ok(Json(json!(
+        list.iter().map(run::population_json).collect::<Vec<_>>()
+    )))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct PopulationQuery {
+    /// the file's name with its extension: .csv, .jsonl or .parquet (the format)
+    filename: String,
+}
+
+/// Uploads a population file: the body is the file (CSV, JSON lines or Parquet in the format of
+/// docs/population.md, at most 20 MiB). Every row is read against the active library; the first
+/// wrong one is refused (400) with its row and column and nothing is stored.
+#[utoipa::path(post, path = "/api/simulations/populations", operation_id = "upload_simulation_population",
+    params(PopulationQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "the file's bytes"),
+    responses((status = 201, description = "the population, kept", body = PopulationBody), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub(crate) async fn upload_population(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+    headers: HeaderMap,
+    Query(q): Query<PopulationQuery>,
+    bytes: Bytes,
+) -> ApiResult<Response> {
+    csrf(&s, &headers)?;
+    match run::upload(&st, &s, &q.filename, bytes.to_vec()).await? {
+        Ok(p) => Ok((StatusCode::CREATED, Json(run::population_json(&p))).into_response()),
+        Err(message) => Err(crate::AppError::BadRequest {
+            code: "invalid",
+            message,
+        }
+        .into()),
+    }
+}
+
+/// Deletes an uploaded population: the person who uploaded it or an admin (403 otherwise).
+/// Runs made over it keep their results.
+#[utoipa::path(post, path = "/api/simulations/populations/{id}/delete", operation_id = "delete_simulation_population",
+    params(("id" = String, Path, description = "the population")),
+    responses((status = 200, body = crate::schemas::OkBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete_population(
+    State(st): State<AppState>,
+    ApiSession(s): ApiSession,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<J>> {
+    csrf(&s, &headers)?;
+    s.require_access(Access::Simulate)?;
+    st.store
+        .delete_simulation_population(&s.user.actor(), &id)
+        .await?;
+    Ok(Json(json!({"ok": true})))
 }

@@ -1,19 +1,23 @@
-//! 测算 (cost simulation): the whole policy library over the stored applicants for a period,
-//! per measure, year and government level, and a reform of its parameters against it — for
-//! finance, the plan office and admins. A run is recorded and evaluated in the background
-//! (progress on its page, which refreshes itself while it runs); runs are kept and listed. The
+//! 测算 (cost simulation): the whole policy library over the stored applicants, a synthetic
+//! population or an uploaded population file for a period, per measure, year and government
+//! level, and a reform against it — for finance, the plan office and admins. A run is recorded
+//! and evaluated in the background (progress on its page, which refreshes itself while it runs,
+//! with a 停止 button for the person who started it and admins); runs are kept and listed. The
 //! knob editor lists every number, date and named parameter of the library
-//! (`kc_simulate::reform::knobs`) by document and measure with the rule it sits in; a wrong
-//! value is named beside its field and nothing runs.
+//! (`kc_simulate::reform::knobs`) by document and measure with the rule it sits in; a reform
+//! file typed beside it may also replace and add measures in the policy language. A wrong value
+//! is named beside its field and nothing runs. Population files (CSV, JSON lines, Parquet) are
+//! uploaded in a multipart form, checked row by row, kept, listed and deleted.
 
 use crate::auth::{CurrentSession, Lang, Session};
 use crate::labels::*;
 use crate::layout::*;
 use crate::{AppError, AppState};
-use axum::extract::{Form, Path, State};
+use axum::extract::multipart::{Multipart, MultipartRejection};
+use axum::extract::{DefaultBodyLimit, Form, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Router, http::StatusCode};
 use kc_check::Library;
 use kc_domain::Access;
@@ -32,9 +36,19 @@ use run::{Problems, Request, money_of};
 pub fn routes() -> Router<crate::Platform> {
     Router::new()
         .route("/simulate", get(home).post(start))
+        .route(
+            "/simulate/populations",
+            post(upload_form).layer(DefaultBodyLimit::max(UPLOAD_BODY)),
+        )
+        .route("/simulate/populations/{id}/delete", post(delete_form))
         .route("/simulate/runs/{id}", get(run_page))
+        .route("/simulate/runs/{id}/stop", post(stop_form))
         .route("/simulate/runs/{id}/result.xlsx", get(xlsx))
 }
+
+/// The largest request the upload reads: the file limit and room for the form's other fields,
+/// so that a file somewhat too large is read to its end and refused with a clear message.
+pub(crate) const UPLOAD_BODY: usize = run::MAX_UPLOAD + 1024 * 1024;
 
 /// The runs listed on the page.
 const LISTED: i64 = 50;
@@ -88,6 +102,7 @@ fn status_words(lang: Lang, status: &str) -> &'static str {
         "running" => lang.t("运行中", "running"),
         "done" => lang.t("已完成", "done"),
         "failed" => lang.t("失败", "failed"),
+        "stopped" => lang.t("已停止", "stopped"),
         _ => lang.t("未知", "unknown"),
     }
 }
@@ -130,6 +145,7 @@ async fn home_page(s: &Session, lang: Lang, st: &AppState, typed: Typed) -> Page
     s.require_access(Access::Simulate)?;
     let actor = s.user.actor();
     let runs = st.store.simulation_runs(&actor, LISTED).await?;
+    let uploads = st.store.simulation_populations(&actor).await?;
     let year = st.store.today().year();
     let from = typed
         .value("from")
@@ -226,6 +242,13 @@ async fn home_page(s: &Session, lang: Lang, st: &AppState, typed: Typed) -> Page
                         " " (lang.t(c.zh, c.en))
                     }
                 }
+                @for u in &uploads {
+                    label {
+                        input type="radio" name="population" value=(u.id) checked[chosen == u.id];
+                        " " (lang.t("上传的总体 ", "Uploaded population ")) span.filename { (u.name) }
+                        " (" (u.applicants) (lang.t(" 个申报主体", " applicants")) ")"
+                    }
+                }
                 (field_problem(&typed, "population"))
                 label { (lang.t("模拟总体规模(个申报主体)", "Size of a synthetic population (applicants)")) " "
                     input type="number" name="size" min="1" max=(run::MAX_SIZE) step="1" inputmode="numeric"
@@ -239,6 +262,19 @@ async fn home_page(s: &Session, lang: Lang, st: &AppState, typed: Typed) -> Page
             h3 { (lang.t("改革方案(可选)", "Reform (optional)")) }
             p.muted { (lang.t("在要调整的项目中填写新值,如 3万元、12%、2‰ 或日期;可填写自何日起适用(之前仍按原值)。不填写任何新值即为基线测算。",
                 "Type a new value where you want a change — 3万元 (30,000 yuan), 12%, 2‰ or a date — and optionally the date from which it applies (before it the old value holds). Leave every field empty for the baseline alone.")) }
+            details.knobs #reform-file open[typed.value("reform_text").is_some_and(|t| !t.trim().is_empty()) || typed.problem("reform_text").is_some()] {
+                summary { (lang.t("改革方案文件(可选):调整参数、删除、替换或新增措施", "Reform file (optional): set knobs, remove, replace or add measures")) }
+                p.muted { (lang.t("每行一项:set 名称 = 值 [from 日期]、remove 措施;replace 措施 或 add to \"文件号\" 之后用政策语言写出措施(见 docs/simulation.md)。措施与政策文件一样检查,错误标明行和列。",
+                    "One line each: set KNOB = VALUE [from DATE], remove MEASURE; after replace MEASURE or add to \"DOCUMENT\", the measure in the policy language (see docs/simulation.md). Measures are checked like any policy file; each error names its line and column.")) }
+                label for="reform_text" { (lang.t("改革方案", "Reform file")) }
+                textarea #reform_text name="reform_text" rows="10" cols="80" spellcheck="false"
+                    aria-describedby=[typed.problem("reform_text").map(|_| "err-reform_text")] {
+                    (typed.value("reform_text").unwrap_or_default())
+                }
+                @if let Some(p) = typed.problem("reform_text") {
+                    ul.no.field-error #err-reform_text role="alert" { @for l in p.lines() { li { (l) } } }
+                }
+            }
             @if !params.is_empty() {
                 details.knobs open[touched(&params)] {
                     summary { (lang.t("命名参数", "Named parameters")) " (" (params.len()) ")" }
@@ -272,6 +308,44 @@ async fn home_page(s: &Session, lang: Lang, st: &AppState, typed: Typed) -> Page
             }
             p { button type="submit" { (lang.t("运行测算", "Run the simulation")) } }
         }
+        h2 #populations { (lang.t("上传的总体", "Uploaded populations")) }
+        p.muted { (lang.t("上传 CSV、JSON lines(.jsonl)或 Parquet 格式的总体文件(格式见 docs/population.md),每个文件不超过 ", "Upload a population file in CSV, JSON lines (.jsonl) or Parquet (the format of docs/population.md), at most "))
+            (run::MAX_UPLOAD >> 20) " MiB"
+            (lang.t(";上传时逐行检查,有错误时指出行和列,不保存。", "; it is checked row by row when uploaded, and a wrong row is named by its row and column and nothing is kept.")) }
+        form.card #upload-form method="post" action="/simulate/populations" enctype="multipart/form-data" {
+            (csrf_field(s))
+            @if let Some(p) = typed.problem("file") { div.error.form-error #err-file role="alert" { (p) } }
+            label { (lang.t("总体文件", "Population file")) " "
+                input type="file" name="file" accept=".csv,.jsonl,.parquet" required aria-describedby=[typed.problem("file").map(|_| "err-file")];
+            }
+            " " button type="submit" { (lang.t("上传", "Upload")) }
+        }
+        @if uploads.is_empty() {
+            p.muted { (lang.t("还没有上传的总体。", "No population has been uploaded yet.")) }
+        } @else {
+            table #uploads tabindex="0" aria-label=(lang.t("上传的总体", "Uploaded populations")) {
+                tr { th { (lang.t("文件", "File")) } th { (lang.t("格式", "Format")) } th.num { (lang.t("申报主体", "Applicants")) } th.num { (lang.t("事项", "Events")) } th.num { (lang.t("大小", "Size")) } th { (lang.t("上传人", "Uploaded by")) } th { (lang.t("上传时间", "Uploaded")) } th {} }
+                @for u in &uploads {
+                    tr data-population=(u.id) {
+                        td.filename { (u.name) }
+                        td { (u.format) }
+                        td.num.applicants { (u.applicants) }
+                        td.num { (u.events) }
+                        td.num { (kib(u.size)) }
+                        td { (u.uploaded_by_name) }
+                        td { (readable_time(&u.uploaded_at)) }
+                        td {
+                            @if u.uploaded_by == actor.id || s.role() == kc_domain::Role::Admin {
+                                form.inline method="post" action=(format!("/simulate/populations/{}/delete", u.id)) {
+                                    (csrf_field(s))
+                                    button.secondary type="submit" aria-label=(format!("{} {}", lang.t("删除", "Delete"), u.name)) { (lang.t("删除", "Delete")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
         h2 { (lang.t("测算记录", "Runs")) }
         @if runs.is_empty() {
             p.muted { (lang.t("还没有测算。", "No simulation has been run yet.")) }
@@ -303,8 +377,13 @@ async fn home_page(s: &Session, lang: Lang, st: &AppState, typed: Typed) -> Page
     Ok(res)
 }
 
-/// The form as a request: `title`, `from`, `to`, `k:KNOB` and `f:KNOB` per knob, `rm` per
-/// removed measure.
+/// A size in KiB (at least 1).
+fn kib(bytes: i64) -> String {
+    format!("{} KiB", (bytes + 1023) / 1024)
+}
+
+/// The form as a request: `title`, `from`, `to`, `population`, `size`, `reform_text`, `k:KNOB`
+/// and `f:KNOB` per knob, `rm` per removed measure.
 fn request_of(fields: &[(String, String)]) -> (Request, Typed, Option<String>) {
     let mut r = Request::default();
     let mut typed = Typed::default();
@@ -318,6 +397,7 @@ fn request_of(fields: &[(String, String)]) -> (Request, Typed, Option<String>) {
             "to" => r.to = v.clone(),
             "population" => r.population = v.clone(),
             "size" => r.size = v.clone(),
+            "reform_text" => r.reform_text = v.clone(),
             "rm" => {
                 r.removed.push(v.clone());
                 typed.removed.insert(v.clone());
@@ -350,7 +430,7 @@ pub(crate) async fn start(
     let (req, mut typed, csrf) = request_of(&fields);
     s.check_csrf(csrf.as_deref())?;
     s.require_access(Access::Simulate)?;
-    match run::check(&st.lib, &req) {
+    match run::check(&st, &s, &req).await? {
         Err(problems) => {
             typed.problems = problems;
             home_page(&s, lang, &st, typed).await
@@ -366,6 +446,101 @@ pub(crate) async fn start(
             Err(e) => Err(e),
         },
     }
+}
+
+/// What the upload form sent: the CSRF token, the file's name and bytes (at most the limit
+/// kept; `too_large` when it was longer).
+#[derive(Default)]
+struct Upload {
+    csrf: Option<String>,
+    filename: String,
+    bytes: Vec<u8>,
+    too_large: bool,
+}
+
+async fn read_upload(mp: Result<Multipart, MultipartRejection>) -> Result<Upload, String> {
+    let invalid =
+        |e: &dyn std::fmt::Display| format!("表单无效,请重新选择文件后提交 (invalid form: {e})");
+    let mut mp = mp.map_err(|e| invalid(&e))?;
+    let mut out = Upload::default();
+    while let Some(mut field) = mp.next_field().await.map_err(|e| invalid(&e))? {
+        match field.name().unwrap_or("") {
+            "file" => {
+                out.filename = field.file_name().unwrap_or("").to_string();
+                // Read to the end (so the browser gets the answer), keeping at most the limit.
+                while let Some(chunk) = field.chunk().await.map_err(|e| invalid(&e))? {
+                    if out.bytes.len() + chunk.len() > run::MAX_UPLOAD {
+                        out.too_large = true;
+                    } else {
+                        out.bytes.extend_from_slice(&chunk);
+                    }
+                }
+            }
+            "csrf" => out.csrf = Some(field.text().await.map_err(|e| invalid(&e))?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The upload form: the file checked and kept, or the page again with the problem beside it.
+pub(crate) async fn upload_form(
+    CurrentSession(s): CurrentSession,
+    lang: Lang,
+    State(st): State<AppState>,
+    mp: Result<Multipart, MultipartRejection>,
+) -> PageResult {
+    s.require_access(Access::Simulate)?;
+    let problem = match read_upload(mp).await {
+        Err(p) => p,
+        Ok(u) => {
+            s.check_csrf(u.csrf.as_deref())?;
+            if u.too_large {
+                run::too_large()
+            } else {
+                match run::upload(&st, &s, &u.filename, u.bytes).await? {
+                    Ok(_) => return Ok(Redirect::to("/simulate#populations").into_response()),
+                    Err(p) => p,
+                }
+            }
+        }
+    };
+    let mut typed = Typed::default();
+    typed.problems.insert("file".into(), problem);
+    home_page(&s, lang, &st, typed).await
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfForm {
+    csrf: Option<String>,
+}
+
+/// Deletes an uploaded population (its uploader or an admin).
+pub(crate) async fn delete_form(
+    CurrentSession(s): CurrentSession,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    s.check_csrf(f.csrf.as_deref())?;
+    s.require_access(Access::Simulate)?;
+    st.store
+        .delete_simulation_population(&s.user.actor(), &id)
+        .await?;
+    Ok(Redirect::to("/simulate#populations").into_response())
+}
+
+/// Stops a run (the person who started it or an admin); back to its page, which shows it
+/// stopped.
+pub(crate) async fn stop_form(
+    CurrentSession(s): CurrentSession,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> PageResult {
+    s.check_csrf(f.csrf.as_deref())?;
+    run::stop(&st, &s, &id).await?;
+    Ok(Redirect::to(&format!("/simulate/runs/{id}")).into_response())
 }
 
 /// Bars of the totals per measure (fixed amounts plus maxima over the period), baseline and,
@@ -553,6 +728,10 @@ pub(crate) async fn run_page(
             " · " (lang.t("总体 ", "population ")) span #run-population {
                 @match run::CALIBRATIONS.iter().find(|c| Some(c.name) == r.params["population"].as_str()) {
                     Some(c) => { (lang.t(c.zh, c.en)) ", " (r.params["size"].as_u64().unwrap_or(0)) (lang.t(" 个", " applicants")) }
+                    None if r.params["upload"].is_object() => {
+                        (lang.t("上传的总体 ", "uploaded population ")) span.filename { (r.params["upload"]["name"].as_str().unwrap_or("")) }
+                        ", " (r.params["upload"]["applicants"]) (lang.t(" 个", " applicants"))
+                    }
                     None => { (lang.t("本平台登记的申报主体", "the applicants on this platform")) }
                 }
             }
@@ -563,9 +742,28 @@ pub(crate) async fn run_page(
                 " " (r.done) " / " (r.total) (lang.t(" 个申报主体", " applicants"))
             }
             p.muted { (lang.t("测算在后台运行,本页每2秒自动刷新。", "The simulation runs in the background; this page refreshes every 2 seconds.")) }
+            @if r.created_by == s.user.actor().id || s.role() == kc_domain::Role::Admin {
+                form #stop-form method="post" action=(format!("/simulate/runs/{}/stop", r.id)) {
+                    (csrf_field(&s))
+                    button.secondary #stop type="submit" { (lang.t("停止", "Stop")) }
+                    " " span.muted { (lang.t("在当前批次结束后停止;已算部分不作为测算结果。", "Stops after the current batch; what was computed is not kept as a forecast.")) }
+                }
+            }
+        }
+        @if r.status == "stopped" {
+            div.notice #stopped role="status" {
+                strong { (lang.t("测算已停止", "The simulation was stopped")) }
+                @if let Some(n) = &r.stopped_by_name { (lang.t(",停止人 ", " by ")) (n) }
+                (lang.t(",停止时已完成 ", "; it had evaluated ")) (r.done) " / " (r.total) (lang.t(" 个申报主体。未完成的测算没有结果,不能作为预测;需要结果请重新运行。",
+                    " applicants. A run that did not finish has no result and is not a forecast; run it again for one."))
+            }
         }
         @if let Some(e) = &r.error {
             div.error #failure role="alert" { strong { (lang.t("测算失败:", "The simulation failed: ")) } (e) }
+        }
+        @if let Some(text) = r.params["reform_text"].as_str() {
+            h2 { (lang.t("改革方案文件", "Reform file")) }
+            pre.rule-code #reform-text lang="zh-CN" { (text) }
         }
         @if !changes.is_empty() || !removed.is_empty() {
             h2 { (lang.t("改革方案", "Reform")) }

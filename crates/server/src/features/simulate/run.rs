@@ -1,6 +1,8 @@
-//! What the 测算 page and its API share: the request checked (period, knob values, removals —
-//! every problem named by its field), the run started in the background, and its result as
-//! JSON. The evaluation is kc-simulate's, over the stored applicants; the store keeps the run.
+//! What the 测算 page and its API share: the request checked (period, knob values, removals, a
+//! reform file that may rewrite measures, the population — every problem named by its field),
+//! the run started in the background and stopped on request, uploaded populations checked and
+//! kept, and the result as JSON. The evaluation is kc-simulate's, over the stored applicants, a
+//! synthetic population or an uploaded one; the store keeps the runs and the uploads.
 
 use crate::AppError;
 use crate::AppState;
@@ -10,6 +12,7 @@ use kc_check::Library;
 use kc_domain::Access;
 use kc_money::Money;
 use kc_simulate::reform::{self, Change, Reform};
+use kc_store::simulation::UploadedPopulation;
 use serde_json::{Value as J, json};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -32,12 +35,15 @@ pub(crate) struct Request {
     pub title: String,
     pub from: String,
     pub to: String,
-    /// `stored` (default), or a shipped calibration: `shenyang`, `liaocheng`.
+    /// `stored` (default), a shipped calibration (`shenyang`, `liaocheng`) or the id of an
+    /// uploaded population.
     pub population: String,
     /// Applicants of a synthetic population (default [`DEFAULT_SIZE`]).
     pub size: String,
     pub changes: Vec<(String, String, String)>,
     pub removed: Vec<String>,
+    /// A reform file's text (`set`, `remove`, `replace`, `add to`; kc_simulate::reform).
+    pub reform_text: String,
 }
 
 /// A request checked: the period, the reform (if any) and the reformed library.
@@ -47,10 +53,13 @@ pub(crate) struct Checked {
     pub to: Date,
     pub population: Population,
     pub reform: Option<(Reform, Library)>,
+    /// The reform file's text, as typed.
+    pub reform_text: Option<String>,
 }
 
 /// Field → problem, Chinese first with English. Fields: `from`, `to`, `k:KNOB` (the value),
-/// `f:KNOB` (its date), `rm:MEASURE`, `reform` (the changes together).
+/// `f:KNOB` (its date), `rm:MEASURE`, `reform` (the changes together), `reform_text` (the
+/// reform file: one error a line, each with its line and column), `population`, `size`.
 pub(crate) type Problems = BTreeMap<String, String>;
 
 fn date(text: &str, zh: &str, en: &str) -> Result<Date, String> {
@@ -62,14 +71,15 @@ fn date(text: &str, zh: &str, en: &str) -> Result<Date, String> {
     })
 }
 
-/// Checks a request against the library: every problem found, by field, or the run to start.
 /// The population a run evaluates.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Population {
     /// The applicants stored on the platform (of the caller's jurisdiction).
     Stored,
     /// A synthetic population generated from a shipped calibration file over the period.
     Synthetic(&'static Calibrated, u64),
+    /// A population file uploaded to the workspace.
+    Uploaded(Box<UploadedPopulation>),
 }
 
 /// A calibration file shipped with kechuang (data/population/), embedded in the binary.
@@ -107,9 +117,16 @@ pub(crate) const MAX_SIZE: u64 = 200_000;
 /// The generator's seed: the same request gives the same population.
 const SEED: u64 = 1;
 
-fn population(r: &Request, p: &mut Problems) -> Population {
+fn population(r: &Request, uploads: &[UploadedPopulation], p: &mut Problems) -> Population {
     match r.population.trim() {
         "" | "stored" => Population::Stored,
+        id if uploads.iter().any(|u| u.id == id) => Population::Uploaded(Box::new(
+            uploads
+                .iter()
+                .find(|u| u.id == id)
+                .cloned()
+                .expect("found above"),
+        )),
         name => match CALIBRATIONS.iter().find(|c| c.name == name) {
             None => {
                 p.insert(
@@ -141,9 +158,42 @@ fn population(r: &Request, p: &mut Problems) -> Population {
     }
 }
 
-pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
+/// The largest reform file the page and the API read (a few hundred lines of policy language).
+pub(crate) const MAX_REFORM_TEXT: usize = 64 * 1024;
+
+/// Checks a request: the period, the population, the knob form's changes and removals and a
+/// reform file (its measures checked in their documents, against the active version's files).
+/// `Ok(Err(problems))`: every problem found, by field, and nothing runs.
+pub(crate) async fn check(
+    st: &AppState,
+    s: &Session,
+    r: &Request,
+) -> Result<Result<Checked, Problems>, AppError> {
+    let uploads = st.store.simulation_populations(&s.user.actor()).await?;
+    let text = r.reform_text.trim();
+    let sources = if text.is_empty() {
+        None
+    } else {
+        st.store.active_sources().await?
+    };
+    Ok(check_with(
+        &st.lib,
+        sources.as_ref().map(|(f, _)| f.as_slice()),
+        &uploads,
+        r,
+    ))
+}
+
+/// [`check`] given what it reads from the store: the active version's policy files (`None`:
+/// none stored, so a reform file may not rewrite measures) and the uploaded populations.
+pub(crate) fn check_with(
+    lib: &Library,
+    sources: Option<&[kc_check::SourceFile]>,
+    uploads: &[UploadedPopulation],
+    r: &Request,
+) -> Result<Checked, Problems> {
     let mut p = Problems::new();
-    let population = population(r, &mut p);
+    let population = population(r, uploads, &mut p);
     let from = date(&r.from, "期间起始", "from")
         .map_err(|e| p.insert("from".into(), e))
         .ok();
@@ -241,19 +291,58 @@ pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
     if !p.is_empty() {
         return Err(p);
     }
-    let reform = if changes.is_empty() && removed.is_empty() {
+    // The reform file: its own changes and measures, then the form's.
+    let text = r.reform_text.trim();
+    let (mut file, lines) = if text.is_empty() {
+        (Reform::default(), Vec::new())
+    } else if r.reform_text.len() > MAX_REFORM_TEXT {
+        p.insert(
+            "reform_text".into(),
+            format!(
+                "改革方案文件不超过 {} KiB (the reform file is at most {} KiB)",
+                MAX_REFORM_TEXT / 1024,
+                MAX_REFORM_TEXT / 1024
+            ),
+        );
+        return Err(p);
+    } else {
+        match reform::parse_reform(&r.reform_text) {
+            Ok(f) => (f, reform::change_lines(&r.reform_text)),
+            Err(e) => {
+                p.insert("reform_text".into(), e.to_string());
+                return Err(p);
+            }
+        }
+    };
+    if !p.is_empty() {
+        return Err(p);
+    }
+    file.changes.extend(changes);
+    for m in removed {
+        if !file.removed.contains(&m) {
+            file.removed.push(m);
+        }
+    }
+    let reform = if file.changes.is_empty() && file.removed.is_empty() && file.measures.is_empty() {
         None
     } else {
-        let rf = Reform {
-            title: r.title.trim().to_string(),
-            note: String::new(),
-            changes,
-            removed,
+        if !r.title.trim().is_empty() || file.title.is_empty() {
+            file.title = r.title.trim().to_string();
+        }
+        let applied = match sources {
+            Some(files) => reform::apply_with_sources(files, lib, &file, &lines, "改革方案 reform"),
+            None => reform::apply(lib, &file, &lines).map_err(|e| vec![e]),
         };
-        match reform::apply(lib, &rf, &[]) {
-            Ok(l) => Some((rf, l)),
-            Err(e) => {
-                p.insert("reform".into(), e.to_string());
+        match applied {
+            Ok(l) => Some((file, l)),
+            Err(errors) => {
+                let field = if text.is_empty() {
+                    "reform"
+                } else {
+                    "reform_text"
+                };
+                let words: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                p.insert(field.into(), words.join("\n"));
                 return Err(p);
             }
         }
@@ -261,16 +350,14 @@ pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
     let (Some(from), Some(to)) = (from, to) else {
         unreachable!("no problem, so both dates parsed")
     };
-    let title = if r.title.trim().is_empty() {
-        match &reform {
-            None => format!("基线 baseline {from} – {to}"),
-            Some((rf, _)) => format!(
-                "改革 reform ({} 项调整 changes) {from} – {to}",
-                rf.changes.len() + rf.removed.len()
-            ),
-        }
-    } else {
-        r.title.trim().to_string()
+    let title = match &reform {
+        _ if !r.title.trim().is_empty() => r.title.trim().to_string(),
+        Some((rf, _)) if !rf.title.is_empty() => rf.title.clone(),
+        None => format!("基线 baseline {from} – {to}"),
+        Some((rf, _)) => format!(
+            "改革 reform ({} 项调整 changes) {from} – {to}",
+            rf.changes.len() + rf.removed.len() + rf.measures.len()
+        ),
     };
     Ok(Checked {
         title,
@@ -278,6 +365,7 @@ pub(crate) fn check(lib: &Library, r: &Request) -> Result<Checked, Problems> {
         to,
         population,
         reform,
+        reform_text: (!text.is_empty()).then(|| r.reform_text.clone()),
     })
 }
 
@@ -300,12 +388,29 @@ fn params_json(c: &Checked) -> J {
             rf.removed.clone(),
         ),
     };
-    let (population, size) = match c.population {
+    let (population, size) = match &c.population {
         Population::Stored => ("stored", None),
-        Population::Synthetic(cal, n) => (cal.name, Some(n)),
+        Population::Synthetic(cal, n) => (cal.name, Some(*n)),
+        Population::Uploaded(u) => (u.id.as_str(), Some(u.applicants as u64)),
+    };
+    // The measures a reform file rewrites: (edit, id) for the run's page.
+    let measures: Vec<J> = c
+        .reform
+        .iter()
+        .flat_map(|(rf, _)| &rf.measures)
+        .map(|b| match &b.edit {
+            reform::MeasureEdit::Replace { measure } => json!({"replace": measure}),
+            reform::MeasureEdit::Add { document } => json!({"add_to": document}),
+        })
+        .collect();
+    let upload = match &c.population {
+        Population::Uploaded(u) => json!({"id": u.id, "name": u.name, "format": u.format,
+            "applicants": u.applicants, "events": u.events, "sha256": u.sha256}),
+        _ => J::Null,
     };
     json!({"from": c.from.to_string(), "to": c.to.to_string(), "population": population,
-        "size": size, "changes": changes, "removed": removed})
+        "size": size, "upload": upload, "changes": changes, "removed": removed,
+        "measures": measures, "reform_text": c.reform_text})
 }
 
 /// Records the run and starts it in the background; returns its id at once.
@@ -320,13 +425,21 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
             ),
         });
     };
-    let ids = match c.population {
+    let ids = match &c.population {
         Population::Stored => st.store.population_ids(&actor).await?,
-        Population::Synthetic(..) => Vec::new(),
+        _ => Vec::new(),
     };
-    let total = match c.population {
+    // An uploaded file is read whole now: deleting it later does not disturb the run.
+    let upload = match &c.population {
+        Population::Uploaded(u) => {
+            Some(st.store.simulation_population_data(&actor, &u.id).await?.1)
+        }
+        _ => None,
+    };
+    let total = match &c.population {
         Population::Stored => ids.len() as u64,
-        Population::Synthetic(_, n) => n,
+        Population::Synthetic(_, n) => *n,
+        Population::Uploaded(u) => u.applicants as u64,
     };
     let id = st
         .store
@@ -345,7 +458,8 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
         let store2 = store.clone();
         let run2 = run.clone();
         let outcome =
-            tokio::task::spawn_blocking(move || evaluate(&store2, &lib, &run2, &ids, c)).await;
+            tokio::task::spawn_blocking(move || evaluate(&store2, &lib, &run2, &ids, upload, c))
+                .await;
         // The evaluation is over: the slot is free before the result is written, so a caller
         // who sees the run done may start the next at once.
         drop(permit);
@@ -354,7 +468,7 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
                 Ok(_) => None,
                 Err(e) => Some(format!("结果未能保存 (the result could not be saved): {e}")),
             },
-            // Marked failed meanwhile (abandoned): nothing more to write.
+            // Stopped, or marked failed meanwhile (abandoned): nothing more to write.
             Ok(Ok(None)) => None,
             Ok(Err(e)) => Some(e),
             Err(e) => {
@@ -374,14 +488,34 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
 /// Applicants of a synthetic population per batch (and per progress step).
 const BATCH: usize = 4_096;
 
-/// The evaluation, on a blocking thread: each applicant's input read from the store, evaluated
-/// under the baseline (and the reform), progress written every [`PROGRESS_EVERY`] applicants.
-/// `Ok(None)`: the run was marked failed meanwhile.
+/// Evaluates one batch under the baseline (and the reform, re-evaluating only the measures it
+/// touches on the same columns).
+fn add_batch<'l>(
+    base: &mut kc_simulate::Simulation<'l>,
+    reformed: Option<&mut kc_simulate::Simulation<'l>>,
+    batch: Vec<kc_eval::Input>,
+) {
+    match reformed {
+        Some(r) => {
+            base.add_batch_with_reform(r, batch);
+        }
+        None => {
+            base.add_batch(batch);
+        }
+    }
+}
+
+/// The evaluation, on a blocking thread: a synthetic or uploaded population batch by batch, or
+/// each stored applicant's input read from the store, evaluated under the baseline (and the
+/// reform), progress written after each batch (every [`PROGRESS_EVERY`] stored applicants).
+/// Each progress step is where a stop takes effect: `Ok(None)` when the run was stopped (or
+/// marked failed) meanwhile — the partial sums are dropped, never written as a result.
 fn evaluate(
     store: &kc_store::Store,
     lib: &Library,
     run: &str,
     ids: &[String],
+    upload: Option<Vec<u8>>,
     c: Checked,
 ) -> Result<Option<J>, String> {
     let rt = tokio::runtime::Handle::current();
@@ -390,11 +524,32 @@ fn evaluate(
         .reform
         .as_ref()
         .map(|(_, l)| kc_simulate::Simulation::new(l, Some(c.from), Some(c.to)));
-    if !rt
-        .block_on(store.simulation_progress(run, 0))
-        .map_err(|e| e.to_string())?
-    {
+    // Writes the progress; `false`: the run was stopped (or failed) meanwhile — end here.
+    let going = |done: u64| {
+        rt.block_on(store.simulation_progress(run, done as i64))
+            .map_err(|e| e.to_string())
+    };
+    if !going(0)? {
         return Ok(None);
+    }
+    if let (Population::Uploaded(u), Some(bytes)) = (&c.population, upload) {
+        let format = match u.format.as_str() {
+            "parquet" => kc_population::Format::Parquet,
+            "jsonl" => kc_population::Format::Jsonl,
+            _ => kc_population::Format::Csv,
+        };
+        let reader = kc_population::read_bytes(&u.name, bytes, format, lib, BATCH, c.to)
+            .map_err(|e| format!("总体文件 {} 无法读取 (population {}): {e}", u.name, u.name))?;
+        let mut done = 0u64;
+        for batch in reader {
+            let batch =
+                batch.map_err(|e| format!("总体文件 {} (population {}): {e}", u.name, u.name))?;
+            done += batch.len() as u64;
+            add_batch(&mut base, reformed.as_mut(), batch);
+            if !going(done)? {
+                return Ok(None);
+            }
+        }
     }
     if let Population::Synthetic(cal, size) = c.population {
         // Generated over the run's period, evaluated batch by batch by the columnar engine;
@@ -411,19 +566,8 @@ fn evaluate(
                 break;
             }
             done += batch.len() as u64;
-            // The reform re-evaluates only the measures it touches, on the same columns.
-            match reformed.as_mut() {
-                Some(r) => {
-                    base.add_batch_with_reform(r, batch);
-                }
-                None => {
-                    base.add_batch(batch);
-                }
-            }
-            if !rt
-                .block_on(store.simulation_progress(run, done as i64))
-                .map_err(|e| e.to_string())?
-            {
+            add_batch(&mut base, reformed.as_mut(), batch);
+            if !going(done)? {
                 return Ok(None);
             }
         }
@@ -439,11 +583,7 @@ fn evaluate(
         }
         base.add(input);
         let done = i + 1;
-        if (done % PROGRESS_EVERY == 0 || done == ids.len())
-            && !rt
-                .block_on(store.simulation_progress(run, done as i64))
-                .map_err(|e| e.to_string())?
-        {
+        if (done % PROGRESS_EVERY == 0 || done == ids.len()) && !going(done as u64)? {
             return Ok(None);
         }
     }
@@ -540,7 +680,98 @@ pub(crate) fn run_json(s: &Session, r: &kc_store::simulation::SimulationRun) -> 
         "created_at": r.created_at, "status": r.status, "done": r.done, "total": r.total,
         "from": r.params["from"], "to": r.params["to"], "changes": r.params["changes"], "removed": r.params["removed"],
         "baseline_total": total("baseline"), "reform_total": total("reform"),
-        "error": r.error, "finished_at": r.finished_at,
+        "error": r.error, "finished_at": r.finished_at, "stopped_by_name": r.stopped_by_name,
+        "population": r.params["population"], "upload": r.params["upload"],
+        "measures": r.params["measures"], "reform_text": r.params["reform_text"],
         "result": r.result.clone().map(|x| result_for(s, x)),
     })
+}
+
+/// Stops a queued or running run (the person who started it, or an admin): it is recorded as
+/// stopped with its progress, and its runner ends at its next progress step without a result.
+pub(crate) async fn stop(st: &AppState, s: &Session, id: &str) -> Result<(), AppError> {
+    s.require_access(Access::Simulate)?;
+    st.store
+        .stop_simulation(&s.user.actor(), &s.user.name, id)
+        .await?;
+    Ok(())
+}
+
+/// The largest population file the platform takes (larger ones: `kechuang simulate`).
+pub(crate) const MAX_UPLOAD: usize = 20 * 1024 * 1024;
+
+/// The words of a file over [`MAX_UPLOAD`].
+pub(crate) fn too_large() -> String {
+    format!(
+        "文件不超过 {} MiB (a population file may be at most {} MiB; larger ones with kechuang simulate)",
+        MAX_UPLOAD >> 20,
+        MAX_UPLOAD >> 20
+    )
+}
+
+/// Checks an uploaded population file against the library — every row read, the first
+/// problem named by its row and column as kc-population reports it — and keeps it. A problem
+/// is the caller's to fix (`Ok(Err(words))`) and nothing is stored.
+pub(crate) async fn upload(
+    st: &AppState,
+    s: &Session,
+    filename: &str,
+    bytes: Vec<u8>,
+) -> Result<Result<UploadedPopulation, String>, AppError> {
+    s.require_access(Access::Simulate)?;
+    let filename = filename.trim();
+    if bytes.is_empty() {
+        return Ok(Err("请选择总体文件 (choose a population file)".into()));
+    }
+    if bytes.len() > MAX_UPLOAD {
+        return Ok(Err(too_large()));
+    }
+    if filename.is_empty() || filename.chars().count() > 200 || filename.contains(['/', '\\']) {
+        return Ok(Err(
+            "文件名应为 名称.csv、.jsonl 或 .parquet (the file name: NAME.csv, .jsonl or .parquet)"
+                .into(),
+        ));
+    }
+    let format = match kc_population::Format::of(std::path::Path::new(filename)) {
+        Ok(f) => f,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let lib = st.lib.clone();
+    let (name, data) = (filename.to_string(), bytes.clone());
+    let checked =
+        tokio::task::spawn_blocking(move || kc_population::check_bytes(&name, data, format, &lib))
+            .await
+            .map_err(|e| AppError::Internal(format!("checking a population: {e}")))?;
+    let counts = match checked {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(format!("{filename}: {e}"))),
+    };
+    if counts.applicants == 0 {
+        return Ok(Err(format!(
+            "{filename}: 文件中没有申报主体 (the file holds no applicant)"
+        )));
+    }
+    let p = st
+        .store
+        .add_simulation_population(
+            &s.user.actor(),
+            &s.user.name,
+            &kc_store::simulation::NewPopulation {
+                name: filename,
+                format: format.name(),
+                bytes: &bytes,
+                applicants: counts.applicants as i64,
+                events: counts.events as i64,
+                rows: counts.rows as i64,
+            },
+        )
+        .await?;
+    Ok(Ok(p))
+}
+
+/// An uploaded population as the API gives it.
+pub(crate) fn population_json(p: &UploadedPopulation) -> J {
+    json!({"id": p.id, "name": p.name, "format": p.format, "size": p.size, "sha256": p.sha256,
+        "applicants": p.applicants, "events": p.events, "rows": p.rows,
+        "uploaded_by": p.uploaded_by, "uploaded_by_name": p.uploaded_by_name, "uploaded_at": p.uploaded_at})
 }
