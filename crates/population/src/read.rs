@@ -37,6 +37,9 @@ struct Columns {
     event_fields: Vec<Vec<Option<usize>>>,
     /// Per event type: the `event.*` columns that are not fields of that type.
     stray: Vec<Vec<usize>>,
+    /// The same as bits (column i is bit i), when there are at most 128 columns: a row whose
+    /// non-null columns (see [`Assembler::row`]) miss every bit needs no look at each.
+    stray_bits: Option<Vec<u128>>,
 }
 
 impl Columns {
@@ -102,7 +105,14 @@ impl Columns {
             );
             event_fields.push(cols);
         }
+        let stray_bits = (header.len() <= 128).then(|| {
+            stray
+                .iter()
+                .map(|cs: &Vec<usize>| cs.iter().fold(0u128, |b, c| b | 1 << c))
+                .collect()
+        });
         Ok(Columns {
+            stray_bits,
             names: header.to_vec(),
             applicant,
             name: pos(NAME),
@@ -174,10 +184,13 @@ impl<'l> Assembler<'l> {
         self.event_ids.clear();
     }
 
+    /// Takes one row; `present`, where the reader knows it, has bit i set for each column i
+    /// that is not null in the row (a null cell is empty).
     fn row<'c>(
         &mut self,
         row: u64,
         get: &dyn Fn(usize) -> Option<Cell<'c>>,
+        present: Option<u128>,
     ) -> Result<(), PopulationError> {
         self.counts.rows += 1;
         let id = text(get, Some(self.cols.applicant)).ok_or_else(|| {
@@ -223,7 +236,11 @@ impl<'l> Assembler<'l> {
         let date = self.date(row, get, dc)?.ok_or_else(|| {
             PopulationError::at(row, EVENT_DATE, "缺少事项日期 (missing: the event date)")
         })?;
-        for c in &self.cols.stray[kind] {
+        let may_stray = match (present, &self.cols.stray_bits) {
+            (Some(p), Some(bits)) => p & bits[kind] != 0,
+            _ => true,
+        };
+        for c in self.cols.stray[kind].iter().filter(|_| may_stray) {
             if text(get, Some(*c)).is_some() {
                 return Err(PopulationError::at(
                     row,
@@ -381,6 +398,8 @@ impl<'l> Assembler<'l> {
 struct PqBatch {
     cols: Vec<PqCol>,
     rows: usize,
+    /// Per row, its non-null columns as bits (at most 128 columns).
+    present: Option<Vec<u128>>,
 }
 
 enum PqCol {
@@ -583,7 +602,7 @@ impl<'l> PopulationReader<'l> {
                         self.row += 1;
                         let r = &*record;
                         self.asm
-                            .row(row, &|i| r.get(i).map(Cell::Text))
+                            .row(row, &|i| r.get(i).map(Cell::Text), None)
                             .map(|_| true)
                     }
                     Err(e) => Err(PopulationError {
@@ -611,9 +630,23 @@ impl<'l> PopulationReader<'l> {
                             message: e,
                         })?);
                     }
+                    // Each row's non-null columns, from the columns' validity bitmaps (only
+                    // the valid cells are visited).
+                    let present = (cols.len() <= 128).then(|| {
+                        let mut p = vec![0u128; rb.num_rows()];
+                        for (i, c) in rb.columns().iter().enumerate() {
+                            let bit = 1u128 << i;
+                            match c.logical_nulls() {
+                                None => p.iter_mut().for_each(|x| *x |= bit),
+                                Some(n) => n.valid_indices().for_each(|r| p[r] |= bit),
+                            }
+                        }
+                        p
+                    });
                     *batch = Some(PqBatch {
                         cols,
                         rows: rb.num_rows(),
+                        present,
                     });
                     *pos = 0;
                 }
@@ -628,7 +661,8 @@ impl<'l> PopulationReader<'l> {
                         .flatten()
                         .map(Cell::Date),
                 };
-                self.asm.row(self.row, &get).map(|_| true)
+                let present = b.present.as_ref().map(|p| p[r]);
+                self.asm.row(self.row, &get, present).map(|_| true)
             }
             Source::Jsonl { lines } => loop {
                 let Some(line) = lines.next() else {

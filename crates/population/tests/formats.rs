@@ -308,3 +308,72 @@ fn a_population_in_memory_reads_as_its_file() {
     .unwrap_err();
     assert!(e.to_string().contains("Parquet"), "{e}");
 }
+
+/// The same text as CSV and as Parquet (every column text, an empty cell null).
+fn csv_and_parquet_errors(text: &str, name: &str) -> Vec<kc_population::PopulationError> {
+    use arrow::array::{ArrayRef, StringArray};
+    use arrow::record_batch::RecordBatch;
+    let lib = library();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let cols: Vec<(String, ArrayRef)> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let cells: Vec<Option<&str>> = rows
+                .iter()
+                .map(|r| Some(r[i]).filter(|c| !c.is_empty()))
+                .collect();
+            (
+                h.to_string(),
+                Arc::new(StringArray::from(cells)) as ArrayRef,
+            )
+        })
+        .collect();
+    let batch = RecordBatch::try_from_iter(cols).unwrap();
+    let pq = temp(&format!("{name}.parquet"));
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&pq).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let csv = temp(&format!("{name}.csv"));
+    std::fs::write(&csv, text).unwrap();
+    [csv, pq]
+        .iter()
+        .map(|p| match read(p, &lib, 10) {
+            Err(e) => e,
+            Ok(r) => r
+                .filter_map(|b| b.err())
+                .next()
+                .unwrap_or_else(|| panic!("{} is refused", p.display())),
+        })
+        .collect()
+}
+
+#[test]
+fn a_field_of_another_event_kind_is_refused_in_csv_and_parquet_alike() {
+    // Row 3's contract carries a registered volume, a field of contract_registration_volume
+    // events: the reader refuses it rather than drop it silently. (The Parquet reader looks at
+    // such cells through each row's non-null columns; this checks it still sees them.)
+    let text = "applicant,applicant.kind,applicant.region,event,event_kind,event_date,event.amount,event.contract_type,event.registered_volume\n\
+                L4,university,dongchangfu,e1,contract_registered,2023-05-01,2000000,tech_transfer,\n\
+                L4,university,dongchangfu,e2,contract_registered,2023-06-01,100,tech_service,5000\n\
+                L5,contract_registration_institution,hunnan,e3,contract_registration_volume,2023-06-30,,,300000000\n";
+    // A CSV file's header is its row 1; a Parquet file's rows count from its first.
+    for (e, row) in csv_and_parquet_errors(text, "stray")
+        .into_iter()
+        .zip([3, 2])
+    {
+        assert_eq!(
+            (e.row, e.column.as_deref()),
+            (Some(row), Some("event.registered_volume")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("没有此字段"), "{e}");
+    }
+}
