@@ -1423,7 +1423,9 @@ impl<'i> Batch<'i> {
                 }
             }
             if !cx.selected {
-                cx.sel = (0..n as u32).collect();
+                let mut all = cx.pool.u32s(n);
+                all.extend(0..n as u32);
+                cx.sel = all;
                 cx.selected = true;
             }
         } else {
@@ -1603,7 +1605,7 @@ impl<'i> Batch<'i> {
             out.event.truncate(len);
             out.amount.truncate(len);
             out.kind.resize(len, *kind);
-            cx.pool.nums.push(xs);
+            cx.pool.keep_nums(xs);
             self.give_back(cx, grant, caps, keys);
             return engine;
         }
@@ -1807,7 +1809,7 @@ impl<'i> Batch<'i> {
             cx.pool.recycle(c);
         }
         let sel = std::mem::take(&mut cx.sel);
-        cx.pool.u32s.push(sel);
+        cx.pool.keep_u32s(sel);
         POOL.set(cx.pool);
     }
 
@@ -1945,7 +1947,38 @@ thread_local! {
     static POOL: std::cell::Cell<Pool> = std::cell::Cell::new(Pool::default());
 }
 
+/// The column buffers this thread's pool holds (for tests: the pool stays bounded however
+/// many batches a thread evaluates).
+pub fn pooled_buffers() -> usize {
+    let pool = POOL.take();
+    let n = pool.nums.len() + pool.u8s.len() + pool.u32s.len();
+    POOL.set(pool);
+    n
+}
+
+/// Buffers a pool keeps of each kind: a measure uses a handful at once; the rest are freed
+/// (buffers made outside the pool come back to it too, and would pile up without a bound).
+const POOL_KEEPS: usize = 32;
+
 impl Pool {
+    fn keep_nums(&mut self, v: Vec<i128>) {
+        if self.nums.len() < POOL_KEEPS {
+            self.nums.push(v);
+        }
+    }
+
+    fn keep_u8s(&mut self, v: Vec<u8>) {
+        if self.u8s.len() < POOL_KEEPS {
+            self.u8s.push(v);
+        }
+    }
+
+    fn keep_u32s(&mut self, v: Vec<u32>) {
+        if self.u32s.len() < POOL_KEEPS {
+            self.u32s.push(v);
+        }
+    }
+
     fn nums(&mut self, n: usize) -> Vec<i128> {
         let mut v = self.nums.pop().unwrap_or_default();
         v.clear();
@@ -2000,17 +2033,17 @@ impl Pool {
         match c {
             Col::Num(v) => {
                 if let Ok(v) = Rc::try_unwrap(v) {
-                    self.nums.push(v);
+                    self.keep_nums(v);
                 }
             }
             Col::Bool(v) => {
                 if let Ok(v) = Rc::try_unwrap(v) {
-                    self.u8s.push(v);
+                    self.keep_u8s(v);
                 }
             }
             Col::Enum(v) | Col::Text(v) => {
                 if let Ok(v) = Rc::try_unwrap(v) {
-                    self.u32s.push(v);
+                    self.keep_u32s(v);
                 }
             }
             _ => {}
@@ -2123,8 +2156,9 @@ impl Cx<'_, '_> {
         if self.selected {
             let mut sel = self.pool.u32s(keep.len());
             sel.extend(keep.iter().map(|i| self.sel[*i as usize]));
-            self.pool.u32s.push(std::mem::replace(&mut self.sel, sel));
-            self.pool.u32s.push(keep);
+            let old = std::mem::replace(&mut self.sel, sel);
+            self.pool.keep_u32s(old);
+            self.pool.keep_u32s(keep);
         } else {
             self.sel = keep;
         }
@@ -2175,7 +2209,7 @@ impl Cx<'_, '_> {
         match col.bools() {
             Some(V::C(v)) if v == B_TRUE => {
                 self.pool.recycle(col);
-                self.pool.u32s.push(keep);
+                self.pool.keep_u32s(keep);
                 return None;
             }
             Some(V::C(_)) if !any_bad => {}

@@ -446,3 +446,24 @@ fn re_run_equals_full(lib: &Library, text: &str, touched: &[&str]) {
     }
     assert!(changed > 0, "the reform changed no applicant's awards");
 }
+
+#[test]
+fn the_column_buffer_pool_stays_bounded_over_many_batches() {
+    // Each measure of each slice borrows buffers from this thread's pool and gives them back,
+    // with the buffers it made itself: without a bound the pool grew by one a measure a slice
+    // (3 GB over 10 million applicants).
+    let lib = library();
+    let plan = Plan::compile(&lib);
+    let mut rng = Rng(11);
+    let inputs: Vec<Input> = (0..200)
+        .map(|i| one_of_each(&lib, &mut rng, i, None))
+        .collect();
+    let mut sizes = Vec::new();
+    for _ in 0..30 {
+        plan.run(&inputs);
+        sizes.push(columnar::pooled_buffers());
+    }
+    // Thirty batches of 75 measures: far more than the pool may hold, if it kept them all.
+    assert!(sizes.iter().all(|n| *n <= 96), "{sizes:?}");
+    assert_eq!(sizes[10], sizes[29], "{sizes:?}");
+}
