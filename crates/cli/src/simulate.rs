@@ -62,13 +62,18 @@ fn for_each_read_ahead<T: Send>(
 ) -> Result<()> {
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<T>(2);
-        s.spawn(move || {
+        let read = move || {
             for batch in reader {
                 if tx.send(batch).is_err() {
                     break;
                 }
             }
-        });
+        };
+        // Named, so that a profile tells the reading from the evaluation.
+        std::thread::Builder::new()
+            .name("kc-population-reader".into())
+            .spawn_scoped(s, read)
+            .context("starting the population reader thread")?;
         for batch in rx {
             f(batch)?;
         }

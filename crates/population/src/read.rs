@@ -259,7 +259,18 @@ impl<'l> Assembler<'l> {
                 None => Value::Unknown,
             });
         }
-        if !self.event_ids.insert(event_id.to_string()) {
+        // An applicant has a few events: their ids are compared in place; past a few dozen a
+        // set keeps the check linear.
+        let events = &self.current.as_ref().expect("started above").events;
+        let repeated = if events.len() < 32 {
+            events.iter().any(|e| e.id == event_id)
+        } else {
+            if self.event_ids.is_empty() {
+                self.event_ids.extend(events.iter().map(|e| e.id.clone()));
+            }
+            !self.event_ids.insert(event_id.to_string())
+        };
+        if repeated {
             return Err(PopulationError::at(
                 row,
                 EVENT,

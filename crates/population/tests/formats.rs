@@ -377,3 +377,29 @@ fn a_field_of_another_event_kind_is_refused_in_csv_and_parquet_alike() {
         assert!(e.to_string().contains("没有此字段"), "{e}");
     }
 }
+
+#[test]
+fn an_event_id_used_twice_by_one_applicant_is_refused() {
+    let head = "applicant,applicant.kind,applicant.region,event,event_kind,event_date,event.amount,event.contract_type\n";
+    let row = |a: &str, e: &str| {
+        format!("{a},university,dongchangfu,{e},contract_registered,2023-05-01,100,tech_service\n")
+    };
+    // A few events (compared in place), and forty (past the in-place comparison).
+    for n in [2usize, 40] {
+        let mut text = head.to_string();
+        text += &row("L1", "e0");
+        for i in 0..n {
+            text += &row("L4", &format!("e{i}"));
+        }
+        // L1 used e0 too, which is no repeat; L4 using e1 again is.
+        text += &row("L4", "e1");
+        let e = csv_error(&text);
+        // Header, L1, L4's n rows: the repeat is row n + 3.
+        assert_eq!(
+            (e.row, e.column.as_deref()),
+            (Some(n as u64 + 3), Some("event")),
+            "{e}"
+        );
+        assert!(e.to_string().contains("重复"), "{e}");
+    }
+}

@@ -11,6 +11,10 @@
 //!   re-evaluated over the same columns (`Plan::reevaluate` with `reform::reuse`), the others'
 //!   awards taken from the baseline; and, to check it, the reform evaluated in full.
 
+// The kechuang binary's allocator (crates/cli), so the figures are the product's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use kc_simulate::columnar::{Plan, SLICE};
 use std::time::Instant;
 
