@@ -406,6 +406,9 @@ impl<'l> Assembler<'l> {
 }
 
 /// One Parquet record batch with its columns as text or dates.
+/// Rows of a Parquet file decoded at once (see `PopulationReader::open`).
+const PARQUET_ROWS: usize = 2_048;
+
 struct PqBatch {
     cols: Vec<PqCol>,
     rows: usize,
@@ -542,7 +545,6 @@ impl<'l> PopulationReader<'l> {
                 fn open<T: parquet::file::reader::ChunkReader + 'static>(
                     path: &Path,
                     data: T,
-                    batch: usize,
                 ) -> Result<(ParquetRecordBatchReader, Vec<String>), PopulationError>
                 {
                     let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| {
@@ -554,15 +556,18 @@ impl<'l> PopulationReader<'l> {
                         .iter()
                         .map(|f| f.name().clone())
                         .collect();
+                    // Rows are assembled one by one across every column: a few thousand
+                    // rows keep the columns being read in the processor's cache (at the
+                    // applicant batch's 65,536 rows, most reads of a cell missed it).
                     let reader = builder
-                        .with_batch_size(batch)
+                        .with_batch_size(PARQUET_ROWS)
                         .build()
                         .map_err(|e| io_error("无法读取 cannot read", path, e))?;
                     Ok((reader, header))
                 }
                 let (reader, header) = match data {
-                    Data::File(f) => open(path, f, batch)?,
-                    Data::Bytes(b) => open(path, b, batch)?,
+                    Data::File(f) => open(path, f)?,
+                    Data::Bytes(b) => open(path, b)?,
                 };
                 (
                     Source::Parquet {
