@@ -143,14 +143,23 @@ impl<'a> Simulation<'a> {
             .get_or_insert_with(|| columnar::Plan::compile(self.lib));
         // Chunks big enough to amortise the column set-up, small enough to spread over cores.
         let chunk = (inputs.len() / (4 * rayon::current_num_threads())).clamp(256, 16_384);
-        let results: Vec<(Vec<Vec<columnar::Paid>>, columnar::Stats)> =
-            inputs.par_chunks(chunk).map(|c| plan.run(c)).collect();
+        let (lib, from, to) = (self.lib, self.from, self.to);
+        // Each chunk counted into a forecast of its own on its thread, then merged in order.
+        let results: Vec<(Simulation, columnar::Stats)> = inputs
+            .par_chunks(chunk)
+            .map(|c| {
+                let (paid, s) = plan.run(c);
+                let mut part = Simulation::new(lib, from, to);
+                for (input, paid) in c.iter().zip(paid) {
+                    part.record(input, &paid);
+                }
+                (part, s)
+            })
+            .collect();
         let mut stats = plan.stats();
-        for ((paid, s), inputs) in results.into_iter().zip(inputs.chunks(chunk)) {
+        for (part, s) in results {
             stats.add(s);
-            for (input, paid) in inputs.iter().zip(paid) {
-                self.record(input, &paid);
-            }
+            self.merge(part);
         }
         stats
     }
@@ -185,34 +194,32 @@ impl<'a> Simulation<'a> {
             .get_or_insert_with(|| reform::reuse(self.lib, reform.lib))
             .clone();
         let chunk = (inputs.len() / (4 * rayon::current_num_threads())).clamp(256, 16_384);
-        type Both = (
-            Vec<Vec<columnar::Paid>>,
-            Vec<Vec<columnar::Paid>>,
-            columnar::Stats,
-        );
-        let results: Vec<Both> = inputs
+        let (lib, rlib, from, to) = (self.lib, reform.lib, self.from, self.to);
+        // Each chunk counted into forecasts of its own on its thread, then merged in order.
+        let results: Vec<(Simulation, Simulation, columnar::Stats)> = inputs
             .par_chunks(chunk)
             .map(|c| {
-                let (mut base, mut re, mut stats) =
-                    (Vec::new(), Vec::new(), columnar::Stats::default());
+                let mut base = Simulation::new(lib, from, to);
+                let mut re = Simulation::new(rlib, from, to);
+                let mut stats = columnar::Stats::default();
                 for slice in c.chunks(columnar::SLICE) {
                     let mut batch = plan.prepare(slice);
                     let (b, s) = plan.evaluate_awards(&mut batch);
                     let (r, _) = rplan.reevaluate(&mut batch, &b, &reuse);
                     stats.add(s);
-                    base.extend(b.paid(plan));
-                    re.extend(r.paid(rplan));
+                    for ((input, b), r) in slice.iter().zip(b.paid(plan)).zip(r.paid(rplan)) {
+                        base.record(input, &b);
+                        re.record(input, &r);
+                    }
                 }
                 (base, re, stats)
             })
             .collect();
         let mut stats = plan.stats();
-        for ((base, re, s), inputs) in results.into_iter().zip(inputs.chunks(chunk)) {
+        for (base, re, s) in results {
             stats.add(s);
-            for ((input, b), r) in inputs.iter().zip(base).zip(re) {
-                self.record(input, &b);
-                reform.record(input, &r);
-            }
+            self.merge(base);
+            reform.merge(re);
         }
         stats
     }
@@ -284,6 +291,46 @@ impl<'a> Simulation<'a> {
                     total: Money::ZERO,
                 });
             r.total = r.total + total;
+        }
+    }
+
+    /// Adds the counts of `part`, a simulation of the same library over other applicants.
+    fn merge(&mut self, part: Simulation<'a>) {
+        use std::collections::btree_map::Entry;
+        self.applicants += part.applicants;
+        for (key, (line, _)) in part.lines {
+            match self.lines.entry(key) {
+                // The serial of the last applicant counted is this simulation's own: an
+                // applicant counted in `part` is never counted again here.
+                Entry::Vacant(v) => {
+                    v.insert((line, 0));
+                }
+                Entry::Occupied(mut o) => {
+                    let l = &mut o.get_mut().0;
+                    l.recipients += line.recipients;
+                    l.awards += line.awards;
+                    l.fixed = l.fixed + line.fixed;
+                    l.capped = l.capped + line.capped;
+                    l.review_cases += line.review_cases;
+                    l.review_upper = l.review_upper + line.review_upper;
+                    for (level, m) in line.by_level {
+                        let e = l.by_level.entry(level).or_insert(Money::ZERO);
+                        *e = *e + m;
+                    }
+                    l.amounts.extend(line.amounts);
+                }
+            }
+        }
+        for (id, r) in part.recipients {
+            match self.recipients.entry(id) {
+                Entry::Vacant(v) => {
+                    v.insert(r);
+                }
+                Entry::Occupied(mut o) => {
+                    let t = &mut o.get_mut().total;
+                    *t = *t + r.total;
+                }
+            }
         }
     }
 
