@@ -271,17 +271,6 @@ fn run(lib: &Library, pop: &str, amounts: &str) {
         .map(|s| plan.prepare(s))
         .collect();
     let prepared = t.elapsed();
-    if std::env::var("KC_WARM").is_ok() {
-        let (t, cpu) = (Instant::now(), thread_cpu_s());
-        for b in batches.iter_mut() {
-            std::hint::black_box(plan.evaluate_awards(b));
-        }
-        eprintln!(
-            "warm (dropped): {:.4} s, {:.4} s CPU",
-            t.elapsed().as_secs_f64(),
-            thread_cpu_s() - cpu
-        );
-    }
     let (t, cpu) = (Instant::now(), thread_cpu_s());
     // The award columns, one per formula: what OpenFisca's calculate() produces.
     let results: Vec<_> = batches
@@ -303,11 +292,7 @@ fn run(lib: &Library, pop: &str, amounts: &str) {
             std::hint::black_box(plan.evaluate_awards(b));
         }
         best_clock = best_clock.min(t.elapsed().as_secs_f64());
-        let took = thread_cpu_s() - cpu;
-        if std::env::var("KC_CALC_VERBOSE").is_ok() {
-            eprintln!("repeat: {took:.4} s CPU");
-        }
-        best_cpu = best_cpu.min(took);
+        best_cpu = best_cpu.min(thread_cpu_s() - cpu);
     }
     drop(batches);
     let mut stats = kc_simulate::columnar::Stats::default();
