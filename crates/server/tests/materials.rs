@@ -31,12 +31,7 @@ async fn upload_form(
         .send()
         .await
         .unwrap();
-    let status = r.status().as_u16();
-    let loc = r
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    (status, loc.unwrap_or(r.text().await.unwrap()))
+    status_and_location(r).await
 }
 
 async fn upload_api(c: &Client, app: &str, query: &str, bytes: Vec<u8>) -> (u16, J) {

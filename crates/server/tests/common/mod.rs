@@ -331,6 +331,11 @@ pub async fn form(c: &Client, path: &str, fields: &[(&str, &str)]) -> (u16, Stri
         .send()
         .await
         .unwrap();
+    status_and_location(r).await
+}
+
+/// A form's answer: its status and where it redirects (its body when it does not).
+pub async fn status_and_location(r: reqwest::Response) -> (u16, String) {
     let status = r.status().as_u16();
     let loc = r
         .headers()
