@@ -1078,7 +1078,7 @@ impl<'l> Plan<'l> {
             }
             awards.measures.push(Arc::new(out));
         }
-        for (a, input) in inputs.iter().enumerate() {
+        for (a, input) in inputs.iter().enumerate().filter(|_| batch.any_whole) {
             if batch.whole_engine[a] {
                 stats.engine_applicants += 1;
                 awards
@@ -1338,16 +1338,16 @@ impl<'i> Batch<'i> {
             if !every {
                 let (keys, as_of) = (&self.date_keys[ty][..n], &self.as_of_keys[..n]);
                 let whole = &self.whole_engine[..n];
-                // Without branches: every row is written, the count moves on for the kept.
                 let mut sel = cx.pool.u32s(n);
-                sel.resize(n, 0);
-                let mut len = 0;
-                for r in 0..n {
-                    let k = keys[r];
-                    sel[len] = r as u32;
-                    len += (!whole[r] & (k >= from) & (k <= to) & (k <= as_of[r])) as usize;
-                }
-                sel.truncate(len);
+                rows_where(n, &mut sel, |base, mask| {
+                    let rows = base..base + mask.len();
+                    let (keys, as_of, whole) =
+                        (&keys[rows.clone()], &as_of[rows.clone()], &whole[rows]);
+                    for (i, k) in mask.iter_mut().enumerate() {
+                        let d = keys[i];
+                        *k = (!whole[i] & (d >= from) & (d <= to) & (d <= as_of[i])) as u8;
+                    }
+                });
                 cx.select(sel);
             }
             // Enum fields tested by table (`kind in [..]`, `region within ..`) first, all in one
@@ -1376,41 +1376,27 @@ impl<'i> Batch<'i> {
                         (&col[..n], lut)
                     })
                     .collect();
-                let at = |(col, lut): &(&[u32], [u8; 65]), r: usize| {
-                    lut[col[r].min(64) as usize] as usize
-                };
                 let mut keep = cx.pool.u32s(n);
-                keep.resize(n, 0);
-                let mut len = 0;
-                let out: &mut [u32] = &mut keep;
-                // Every row is written; the count moves on for the rows every test holds for.
-                match tests.as_slice() {
-                    [a] => {
-                        for r in 0..n {
-                            out[len] = r as u32;
-                            len += at(a, r);
-                        }
-                    }
-                    [a, b] => {
-                        for r in 0..n {
-                            out[len] = r as u32;
-                            len += at(a, r) & at(b, r);
-                        }
-                    }
-                    [a, b, c] => {
-                        for r in 0..n {
-                            out[len] = r as u32;
-                            len += at(a, r) & at(b, r) & at(c, r);
-                        }
-                    }
-                    _ => {
-                        for r in 0..n {
-                            out[len] = r as u32;
-                            len += tests.iter().fold(1, |k, t| k & at(t, r));
-                        }
-                    }
-                }
-                keep.truncate(len);
+                let at = |(col, lut): &(&[u32], [u8; 65]), r: usize| lut[col[r].min(64) as usize];
+                // Each row's mask written once, all its tests at once (one pass per test made
+                // each row's byte a read-modify-write in memory per test).
+                rows_where(n, &mut keep, |base, mask| match tests.as_slice() {
+                    [a] => mask
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, k)| *k = at(a, base + i)),
+                    [a, b] => mask
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, k)| *k = at(a, base + i) & at(b, base + i)),
+                    [a, b, c] => mask.iter_mut().enumerate().for_each(|(i, k)| {
+                        *k = at(a, base + i) & at(b, base + i) & at(c, base + i)
+                    }),
+                    _ => mask
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, k)| *k = tests.iter().fold(1, |x, t| x & at(t, base + i))),
+                });
                 drop(tests);
                 cx.select(keep);
             }
@@ -1576,35 +1562,31 @@ impl<'i> Batch<'i> {
                     }
                 }
             }
-            // Every index is written; the count moves on for an award (a whole fen that splits).
-            let base = out.len();
-            out.applicant.resize(base + k, 0);
-            out.event.resize(base + k, 0);
-            out.amount.resize(base + k, 0);
-            let rows: &[(u32, u32)] = &self.rows[ty];
-            let (applicants, events, amounts): (&mut [u32], &mut [u32], &mut [i128]) = (
-                &mut out.applicant[base..],
-                &mut out.event[base..],
-                &mut out.amount[base..],
-            );
-            let mut len = 0;
-            for (x, r) in xs.iter().zip(&cx.sel[..k]) {
-                let x = if *x == NA { 0 } else { floor_fen(*x) };
-                applicants[len] = *r;
-                events[len] = rows[*r as usize].1;
-                amounts[len] = x;
-                let splits = if mp.fen_splits {
-                    x.abs() < LIMIT
-                } else {
-                    mp.split_ok(x)
-                };
-                len += (x != 0 && splits) as usize;
+            // The amounts floored to the fen in place; an award is a whole fen that splits.
+            // Which indices pay is found first, then only theirs are written.
+            for x in xs.iter_mut() {
+                *x = if *x == NA { 0 } else { floor_fen(*x) };
             }
-            let len = base + len;
-            out.applicant.truncate(len);
-            out.event.truncate(len);
-            out.amount.truncate(len);
-            out.kind.resize(len, *kind);
+            let mut paying = cx.pool.u32s(k);
+            rows_where(k, &mut paying, |base, mask| {
+                for (p, x) in mask.iter_mut().zip(&xs[base..]) {
+                    let splits = if mp.fen_splits {
+                        x.abs() < LIMIT
+                    } else {
+                        mp.split_ok(*x)
+                    };
+                    *p = (*x != 0 && splits) as u8;
+                }
+            });
+            let rows: &[(u32, u32)] = &self.rows[ty];
+            let sel: &[u32] = &cx.sel[..k];
+            out.applicant
+                .extend(paying.iter().map(|i| sel[*i as usize]));
+            out.event
+                .extend(paying.iter().map(|i| rows[sel[*i as usize] as usize].1));
+            out.amount.extend(paying.iter().map(|i| xs[*i as usize]));
+            out.kind.resize(out.applicant.len(), *kind);
+            cx.pool.keep_u32s(paying);
             cx.pool.keep_nums(xs);
             self.give_back(cx, grant, caps, keys);
             return engine;
@@ -1922,6 +1904,33 @@ impl MeasurePlan {
     }
 }
 
+/// The indices `0..n` whose mask byte is 1, in order, into `out` (cleared first). `fill`
+/// writes the mask of 64 indices at a time (`fill(base, mask)`: 0 or 1 for `base..base +
+/// mask.len()`), so that its loop has no dependence from one index to the next and the
+/// processor overlaps the loads; only the indices kept are then written, one per set bit.
+/// (A loop writing every index and moving a count on for the kept ones carries the count
+/// from each index to the next: it was the hottest loop of the calculation.)
+#[inline]
+fn rows_where(n: usize, out: &mut Vec<u32>, mut fill: impl FnMut(usize, &mut [u8])) {
+    out.clear();
+    let mut mask = [0u8; 64];
+    let mut base = 0;
+    while base < n {
+        let m = (n - base).min(64);
+        let mask = &mut mask[..m];
+        fill(base, mask);
+        let mut bits = mask
+            .iter()
+            .enumerate()
+            .fold(0u64, |b, (i, k)| b | (u64::from(*k & 1) << i));
+        while bits != 0 {
+            out.push(base as u32 + bits.trailing_zeros());
+            bits &= bits - 1;
+        }
+        base += m;
+    }
+}
+
 /// `out` = `v[sel[0]], v[sel[1]], …` (`out` empty on entry). Over plain slices, so that the
 /// loop keeps its addresses in registers.
 #[inline]
@@ -2171,8 +2180,7 @@ impl Cx<'_, '_> {
         let any_bad = self.bad.any;
         let lib = self.plan.lib;
         let mut keep = self.pool.u32s(self.n);
-        keep.resize(self.n, 0);
-        let mut len = 0;
+        let n = self.n;
         // An enum field tested by table, read in place: no column of the test is made.
         if let Op::EnumTest(x, t) = &c.op
             && !any_bad
@@ -2187,21 +2195,22 @@ impl Cx<'_, '_> {
                     Some(x) => *x,
                     None => t.at(lib, m),
                 };
-                // Plain slices: the compiler then keeps their addresses in registers.
-                let (v, out): (&[u32], &mut [u32]) = (v, &mut keep);
+                let v: &[u32] = v;
                 if self.selected {
-                    for (i, r) in self.sel.iter().enumerate() {
-                        out[len] = i as u32;
-                        len += (at(v[*r as usize]) == B_TRUE) as usize;
-                    }
+                    let sel: &[u32] = &self.sel;
+                    rows_where(n, &mut keep, |base, mask| {
+                        for (k, r) in mask.iter_mut().zip(&sel[base..]) {
+                            *k = (at(v[*r as usize]) == B_TRUE) as u8;
+                        }
+                    });
                 } else {
-                    for (r, m) in v[..self.n].iter().enumerate() {
-                        out[len] = r as u32;
-                        len += (at(*m) == B_TRUE) as usize;
-                    }
+                    rows_where(n, &mut keep, |base, mask| {
+                        for (k, m) in mask.iter_mut().zip(&v[base..]) {
+                            *k = (at(*m) == B_TRUE) as u8;
+                        }
+                    });
                 }
-                keep.truncate(len);
-                return (len < self.n).then_some(keep);
+                return (keep.len() < n).then_some(keep);
             }
         }
         let col = self.eval(b, c);
@@ -2214,22 +2223,23 @@ impl Cx<'_, '_> {
             }
             Some(V::C(_)) if !any_bad => {}
             Some(V::S(v)) if !any_bad => {
-                let out: &mut [u32] = &mut keep;
-                for (i, x) in v[..self.n].iter().enumerate() {
-                    out[len] = i as u32;
-                    len += (*x == B_TRUE) as usize;
-                }
+                rows_where(n, &mut keep, |base, mask| {
+                    for (k, x) in mask.iter_mut().zip(&v[base..]) {
+                        *k = (*x == B_TRUE) as u8;
+                    }
+                });
             }
             _ => {
-                for i in 0..self.n {
-                    keep[len] = i as u32;
-                    len += (col.get(i) == Cell::Bool(true) || self.bad[self.row(i)]) as usize;
-                }
+                rows_where(n, &mut keep, |base, mask| {
+                    for (i, k) in mask.iter_mut().enumerate() {
+                        let i = base + i;
+                        *k = (col.get(i) == Cell::Bool(true) || self.bad[self.row(i)]) as u8;
+                    }
+                });
             }
         }
         self.pool.recycle(col);
-        keep.truncate(len);
-        (len < self.n).then_some(keep)
+        (keep.len() < n).then_some(keep)
     }
 
     /// A column of the batch (every row of the type), for the rows evaluated.
