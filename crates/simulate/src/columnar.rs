@@ -660,6 +660,70 @@ fn bool3(c: Cell) -> u8 {
     }
 }
 
+/// A column being laid out, typed by its field's static type from the first value on: the
+/// cells are written straight into the typed buffer, and only a column where a value does not
+/// fit its type falls back to cells (a 32-byte cell per value, converted afterwards, made laying
+/// out a batch cost more than evaluating it).
+enum ColBuilder {
+    Num(Vec<i128>),
+    Bool(Vec<u8>),
+    Enum(Vec<u32>),
+    Text(Vec<u32>),
+    Cells(Type, Vec<Cell>),
+}
+
+impl ColBuilder {
+    fn new(ty: Type, capacity: usize) -> ColBuilder {
+        match ty {
+            _ if is_number(ty) => ColBuilder::Num(Vec::with_capacity(capacity)),
+            Type::Bool => ColBuilder::Bool(Vec::with_capacity(capacity)),
+            Type::Enum(_) => ColBuilder::Enum(Vec::with_capacity(capacity)),
+            Type::Text => ColBuilder::Text(Vec::with_capacity(capacity)),
+            _ => ColBuilder::Cells(ty, Vec::with_capacity(capacity)),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, ty: Type, c: Cell) {
+        match (&mut *self, c) {
+            (ColBuilder::Num(v), Cell::Num(x)) => v.push(x),
+            (ColBuilder::Num(v), Cell::Unknown) => v.push(NA),
+            (ColBuilder::Bool(v), Cell::Bool(_) | Cell::Unknown) => v.push(bool3(c)),
+            (ColBuilder::Enum(v), Cell::Enum(m)) => v.push(m),
+            (ColBuilder::Text(v), Cell::Text(t)) => v.push(t),
+            (ColBuilder::Enum(v) | ColBuilder::Text(v), Cell::Unknown) => v.push(NO_MEMBER),
+            (ColBuilder::Cells(_, v), c) => v.push(c),
+            (b, c) => {
+                let n = b.len();
+                let mut cells = std::mem::replace(b, ColBuilder::Cells(ty, Vec::new()))
+                    .finish()
+                    .cells(n);
+                cells.push(c);
+                *b = ColBuilder::Cells(ty, cells);
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            ColBuilder::Num(v) => v.len(),
+            ColBuilder::Bool(v) => v.len(),
+            ColBuilder::Enum(v) | ColBuilder::Text(v) => v.len(),
+            ColBuilder::Cells(_, v) => v.len(),
+        }
+    }
+
+    fn finish(self) -> Col {
+        match self {
+            ColBuilder::Num(v) => Col::Num(Rc::new(v)),
+            ColBuilder::Bool(v) => Col::Bool(Rc::new(v)),
+            ColBuilder::Enum(v) => Col::Enum(Rc::new(v)),
+            ColBuilder::Text(v) => Col::Text(Rc::new(v)),
+            ColBuilder::Cells(ty, v) => Col::of_cells(ty, v),
+        }
+    }
+}
+
 impl Col {
     fn get(&self, r: usize) -> Cell {
         match self {
@@ -1118,7 +1182,9 @@ pub struct Batch<'i> {
     /// Per event type: each row's date (read by every measure; kept beside the fields so the
     /// evaluation never chases pointers into the inputs), as cells, and the earliest and latest.
     dates: Vec<Vec<Date>>,
-    date_cells: Vec<Col>,
+    /// The dates as cells, made when a measure first reads them as values (most only
+    /// compare them with the measure's validity, through the keys below).
+    date_cells: Vec<std::cell::OnceCell<Col>>,
     date_range: Vec<(Date, Date)>,
     /// The dates as ordered integers (see [`day_key`]), per event type, and the dates judged.
     date_keys: Vec<Vec<i32>>,
@@ -1140,27 +1206,42 @@ impl<'i> Batch<'i> {
         let lib = plan.lib;
         let mut texts = Vec::new();
         let mut whole_engine = vec![false; inputs.len()];
-        let mut applicant = vec![Vec::with_capacity(inputs.len()); lib.vocab.applicant.len()];
+        let mut applicant: Vec<ColBuilder> = lib
+            .vocab
+            .applicant
+            .iter()
+            .map(|f| ColBuilder::new(f.ty, inputs.len()))
+            .collect();
         let n_types = lib.vocab.events.len();
-        let mut rows: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n_types];
-        let mut fields: Vec<Vec<Vec<Cell>>> = lib
+        // Each type's rows counted first: its columns are allocated once, at their size.
+        let mut per_type = vec![0usize; n_types];
+        for e in inputs.iter().flat_map(|i| &i.events) {
+            if let Some(c) = per_type.get_mut(e.kind) {
+                *c += 1;
+            }
+        }
+        let mut rows: Vec<Vec<(u32, u32)>> =
+            per_type.iter().map(|n| Vec::with_capacity(*n)).collect();
+        let mut fields: Vec<Vec<ColBuilder>> = lib
             .vocab
             .events
             .iter()
-            .map(|e| vec![Vec::new(); e.fields.len()])
+            .zip(&per_type)
+            .map(|(e, n)| e.fields.iter().map(|f| ColBuilder::new(f.ty, *n)).collect())
             .collect();
-        let mut dates: Vec<Vec<Date>> = vec![Vec::new(); n_types];
+        let mut dates: Vec<Vec<Date>> = per_type.iter().map(|n| Vec::with_capacity(*n)).collect();
         let mut order: Vec<usize> = Vec::new();
         for (a, input) in inputs.iter().enumerate() {
             if !input.history.is_empty() {
                 whole_engine[a] = true;
             }
-            for (slot, col) in applicant.iter_mut().enumerate() {
+            for (slot, (col, def)) in applicant.iter_mut().zip(&lib.vocab.applicant).enumerate() {
                 let v = input.applicant.fields.get(slot).unwrap_or(&Value::Unknown);
-                col.push(const_cell(v, &mut texts, 0).unwrap_or_else(|| {
+                let c = const_cell(v, &mut texts, 0).unwrap_or_else(|| {
                     whole_engine[a] = true;
                     Cell::Unknown
-                }));
+                });
+                col.push(def.ty, c);
             }
             order.clear();
             order.extend(0..input.events.len());
@@ -1176,12 +1257,14 @@ impl<'i> Batch<'i> {
                 }
                 rows[e.kind].push((a as u32, ei as u32));
                 dates[e.kind].push(e.date);
-                for (f, col) in fields[e.kind].iter_mut().enumerate() {
+                let defs = &lib.vocab.events[e.kind].fields;
+                for (f, (col, def)) in fields[e.kind].iter_mut().zip(defs).enumerate() {
                     let v = e.fields.get(f).unwrap_or(&Value::Unknown);
-                    col.push(const_cell(v, &mut texts, 0).unwrap_or_else(|| {
+                    let c = const_cell(v, &mut texts, 0).unwrap_or_else(|| {
                         whole_engine[a] = true;
                         Cell::Unknown
-                    }));
+                    });
+                    col.push(def.ty, c);
                 }
             }
         }
@@ -1191,25 +1274,12 @@ impl<'i> Batch<'i> {
                 r.len() == inputs.len() && r.iter().enumerate().all(|(i, x)| x.0 as usize == i)
             })
             .collect();
-        let applicant = applicant
-            .into_iter()
-            .zip(&lib.vocab.applicant)
-            .map(|(cells, f)| Col::of_cells(f.ty, cells))
-            .collect();
+        let applicant = applicant.into_iter().map(ColBuilder::finish).collect();
         let fields = fields
             .into_iter()
-            .zip(&lib.vocab.events)
-            .map(|(cols, e)| {
-                cols.into_iter()
-                    .zip(&e.fields)
-                    .map(|(cells, f)| Col::of_cells(f.ty, cells))
-                    .collect()
-            })
+            .map(|cols| cols.into_iter().map(ColBuilder::finish).collect())
             .collect();
-        let date_cells = dates
-            .iter()
-            .map(|d| Col::Cells(Rc::new(d.iter().map(|d| Cell::Date(*d)).collect())))
-            .collect();
+        let date_cells = dates.iter().map(|_| std::cell::OnceCell::new()).collect();
         let date_range = dates
             .iter()
             .map(|d| {
@@ -2263,7 +2333,13 @@ impl Cx<'_, '_> {
             Op::Const(c) => Col::Const(*c),
             Op::Param(p) => self.param(b, *p, e.ty),
             Op::EventField(f) => self.leaf(&b.fields[self.ty][*f]),
-            Op::EventDate => self.leaf(&b.date_cells[self.ty]),
+            Op::EventDate => {
+                let dates = &b.dates[self.ty];
+                let c = b.date_cells[self.ty].get_or_init(|| {
+                    Col::Cells(Rc::new(dates.iter().map(|d| Cell::Date(*d)).collect()))
+                });
+                self.leaf(c)
+            }
             Op::ApplicantField(s) if self.selected && b.identity[self.ty] => {
                 // Row r is applicant r's.
                 self.leaf(&b.applicant[*s])
@@ -3036,5 +3112,47 @@ fn arith(op: BinOp, tx: Type, ty: Type, x: i128, y: i128) -> Exact {
             }
         }
         _ => Exact::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A column laid out typed keeps its cells; a value that does not fit the field's type
+    /// turns it into cells without losing those before it.
+    #[test]
+    fn a_column_falls_back_to_cells_when_a_value_does_not_fit_its_type() {
+        let mut b = ColBuilder::new(Type::Money, 4);
+        b.push(Type::Money, Cell::Num(150 * ONE));
+        b.push(Type::Money, Cell::Unknown);
+        match b.finish() {
+            Col::Num(v) => assert_eq!(*v, vec![150 * ONE, NA]),
+            other => panic!("expected numbers, got {other:?}"),
+        }
+        let mut b = ColBuilder::new(Type::Money, 4);
+        b.push(Type::Money, Cell::Num(150 * ONE));
+        b.push(Type::Money, Cell::Unknown);
+        b.push(Type::Money, Cell::Bool(true));
+        b.push(Type::Money, Cell::Num(2 * ONE));
+        match b.finish() {
+            Col::Cells(v) => assert_eq!(
+                *v,
+                vec![
+                    Cell::Num(150 * ONE),
+                    Cell::Unknown,
+                    Cell::Bool(true),
+                    Cell::Num(2 * ONE)
+                ]
+            ),
+            other => panic!("expected cells, got {other:?}"),
+        }
+        let mut b = ColBuilder::new(Type::Bool, 2);
+        b.push(Type::Bool, Cell::Bool(false));
+        b.push(Type::Bool, Cell::Unknown);
+        match b.finish() {
+            Col::Bool(v) => assert_eq!(*v, vec![B_FALSE, B_UNKNOWN]),
+            other => panic!("expected booleans, got {other:?}"),
+        }
     }
 }
