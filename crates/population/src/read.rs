@@ -145,7 +145,7 @@ struct Assembler<'l> {
 
 fn text<'a>(get: &dyn Fn(usize) -> Option<Cell<'a>>, col: Option<usize>) -> Option<&'a str> {
     match col.and_then(get) {
-        Some(Cell::Text(s)) if !s.trim().is_empty() => Some(s.trim()),
+        Some(Cell::Text(s)) => Some(s.trim()).filter(|t| !t.is_empty()),
         _ => None,
     }
 }

@@ -68,7 +68,10 @@ fn string<'a>(v: &'a J, path: &str) -> Result<&'a str, InputError> {
 }
 
 pub fn parse_date(v: &J, path: &str) -> Result<Date, InputError> {
-    let s = string(v, path)?;
+    date_text(string(v, path)?, path)
+}
+
+fn date_text(s: &str, path: &str) -> Result<Date, InputError> {
     match Date::from_str(s) {
         Ok(d) if s.len() == 10 => Ok(d),
         _ => err(
@@ -81,20 +84,21 @@ pub fn parse_date(v: &J, path: &str) -> Result<Date, InputError> {
 }
 
 fn money(v: &J, path: &str) -> Result<Money, InputError> {
-    let text = match v {
-        J::String(s) => s.clone(),
-        J::Number(n) => n.to_string(),
-        other => {
-            return err(
-                path,
-                format!(
-                    "应为金额,如 1234567.89 (expected an amount such as \"1234567.89\", found {})",
-                    kind_of(other)
-                ),
-            );
-        }
-    };
-    let m = Money::parse_amount(&text).or_else(|e| err(path, e.to_string()))?;
+    match v {
+        J::String(s) => money_text(s, path),
+        J::Number(n) => money_text(&n.to_string(), path),
+        other => err(
+            path,
+            format!(
+                "应为金额,如 1234567.89 (expected an amount such as \"1234567.89\", found {})",
+                kind_of(other)
+            ),
+        ),
+    }
+}
+
+fn money_text(text: &str, path: &str) -> Result<Money, InputError> {
+    let m = Money::parse_amount(text).or_else(|e| err(path, e.to_string()))?;
     if m.is_negative() {
         return err(
             path,
@@ -110,6 +114,11 @@ fn money(v: &J, path: &str) -> Result<Money, InputError> {
 fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError> {
     if v.is_null() {
         return Ok(Value::Unknown);
+    }
+    if let J::String(s) = v
+        && !matches!(ty, Type::Bool | Type::Int)
+    {
+        return from_text(lib, ty, s, path);
     }
     Ok(match ty {
         Type::Money => Value::Money(money(v, path)?),
@@ -134,24 +143,33 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
                 );
             }
         },
-        Type::Decimal => {
-            let t = match v {
-                J::Number(n) => n.to_string(),
-                J::String(s) => s.clone(),
-                other => {
-                    return err(
-                        path,
-                        format!("应为数字 (expected a number, found {})", kind_of(other)),
-                    );
-                }
-            };
-            match kc_money::Dec::from_str(&t) {
-                Ok(d) => Value::Decimal(d),
-                Err(_) => return err(path, format!("“{t}”不是数字 (not a decimal number)")),
+        Type::Decimal => match v {
+            J::Number(n) => from_text(lib, ty, &n.to_string(), path)?,
+            other => {
+                return err(
+                    path,
+                    format!("应为数字 (expected a number, found {})", kind_of(other)),
+                );
             }
+        },
+        // Written as JSON strings: a value of another kind is named in the error.
+        _ => {
+            string(v, path)?;
+            unreachable!("a string is read by from_text")
         }
+    })
+}
+
+/// A value of type `ty` (not a boolean or a whole number) from the text of its JSON string,
+/// without copying it (a population file has millions of cells).
+fn from_text(lib: &Library, ty: Type, s: &str, path: &str) -> Result<Value, InputError> {
+    Ok(match ty {
+        Type::Money => Value::Money(money_text(s, path)?),
+        Type::Decimal => match kc_money::Dec::from_str(s) {
+            Ok(d) => Value::Decimal(d),
+            Err(_) => return err(path, format!("“{s}”不是数字 (not a decimal number)")),
+        },
         Type::Rate => {
-            let s = string(v, path)?;
             let r = Rate::parse(s).or_else(|e| err(path, e.to_string()))?;
             let unit = if s.trim_end().ends_with('‰') {
                 RateUnit::PerMille
@@ -160,10 +178,15 @@ fn typed(lib: &Library, ty: Type, v: &J, path: &str) -> Result<Value, InputError
             };
             Value::Rate(r, unit)
         }
-        Type::Date => Value::Date(parse_date(v, path)?),
-        Type::Text => Value::Text(string(v, path)?.to_string()),
+        Type::Date => Value::Date(date_text(s, path)?),
+        Type::Text => Value::Text(s.to_string()),
+        Type::Bool | Type::Int => {
+            return err(
+                path,
+                format!("应为“是”或“否”或整数 (expected a boolean or a whole number, found “{s}”)"),
+            );
+        }
         Type::Enum(e) => {
-            let s = string(v, path)?;
             let def = &lib.vocab.enums[e];
             match def
                 .members
@@ -232,7 +255,7 @@ pub fn parse_value_text(
                 return err(path, format!("“{t}”应为整数 (expected a whole number)"));
             }
         },
-        _ => J::String(t.to_string()),
+        _ => return from_text(lib, ty, t, path),
     };
     typed(lib, ty, &v, path)
 }
