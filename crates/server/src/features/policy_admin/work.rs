@@ -71,9 +71,12 @@ pub(crate) async fn cost_difference(
     let result = tokio::task::spawn_blocking(move || -> Result<J, String> {
         let mut base = kc_simulate::Simulation::new(&active, Some(from), Some(to));
         let mut new = kc_simulate::Simulation::new(&draft, Some(from), Some(to));
+        // Each side's applicants evaluated at once by the columnar engine (its awards equal the
+        // per-applicant engine's, tested).
+        let (mut olds, mut news) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for doc in &docs {
             let input = kc_wire::parse_input_value(&active, doc, None).map_err(|e| e.to_string())?;
-            base.add(input);
+            olds.push(input);
             // The draft may change the vocabulary: an applicant it cannot read is named.
             let input = kc_wire::parse_input_value(&draft, doc, None).map_err(|e| {
                 format!(
@@ -82,8 +85,10 @@ pub(crate) async fn cost_difference(
                     doc["applicant"]["id"].as_str().unwrap_or("")
                 )
             })?;
-            new.add(input);
+            news.push(input);
         }
+        base.add_batch(olds);
+        new.add_batch(news);
         let (b, d) = (base.finish(), new.finish());
         let c = kc_simulate::compare(&b, &d);
         let gain: Money = c.winners().fold(Money::ZERO, |t, (_, x, y)| t + (*y - *x));

@@ -485,7 +485,8 @@ pub(crate) async fn start(st: &AppState, s: &Session, c: Checked) -> Result<Stri
     Ok(id)
 }
 
-/// Applicants of a synthetic population per batch (and per progress step).
+/// Applicants per batch evaluated at once (and per progress step of a synthetic or uploaded
+/// population).
 const BATCH: usize = 4_096;
 
 /// Evaluates one batch under the baseline (and the reform, re-evaluating only the measures it
@@ -572,17 +573,21 @@ fn evaluate(
             }
         }
     }
+    // Stored applicants are read one by one and evaluated a batch at a time by the columnar
+    // engine, like the other populations (one at a time by the engine made a city's thousands
+    // of applicants wait on each other); progress and a stop are checked as they are read.
+    let mut batch = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let doc = rt.block_on(store.eval_input(id, c.to)).map_err(|e| {
             format!("申报主体 {id} 的数据无法读取 (cannot read applicant {id}): {e}")
         })?;
         let input = kc_wire::parse_input_value(lib, &doc, None)
             .map_err(|e| format!("申报主体 {id} 的数据无效 (applicant {id}: {e})"))?;
-        if let Some(r) = reformed.as_mut() {
-            r.add(input.clone());
-        }
-        base.add(input);
+        batch.push(input);
         let done = i + 1;
+        if batch.len() == BATCH || done == ids.len() {
+            add_batch(&mut base, reformed.as_mut(), std::mem::take(&mut batch));
+        }
         if (done % PROGRESS_EVERY == 0 || done == ids.len()) && !going(done as u64)? {
             return Ok(None);
         }
