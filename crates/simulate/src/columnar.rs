@@ -121,6 +121,23 @@ fn money_of(v: i128) -> Money {
     Money::from_decimal(Dec::from_i128_with_scale(v, SCALE).normalize())
 }
 
+/// An award's amount in [`MeasureAwards`] where review sets it.
+pub const NO_FEN: i64 = i64::MIN;
+
+/// A whole-fen fixed-point amount (or [`NA`]) in fen, `None` where it does not fit an `i64`
+/// (more than 9·10¹⁶ yuan: the engine takes such an award).
+#[inline]
+fn to_fen(x: i128) -> Option<i64> {
+    if x == NA {
+        return Some(NO_FEN);
+    }
+    let f = match i64::try_from(x) {
+        Ok(x) => x / 100_000_000,
+        Err(_) => i64::try_from(x / (ONE / 100)).ok()?,
+    };
+    (f != NO_FEN).then_some(f)
+}
+
 /// One award as the simulation counts it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Paid {
@@ -888,8 +905,9 @@ pub struct MeasureAwards {
     /// The applicant (index in the batch) and its input's event of each award.
     pub applicant: Vec<u32>,
     pub event: Vec<u32>,
-    /// Each award's amount at 10⁻¹⁰ yuan, whole fen; `i128::MIN` where set by review.
-    pub amount: Vec<i128>,
+    /// Each award's amount in fen; [`NO_FEN`] where set by review. (Half the size of the
+    /// fixed-point value: the award columns are most of a calculation's fresh memory.)
+    pub amount: Vec<i64>,
     kind: Vec<AmountKind>,
     /// Review ranges and part-by-part splits, by award index (rare: kept aside).
     ranges: Vec<(u32, (Money, Money))>,
@@ -936,19 +954,14 @@ pub struct Awards {
 impl Awards {
     /// The sum of every award's amount, in fen.
     pub fn total_fen(&self) -> i128 {
-        let fen = ONE / 100;
         let mut t = 0;
         // The measures' columns hold no applicant evaluated whole.
         for m in &self.measures {
             t += m
                 .amount
                 .iter()
-                .filter(|x| **x != NA)
-                .map(|x| match i64::try_from(*x) {
-                    // A division by a constant, not a 128-bit library call.
-                    Ok(x) => (x / 100_000_000) as i128,
-                    Err(_) => x / fen,
-                })
+                .filter(|x| **x != NO_FEN)
+                .map(|x| *x as i128)
                 .sum::<i128>();
             for (_, ps) in &m.engine {
                 t += ps.iter().filter_map(|p| p.amount).map(fen_of).sum::<i128>();
@@ -975,15 +988,15 @@ impl Awards {
                     }
                     _ => None,
                 };
-                let amount = (m.amount[k] != NA).then(|| money_of_fen(m.amount[k]));
+                let amount = (m.amount[k] != NO_FEN).then(|| Money::from_fen(m.amount[k]));
                 let split = match m.parts.get(pi) {
                     Some((i, s)) if *i as usize == k => {
                         pi += 1;
                         s.clone()
                     }
                     _ => match (mp, m.amount[k]) {
-                        (_, NA) | (None, _) => Vec::new(),
-                        (Some(mp), x) => mp.split(x).unwrap_or_default(),
+                        (_, NO_FEN) | (None, _) => Vec::new(),
+                        (Some(mp), x) => mp.split(x as i128 * (ONE / 100)).unwrap_or_default(),
                     },
                 };
                 out[m.applicant[k] as usize].push(Paid {
@@ -1634,8 +1647,12 @@ impl<'i> Batch<'i> {
             }
             // The amounts floored to the fen in place; an award is a whole fen that splits.
             // Which indices pay is found first, then only theirs are written.
-            for x in xs.iter_mut() {
+            for (x, r) in xs.iter_mut().zip(&cx.sel[..k]) {
                 *x = if *x == NA { 0 } else { floor_fen(*x) };
+                if to_fen(*x).is_none() {
+                    engine.push(*r as usize);
+                    *x = 0;
+                }
             }
             let mut paying = cx.pool.u32s(k);
             rows_where(k, &mut paying, |base, mask| {
@@ -1654,7 +1671,11 @@ impl<'i> Batch<'i> {
                 .extend(paying.iter().map(|i| sel[*i as usize]));
             out.event
                 .extend(paying.iter().map(|i| rows[sel[*i as usize] as usize].1));
-            out.amount.extend(paying.iter().map(|i| xs[*i as usize]));
+            out.amount.extend(
+                paying
+                    .iter()
+                    .map(|i| to_fen(xs[*i as usize]).unwrap_or(NO_FEN)),
+            );
             out.kind.resize(out.applicant.len(), *kind);
             cx.pool.keep_u32s(paying);
             cx.pool.keep_nums(xs);
@@ -1788,7 +1809,10 @@ impl<'i> Batch<'i> {
                             items.push(row);
                         }
                         out.parts.push((out.len() as u32, split));
-                        out.push(a, ei, AmountKind::Fixed, total);
+                        if !out.push(a, ei, AmountKind::Fixed, total) {
+                            to_engine = true;
+                            break;
+                        }
                         continue;
                     }
                 };
@@ -1832,7 +1856,10 @@ impl<'i> Batch<'i> {
                 if let Some(range) = range {
                     out.ranges.push((out.len() as u32, range));
                 }
-                out.push(a, ei, kind, amount.unwrap_or(NA));
+                if !out.push(a, ei, kind, amount.unwrap_or(NA)) {
+                    to_engine = true;
+                    break;
+                }
             }
             if to_engine {
                 out.truncate(first_award);
@@ -1925,11 +1952,17 @@ impl<'i> Batch<'i> {
 }
 
 impl MeasureAwards {
-    fn push(&mut self, a: u32, event: u32, kind: AmountKind, amount: i128) {
+    /// Adds an award of a fixed-point amount (or [`NA`]); `false`, adding nothing, where the
+    /// amount does not fit the fen column (the engine then takes the applicant).
+    fn push(&mut self, a: u32, event: u32, kind: AmountKind, amount: i128) -> bool {
+        let Some(fen) = to_fen(amount) else {
+            return false;
+        };
         self.applicant.push(a);
         self.event.push(event);
         self.kind.push(kind);
-        self.amount.push(amount);
+        self.amount.push(fen);
+        true
     }
 }
 

@@ -467,3 +467,28 @@ fn the_column_buffer_pool_stays_bounded_over_many_batches() {
     assert!(sizes.iter().all(|n| *n <= 96), "{sizes:?}");
     assert_eq!(sizes[10], sizes[29], "{sizes:?}");
 }
+
+#[test]
+fn an_award_too_large_for_the_fen_column_is_left_to_the_engine() {
+    let lib = library();
+    // 聊政字〔2020〕15号 五(三): the city matches the provincial service performance award 1:1
+    // (100% of it). An award of
+    // 10¹⁷ yuan is 10¹⁹ fen, past an i64: the columns cannot hold it, so the engine pays it —
+    // to the fen, the same as for any other amount.
+    let line = r#"{"schema": "kechuang/eval-input/v1", "as_of": "2023-12-31", "applicant": {"id": "L9", "name": "聊城示例服务机构", "kind": "service_institution", "region": "dongchangfu"}, "events": [{"id": "a", "kind": "provincial_service_award_received", "date": "2023-05-01", "provincial_award": "1000"}]}"#;
+    let mut input = kc_wire::parse_input(&lib, line, None).unwrap();
+    // Past what an input file may state (10¹² yuan): as a product with a count could reach.
+    let big = Money::from_decimal(kc_money::Dec::from(100_000_000_000_000_000_i64));
+    input.events[0].fields[0] = kc_check::Value::Money(big);
+    let plan = Plan::compile(&lib);
+    let (got, stats) = plan.run(std::slice::from_ref(&input));
+    let mi = lib.measure_index["voucher_institution_matching"];
+    let amounts: Vec<Money> = got[0]
+        .iter()
+        .filter(|p| p.measure == mi)
+        .filter_map(|p| p.amount)
+        .collect();
+    assert_eq!(amounts, vec![big]);
+    assert_eq!(stats.engine_pairs, 1, "{stats:?}");
+    assert_eq!(got[0], columnar::engine_awards(&lib, &input));
+}
