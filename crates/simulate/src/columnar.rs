@@ -902,9 +902,12 @@ pub struct Plan<'l> {
 /// engine's order, and the awards of the applicants it handed to the per-applicant engine.
 #[derive(Clone, Debug, Default)]
 pub struct MeasureAwards {
-    /// The applicant (index in the batch) and its input's event of each award.
-    pub applicant: Vec<u32>,
-    pub event: Vec<u32>,
+    /// Each award's row of the measure's event type in the batch: its applicant and event are
+    /// `rows[row]`. (One index an award instead of two: the award columns are most of what a
+    /// calculation writes to fresh memory.)
+    pub row: Vec<u32>,
+    /// The batch's (applicant, event index) of each row of the measure's event type, shared.
+    pub rows: Arc<Vec<(u32, u32)>>,
     /// Each award's amount in fen; [`NO_FEN`] where set by review. (Half the size of the
     /// fixed-point value: the award columns are most of a calculation's fresh memory.)
     pub amount: Vec<i64>,
@@ -928,8 +931,7 @@ impl MeasureAwards {
 
     /// Drops the awards from index `k` on (an applicant handed to the engine after all).
     fn truncate(&mut self, k: usize) {
-        self.applicant.truncate(k);
-        self.event.truncate(k);
+        self.row.truncate(k);
         self.amount.truncate(k);
         self.kind.truncate(k);
         while self.ranges.last().is_some_and(|x| x.0 as usize >= k) {
@@ -999,9 +1001,10 @@ impl Awards {
                         (Some(mp), x) => mp.split(x as i128 * (ONE / 100)).unwrap_or_default(),
                     },
                 };
-                out[m.applicant[k] as usize].push(Paid {
+                let (applicant, event) = m.rows[m.row[k] as usize];
+                out[applicant as usize].push(Paid {
                     measure: mi,
-                    event: m.event[k] as usize,
+                    event: event as usize,
                     kind: m.kind[k],
                     amount,
                     range,
@@ -1136,7 +1139,10 @@ impl<'l> Plan<'l> {
             }
             let m = &self.lib.measures[mi];
             let ty = m.event;
-            let mut out = MeasureAwards::default();
+            let mut out = MeasureAwards {
+                rows: batch.rows[ty].clone(),
+                ..Default::default()
+            };
             let engine = match plan {
                 None => batch
                     .applicants_with(ty)
@@ -1185,8 +1191,8 @@ pub struct Batch<'i> {
     whole_engine: Vec<bool>,
     /// Each applicant's date judged.
     as_of: Vec<Date>,
-    /// Per event type: (applicant, event index) of each row.
-    rows: Vec<Vec<(u32, u32)>>,
+    /// Per event type: (applicant, event index) of each row (shared with the awards).
+    rows: Vec<Arc<Vec<(u32, u32)>>>,
     /// Per event type: each applicant has exactly one row, in order (applicant columns serve
     /// as they are, and every applicant's rows are one row).
     identity: Vec<bool>,
@@ -1319,7 +1325,7 @@ impl<'i> Batch<'i> {
                 .iter()
                 .map(|d| d.iter().map(|d| day_key(*d)).collect())
                 .collect(),
-            rows,
+            rows: rows.into_iter().map(Arc::new).collect(),
             identity,
             fields,
             dates,
@@ -1665,18 +1671,14 @@ impl<'i> Batch<'i> {
                     *p = (*x != 0 && splits) as u8;
                 }
             });
-            let rows: &[(u32, u32)] = &self.rows[ty];
             let sel: &[u32] = &cx.sel[..k];
-            out.applicant
-                .extend(paying.iter().map(|i| sel[*i as usize]));
-            out.event
-                .extend(paying.iter().map(|i| rows[sel[*i as usize] as usize].1));
+            out.row.extend(paying.iter().map(|i| sel[*i as usize]));
             out.amount.extend(
                 paying
                     .iter()
                     .map(|i| to_fen(xs[*i as usize]).unwrap_or(NO_FEN)),
             );
-            out.kind.resize(out.applicant.len(), *kind);
+            out.kind.resize(out.row.len(), *kind);
             cx.pool.keep_u32s(paying);
             cx.pool.keep_nums(xs);
             self.give_back(cx, grant, caps, keys);
@@ -1767,7 +1769,6 @@ impl<'i> Batch<'i> {
                         continue;
                     }
                 }
-                let ei = self.rows[ty][row].1;
                 let (kind, mut amount, range) = match &mp.grant {
                     GrantPlan::Amount(_, kind) => {
                         let v = match amount_col {
@@ -1809,7 +1810,7 @@ impl<'i> Batch<'i> {
                             items.push(row);
                         }
                         out.parts.push((out.len() as u32, split));
-                        if !out.push(a, ei, AmountKind::Fixed, total) {
+                        if !out.push(row, AmountKind::Fixed, total) {
                             to_engine = true;
                             break;
                         }
@@ -1856,7 +1857,7 @@ impl<'i> Batch<'i> {
                 if let Some(range) = range {
                     out.ranges.push((out.len() as u32, range));
                 }
-                if !out.push(a, ei, kind, amount.unwrap_or(NA)) {
+                if !out.push(row, kind, amount.unwrap_or(NA)) {
                     to_engine = true;
                     break;
                 }
@@ -1954,12 +1955,11 @@ impl<'i> Batch<'i> {
 impl MeasureAwards {
     /// Adds an award of a fixed-point amount (or [`NA`]); `false`, adding nothing, where the
     /// amount does not fit the fen column (the engine then takes the applicant).
-    fn push(&mut self, a: u32, event: u32, kind: AmountKind, amount: i128) -> bool {
+    fn push(&mut self, row: usize, kind: AmountKind, amount: i128) -> bool {
         let Some(fen) = to_fen(amount) else {
             return false;
         };
-        self.applicant.push(a);
-        self.event.push(event);
+        self.row.push(row as u32);
         self.kind.push(kind);
         self.amount.push(fen);
         true
