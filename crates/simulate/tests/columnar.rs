@@ -233,6 +233,15 @@ fn a_batch_forecast_equals_the_one_applicant_at_a_time_forecast() {
     assert!(a == b, "recipients differ");
 }
 
+/// The amounts one applicant's awards of `measure` carry, in order.
+fn amounts_of(lib: &Library, got: &[columnar::Paid], measure: &str) -> Vec<Money> {
+    let mi = lib.measure_index[measure];
+    got.iter()
+        .filter(|p| p.measure == mi)
+        .filter_map(|p| p.amount)
+        .collect()
+}
+
 #[test]
 fn an_item_transferred_again_is_paid_on_its_increment_by_the_engine() {
     let lib = library();
@@ -243,12 +252,7 @@ fn an_item_transferred_again_is_paid_on_its_increment_by_the_engine() {
     let input = kc_wire::parse_input(&lib, line, None).unwrap();
     let plan = Plan::compile(&lib);
     let (got, stats) = plan.run(std::slice::from_ref(&input));
-    let mi = lib.measure_index["contract_dev_transfer"];
-    let amounts: Vec<Money> = got[0]
-        .iter()
-        .filter(|p| p.measure == mi)
-        .filter_map(|p| p.amount)
-        .collect();
+    let amounts = amounts_of(&lib, &got[0], "contract_dev_transfer");
     assert_eq!(
         amounts,
         vec![
@@ -482,12 +486,7 @@ fn an_award_too_large_for_the_fen_column_is_left_to_the_engine() {
     input.events[0].fields[0] = kc_check::Value::Money(big);
     let plan = Plan::compile(&lib);
     let (got, stats) = plan.run(std::slice::from_ref(&input));
-    let mi = lib.measure_index["voucher_institution_matching"];
-    let amounts: Vec<Money> = got[0]
-        .iter()
-        .filter(|p| p.measure == mi)
-        .filter_map(|p| p.amount)
-        .collect();
+    let amounts = amounts_of(&lib, &got[0], "voucher_institution_matching");
     assert_eq!(amounts, vec![big]);
     assert_eq!(stats.engine_pairs, 1, "{stats:?}");
     assert_eq!(got[0], columnar::engine_awards(&lib, &input));
