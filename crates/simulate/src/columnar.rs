@@ -900,18 +900,23 @@ pub struct Plan<'l> {
 
 /// A measure's awards over a batch, as columns: what the plan computed, row by row in the
 /// engine's order, and the awards of the applicants it handed to the per-applicant engine.
+///
+/// The award columns are most of what a calculation writes to fresh memory, and a fresh page
+/// costs the kernel more than the arithmetic of its awards: they are kept narrow. An award names
+/// its row of the batch (not its applicant and event), in 16 bits while the batch's rows of the
+/// type fit; its amount is in fen, in 32 bits while the amounts fit (up to 21,474,836.47
+/// yuan); the kinds are runs (one run for a measure whose grant is one amount).
 #[derive(Clone, Debug, Default)]
 pub struct MeasureAwards {
     /// Each award's row of the measure's event type in the batch: its applicant and event are
-    /// `rows[row]`. (One index an award instead of two: the award columns are most of what a
-    /// calculation writes to fresh memory.)
-    pub row: Vec<u32>,
+    /// `rows[row]`.
+    row: Packed<u16, u32>,
     /// The batch's (applicant, event index) of each row of the measure's event type, shared.
-    pub rows: Arc<Vec<(u32, u32)>>,
-    /// Each award's amount in fen; [`NO_FEN`] where set by review. (Half the size of the
-    /// fixed-point value: the award columns are most of a calculation's fresh memory.)
-    pub amount: Vec<i64>,
-    kind: Vec<AmountKind>,
+    rows: Arc<Vec<(u32, u32)>>,
+    /// Each award's amount in fen; [`NO_FEN`] where set by review.
+    amount: Packed<i32, i64>,
+    /// The kinds, as runs: (index of the run's first award, kind).
+    kinds: Vec<(u32, AmountKind)>,
     /// Review ranges and part-by-part splits, by award index (rare: kept aside).
     ranges: Vec<(u32, (Money, Money))>,
     parts: Vec<(u32, Vec<(Level, Money)>)>,
@@ -919,21 +924,160 @@ pub struct MeasureAwards {
     engine: Vec<(u32, Vec<Paid>)>,
 }
 
+/// A narrow integer that stands for a wider one where it can.
+trait Narrow<W>: Copy {
+    fn narrow(w: W) -> Option<Self>;
+    fn widen(self) -> W;
+}
+
+impl Narrow<u32> for u16 {
+    #[inline]
+    fn narrow(w: u32) -> Option<u16> {
+        u16::try_from(w).ok()
+    }
+    #[inline]
+    fn widen(self) -> u32 {
+        self as u32
+    }
+}
+
+/// Fen: `i32::MIN` stands for [`NO_FEN`] (no amount of its own).
+impl Narrow<i64> for i32 {
+    #[inline]
+    fn narrow(w: i64) -> Option<i32> {
+        if w == NO_FEN {
+            return Some(i32::MIN);
+        }
+        i32::try_from(w).ok().filter(|x| *x != i32::MIN)
+    }
+    #[inline]
+    fn widen(self) -> i64 {
+        if self == i32::MIN {
+            NO_FEN
+        } else {
+            self as i64
+        }
+    }
+}
+
+/// A column of `W` values held as `N` while every value fits, widened at the first that does
+/// not.
+#[derive(Clone, Debug)]
+enum Packed<N, W> {
+    Narrow(Vec<N>),
+    Wide(Vec<W>),
+}
+
+impl<N, W> Default for Packed<N, W> {
+    fn default() -> Self {
+        Packed::Narrow(Vec::new())
+    }
+}
+
+impl<N: Narrow<W>, W: Copy> Packed<N, W> {
+    fn len(&self) -> usize {
+        match self {
+            Packed::Narrow(v) => v.len(),
+            Packed::Wide(v) => v.len(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, k: usize) -> W {
+        match self {
+            Packed::Narrow(v) => v[k].widen(),
+            Packed::Wide(v) => v[k],
+        }
+    }
+
+    fn widen(&mut self) -> &mut Vec<W> {
+        if let Packed::Narrow(v) = self {
+            *self = Packed::Wide(v.iter().map(|x| x.widen()).collect());
+        }
+        match self {
+            Packed::Wide(v) => v,
+            Packed::Narrow(_) => unreachable!("widened above"),
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, x: W) {
+        match self {
+            Packed::Narrow(v) => match N::narrow(x) {
+                Some(n) => v.push(n),
+                None => self.widen().push(x),
+            },
+            Packed::Wide(v) => v.push(x),
+        }
+    }
+
+    fn extend(&mut self, xs: impl ExactSizeIterator<Item = W>) {
+        let mut xs = xs.peekable();
+        if let Packed::Narrow(v) = self {
+            v.reserve(xs.len());
+            while let Some(n) = xs.peek().and_then(|x| N::narrow(*x)) {
+                v.push(n);
+                xs.next();
+            }
+            if xs.peek().is_none() {
+                return;
+            }
+        }
+        self.widen().extend(xs);
+    }
+
+    fn truncate(&mut self, k: usize) {
+        match self {
+            Packed::Narrow(v) => v.truncate(k),
+            Packed::Wide(v) => v.truncate(k),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = W> + '_ {
+        (0..self.len()).map(|k| self.get(k))
+    }
+}
+
 impl MeasureAwards {
+    fn new(rows: Arc<Vec<(u32, u32)>>) -> MeasureAwards {
+        MeasureAwards {
+            rows,
+            ..Default::default()
+        }
+    }
+
     /// Awards computed by the plan (the engine's are apart).
     pub fn len(&self) -> usize {
         self.amount.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.amount.is_empty() && self.engine.is_empty()
+        self.amount.len() == 0 && self.engine.is_empty()
+    }
+
+    /// Award `k`'s amount in fen, [`NO_FEN`] where review sets it.
+    pub fn fen(&self, k: usize) -> i64 {
+        self.amount.get(k)
+    }
+
+    /// Award `k`'s applicant and event (indices into the batch's inputs and its events).
+    pub fn applicant_event(&self, k: usize) -> (u32, u32) {
+        self.rows[self.row.get(k) as usize]
+    }
+
+    fn set_kind(&mut self, from: usize, kind: AmountKind) {
+        if self.kinds.last().is_none_or(|(_, k)| *k != kind) {
+            self.kinds.push((from as u32, kind));
+        }
     }
 
     /// Drops the awards from index `k` on (an applicant handed to the engine after all).
     fn truncate(&mut self, k: usize) {
         self.row.truncate(k);
         self.amount.truncate(k);
-        self.kind.truncate(k);
+        while self.kinds.last().is_some_and(|x| x.0 as usize >= k) {
+            self.kinds.pop();
+        }
         while self.ranges.last().is_some_and(|x| x.0 as usize >= k) {
             self.ranges.pop();
         }
@@ -962,8 +1106,8 @@ impl Awards {
             t += m
                 .amount
                 .iter()
-                .filter(|x| **x != NO_FEN)
-                .map(|x| *x as i128)
+                .filter(|x| *x != NO_FEN)
+                .map(|x| x as i128)
                 .sum::<i128>();
             for (_, ps) in &m.engine {
                 t += ps.iter().filter_map(|p| p.amount).map(fen_of).sum::<i128>();
@@ -981,7 +1125,7 @@ impl Awards {
         let mut out: Vec<Vec<Paid>> = vec![Vec::new(); self.applicants];
         for (mi, m) in self.measures.iter().enumerate() {
             let mp = plan.measures[mi].as_ref();
-            let (mut ri, mut pi) = (0, 0);
+            let (mut ri, mut pi, mut ki) = (0, 0, 0);
             for k in 0..m.len() {
                 let range = match m.ranges.get(ri) {
                     Some((i, r)) if *i as usize == k => {
@@ -990,22 +1134,26 @@ impl Awards {
                     }
                     _ => None,
                 };
-                let amount = (m.amount[k] != NO_FEN).then(|| Money::from_fen(m.amount[k]));
+                while m.kinds.get(ki + 1).is_some_and(|(i, _)| *i as usize <= k) {
+                    ki += 1;
+                }
+                let fen = m.amount.get(k);
+                let amount = (fen != NO_FEN).then(|| Money::from_fen(fen));
                 let split = match m.parts.get(pi) {
                     Some((i, s)) if *i as usize == k => {
                         pi += 1;
                         s.clone()
                     }
-                    _ => match (mp, m.amount[k]) {
+                    _ => match (mp, fen) {
                         (_, NO_FEN) | (None, _) => Vec::new(),
                         (Some(mp), x) => mp.split(x as i128 * (ONE / 100)).unwrap_or_default(),
                     },
                 };
-                let (applicant, event) = m.rows[m.row[k] as usize];
+                let (applicant, event) = m.applicant_event(k);
                 out[applicant as usize].push(Paid {
                     measure: mi,
                     event: event as usize,
-                    kind: m.kind[k],
+                    kind: m.kinds[ki].1,
                     amount,
                     range,
                     split,
@@ -1139,10 +1287,7 @@ impl<'l> Plan<'l> {
             }
             let m = &self.lib.measures[mi];
             let ty = m.event;
-            let mut out = MeasureAwards {
-                rows: batch.rows[ty].clone(),
-                ..Default::default()
-            };
+            let mut out = MeasureAwards::new(batch.rows[ty].clone());
             let engine = match plan {
                 None => batch
                     .applicants_with(ty)
@@ -1466,25 +1611,43 @@ impl<'i> Batch<'i> {
                     })
                     .collect();
                 let mut keep = cx.pool.u32s(n);
-                let at = |(col, lut): &(&[u32], [u8; 65]), r: usize| lut[col[r].min(64) as usize];
                 // Each row's mask written once, all its tests at once (one pass per test made
-                // each row's byte a read-modify-write in memory per test).
-                rows_where(n, &mut keep, |base, mask| match tests.as_slice() {
-                    [a] => mask
-                        .iter_mut()
-                        .enumerate()
-                        .for_each(|(i, k)| *k = at(a, base + i)),
-                    [a, b] => mask
-                        .iter_mut()
-                        .enumerate()
-                        .for_each(|(i, k)| *k = at(a, base + i) & at(b, base + i)),
-                    [a, b, c] => mask.iter_mut().enumerate().for_each(|(i, k)| {
-                        *k = at(a, base + i) & at(b, base + i) & at(c, base + i)
-                    }),
-                    _ => mask
-                        .iter_mut()
-                        .enumerate()
-                        .for_each(|(i, k)| *k = tests.iter().fold(1, |x, t| x & at(t, base + i))),
+                // each row's byte a read-modify-write in memory per test). The fields and
+                // tables are locals over the 64 rows, so the loop keeps them in registers.
+                #[inline(always)]
+                fn at(col: &[u32], lut: &[u8; 65], i: usize) -> u8 {
+                    lut[col[i].min(64) as usize]
+                }
+                rows_where(n, &mut keep, |base, mask| {
+                    let m = mask.len();
+                    match tests.as_slice() {
+                        [(a, la)] => {
+                            let a = &a[base..base + m];
+                            for (i, k) in mask.iter_mut().enumerate() {
+                                *k = at(a, la, i);
+                            }
+                        }
+                        [(a, la), (b, lb)] => {
+                            let (a, b) = (&a[base..base + m], &b[base..base + m]);
+                            for (i, k) in mask.iter_mut().enumerate() {
+                                *k = at(a, la, i) & at(b, lb, i);
+                            }
+                        }
+                        [(a, la), (b, lb), (c, lc)] => {
+                            let (a, b, c) =
+                                (&a[base..base + m], &b[base..base + m], &c[base..base + m]);
+                            for (i, k) in mask.iter_mut().enumerate() {
+                                *k = at(a, la, i) & at(b, lb, i) & at(c, lc, i);
+                            }
+                        }
+                        _ => {
+                            for (i, k) in mask.iter_mut().enumerate() {
+                                *k = tests
+                                    .iter()
+                                    .fold(1, |x, (col, lut)| x & at(col, lut, base + i));
+                            }
+                        }
+                    }
                 });
                 drop(tests);
                 cx.select(keep);
@@ -1672,13 +1835,13 @@ impl<'i> Batch<'i> {
                 }
             });
             let sel: &[u32] = &cx.sel[..k];
+            out.set_kind(out.len(), *kind);
             out.row.extend(paying.iter().map(|i| sel[*i as usize]));
             out.amount.extend(
                 paying
                     .iter()
                     .map(|i| to_fen(xs[*i as usize]).unwrap_or(NO_FEN)),
             );
-            out.kind.resize(out.row.len(), *kind);
             cx.pool.keep_u32s(paying);
             cx.pool.keep_nums(xs);
             self.give_back(cx, grant, caps, keys);
@@ -1959,8 +2122,8 @@ impl MeasureAwards {
         let Some(fen) = to_fen(amount) else {
             return false;
         };
+        self.set_kind(self.len(), kind);
         self.row.push(row as u32);
-        self.kind.push(kind);
         self.amount.push(fen);
         true
     }
@@ -3151,6 +3314,37 @@ fn arith(op: BinOp, tx: Type, ty: Type, x: i128, y: i128) -> Exact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Award columns stay narrow while their values fit and widen, keeping every value, at
+    /// the first that does not; review's "no amount" survives both forms.
+    #[test]
+    fn a_packed_column_widens_without_losing_a_value() {
+        let mut fen: Packed<i32, i64> = Packed::default();
+        fen.extend([150_000, NO_FEN, -7].into_iter());
+        assert!(matches!(fen, Packed::Narrow(_)));
+        // i32::MIN itself is not a narrow amount: it stands for NO_FEN there.
+        fen.push(i32::MIN as i64);
+        assert!(matches!(fen, Packed::Wide(_)));
+        fen.extend([1_i64 << 40, 3].into_iter());
+        assert_eq!(
+            fen.iter().collect::<Vec<_>>(),
+            vec![150_000, NO_FEN, -7, i32::MIN as i64, 1 << 40, 3]
+        );
+        // Widening in the middle of an extension keeps the order.
+        let mut fen: Packed<i32, i64> = Packed::default();
+        fen.extend([1, 2_147_483_648, 3, NO_FEN].into_iter());
+        assert_eq!(
+            fen.iter().collect::<Vec<_>>(),
+            vec![1, 2_147_483_648, 3, NO_FEN]
+        );
+        fen.truncate(2);
+        assert_eq!(fen.iter().collect::<Vec<_>>(), vec![1, 2_147_483_648]);
+        let mut rows: Packed<u16, u32> = Packed::default();
+        rows.extend([0, 65_535].into_iter());
+        assert!(matches!(rows, Packed::Narrow(_)));
+        rows.push(65_536);
+        assert_eq!(rows.iter().collect::<Vec<_>>(), vec![0, 65_535, 65_536]);
+    }
 
     /// A column laid out typed keeps its cells; a value that does not fit the field's type
     /// turns it into cells without losing those before it.
