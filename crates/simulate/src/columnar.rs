@@ -1814,34 +1814,41 @@ impl<'i> Batch<'i> {
                     }
                 }
             }
-            // The amounts floored to the fen in place; an award is a whole fen that splits.
-            // Which indices pay is found first, then only theirs are written.
+            // The amounts in place as whole fen, rounded toward zero as the engine does (0: no
+            // award); an award is a whole fen that splits. Which indices pay is found first,
+            // then only theirs are written.
             for (x, r) in xs.iter_mut().zip(&cx.sel[..k]) {
-                *x = if *x == NA { 0 } else { floor_fen(*x) };
-                if to_fen(*x).is_none() {
-                    engine.push(*r as usize);
-                    *x = 0;
-                }
+                *x = if *x == NA {
+                    0
+                } else {
+                    match to_fen(*x) {
+                        Some(f) => f as i128,
+                        None => {
+                            engine.push(*r as usize);
+                            0
+                        }
+                    }
+                };
             }
             let mut paying = cx.pool.u32s(k);
             rows_where(k, &mut paying, |base, mask| {
-                for (p, x) in mask.iter_mut().zip(&xs[base..]) {
-                    let splits = if mp.fen_splits {
-                        x.abs() < LIMIT
-                    } else {
-                        mp.split_ok(*x)
-                    };
-                    *p = (*x != 0 && splits) as u8;
+                let xs = &xs[base..base + mask.len()];
+                if mp.fen_splits {
+                    // Any i64 of fen is below LIMIT in fixed point: every amount splits.
+                    for (p, x) in mask.iter_mut().zip(xs) {
+                        *p = (*x != 0) as u8;
+                    }
+                } else {
+                    for (p, x) in mask.iter_mut().zip(xs) {
+                        *p = (*x != 0 && mp.split_ok(*x * (ONE / 100))) as u8;
+                    }
                 }
             });
             let sel: &[u32] = &cx.sel[..k];
             out.set_kind(out.len(), *kind);
             out.row.extend(paying.iter().map(|i| sel[*i as usize]));
-            out.amount.extend(
-                paying
-                    .iter()
-                    .map(|i| to_fen(xs[*i as usize]).unwrap_or(NO_FEN)),
-            );
+            out.amount
+                .extend(paying.iter().map(|i| xs[*i as usize] as i64));
             cx.pool.keep_u32s(paying);
             cx.pool.keep_nums(xs);
             self.give_back(cx, grant, caps, keys);
@@ -2185,10 +2192,15 @@ fn rows_where(n: usize, out: &mut Vec<u32>, mut fill: impl FnMut(usize, &mut [u8
         let m = (n - base).min(64);
         let mask = &mut mask[..m];
         fill(base, mask);
-        let mut bits = mask
-            .iter()
-            .enumerate()
-            .fold(0u64, |b, (i, k)| b | (u64::from(*k & 1) << i));
+        // Eight mask bytes at a time into eight bits: byte i's low bit lands on bit 56 + i
+        // of the product, and no two partial products meet (no carry).
+        let mut bits = 0u64;
+        for (c, chunk) in mask.chunks(8).enumerate() {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            let x = u64::from_le_bytes(b) & 0x0101_0101_0101_0101;
+            bits |= (x.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * c);
+        }
         while bits != 0 {
             out.push(base as u32 + bits.trailing_zeros());
             bits &= bits - 1;
@@ -3314,6 +3326,33 @@ fn arith(op: BinOp, tx: Type, ty: Type, x: i128, y: i128) -> Exact {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The indices kept are those whose mask byte is 1, for any length (whole and partial
+    /// groups of 8 and of 64).
+    #[test]
+    fn rows_where_keeps_the_indices_whose_mask_is_set() {
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        for n in [0, 1, 7, 8, 9, 63, 64, 65, 127, 130, 1000] {
+            for density in [0, 1, 3, 8] {
+                let keep: Vec<bool> = (0..n)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        state % 8 < density
+                    })
+                    .collect();
+                let mut out = vec![7, 7];
+                rows_where(n, &mut out, |base, mask| {
+                    for (i, k) in mask.iter_mut().enumerate() {
+                        *k = keep[base + i] as u8;
+                    }
+                });
+                let expected: Vec<u32> = (0..n as u32).filter(|i| keep[*i as usize]).collect();
+                assert_eq!(out, expected, "n = {n}, density {density}/8");
+            }
+        }
+    }
 
     /// Award columns stay narrow while their values fit and widen, keeping every value, at
     /// the first that does not; review's "no amount" survives both forms.
