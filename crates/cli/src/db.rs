@@ -906,11 +906,18 @@ pub fn stored_population(
     runtime()?.block_on(async move {
         let store = opt.open(lib).await?;
         let staff = Actor::new("simulate", Role::Admin);
-        let mut out = Vec::new();
-        for a in store.applicants(&staff).await? {
-            out.push(store.eval_input(&a.id, as_of).await?.to_string());
-        }
-        Ok(out)
+        let ids: Vec<String> = store
+            .applicants(&staff)
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        Ok(store
+            .eval_inputs(&ids, as_of)
+            .await?
+            .iter()
+            .map(|d| d.to_string())
+            .collect())
     })
 }
 

@@ -176,11 +176,8 @@ impl Store {
     /// events, ledger history) as of `as_of` — what `kechuang simulate --database` and the
     /// 测算 page evaluate.
     pub async fn population(&self, actor: &Actor, as_of: jiff::civil::Date) -> Result<Vec<J>> {
-        let mut out = Vec::new();
-        for id in self.population_ids(actor).await? {
-            out.push(self.eval_input(&id, as_of).await?);
-        }
-        Ok(out)
+        let ids = self.population_ids(actor).await?;
+        self.eval_inputs(&ids, as_of).await
     }
 
     /// Records a new run, queued, of `total` applicants; returns its id.

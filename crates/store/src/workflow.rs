@@ -9,6 +9,7 @@ use kc_money::Money;
 use serde_json::{Value as J, json};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
 
 pub(crate) type Tx = Transaction<'static, Any>;
 
@@ -2221,6 +2222,90 @@ impl Store {
         Ok(
             json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": as_of.to_string(), "applicant": profile, "events": events, "history": history}),
         )
+    }
+
+    /// [`Store::eval_input`] of each of `ids`, in their order, read in bulk: three queries per
+    /// chunk of applicants (profiles, events, ledger) instead of several per applicant, so a
+    /// city's thousands of stored applicants are read in seconds for the 测算 page and
+    /// `kechuang simulate --database`. Each document equals `eval_input`'s (tested on both
+    /// databases).
+    pub async fn eval_inputs(&self, ids: &[String], as_of: jiff::civil::Date) -> Result<Vec<J>> {
+        // Well under both databases' limits on bound parameters.
+        const CHUNK: usize = 500;
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut tx = self.pool.begin().await?;
+            let params = crate::jurisdictions::in_params(1, chunk.len());
+            let query = |sql: String| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(id.clone());
+                }
+                q
+            };
+            let mut profiles: HashMap<String, J> = HashMap::with_capacity(chunk.len());
+            for r in query(format!(
+                "SELECT id, profile FROM applicants WHERE id IN ({params})"
+            ))
+            .fetch_all(&mut *tx)
+            .await?
+            {
+                let id: String = r.get(0);
+                let profile = serde_json::from_str(&r.get::<String, _>(1))
+                    .map_err(|e| StoreError::Invalid(format!("stored profile of {id}: {e}")))?;
+                profiles.insert(id, profile);
+            }
+            let mut events: HashMap<String, Vec<J>> = HashMap::new();
+            for r in query(format!(
+                "SELECT applicant_id, body FROM events WHERE applicant_id IN ({params}) \
+                 ORDER BY applicant_id, date, id"
+            ))
+            .fetch_all(&mut *tx)
+            .await?
+            {
+                events.entry(r.get(0)).or_default().push(
+                    serde_json::from_str::<J>(&r.get::<String, _>(1))
+                        .map_err(|e| StoreError::Invalid(e.to_string()))?,
+                );
+            }
+            let mut history: HashMap<String, Vec<J>> = HashMap::new();
+            for r in query(format!(
+                "SELECT applicant_id, application_id, measure, MIN(event_date), \
+                 CAST(SUM(amount_fen) AS BIGINT), MAX(activity), MAX(item), MAX(base_fen) \
+                 FROM ledger WHERE applicant_id IN ({params}) AND entry IN ('commitment', 'reversal') \
+                 GROUP BY applicant_id, application_id, measure ORDER BY applicant_id, MIN(seq)"
+            ))
+            .fetch_all(&mut *tx)
+            .await?
+            {
+                let app: String = r.get(1);
+                if let Some(p) = self.history_entry(
+                    &app,
+                    None,
+                    r.get::<String, _>(2),
+                    &r.get::<String, _>(3),
+                    r.get(4),
+                    r.get(5),
+                    r.get(6),
+                    r.get(7),
+                )? {
+                    history.entry(r.get(0)).or_default().push(prior_json(&p));
+                }
+            }
+            tx.commit().await?;
+            for id in chunk {
+                // Looked up, not taken: an id given twice gets its document twice.
+                let profile = profiles
+                    .get(id)
+                    .ok_or_else(|| StoreError::NotFound(format!("applicant {id}")))?;
+                out.push(
+                    json!({"schema": kc_wire::INPUT_SCHEMA, "as_of": as_of.to_string(),
+                    "applicant": profile, "events": events.get(id).cloned().unwrap_or_default(),
+                    "history": history.get(id).cloned().unwrap_or_default()}),
+                );
+            }
+        }
+        Ok(out)
     }
 }
 

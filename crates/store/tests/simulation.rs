@@ -351,3 +351,86 @@ async fn uploaded_populations_are_kept_scoped_deleted_and_backed_up() {
         assert!(s.simulation_populations(&fin).await.unwrap().is_empty());
     }
 }
+
+/// The population read in bulk is, document for document, what reading each applicant alone
+/// gives — profile, events in date order, the ledger's history (an approved 2万元 of 沈政发〔2021〕
+/// 11号 (五)) — on both databases; an applicant that is not stored is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_population_read_in_bulk_equals_each_applicant_read_alone() {
+    for db in backends("sim_bulk").await {
+        let s = open(&db).await;
+        // (五) 首次备案的科技型中小企业给予2万元: offered without application (免申即享),
+        // confirmed, committed in the ledger.
+        let me = Actor::applicant("u-hn", HUNNAN);
+        s.upsert_applicant(&admin(), &hunnan_enterprise())
+            .await
+            .unwrap();
+        let filing = json!({"id": "f1", "kind": "certified", "date": "2023-02-01",
+                            "cert": "tech_sme", "first": true});
+        let (_, offers) = s
+            .add_event_with_offers(&admin(), HUNNAN, &filing)
+            .await
+            .unwrap();
+        assert_eq!(offers.len(), 1, "{}", db.label);
+        ready(&s, &me, &offers[0]).await;
+        s.act(
+            &me,
+            &offers[0],
+            kc_domain::Action::ConfirmOffer,
+            kc_store::ActArgs {
+                notice_days: Some(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        // Added later, dated earlier: the documents list events by date.
+        s.add_event(
+            &admin(),
+            HUNNAN,
+            &json!({"id": "c0", "kind": "certified", "date": "2022-11-01",
+                    "cert": "high_tech", "first": true}),
+        )
+        .await
+        .unwrap();
+        s.upsert_applicant(&Actor::system(), &gaotang_institution())
+            .await
+            .unwrap();
+        let as_of = "2023-12-31".parse().unwrap();
+        let ids = s.population_ids(&finance()).await.unwrap();
+        assert_eq!(ids.len(), 2, "{}", db.label);
+        let bulk = s.eval_inputs(&ids, as_of).await.unwrap();
+        assert_eq!(bulk.len(), 2, "{}", db.label);
+        for (id, doc) in ids.iter().zip(&bulk) {
+            let alone = s.eval_input(id, as_of).await.unwrap();
+            assert_eq!(doc, &alone, "{}: {id}", db.label);
+        }
+        let hn = &bulk[ids.iter().position(|i| i == HUNNAN).unwrap()];
+        let events: Vec<&str> = hn["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(events, ["c0", "f1"], "{}", db.label);
+        assert_eq!(hn["history"][0]["measure"], json!("tech_sme_first"));
+        assert_eq!(
+            hn["history"][0]["amount"],
+            json!("20000.00"),
+            "{}",
+            db.label
+        );
+        let gt = &bulk[ids.iter().position(|i| i == GAOTANG).unwrap()];
+        assert_eq!(gt["events"], json!([]), "{}", db.label);
+        assert_eq!(gt["history"], json!([]), "{}", db.label);
+        let e = s
+            .eval_inputs(&["nobody".to_string()], as_of)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, StoreError::NotFound(m) if m.contains("nobody")),
+            "{}: {e:?}",
+            db.label
+        );
+    }
+}

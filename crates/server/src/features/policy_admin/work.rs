@@ -62,10 +62,7 @@ pub(crate) async fn cost_difference(
             ids.len()
         )));
     }
-    let mut docs = Vec::with_capacity(ids.len());
-    for id in &ids {
-        docs.push(st.store.eval_input(id, to).await?);
-    }
+    let docs = st.store.eval_inputs(&ids, to).await?;
     let active = st.lib.clone();
     let n = ids.len();
     let result = tokio::task::spawn_blocking(move || -> Result<J, String> {
