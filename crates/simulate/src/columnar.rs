@@ -961,62 +961,55 @@ impl Narrow<i64> for i32 {
 }
 
 /// A column of `W` values held as `N` while every value fits, widened at the first that does
-/// not.
+/// not (then `narrow` is empty and `wide` holds every value).
 #[derive(Clone, Debug)]
-enum Packed<N, W> {
-    Narrow(Vec<N>),
-    Wide(Vec<W>),
+struct Packed<N, W> {
+    narrow: Vec<N>,
+    wide: Option<Vec<W>>,
 }
 
 impl<N, W> Default for Packed<N, W> {
     fn default() -> Self {
-        Packed::Narrow(Vec::new())
+        Packed {
+            narrow: Vec::new(),
+            wide: None,
+        }
     }
 }
 
 impl<N: Narrow<W>, W: Copy> Packed<N, W> {
     fn len(&self) -> usize {
-        match self {
-            Packed::Narrow(v) => v.len(),
-            Packed::Wide(v) => v.len(),
-        }
+        self.wide.as_ref().map_or(self.narrow.len(), Vec::len)
     }
 
     #[inline]
     fn get(&self, k: usize) -> W {
-        match self {
-            Packed::Narrow(v) => v[k].widen(),
-            Packed::Wide(v) => v[k],
+        match &self.wide {
+            Some(w) => w[k],
+            None => self.narrow[k].widen(),
         }
     }
 
     fn widen(&mut self) -> &mut Vec<W> {
-        if let Packed::Narrow(v) = self {
-            *self = Packed::Wide(v.iter().map(|x| x.widen()).collect());
-        }
-        match self {
-            Packed::Wide(v) => v,
-            Packed::Narrow(_) => unreachable!("widened above"),
-        }
+        let narrow = &mut self.narrow;
+        self.wide
+            .get_or_insert_with(|| std::mem::take(narrow).into_iter().map(N::widen).collect())
     }
 
     #[inline]
     fn push(&mut self, x: W) {
-        match self {
-            Packed::Narrow(v) => match N::narrow(x) {
-                Some(n) => v.push(n),
-                None => self.widen().push(x),
-            },
-            Packed::Wide(v) => v.push(x),
+        match (&mut self.wide, N::narrow(x)) {
+            (None, Some(n)) => self.narrow.push(n),
+            _ => self.widen().push(x),
         }
     }
 
     fn extend(&mut self, xs: impl ExactSizeIterator<Item = W>) {
         let mut xs = xs.peekable();
-        if let Packed::Narrow(v) = self {
-            v.reserve(xs.len());
+        if self.wide.is_none() {
+            self.narrow.reserve(xs.len());
             while let Some(n) = xs.peek().and_then(|x| N::narrow(*x)) {
-                v.push(n);
+                self.narrow.push(n);
                 xs.next();
             }
             if xs.peek().is_none() {
@@ -1027,9 +1020,9 @@ impl<N: Narrow<W>, W: Copy> Packed<N, W> {
     }
 
     fn truncate(&mut self, k: usize) {
-        match self {
-            Packed::Narrow(v) => v.truncate(k),
-            Packed::Wide(v) => v.truncate(k),
+        match &mut self.wide {
+            Some(w) => w.truncate(k),
+            None => self.narrow.truncate(k),
         }
     }
 
@@ -3360,10 +3353,10 @@ mod tests {
     fn a_packed_column_widens_without_losing_a_value() {
         let mut fen: Packed<i32, i64> = Packed::default();
         fen.extend([150_000, NO_FEN, -7].into_iter());
-        assert!(matches!(fen, Packed::Narrow(_)));
+        assert!(fen.wide.is_none());
         // i32::MIN itself is not a narrow amount: it stands for NO_FEN there.
         fen.push(i32::MIN as i64);
-        assert!(matches!(fen, Packed::Wide(_)));
+        assert!(fen.wide.is_some() && fen.narrow.is_empty());
         fen.extend([1_i64 << 40, 3].into_iter());
         assert_eq!(
             fen.iter().collect::<Vec<_>>(),
@@ -3380,7 +3373,7 @@ mod tests {
         assert_eq!(fen.iter().collect::<Vec<_>>(), vec![1, 2_147_483_648]);
         let mut rows: Packed<u16, u32> = Packed::default();
         rows.extend([0, 65_535].into_iter());
-        assert!(matches!(rows, Packed::Narrow(_)));
+        assert!(rows.wide.is_none());
         rows.push(65_536);
         assert_eq!(rows.iter().collect::<Vec<_>>(), vec![0, 65_535, 65_536]);
     }
