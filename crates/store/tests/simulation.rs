@@ -354,7 +354,8 @@ async fn uploaded_populations_are_kept_scoped_deleted_and_backed_up() {
 
 /// The population read in bulk is, document for document, what reading each applicant alone
 /// gives — profile, events in date order, the ledger's history (an approved 2万元 of 沈政发〔2021〕
-/// 11号 (五)) — on both databases; an applicant that is not stored is named.
+/// 11号 (五)) — on both databases, across chunks of the bulk read; an applicant that is not
+/// stored is named.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_population_read_in_bulk_equals_each_applicant_read_alone() {
     for db in backends("sim_bulk").await {
@@ -423,6 +424,13 @@ async fn the_population_read_in_bulk_equals_each_applicant_read_alone() {
         let gt = &bulk[ids.iter().position(|i| i == GAOTANG).unwrap()];
         assert_eq!(gt["events"], json!([]), "{}", db.label);
         assert_eq!(gt["history"], json!([]), "{}", db.label);
+        // Past one chunk of 500, an id given again gets its document again, in the order asked.
+        let mut many: Vec<String> = std::iter::repeat_n(GAOTANG.to_string(), 501).collect();
+        many.push(HUNNAN.to_string());
+        let docs = s.eval_inputs(&many, as_of).await.unwrap();
+        assert_eq!(docs.len(), 502, "{}", db.label);
+        assert!(docs[..501].iter().all(|d| *d == *gt), "{}", db.label);
+        assert_eq!(docs[501], *hn, "{}", db.label);
         let e = s
             .eval_inputs(&["nobody".to_string()], as_of)
             .await
