@@ -579,19 +579,29 @@ impl Store {
         .await?;
         let mut out = Vec::new();
         for r in rows {
-            let app: String = r.get(0);
-            out.extend(self.history_entry(
-                &app,
-                except,
-                r.get::<String, _>(1),
-                &r.get::<String, _>(2),
-                r.get(3),
-                r.get(4),
-                r.get(5),
-                r.get(6),
-            )?);
+            out.extend(self.history_of_row(&r, 0, except)?);
         }
         Ok(out)
+    }
+
+    /// [`Store::history_entry`] of a grouped ledger row whose columns from `at` on are
+    /// application, measure, first event date, net fen, activity, item and base fen.
+    fn history_of_row(
+        &self,
+        r: &AnyRow,
+        at: usize,
+        except: Option<&str>,
+    ) -> Result<Option<PriorAward>> {
+        self.history_entry(
+            &r.get::<String, _>(at),
+            except,
+            r.get::<String, _>(at + 1),
+            &r.get::<String, _>(at + 2),
+            r.get(at + 3),
+            r.get(at + 4),
+            r.get(at + 5),
+            r.get(at + 6),
+        )
     }
 
     /// One application's ledger rows, grouped, as a history entry of the engine — or nothing
@@ -2278,17 +2288,7 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?
             {
-                let app: String = r.get(1);
-                if let Some(p) = self.history_entry(
-                    &app,
-                    None,
-                    r.get::<String, _>(2),
-                    &r.get::<String, _>(3),
-                    r.get(4),
-                    r.get(5),
-                    r.get(6),
-                    r.get(7),
-                )? {
+                if let Some(p) = self.history_of_row(&r, 1, None)? {
                     history.entry(r.get(0)).or_default().push(prior_json(&p));
                 }
             }
