@@ -1,4 +1,5 @@
-//! Streaming readers: rows in, batches of whole applicants out.
+//! Streaming readers: rows in, batches of whole applicants out. A Parquet file is decoded on a
+//! thread of its own (see `decode_parquet`) while this one assembles applicants from its rows.
 
 use crate::columns::*;
 use crate::{Counts, Format, PopulationError, io_error};
@@ -442,7 +443,8 @@ enum Source {
         record: csv::StringRecord,
     },
     Parquet {
-        reader: ParquetRecordBatchReader,
+        /// Batches decoded by the decoding thread (see [`decode_parquet`]), in file order.
+        decoded: std::sync::mpsc::Receiver<Result<PqBatch, PopulationError>>,
         batch: Option<PqBatch>,
         pos: usize,
     },
@@ -571,7 +573,8 @@ impl<'l> PopulationReader<'l> {
                 };
                 (
                     Source::Parquet {
-                        reader,
+                        decoded: decode_parquet(reader)
+                            .map_err(|e| io_error("无法读取 cannot read", path, e))?,
                         batch: None,
                         pos: 0,
                     },
@@ -628,42 +631,17 @@ impl<'l> PopulationReader<'l> {
                     }),
                 }
             }
-            Source::Parquet { reader, batch, pos } => {
+            Source::Parquet {
+                decoded,
+                batch,
+                pos,
+            } => {
                 if batch.as_ref().is_none_or(|b| *pos >= b.rows) {
-                    let Some(next) = reader.next() else {
+                    // The decoding thread ends after the last batch or the first error.
+                    let Ok(next) = decoded.recv() else {
                         return Ok(false);
                     };
-                    let rb = next.map_err(|e| PopulationError {
-                        row: Some(self.row + 1),
-                        column: None,
-                        message: format!("Parquet 无法读取 (cannot read: {e})"),
-                    })?;
-                    let mut cols = Vec::with_capacity(rb.num_columns());
-                    for (i, c) in rb.columns().iter().enumerate() {
-                        cols.push(pq_col(c).map_err(|e| PopulationError {
-                            row: Some(self.row + 1),
-                            column: Some(rb.schema().field(i).name().clone()),
-                            message: e,
-                        })?);
-                    }
-                    // Each row's non-null columns, from the columns' validity bitmaps (only
-                    // the valid cells are visited).
-                    let present = (cols.len() <= 128).then(|| {
-                        let mut p = vec![0u128; rb.num_rows()];
-                        for (i, c) in rb.columns().iter().enumerate() {
-                            let bit = 1u128 << i;
-                            match c.logical_nulls() {
-                                None => p.iter_mut().for_each(|x| *x |= bit),
-                                Some(n) => n.valid_indices().for_each(|r| p[r] |= bit),
-                            }
-                        }
-                        p
-                    });
-                    *batch = Some(PqBatch {
-                        cols,
-                        rows: rb.num_rows(),
-                        present,
-                    });
+                    *batch = Some(next?);
                     *pos = 0;
                 }
                 let b = batch.as_ref().expect("loaded above");
@@ -709,6 +687,78 @@ impl<'l> PopulationReader<'l> {
             },
         }
     }
+}
+
+/// Batches decoded ahead, at most this many waiting. Two keep the decoded cells in the cache the
+/// two cores share: with eight waiting, `population check` of 2M applicants took a third more
+/// CPU time than on one thread; with two, the same CPU time in 4.5 s instead of 7.5–8 s.
+const DECODED_AHEAD: usize = 2;
+
+/// Starts the thread that decodes the Parquet file into column batches while the calling thread
+/// assembles applicants from the batches already decoded. Decoding (decompression, dictionaries,
+/// null padding) is a third of the reading: on its own thread the reading of a large file no
+/// longer bounds a simulation on two cores. The thread stops at the end of the file, at the
+/// first error (sent on, with the row where it arose), or when the reader is dropped.
+fn decode_parquet(
+    reader: ParquetRecordBatchReader,
+) -> std::io::Result<std::sync::mpsc::Receiver<Result<PqBatch, PopulationError>>> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
+    std::thread::Builder::new()
+        // Named, so that a profile tells decoding from assembling.
+        .name("kc-parquet-decode".into())
+        .spawn(move || {
+            let mut rows = 0u64;
+            for next in reader {
+                let batch = pq_batch(next, rows);
+                let failed = batch.is_err();
+                if let Ok(b) = &batch {
+                    rows += b.rows as u64;
+                }
+                if tx.send(batch).is_err() || failed {
+                    break;
+                }
+            }
+        })?;
+    Ok(rx)
+}
+
+/// One decoded record batch as text and date columns with each row's non-null columns;
+/// `before` rows came before it (errors name the batch's first row).
+fn pq_batch(
+    next: Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError>,
+    before: u64,
+) -> Result<PqBatch, PopulationError> {
+    let rb = next.map_err(|e| PopulationError {
+        row: Some(before + 1),
+        column: None,
+        message: format!("Parquet 无法读取 (cannot read: {e})"),
+    })?;
+    let mut cols = Vec::with_capacity(rb.num_columns());
+    for (i, c) in rb.columns().iter().enumerate() {
+        cols.push(pq_col(c).map_err(|e| PopulationError {
+            row: Some(before + 1),
+            column: Some(rb.schema().field(i).name().clone()),
+            message: e,
+        })?);
+    }
+    // Each row's non-null columns, from the columns' validity bitmaps (only the valid cells
+    // are visited).
+    let present = (cols.len() <= 128).then(|| {
+        let mut p = vec![0u128; rb.num_rows()];
+        for (i, c) in rb.columns().iter().enumerate() {
+            let bit = 1u128 << i;
+            match c.logical_nulls() {
+                None => p.iter_mut().for_each(|x| *x |= bit),
+                Some(n) => n.valid_indices().for_each(|r| p[r] |= bit),
+            }
+        }
+        p
+    });
+    Ok(PqBatch {
+        cols,
+        rows: rb.num_rows(),
+        present,
+    })
 }
 
 /// A column as text (any type Arrow can cast to text) or as dates (`date32`).

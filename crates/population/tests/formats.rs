@@ -403,3 +403,45 @@ fn an_event_id_used_twice_by_one_applicant_is_refused() {
         assert!(e.to_string().contains("重复"), "{e}");
     }
 }
+
+#[test]
+fn an_error_past_the_first_decoded_batches_names_its_row_and_a_reader_dropped_early_stops() {
+    // Parquet is decoded a few thousand rows at a time on a thread of its own, ahead of the
+    // rows being assembled: a bad cell in a later batch still names its row, and the
+    // applicants before it come out first.
+    let head = "applicant,applicant.kind,applicant.region,event,event_kind,event_date,event.amount,event.contract_type\n";
+    let mut text = head.to_string();
+    for i in 0..6_000 {
+        let amount = if i == 5_000 { "12.345.6" } else { "100" };
+        text += &format!(
+            "A{i},university,dongchangfu,e1,contract_registered,2023-05-01,{amount},tech_service\n"
+        );
+    }
+    // A CSV file's header is its row 1; a Parquet file's rows count from its first.
+    for (e, row) in csv_and_parquet_errors(&text, "late")
+        .into_iter()
+        .zip([5_002, 5_001])
+    {
+        assert_eq!(
+            (e.row, e.column.as_deref()),
+            (Some(row), Some("event.amount")),
+            "{e}"
+        );
+    }
+    let lib = library();
+    let pq = temp("late.parquet");
+    let mut read_before = 0;
+    for b in read(&pq, &lib, 1_000).unwrap() {
+        match b {
+            Ok(b) => read_before += b.len(),
+            Err(_) => break,
+        }
+    }
+    // The batches completed before the bad row (the applicant on row 5,000 is complete only
+    // when the next row starts, and that row is the bad one).
+    assert_eq!(read_before, 4_000, "the batches before the bad row");
+    // Dropped after its first batch: the decoding thread ends instead of blocking the test.
+    let mut r = read(&pq, &lib, 10).unwrap();
+    assert_eq!(r.next().unwrap().unwrap().len(), 10);
+    drop(r);
+}
