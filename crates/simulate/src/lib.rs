@@ -71,8 +71,10 @@ pub struct Forecast {
     pub to: Option<Date>,
     /// By measure (library order), then year.
     pub lines: Vec<Line>,
-    /// Every applicant with a computed amount, by id.
-    pub recipients: BTreeMap<String, Recipient>,
+    /// Every applicant with a computed amount, by id: what a comparison's winners and losers
+    /// are drawn from. `None` from a simulation that kept totals only
+    /// ([`Simulation::totals_only`]).
+    pub recipients: Option<BTreeMap<String, Recipient>>,
 }
 
 impl Forecast {
@@ -93,7 +95,8 @@ pub struct Simulation<'a> {
     /// Each line with the serial of the last applicant counted in it: an applicant's awards
     /// arrive together, so a new serial is a new recipient (no set of ids to keep).
     lines: BTreeMap<(usize, i16), (Line, usize)>,
-    recipients: BTreeMap<String, Recipient>,
+    /// `None` when only the lines are kept (see [`Simulation::totals_only`]).
+    recipients: Option<BTreeMap<String, Recipient>>,
     plan: Option<columnar::Plan<'a>>,
     /// As a reform's simulation: which of its measures the baseline's awards serve.
     reuse: Option<Vec<Option<usize>>>,
@@ -107,10 +110,25 @@ impl<'a> Simulation<'a> {
             to,
             applicants: 0,
             lines: BTreeMap::new(),
-            recipients: BTreeMap::new(),
+            recipients: Some(BTreeMap::new()),
             plan: None,
             reuse: None,
         }
+    }
+
+    /// Keeps the lines only, not each recipient's total: for a run that is compared with no
+    /// other. The per-applicant totals grow with the population (at 10M applicants, millions of
+    /// entries and a third of the aggregation's time); the lines do not.
+    pub fn totals_only(mut self) -> Simulation<'a> {
+        self.recipients = None;
+        self
+    }
+
+    /// An empty simulation of `lib` over the period, keeping recipients or not: one part of a
+    /// batch (on its thread), merged back in order into a simulation of the same kind.
+    fn part(lib: &'a Library, from: Option<Date>, to: Option<Date>, keep: bool) -> Simulation<'a> {
+        let part = Simulation::new(lib, from, to);
+        if keep { part } else { part.totals_only() }
     }
 
     /// Restricts an applicant to the period: its events up to `to` (earlier ones too, so
@@ -143,13 +161,13 @@ impl<'a> Simulation<'a> {
             .get_or_insert_with(|| columnar::Plan::compile(self.lib));
         // Chunks big enough to amortise the column set-up, small enough to spread over cores.
         let chunk = (inputs.len() / (4 * rayon::current_num_threads())).clamp(256, 16_384);
-        let (lib, from, to) = (self.lib, self.from, self.to);
+        let (lib, from, to, keep) = (self.lib, self.from, self.to, self.recipients.is_some());
         // Each chunk counted into a forecast of its own on its thread, then merged in order.
         let results: Vec<(Simulation, columnar::Stats)> = inputs
             .par_chunks(chunk)
             .map(|c| {
                 let (paid, s) = plan.run(c);
-                let mut part = Simulation::new(lib, from, to);
+                let mut part = Simulation::part(lib, from, to, keep);
                 for (input, paid) in c.iter().zip(paid) {
                     part.record(input, &paid);
                 }
@@ -195,12 +213,13 @@ impl<'a> Simulation<'a> {
             .clone();
         let chunk = (inputs.len() / (4 * rayon::current_num_threads())).clamp(256, 16_384);
         let (lib, rlib, from, to) = (self.lib, reform.lib, self.from, self.to);
+        let (keep, rkeep) = (self.recipients.is_some(), reform.recipients.is_some());
         // Each chunk counted into forecasts of its own on its thread, then merged in order.
         let results: Vec<(Simulation, Simulation, columnar::Stats)> = inputs
             .par_chunks(chunk)
             .map(|c| {
-                let mut base = Simulation::new(lib, from, to);
-                let mut re = Simulation::new(rlib, from, to);
+                let mut base = Simulation::part(lib, from, to, keep);
+                let mut re = Simulation::part(rlib, from, to, rkeep);
                 let mut stats = columnar::Stats::default();
                 for slice in c.chunks(columnar::SLICE) {
                     let mut batch = plan.prepare(slice);
@@ -274,14 +293,13 @@ impl<'a> Simulation<'a> {
                 }
             }
         }
-        if let Some(total) = total {
+        if let (Some(total), Some(recipients)) = (total, &mut self.recipients) {
             let v = &self.lib.vocab;
             let member = |slot: usize| match &input.applicant.fields[slot] {
                 kc_check::Value::Enum(e, x) => v.member_name(*e, *x).to_string(),
                 _ => String::new(),
             };
-            let r = self
-                .recipients
+            let r = recipients
                 .entry(input.applicant.id.clone())
                 .or_insert_with(|| Recipient {
                     id: input.applicant.id.clone(),
@@ -321,8 +339,11 @@ impl<'a> Simulation<'a> {
                 }
             }
         }
-        for (id, r) in part.recipients {
-            match self.recipients.entry(id) {
+        let (Some(mine), Some(theirs)) = (&mut self.recipients, part.recipients) else {
+            return;
+        };
+        for (id, r) in theirs {
+            match mine.entry(id) {
                 Entry::Vacant(v) => {
                     v.insert(r);
                 }
@@ -521,8 +542,16 @@ impl Comparison {
     }
 }
 
-/// Compares a reform's forecast with the baseline's over the same population.
+/// Compares a reform's forecast with the baseline's over the same population. Both must have
+/// kept each recipient's total (made by [`Simulation::new`], not [`Simulation::totals_only`]):
+/// the winners and losers come from them.
 pub fn compare(baseline: &Forecast, reform: &Forecast) -> Comparison {
+    fn kept(f: &Forecast) -> &BTreeMap<String, Recipient> {
+        f.recipients
+            .as_ref()
+            .expect("a compared forecast keeps each recipient's total (Simulation::new)")
+    }
+    let (base_recipients, reform_recipients) = (kept(baseline), kept(reform));
     let mut lines: BTreeMap<(String, i16), DeltaLine> = BTreeMap::new();
     for (which, f) in [(0, baseline), (1, reform)] {
         for l in &f.lines {
@@ -554,16 +583,15 @@ pub fn compare(baseline: &Forecast, reform: &Forecast) -> Comparison {
             }
         }
     }
-    let ids: BTreeSet<&String> = baseline
-        .recipients
+    let ids: BTreeSet<&String> = base_recipients
         .keys()
-        .chain(reform.recipients.keys())
+        .chain(reform_recipients.keys())
         .collect();
     let mut changed: Vec<(Recipient, Money, Money)> = ids
         .into_iter()
         .filter_map(|id| {
-            let b = baseline.recipients.get(id);
-            let r = reform.recipients.get(id);
+            let b = base_recipients.get(id);
+            let r = reform_recipients.get(id);
             let bt = b.map(|x| x.total).unwrap_or(Money::ZERO);
             let rt = r.map(|x| x.total).unwrap_or(Money::ZERO);
             (bt != rt).then(|| (r.or(b).cloned().expect("one side has it"), bt, rt))

@@ -428,3 +428,44 @@ fn a_reform_beside_the_baseline_equals_two_separate_runs() {
     assert_eq!(r1, r2);
     assert_ne!(b1.total(), r1.total(), "the reform changes the total");
 }
+
+#[test]
+fn a_run_keeping_totals_only_has_the_same_lines_and_no_recipients() {
+    let lib = library();
+    let cal = kc_population::Calibration::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/population/shenyang.toml"),
+    )
+    .unwrap();
+    let from = "2021-07-14".parse().unwrap();
+    let to = "2023-12-31".parse().unwrap();
+    let people: Vec<kc_eval::Input> =
+        kc_population::generate_over(&lib, &cal, 6_000, 5, Some((from, to)))
+            .unwrap()
+            .collect();
+    let reform =
+        kc_simulate::reform::parse_reform("set contract_registration_rate = 0.1‰\n").unwrap();
+    let reformed = kc_simulate::reform::apply(&lib, &reform, &[]).unwrap();
+    let mut whole = kc_simulate::Simulation::new(&lib, Some(from), Some(to));
+    let mut lean = kc_simulate::Simulation::new(&lib, Some(from), Some(to)).totals_only();
+    // A totals-only baseline beside a reform that keeps its recipients.
+    let mut lean_base = kc_simulate::Simulation::new(&lib, Some(from), Some(to)).totals_only();
+    let mut re = kc_simulate::Simulation::new(&reformed, Some(from), Some(to));
+    let mut re_alone = kc_simulate::Simulation::new(&reformed, Some(from), Some(to));
+    for batch in people.chunks(2_500) {
+        whole.add_batch(batch.to_vec());
+        lean.add_batch(batch.to_vec());
+        lean_base.add_batch_with_reform(&mut re, batch.to_vec());
+        re_alone.add_batch(batch.to_vec());
+    }
+    let (whole, lean, lean_base) = (whole.finish(), lean.finish(), lean_base.finish());
+    assert!(whole.total() > Money::ZERO);
+    assert!(whole.recipients.as_ref().is_some_and(|r| r.len() > 100));
+    assert_eq!(lean.recipients, None);
+    assert_eq!(lean_base.recipients, None);
+    assert_eq!(
+        (&lean.lines, lean.applicants),
+        (&whole.lines, whole.applicants)
+    );
+    assert_eq!(lean_base.lines, whole.lines);
+    assert_eq!(re.finish(), re_alone.finish());
+}

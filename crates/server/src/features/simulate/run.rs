@@ -521,6 +521,10 @@ fn evaluate(
 ) -> Result<Option<J>, String> {
     let rt = tokio::runtime::Handle::current();
     let mut base = kc_simulate::Simulation::new(lib, Some(c.from), Some(c.to));
+    if c.reform.is_none() {
+        // Nothing to compare: each recipient's total is not needed (see `totals_only`).
+        base = base.totals_only();
+    }
     let mut reformed = c
         .reform
         .as_ref()
