@@ -418,6 +418,8 @@ struct PqBatch {
 }
 
 enum PqCol {
+    /// A column whose every cell is null (see [`columns_with_values`]).
+    Null,
     Text(StringArray),
     Date(Date32Array),
 }
@@ -547,33 +549,39 @@ impl<'l> PopulationReader<'l> {
                 fn open<T: parquet::file::reader::ChunkReader + 'static>(
                     path: &Path,
                     data: T,
-                ) -> Result<(ParquetRecordBatchReader, Vec<String>), PopulationError>
+                ) -> Result<(ParquetRecordBatchReader, Vec<String>, Vec<usize>), PopulationError>
                 {
                     let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| {
                         io_error("不是有效的 Parquet 文件 not a valid Parquet file", path, e)
                     })?;
-                    let header = builder
+                    let header: Vec<String> = builder
                         .schema()
                         .fields()
                         .iter()
                         .map(|f| f.name().clone())
                         .collect();
+                    let read = columns_with_values(builder.metadata(), header.len());
+                    let mask = parquet::arrow::ProjectionMask::leaves(
+                        builder.metadata().file_metadata().schema_descr(),
+                        read.iter().copied(),
+                    );
                     // Rows are assembled one by one across every column: a few thousand
                     // rows keep the columns being read in the processor's cache (at the
                     // applicant batch's 65,536 rows, most reads of a cell missed it).
                     let reader = builder
+                        .with_projection(mask)
                         .with_batch_size(PARQUET_ROWS)
                         .build()
                         .map_err(|e| io_error("无法读取 cannot read", path, e))?;
-                    Ok((reader, header))
+                    Ok((reader, header, read))
                 }
-                let (reader, header) = match data {
+                let (reader, header, read) = match data {
                     Data::File(f) => open(path, f)?,
                     Data::Bytes(b) => open(path, b)?,
                 };
                 (
                     Source::Parquet {
-                        decoded: decode_parquet(reader)
+                        decoded: decode_parquet(reader, read, header.len())
                             .map_err(|e| io_error("无法读取 cannot read", path, e))?,
                         batch: None,
                         pos: 0,
@@ -649,6 +657,7 @@ impl<'l> PopulationReader<'l> {
                 *pos += 1;
                 self.row += 1;
                 let get = |i: usize| match &b.cols[i] {
+                    PqCol::Null => None,
                     PqCol::Text(a) => (!a.is_null(r)).then(|| Cell::Text(a.value(r))),
                     PqCol::Date(a) => (!a.is_null(r))
                         .then(|| epoch_days(a.value(r)))
@@ -701,6 +710,8 @@ const DECODED_AHEAD: usize = 2;
 /// first error (sent on, with the row where it arose), or when the reader is dropped.
 fn decode_parquet(
     reader: ParquetRecordBatchReader,
+    read: Vec<usize>,
+    width: usize,
 ) -> std::io::Result<std::sync::mpsc::Receiver<Result<PqBatch, PopulationError>>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
     std::thread::Builder::new()
@@ -709,7 +720,7 @@ fn decode_parquet(
         .spawn(move || {
             let mut rows = 0u64;
             for next in reader {
-                let batch = pq_batch(next, rows);
+                let batch = pq_batch(next, rows, &read, width);
                 let failed = batch.is_err();
                 if let Ok(b) = &batch {
                     rows += b.rows as u64;
@@ -723,30 +734,34 @@ fn decode_parquet(
 }
 
 /// One decoded record batch as text and date columns with each row's non-null columns;
-/// `before` rows came before it (errors name the batch's first row).
+/// `before` rows came before it (errors name the batch's first row). The batch holds the
+/// columns `read` of the file's `width` (see [`columns_with_values`]), in that order; the
+/// others are all null.
 fn pq_batch(
     next: Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError>,
     before: u64,
+    read: &[usize],
+    width: usize,
 ) -> Result<PqBatch, PopulationError> {
     let rb = next.map_err(|e| PopulationError {
         row: Some(before + 1),
         column: None,
         message: format!("Parquet 无法读取 (cannot read: {e})"),
     })?;
-    let mut cols = Vec::with_capacity(rb.num_columns());
-    for (i, c) in rb.columns().iter().enumerate() {
-        cols.push(pq_col(c).map_err(|e| PopulationError {
+    let mut cols: Vec<PqCol> = (0..width).map(|_| PqCol::Null).collect();
+    for (k, c) in rb.columns().iter().enumerate() {
+        cols[read[k]] = pq_col(c).map_err(|e| PopulationError {
             row: Some(before + 1),
-            column: Some(rb.schema().field(i).name().clone()),
+            column: Some(rb.schema().field(k).name().clone()),
             message: e,
-        })?);
+        })?;
     }
     // Each row's non-null columns, from the columns' validity bitmaps (only the valid cells
     // are visited).
     let present = (cols.len() <= 128).then(|| {
         let mut p = vec![0u128; rb.num_rows()];
-        for (i, c) in rb.columns().iter().enumerate() {
-            let bit = 1u128 << i;
+        for (k, c) in rb.columns().iter().enumerate() {
+            let bit = 1u128 << read[k];
             match c.logical_nulls() {
                 None => p.iter_mut().for_each(|x| *x |= bit),
                 Some(n) => n.valid_indices().for_each(|r| p[r] |= bit),
@@ -759,6 +774,33 @@ fn pq_batch(
         rows: rb.num_rows(),
         present,
     })
+}
+
+/// The columns of a Parquet file that hold a value somewhere: those of a flat schema whose
+/// statistics in some row group count fewer nulls than rows (or give no count). A generated
+/// population leaves most of its 87 columns empty — the fields of event types it has none
+/// of — and decoding a column of nulls still costs a null buffer and padding for every row:
+/// the columns left out are read as null without being decoded. (A file whose statistics
+/// count every cell of a column null when one is not is corrupt; the check trusts them, as
+/// every reader that prunes on statistics does.)
+fn columns_with_values(md: &parquet::file::metadata::ParquetMetaData, width: usize) -> Vec<usize> {
+    let leaves = md.file_metadata().schema_descr().num_columns();
+    if leaves != width {
+        // Nested columns: leaves are not fields; read them all.
+        return (0..leaves).collect();
+    }
+    (0..width)
+        .filter(|&i| {
+            md.row_groups().iter().any(|rg| {
+                let nulls = rg
+                    .columns()
+                    .get(i)
+                    .and_then(|c| c.statistics())
+                    .and_then(|s| s.null_count_opt());
+                nulls.is_none_or(|n| i64::try_from(n).map_or(true, |n| n < rg.num_rows()))
+            })
+        })
+        .collect()
 }
 
 /// A column as text (any type Arrow can cast to text) or as dates (`date32`).

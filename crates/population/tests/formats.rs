@@ -445,3 +445,79 @@ fn an_error_past_the_first_decoded_batches_names_its_row_and_a_reader_dropped_ea
     assert_eq!(r.next().unwrap().unwrap().len(), 10);
     drop(r);
 }
+
+/// The facts of each applicant read from `path`, as comparable tuples.
+fn facts(path: &Path) -> Vec<(String, Vec<kc_check::Value>, Vec<(String, usize, String)>)> {
+    all(path, &library())
+        .into_iter()
+        .map(|i| {
+            let events = i
+                .events
+                .iter()
+                .map(|e| (e.id.clone(), e.kind, format!("{:?}", e.fields)))
+                .collect();
+            (i.applicant.id, i.applicant.fields, events)
+        })
+        .collect()
+}
+
+#[test]
+fn a_column_empty_in_one_row_group_is_still_read_in_another_and_without_statistics() {
+    use arrow::array::{ArrayRef, StringArray};
+    use arrow::record_batch::RecordBatch;
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+    // The reader skips decoding a column whose statistics count only nulls in every row
+    // group. Here event.amount and event.contract_type are empty in the first row group of
+    // two rows and hold values in the second; applicant.size is empty everywhere.
+    let text = "applicant,applicant.kind,applicant.region,applicant.size,event,event_kind,event_date,event.amount,event.contract_type\n\
+                A1,enterprise,hunnan,,,,,,\n\
+                A2,enterprise,hunnan,,,,,,\n\
+                L4,university,dongchangfu,,e1,contract_registered,2023-05-01,2000000,tech_transfer\n\
+                L5,university,dongchangfu,,e2,contract_registered,2023-06-01,100,tech_service\n";
+    let csv = temp("groups.csv");
+    std::fs::write(&csv, text).unwrap();
+    let expected = facts(&csv);
+    assert_eq!(expected.len(), 4);
+    assert!(expected[2].2[0].2.contains("2000000"), "{:?}", expected[2]);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let batch = RecordBatch::try_from_iter(header.iter().enumerate().map(|(i, h)| {
+        let cells: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| Some(r[i]).filter(|c| !c.is_empty()))
+            .collect();
+        (
+            h.to_string(),
+            Arc::new(StringArray::from(cells)) as ArrayRef,
+        )
+    }))
+    .unwrap();
+    for (name, stats) in [
+        ("groups.parquet", EnabledStatistics::Chunk),
+        ("groups-nostats.parquet", EnabledStatistics::None),
+    ] {
+        let pq = temp(name);
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2))
+            .set_statistics_enabled(stats)
+            .build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&pq).unwrap(),
+            batch.schema(),
+            Some(props),
+        )
+        .unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let md = parquet::file::reader::FileReader::metadata(
+            &parquet::file::serialized_reader::SerializedFileReader::new(
+                std::fs::File::open(&pq).unwrap(),
+            )
+            .unwrap(),
+        )
+        .clone();
+        assert_eq!(md.num_row_groups(), 2, "{name}");
+        assert_eq!(facts(&pq), expected, "{name}");
+    }
+}
