@@ -446,8 +446,11 @@ fn an_error_past_the_first_decoded_batches_names_its_row_and_a_reader_dropped_ea
     drop(r);
 }
 
+/// An applicant's id, fields and events (id, kind, fields as text).
+type Facts = (String, Vec<kc_check::Value>, Vec<(String, usize, String)>);
+
 /// The facts of each applicant read from `path`, as comparable tuples.
-fn facts(path: &Path) -> Vec<(String, Vec<kc_check::Value>, Vec<(String, usize, String)>)> {
+fn facts(path: &Path) -> Vec<Facts> {
     all(path, &library())
         .into_iter()
         .map(|i| {
