@@ -7,9 +7,10 @@ use arrow::array::{Array, ArrayRef, AsArray, Date32Array, StringArray};
 use arrow::datatypes::DataType;
 use jiff::civil::Date;
 use kc_check::Library;
-use kc_check::ir::{Type, Value};
+use kc_check::ir::{MemberId, Type, Value};
 use kc_eval::{Applicant, Event, Input};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use rustc_hash::FxHashMap;
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -142,11 +143,31 @@ struct Assembler<'l> {
     event_ids: HashSet<String>,
     done: VecDeque<Input>,
     counts: Counts,
+    /// Per enum: the member of each text already read as one (see [`Assembler::value`]).
+    members: std::cell::RefCell<Vec<FxHashMap<Box<str>, MemberId>>>,
+    /// The event type of each `event_kind` text already read.
+    kinds: FxHashMap<Box<str>, usize>,
+}
+
+/// At most this many texts remembered per enum (or event kinds): a member has its name and its
+/// label, but a text that is not trimmed (inside `figures`) is remembered apart.
+const REMEMBERED: usize = 4_096;
+
+/// Text as `str::trim` leaves it, without its scan where the text begins and ends with
+/// characters that are not white space (most cells).
+fn trimmed(s: &str) -> &str {
+    let plain = |c: &u8| *c > b' ' && *c < 0x7f;
+    let b = s.as_bytes();
+    if b.first().is_some_and(plain) && b.last().is_some_and(plain) {
+        s
+    } else {
+        s.trim()
+    }
 }
 
 fn text<'a>(get: &dyn Fn(usize) -> Option<Cell<'a>>, col: Option<usize>) -> Option<&'a str> {
     match col.and_then(get) {
-        Some(Cell::Text(s)) => Some(s.trim()).filter(|t| !t.is_empty()),
+        Some(Cell::Text(s)) => Some(trimmed(s)).filter(|t| !t.is_empty()),
         _ => None,
     }
 }
@@ -172,9 +193,27 @@ impl<'l> Assembler<'l> {
         }
     }
 
+    /// The value of a cell's text. An enum member is looked up by name or label among the
+    /// enum's members (a region has hundreds): each text read as a member is remembered, so
+    /// a column of a few distinct members is looked up once per text, not once per cell.
     fn value(&self, row: u64, col: usize, ty: Type, t: &str) -> Result<Value, PopulationError> {
-        kc_wire::parse_value_text(self.lib, ty, t, "")
-            .map_err(|e| PopulationError::at(row, &self.cols.names[col], e.message))
+        if let Type::Enum(e) = ty
+            && let Some(m) = self.members.borrow().get(e).and_then(|h| h.get(t))
+        {
+            return Ok(Value::Enum(e, *m));
+        }
+        let v = kc_wire::parse_value_text(self.lib, ty, t, "")
+            .map_err(|e| PopulationError::at(row, &self.cols.names[col], e.message))?;
+        if let Value::Enum(e, m) = v {
+            let mut members = self.members.borrow_mut();
+            if members.len() <= e {
+                members.resize_with(e + 1, FxHashMap::default);
+            }
+            if members[e].len() < REMEMBERED {
+                members[e].insert(t.into(), m);
+            }
+        }
+        Ok(v)
     }
 
     fn finish_current(&mut self) {
@@ -223,17 +262,23 @@ impl<'l> Assembler<'l> {
             PopulationError::at(row, EVENT_KIND, "缺少事项类型 (missing: the event kind)")
         })?;
         let vocab = &self.lib.vocab;
-        let kind = vocab.event_by_name(kind_name).ok_or_else(|| {
-            let names: Vec<&str> = vocab.events.iter().map(|e| e.name.as_str()).collect();
-            PopulationError::at(
-                row,
-                EVENT_KIND,
-                format!(
-                    "未知的事项类型“{kind_name}” (unknown event kind; one of: {})",
-                    names.join(", ")
-                ),
-            )
-        })?;
+        let known = self.kinds.get(kind_name).copied();
+        let kind = known
+            .or_else(|| vocab.event_by_name(kind_name))
+            .ok_or_else(|| {
+                let names: Vec<&str> = vocab.events.iter().map(|e| e.name.as_str()).collect();
+                PopulationError::at(
+                    row,
+                    EVENT_KIND,
+                    format!(
+                        "未知的事项类型“{kind_name}” (unknown event kind; one of: {})",
+                        names.join(", ")
+                    ),
+                )
+            })?;
+        if known.is_none() && self.kinds.len() < REMEMBERED {
+            self.kinds.insert(kind_name.into(), kind);
+        }
         let date = self.date(row, get, dc)?.ok_or_else(|| {
             PopulationError::at(row, EVENT_DATE, "缺少事项日期 (missing: the event date)")
         })?;
@@ -608,6 +653,8 @@ impl<'l> PopulationReader<'l> {
                 event_ids: HashSet::new(),
                 done: VecDeque::new(),
                 counts: Counts::default(),
+                members: Default::default(),
+                kinds: FxHashMap::default(),
             },
             batch,
             row: 0,
