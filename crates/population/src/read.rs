@@ -491,7 +491,7 @@ enum Source {
     },
     Parquet {
         /// Batches decoded by the decoding thread (see [`decode_parquet`]), in file order.
-        decoded: std::sync::mpsc::Receiver<Result<PqBatch, PopulationError>>,
+        decoded: std::sync::mpsc::Receiver<Decoded>,
         batch: Option<PqBatch>,
         pos: usize,
     },
@@ -693,10 +693,21 @@ impl<'l> PopulationReader<'l> {
             } => {
                 if batch.as_ref().is_none_or(|b| *pos >= b.rows) {
                     // The decoding thread ends after the last batch or the first error.
-                    let Ok(next) = decoded.recv() else {
-                        return Ok(false);
-                    };
-                    *batch = Some(next?);
+                    match decoded.recv() {
+                        Ok(Decoded::Batch(next)) => *batch = Some(next?),
+                        Ok(Decoded::End) => return Ok(false),
+                        // Gone without saying the file ended (it panicked): not an end of
+                        // file, or a population would be cut short without a word.
+                        Err(_) => {
+                            return Err(PopulationError {
+                                row: Some(self.row + 1),
+                                column: None,
+                                message: "Parquet 解码中断,文件未读完 (decoding stopped before \
+                                          the end of the file)"
+                                    .into(),
+                            });
+                        }
+                    }
                     *pos = 0;
                 }
                 let b = batch.as_ref().expect("loaded above");
@@ -750,6 +761,12 @@ impl<'l> PopulationReader<'l> {
 /// CPU time than on one thread; with two, the same CPU time in 4.5 s instead of 7.5–8 s.
 const DECODED_AHEAD: usize = 2;
 
+/// What the decoding thread sends: a batch or its error, then `End` after the last batch.
+enum Decoded {
+    Batch(Result<PqBatch, PopulationError>),
+    End,
+}
+
 /// Starts the thread that decodes the Parquet file into column batches while the calling thread
 /// assembles applicants from the batches already decoded. Decoding (decompression, dictionaries,
 /// null padding) is a third of the reading: on its own thread the reading of a large file no
@@ -759,7 +776,7 @@ fn decode_parquet(
     reader: ParquetRecordBatchReader,
     read: Vec<usize>,
     width: usize,
-) -> std::io::Result<std::sync::mpsc::Receiver<Result<PqBatch, PopulationError>>> {
+) -> std::io::Result<std::sync::mpsc::Receiver<Decoded>> {
     let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
     std::thread::Builder::new()
         // Named, so that a profile tells decoding from assembling.
@@ -772,10 +789,12 @@ fn decode_parquet(
                 if let Ok(b) = &batch {
                     rows += b.rows as u64;
                 }
-                if tx.send(batch).is_err() || failed {
-                    break;
+                if tx.send(Decoded::Batch(batch)).is_err() || failed {
+                    return;
                 }
             }
+            // The reader may be gone already; then nobody waits for the end.
+            let _ = tx.send(Decoded::End);
         })?;
     Ok(rx)
 }
@@ -970,4 +989,50 @@ pub fn check_bytes(
         b?;
     }
     Ok(r.counts())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decoding_thread_gone_without_its_end_is_an_error_not_an_end_of_file() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+        let (_, checked) = kc_library::load(&dir).expect("policies load");
+        let lib = checked.library.expect("the library checks");
+        let tmp = std::env::temp_dir().join(format!("kc-decode-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let csv = tmp.join("one.csv");
+        std::fs::write(
+            &csv,
+            "applicant,applicant.kind,applicant.region\nA,enterprise,hunnan\n",
+        )
+        .unwrap();
+        let inputs: Vec<Input> = read(&csv, &lib, 10)
+            .unwrap()
+            .flat_map(|b| b.unwrap())
+            .collect();
+        let pq = tmp.join("one.parquet");
+        crate::write(&pq, &lib, inputs).unwrap();
+        // Read whole, the file ends normally.
+        assert_eq!(
+            read(&pq, &lib, 10)
+                .unwrap()
+                .flat_map(|b| b.unwrap())
+                .count(),
+            1
+        );
+        // A decoding thread that stopped without sending the end (a panic in the decoder)
+        // must not read as the end of the file.
+        let mut r = read(&pq, &lib, 10).unwrap();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        drop(tx);
+        if let Source::Parquet { decoded, .. } = &mut r.source {
+            *decoded = rx;
+        }
+        let e = r.next().expect("an error").expect_err("not an end of file");
+        assert_eq!(e.row, Some(1), "{e}");
+        assert!(e.message.contains("decoding stopped"), "{e}");
+        assert!(r.next().is_none(), "the reader stops after its error");
+    }
 }
