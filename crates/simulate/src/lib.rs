@@ -118,7 +118,7 @@ impl<'a> Simulation<'a> {
 
     /// Keeps the lines only, not each recipient's total: for a run that is compared with no
     /// other. The per-applicant totals grow with the population (at 10M applicants, millions of
-    /// entries and a third of the aggregation's time); the lines do not.
+    /// entries, most of the peak memory); the lines do not.
     pub fn totals_only(mut self) -> Simulation<'a> {
         self.recipients = None;
         self
