@@ -37,8 +37,10 @@ pub struct Line {
     pub review_upper: Money,
     /// Each level's part of `fixed + capped` (central, province, city, district, institution).
     pub by_level: BTreeMap<String, Money>,
-    /// The computed amounts (fixed and maxima), ascending: the distribution.
-    pub amounts: Vec<Money>,
+    /// The computed amounts (fixed and maxima) in fen, ascending: the distribution. Every award
+    /// is to the fen; a population of millions has millions of them, which as fen take half the
+    /// memory of decimals and sort several times faster.
+    pub amounts: Vec<i64>,
 }
 
 impl Line {
@@ -49,8 +51,21 @@ impl Line {
         }
         let n = self.amounts.len();
         let rank = ((p as usize * n).div_ceil(100)).clamp(1, n);
-        Some(self.amounts[rank - 1])
+        Some(Money::from_fen(self.amounts[rank - 1]))
     }
+
+    /// The largest computed amount, `None` without computed amounts.
+    pub fn max(&self) -> Option<Money> {
+        self.amounts.last().copied().map(Money::from_fen)
+    }
+}
+
+/// An award's amount in fen (awards are rounded down to the fen; rounding again changes
+/// nothing).
+fn fen(m: Money) -> i64 {
+    let mut d = m.round_down_to_fen().decimal();
+    d.rescale(2);
+    i64::try_from(d.mantissa()).expect("an amount is at most Money::MAX, 10¹⁴ fen")
 }
 
 /// One applicant's total over the period (fixed amounts and maxima).
@@ -281,7 +296,7 @@ impl<'a> Simulation<'a> {
             }
             if let Some(m) = p.amount {
                 total = Some(total.unwrap_or(Money::ZERO) + m);
-                line.amounts.push(m);
+                line.amounts.push(fen(m));
                 for (level, part) in &p.split {
                     // Looked up before inserting: no key allocated for every award.
                     match line.by_level.get_mut(level.keyword()) {
@@ -360,7 +375,7 @@ impl<'a> Simulation<'a> {
             .lines
             .into_values()
             .map(|(mut l, _)| {
-                l.amounts.sort();
+                l.amounts.sort_unstable();
                 l
             })
             .collect();
@@ -452,7 +467,7 @@ pub fn render_text(lib: &Library, f: &Forecast) -> String {
                 yuan(p10),
                 yuan(p50),
                 yuan(p90),
-                yuan(*l.amounts.last().expect("non-empty"))
+                yuan(l.max().expect("non-empty"))
             );
         }
     }
@@ -474,7 +489,7 @@ pub fn to_json(f: &Forecast) -> J {
             "review_cases": l.review_cases, "review_upper": l.review_upper.plain(),
             "by_level": l.by_level.iter().map(|(k, v)| (k.clone(), J::String(v.plain()))).collect::<serde_json::Map<_, _>>(),
             "p10": l.percentile(10).map(|m| m.plain()), "p50": l.percentile(50).map(|m| m.plain()),
-            "p90": l.percentile(90).map(|m| m.plain()), "max": l.amounts.last().map(|m| m.plain()),
+            "p90": l.percentile(90).map(|m| m.plain()), "max": l.max().map(|m| m.plain()),
         })).collect::<Vec<_>>(),
     })
 }
@@ -832,7 +847,7 @@ pub fn table(
                 plain(l.percentile(10)),
                 plain(l.percentile(50)),
                 plain(l.percentile(90)),
-                plain(l.amounts.last().copied()),
+                plain(l.max()),
             ]);
             if let Some(r) = reform {
                 let after = find(r).map(|x| x.fixed + x.capped).unwrap_or(Money::ZERO);

@@ -153,6 +153,9 @@ fn twelve_applicants_over_2023() {
         (vi.percentile(10), vi.percentile(50), vi.percentile(90)),
         (Some(m("2000")), Some(m("50000")), Some(m("450000")))
     );
+    // Kept in fen: 200,000 · 5,000,000 · 45,000,000.
+    assert_eq!(vi.amounts, [200_000, 5_000_000, 45_000_000]);
+    assert_eq!(vi.max(), Some(m("450000")));
     assert!(text.contains("评审确定 set by review: 1 笔"), "{text}");
     let json = kc_simulate::to_json(&f);
     assert_eq!(json["total"], "1023000.00");
