@@ -310,37 +310,42 @@ fn a_population_in_memory_reads_as_its_file() {
 }
 
 /// The same text as CSV and as Parquet (every column text, an empty cell null).
-fn csv_and_parquet_errors(text: &str, name: &str) -> Vec<kc_population::PopulationError> {
+/// Writes a CSV text (no quoting, empty cells null) as a Parquet file of text columns.
+fn parquet_of_csv(
+    text: &str,
+    path: &Path,
+    props: Option<parquet::file::properties::WriterProperties>,
+) {
     use arrow::array::{ArrayRef, StringArray};
     use arrow::record_batch::RecordBatch;
-    let lib = library();
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    let cols: Vec<(String, ArrayRef)> = header
-        .iter()
-        .enumerate()
-        .map(|(i, h)| {
-            let cells: Vec<Option<&str>> = rows
-                .iter()
-                .map(|r| Some(r[i]).filter(|c| !c.is_empty()))
-                .collect();
-            (
-                h.to_string(),
-                Arc::new(StringArray::from(cells)) as ArrayRef,
-            )
-        })
-        .collect();
-    let batch = RecordBatch::try_from_iter(cols).unwrap();
-    let pq = temp(&format!("{name}.parquet"));
+    let batch = RecordBatch::try_from_iter(header.iter().enumerate().map(|(i, h)| {
+        let cells: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| Some(r[i]).filter(|c| !c.is_empty()))
+            .collect();
+        (
+            h.to_string(),
+            Arc::new(StringArray::from(cells)) as ArrayRef,
+        )
+    }))
+    .unwrap();
     let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&pq).unwrap(),
+        std::fs::File::create(path).unwrap(),
         batch.schema(),
-        None,
+        props,
     )
     .unwrap();
     w.write(&batch).unwrap();
     w.close().unwrap();
+}
+
+fn csv_and_parquet_errors(text: &str, name: &str) -> Vec<kc_population::PopulationError> {
+    let lib = library();
+    let pq = temp(&format!("{name}.parquet"));
+    parquet_of_csv(text, &pq, None);
     let csv = temp(&format!("{name}.csv"));
     std::fs::write(&csv, text).unwrap();
     [csv, pq]
@@ -466,8 +471,6 @@ fn facts(path: &Path) -> Vec<Facts> {
 
 #[test]
 fn a_column_empty_in_one_row_group_is_still_read_in_another_and_without_statistics() {
-    use arrow::array::{ArrayRef, StringArray};
-    use arrow::record_batch::RecordBatch;
     use parquet::file::properties::{EnabledStatistics, WriterProperties};
     // The reader skips decoding a column whose statistics count only nulls in every row
     // group. Here event.amount and event.contract_type are empty in the first row group of
@@ -482,20 +485,6 @@ fn a_column_empty_in_one_row_group_is_still_read_in_another_and_without_statisti
     let expected = facts(&csv);
     assert_eq!(expected.len(), 4);
     assert!(expected[2].2[0].2.contains("2000000"), "{:?}", expected[2]);
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    let batch = RecordBatch::try_from_iter(header.iter().enumerate().map(|(i, h)| {
-        let cells: Vec<Option<&str>> = rows
-            .iter()
-            .map(|r| Some(r[i]).filter(|c| !c.is_empty()))
-            .collect();
-        (
-            h.to_string(),
-            Arc::new(StringArray::from(cells)) as ArrayRef,
-        )
-    }))
-    .unwrap();
     for (name, stats) in [
         ("groups.parquet", EnabledStatistics::Chunk),
         ("groups-nostats.parquet", EnabledStatistics::None),
@@ -505,14 +494,7 @@ fn a_column_empty_in_one_row_group_is_still_read_in_another_and_without_statisti
             .set_max_row_group_row_count(Some(2))
             .set_statistics_enabled(stats)
             .build();
-        let mut w = parquet::arrow::ArrowWriter::try_new(
-            std::fs::File::create(&pq).unwrap(),
-            batch.schema(),
-            Some(props),
-        )
-        .unwrap();
-        w.write(&batch).unwrap();
-        w.close().unwrap();
+        parquet_of_csv(text, &pq, Some(props));
         let md = parquet::file::reader::FileReader::metadata(
             &parquet::file::serialized_reader::SerializedFileReader::new(
                 std::fs::File::open(&pq).unwrap(),

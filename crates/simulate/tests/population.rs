@@ -393,21 +393,30 @@ fn bad_reforms_are_named() {
     assert_eq!(ids.len(), knobs.len());
 }
 
+/// A generated Shenyang population over the period (calibration data/population/shenyang.toml).
+fn shenyang_people(
+    lib: &kc_check::Library,
+    size: u64,
+    seed: u64,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> Vec<kc_eval::Input> {
+    let cal = kc_population::Calibration::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/population/shenyang.toml"),
+    )
+    .unwrap();
+    kc_population::generate_over(lib, &cal, size, seed, Some((from, to)))
+        .unwrap()
+        .collect()
+}
+
 /// A reform simulated beside the baseline over the same laid-out batches — only the measures
 /// it touches re-evaluated — gives exactly the forecasts of two separate runs.
 #[test]
 fn a_reform_beside_the_baseline_equals_two_separate_runs() {
     let lib = library();
-    let cal = kc_population::Calibration::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/population/shenyang.toml"),
-    )
-    .unwrap();
-    let from = "2021-07-14".parse().unwrap();
-    let to = "2023-12-31".parse().unwrap();
-    let people: Vec<kc_eval::Input> =
-        kc_population::generate_over(&lib, &cal, 6_000, 11, Some((from, to)))
-            .unwrap()
-            .collect();
+    let (from, to) = ("2021-07-14".parse().unwrap(), "2023-12-31".parse().unwrap());
+    let people = shenyang_people(&lib, 6_000, 11, from, to);
     let reform = kc_simulate::reform::parse_reform(
         "set tech_sme_first#1 = 3万元\nset contract_registration_rate = 0.1‰\nremove hitech_first\n",
     )
@@ -435,16 +444,8 @@ fn a_reform_beside_the_baseline_equals_two_separate_runs() {
 #[test]
 fn a_run_keeping_totals_only_has_the_same_lines_and_no_recipients() {
     let lib = library();
-    let cal = kc_population::Calibration::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/population/shenyang.toml"),
-    )
-    .unwrap();
-    let from = "2021-07-14".parse().unwrap();
-    let to = "2023-12-31".parse().unwrap();
-    let people: Vec<kc_eval::Input> =
-        kc_population::generate_over(&lib, &cal, 6_000, 5, Some((from, to)))
-            .unwrap()
-            .collect();
+    let (from, to) = ("2021-07-14".parse().unwrap(), "2023-12-31".parse().unwrap());
+    let people = shenyang_people(&lib, 6_000, 5, from, to);
     let reform =
         kc_simulate::reform::parse_reform("set contract_registration_rate = 0.1‰\n").unwrap();
     let reformed = kc_simulate::reform::apply(&lib, &reform, &[]).unwrap();
