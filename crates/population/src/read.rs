@@ -3,24 +3,30 @@
 
 use crate::columns::*;
 use crate::{Counts, Format, PopulationError, io_error};
-use arrow::array::{Array, ArrayRef, AsArray, Date32Array, StringArray};
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, AsArray, Date32Array, Int32Array, StringArray};
+use arrow::datatypes::{DataType, Field, Int32Type, Schema};
 use jiff::civil::Date;
 use kc_check::Library;
 use kc_check::ir::{MemberId, Type, Value};
 use kc_eval::{Applicant, Event, Input};
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use rustc_hash::FxHashMap;
 use std::collections::{HashSet, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::sync::Arc;
 
-/// One cell: text, or a date from a Parquet `date32` column.
+/// One cell: text, a date from a Parquet `date32` column, or the text of a dictionary-encoded
+/// Parquet column with its key in the batch's dictionary (see [`Assembler::field`]).
 #[derive(Clone, Copy)]
 enum Cell<'a> {
     Text(&'a str),
     Date(Date),
+    Keyed(u32, &'a str),
 }
 
 /// Where each known column sits in the file's header.
@@ -147,6 +153,11 @@ struct Assembler<'l> {
     members: std::cell::RefCell<Vec<FxHashMap<Box<str>, MemberId>>>,
     /// The event type of each `event_kind` text already read.
     kinds: FxHashMap<Box<str>, usize>,
+    /// Per column, the value of each key of the current Parquet batch's dictionary already
+    /// read (see [`Assembler::field`]); emptied with each batch.
+    keyed: std::cell::RefCell<Vec<Vec<Option<Value>>>>,
+    /// The same for the `event_kind` column: each key's event type.
+    keyed_kinds: Vec<Option<usize>>,
 }
 
 /// At most this many texts remembered per enum (or event kinds): a member has its name and its
@@ -167,8 +178,17 @@ fn trimmed(s: &str) -> &str {
 
 fn text<'a>(get: &dyn Fn(usize) -> Option<Cell<'a>>, col: Option<usize>) -> Option<&'a str> {
     match col.and_then(get) {
-        Some(Cell::Text(s)) => Some(trimmed(s)).filter(|t| !t.is_empty()),
+        Some(Cell::Text(s) | Cell::Keyed(_, s)) => Some(trimmed(s)).filter(|t| !t.is_empty()),
         _ => None,
+    }
+}
+
+/// Whether a cell holds anything (a date, or text other than white space).
+fn has_value<'a>(get: &dyn Fn(usize) -> Option<Cell<'a>>, col: usize) -> bool {
+    match get(col) {
+        Some(Cell::Date(_)) => true,
+        Some(Cell::Text(s) | Cell::Keyed(_, s)) => !trimmed(s).is_empty(),
+        None => false,
     }
 }
 
@@ -181,7 +201,7 @@ impl<'l> Assembler<'l> {
     ) -> Result<Option<Date>, PopulationError> {
         match get(col) {
             Some(Cell::Date(d)) => Ok(Some(d)),
-            Some(Cell::Text(s)) if !s.trim().is_empty() => {
+            Some(Cell::Text(s) | Cell::Keyed(_, s)) if !s.trim().is_empty() => {
                 match kc_wire::parse_value_text(self.lib, Type::Date, s, "")
                     .map_err(|e| PopulationError::at(row, &self.cols.names[col], e.message))?
                 {
@@ -214,6 +234,54 @@ impl<'l> Assembler<'l> {
             }
         }
         Ok(v)
+    }
+
+    /// The value of column `col` in a row, for a field of type `ty`. A cell of a dictionary
+    /// column is read once per key of the batch's dictionary (an enum column holds a few
+    /// distinct texts, repeated on every row); a date cell is a date.
+    fn field<'c>(
+        &self,
+        row: u64,
+        get: &dyn Fn(usize) -> Option<Cell<'c>>,
+        col: usize,
+        ty: Type,
+    ) -> Result<Value, PopulationError> {
+        match get(col) {
+            None => Ok(Value::Unknown),
+            Some(Cell::Date(d)) if ty == Type::Date => Ok(Value::Date(d)),
+            // Any other type: the date's text, refused or read as a text would be.
+            Some(Cell::Date(d)) => self.value(row, col, ty, &d.to_string()),
+            Some(Cell::Text(s)) => match Some(trimmed(s)).filter(|t| !t.is_empty()) {
+                Some(t) => self.value(row, col, ty, t),
+                None => Ok(Value::Unknown),
+            },
+            Some(Cell::Keyed(k, s)) => {
+                if let Some(Some(v)) = self.keyed.borrow().get(col).and_then(|m| m.get(k as usize))
+                {
+                    return Ok(v.clone());
+                }
+                let v = match Some(trimmed(s)).filter(|t| !t.is_empty()) {
+                    Some(t) => self.value(row, col, ty, t)?,
+                    None => Value::Unknown,
+                };
+                let mut keyed = self.keyed.borrow_mut();
+                if keyed.len() <= col {
+                    keyed.resize_with(col + 1, Vec::new);
+                }
+                let memo = &mut keyed[col];
+                if memo.len() <= k as usize {
+                    memo.resize(k as usize + 1, None);
+                }
+                memo[k as usize] = Some(v.clone());
+                Ok(v)
+            }
+        }
+    }
+
+    /// A new Parquet batch: its dictionaries may differ from the last one's.
+    fn new_dictionaries(&mut self) {
+        self.keyed.get_mut().iter_mut().for_each(Vec::clear);
+        self.keyed_kinds.clear();
     }
 
     fn finish_current(&mut self) {
@@ -262,23 +330,41 @@ impl<'l> Assembler<'l> {
             PopulationError::at(row, EVENT_KIND, "缺少事项类型 (missing: the event kind)")
         })?;
         let vocab = &self.lib.vocab;
-        let known = self.kinds.get(kind_name).copied();
-        let kind = known
-            .or_else(|| vocab.event_by_name(kind_name))
-            .ok_or_else(|| {
-                let names: Vec<&str> = vocab.events.iter().map(|e| e.name.as_str()).collect();
-                PopulationError::at(
-                    row,
-                    EVENT_KIND,
-                    format!(
-                        "未知的事项类型“{kind_name}” (unknown event kind; one of: {})",
-                        names.join(", ")
-                    ),
-                )
-            })?;
-        if known.is_none() && self.kinds.len() < REMEMBERED {
-            self.kinds.insert(kind_name.into(), kind);
-        }
+        // A dictionary column's key names the kind as well as its text does.
+        let key = match get(kc) {
+            Some(Cell::Keyed(k, _)) => Some(k as usize),
+            _ => None,
+        };
+        let kind = match key.and_then(|k| self.keyed_kinds.get(k).copied().flatten()) {
+            Some(kind) => kind,
+            None => {
+                let known = self.kinds.get(kind_name).copied();
+                let kind = known
+                    .or_else(|| vocab.event_by_name(kind_name))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> =
+                            vocab.events.iter().map(|e| e.name.as_str()).collect();
+                        PopulationError::at(
+                            row,
+                            EVENT_KIND,
+                            format!(
+                                "未知的事项类型“{kind_name}” (unknown event kind; one of: {})",
+                                names.join(", ")
+                            ),
+                        )
+                    })?;
+                if known.is_none() && self.kinds.len() < REMEMBERED {
+                    self.kinds.insert(kind_name.into(), kind);
+                }
+                if let Some(k) = key {
+                    if self.keyed_kinds.len() <= k {
+                        self.keyed_kinds.resize(k + 1, None);
+                    }
+                    self.keyed_kinds[k] = Some(kind);
+                }
+                kind
+            }
+        };
         let date = self.date(row, get, dc)?.ok_or_else(|| {
             PopulationError::at(row, EVENT_DATE, "缺少事项日期 (missing: the event date)")
         })?;
@@ -287,7 +373,7 @@ impl<'l> Assembler<'l> {
             _ => true,
         };
         for c in self.cols.stray[kind].iter().filter(|_| may_stray) {
-            if text(get, Some(*c)).is_some() {
+            if has_value(get, *c) {
                 return Err(PopulationError::at(
                     row,
                     &self.cols.names[*c],
@@ -300,8 +386,8 @@ impl<'l> Assembler<'l> {
         let def = &vocab.events[kind];
         let mut fields = Vec::with_capacity(def.fields.len());
         for (f, col) in def.fields.iter().zip(&self.cols.event_fields[kind]) {
-            fields.push(match text(get, *col) {
-                Some(t) => self.value(row, col.expect("text came from it"), f.ty, t)?,
+            fields.push(match col {
+                Some(c) => self.field(row, get, *c, f.ty)?,
                 None => Value::Unknown,
             });
         }
@@ -354,9 +440,7 @@ impl<'l> Assembler<'l> {
             fields[slot] = Value::Text(name.clone());
         }
         for (slot, col) in &self.cols.applicant_fields {
-            if let Some(t) = text(get, Some(*col)) {
-                fields[*slot] = self.value(row, *col, vocab.applicant[*slot].ty, t)?;
-            }
+            fields[*slot] = self.field(row, get, *col, vocab.applicant[*slot].ty)?;
         }
         let as_of = match self.cols.as_of {
             Some(c) => self.date(row, get, c)?,
@@ -467,6 +551,8 @@ enum PqCol {
     Null,
     Text(StringArray),
     Date(Date32Array),
+    /// A dictionary-encoded text column: each row's key, and the texts they stand for.
+    Keyed(Int32Array, StringArray),
 }
 
 /// A population's bytes: a file, or held in memory (an upload).
@@ -594,11 +680,21 @@ impl<'l> PopulationReader<'l> {
                 fn open<T: parquet::file::reader::ChunkReader + 'static>(
                     path: &Path,
                     data: T,
+                    lib: &Library,
                 ) -> Result<(ParquetRecordBatchReader, Vec<String>, Vec<usize>), PopulationError>
                 {
-                    let builder = ParquetRecordBatchReaderBuilder::try_new(data).map_err(|e| {
-                        io_error("不是有效的 Parquet 文件 not a valid Parquet file", path, e)
-                    })?;
+                    let invalid =
+                        |e| io_error("不是有效的 Parquet 文件 not a valid Parquet file", path, e);
+                    let mut md = ArrowReaderMetadata::load(&data, ArrowReaderOptions::new())
+                        .map_err(invalid)?;
+                    if let Some(schema) = keyed_schema(lib, md.schema()) {
+                        md = ArrowReaderMetadata::try_new(
+                            md.metadata().clone(),
+                            ArrowReaderOptions::new().with_schema(schema),
+                        )
+                        .map_err(invalid)?;
+                    }
+                    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(data, md);
                     let header: Vec<String> = builder
                         .schema()
                         .fields()
@@ -621,8 +717,8 @@ impl<'l> PopulationReader<'l> {
                     Ok((reader, header, read))
                 }
                 let (reader, header, read) = match data {
-                    Data::File(f) => open(path, f)?,
-                    Data::Bytes(b) => open(path, b)?,
+                    Data::File(f) => open(path, f, lib)?,
+                    Data::Bytes(b) => open(path, b, lib)?,
                 };
                 (
                     Source::Parquet {
@@ -655,6 +751,8 @@ impl<'l> PopulationReader<'l> {
                 counts: Counts::default(),
                 members: Default::default(),
                 kinds: FxHashMap::default(),
+                keyed: Default::default(),
+                keyed_kinds: Vec::new(),
             },
             batch,
             row: 0,
@@ -709,6 +807,7 @@ impl<'l> PopulationReader<'l> {
                         }
                     }
                     *pos = 0;
+                    self.asm.new_dictionaries();
                 }
                 let b = batch.as_ref().expect("loaded above");
                 let r = *pos;
@@ -721,6 +820,10 @@ impl<'l> PopulationReader<'l> {
                         .then(|| epoch_days(a.value(r)))
                         .flatten()
                         .map(Cell::Date),
+                    PqCol::Keyed(keys, texts) => (!keys.is_null(r)).then(|| {
+                        let k = keys.value(r);
+                        Cell::Keyed(k as u32, texts.value(k as usize))
+                    }),
                 };
                 let present = b.present.as_ref().map(|p| p[r]);
                 self.asm.row(self.row, &get, present).map(|_| true)
@@ -842,6 +945,57 @@ fn pq_batch(
     })
 }
 
+/// Arrow's dictionary-encoded text, as enum columns are read (see [`keyed_schema`]).
+fn dictionary_of_text() -> DataType {
+    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))
+}
+
+/// The file's schema with its text columns of enum members read as dictionaries, where any
+/// is: an enum column holds a few distinct texts, which Parquet stores once per column chunk
+/// as its dictionary. Read as text, every row's text is copied out of the dictionary and looked
+/// up among the members again; read as a dictionary, each row is a key, and each key is read
+/// once per batch ([`Assembler::field`]). `None` when no column is such.
+fn keyed_schema(lib: &Library, schema: &Schema) -> Option<Arc<Schema>> {
+    let v = &lib.vocab;
+    let is_enum = |name: &str| -> bool {
+        if name == EVENT_KIND {
+            return true;
+        }
+        if let Some(f) = name.strip_prefix("applicant.") {
+            return v
+                .applicant
+                .iter()
+                .any(|a| a.name == f && matches!(a.ty, Type::Enum(_)));
+        }
+        if let Some(f) = name.strip_prefix("event.") {
+            // A column serves every event type with a field of its name: all must be enums.
+            let mut tys = v
+                .events
+                .iter()
+                .flat_map(|e| &e.fields)
+                .filter(|x| x.name == f);
+            let first = tys.next();
+            return first.is_some_and(|x| matches!(x.ty, Type::Enum(_)))
+                && tys.all(|x| matches!(x.ty, Type::Enum(_)));
+        }
+        false
+    };
+    let mut any = false;
+    let fields: Vec<Arc<Field>> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if *f.data_type() == DataType::Utf8 && is_enum(f.name()) {
+                any = true;
+                Arc::new(f.as_ref().clone().with_data_type(dictionary_of_text()))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    any.then(|| Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())))
+}
+
 /// The columns of a Parquet file that hold a value somewhere: those of a flat schema whose
 /// statistics in some row group count fewer nulls than rows (or give no count). A generated
 /// population leaves most of its 87 columns empty — the fields of event types it has none
@@ -874,6 +1028,26 @@ fn pq_col(c: &ArrayRef) -> Result<PqCol, String> {
     match c.data_type() {
         DataType::Date32 => Ok(PqCol::Date(c.as_primitive().clone())),
         DataType::Utf8 => Ok(PqCol::Text(c.as_string::<i32>().clone())),
+        DataType::Dictionary(k, v) if **v == DataType::Utf8 => {
+            let d = if **k == DataType::Int32 {
+                c.clone()
+            } else {
+                arrow::compute::cast(c, &dictionary_of_text())
+                    .map_err(|e| format!("无法读作文本 (dictionary column cannot be read: {e})"))?
+            };
+            let d = d.as_dictionary::<Int32Type>();
+            let texts = d
+                .values()
+                .as_string_opt::<i32>()
+                .ok_or("字典不是文本 (dictionary values are not text)")?;
+            // A key outside the dictionary would be a corrupt file: refused here rather than
+            // panicking when its row is read.
+            let n = texts.len() as i32;
+            if d.keys().iter().flatten().any(|k| k < 0 || k >= n) {
+                return Err("字典键越界 (a dictionary key is out of range)".into());
+            }
+            Ok(PqCol::Keyed(d.keys().clone(), texts.clone()))
+        }
         _ => {
             let t = arrow::compute::cast(c, &DataType::Utf8).map_err(|e| {
                 format!(
@@ -1034,5 +1208,60 @@ mod tests {
         assert_eq!(e.row, Some(1), "{e}");
         assert!(e.message.contains("decoding stopped"), "{e}");
         assert!(r.next().is_none(), "the reader stops after its error");
+    }
+
+    #[test]
+    fn enum_columns_and_only_they_are_read_as_dictionaries() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+        let (_, checked) = kc_library::load(&dir).expect("policies load");
+        let lib = checked.library.expect("the library checks");
+        let names = [
+            APPLICANT,
+            "applicant.kind",
+            "applicant.region",
+            "applicant.size",
+            EVENT_KIND,
+            EVENT_DATE,
+            "event.amount",
+            "event.contract_type",
+            "event.grade",
+        ];
+        let schema = Schema::new(
+            names
+                .iter()
+                .map(|n| {
+                    let ty = if *n == EVENT_DATE {
+                        DataType::Date32
+                    } else {
+                        DataType::Utf8
+                    };
+                    Field::new(*n, ty, true)
+                })
+                .collect::<Vec<_>>(),
+        );
+        let keyed = keyed_schema(&lib, &schema).expect("enum columns present");
+        let dictionaries: Vec<&str> = keyed
+            .fields()
+            .iter()
+            .filter(|f| *f.data_type() == dictionary_of_text())
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(
+            dictionaries,
+            [
+                "applicant.kind",
+                "applicant.region",
+                "applicant.size",
+                EVENT_KIND,
+                "event.contract_type",
+                "event.grade"
+            ]
+        );
+        // Nothing to change: no second reading of the metadata.
+        let plain = Schema::new(vec![
+            Field::new(APPLICANT, DataType::Utf8, false),
+            Field::new("event.amount", DataType::Utf8, true),
+        ]);
+        assert!(keyed_schema(&lib, &plain).is_none());
     }
 }

@@ -506,3 +506,133 @@ fn a_column_empty_in_one_row_group_is_still_read_in_another_and_without_statisti
         assert_eq!(facts(&pq), expected, "{name}");
     }
 }
+
+/// Writes a CSV text (as [`parquet_of_csv`] does) with the columns `keyed` as Arrow
+/// dictionaries of 8-bit keys, as pandas and pyarrow write categorical columns.
+fn parquet_of_csv_keyed(
+    text: &str,
+    path: &Path,
+    keyed: &[&str],
+    props: parquet::file::properties::WriterProperties,
+) {
+    use arrow::array::{ArrayRef, StringArray};
+    use arrow::datatypes::DataType;
+    use arrow::record_batch::RecordBatch;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let batch = RecordBatch::try_from_iter(header.iter().enumerate().map(|(i, h)| {
+        let cells: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| Some(r[i]).filter(|c| !c.is_empty()))
+            .collect();
+        let col = Arc::new(StringArray::from(cells)) as ArrayRef;
+        let col = if keyed.contains(h) {
+            let ty = DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8));
+            arrow::compute::cast(&col, &ty).unwrap()
+        } else {
+            col
+        };
+        (h.to_string(), col)
+    }))
+    .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(path).unwrap(),
+        batch.schema(),
+        Some(props),
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// 5,000 applicants with one contract each; the enum columns' members come in an order that
+/// changes every 700 rows, so each row group's dictionary numbers them differently.
+fn rotating_members(bad_row: Option<usize>) -> String {
+    let kinds = ["enterprise", "university", "research_institute"];
+    let regions = ["hunnan", "dongchangfu", "heping", "linqing"];
+    let types = [
+        "tech_development",
+        "tech_transfer",
+        "tech_consulting",
+        "tech_service",
+    ];
+    let mut text = String::from(
+        "applicant,applicant.kind,applicant.region,event,event_kind,event_date,event.amount,event.contract_type\n",
+    );
+    for i in 0..5_000 {
+        let turn = i / 700;
+        let kind = if bad_row == Some(i + 1) {
+            "spaceship"
+        } else {
+            kinds[(i + turn) % 3]
+        };
+        // Every seventh applicant's region is left empty (a null key).
+        let region = if i % 7 == 3 {
+            ""
+        } else {
+            regions[(i * 3 + turn) % 4]
+        };
+        let ty = types[(i + 2 * turn) % 4];
+        text.push_str(&format!(
+            "P{i},{kind},{region},c{i},contract_registered,2023-05-01,{}.{:02},{ty}\n",
+            1000 + i,
+            i % 100
+        ));
+    }
+    text
+}
+
+#[test]
+fn enum_columns_read_as_dictionaries_hold_what_the_csv_holds_across_row_groups_and_batches() {
+    use parquet::file::properties::WriterProperties;
+    // The reader reads the text columns of enum members as dictionaries and each key once
+    // per batch: a batch of 2,048 rows here spans row groups of 700 whose dictionaries
+    // differ, and the columns are plain text, Arrow dictionaries of 8-bit keys, and text
+    // written without Parquet dictionaries.
+    let text = rotating_members(None);
+    let csv = temp("rotating.csv");
+    std::fs::write(&csv, &text).unwrap();
+    let expected = facts(&csv);
+    assert_eq!(expected.len(), 5_000);
+    let keyed = [
+        "applicant.kind",
+        "applicant.region",
+        "event_kind",
+        "event.contract_type",
+    ];
+    let groups = || WriterProperties::builder().set_max_row_group_row_count(Some(700));
+    for (name, keys, props) in [
+        ("rotating-text.parquet", &[][..], groups().build()),
+        ("rotating-keyed.parquet", &keyed[..], groups().build()),
+        (
+            "rotating-plain.parquet",
+            &[][..],
+            groups().set_dictionary_enabled(false).build(),
+        ),
+    ] {
+        let pq = temp(name);
+        parquet_of_csv_keyed(&text, &pq, keys, props);
+        assert_eq!(facts(&pq), expected, "{name}");
+    }
+    // A member unknown to the vocabulary names its row and column, in a dictionary too.
+    let bad = rotating_members(Some(4_321));
+    for (name, keys) in [
+        ("bad-text.parquet", &[][..]),
+        ("bad-keyed.parquet", &keyed[..]),
+    ] {
+        let pq = temp(name);
+        parquet_of_csv_keyed(&bad, &pq, keys, groups().build());
+        let e = read(&pq, &library(), 10)
+            .unwrap()
+            .filter_map(Result::err)
+            .next()
+            .unwrap_or_else(|| panic!("{name} is refused"));
+        assert_eq!(
+            (e.row, e.column.as_deref()),
+            (Some(4_321), Some("applicant.kind")),
+            "{name}: {e}"
+        );
+        assert!(e.message.contains("spaceship"), "{name}: {e}");
+    }
+}
