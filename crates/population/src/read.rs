@@ -1042,8 +1042,10 @@ fn pq_col(c: &ArrayRef) -> Result<PqCol, String> {
                 .ok_or("字典不是文本 (dictionary values are not text)")?;
             // A key outside the dictionary would be a corrupt file: refused here rather than
             // panicking when its row is read.
+            // (Every slot in range, nulls' too, is the common case and one vectorised pass.)
             let n = texts.len() as i32;
-            if d.keys().iter().flatten().any(|k| k < 0 || k >= n) {
+            let slots_in_range = d.keys().values().iter().all(|k| (0..n).contains(k));
+            if !slots_in_range && d.keys().iter().flatten().any(|k| k < 0 || k >= n) {
                 return Err("字典键越界 (a dictionary key is out of range)".into());
             }
             Ok(PqCol::Keyed(d.keys().clone(), texts.clone()))

@@ -636,3 +636,43 @@ fn enum_columns_read_as_dictionaries_hold_what_the_csv_holds_across_row_groups_a
         assert!(e.message.contains("spaceship"), "{name}: {e}");
     }
 }
+
+#[test]
+fn a_date_column_under_a_field_of_another_type_is_refused_not_read_as_unknown() {
+    use arrow::array::{ArrayRef, Date32Array, StringArray};
+    use arrow::record_batch::RecordBatch;
+    // event.amount is money; a date32 column there is a mistake to report, not a fact to
+    // drop (it read as unknown before).
+    let text = |v: &str| Arc::new(StringArray::from(vec![v])) as ArrayRef;
+    let day = Arc::new(Date32Array::from(vec![19_478])) as ArrayRef; // 2023-05-01
+    let batch = RecordBatch::try_from_iter([
+        ("applicant", text("L1")),
+        ("applicant.kind", text("university")),
+        ("applicant.region", text("dongchangfu")),
+        ("event", text("e1")),
+        ("event_kind", text("contract_registered")),
+        ("event_date", day.clone()),
+        ("event.amount", day),
+    ])
+    .unwrap();
+    let pq = temp("date-amount.parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&pq).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let e = read(&pq, &library(), 10)
+        .unwrap()
+        .filter_map(Result::err)
+        .next()
+        .expect("refused");
+    assert_eq!(
+        (e.row, e.column.as_deref()),
+        (Some(1), Some("event.amount")),
+        "{e}"
+    );
+    assert!(e.message.contains("2023-05-01"), "{e}");
+}
