@@ -101,15 +101,49 @@ impl Forecast {
     }
 }
 
+/// A line being counted: the line, the serial of the last applicant counted in it (an
+/// applicant's awards arrive together, so a new serial is a new recipient: no set of ids to
+/// keep), and each level's part so far, by level (a line's `by_level` is keyed by the level's
+/// keyword; comparing those strings for every part of every award was a tenth of the
+/// counting).
+struct Tally {
+    line: Line,
+    last: usize,
+    levels: [Option<Money>; LEVELS.len()],
+}
+
+/// Every level, in the order of [`Level`] (its index in [`Tally::levels`]).
+const LEVELS: [kc_syntax::ast::Level; 5] = {
+    use kc_syntax::ast::Level::*;
+    [Central, Province, City, District, Institution]
+};
+
+impl Tally {
+    fn add_level(&mut self, level: kc_syntax::ast::Level, m: Money) {
+        let e = &mut self.levels[level as usize];
+        *e = Some(e.map_or(m, |x| x + m));
+    }
+
+    /// The line, with its parts per level.
+    fn into_line(self) -> Line {
+        let mut line = self.line;
+        for (level, m) in LEVELS.iter().zip(self.levels) {
+            if let Some(m) = m {
+                line.by_level.insert(level.keyword().to_string(), m);
+            }
+        }
+        line
+    }
+}
+
 /// Accumulates applicants one at a time, so a population never has to be in memory whole.
 pub struct Simulation<'a> {
     lib: &'a Library,
     from: Option<Date>,
     to: Option<Date>,
     applicants: usize,
-    /// Each line with the serial of the last applicant counted in it: an applicant's awards
-    /// arrive together, so a new serial is a new recipient (no set of ids to keep).
-    lines: BTreeMap<(usize, i16), (Line, usize)>,
+    /// Each line as it is counted (see [`Tally`]).
+    lines: BTreeMap<(usize, i16), Tally>,
     /// `None` when only the lines are kept (see [`Simulation::totals_only`]).
     recipients: Option<BTreeMap<String, Recipient>>,
     plan: Option<columnar::Plan<'a>>,
@@ -269,18 +303,21 @@ impl<'a> Simulation<'a> {
                 continue;
             }
             let year = date.year();
-            let (line, last) = self.lines.entry((p.measure, year)).or_insert_with(|| {
-                (
-                    Line {
+            let tally = self
+                .lines
+                .entry((p.measure, year))
+                .or_insert_with(|| Tally {
+                    line: Line {
                         measure: self.lib.measures[p.measure].id.clone(),
                         year,
                         ..Default::default()
                     },
-                    0,
-                )
-            });
-            if *last != serial {
-                *last = serial;
+                    last: 0,
+                    levels: [None; LEVELS.len()],
+                });
+            let line = &mut tally.line;
+            if tally.last != serial {
+                tally.last = serial;
                 line.recipients += 1;
             }
             line.awards += 1;
@@ -298,13 +335,7 @@ impl<'a> Simulation<'a> {
                 total = Some(total.unwrap_or(Money::ZERO) + m);
                 line.amounts.push(fen(m));
                 for (level, part) in &p.split {
-                    // Looked up before inserting: no key allocated for every award.
-                    match line.by_level.get_mut(level.keyword()) {
-                        Some(e) => *e = *e + *part,
-                        None => {
-                            line.by_level.insert(level.keyword().to_string(), *part);
-                        }
-                    }
+                    tally.add_level(*level, *part);
                 }
             }
         }
@@ -331,26 +362,28 @@ impl<'a> Simulation<'a> {
     fn merge(&mut self, part: Simulation<'a>) {
         use std::collections::btree_map::Entry;
         self.applicants += part.applicants;
-        for (key, (line, _)) in part.lines {
+        for (key, tally) in part.lines {
             match self.lines.entry(key) {
                 // The serial of the last applicant counted is this simulation's own: an
                 // applicant counted in `part` is never counted again here.
                 Entry::Vacant(v) => {
-                    v.insert((line, 0));
+                    v.insert(Tally { last: 0, ..tally });
                 }
                 Entry::Occupied(mut o) => {
-                    let l = &mut o.get_mut().0;
+                    let t = o.get_mut();
+                    let (l, line) = (&mut t.line, tally.line);
                     l.recipients += line.recipients;
                     l.awards += line.awards;
                     l.fixed = l.fixed + line.fixed;
                     l.capped = l.capped + line.capped;
                     l.review_cases += line.review_cases;
                     l.review_upper = l.review_upper + line.review_upper;
-                    for (level, m) in line.by_level {
-                        let e = l.by_level.entry(level).or_insert(Money::ZERO);
-                        *e = *e + m;
-                    }
                     l.amounts.extend(line.amounts);
+                    for (level, m) in LEVELS.iter().zip(tally.levels) {
+                        if let Some(m) = m {
+                            t.add_level(*level, m);
+                        }
+                    }
                 }
             }
         }
@@ -374,7 +407,8 @@ impl<'a> Simulation<'a> {
         let lines = self
             .lines
             .into_values()
-            .map(|(mut l, _)| {
+            .map(|t| {
+                let mut l = t.into_line();
                 l.amounts.sort_unstable();
                 l
             })
@@ -858,4 +892,33 @@ pub fn table(
         })
         .collect();
     (heads, rows)
+}
+
+#[cfg(test)]
+mod tally_tests {
+    use super::*;
+
+    #[test]
+    fn each_level_sits_at_its_index_in_a_tally() {
+        // `Tally::add_level` indexes by the level's declaration order.
+        for (i, level) in LEVELS.iter().enumerate() {
+            assert_eq!(*level as usize, i, "{level:?}");
+        }
+        let mut t = Tally {
+            line: Line::default(),
+            last: 0,
+            levels: [None; LEVELS.len()],
+        };
+        t.add_level(kc_syntax::ast::Level::District, Money::from_fen(150));
+        t.add_level(kc_syntax::ast::Level::City, Money::from_fen(0));
+        t.add_level(kc_syntax::ast::Level::District, Money::from_fen(1));
+        let line = t.into_line();
+        assert_eq!(
+            line.by_level.into_iter().collect::<Vec<_>>(),
+            [
+                ("city".to_string(), Money::ZERO),
+                ("district".to_string(), Money::from_fen(151))
+            ]
+        );
+    }
 }
