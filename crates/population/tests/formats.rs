@@ -309,37 +309,13 @@ fn a_population_in_memory_reads_as_its_file() {
     assert!(e.to_string().contains("Parquet"), "{e}");
 }
 
-/// The same text as CSV and as Parquet (every column text, an empty cell null).
 /// Writes a CSV text (no quoting, empty cells null) as a Parquet file of text columns.
 fn parquet_of_csv(
     text: &str,
     path: &Path,
     props: Option<parquet::file::properties::WriterProperties>,
 ) {
-    use arrow::array::{ArrayRef, StringArray};
-    use arrow::record_batch::RecordBatch;
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    let batch = RecordBatch::try_from_iter(header.iter().enumerate().map(|(i, h)| {
-        let cells: Vec<Option<&str>> = rows
-            .iter()
-            .map(|r| Some(r[i]).filter(|c| !c.is_empty()))
-            .collect();
-        (
-            h.to_string(),
-            Arc::new(StringArray::from(cells)) as ArrayRef,
-        )
-    }))
-    .unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(path).unwrap(),
-        batch.schema(),
-        props,
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    parquet_of_csv_keyed(text, path, &[], props)
 }
 
 fn csv_and_parquet_errors(text: &str, name: &str) -> Vec<kc_population::PopulationError> {
@@ -507,13 +483,13 @@ fn a_column_empty_in_one_row_group_is_still_read_in_another_and_without_statisti
     }
 }
 
-/// Writes a CSV text (as [`parquet_of_csv`] does) with the columns `keyed` as Arrow
+/// Writes a CSV text as [`parquet_of_csv`] does, with the columns `keyed` as Arrow
 /// dictionaries of 8-bit keys, as pandas and pyarrow write categorical columns.
 fn parquet_of_csv_keyed(
     text: &str,
     path: &Path,
     keyed: &[&str],
-    props: parquet::file::properties::WriterProperties,
+    props: Option<parquet::file::properties::WriterProperties>,
 ) {
     use arrow::array::{ArrayRef, StringArray};
     use arrow::datatypes::DataType;
@@ -539,7 +515,7 @@ fn parquet_of_csv_keyed(
     let mut w = parquet::arrow::ArrowWriter::try_new(
         std::fs::File::create(path).unwrap(),
         batch.schema(),
-        Some(props),
+        props,
     )
     .unwrap();
     w.write(&batch).unwrap();
@@ -612,7 +588,7 @@ fn enum_columns_read_as_dictionaries_hold_what_the_csv_holds_across_row_groups_a
         ),
     ] {
         let pq = temp(name);
-        parquet_of_csv_keyed(&text, &pq, keys, props);
+        parquet_of_csv_keyed(&text, &pq, keys, Some(props));
         assert_eq!(facts(&pq), expected, "{name}");
     }
     // A member unknown to the vocabulary names its row and column, in a dictionary too.
@@ -622,7 +598,7 @@ fn enum_columns_read_as_dictionaries_hold_what_the_csv_holds_across_row_groups_a
         ("bad-keyed.parquet", &keyed[..]),
     ] {
         let pq = temp(name);
-        parquet_of_csv_keyed(&bad, &pq, keys, groups().build());
+        parquet_of_csv_keyed(&bad, &pq, keys, Some(groups().build()));
         let e = read(&pq, &library(), 10)
             .unwrap()
             .filter_map(Result::err)
