@@ -652,3 +652,43 @@ fn a_date_column_under_a_field_of_another_type_is_refused_not_read_as_unknown() 
     );
     assert!(e.message.contains("2023-05-01"), "{e}");
 }
+
+#[test]
+fn an_applicant_id_under_two_keys_of_one_dictionary_is_one_applicant() {
+    use arrow::array::{ArrayRef, DictionaryArray, Int32Array, StringArray};
+    use arrow::record_batch::RecordBatch;
+    // Rows are one applicant's while their id is the same. An id column written as a dictionary
+    // (a pandas categorical) may hold one text twice (Arrow allows it): two keys of the same
+    // text are still one applicant. P2 follows under a third key.
+    let ids = DictionaryArray::try_new(
+        Int32Array::from(vec![0, 1, 1, 2]),
+        Arc::new(StringArray::from(vec!["P1", "P1", "P2"])),
+    )
+    .unwrap();
+    let text = |v: Vec<&str>| Arc::new(StringArray::from(v)) as ArrayRef;
+    let batch = RecordBatch::try_from_iter([
+        ("applicant", Arc::new(ids) as ArrayRef),
+        ("applicant.kind", text(vec!["enterprise"; 4])),
+        ("applicant.region", text(vec!["hunnan"; 4])),
+        ("event", text(vec!["e1", "e2", "e3", "e1"])),
+        ("event_kind", text(vec!["certified"; 4])),
+        ("event_date", text(vec!["2023-03-01"; 4])),
+        ("event.cert", text(vec!["tech_sme"; 4])),
+        ("event.first", text(vec!["true"; 4])),
+    ])
+    .unwrap();
+    let pq = temp("two-keys.parquet");
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&pq).unwrap(),
+        batch.schema(),
+        None,
+    )
+    .unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let read: Vec<(String, usize)> = all(&pq, &library())
+        .into_iter()
+        .map(|i| (i.applicant.id, i.events.len()))
+        .collect();
+    assert_eq!(read, [("P1".to_string(), 3), ("P2".to_string(), 1)]);
+}
