@@ -154,8 +154,9 @@ struct Assembler<'l> {
     /// The event type of each `event_kind` text already read.
     kinds: FxHashMap<Box<str>, usize>,
     /// Per column, the value of each key of the current Parquet batch's dictionary already
-    /// read (see [`Assembler::field`]); emptied with each batch.
-    keyed: std::cell::RefCell<Vec<Vec<Option<Value>>>>,
+    /// read, with the type it was read as (an `event.*` column serves the fields of that name
+    /// of every event type; see [`Assembler::field`]); emptied with each batch.
+    keyed: std::cell::RefCell<Vec<Vec<Option<(Type, Value)>>>>,
     /// The same for the `event_kind` column: each key's event type.
     keyed_kinds: Vec<Option<usize>>,
 }
@@ -256,7 +257,9 @@ impl<'l> Assembler<'l> {
                 None => Ok(Value::Unknown),
             },
             Some(Cell::Keyed(k, s)) => {
-                if let Some(Some(v)) = self.keyed.borrow().get(col).and_then(|m| m.get(k as usize))
+                if let Some(Some((t, v))) =
+                    self.keyed.borrow().get(col).and_then(|m| m.get(k as usize))
+                    && *t == ty
                 {
                     return Ok(v.clone());
                 }
@@ -272,7 +275,7 @@ impl<'l> Assembler<'l> {
                 if memo.len() <= k as usize {
                     memo.resize(k as usize + 1, None);
                 }
-                memo[k as usize] = Some(v.clone());
+                memo[k as usize] = Some((ty, v.clone()));
                 Ok(v)
             }
         }
@@ -1265,5 +1268,47 @@ mod tests {
             Field::new("event.amount", DataType::Utf8, true),
         ]);
         assert!(keyed_schema(&lib, &plain).is_none());
+    }
+
+    #[test]
+    fn a_dictionary_key_read_as_one_type_is_read_again_as_another() {
+        // An `event.*` column serves the fields of its name of every event type, which a
+        // vocabulary may type differently: a key's value is remembered with its type.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+        let (_, checked) = kc_library::load(&dir).expect("policies load");
+        let lib = checked.library.expect("the library checks");
+        let tmp = std::env::temp_dir().join(format!("kc-keyed-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let csv = tmp.join("header.csv");
+        std::fs::write(&csv, "applicant,event,event_kind,event_date,event.grade\n").unwrap();
+        let r = read(&csv, &lib, 10).unwrap();
+        let col = r
+            .asm
+            .cols
+            .names
+            .iter()
+            .position(|n| n == "event.grade")
+            .unwrap();
+        let get = |i: usize| (i == col).then_some(Cell::Keyed(0, "excellent"));
+        let grade = lib
+            .vocab
+            .events
+            .iter()
+            .flat_map(|e| &e.fields)
+            .find(|f| f.name == "grade")
+            .unwrap()
+            .ty;
+        assert!(matches!(
+            r.asm.field(2, &get, col, grade).unwrap(),
+            Value::Enum(..)
+        ));
+        assert_eq!(
+            r.asm.field(3, &get, col, Type::Text).unwrap(),
+            Value::Text("excellent".into())
+        );
+        assert!(matches!(
+            r.asm.field(4, &get, col, grade).unwrap(),
+            Value::Enum(..)
+        ));
     }
 }
