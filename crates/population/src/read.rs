@@ -156,10 +156,13 @@ struct Assembler<'l> {
     /// Per column, the value of each key of the current Parquet batch's dictionary already
     /// read, with the type it was read as (an `event.*` column serves the fields of that name
     /// of every event type; see [`Assembler::field`]); emptied with each batch.
-    keyed: std::cell::RefCell<Vec<Vec<Option<(Type, Value)>>>>,
+    keyed: std::cell::RefCell<Vec<KeyedValues>>,
     /// The same for the `event_kind` column: each key's event type.
     keyed_kinds: Vec<Option<usize>>,
 }
+
+/// A column's value of each key of a batch's dictionary, with the type it was read as.
+type KeyedValues = Vec<Option<(Type, Value)>>;
 
 /// At most this many texts remembered per enum (or event kinds): a member has its name and its
 /// label, but a text that is not trimmed (inside `figures`) is remembered apart.
