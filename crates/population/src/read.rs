@@ -1177,11 +1177,16 @@ pub fn check_bytes(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_decoding_thread_gone_without_its_end_is_an_error_not_an_end_of_file() {
+    /// The shipped library.
+    fn shipped() -> Library {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
         let (_, checked) = kc_library::load(&dir).expect("policies load");
-        let lib = checked.library.expect("the library checks");
+        checked.library.expect("the library checks")
+    }
+
+    #[test]
+    fn a_decoding_thread_gone_without_its_end_is_an_error_not_an_end_of_file() {
+        let lib = shipped();
         let tmp = std::env::temp_dir().join(format!("kc-decode-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).unwrap();
         let csv = tmp.join("one.csv");
@@ -1220,9 +1225,7 @@ mod tests {
 
     #[test]
     fn enum_columns_and_only_they_are_read_as_dictionaries() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-        let (_, checked) = kc_library::load(&dir).expect("policies load");
-        let lib = checked.library.expect("the library checks");
+        let lib = shipped();
         let names = [
             APPLICANT,
             "applicant.kind",
@@ -1277,9 +1280,7 @@ mod tests {
     fn a_dictionary_key_read_as_one_type_is_read_again_as_another() {
         // An `event.*` column serves the fields of its name of every event type, which a
         // vocabulary may type differently: a key's value is remembered with its type.
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-        let (_, checked) = kc_library::load(&dir).expect("policies load");
-        let lib = checked.library.expect("the library checks");
+        let lib = shipped();
         let tmp = std::env::temp_dir().join(format!("kc-keyed-{}", std::process::id()));
         std::fs::create_dir_all(&tmp).unwrap();
         let csv = tmp.join("header.csv");

@@ -512,14 +512,32 @@ fn parquet_of_csv_keyed(
         (h.to_string(), col)
     }))
     .unwrap();
+    write_batch(&batch, path, props);
+}
+
+/// Writes one record batch as a Parquet file.
+fn write_batch(
+    batch: &arrow::record_batch::RecordBatch,
+    path: &Path,
+    props: Option<parquet::file::properties::WriterProperties>,
+) {
     let mut w = parquet::arrow::ArrowWriter::try_new(
         std::fs::File::create(path).unwrap(),
         batch.schema(),
         props,
     )
     .unwrap();
-    w.write(&batch).unwrap();
+    w.write(batch).unwrap();
     w.close().unwrap();
+}
+
+/// The first error reading `path` gives.
+fn first_error(path: &Path) -> kc_population::PopulationError {
+    read(path, &library(), 10)
+        .unwrap()
+        .filter_map(Result::err)
+        .next()
+        .unwrap_or_else(|| panic!("{} is refused", path.display()))
 }
 
 /// 5,000 applicants with one contract each; the enum columns' members come in an order that
@@ -599,11 +617,7 @@ fn enum_columns_read_as_dictionaries_hold_what_the_csv_holds_across_row_groups_a
     ] {
         let pq = temp(name);
         parquet_of_csv_keyed(&bad, &pq, keys, Some(groups().build()));
-        let e = read(&pq, &library(), 10)
-            .unwrap()
-            .filter_map(Result::err)
-            .next()
-            .unwrap_or_else(|| panic!("{name} is refused"));
+        let e = first_error(&pq);
         assert_eq!(
             (e.row, e.column.as_deref()),
             (Some(4_321), Some("applicant.kind")),
@@ -632,19 +646,8 @@ fn a_date_column_under_a_field_of_another_type_is_refused_not_read_as_unknown() 
     ])
     .unwrap();
     let pq = temp("date-amount.parquet");
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&pq).unwrap(),
-        batch.schema(),
-        None,
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    let e = read(&pq, &library(), 10)
-        .unwrap()
-        .filter_map(Result::err)
-        .next()
-        .expect("refused");
+    write_batch(&batch, &pq, None);
+    let e = first_error(&pq);
     assert_eq!(
         (e.row, e.column.as_deref()),
         (Some(1), Some("event.amount")),
@@ -678,14 +681,7 @@ fn an_applicant_id_under_two_keys_of_one_dictionary_is_one_applicant() {
     ])
     .unwrap();
     let pq = temp("two-keys.parquet");
-    let mut w = parquet::arrow::ArrowWriter::try_new(
-        std::fs::File::create(&pq).unwrap(),
-        batch.schema(),
-        None,
-    )
-    .unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_batch(&batch, &pq, None);
     let read: Vec<(String, usize)> = all(&pq, &library())
         .into_iter()
         .map(|i| (i.applicant.id, i.events.len()))
